@@ -1,0 +1,1 @@
+"""Background tasks of the engine (placeholder until the engine lands in this module)."""

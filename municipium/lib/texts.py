@@ -1,0 +1,46 @@
+"""Catalogue texts stored per language.
+
+Names, definitions and descriptions of units, variables and indicators are data, not UI
+strings, so they do not go through gettext: each is a JSON object {"en": ..., "pl": ...}.
+`pick` chooses the reader's language and says when it had to fall back, so pages can mark
+a fallback instead of silently showing another language.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import get_language
+
+FALLBACK_ORDER = ("en",)
+
+
+@dataclass(frozen=True)
+class Picked:
+    text: str
+    language: str
+    is_fallback: bool
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def pick(texts: dict | str | None, language: str | None = None) -> Picked:
+    if isinstance(texts, str):
+        return Picked(texts, "", False)
+    texts = texts or {}
+    language = (language or get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    if texts.get(language):
+        return Picked(texts[language], language, False)
+    for code in (*FALLBACK_ORDER, *settings.LANGUAGE_CODES, *sorted(texts)):
+        if texts.get(code):
+            return Picked(texts[code], code, True)
+    return Picked("", "", True)
+
+
+def normalise(texts: dict | str | None) -> dict:
+    """Accept a plain string (taken as English) or a dict; drop empty entries."""
+    if texts is None:
+        return {}
+    if isinstance(texts, str):
+        return {"en": texts} if texts.strip() else {}
+    return {str(k): str(v).strip() for k, v in texts.items() if v is not None and str(v).strip()}

@@ -1,0 +1,183 @@
+"""Raw observations, the only truth; their revisions; and the import batches that bring them."""
+
+import datetime as dt
+import re
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from municipium.catalog.models import PeriodKind
+
+PERIOD_PATTERNS = (
+    (PeriodKind.YEAR, re.compile(r"^(?P<y>\d{4})$")),
+    (PeriodKind.QUARTER, re.compile(r"^(?P<y>\d{4})-?Q(?P<q>[1-4])$", re.IGNORECASE)),
+    (PeriodKind.MONTH, re.compile(r"^(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])$")),
+)
+
+
+class PeriodCodeError(ValueError):
+    pass
+
+
+def parse_period(code: str) -> tuple[str, str, int, dt.date, dt.date]:
+    """Return (canonical code, kind, ordinal, start, end) for '2021', '2021Q3' or '2021-07'.
+
+    The ordinal counts periods of one kind from year 0, so that "n periods earlier" (lag)
+    is plain subtraction whatever the kind.
+    """
+    text = str(code).strip()
+    if re.fullmatch(r"\d{4}\.0", text):  # Excel hands years over as floats
+        text = text[:4]
+    for kind, pattern in PERIOD_PATTERNS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        year = int(match["y"])
+        if not 1900 <= year <= 2200:
+            break
+        if kind == PeriodKind.YEAR:
+            return text, kind, year, dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if kind == PeriodKind.QUARTER:
+            q = int(match["q"])
+            start = dt.date(year, 3 * q - 2, 1)
+            end = (dt.date(year + (q == 4), (3 * q) % 12 + 1, 1)) - dt.timedelta(days=1)
+            return f"{year}Q{q}", kind, year * 4 + q - 1, start, end
+        m = int(match["m"])
+        end = dt.date(year + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+        return f"{year}-{m:02d}", kind, year * 12 + m - 1, dt.date(year, m, 1), end
+    raise PeriodCodeError(
+        _g("'%(code)s' is not a period; write a year (2024), a quarter (2024Q1) or a month (2024-01)") % {"code": text}
+    )
+
+
+class PeriodManager(models.Manager):
+    def for_code(self, code: str) -> "Period":
+        canonical, kind, ordinal, start, end = parse_period(code)
+        period, _created = self.get_or_create(
+            code=canonical, defaults={"kind": kind, "ordinal": ordinal, "start": start, "end": end}
+        )
+        return period
+
+
+class Period(models.Model):
+    code = models.CharField(max_length=16, unique=True)
+    kind = models.CharField(max_length=8, choices=PeriodKind.choices)
+    ordinal = models.IntegerField()
+    start = models.DateField()
+    end = models.DateField()
+
+    objects = PeriodManager()
+
+    class Meta:
+        ordering = ["kind", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["kind", "ordinal"], name="period_kind_ordinal")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Missing(models.TextChoices):
+    """Why a value is absent. A blank is never zero: absence is always said and explained."""
+
+    NOT_COLLECTED = "not_collected", _("Not collected")
+    NOT_SHARED = "not_shared", _("Not shared")
+    CONFIDENTIAL = "confidential", _("Confidential")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    PUBLISHED = "published", _("Published")
+
+
+class Via(models.TextChoices):
+    FORM = "form", _("Form")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    COMMAND = "command", _("Command line")
+    RESTORE = "restore", _("Restore")
+    WORKFLOW = "workflow", _("Workflow")
+
+
+class ImportBatch(models.Model):
+    """One committed file: what it was, who brought it and what it changed."""
+
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField(default=0)
+    format = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    via = models.CharField(max_length=16, choices=Via.choices, default=Via.IMPORT)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.file_name}"
+
+
+class Observation(models.Model):
+    """One variable's value for one unit, period and breakdown category, or why it is missing."""
+
+    unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="observations")
+    variable = models.ForeignKey("catalog.Variable", on_delete=models.PROTECT, related_name="observations")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations")
+    # Category code of the variable's breakdown; "" is the total.
+    breakdown = models.CharField(max_length=32, default="", blank=True)
+    value = models.FloatField(null=True, blank=True)
+    missing = models.CharField(max_length=16, choices=Missing.choices, default="", blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    source = models.TextField(blank=True, default="")
+    comment = models.TextField(blank=True, default="")
+    # Bumped on every change; a writer that read version n may only save over version n.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "variable", "period", "breakdown"], name="observation_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(value__isnull=False) & models.Q(missing=""))
+                | (models.Q(value__isnull=True) & ~models.Q(missing="")),
+                name="observation_value_xor_missing",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["variable", "period"], name="observation_variable_period"),
+            models.Index(fields=["updated_at"], name="observation_updated_at"),
+        ]
+
+    def __str__(self) -> str:
+        shown = self.value if self.missing == "" else self.missing
+        return f"{self.unit_id}/{self.variable_id}/{self.period_id}/{self.breakdown or '-'} = {shown}"
+
+
+class Revision(models.Model):
+    """The state of an observation after each change, with who, when and through what."""
+
+    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    value = models.FloatField(null=True, blank=True)
+    missing = models.CharField(max_length=16, choices=Missing.choices, default="", blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    source = models.TextField(blank=True, default="")
+    comment = models.TextField(blank=True, default="")
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    via = models.CharField(max_length=16, choices=Via.choices)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+
+    class Meta:
+        ordering = ["observation", "version"]
+        constraints = [models.UniqueConstraint(fields=["observation", "version"], name="revision_unique")]

@@ -1,0 +1,105 @@
+"""Units (anything that reports or is compared) and the groups they form."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from municipium.lib.texts import pick
+
+
+class Unit(models.Model):
+    class Kind(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        REGION = "region", _("Region")
+        DISTRICT = "district", _("District")
+        MUNICIPALITY = "municipality", _("Municipality")
+        UTILITY = "utility", _("Utility company")
+        OTHER = "other", _("Other")
+
+    # A stable code, the national statistical code where one exists, prefixed with the
+    # country so that codes from several countries can live in one installation.
+    code = models.CharField(max_length=64, unique=True)
+    name = models.JSONField(default=dict)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MUNICIPALITY)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    boundary = models.JSONField(null=True, blank=True, help_text="GeoJSON geometry, WGS84")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True)
+                | models.Q(valid_from__isnull=True)
+                | models.Q(valid_to__gte=models.F("valid_from")),
+                name="unit_valid_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {pick(self.name)}".strip()
+
+    @property
+    def label(self) -> str:
+        return pick(self.name).text or self.code
+
+    def is_valid_on(self, day) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+class Succession(models.Model):
+    """A unit that continues (part of) another: mergers, splits and renames."""
+
+    class Kind(models.TextChoices):
+        MERGER = "merger", _("Merger")
+        SPLIT = "split", _("Split")
+        RENAME = "rename", _("Rename")
+
+    predecessor = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="successions")
+    successor = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="predecessions")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["predecessor", "successor"], name="succession_unique")]
+
+
+class Group(models.Model):
+    class Kind(models.TextChoices):
+        PEER = "peer", _("Peer group")
+        EXCHANGE = "exchange", _("Exchange group")
+        COOPERATION = "cooperation", _("Cooperation")
+        REGION = "region", _("Region")
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.JSONField(default=dict)
+    description = models.JSONField(default=dict, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    units = models.ManyToManyField(Unit, through="Membership", related_name="groups")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {pick(self.name)}".strip()
+
+    @property
+    def label(self) -> str:
+        return pick(self.name).text or self.code
+
+
+class Membership(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["group", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "unit", "valid_from"], name="membership_unique"),
+        ]
+
+    def covers(self, start, end) -> bool:
+        """True when the membership overlaps the period [start, end]."""
+        return (self.valid_from is None or self.valid_from <= end) and (self.valid_to is None or start <= self.valid_to)
