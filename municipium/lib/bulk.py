@@ -35,7 +35,9 @@ def upsert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, conf
     sets += [f"{quote(c)} = {quote(table)}.{quote(c)} + 1" for c in increment]
     action = f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
     sent = 0
-    with transaction.atomic(), connection.cursor() as cursor:
+    # wrap_database_errors: psycopg's own errors from the raw cursor become Django's
+    # (IntegrityError ...), the same as on every other path.
+    with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
         if connection.vendor == "postgresql":
             raw = cursor.cursor  # the psycopg cursor, for COPY
             stage = f"stage_{table}"

@@ -1,0 +1,148 @@
+"""The project's gettext catalogues: extract, update, compile and check, with Babel.
+
+Babel is already a dependency (number formatting), so using it here means a fresh machine
+needs no GNU gettext tools. Run as `python -m municipium.lib.messages update|compile|check`.
+
+- update: extract every translatable string from the Python sources (and templates) and
+  merge it into each language's django.po, keeping existing translations.
+- compile: write the .mo files Django reads.
+- check: list every string that lacks a translation in some language (the test suite fails
+  on any), and translations whose %(placeholders)s differ from the original.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent  # the municipium package
+LOCALE = ROOT / "locale"
+LANGUAGES = ("pl", "sr", "bg", "lt", "fa")  # English is the source language
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "gettext_lazy": None,
+    "gettext_noop": None,
+    "ngettext": (1, 2),
+    "ngettext_lazy": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "pgettext_lazy": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+}
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|\{(\w*)\}")
+
+
+def _po_path(language: str) -> Path:
+    return LOCALE / language / "LC_MESSAGES" / "django.po"
+
+
+def extract() -> Catalog:
+    catalog = Catalog(project="municipium", charset="utf-8")
+    method_map = [("**/tests/**", "ignore"), ("**.py", "python")]
+    template_map = [("**.html", "municipium.lib.messages:extract_django_template")]
+    for source_dir, mapping in ((ROOT, method_map), (ROOT.parent / "templates", template_map)):
+        if not source_dir.is_dir():
+            continue
+        for filename, lineno, message, comments, context in extract_from_dir(
+            str(source_dir), method_map=mapping, keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True
+        ):
+            catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def extract_django_template(fileobj, keywords, comment_tags, options):
+    """Babel extractor for Django templates, through Django's own templatize()."""
+    import io
+
+    from babel.messages.extract import extract_python
+    from django.utils.translation.template import templatize
+
+    source = fileobj.read().decode("utf-8")
+    yield from extract_python(io.BytesIO(templatize(source).encode("utf-8")), keywords, comment_tags, options)
+
+
+def load(language: str) -> Catalog:
+    path = _po_path(language)
+    if not path.exists():
+        return Catalog(locale=language, project="municipium", charset="utf-8")
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def update() -> None:
+    template = extract()
+    for language in LANGUAGES:
+        catalog = load(language)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        path = _po_path(language)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=100, omit_header=False, sort_output=True)
+
+
+def compile_all() -> None:
+    for language in LANGUAGES:
+        catalog = load(language)
+        with _po_path(language).with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalog, use_fuzzy=False)
+
+
+def _ids(message) -> list[str]:
+    return list(message.id) if isinstance(message.id, tuple | list) else [message.id]
+
+
+def _strs(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple | list) else [message.string]
+
+
+def problems() -> list[str]:
+    """Every missing, fuzzy or placeholder-breaking translation, as readable lines."""
+    found = []
+    wanted = {(m.id if isinstance(m.id, str) else m.id[0], m.context) for m in extract() if m.id}
+    for language in LANGUAGES:
+        catalog = load(language)
+        have = {}
+        for message in catalog:
+            if message.id:
+                have[(message.id if isinstance(message.id, str) else message.id[0], message.context)] = message
+        for key in sorted(wanted, key=lambda k: (k[0], k[1] or "")):
+            message = have.get(key)
+            if message is None or not all(_strs(message)) or message.fuzzy:
+                found.append(f"{language}: no translation for {key[0]!r}")
+                continue
+            expected = {m.group(0) for m in PLACEHOLDER.finditer(_ids(message)[0])}
+            for text in _strs(message):
+                got = {m.group(0) for m in PLACEHOLDER.finditer(text)}
+                if got != expected:
+                    found.append(f"{language}: placeholders {sorted(got)} instead of {sorted(expected)} in {key[0]!r}")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    import django
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "municipium.settings")
+    django.setup()
+    command = argv[0] if argv else "check"
+    if command == "update":
+        update()
+    elif command == "compile":
+        compile_all()
+    elif command == "check":
+        lines = problems()
+        print("\n".join(lines) or "all strings translated")
+        return 1 if lines else 0
+    else:
+        print("usage: python -m municipium.lib.messages update|compile|check", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from .models import ImportBatch, Observation, Period, Revision
+
+
+@admin.register(Period)
+class PeriodAdmin(admin.ModelAdmin):
+    list_display = ["code", "kind", "start", "end"]
+    list_filter = ["kind"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = Revision
+    extra = 0
+    can_delete = False
+    readonly_fields = ["version", "value", "missing", "status", "source", "comment", "changed_at", "changed_by", "via", "batch"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Observation)
+class ObservationAdmin(admin.ModelAdmin):
+    """Read-only here: writes must go through write_observations (revisions, audit, recompute)."""
+
+    list_display = ["unit", "variable", "period", "breakdown", "value", "missing", "status", "updated_at"]
+    list_filter = ["status", "missing", "period"]
+    search_fields = ["unit__code", "variable__code"]
+    list_select_related = ["unit", "variable", "period"]
+    inlines = [RevisionInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = ["pk", "file_name", "format", "via", "created_at", "created_by", "rows", "created", "updated", "unchanged"]
+    list_filter = ["via", "format"]
+    readonly_fields = [f.name for f in ImportBatch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
