@@ -1,6 +1,38 @@
 from django.contrib import admin
 
-from .models import AuditEvent
+from .models import AuditEvent, record, snapshot
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Admin whose saves and deletes leave an audit event with before and after."""
+
+    def save_model(self, request, obj, form, change):
+        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        record("update" if change else "create", obj, actor=request.user, before=before, after=snapshot(obj), via="admin")
+
+    def delete_model(self, request, obj):
+        before, label, pk, text = snapshot(obj), obj._meta.label_lower, str(obj.pk), str(obj)
+        super().delete_model(request, obj)
+        record("delete", model=label, object_id=pk, object_repr=text, actor=request.user, before=before, via="admin")
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        # Inline rows (memberships, set entries, categories) are data changes too.
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            before, label, pk, text = snapshot(obj), obj._meta.label_lower, str(obj.pk), str(obj)
+            obj.delete()
+            record("delete", model=label, object_id=pk, object_repr=text, actor=request.user, before=before, via="admin")
+        for obj in instances:
+            existed = obj.pk is not None
+            before = snapshot(type(obj).objects.get(pk=obj.pk)) if existed else None
+            obj.save()
+            record("update" if existed else "create", obj, actor=request.user, before=before, after=snapshot(obj), via="admin")
+        formset.save_m2m()
 
 
 @admin.register(AuditEvent)

@@ -40,3 +40,14 @@ def record(action: str, instance=None, *, model: str = "", actor=None, before=No
         action=action, model=model, object_id=object_id, object_repr=object_repr[:255], actor=actor,
         before=before, after=after, via=via, batch=batch, note=note,
     )
+
+
+def snapshot(instance) -> dict:
+    """The instance's concrete field values, JSON-ready, for an event's before/after."""
+    from django.core.serializers.json import DjangoJSONEncoder
+    import json
+
+    data = {}
+    for f in instance._meta.concrete_fields:
+        data[f.attname] = getattr(instance, f.attname)
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

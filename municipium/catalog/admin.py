@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from municipium.audit.admin import AuditedModelAdmin
+
 from .models import Breakdown, Category, Indicator, IndicatorSet, ServiceArea, SetIndicator, Variable
 
 
 @admin.register(ServiceArea)
-class ServiceAreaAdmin(admin.ModelAdmin):
+class ServiceAreaAdmin(AuditedModelAdmin):
     list_display = ["code", "__str__", "order"]
 
 
@@ -14,20 +16,20 @@ class CategoryInline(admin.TabularInline):
 
 
 @admin.register(Breakdown)
-class BreakdownAdmin(admin.ModelAdmin):
+class BreakdownAdmin(AuditedModelAdmin):
     list_display = ["code", "__str__"]
     inlines = [CategoryInline]
 
 
 @admin.register(Variable)
-class VariableAdmin(admin.ModelAdmin):
+class VariableAdmin(AuditedModelAdmin):
     list_display = ["code", "label", "service_area", "unit_label", "period_kind", "breakdown"]
     list_filter = ["service_area", "period_kind"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(AuditedModelAdmin):
     list_display = ["code", "label", "service_area", "dimension", "polarity", "formula"]
     list_filter = ["service_area", "dimension", "polarity"]
     search_fields = ["code", "name", "formula"]
@@ -40,6 +42,6 @@ class SetIndicatorInline(admin.TabularInline):
 
 
 @admin.register(IndicatorSet)
-class IndicatorSetAdmin(admin.ModelAdmin):
+class IndicatorSetAdmin(AuditedModelAdmin):
     list_display = ["code", "__str__", "group"]
     inlines = [SetIndicatorInline]

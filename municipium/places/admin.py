@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from municipium.audit.admin import AuditedModelAdmin
+
 from .models import Group, Membership, Succession, Unit
 
 
@@ -10,7 +12,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(AuditedModelAdmin):
     list_display = ["code", "label", "kind", "parent", "valid_from", "valid_to"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -19,7 +21,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(AuditedModelAdmin):
     list_display = ["code", "label", "kind"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -27,6 +29,6 @@ class GroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Succession)
-class SuccessionAdmin(admin.ModelAdmin):
+class SuccessionAdmin(AuditedModelAdmin):
     list_display = ["predecessor", "successor", "kind", "date"]
     autocomplete_fields = ["predecessor", "successor"]
