@@ -63,6 +63,39 @@ def upsert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, conf
     return sent
 
 
+def stage(name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Fill a temporary table `name` shaped like `like`'s `columns` with rows; return the count.
+
+    Set-based work (compare, classify, upsert) then runs in SQL against it instead of a
+    Python loop per row. The table lives until the end of the transaction on PostgreSQL and
+    until `drop_stage` on SQLite (whose DDL is transactional, so a rollback removes it too).
+    """
+    cols = ", ".join(quote(c) for c in columns)
+    sent = 0
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {quote(name)}{suffix} AS SELECT {cols} FROM {quote(like)} WHERE 1 = 0"
+        )
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quote(name)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    sent += 1
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            for chunk in _chunks(rows):
+                cursor.executemany(f"INSERT INTO {quote(name)} ({cols}) VALUES ({marks})", chunk)
+                sent += len(chunk)
+    return sent
+
+
+def drop_stage(name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+
+
 def delete_where_in(table: str, column: str, values: Sequence) -> None:
     """DELETE ... WHERE column IN (...), chunked under SQLite's bound-parameter limit."""
     with connection.cursor() as cursor:

