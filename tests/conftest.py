@@ -4,3 +4,14 @@ PostgreSQL in CI's second pass), with background tasks run inline."""
 import os
 
 os.environ.setdefault("MUNICIPIUM_TASKS", "immediate")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline(settings):
+    # pytest-django imports the settings before this file is read, so the environment
+    # variable above comes too late for them; set the backend itself (django.tasks resets
+    # its backends when TASKS changes).
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}

@@ -6,6 +6,14 @@ and is seen inside the groups that share the data; "published" is computed from 
 observations only and is what the public sees. Published rows are written only for slices
 (indicator × period) that have unpublished inputs; elsewhere the two are the same and
 readers take the "all" rows (see `municipium.benchmarks.read`).
+
+Ranks and percentiles are not stored: a group's ranking for one indicator and period is at
+most a few thousand stored values sorted on read (`read.ranks`), while storing them cost
+2.4 rows per value and most of a full recompute's time.
+
+Deleting an indicator or a unit deletes its derived rows with one DELETE per table: these
+tables have no dependents and no signals, so Django's collector fast-deletes them instead of
+loading them.
 """
 
 from django.db import models
@@ -18,9 +26,10 @@ class Basis(models.TextChoices):
 
 
 class IndicatorValue(models.Model):
-    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="values")
+    # indicator and period are served by the unique key and indicator_value_slice.
+    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="values", db_index=False)
     unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="indicator_values")
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False)
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     value = models.FloatField(null=True)
@@ -42,9 +51,10 @@ class IndicatorValue(models.Model):
 class GroupStatistic(models.Model):
     """An indicator across a group's members for one period. `n` says how many members it stands on."""
 
-    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="group_statistics")
+    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="group_statistics",
+                                  db_index=False)
     group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="statistics")
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False)
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     members = models.PositiveIntegerField()
@@ -64,27 +74,3 @@ class GroupStatistic(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["indicator", "group", "period", "breakdown", "basis"], name="group_statistic_unique")
         ]
-
-
-class Rank(models.Model):
-    """A member's place in its group for an indicator and period; 1 is the best, by polarity."""
-
-    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="ranks")
-    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="ranks")
-    unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="ranks")
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+")
-    breakdown = models.CharField(max_length=32, default="", blank=True)
-    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
-    rank = models.PositiveIntegerField()
-    n = models.PositiveIntegerField()
-    # 100 = best of the group, 0 = worst; for neutral indicators, the share of members below.
-    percentile = models.FloatField()
-    computed_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["indicator", "group", "unit", "period", "breakdown", "basis"], name="rank_unique"
-            )
-        ]
-        indexes = [models.Index(fields=["indicator", "group", "period", "basis"], name="rank_slice")]

@@ -1,0 +1,545 @@
+"""The compute engine: indicator values and group statistics, derived from observations.
+
+One code path computes everything (DESIGN principle 5): `_compute` turns one indicator's
+observations into values, and `_refresh_indicator` turns those into the rows that are
+stored, writing only the rows that differ from what is stored. A save recomputes only the
+affected slices (`recompute_changed` task → `affected` → `refresh`), a full rebuild runs the
+same code for every indicator and all periods (`recompute_all`), so an incremental result
+is the full result by construction.
+
+Rules, beyond those of the formula language (municipium.lib.formulas.evaluate):
+
+- An indicator has a value for a unit and period only if the unit reported at least one of
+  the formula's variables for that period (a value or a missing code). Without the rule,
+  `coalesce(x, 0)` would give every unit in the country a 0 for every year.
+- A missing code reads as null. A variable with a breakdown read as a total (`pop`) is the
+  "" (total) observation; `pop["F"]` one category; `sum(pop)` the sum over its categories
+  and `sum(pop, "65-79", "80+")` over the listed ones. A sum is missing only if every
+  summed category is missing or absent: a partial sum is a sum of what is known (an
+  indicator that must not under-count writes the total, or uses min()/if() on counts).
+- change = value − previous period's value; change_pct = 100 × change ÷ |previous|;
+  trend = least-squares slope per period over the current and 4 earlier periods, when at
+  least 3 of them have a value (municipium.lib.stats).
+- Group statistics count the members whose membership overlaps the period and whose unit
+  is valid at some time in it: `members` of them, `n` with a value. Only (group, period)
+  rows with n ≥ 1 are stored. Ranks are not stored: `read.ranks` derives them on read
+  with the same `stats` expressions.
+
+Basis. "all" rows are computed from every observation. "published" rows are computed from
+published observations only, as if the others did not exist, and stored only for the slices
+(indicator × period) whose input window (the period, the lags and the 4 earlier periods the
+change and trend read) holds any unpublished observation of the formula's variables; for
+such a slice a published row is stored for every unit and group that has an "all" row (with
+a null value where the published data give none), so that "a published row exists" marks the
+slice and a reader never falls back to "all" rows built on unpublished data
+(municipium.benchmarks.read). Slices that became all-published lose their published rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+
+from municipium.catalog.models import Indicator, Variable
+from municipium.lib import bulk, frames, stats
+from municipium.lib.formulas import Formula, FormulaError, Ref, dependency_order, parse
+from municipium.observations.models import Observation, Period, Status
+from municipium.places.models import Membership
+
+from .models import Basis, GroupStatistic, IndicatorValue
+
+log = logging.getLogger(__name__)
+
+K = stats.TREND_PERIODS
+BASES = (Basis.ALL.value, Basis.PUBLISHED.value)
+LOCK_NAMESPACE = 0x4D55  # pg_advisory_xact_lock(namespace, indicator id)
+
+IV_TABLE = IndicatorValue._meta.db_table
+GS_TABLE = GroupStatistic._meta.db_table
+OBS_TABLE = Observation._meta.db_table
+
+VALUE_COLUMNS = ["value", "numerator", "denominator", "change", "change_pct", "trend"]
+STAT_COLUMNS = ["members", "n", "min", *stats.QUANTILES, "max", "mean", "pooled"]
+
+VALUE_SCHEMA = {"unit_id": pl.Int64, "period_id": pl.Int64, "ordinal": pl.Int64} | {c: pl.Float64 for c in VALUE_COLUMNS}
+STAT_SCHEMA = {"group_id": pl.Int64, "period_id": pl.Int64, "members": pl.Int64, "n": pl.Int64} | {
+    c: pl.Float64 for c in STAT_COLUMNS[2:]}
+
+
+# -- what every indicator's computation shares ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An indicator ready to compute: its formula with referenced indicators inlined."""
+
+    id: int
+    code: str
+    polarity: str
+    kind: str
+    formula: Formula | None
+    variable_ids: tuple[int, ...] = ()
+    error: str | None = None
+
+    @property
+    def window(self) -> int:
+        """How many periods back a value's row reads: lags, and the K − 1 periods of the trend."""
+        return (K - 1) + (self.formula.max_lag if self.formula else 0)
+
+
+class Context:
+    """The catalogue, periods and memberships, read once per refresh and shared by all
+    the indicators it computes (a full recompute reads them once, not 1,000 times)."""
+
+    def __init__(self):
+        self.indicators = {row["id"]: row for row in Indicator.objects.values("id", "code", "formula", "polarity", "period_kind")}
+        self.by_code = {row["code"]: row for row in self.indicators.values()}
+        self.variables = dict(Variable.objects.values_list("code", "id"))
+        self.variable_codes = {pk: code for code, pk in self.variables.items()}
+        self._expanded: dict[str, Formula | FormulaError] = {}
+        self._specs: dict[int, Spec] = {}
+        self._periods: dict[str, pl.DataFrame] = {}
+        self._members: dict[str, pl.DataFrame] = {}
+        rows = list(Period.objects.values_list("id", "kind", "ordinal", "start", "end"))
+        self.period_frame = pl.DataFrame(
+            rows, schema={"period_id": pl.Int64, "kind": pl.String, "ordinal": pl.Int64, "start": pl.Date, "end": pl.Date},
+            orient="row").sort("kind", "ordinal")
+        self.period_kind = {pk: kind for pk, kind, *_ in rows}
+        self.period_ordinal = {pk: ordinal for pk, _k, ordinal, *_ in rows}
+
+    def periods(self, kind: str) -> pl.DataFrame:
+        if kind not in self._periods:
+            self._periods[kind] = self.period_frame.filter(pl.col("kind") == kind).drop("kind")
+        return self._periods[kind]
+
+    def expanded(self, code: str) -> Formula:
+        """The indicator's formula over variables only; raises FormulaError for an unknown
+        name, a cycle, or a bad formula anywhere in what it references."""
+        if code not in self._expanded:
+            try:
+                closure: dict[str, Formula] = {}
+                todo = [code]
+                while todo:
+                    current = todo.pop()
+                    if current not in closure:
+                        closure[current] = parse(self.by_code[current]["formula"])
+                        todo += [name for name in closure[current].names if name in self.by_code]
+                done: dict[str, Formula] = {}
+                for current in dependency_order(closure, set(self.variables)):
+                    formula = closure[current]
+                    inlined = {name: done[name] for name in formula.names if name in closure}
+                    done[current] = formula.substitute(inlined) if inlined else formula
+                self._expanded.update({c: f for c, f in done.items() if c not in self._expanded})
+            except FormulaError as error:
+                self._expanded[code] = error
+        found = self._expanded[code]
+        if isinstance(found, FormulaError):
+            raise found
+        return found
+
+    def spec(self, indicator_id: int) -> Spec:
+        if indicator_id not in self._specs:
+            row = self.indicators[indicator_id]
+            try:
+                formula = self.expanded(row["code"])
+            except FormulaError as error:
+                spec = Spec(indicator_id, row["code"], row["polarity"], row["period_kind"], None, error=str(error))
+            else:
+                ids = tuple(sorted(self.variables[name] for name in formula.names))
+                spec = Spec(indicator_id, row["code"], row["polarity"], row["period_kind"], formula, ids)
+            self._specs[indicator_id] = spec
+        return self._specs[indicator_id]
+
+    def members(self, kind: str) -> pl.DataFrame:
+        """(group_id, unit_id, ordinal) for every period of `kind` in which the unit is a
+        member: membership overlaps the period (Membership.covers) and the unit is valid
+        at some time in it."""
+        if kind not in self._members:
+            rows = Membership.objects.values_list("group_id", "unit_id", "valid_from", "valid_to",
+                                                  "unit__valid_from", "unit__valid_to")
+            m = pl.DataFrame(list(rows), orient="row", schema={
+                "group_id": pl.Int64, "unit_id": pl.Int64, "m_from": pl.Date, "m_to": pl.Date,
+                "u_from": pl.Date, "u_to": pl.Date})
+            overlaps = pl.lit(True)
+            for lo, hi in (("m_from", "m_to"), ("u_from", "u_to")):
+                overlaps &= (pl.col(lo).is_null() | (pl.col(lo) <= pl.col("end")))
+                overlaps &= (pl.col(hi).is_null() | (pl.col("start") <= pl.col(hi)))
+            self._members[kind] = (
+                m.join(self.periods(kind), how="cross").filter(overlaps)
+                .select("group_id", "unit_id", "ordinal").unique()
+                # A fixed order makes sums (mean, pooled) add up the same way every time.
+                .sort("group_id", "ordinal", "unit_id")
+            )
+        return self._members[kind]
+
+
+# -- computing ---------------------------------------------------------------------------
+
+
+@dataclass
+class Computed:
+    """One indicator over some periods, per basis: values (rows for units that reported
+    something) and group statistics; and the periods whose inputs are not all published."""
+
+    values: dict[str, pl.DataFrame]
+    statistics: dict[str, pl.DataFrame]
+    unpublished: set[int]  # ordinals
+
+
+def _column_name(refs: Iterable[Ref]) -> dict[Ref, str]:
+    return {ref: f"r{i}" for i, ref in enumerate(sorted(refs, key=repr))}
+
+
+def _read_observations(spec: Spec, period_ids: list[int]) -> pl.DataFrame:
+    schema = {"unit_id": pl.Int64, "variable_id": pl.Int64, "period_id": pl.Int64, "breakdown": pl.String,
+              "value": pl.Float64, "published": pl.Int64}
+    if not spec.variable_ids or not period_ids:
+        return pl.DataFrame(schema=schema)
+    # One query per indicator, served by the (variable, period) index.
+    sql = (
+        f"SELECT unit_id, variable_id, period_id, breakdown, value, "
+        f"CASE WHEN status = %s THEN 1 ELSE 0 END FROM {bulk.quote(OBS_TABLE)} "
+        f"WHERE variable_id IN ({', '.join(['%s'] * len(spec.variable_ids))}) "
+        f"AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
+    )
+    return frames.read_sql(sql, [Status.PUBLISHED.value, *spec.variable_ids, *period_ids], schema=schema)
+
+
+def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str]) -> pl.DataFrame:
+    """Values on the dense (unit × ordinal lo..hi) grid of the units in `obs`."""
+    empty = pl.DataFrame(schema={k: v for k, v in VALUE_SCHEMA.items() if k != "period_id"})
+    if obs.is_empty():
+        return empty
+    parts = []
+    for ref, name in columns.items():
+        selected = obs.filter(pl.col("variable") == ref.name)
+        if ref.summed is None:
+            selected = selected.filter(pl.col("breakdown") == (ref.category or ""))
+        elif ref.summed:
+            selected = selected.filter(pl.col("breakdown").is_in(list(ref.summed)))
+        else:
+            selected = selected.filter(pl.col("breakdown") != "")
+        parts.append(
+            selected.group_by("unit_id", "ordinal")
+            .agg(pl.when(pl.col("value").count() > 0).then(pl.col("value").sum()).alias("v"))
+            .with_columns(pl.lit(name).alias("ref"))
+        )
+    long = pl.concat(parts) if parts else None
+    wide = None if long is None or long.is_empty() else long.pivot(on="ref", index=["unit_id", "ordinal"], values="v")
+    present = obs.select("unit_id", "ordinal").unique().with_columns(pl.lit(True).alias("present"))
+    grid = (
+        obs.select(pl.col("unit_id").unique())
+        .join(pl.DataFrame({"ordinal": range(lo, hi + 1)}, schema={"ordinal": pl.Int64}), how="cross")
+    )
+    if wide is not None:
+        grid = grid.join(wide, on=["unit_id", "ordinal"], how="left")
+    grid = grid.join(present, on=["unit_id", "ordinal"], how="left")
+    missing = [name for name in columns.values() if name not in grid.columns]
+    grid = grid.with_columns([pl.lit(None, dtype=pl.Float64).alias(name) for name in missing])
+    grid = grid.with_columns([pl.col(name).cast(pl.Float64) for name in columns.values()])
+    grid = grid.sort("unit_id", "ordinal")
+
+    column = columns.__getitem__
+    present_expr = pl.col("present").fill_null(False)
+
+    def only_present(expr: pl.Expr) -> pl.Expr:
+        return pl.when(present_expr).then(expr)
+
+    value = spec.formula.to_polars(column, over="unit_id")
+    ratio = spec.formula.ratio()
+    exprs = [only_present(value).alias("value")]
+    if ratio:
+        exprs += [only_present(ratio[0].to_polars(column, over="unit_id")).alias("numerator"),
+                  only_present(ratio[1].to_polars(column, over="unit_id")).alias("denominator")]
+    else:
+        exprs += [pl.lit(None, dtype=pl.Float64).alias("numerator"), pl.lit(None, dtype=pl.Float64).alias("denominator")]
+    grid = grid.with_columns(exprs).with_columns(
+        # The parts belong to a value; without one they would pool into group figures.
+        [pl.when(pl.col("value").is_not_null()).then(pl.col(c)).alias(c) for c in ("numerator", "denominator")]
+    )
+    change, change_pct = stats.change_exprs("value", "unit_id")
+    grid = grid.with_columns(
+        change.alias("change"), change_pct.alias("change_pct"), stats.trend_expr("value", "unit_id").alias("trend"),
+    )
+    return grid.filter(present_expr).select(empty.columns)
+
+
+def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Group statistics for the (group, ordinal) pairs of `members`."""
+    joined = members.join(values.select("unit_id", "ordinal", "period_id", "value", "numerator", "denominator"),
+                          on=["unit_id", "ordinal"], how="left", maintain_order="left")
+    return (
+        joined.group_by("group_id", "ordinal", maintain_order=True)
+        .agg(pl.len().cast(pl.Int64).alias("members"), *stats.summary_exprs())
+        .with_columns(pl.col("n").cast(pl.Int64))
+    )
+
+
+def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
+    periods = ctx.periods(spec.kind)
+    if ordinals is None:
+        ordinals = periods["ordinal"].to_list()
+    ordinals = sorted(set(ordinals))
+    result = Computed({}, {}, set())
+    if not ordinals or spec.formula is None:
+        for basis in BASES:
+            result.values[basis] = pl.DataFrame(schema=VALUE_SCHEMA)
+            result.statistics[basis] = pl.DataFrame(schema=STAT_SCHEMA)
+        return result
+    lo, hi = ordinals[0] - spec.window, ordinals[-1]
+    window = periods.filter(pl.col("ordinal").is_between(lo, hi))
+    obs = _read_observations(spec, window["period_id"].to_list())
+    ordinal_of = dict(zip(window["period_id"], window["ordinal"], strict=True))
+    obs = obs.with_columns(
+        pl.col("period_id").replace_strict(ordinal_of, return_dtype=pl.Int64).alias("ordinal"),
+        pl.col("variable_id").replace_strict(ctx.variable_codes, return_dtype=pl.String).alias("variable"),
+    )
+    # A period's published row is needed if anything its window reads is not published.
+    raw = set(obs.filter(pl.col("published") == 0)["ordinal"].unique().to_list())
+    result.unpublished = {p for p in ordinals if any(p - d in raw for d in range(spec.window + 1))}
+
+    out = pl.DataFrame({"ordinal": ordinals}, schema={"ordinal": pl.Int64}).join(
+        periods.select("ordinal", "period_id"), on="ordinal")
+    members = ctx.members(spec.kind).join(out, on="ordinal")
+    columns = _column_name(spec.formula.refs)
+    for basis in BASES:
+        source = obs if basis == Basis.ALL else obs.filter(pl.col("published") == 1)
+        values = _evaluate(spec, source, lo, hi, columns).join(out, on="ordinal")
+        statistics = _group(values, members.drop("period_id"))
+        result.values[basis] = values.select(list(VALUE_SCHEMA))
+        result.statistics[basis] = statistics.join(out, on="ordinal").select(list(STAT_SCHEMA))
+    return result
+
+
+def compute_indicator(indicator: Indicator | int, periods: Iterable | None = None, *, basis: str = Basis.ALL,
+                      context: Context | None = None) -> pl.DataFrame:
+    """The indicator for the given periods (Period objects or ids; None = every period of
+    its kind), one row per unit that reported any of its variables in the period.
+
+    Columns unit_id, period_id, ordinal, value, numerator, denominator (for a formula that
+    is a division at the top), change, change_pct, trend; null where missing. The lag and
+    earlier periods the values need are read as inputs but not returned. Raises
+    FormulaError if the formula (or one it references) cannot be computed.
+    """
+    ctx = context or Context()
+    spec = ctx.spec(indicator if isinstance(indicator, int) else indicator.pk)
+    if spec.error:
+        ctx.expanded(spec.code)  # raises the FormulaError
+    computed = _compute(ctx, spec, _ordinals(ctx, spec, periods))
+    return computed.values[basis].sort("period_id", "unit_id")
+
+
+def _ordinals(ctx: Context, spec: Spec, periods: Iterable | None) -> list[int] | None:
+    if periods is None:
+        return None
+    ids = [getattr(p, "pk", p) for p in periods]
+    return [ctx.period_ordinal[pk] for pk in ids if ctx.period_kind.get(pk) == spec.kind]
+
+
+# -- what is stored ------------------------------------------------------------------------
+
+
+def _stored_rows(ctx: Context, spec: Spec, computed: Computed) -> dict[str, pl.DataFrame]:
+    """The rows that should be stored, per table, with a `basis` column (see module doc)."""
+    unpublished = pl.col("ordinal").is_in(sorted(computed.unpublished))
+    period_ordinal = ctx.periods(spec.kind).select("period_id", "ordinal")
+
+    def flagged(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(period_ordinal, on="period_id").filter(unpublished).drop("ordinal")
+
+    values_all = computed.values[Basis.ALL].filter(pl.col("value").is_not_null()).drop("ordinal")
+    values_pub = flagged(computed.values[Basis.PUBLISHED].filter(pl.col("value").is_not_null()).drop("ordinal"))
+    shown = flagged(values_all.select("unit_id", "period_id")).join(
+        values_pub.select("unit_id", "period_id"), on=["unit_id", "period_id"], how="full", coalesce=True)
+    values_pub = shown.join(values_pub, on=["unit_id", "period_id"], how="left")
+
+    stats_all = computed.statistics[Basis.ALL].filter(pl.col("n") > 0)
+    stats_pub = flagged(computed.statistics[Basis.PUBLISHED])
+    keep = flagged(stats_all.select("group_id", "period_id")).join(
+        stats_pub.filter(pl.col("n") > 0).select("group_id", "period_id"), on=["group_id", "period_id"], how="full",
+        coalesce=True)
+    stats_pub = keep.join(stats_pub, on=["group_id", "period_id"], how="left")
+
+    def both(all_rows: pl.DataFrame, pub_rows: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat([
+            all_rows.with_columns(pl.lit(Basis.ALL.value).alias("basis")),
+            pub_rows.select(all_rows.columns).with_columns(pl.lit(Basis.PUBLISHED.value).alias("basis")),
+        ])
+
+    return {
+        IV_TABLE: both(values_all, values_pub),
+        GS_TABLE: both(stats_all, stats_pub),
+    }
+
+
+TABLES = {
+    # table: (key columns besides indicator, breakdown; compared columns; schema of the stored columns)
+    IV_TABLE: (["unit_id", "period_id", "basis"], VALUE_COLUMNS),
+    GS_TABLE: (["group_id", "period_id", "basis"], STAT_COLUMNS),
+}
+INTEGER_COLUMNS = {"unit_id", "period_id", "group_id", "members", "n", "id"}
+
+
+def _differs(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    # Relative tolerance: sums in another order may differ in the last bit; rewriting a
+    # row for that would be churn, not news.
+    close = (a - b).abs() <= 1e-12 * pl.max_horizontal(a.abs(), b.abs())
+    return (a.is_null() != b.is_null()) | (a.is_not_null() & b.is_not_null() & ~close)
+
+
+def _sync(table: str, spec: Spec, wanted: pl.DataFrame, period_ids: list[int] | None, now, result: RefreshResult) -> None:
+    keys, compared = TABLES[table]
+    schema = {"id": pl.Int64} | {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c == "basis" else pl.Float64)
+                                 for c in [*keys, *compared]}
+    sql = f"SELECT {', '.join(bulk.quote(c) for c in schema)} FROM {bulk.quote(table)} WHERE indicator_id = %s AND breakdown = ''"
+    params: list = [spec.id]
+    if period_ids is not None:
+        if not period_ids:
+            return
+        sql += f" AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
+        params += period_ids
+    stored = frames.read_sql(sql, params, schema=schema)
+    wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*keys, *compared]]).with_columns(pl.lit(True).alias("_new"))
+    joined = wanted.join(stored, on=keys, how="full", coalesce=True, suffix="_old")
+    differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old")) for c in compared])
+    changed = joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs)).select(keys + compared)
+    gone = joined.filter(pl.col("_new").is_null())["id"].to_list()
+    if gone:
+        bulk.delete_where_in(table, "id", gone)
+    if not changed.is_empty():
+        frames.upsert(table, changed, conflict=["indicator_id", *keys[:-1], "breakdown", "basis"],
+                      update=[*compared, "computed_at"],
+                      constants={"indicator_id": spec.id, "breakdown": "",
+                                 "computed_at": connection.ops.adapt_datetimefield_value(now)})
+    result.written[table] = result.written.get(table, 0) + changed.height
+    result.deleted[table] = result.deleted.get(table, 0) + len(gone)
+
+
+@dataclass
+class RefreshResult:
+    indicators: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # indicator code: why it has no values
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        def count(d: dict[str, int], table: str) -> int:
+            return d.get(table, 0)
+
+        text = (
+            f"{self.indicators} indicators in {self.seconds:.1f} s: "
+            f"values {count(self.written, IV_TABLE)} written / {count(self.deleted, IV_TABLE)} deleted, "
+            f"group statistics {count(self.written, GS_TABLE)} / {count(self.deleted, GS_TABLE)}"
+        )
+        for code, error in sorted(self.errors.items()):
+            text += f"\n{code}: {error}"
+        return text
+
+
+def _refresh_indicator(ctx: Context, spec: Spec, ordinals: list[int] | None, result: RefreshResult) -> None:
+    periods = ctx.periods(spec.kind)
+    period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
+    if period_ids is not None and not period_ids:
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Two workers refreshing one indicator would each diff against what the other is
+            # about to replace; the later one must read after the earlier one committed.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, spec.id])
+        if spec.error:
+            # A formula that cannot be computed has no values; stale ones would mislead.
+            result.errors[spec.code] = spec.error
+        computed = _compute(ctx, spec, ordinals)
+        now = timezone.now()
+        for table, wanted in _stored_rows(ctx, spec, computed).items():
+            _sync(table, spec, wanted, period_ids, now, result)
+    result.indicators += 1
+
+
+def refresh(indicator_ids: Iterable[int], period_ids: Iterable[int] | None = None, *,
+            context: Context | None = None) -> RefreshResult:
+    """Recompute these indicators for these periods (None = all) and store what changed.
+
+    Periods of another kind than an indicator's are ignored for it. Each indicator is one
+    transaction, so readers never see half of one.
+    """
+    started = time.perf_counter()
+    ctx = context or Context()
+    result = RefreshResult()
+    period_ids = None if period_ids is None else list(period_ids)
+    for indicator_id in indicator_ids:
+        if indicator_id not in ctx.indicators:
+            continue
+        spec = ctx.spec(indicator_id)
+        _refresh_indicator(ctx, spec, _ordinals(ctx, spec, period_ids), result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# -- what a change affects ----------------------------------------------------------------
+
+
+def affected_indicators(variable_ids: Iterable[int], *, context: Context | None = None) -> list[int]:
+    """Indicators that read any of these variables, directly or through the indicators they
+    reference (and those whose formula cannot be expanded, so their errors are refreshed)."""
+    ctx = context or Context()
+    codes = {ctx.variable_codes[v] for v in variable_ids if v in ctx.variable_codes}
+    found = []
+    for indicator_id in ctx.indicators:
+        spec = ctx.spec(indicator_id)
+        if spec.formula is None or codes & spec.formula.names:
+            found.append(indicator_id)
+    return sorted(found)
+
+
+def affected_periods(indicator: Indicator | int, period_ids: Iterable[int], *, context: Context | None = None) -> list[int]:
+    """The periods of the indicator whose stored rows a change in `period_ids` can alter:
+    a changed period p reaches p + max_lag through lags, p + 1 through the change, and
+    p + K − 1 (beyond the lags) through the trend and the published-basis window."""
+    ctx = context or Context()
+    spec = ctx.spec(indicator if isinstance(indicator, int) else indicator.pk)
+    changed = {ctx.period_ordinal[p] for p in period_ids if ctx.period_kind.get(p) == spec.kind}
+    reach = {p + d for p in changed for d in range(spec.window + 1)}
+    periods = ctx.periods(spec.kind)
+    return periods.filter(pl.col("ordinal").is_in(sorted(reach)))["period_id"].to_list()
+
+
+def recompute_changed(variable_ids: Iterable[int], period_ids: Iterable[int]) -> RefreshResult:
+    """What a save of observations calls: refresh the affected slices only."""
+    started = time.perf_counter()
+    ctx = Context()
+    result = RefreshResult()
+    period_ids = list(period_ids)
+    for indicator_id in affected_indicators(variable_ids, context=ctx):
+        spec = ctx.spec(indicator_id)
+        ordinals = [ctx.period_ordinal[p] for p in affected_periods(indicator_id, period_ids, context=ctx)]
+        if ordinals or spec.error:
+            _refresh_indicator(ctx, spec, ordinals if not spec.error else None, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def recompute_all(progress: Callable[[int, int], None] | None = None) -> RefreshResult:
+    """Recompute every indicator for every period, one indicator at a time so memory stays
+    bounded by one indicator's frames; stores only what differs. `progress(done, total)`."""
+    started = time.perf_counter()
+    ctx = Context()
+    result = RefreshResult()
+    ids = sorted(ctx.indicators)
+    if progress:
+        progress(0, len(ids))
+    for done, indicator_id in enumerate(ids, 1):
+        _refresh_indicator(ctx, ctx.spec(indicator_id), None, result)
+        if progress:
+            progress(done, len(ids))
+    result.seconds = time.perf_counter() - started
+    log.info("recompute_all: %s", result.summary())
+    return result

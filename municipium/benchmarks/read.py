@@ -1,0 +1,134 @@
+"""Reading derived figures: the one place pages, the API, exports and reports get them from
+(DESIGN principle 5), so all of them show the same number.
+
+`public=True` is what someone outside the group that shares the data sees: for a slice
+(indicator × period) that has any unpublished input the engine stores "published" rows, and
+a public reader gets those; elsewhere the "all" rows are the published figures too (see
+municipium.benchmarks.engine). Access control (who may read public=False) is the caller's.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from municipium.catalog.models import Indicator
+from municipium.lib import stats
+from municipium.observations.models import Period
+from municipium.places.models import Membership, Unit
+
+from .models import Basis, GroupStatistic, IndicatorValue
+
+
+def basis(indicator, period, *, public: bool) -> str:
+    """The basis to read for this slice."""
+    if not public:
+        return Basis.ALL
+    marked = IndicatorValue.objects.filter(indicator=indicator, period=period, basis=Basis.PUBLISHED).exists()
+    return Basis.PUBLISHED if marked else Basis.ALL
+
+
+def _members(group, period) -> QuerySet:
+    return Membership.objects.filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=period.end),
+        Q(valid_to__isnull=True) | Q(valid_to__gte=period.start),
+        Q(unit__valid_from__isnull=True) | Q(unit__valid_from__lte=period.end),
+        Q(unit__valid_to__isnull=True) | Q(unit__valid_to__gte=period.start),
+        group=group,
+    ).values("unit_id")
+
+
+def values(indicator, period, group=None, *, public: bool) -> QuerySet[IndicatorValue]:
+    """The indicator's values in the period, for the group's members or every unit."""
+    rows = IndicatorValue.objects.filter(
+        indicator=indicator, period=period, breakdown="", basis=basis(indicator, period, public=public),
+        value__isnull=False,
+    ).select_related("unit")
+    if group is not None:
+        rows = rows.filter(unit_id__in=_members(group, period))
+    return rows.order_by("unit__code")
+
+
+def value(indicator, unit, period, *, public: bool) -> IndicatorValue | None:
+    return IndicatorValue.objects.filter(
+        indicator=indicator, unit=unit, period=period, breakdown="", basis=basis(indicator, period, public=public),
+        value__isnull=False,
+    ).first()
+
+
+def series(indicator, unit, *, public: bool) -> list[IndicatorValue]:
+    """One unit's values over time (profile pages, trend charts), each period on its basis."""
+    rows = IndicatorValue.objects.filter(indicator=indicator, unit=unit, breakdown="", value__isnull=False)
+    if public:
+        marked = IndicatorValue.objects.filter(
+            indicator=indicator, period=OuterRef("period"), breakdown="", basis=Basis.PUBLISHED)
+        rows = rows.annotate(marked=Exists(marked)).filter(
+            Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False))
+    else:
+        rows = rows.filter(basis=Basis.ALL)
+    return list(rows.select_related("period").order_by("period__ordinal"))
+
+
+def statistics(indicator, period, group=None, *, public: bool) -> QuerySet[GroupStatistic]:
+    """Group statistics of the period: one group's, or every group's."""
+    rows = GroupStatistic.objects.filter(
+        indicator=indicator, period=period, breakdown="", basis=basis(indicator, period, public=public))
+    if group is not None:
+        rows = rows.filter(group=group)
+    return rows.select_related("group").order_by("group__code")
+
+
+def statistic(indicator, period, group, *, public: bool) -> GroupStatistic | None:
+    return statistics(indicator, period, group, public=public).first()
+
+
+@dataclass(frozen=True)
+class Ranked:
+    unit: Unit
+    value: float
+    rank: int  # 1 = best, by the indicator's polarity; ties share the best rank
+    n: int  # members with a value
+    percentile: float  # 100 = best, 0 = worst
+
+
+def ranks(indicator, period, group, *, public: bool) -> list[Ranked]:
+    """The group's members with a value, best first. Derived on read from the stored values
+    (a slice is at most a few thousand rows) with the same rules as `stats`."""
+    rows = list(values(indicator, period, group, public=public))
+    numbers = [row.value for row in rows]
+    ranked = zip(rows, stats.competition_ranks(numbers, indicator.polarity), stats.percentiles(numbers, indicator.polarity),
+                 strict=True)
+    out = [Ranked(row.unit, row.value, rank, len(rows), percentile) for row, rank, percentile in ranked]
+    return sorted(out, key=lambda r: (r.rank, r.unit.code))
+
+
+def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis: str) -> pl.DataFrame:
+    """Ranks of the group's members for many indicators and periods at once (exports):
+    columns indicator_id, unit_id, period_id, breakdown, rank, rank_of, percentile."""
+    schema = {"indicator_id": pl.Int64, "unit_id": pl.Int64, "period_id": pl.Int64, "breakdown": pl.String,
+              "value": pl.Float64}
+    periods = {p.pk: p for p in Period.objects.filter(pk__in=period_ids)}
+    memberships = list(Membership.objects.filter(group=group).select_related("unit"))
+    member_periods = [(m.unit_id, pk) for pk, p in periods.items() for m in memberships
+                      if m.covers(p.start, p.end) and (m.unit.valid_from is None or m.unit.valid_from <= p.end)
+                      and (m.unit.valid_to is None or p.start <= m.unit.valid_to)]
+    members = pl.DataFrame(member_periods, schema={"unit_id": pl.Int64, "period_id": pl.Int64}, orient="row").unique()
+    found = pl.DataFrame(
+        list(IndicatorValue.objects.filter(indicator_id__in=indicator_ids, period_id__in=period_ids, basis=basis,
+                                           unit_id__in=members.get_column("unit_id").unique().to_list(),
+                                           value__isnull=False)
+             .values_list("indicator_id", "unit_id", "period_id", "breakdown", "value").iterator(chunk_size=20_000)),
+        schema=schema, orient="row").join(members, on=["unit_id", "period_id"])
+    polarity = dict(Indicator.objects.filter(pk__in=indicator_ids).values_list("id", "polarity"))
+    keys = ["indicator_id", "period_id", "breakdown"]
+    parts = []
+    for side in sorted(set(polarity.values())):
+        part = found.filter(pl.col("indicator_id").is_in([i for i, p in polarity.items() if p == side]))
+        parts.append(part.with_columns(stats.rank_expr("value", side, keys).alias("rank"),
+                                       pl.len().over(keys).cast(pl.Int64).alias("rank_of"))
+                     .with_columns(stats.percentile_expr("rank", "rank_of").alias("percentile")))
+    out_schema = {**{k: v for k, v in schema.items() if k != "value"}, "rank": pl.Int64, "rank_of": pl.Int64,
+                  "percentile": pl.Float64}
+    if not parts:
+        return pl.DataFrame(schema=out_schema)
+    return pl.concat(parts).select([pl.col(c).cast(t) for c, t in out_schema.items()])

@@ -1,0 +1,184 @@
+"""Group statistics, ranks and trends: the numbers a benchmark sets a value against.
+
+Pure functions, no Django. Each measure exists twice: as a Polars expression, which the
+compute engine applies to whole frames at once, and as a plain-Python function over a list,
+which says what the measure *is* in a few obvious lines and which the tests hold the Polars
+version to. Missing values are None in Python and null in Polars; every measure skips them
+and says over how many values it stands (`n`).
+
+Quantiles use linear interpolation between order statistics, Hyndman & Fan type 7: the
+position of quantile q among n sorted values is q × (n − 1), counted from 0. It is what
+Excel's PERCENTILE.INC, LibreOffice's PERCENTILE, R's default quantile() and numpy's default
+percentile() give, so coordinators who check a median in a spreadsheet get the same number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import polars as pl
+
+HIGHER_IS_BETTER = "higher_is_better"
+LOWER_IS_BETTER = "lower_is_better"
+NEUTRAL = "neutral"
+
+QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
+SUMMARY_COLUMNS = ("n", "min", *QUANTILES, "max", "mean", "pooled")
+TREND_PERIODS = 5  # K: the trend is the slope over the current and K − 1 earlier periods
+TREND_MIN_POINTS = 3
+
+
+# -- plain Python: the definitions ---------------------------------------------------------
+
+
+def _present(values: Sequence[float | None]) -> list[float]:
+    return [v for v in values if v is not None]
+
+
+def quantile(values: Sequence[float | None], q: float) -> float | None:
+    """Type-7 quantile of the non-missing values; None when there are none."""
+    xs = sorted(_present(values))
+    if not xs:
+        return None
+    position = q * (len(xs) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(xs) - 1)
+    return xs[below] + (position - below) * (xs[above] - xs[below])
+
+
+def summary(values: Sequence[float | None], numerators: Sequence[float | None] | None = None,
+            denominators: Sequence[float | None] | None = None) -> dict[str, float | int | None]:
+    """n, min, p10, p25, median, p75, p90, max, mean and pooled over one group's members.
+
+    `pooled` is Σ numerator ÷ Σ denominator over the members that have a value (each of
+    which has both parts), so large members weigh more than in the mean of ratios; None
+    without parts or when the summed denominator is 0.
+    """
+    xs = _present(values)
+    result: dict[str, float | int | None] = {"n": len(xs), "min": min(xs) if xs else None}
+    for name, q in QUANTILES.items():
+        result[name] = quantile(xs, q)
+    result["max"] = max(xs) if xs else None
+    result["mean"] = math.fsum(xs) / len(xs) if xs else None
+    result["pooled"] = None
+    if numerators is not None and denominators is not None:
+        parts = [(a, b) for v, a, b in zip(values, numerators, denominators, strict=True)
+                 if v is not None and a is not None and b is not None]
+        den = math.fsum(b for _a, b in parts)
+        if parts and den != 0:
+            result["pooled"] = math.fsum(a for a, _b in parts) / den
+    return result
+
+
+def competition_ranks(values: Sequence[float | None], polarity: str) -> list[int | None]:
+    """1 = best by polarity; tied values share the best of their places ("1, 2, 2, 4").
+
+    Neutral indicators have no best; they are ranked like higher-is-better (1 = highest)
+    so that rank and percentile read the same way.
+    """
+    lower_first = polarity == LOWER_IS_BETTER
+    ranks: list[int | None] = []
+    for v in values:
+        if v is None:
+            ranks.append(None)
+            continue
+        better = sum(1 for w in values if w is not None and (w < v if lower_first else w > v))
+        ranks.append(better + 1)
+    return ranks
+
+
+def percentiles(values: Sequence[float | None], polarity: str) -> list[float | None]:
+    """100 × (n − rank) ÷ (n − 1): 100 for the best, 0 for the worst, ties share the best.
+
+    For neutral polarity that is the share of the other members with a lower value (higher
+    value, higher percentile). A group of one is its own best: 100.
+    """
+    ranks = competition_ranks(values, polarity)
+    n = sum(1 for r in ranks if r is not None)
+    return [None if r is None else (100.0 if n == 1 else 100.0 * (n - r) / (n - 1)) for r in ranks]
+
+
+def trend_slope(points: Sequence[tuple[float, float | None]], *, min_points: int = TREND_MIN_POINTS) -> float | None:
+    """Least-squares slope of y on x over the points with a y; None with fewer than
+    `min_points`. The caller passes the last K periods (x = period ordinal)."""
+    pts = [(x, y) for x, y in points if y is not None]
+    if len(pts) < min_points:
+        return None
+    mx = math.fsum(x for x, _ in pts) / len(pts)
+    my = math.fsum(y for _, y in pts) / len(pts)
+    sxx = math.fsum((x - mx) ** 2 for x, _ in pts)
+    if sxx == 0:
+        return None
+    return math.fsum((x - mx) * (y - my) for x, y in pts) / sxx
+
+
+# -- Polars: what the engine runs ---------------------------------------------------------
+
+
+def summary_exprs(value: str = "value", numerator: str | None = "numerator",
+                  denominator: str | None = "denominator") -> list[pl.Expr]:
+    """Aggregations for group_by(...).agg(): the columns of `summary()`, same rules."""
+    v = pl.col(value)
+    exprs = [v.count().alias("n"), v.min().alias("min")]
+    exprs += [v.quantile(q, interpolation="linear").alias(name) for name, q in QUANTILES.items()]
+    exprs += [v.max().alias("max"), v.mean().alias("mean")]
+    if numerator and denominator:
+        both = v.is_not_null() & pl.col(numerator).is_not_null() & pl.col(denominator).is_not_null()
+        den = pl.col(denominator).filter(both).sum()
+        num = pl.col(numerator).filter(both).sum()
+        # sum() of nothing is 0, so "no parts" and "parts summing to 0" both end here.
+        exprs.append(pl.when(den != 0).then(num / den).alias("pooled"))
+    else:
+        exprs.append(pl.lit(None, dtype=pl.Float64).alias("pooled"))
+    return exprs
+
+
+def rank_expr(value: str, polarity: str, over: Sequence[str]) -> pl.Expr:
+    """Competition rank (1 = best) within `over`; null where the value is null."""
+    v = pl.col(value)
+    descending = polarity != LOWER_IS_BETTER
+    return v.rank(method="min", descending=descending).over(list(over)).cast(pl.Int64)
+
+
+def percentile_expr(rank: str, n: str) -> pl.Expr:
+    """From a competition rank and the number ranked: see `percentiles()`."""
+    r, count = pl.col(rank).cast(pl.Float64), pl.col(n).cast(pl.Float64)
+    return (
+        pl.when(pl.col(rank).is_null())
+        .then(None)
+        .when(count == 1)
+        .then(100.0)
+        .otherwise(100.0 * (count - r) / (count - 1))
+    )
+
+
+def trend_expr(value: str, unit: str, k: int = TREND_PERIODS, min_points: int = TREND_MIN_POINTS) -> pl.Expr:
+    """Least-squares slope per period over the current and k − 1 earlier rows of a unit.
+
+    The frame must be sorted by (unit, period) with one row per period and no gaps, so
+    row offsets are period offsets. The sums are centred on the current period (x = 0,
+    −1, ...), which keeps them small and the slope exact to rounding; null where the
+    current value is missing or fewer than `min_points` values are known.
+    """
+    same_unit = [pl.col(unit).shift(j) == pl.col(unit) for j in range(k)]
+    ys = [pl.when(same_unit[j]).then(pl.col(value).shift(j)) for j in range(k)]
+    known = [y.is_not_null().cast(pl.Float64) for y in ys]
+    n = pl.sum_horizontal(known)
+    sx = pl.sum_horizontal([m * -j for j, m in enumerate(known)])
+    sxx = pl.sum_horizontal([m * (j * j) for j, m in enumerate(known)])
+    sy = pl.sum_horizontal([y.fill_null(0.0) for y in ys])
+    sxy = pl.sum_horizontal([y.fill_null(0.0) * -j for j, y in enumerate(ys)])
+    denominator = n * sxx - sx * sx
+    slope = (n * sxy - sx * sy) / denominator
+    return pl.when(pl.col(value).is_not_null() & (n >= min_points) & (denominator != 0)).then(slope)
+
+
+def change_exprs(value: str, unit: str) -> tuple[pl.Expr, pl.Expr]:
+    """Change against the previous period and its relative size in % of |previous|
+    (|·| so that a rise reads as positive even from a negative start); null without a
+    previous value, and the % also when the previous value is 0."""
+    previous = pl.when(pl.col(unit).shift(1) == pl.col(unit)).then(pl.col(value).shift(1))
+    change = pl.col(value) - previous
+    change_pct = pl.when(previous != 0).then(100.0 * change / previous.abs())
+    return change, change_pct

@@ -1,0 +1,436 @@
+"""The compute engine: indicator values, group statistics and ranks from observations, kept
+fresh by incremental refreshes that store exactly what a full recompute would."""
+
+import math
+import random
+
+import pytest
+from django.db import transaction
+from django.test import TestCase
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from municipium.benchmarks import engine, read
+from municipium.benchmarks.models import GroupStatistic, IndicatorValue
+from municipium.lib import stats
+from municipium.lib.formulas import FormulaError
+from municipium.observations.models import Status
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+DRAFT, PUBLISHED = Status.DRAFT, Status.PUBLISHED
+
+
+def stored_values(indicator, basis="all"):
+    """{(unit code, period code): value} of the stored rows."""
+    rows = IndicatorValue.objects.filter(indicator=indicator, basis=basis).select_related("unit", "period")
+    return {(r.unit.code, r.period.code): r.value for r in rows}
+
+
+def stored(indicator, unit, period, basis="all"):
+    return IndicatorValue.objects.get(indicator=indicator, unit=unit, period=f.period(period), basis=basis)
+
+
+def snapshot():
+    """Everything the engine stores, without ids and times."""
+    return {
+        "values": {(r["indicator_id"], r["unit_id"], r["period_id"], r["basis"]): tuple(
+            r[c] for c in engine.VALUE_COLUMNS) for r in IndicatorValue.objects.values()},
+        "statistics": {(r["indicator_id"], r["group_id"], r["period_id"], r["basis"]): tuple(
+            r[c] for c in engine.STAT_COLUMNS) for r in GroupStatistic.objects.values()},
+    }
+
+
+def same(a, b):
+    """Snapshots equal up to the last bits of sums taken in another order."""
+    assert a.keys() == b.keys()
+    for table in a:
+        assert a[table].keys() == b[table].keys(), table
+        for key, row in a[table].items():
+            other = b[table][key]
+            assert all((x is None and y is None) or (x is not None and y is not None and math.isclose(
+                x, y, rel_tol=1e-9, abs_tol=1e-9)) for x, y in zip(row, other, strict=True)), (table, key, row, other)
+    return True
+
+
+def drop_derived():
+    IndicatorValue.objects.all().delete()
+    GroupStatistic.objects.all().delete()
+
+
+@pytest.fixture
+def water():
+    produced, billed = f.variable("produced"), f.variable("billed")
+    nrw = f.indicator("nrw", "100 * (produced - billed) / produced", polarity="lower_is_better")
+    return produced, billed, nrw
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+def test_a_ratio_is_computed_with_its_parts_and_missing_or_zero_division_gives_no_value(water):
+    produced, billed, nrw = water
+    a, b, c, d = (f.unit(code) for code in "ABCD")
+    f.observe(a, produced, 2024, 200), f.observe(a, billed, 2024, 150)
+    f.observe(b, produced, 2024, missing="confidential"), f.observe(b, billed, 2024, 10)
+    f.observe(c, produced, 2024, 0), f.observe(c, billed, 2024, 0)
+    f.observe(d, billed, 2024, 10)
+    engine.recompute_all()
+    assert stored_values(nrw) == {("A", "2024"): 25.0}
+    row = stored(nrw, a, 2024)
+    assert (row.numerator, row.denominator) == (100 * 50, 200)
+    frame = engine.compute_indicator(nrw)
+    # Every unit that reported something has a row; the value says what could be computed.
+    assert dict(zip(frame["unit_id"], frame["value"], strict=True)) == {a.pk: 25.0, b.pk: None, c.pk: None, d.pk: None}
+
+
+def test_lags_read_earlier_periods_of_the_same_unit_only():
+    x = f.variable("x")
+    growth = f.indicator("growth", "x - lag(x)")
+    a, b = f.unit("A"), f.unit("B")
+    for year, value in [(2020, 1), (2021, 4), (2023, 10)]:  # 2022 never reported
+        f.observe(a, x, year, value)
+    f.observe(b, x, 2021, 100), f.observe(b, x, 2022, 150)
+    f.period(2019)  # an earlier period must not pull unit B's lag from unit A's rows
+    engine.recompute_all()
+    assert stored_values(growth) == {("A", "2021"): 3.0, ("B", "2022"): 50.0}
+
+
+def test_two_period_lag_and_a_lag_inside_a_referenced_indicator():
+    x = f.variable("x")
+    f.indicator("step", "x - lag(x)")
+    second = f.indicator("second", "step - lag(step)")
+    a = f.unit("A")
+    for year, value in [(2020, 1), (2021, 3), (2022, 7), (2023, 15)]:
+        f.observe(a, x, year, value)
+    engine.recompute_all()
+    assert stored_values(second) == {("A", "2022"): 2.0, ("A", "2023"): 4.0}
+
+
+def test_a_breakdown_is_read_as_total_category_or_sum_over_categories():
+    sex = f.breakdown("sex", ["F", "M", "X"])
+    pop = f.variable("pop", breakdown=sex)
+    total, women, summed, listed = (
+        f.indicator("total", "pop"), f.indicator("women", 'pop["F"]'),
+        f.indicator("summed", "sum(pop)"), f.indicator("listed", 'sum(pop, "F", "X")'))
+    a, b, c = f.unit("A"), f.unit("B"), f.unit("C")
+    f.observe(a, pop, 2024, 100), f.observe(a, pop, 2024, 40, breakdown="F"), f.observe(a, pop, 2024, 50, breakdown="M")
+    f.observe(a, pop, 2024, 7, breakdown="X")
+    # B: one category missing, the sum is the sum of what is known.
+    f.observe(b, pop, 2024, 30, breakdown="F"), f.observe(b, pop, 2024, missing="not_collected", breakdown="M")
+    # C: every category missing, so is the sum.
+    f.observe(c, pop, 2024, missing="confidential", breakdown="F"), f.observe(c, pop, 2024, missing="confidential", breakdown="M")
+    engine.recompute_all()
+    assert stored_values(total) == {("A", "2024"): 100.0}
+    assert stored_values(women) == {("A", "2024"): 40.0, ("B", "2024"): 30.0}
+    assert stored_values(summed) == {("A", "2024"): 97.0, ("B", "2024"): 30.0}
+    assert stored_values(listed) == {("A", "2024"): 47.0, ("B", "2024"): 30.0}
+
+
+def test_an_indicator_can_use_other_indicators(water):
+    produced, billed, nrw = water
+    lost = f.indicator("lost", "nrw / 100 * produced")
+    doubled = f.indicator("doubled", "2 * lost + lag(nrw)")
+    a = f.unit("A")
+    for year, (p, b) in {2023: (100, 90), 2024: (200, 150)}.items():
+        f.observe(a, produced, year, p), f.observe(a, billed, year, b)
+    engine.recompute_all()
+    assert stored_values(lost) == {("A", "2023"): pytest.approx(10.0), ("A", "2024"): pytest.approx(50.0)}
+    assert stored_values(doubled) == {("A", "2024"): pytest.approx(100.0 + 10.0)}
+    assert affected_codes([billed.pk]) == {"nrw", "lost", "doubled"}
+
+
+def affected_codes(variable_ids):
+    from municipium.catalog.models import Indicator
+
+    return set(Indicator.objects.filter(pk__in=engine.affected_indicators(variable_ids)).values_list("code", flat=True))
+
+
+def test_change_change_pct_and_trend():
+    x = f.variable("x")
+    ind = f.indicator("level", "x")
+    a = f.unit("A")
+    for year, value in [(2018, 10), (2019, -5), (2020, 0), (2022, 20), (2023, 30)]:
+        f.observe(a, x, year, value)
+    engine.recompute_all()
+    rows = {r.period.code: r for r in IndicatorValue.objects.filter(indicator=ind).select_related("period")}
+    assert (rows["2019"].change, rows["2019"].change_pct) == (-15.0, -150.0)
+    assert (rows["2020"].change, rows["2020"].change_pct) == (5.0, 100.0)  # from −5 up to 0: a rise
+    assert (rows["2022"].change, rows["2022"].change_pct) == (None, None)  # 2021 unknown
+    assert rows["2018"].trend is None and rows["2019"].trend is None
+    expected = stats.trend_slope([(2016, None), (2017, None), (2018, 10), (2019, -5), (2020, 0)])
+    assert rows["2020"].trend == pytest.approx(expected)
+    expected = stats.trend_slope([(2019, -5), (2020, 0), (2021, None), (2022, 20), (2023, 30)])
+    assert rows["2023"].trend == pytest.approx(expected)
+    f.observe(a, x, 2023, missing="not_shared")
+    engine.recompute_all()
+    assert "2023" not in {r.period.code for r in IndicatorValue.objects.filter(indicator=ind)}
+
+
+def test_quarterly_indicators_lag_across_the_year_boundary():
+    q = f.variable("q", period_kind="quarter")
+    ind = f.indicator("qq", "q - lag(q)", period_kind="quarter")
+    yearly = f.indicator("yearly", "q")  # reads only yearly periods of q: none
+    a = f.unit("A")
+    f.observe(a, q, "2023Q4", 5), f.observe(a, q, "2024Q1", 8)
+    engine.recompute_all()
+    assert stored_values(ind) == {("A", "2024Q1"): 3.0}
+    assert stored_values(yearly) == {}
+
+
+def test_a_broken_formula_is_reported_and_leaves_no_stale_values(water):
+    produced, billed, nrw = water
+    a = f.unit("A")
+    f.observe(a, produced, 2024, 10), f.observe(a, billed, 2024, 5)
+    uses = f.indicator("uses", "nrw * 2")
+    engine.recompute_all()
+    assert stored_values(uses) == {("A", "2024"): 100.0}
+    nrw.formula = "produced - nothing_like_this"
+    nrw.save()
+    result = engine.recompute_all()
+    assert set(result.errors) == {"nrw", "uses"}
+    assert stored_values(uses) == {} and stored_values(nrw) == {}
+    with pytest.raises(FormulaError):
+        engine.compute_indicator(uses)
+
+
+# -- groups --------------------------------------------------------------------------------
+
+
+def test_group_statistics_ranks_and_percentiles_follow_polarity_with_ties(water):
+    produced, billed, nrw = water  # lower is better
+    members = [f.unit(f"M{i}") for i in range(5)]
+    outsider = f.unit("OUT")
+    group = f.group("peers", members)
+    for u, (p, b) in zip(members, [(100, 90), (100, 80), (100, 80), (200, 100), (None, 10)], strict=True):
+        f.observe(u, produced, 2024, p), f.observe(u, billed, 2024, b)
+    f.observe(outsider, produced, 2024, 100), f.observe(outsider, billed, 2024, 0)
+    engine.recompute_all()
+    stat = GroupStatistic.objects.get(indicator=nrw, group=group)
+    assert (stat.members, stat.n) == (5, 4)
+    assert (stat.min, stat.median, stat.max) == (10.0, 20.0, 50.0)
+    assert stat.mean == pytest.approx((10 + 20 + 20 + 50) / 4)
+    assert stat.pooled == pytest.approx(100 * (10 + 20 + 20 + 100) / (100 + 100 + 100 + 200))
+    assert stat.p25 == stats.quantile([10, 20, 20, 50], 0.25)
+    ranks = {r.unit.code: (r.rank, r.n, r.percentile) for r in read.ranks(nrw, f.period(2024), group, public=False)}
+    assert ranks == {"M0": (1, 4, 100.0), "M1": (2, 4, pytest.approx(200 / 3)), "M2": (2, 4, pytest.approx(200 / 3)),
+                     "M3": (4, 4, 0.0)}
+
+
+def test_membership_and_unit_validity_decide_who_counts_in_a_period():
+    x = f.variable("x")
+    ind = f.indicator("level", "x", polarity="higher_is_better")
+    stays, leaves, joins = f.unit("STAYS"), f.unit("LEAVES"), f.unit("JOINS")
+    dissolved = f.unit("GONE", valid_to="2021-06-30")
+    group = f.group("g", [stays, dissolved])
+    f.membership(group, leaves, valid_to="2020-12-31")
+    f.membership(group, joins, valid_from="2022-01-01")
+    for u in (stays, leaves, joins, dissolved):
+        for year in (2020, 2021, 2022):
+            f.observe(u, x, year, 1.0)
+    engine.recompute_all()
+    counted = {s.period.code: s.members for s in GroupStatistic.objects.filter(indicator=ind).select_related("period")}
+    assert counted == {"2020": 3, "2021": 2, "2022": 2}
+    assert {r.unit.code for r in read.ranks(ind, f.period(2022), group, public=False)} == {"STAYS", "JOINS"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    members=st.lists(st.one_of(st.just("absent"), st.just("missing"), st.integers(-50, 50).map(float)),
+                     min_size=1, max_size=9),
+    polarity=st.sampled_from(["higher_is_better", "lower_is_better", "neutral"]),
+)
+def test_stored_group_statistics_and_ranks_match_the_plain_definitions(water, members, polarity):
+    produced, billed, nrw = water
+    with transaction.atomic():
+        nrw.polarity = polarity
+        nrw.save()
+        units = [f.unit() for _ in members]
+        group = f.group(None, units)
+        values, parts = [], []
+        for u, member in zip(units, members, strict=True):
+            if member == "absent":
+                values.append(None), parts.append((None, None))
+                continue
+            if member == "missing":
+                f.observe(u, produced, 2024, missing="not_shared"), f.observe(u, billed, 2024, 1)
+                values.append(None), parts.append((None, None))
+                continue
+            f.observe(u, produced, 2024, 100), f.observe(u, billed, 2024, 100 - member)
+            values.append(member), parts.append((100 * member, 100.0))
+        engine.refresh([nrw.pk])
+        expected = stats.summary(values, [p[0] for p in parts], [p[1] for p in parts])
+        found = GroupStatistic.objects.filter(indicator=nrw, group=group).first()
+        if expected["n"] == 0:
+            assert found is None
+        else:
+            assert found.members == len(members)
+            for name in stats.SUMMARY_COLUMNS:
+                assert getattr(found, name) == pytest.approx(expected[name], abs=1e-9), name
+        ranked = read.ranks(nrw, f.period(2024), group, public=False)
+        ranks = {r.unit.pk: r.rank for r in ranked}
+        percentiles = {r.unit.pk: r.percentile for r in ranked}
+        for u, rank, pct in zip(units, stats.competition_ranks(values, polarity), stats.percentiles(values, polarity),
+                                strict=True):
+            assert ranks.get(u.pk) == rank
+            assert percentiles.get(u.pk) == (None if pct is None else pytest.approx(pct))
+        transaction.set_rollback(True)
+
+
+# -- basis -----------------------------------------------------------------------------------
+
+
+def test_published_figures_never_stand_on_unpublished_observations(water):
+    produced, billed, nrw = water
+    a, b, c = f.unit("A"), f.unit("B"), f.unit("C")
+    group = f.group("g", [a, b, c])
+    for year in (2022, 2023):
+        for u in (a, b, c):
+            f.observe(u, produced, year, 100), f.observe(u, billed, year, 90)
+    f.observe(a, produced, 2024, 100), f.observe(a, billed, 2024, 50)
+    f.observe(b, produced, 2024, 100), f.observe(b, billed, 2024, 70, status=DRAFT)  # not public yet
+    f.observe(c, produced, 2024, 100, status="approved"), f.observe(c, billed, 2024, 80, status="approved")
+    engine.recompute_all()
+    y22, y24 = f.period(2022), f.period(2024)
+
+    inside = {v.unit.code: v.value for v in read.values(nrw, y24, public=False)}
+    public = {v.unit.code: v.value for v in read.values(nrw, y24, public=True)}
+    assert inside == {"A": 50.0, "B": 30.0, "C": 20.0}
+    assert public == {"A": 50.0}
+    assert read.statistic(nrw, y24, group, public=True).n == 1
+    assert read.statistic(nrw, y24, group, public=True).median == 50.0
+    assert read.statistic(nrw, y24, group, public=False).n == 3
+    assert [(r.unit.code, r.rank) for r in read.ranks(nrw, y24, group, public=True)] == [("A", 1)]
+    # A period whose window is all published has no published rows: the "all" rows are public.
+    assert not IndicatorValue.objects.filter(period=y22, basis="published").exists()
+    assert {v.unit.code for v in read.values(nrw, y22, public=True)} == {"A", "B", "C"}
+    # The change into 2024 is public only where 2024 is: B's draft does not leak through it.
+    assert [(v.period.code, v.change) for v in read.series(nrw, b, public=True)] == [("2022", None), ("2023", 0.0)]
+    assert engine.compute_indicator(nrw, [y24], basis="published")["value"].to_list() == [50.0, None]  # C reported nothing public
+
+    # Everything published: the published rows go, and the public sees all three.
+    for u in (b, c):
+        f.observe(u, billed, 2024, {b: 70, c: 80}[u], status=PUBLISHED)
+    f.observe(c, produced, 2024, 100, status=PUBLISHED)
+    engine.refresh([nrw.pk])
+    assert not IndicatorValue.objects.filter(basis="published").exists()
+    assert not GroupStatistic.objects.filter(basis="published").exists()
+    assert {v.unit.code: v.value for v in read.values(nrw, y24, public=True)} == inside
+
+
+def test_a_slice_with_no_published_value_still_hides_its_unpublished_figures(water):
+    produced, billed, nrw = water
+    a = f.unit("A")
+    group = f.group("g", [a])
+    f.observe(a, produced, 2024, 100, status=DRAFT), f.observe(a, billed, 2024, 50, status=DRAFT)
+    engine.recompute_all()
+    y24 = f.period(2024)
+    assert [v.value for v in read.values(nrw, y24, public=False)] == [50.0]
+    assert list(read.values(nrw, y24, public=True)) == []
+    assert read.statistic(nrw, y24, group, public=True).n == 0
+    assert list(read.ranks(nrw, y24, group, public=True)) == []
+    assert read.series(nrw, a, public=True) == []
+
+
+# -- freshness --------------------------------------------------------------------------------
+
+
+def test_saving_observations_updates_indicator_values_at_once(water, django_capture_on_commit_callbacks):
+    produced, billed, nrw = water
+    a = f.unit("A")
+    with django_capture_on_commit_callbacks(execute=True):
+        f.write([f.row(a, produced, 2024, 200), f.row(a, billed, 2024, 150)])
+    assert stored_values(nrw) == {("A", "2024"): 25.0}
+    with django_capture_on_commit_callbacks(execute=True):
+        f.write([f.row(a, billed, 2024, 100)])
+    assert stored_values(nrw) == {("A", "2024"): 50.0}
+    with django_capture_on_commit_callbacks(execute=True):
+        f.write([f.row(a, produced, 2024, missing="confidential")])
+    assert stored_values(nrw) == {}
+
+
+def test_a_one_observation_change_rewrites_only_the_rows_it_changes(water):
+    produced, billed, nrw = water
+    units = [f.unit(f"U{i:02}") for i in range(20)]
+    group = f.group("g", units)
+    for year in range(2010, 2025):
+        for i, u in enumerate(units):
+            f.observe(u, produced, year, 1000 + i), f.observe(u, billed, year, 900 - i * year % 7)
+    engine.recompute_all()
+    before = snapshot()
+    assert engine.recompute_all().written == {engine.IV_TABLE: 0, engine.GS_TABLE: 0}
+
+    obs = f.observe(units[3], billed, 2016, 500)
+    result = engine.recompute_changed([billed.pk], [obs.period_id])
+    after = snapshot()
+    changed = {t: {k for k in after[t] if before[t].get(k) != after[t][k]} for t in after}
+    # 2016's value, the change into 2016 and 2017 and the trends through 2020, except 2018's:
+    # 2016 is the middle of its window, which leaves a least-squares slope unchanged.
+    years = (2016, 2017, 2019, 2020)
+    assert {(k[1], k[2]) for k in changed["values"]} == {(units[3].pk, f.period(y).pk) for y in years}
+    assert {k[2] for k in changed["statistics"]} == {f.period(2016).pk}
+    assert result.written[engine.IV_TABLE] == 4 and result.written[engine.GS_TABLE] == 1
+    assert sum(result.deleted.values()) == 0
+    assert engine.affected_periods(nrw, [obs.period_id]) == [f.period(y).pk for y in range(2016, 2021)]
+    assert group.pk == next(iter(changed["statistics"]))[1]
+    drop_derived()
+    engine.recompute_all()
+    assert same(snapshot(), after)
+
+
+EDIT = st.tuples(
+    st.integers(0, 3),  # unit
+    st.sampled_from(["produced", "billed", "pop_F", "pop_M"]),
+    st.integers(2019, 2024),  # year
+    st.one_of(st.none(), st.integers(0, 120).map(float)),  # None = a missing code
+    st.sampled_from([DRAFT, PUBLISHED]),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.lists(EDIT, min_size=1, max_size=4), min_size=1, max_size=4), seed=st.integers(0, 1000))
+def test_incremental_refreshes_store_what_a_full_recompute_stores(water, edits, seed):
+    produced, billed, nrw = water
+    with transaction.atomic():
+        sex = f.breakdown(f"sex{seed}", ["F", "M"])
+        pop = f.variable(f"pop{seed}", breakdown=sex)
+        f.indicator(f"per_head{seed}", f"(produced - lag(billed)) / sum(pop{seed})", polarity="higher_is_better")
+        f.indicator(f"share_f{seed}", f'nrw * pop{seed}["F"] / pop{seed}', polarity="lower_is_better")
+        units = [f.unit() for _ in range(4)]
+        f.group(None, units[:3])
+        f.group(None, units[1:], valid_from="2021-01-01")
+        rng = random.Random(seed)
+        f.write([f.row(u, v, year, rng.randint(1, 100), status=rng.choice([DRAFT, PUBLISHED]))
+                 for u in units for v in (produced, billed) for year in (2019, 2020, 2021)])
+        engine.recompute_all()
+        variables = {"produced": (produced, ""), "billed": (billed, ""), "pop_F": (pop, "F"), "pop_M": (pop, "M")}
+        for batch in edits:
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                f.write([f.row(units[u], variables[name][0], year, value, breakdown=variables[name][1], status=status)
+                         for u, name, year, value, status in batch])
+        incremental = snapshot()
+        drop_derived()
+        engine.recompute_all()
+        assert same(snapshot(), incremental)
+        transaction.set_rollback(True)
+
+
+def test_recompute_all_reports_progress_and_a_summary(water):
+    produced, billed, nrw = water
+    f.observe(f.unit("A"), produced, 2024, 1), f.observe(f.unit("B"), billed, 2024, 1)
+    seen = []
+    result = engine.recompute_all(progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 1), (1, 1)]
+    assert result.indicators == 1 and "1 indicators" in result.summary()
+
+
+def test_the_tasks_run_the_engine(water):
+    from municipium.benchmarks import tasks
+
+    produced, billed, nrw = water
+    a = f.unit("A")
+    f.observe(a, produced, 2024, 10), f.observe(a, billed, 2024, 5)
+    report = tasks.recompute_changed.enqueue(variable_ids=[billed.pk], period_ids=[f.period(2024).pk]).return_value
+    assert report["indicators"] == 1 and stored_values(nrw) == {("A", "2024"): 50.0}
+    assert tasks.recompute_everything.enqueue().return_value["indicators"] == 1
