@@ -1,0 +1,950 @@
+"""Importing observations in long format (one row per unit × variable × period × category)
+from CSV and Excel files.
+
+The path is: read the file into a table of strings (`read_table`), check every row against
+the catalogue and the units (`check`), and only when nothing is wrong hand the rows to the
+one write path, `services.write_observations`, inside a single transaction. A dry run stops
+before the write. Every problem names the file, sheet, row and column as the person sees
+them in their spreadsheet, says what is wrong and what would be right.
+
+Checks are vectorised with Polars (joins against small lookup frames of units, variables
+and periods) because a country's yearly data is a million rows and a per-row Python loop
+would make the person wait minutes instead of seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import hashlib
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from municipium.catalog.models import Category, Variable
+from municipium.places.models import Succession, Unit
+
+from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
+from .services import Row, write_observations
+
+# The canonical columns of a long-format file, in the order problems are sorted by.
+COLUMNS = ("unit", "variable", "period", "breakdown", "value", "missing", "status", "source", "comment")
+REQUIRED = ("unit", "variable", "period")
+# One of these must be present too: a file may carry only missing codes, or only values.
+VALUE_COLUMNS = ("value", "missing")
+
+# Header names people actually write, in the six working languages. Matched after
+# `_header_key` (lower case, no accents, spaces and hyphens as underscores).
+ALIASES = {
+    "unit": ["unit", "unit_code", "code_unit", "municipality", "jednostka", "kod_jednostki", "gmina", "teryt",
+             "jedinica", "opstina", "единица", "јединица", "општина", "община", "vienetas", "savivaldybe",
+             "واحد", "شهرداری"],
+    "variable": ["variable", "variable_code", "zmienna", "kod_zmiennej", "promenljiva", "променљива",
+                 "променлива", "kintamasis", "متغیر"],
+    "period": ["period", "year", "okres", "rok", "период", "година", "godina", "laikotarpis", "metai", "دوره", "سال"],
+    "value": ["value", "wartosc", "vrednost", "вредност", "стойност", "reiksme", "مقدار"],
+    "missing": ["missing", "missing_code", "missing_reason", "brak", "brak_danych", "nedostaje", "недостаје",
+                "липсва", "truksta", "trukstama_reiksme", "گمشده", "مفقود"],
+    "breakdown": ["breakdown", "category", "kategoria", "kategorija", "категорија", "категория", "دسته"],
+    "source": ["source", "zrodlo", "izvor", "извор", "източник", "saltinis", "منبع"],
+    "comment": ["comment", "comments", "komentarz", "uwagi", "komentar", "коментар", "komentaras", "pastaba",
+                "توضیحات"],
+    "status": ["status", "статус", "busena", "وضعیت"],
+}
+
+MISSING_SPELLINGS = {
+    "n/a": Missing.NOT_APPLICABLE,
+    "na": Missing.NOT_APPLICABLE,
+    "not_applicable": Missing.NOT_APPLICABLE,
+    "nc": Missing.NOT_COLLECTED,
+    "conf": Missing.CONFIDENTIAL,
+    "secret": Missing.CONFIDENTIAL,
+    "ns": Missing.NOT_SHARED,
+}
+
+EXCEL_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
+CSV_FORMATS = {"csv", "tsv", "txt"}
+CANDIDATE_ENCODINGS = ["cp1250", "cp1251", "cp1257"]
+DELIMITERS = (";", "\t", ",")
+# More than this many problems are counted but not listed: nobody reads the ten-thousandth.
+MAX_PROBLEMS = 1000
+
+# Thousands separators people and spreadsheets put into numbers: spaces of every width and
+# the apostrophe (Swiss). Removed before a number is read.
+GROUPING_SPACES = r"[\s\u00a0\u2007\u2009\u202f']"
+# A number written with a decimal point, optionally grouped with commas (1,234.5), or in
+# the exponent notation spreadsheets fall back to (1.5E+20).
+DOT_NUMBER = r"^[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)$"
+# ... or with a decimal comma, optionally grouped with dots (1.234,5).
+COMMA_NUMBER = r"^[-+]?(\d{1,3}(\.\d{3})+(,\d*)?|\d+,?\d*([eE][-+]?\d+)?|,\d+)$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as the person sees it."""
+
+    file: str
+    sheet: str | None
+    row: int | None
+    column: str | None
+    message: str
+    expected: str = ""
+    # The spreadsheet cell ("C7") when the input was a workbook.
+    cell: str = ""
+
+    @property
+    def location(self) -> str:
+        parts = [self.file] if self.file else []
+        if self.sheet and self.cell:
+            parts.append(f"{self.sheet}, {self.cell}")
+        else:
+            if self.sheet:
+                parts.append(_("sheet %(sheet)s") % {"sheet": self.sheet})
+            if self.cell:
+                parts.append(self.cell)
+            elif self.row is not None:
+                parts.append(_("row %(row)s") % {"row": self.row})
+        if self.column and not self.cell:
+            parts.append(_("column '%(column)s'") % {"column": self.column})
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        if self.expected:
+            text += " " + _("(expected: %(expected)s)") % {"expected": self.expected}
+        return text
+
+
+@dataclass
+class ImportOptions:
+    decimal: str = "auto"  # ".", "," or "auto"
+    delimiter: str | None = None  # None: detect
+    encoding: str | None = None  # None: detect
+    status: str = Status.DRAFT  # for rows without a status
+    source: str = ""  # for rows without a source
+
+
+@dataclass
+class Table:
+    """A file read into strings: one frame with the canonical columns, `_row` (the row
+    number the person sees, header included) and `_sheet`; optionally `_cell_value`,
+    `_label_value`, `_cell_missing` and `_label_missing` per row, where the value sits in a
+    different column on every row (wide templates)."""
+
+    file: str
+    format: str
+    frame: pl.DataFrame
+    # sheet -> canonical column -> header as written in the file
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # sheet -> canonical column -> spreadsheet column letter (workbooks only)
+    letters: dict[str, dict[str, str]] = field(default_factory=dict)
+    encoding: str = ""
+    delimiter: str = ""
+    # how numbers that read either way (1,234) are taken: "." or ","
+    decimal: str = "."
+    data: bytes = b""
+
+
+@dataclass
+class ImportReport:
+    file: str
+    format: str = ""
+    size: int = 0
+    sha256: str = ""
+    encoding: str = ""
+    delimiter: str = ""
+    decimal: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    # Problems found in all, including those not listed beyond MAX_PROBLEMS.
+    problem_count: int = 0
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    batch: ImportBatch | None = None
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+
+class ImportRefused(Exception):
+    """Raised inside the commit transaction to roll everything back."""
+
+
+# ----------------------------------------------------------------------------------------
+# Reading
+
+
+# Letters that carry their accent inside the letter and so survive NFKD.
+_UNDECOMPOSABLE = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ß": "ss"})
+
+
+def _header_key(text) -> str:
+    text = unicodedata.normalize("NFKD", str(text or "").replace("\ufeff", "").strip().lower())
+    # Drop accents (wartość -> wartosc): people type headers with and without them.
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_UNDECOMPOSABLE)
+    text = unicodedata.normalize("NFC", text)
+    return re.sub(r"[\s\-./]+", "_", text).strip("_")
+
+
+_ALIAS_LOOKUP = {_header_key(alias): column for column, aliases in ALIASES.items() for alias in aliases}
+
+
+def canonical_column(header) -> str | None:
+    return _ALIAS_LOOKUP.get(_header_key(header))
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _read_source(source, name: str | None) -> tuple[bytes | None, str, int]:
+    """Bytes of the source, its name and its size; bytes are None when it is too large."""
+    limit = settings.MAX_IMPORT_BYTES
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        size = path.stat().st_size
+        name = name or path.name
+        if size > limit:
+            return None, name, size
+        return path.read_bytes(), name, size
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source), name or "upload", len(source)
+    name = name or os.path.basename(getattr(source, "name", "") or "") or "upload"
+    size = getattr(source, "size", None)
+    if size is not None and size > limit:
+        return None, name, size
+    if hasattr(source, "seek"):
+        source.seek(0)
+    data = source.read(limit + 1)
+    if len(data) > limit:
+        return None, name, size or len(data)
+    return data, name, len(data)
+
+
+def _claimed_format(name: str, data: bytes) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix in EXCEL_FORMATS or suffix in CSV_FORMATS:
+        return "csv" if suffix in CSV_FORMATS else suffix
+    # No telling name: look at the content.
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    return "csv"
+
+
+def read_table(source, *, name: str | None = None, options: ImportOptions | None = None) -> tuple[Table | None, ImportReport]:
+    """Read a CSV or workbook into a Table of strings. Problems that stop reading (too
+    large, empty, unreadable, no usable header) are in the report and the table is None."""
+    options = options or ImportOptions()
+    data, name, size = _read_source(source, name)
+    report = ImportReport(file=name, size=size)
+    if data is None:
+        report.add(Problem(name, None, None, None,
+                           _("the file is %(size)s MB, larger than the %(limit)s MB this installation accepts")
+                           % {"size": _megabytes(size), "limit": _megabytes(settings.MAX_IMPORT_BYTES)},
+                           _("a smaller file; split it by year or by service area")))
+        return None, report
+    report.sha256 = hashlib.sha256(data).hexdigest()
+    report.format = _claimed_format(name, data)
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        report.add(Problem(name, None, None, None, _("the file is empty"),
+                           _("a header row (unit, variable, period, value) and one row per figure")))
+        return None, report
+    if report.format in EXCEL_FORMATS:
+        table = _read_workbook(data, name, report.format, report)
+    else:
+        table = _read_csv(data, name, options, report)
+    if table is not None:
+        table.data = data
+        report.encoding, report.delimiter, report.decimal = table.encoding, table.delimiter, table.decimal
+        if table.frame.height == 0:
+            report.add(Problem(name, None, None, None, _("the file has a header but no data rows"),
+                               _("one row per unit, variable and period under the header")))
+            return None, report
+    return table, report
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Text of a CSV file and the encoding it was read with.
+
+    UTF-8 is tried strictly first because it is by far the most common and a strict decode
+    never succeeds by accident on cp125x text with accented letters; only then does
+    charset-normalizer choose among the Central and Eastern European code pages.
+    """
+    if encoding:
+        return data.decode(encoding), encoding
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Detection looks at the lines that carry non-ASCII bytes only: they decide, and the
+    # detector is slow on megabytes of digits.
+    sample = _lines_with_high_bytes(data)
+    from charset_normalizer import from_bytes
+
+    ranked = [match.encoding for match in from_bytes(sample, cp_isolation=CANDIDATE_ENCODINGS)]
+    ranked += [c for c in CANDIDATE_ENCODINGS if c not in ranked]
+    # charset-normalizer often ties cp1250 and cp1257 on short files (both are Latin with
+    # accents); the letters each code page exists for break the tie.
+    ranked.sort(key=lambda candidate: -_letter_share(sample, candidate))
+    for candidate in ranked:
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    return data.decode("cp1250", errors="replace"), "cp1250"
+
+
+_LETTERS = {
+    # Polish, Czech, Slovak, Slovene, Croatian, Hungarian, Romanian
+    "cp1250": set("ąćęłńóśźżčďěňřšťůžáéíúýöőüűđâăîşţ"),
+    # Lithuanian, Latvian, Estonian
+    "cp1257": set("ąčęėįšųūžāēģīķļņōŗõäöüó"),
+}
+
+
+def _letter_share(sample: bytes, encoding: str) -> float:
+    """Share of the non-ASCII characters of `sample` that are letters of the languages
+    `encoding` is used for; 0 when it does not decode."""
+    try:
+        text = sample.decode(encoding)
+    except UnicodeDecodeError:
+        return 0.0
+    high = [ch for ch in text if ord(ch) > 0x7F]
+    if not high:
+        return 0.0
+    if encoding == "cp1251":
+        good = sum(1 for ch in high if "\u0400" <= ch <= "\u04ff")
+    else:
+        letters = _LETTERS[encoding]
+        good = sum(1 for ch in high if ch.lower() in letters)
+    return good / len(high)
+
+
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _lines_with_high_bytes(data: bytes, limit: int = 200_000) -> bytes:
+    lines, size, position = [], 0, 0
+    while size < limit and (match := _HIGH.search(data, position)):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        lines.append(data[start:end])
+        size, position = size + end - start, end + 1
+    return b"\n".join(lines)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header and the first lines into the same, largest
+    number of fields. Counting beats csv.Sniffer, which guesses wrong on short files."""
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    best, best_score = ",", (-1, -1)
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(1 for c in counts if c == counts[0])
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportReport) -> Table | None:
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        report.add(Problem(name, None, None, None, _("the file is an Excel workbook, not a CSV text file"),
+                           _("the same file named .xlsx, or saved from Excel as 'CSV (UTF-8)'")))
+        return None
+    if b"\x00" in data[:4096]:
+        report.add(Problem(name, None, None, None, _("the file is not a text file (it contains binary data)"),
+                           _("a CSV file saved as text, or an Excel workbook named .xlsx")))
+        return None
+    try:
+        text, encoding = decode(data, options.encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        report.add(Problem(name, None, None, None,
+                           _("the file cannot be read as %(encoding)s text: %(error)s")
+                           % {"encoding": options.encoding, "error": error},
+                           _("the encoding the file was saved in (utf-8, cp1250, cp1251 or cp1257)")))
+        return None
+    delimiter = options.delimiter or sniff_delimiter(text)
+    utf8 = text.encode("utf-8")
+    try:
+        raw = pl.read_csv(io.BytesIO(utf8), separator=delimiter, has_header=False, infer_schema=False,
+                          quote_char='"', empty_string_is_null=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError as error:
+        _report_ragged(text, delimiter, name, report, error)
+        return None
+    if raw.height == 0:
+        report.add(Problem(name, None, None, None, _("the file is empty"),
+                           _("a header row (unit, variable, period, value) and one row per figure")))
+        return None
+    header = [str(v) if v is not None else "" for v in raw.row(0)]
+    mapping = _map_header(header, name, None, report)
+    if mapping is None:
+        return None
+    names = raw.columns
+    columns = {canonical: pl.col(names[index]) for canonical, index in mapping.items()}
+    frame = raw.slice(1).with_row_index("_row", offset=2).select(
+        pl.col("_row").cast(pl.Int64),
+        pl.lit(None, pl.String).alias("_sheet"),
+        *[(columns[c] if c in columns else pl.lit(None, pl.String)).alias(c) for c in COLUMNS],
+    )
+    headers = {"": {c: header[i] for c, i in mapping.items()}}
+    frame = _clean(frame)
+    decimal = options.decimal if options.decimal in {".", ","} else ("," if delimiter == ";" else _guess_decimal(frame))
+    return Table(name, "csv", frame, headers=headers, encoding=encoding, delimiter=delimiter, decimal=decimal)
+
+
+def _report_ragged(text: str, delimiter: str, name: str, report: ImportReport, error) -> None:
+    """Polars stops at the first malformed line without saying which; find them all."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    width = None
+    found = False
+    try:
+        for number, fields in enumerate(reader, start=1):
+            if width is None:
+                width = len(fields)
+            elif fields and len(fields) > width:
+                found = True
+                report.add(Problem(name, None, number, None,
+                                   _("the row has %(count)s fields but the header has %(width)s")
+                                   % {"count": len(fields), "width": width},
+                                   _("as many fields as header columns; put text containing '%(delimiter)s' in double quotes")
+                                   % {"delimiter": delimiter}))
+    except csv.Error as csv_error:
+        found = True
+        report.add(Problem(name, None, reader.line_num, None,
+                           _("the file is not valid CSV here: %(error)s") % {"error": csv_error},
+                           _("fields separated by '%(delimiter)s', text with quotes in double quotes")
+                           % {"delimiter": delimiter}))
+    if not found:
+        report.add(Problem(name, None, None, None, _("the file is not valid CSV: %(error)s") % {"error": error},
+                           _("fields separated by '%(delimiter)s', text with quotes in double quotes")
+                           % {"delimiter": delimiter}))
+
+
+def _map_header(header: list[str], name: str, sheet: str | None, report: ImportReport | None) -> dict[str, int] | None:
+    """canonical column -> index; None (with a problem) when required columns are missing."""
+    mapping: dict[str, int] = {}
+    for index, text in enumerate(header):
+        canonical = canonical_column(text)
+        if canonical is None:
+            continue  # extra columns (unit names, notes) are allowed and ignored
+        if canonical in mapping:
+            if report is not None:
+                report.add(Problem(name, sheet, 1, text,
+                                   _("the column '%(column)s' appears twice (as '%(first)s' and '%(second)s')")
+                                   % {"column": canonical, "first": header[mapping[canonical]], "second": text},
+                                   _("one column per field")))
+            return None
+        mapping[canonical] = index
+    lacking = [c for c in REQUIRED if c not in mapping]
+    if not any(c in mapping for c in VALUE_COLUMNS):
+        lacking.append("value")
+    if lacking:
+        if report is not None:
+            found = ", ".join(f"'{h}'" for h in header if str(h).strip()) or _("none")
+            report.add(Problem(name, sheet, 1, None,
+                               _("required columns are missing: %(missing)s; the columns found are %(found)s")
+                               % {"missing": ", ".join(lacking), "found": found},
+                               _("a header row with unit, variable, period, value and optionally missing, "
+                                 "breakdown, source, comment, status")))
+        return None
+    return mapping
+
+
+def _clean(frame: pl.DataFrame) -> pl.DataFrame:
+    """Strip every field, make blanks null (calamine's '' and CSV's empty alike) and drop
+    rows left with nothing in them: spreadsheets carry blank lines at the end."""
+    frame = frame.with_columns(
+        pl.col(c).str.strip_chars().replace("", None) for c in COLUMNS
+    )
+    return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in COLUMNS))
+
+
+def _guess_decimal(frame: pl.DataFrame) -> str:
+    """Decimal separator for numbers that read either way: a comma only when some value
+    can be read only with a decimal comma and none only with a decimal point."""
+    values = frame.get_column("value").drop_nulls().str.replace_all(GROUPING_SPACES, "")
+    dot = values.str.contains(DOT_NUMBER)
+    comma = values.str.contains(COMMA_NUMBER)
+    only_comma = (comma & ~dot).sum()
+    only_dot = (dot & ~comma).sum()
+    return "," if only_comma and not only_dot else "."
+
+
+def _cell_text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # Excel stores every number as a float: years come as 2024.0, codes as 1234.0.
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def open_workbook(data: bytes, name: str, format: str, report: ImportReport):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as error:  # calamine raises several unrelated types for broken files
+        report.add(Problem(name, None, None, None,
+                           _("the file cannot be read as an Excel workbook (%(format)s): %(error)s")
+                           % {"format": format, "error": error},
+                           _("a workbook saved by Excel or LibreOffice (.xlsx, .xls, .ods), or a CSV file named .csv")))
+        return None
+
+
+def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) -> Table | None:
+    workbook = open_workbook(data, name, format, report)
+    if workbook is None:
+        return None
+    from .templates import META_SHEET, read_template
+
+    if META_SHEET in workbook.sheet_names:
+        return read_template(data, name=name, report=report, workbook=workbook)
+    frames, headers, letters = [], {}, {}
+    first_failure = None
+    visible = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")
+               and str(m.typ).endswith("WorkSheet")]
+    for sheet_name in visible:
+        try:
+            rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except Exception as error:
+            report.add(Problem(name, sheet_name, None, None,
+                               _("the sheet cannot be read: %(error)s") % {"error": error},
+                               _("a workbook saved by Excel or LibreOffice")))
+            return None
+        # The header is the first row that names the required columns (a title may sit above).
+        for header_index, row in enumerate(rows[:10]):
+            header = [_cell_text(v) or "" for v in row]
+            mapping = _map_header(header, name, sheet_name, None)
+            if mapping is not None:
+                break
+        else:
+            if first_failure is None and any(any(v != "" for v in row) for row in rows):
+                first_failure = (sheet_name, rows)
+            continue
+        columns = {c: [] for c in mapping}
+        numbers = []
+        for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+            numbers.append(offset)
+            for canonical, index in mapping.items():
+                columns[canonical].append(_cell_text(row[index]) if index < len(row) else None)
+        frame = pl.DataFrame(
+            {"_row": pl.Series(numbers, dtype=pl.Int64), "_sheet": pl.Series([sheet_name] * len(numbers), dtype=pl.String),
+             **{c: pl.Series(columns.get(c, [None] * len(numbers)), dtype=pl.String) for c in COLUMNS}}
+        )
+        frames.append(frame)
+        headers[sheet_name] = {c: header[i] for c, i in mapping.items()}
+        letters[sheet_name] = {c: column_letter(i) for c, i in mapping.items()}
+    if not frames:
+        if first_failure is None:
+            report.add(Problem(name, None, None, None, _("the file is empty"),
+                               _("a header row (unit, variable, period, value) and one row per figure")))
+        else:
+            sheet_name, rows = first_failure
+            first = next(row for row in rows if any(v != "" for v in row))
+            _map_header([_cell_text(v) or "" for v in first], name, sheet_name, report)
+        return None
+    frame = _clean(pl.concat(frames))
+    return Table(name, format, frame, headers=headers, letters=letters, decimal=_guess_decimal(frame))
+
+
+# ----------------------------------------------------------------------------------------
+# Checking
+
+
+def _lookups() -> dict[str, pl.DataFrame]:
+    units = pl.DataFrame(
+        list(Unit.objects.values_list("id", "code", "valid_from", "valid_to")),
+        schema={"unit_id": pl.Int64, "unit": pl.String, "unit_from": pl.Date, "unit_to": pl.Date}, orient="row",
+    )
+    variables = pl.DataFrame(
+        list(Variable.objects.values_list("id", "code", "period_kind", "breakdown_id", "min_value", "max_value")),
+        schema={"variable_id": pl.Int64, "variable": pl.String, "variable_kind": pl.String,
+                "breakdown_id": pl.Int64, "min_value": pl.Float64, "max_value": pl.Float64}, orient="row",
+    )
+    categories = pl.DataFrame(
+        list(Category.objects.values_list("breakdown_id", "code")),
+        schema={"breakdown_id": pl.Int64, "breakdown": pl.String}, orient="row",
+    ).with_columns(pl.lit(True).alias("category_known"))
+    return {"units": units, "variables": variables, "categories": categories}
+
+
+def _missing_lookup() -> dict[str, str]:
+    spellings = {_header_key(text): code for text, code in MISSING_SPELLINGS.items()}
+    for code, _label in Missing.choices:
+        spellings[code] = code
+    # Labels in every working language, so a Polish file may say "Poufne".
+    for language in settings.LANGUAGE_CODES:
+        with override(language):
+            for code, label in Missing.choices:
+                spellings.setdefault(_header_key(str(label)), code)
+    return spellings
+
+
+def _status_lookup() -> dict[str, str]:
+    spellings = {}
+    for language in settings.LANGUAGE_CODES:
+        with override(language):
+            for code, label in Status.choices:
+                spellings[_header_key(str(label))] = code
+    for code, _label in Status.choices:
+        spellings[code] = code
+    return spellings
+
+
+def parse_numbers(values: pl.Expr, decimal: str) -> pl.Expr:
+    """Numbers from text in either convention. A value that reads only one way is read
+    that way; one that reads both ways (1,234 or 1.234) is read with `decimal`."""
+    cleaned = values.str.replace_all(GROUPING_SPACES, "").str.replace_all("\u2212", "-")
+    dot = cleaned.str.contains(DOT_NUMBER)
+    comma = cleaned.str.contains(COMMA_NUMBER)
+    as_dot = cleaned.str.replace_all(",", "", literal=True)
+    as_comma = cleaned.str.replace_all(".", "", literal=True).str.replace_all(",", ".", literal=True)
+    use_comma = comma & (~dot | pl.lit(decimal == ","))
+    text = pl.when(use_comma).then(as_comma).when(dot).then(as_dot).otherwise(None)
+    return text.cast(pl.Float64, strict=False)
+
+
+def check(table: Table, options: ImportOptions | None = None, report: ImportReport | None = None) -> tuple[pl.DataFrame, ImportReport]:
+    """Validate every row of `table`. Returns the rows resolved to database ids (empty when
+    anything is wrong) and the report with the problems."""
+    options = options or ImportOptions()
+    report = report or ImportReport(file=table.file, format=table.format)
+    lookups = _lookups()
+    frame = table.frame
+
+    periods = _period_frame(frame.get_column("period").drop_nulls().unique().to_list())
+    missing_map = _missing_lookup()
+    status_map = _status_lookup()
+    default_status = status_map.get(_header_key(options.status), Status.DRAFT)
+
+    frame = (
+        frame.join(lookups["units"], on="unit", how="left")
+        .join(lookups["variables"], on="variable", how="left")
+        .join(periods, on="period", how="left")
+        .join(lookups["categories"], on=["breakdown_id", "breakdown"], how="left")
+        .with_columns(
+            number=parse_numbers(pl.col("value"), table.decimal),
+            missing_code=_translate(frame, "missing", missing_map),
+            status_code=_translate(frame, "status", status_map),
+        )
+    )
+    checks = _checks(frame, options)
+    failures: list[tuple[int, int, Problem]] = []
+    total = 0
+    for mask, column, build in checks:
+        failing = frame.filter(mask)
+        if failing.height == 0:
+            continue
+        total += failing.height
+        for row in failing.head(MAX_PROBLEMS).iter_rows(named=True):
+            message, expected = build(row)
+            failures.append((row["_row"], COLUMNS.index(column) if column in COLUMNS else -1,
+                             _problem(table, row, column, message, expected)))
+    duplicates = _duplicates(frame)
+    total += duplicates.height
+    for row in duplicates.head(MAX_PROBLEMS).iter_rows(named=True):
+        failures.append((row["_row"], len(COLUMNS), _problem(
+            table, row, None,
+            _("this row repeats row %(first)s: same unit, variable, period and breakdown") % {"first": row["_first"]},
+            _("one row per unit, variable, period and breakdown; delete one of them"))))
+    failures.sort(key=lambda item: (item[2].sheet or "", item[0], item[1]))
+    for _row, _col, problem in failures[:MAX_PROBLEMS]:
+        report.problems.append(problem)
+    report.problem_count += total
+    report.rows = frame.height
+    if total:
+        return frame.clear(), report
+    resolved = frame.select(
+        "unit_id", "variable_id", "period_code",
+        pl.col("breakdown").fill_null(""),
+        pl.col("number").alias("value"),
+        pl.col("missing_code").fill_null("").alias("missing"),
+        pl.col("status_code").fill_null(default_status).alias("status"),
+        pl.col("source").fill_null(options.source),
+        pl.col("comment").fill_null(""),
+    )
+    return resolved, report
+
+
+def _translate(frame: pl.DataFrame, column: str, spellings: dict[str, str]) -> pl.Expr:
+    """Map the few distinct spellings in `column` to codes; unknown ones become null."""
+    distinct = frame.get_column(column).drop_nulls().unique().to_list()
+    mapping = {text: spellings[_header_key(text)] for text in distinct if _header_key(text) in spellings}
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def _period_frame(raw_periods: list[str]) -> pl.DataFrame:
+    """Parsed form of each distinct period text. Few distinct values, so Python is fine."""
+    records = []
+    for raw in raw_periods:
+        try:
+            code, kind, _ordinal, start, end = parse_period(raw)
+            records.append((raw, code, kind, start, end, None))
+        except PeriodCodeError as error:
+            records.append((raw, None, None, None, None, str(error)))
+    return pl.DataFrame(records, orient="row", schema={
+        "period": pl.String, "period_code": pl.String, "period_kind": pl.String,
+        "period_start": pl.Date, "period_end": pl.Date, "period_error": pl.String})
+
+
+def _checks(frame: pl.DataFrame, options: ImportOptions):
+    """(mask, column, build(row) -> (message, expected)) for every per-row rule."""
+    unit_codes = None
+    variable_codes = None
+
+    def suggestions(value: str, known: list[str]) -> str:
+        close = difflib.get_close_matches(value or "", known, n=3, cutoff=0.6)
+        return ", ".join(close)
+
+    def unknown_unit(row):
+        nonlocal unit_codes
+        unit_codes = unit_codes or list(Unit.objects.values_list("code", flat=True))
+        close = suggestions(row["unit"], unit_codes)
+        return (_("unknown unit '%(code)s'") % {"code": row["unit"]},
+                _("a unit code such as %(codes)s") % {"codes": close} if close else _("a unit code registered in Municipium"))
+
+    def unknown_variable(row):
+        nonlocal variable_codes
+        variable_codes = variable_codes or list(Variable.objects.values_list("code", flat=True))
+        close = suggestions(row["variable"], variable_codes)
+        return (_("unknown variable '%(code)s'") % {"code": row["variable"]},
+                _("a variable code such as %(codes)s") % {"codes": close} if close else _("a variable code from the catalogue"))
+
+    kind_example = {"year": "2024", "quarter": "2024Q1", "month": "2024-01"}
+    has_value = pl.col("value").is_not_null()
+    has_missing = pl.col("missing").is_not_null()
+    number_ok = pl.col("number").is_not_null() & pl.col("number").is_finite()
+    unit_ok = pl.col("unit_id").is_not_null()
+    period_ok = pl.col("period_code").is_not_null()
+
+    def successors_of(code):
+        names = list(Succession.objects.filter(predecessor__code=code).values_list("successor__code", flat=True))
+        return ", ".join(names)
+
+    def unit_not_valid(row):
+        successors = successors_of(row["unit"])
+        message = _("unit '%(unit)s' did not exist in %(period)s (it existed from %(start)s to %(end)s)") % {
+            "unit": row["unit"], "period": row["period_code"],
+            "start": row["unit_from"] or "…", "end": row["unit_to"] or "…"}
+        expected = (_("the successor unit %(codes)s") % {"codes": successors}) if successors else \
+            _("a period when the unit existed")
+        return message, expected
+
+    def range_text(row):
+        low, high = row["min_value"], row["max_value"]
+        if low is not None and high is not None:
+            return _("a number from %(min)s to %(max)s") % {"min": _fmt(low), "max": _fmt(high)}
+        if low is not None:
+            return _("a number of at least %(min)s") % {"min": _fmt(low)}
+        return _("a number of at most %(max)s") % {"max": _fmt(high)}
+
+    categories = None
+
+    def category_list(row):
+        nonlocal categories
+        if categories is None:
+            categories = {}
+            for breakdown_id, code in Category.objects.values_list("breakdown_id", "code"):
+                categories.setdefault(breakdown_id, []).append(code)
+        return ", ".join(categories.get(row["breakdown_id"], []))
+
+    missing_codes = ", ".join(code for code, _label in Missing.choices)
+    status_codes = ", ".join(code for code, _label in Status.choices)
+    return [
+        (pl.col("unit").is_null(), "unit", lambda r: (_("the unit is empty"), _("a unit code"))),
+        (pl.col("unit").is_not_null() & ~unit_ok, "unit", unknown_unit),
+        (pl.col("variable").is_null(), "variable", lambda r: (_("the variable is empty"), _("a variable code"))),
+        (pl.col("variable").is_not_null() & pl.col("variable_id").is_null(), "variable", unknown_variable),
+        (pl.col("period").is_null(), "period", lambda r: (
+            _("the period is empty"), _("a year (2024), a quarter (2024Q1) or a month (2024-01)"))),
+        (pl.col("period").is_not_null() & ~period_ok, "period", lambda r: (
+            r["period_error"], _("a year (2024), a quarter (2024Q1) or a month (2024-01)"))),
+        (period_ok & pl.col("variable_kind").is_not_null() & (pl.col("period_kind") != pl.col("variable_kind")),
+         "period", lambda r: (
+            _("'%(period)s' is a %(kind)s, but variable '%(variable)s' is reported per %(expected_kind)s")
+            % {"period": r["period"], "kind": _kind_label(r["period_kind"]), "variable": r["variable"],
+               "expected_kind": _kind_label(r["variable_kind"])},
+            _("a period such as %(example)s") % {"example": kind_example.get(r["variable_kind"], "2024")})),
+        (unit_ok & period_ok & (
+            (pl.col("unit_from").is_not_null() & (pl.col("unit_from") > pl.col("period_end")))
+            | (pl.col("unit_to").is_not_null() & (pl.col("unit_to") < pl.col("period_start")))
+        ), "unit", unit_not_valid),
+        (pl.col("breakdown").is_not_null() & pl.col("variable_id").is_not_null() & pl.col("breakdown_id").is_null(),
+         "breakdown", lambda r: (
+            _("variable '%(variable)s' has no breakdown, but the row gives category '%(category)s'")
+            % {"variable": r["variable"], "category": r["breakdown"]},
+            _("an empty breakdown cell"))),
+        (pl.col("breakdown").is_not_null() & pl.col("breakdown_id").is_not_null() & pl.col("category_known").is_null(),
+         "breakdown", lambda r: (
+            _("unknown category '%(category)s' for variable '%(variable)s'")
+            % {"category": r["breakdown"], "variable": r["variable"]},
+            _("one of %(codes)s, or empty for the total") % {"codes": category_list(r)})),
+        (has_value & has_missing, "missing", lambda r: (
+            _("the row gives both a value (%(value)s) and a missing code (%(missing)s)")
+            % {"value": r["value"], "missing": r["missing"]},
+            _("either a value or a missing code, not both"))),
+        (~has_value & ~has_missing, "value", lambda r: (
+            _("the row has neither a value nor a missing code"),
+            _("a number, or a missing code (%(codes)s)") % {"codes": missing_codes})),
+        (has_missing & pl.col("missing_code").is_null(), "missing", lambda r: (
+            _("unknown missing code '%(code)s'") % {"code": r["missing"]},
+            _("one of %(codes)s") % {"codes": missing_codes})),
+        (has_value & ~number_ok, "value", lambda r: (
+            _("'%(value)s' is not a number") % {"value": r["value"]},
+            _("a number such as 1234.5 or 1 234,5, or an empty cell and a missing code"))),
+        (number_ok & (
+            (pl.col("min_value").is_not_null() & (pl.col("number") < pl.col("min_value")))
+            | (pl.col("max_value").is_not_null() & (pl.col("number") > pl.col("max_value")))
+        ), "value", lambda r: (
+            _("%(value)s is outside the range allowed for variable '%(variable)s'")
+            % {"value": _fmt(r["number"]), "variable": r["variable"]}, range_text(r))),
+        (pl.col("status").is_not_null() & pl.col("status_code").is_null(), "status", lambda r: (
+            _("unknown status '%(status)s'") % {"status": r["status"]},
+            _("one of %(codes)s, or empty for %(default)s") % {"codes": status_codes, "default": options.status})),
+    ]
+
+
+def _kind_label(kind: str | None) -> str:
+    from municipium.catalog.models import PeriodKind
+
+    try:
+        return str(PeriodKind(kind).label).lower()
+    except ValueError:
+        return kind or ""
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def _duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    key = [pl.col("_sheet").fill_null(""), pl.col("unit"), pl.col("variable"),
+           pl.coalesce("period_code", "period"), pl.col("breakdown").fill_null("")]
+    # Hashing the key once is cheap; the window that finds each first row only runs on
+    # the (usually zero) duplicated rows.
+    repeated = frame.filter(pl.struct(key).is_duplicated())
+    if repeated.height == 0:
+        return repeated.with_columns(_first=pl.col("_row"))
+    keyed = repeated.with_columns(_key=pl.struct(key))
+    keyed = keyed.with_columns(_first=pl.col("_row").min().over("_key"))
+    return keyed.filter(pl.col("_row") != pl.col("_first"))
+
+
+def _problem(table: Table, row: dict, column: str | None, message: str, expected: str) -> Problem:
+    sheet = row.get("_sheet")
+    headers = table.headers.get(sheet or "", {})
+    label = headers.get(column, column) if column else None
+    cell = ""
+    # Wide templates keep the value and the missing code of each row in cells of their own.
+    per_row = f"_cell_{column or 'value'}"
+    if row.get(per_row):
+        cell = row[per_row]
+        label = row.get(f"_label_{column or 'value'}") or label
+    elif column and column in table.letters.get(sheet or "", {}):
+        cell = f"{table.letters[sheet][column]}{row['_row']}"
+    return Problem(table.file, sheet, row["_row"], label, message, expected, cell)
+
+
+# ----------------------------------------------------------------------------------------
+# Dry run and commit
+
+
+def dry_run(source, *, name: str | None = None, options: ImportOptions | None = None) -> ImportReport:
+    """Read and check a file; write nothing."""
+    table, report = _load(source, name, options)
+    if table is not None:
+        check(table, options, report)
+    return report
+
+
+def _load(source, name, options) -> tuple[Table | None, ImportReport]:
+    if isinstance(source, Table):
+        report = ImportReport(file=source.file, format=source.format, size=len(source.data),
+                              sha256=hashlib.sha256(source.data).hexdigest(), encoding=source.encoding,
+                              delimiter=source.delimiter, decimal=source.decimal)
+        return source, report
+    return read_table(source, name=name, options=options)
+
+
+def commit(source, *, name: str | None = None, options: ImportOptions | None = None, actor=None,
+           via: str = Via.IMPORT) -> ImportReport:
+    """Read, check and, when nothing is wrong, write all rows as one batch: all or nothing.
+
+    With any problem the report lists them and nothing is stored (not even periods).
+    """
+    table, report = _load(source, name, options)
+    if table is None:
+        return report
+    try:
+        with transaction.atomic():
+            # Checked inside the transaction so that the catalogue cannot change between the
+            # check and the write.
+            resolved, report = check(table, options, report)
+            if report.problem_count:
+                raise ImportRefused
+            period_ids = {code: Period.objects.for_code(code).pk
+                          for code in resolved.get_column("period_code").unique().to_list()}
+            resolved = resolved.with_columns(
+                pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id")
+            ).select("unit_id", "variable_id", "period_id", "breakdown", "value", "missing", "status", "source",
+                     "comment").sort("unit_id", "variable_id", "period_id", "breakdown")
+            rows = resolved.iter_rows()  # tuples in write_observations' column order
+            batch = ImportBatch(file_name=table.file[:255], sha256=report.sha256, size=report.size,
+                                format=table.format, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                                via=via)
+            result = write_observations(rows, batch=batch, actor=actor, via=via)
+    except ImportRefused:
+        return report
+    report.rows, report.created, report.updated, report.unchanged = (
+        result.rows, result.created, result.updated, result.unchanged)
+    report.batch = result.batch
+    report.committed = True
+    return report
