@@ -356,3 +356,14 @@ def test_numbers_are_read_in_either_convention(text, decimal, expected):
 def test_a_problem_reads_as_a_sentence_with_its_location():
     problem = Problem("a.csv", None, 7, "wartość", "'x' is not a number", "a number")
     assert str(problem) == "a.csv, row 7, column 'wartość': 'x' is not a number (expected: a number)"
+
+
+def test_a_cell_full_of_garbage_gives_a_short_readable_problem(tmp_path):
+    from municipium.observations.imports import dry_run
+
+    path = tmp_path / "garbage.csv"
+    path.write_text("unit,variable,period,value\n" + "x" * 5000 + ",water_billed,2024,1\n", encoding="utf-8")
+    report = dry_run(path)
+    text = str(report.problems[0])
+    assert "unknown unit 'xxxx" in text and "…'" in text
+    assert len(text) < 300

@@ -685,7 +685,7 @@ def check(table: Table, options: ImportOptions | None = None, report: ImportRepo
             continue
         total += failing.height
         for row in failing.head(MAX_PROBLEMS).iter_rows(named=True):
-            message, expected = build(row)
+            message, expected = build(_shortened(row))
             failures.append((row["_row"], COLUMNS.index(column) if column in COLUMNS else -1,
                              _problem(table, row, column, message, expected)))
     duplicates = _duplicates(frame)
@@ -733,6 +733,16 @@ def _period_frame(raw_periods: list[str]) -> pl.DataFrame:
     return pl.DataFrame(records, orient="row", schema={
         "period": pl.String, "period_code": pl.String, "period_kind": pl.String,
         "period_start": pl.Date, "period_end": pl.Date, "period_error": pl.String})
+
+
+SHOWN_CHARACTERS = 60
+
+
+def _shortened(row: dict) -> dict:
+    """The row with long texts cut, so that a cell holding a whole page of garbage makes a
+    readable message rather than a megabyte one."""
+    return {k: (v[:SHOWN_CHARACTERS].rstrip() + "…" if isinstance(v, str) and len(v) > SHOWN_CHARACTERS else v)
+            for k, v in row.items()}
 
 
 def _checks(frame: pl.DataFrame, options: ImportOptions):

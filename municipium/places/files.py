@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import io
 import json
 import math
@@ -103,6 +104,9 @@ def as_date(value, report: LoadReport, file: str, path: str) -> dt.date | None:
         return None
 
 
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
 def as_texts(value, report: LoadReport, file: str, path: str, *, required: bool = False) -> dict:
     """A per-language text: a plain string (English) or {en: ..., pl: ...}."""
     if value is None or value == "":
@@ -113,10 +117,13 @@ def as_texts(value, report: LoadReport, file: str, path: str, *, required: bool 
         report.problem(file, path, _("expected a text or a mapping of languages"), "{en: ..., pl: ...}")
         return {}
     texts = normalise(value)
-    unknown = sorted(set(texts) - set(settings.LANGUAGE_CODES))
+    # Texts in languages beyond the six working ones are kept (the Kolada example keeps the
+    # publisher's Swedish): a catalogue may serve more readers than the interface does. A
+    # key that is not a language tag at all ("English", "en_GB ") is a mistake, though.
+    unknown = sorted(code for code in texts if not LANGUAGE_TAG.fullmatch(code))
     if unknown:
         report.problem(file, path, _("unknown language %(codes)s") % {"codes": ", ".join(unknown)},
-                       _("one of %(codes)s") % {"codes": ", ".join(settings.LANGUAGE_CODES)})
+                       _("a language code such as %(codes)s") % {"codes": ", ".join(settings.LANGUAGE_CODES)})
     if required and not texts:
         report.problem(file, path, _("the name is empty"), _("a name, at least in English: {en: ...}"))
     return texts

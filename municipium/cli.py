@@ -1,0 +1,337 @@
+"""The `municipium` command: everything an operator or a data officer does from a terminal.
+
+Each subcommand is a thin shell over the same functions the web pages and the API use, so a
+file rejected here is rejected there with the same messages. Any problem exits non-zero.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "municipium.settings")
+    import django
+
+    django.setup()
+
+
+def _progress(total: int | None, description: str):
+    """A progress bar on a terminal, silence elsewhere (CI logs, pipes)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit="", disable=not sys.stderr.isatty(), leave=False)
+
+
+def _print_problems(problems) -> None:
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+
+
+def _import_summary(report, dry_run: bool) -> str:
+    from django.utils.translation import gettext as _
+
+    if report.problem_count:
+        return _("%(file)s: %(count)s problems; nothing was written") % {"file": report.file, "count": report.problem_count}
+    if dry_run:
+        return _("%(file)s: no problems (%(encoding)s); nothing was written (dry run)") % {
+            "file": report.file, "encoding": report.encoding or report.format}
+    return _("%(file)s: %(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged (import batch %(batch)s)") % {
+        "file": report.file, "rows": report.rows, "created": report.created, "updated": report.updated,
+        "unchanged": report.unchanged, "batch": report.batch.pk if report.batch else "-"}
+
+
+def _load_summary(report, dry_run: bool) -> str:
+    from django.utils.translation import gettext as _
+
+    if report.problems:
+        return _("%(count)s problems; nothing was written") % {"count": len(report.problems)}
+    text = _("%(created)s new, %(updated)s changed, %(unchanged)s unchanged") % {
+        "created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+    return text + (" " + _("(dry run: nothing was written)") if dry_run else "")
+
+
+def _maybe_dry(dry_run: bool, load):
+    """Run a loader; with dry_run inside a transaction that is rolled back, so the loader's
+    own checks and writes run in full and nothing stays."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        report = load()
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+# -- observations -----------------------------------------------------------------------
+
+
+def cmd_import(args) -> int:
+    from municipium.observations import imports
+
+    options = imports.ImportOptions(decimal=args.decimal, encoding=args.encoding, delimiter=args.delimiter)
+    run = imports.dry_run if args.dry_run else imports.commit
+    report = run(Path(args.path), options=options)
+    _print_problems(report.problems)
+    print(_import_summary(report, args.dry_run))
+    return EXIT_PROBLEMS if report.problem_count else 0
+
+
+def cmd_export(args) -> int:
+    from municipium.observations import exports
+
+    fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "") or "csv"
+    style = {"delimiter": ";", "decimal": ","} if args.semicolon else {}
+    common = {"units": args.unit or None, "group": args.group, "service_area": args.service_area,
+              "periods": args.period or None}
+    if args.what == "observations":
+        status = "published" if args.public else None
+        data = exports.export_observations(fmt, variables=args.variable or None, status=status, **style, **common)
+    else:
+        basis = "published" if args.public else "all"
+        data = exports.export_indicator_values(fmt, indicators=args.indicator or None, basis=basis, **style, **common)
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"{args.output}: {len(data):,} bytes")
+    return 0
+
+
+def cmd_template(args) -> int:
+    from municipium.observations import templates
+    from municipium.places.models import Group, Unit
+
+    if args.group:
+        target = Group.objects.get(code=args.group)
+    else:
+        target = list(Unit.objects.filter(code__in=args.unit))
+    data = templates.build_template(target, args.period, service_areas=args.service_area or None)
+    Path(args.output).write_bytes(data)
+    print(f"{args.output}: {len(data):,} bytes")
+    return 0
+
+
+# -- catalogue and units ----------------------------------------------------------------
+
+
+def cmd_catalog(args) -> int:
+    from municipium.catalog import files
+
+    if args.action == "import":
+        report = _maybe_dry(args.dry_run, lambda: files.load_catalog(Path(args.path)))
+        _print_problems(report.problems)
+        print(_load_summary(report, args.dry_run))
+        return EXIT_PROBLEMS if report.problems else 0
+    files.save_catalog(Path(args.path))
+    print(f"{args.path}: written")
+    return 0
+
+
+def cmd_units(args) -> int:
+    from municipium.places import files
+
+    if args.action == "import":
+        report = _maybe_dry(args.dry_run, lambda: files.load_units(Path(args.path)))
+    elif args.action == "boundaries":
+        report = _maybe_dry(args.dry_run, lambda: files.attach_boundaries(
+            Path(args.path), key_property=args.key, code_prefix=args.prefix))
+    if args.action in ("import", "boundaries"):
+        _print_problems(report.problems)
+        print(_load_summary(report, args.dry_run))
+        return EXIT_PROBLEMS if report.problems else 0
+    files.save_units(Path(args.path))
+    print(f"{args.path}: written")
+    return 0
+
+
+# -- engine ------------------------------------------------------------------------------
+
+
+def cmd_recompute(args) -> int:
+    from municipium.benchmarks import engine
+
+    bar = _progress(None, "recompute")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    result = engine.recompute_all(progress=progress)
+    bar.close()
+    print(result.summary())
+    return EXIT_PROBLEMS if result.errors else 0
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+def cmd_demo(args) -> int:
+    from municipium.demo import load
+
+    _migrate()
+    load.load_demo(progress=lambda text: print(text, flush=True))
+    if args.no_serve:
+        return 0
+    return cmd_serve(args)
+
+
+def cmd_serve(args) -> int:
+    """Web server and task worker together: one command for a laptop or a small server.
+
+    Larger installations run `gunicorn municipium.wsgi` and `municipium worker` as separate
+    services (README: Deploy).
+    """
+    from django.core.management import call_command
+
+    _migrate()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    python = sys.executable
+    worker = subprocess.Popen([python, "-m", "municipium.cli", "worker"])
+    server = subprocess.Popen(
+        [python, "-m", "gunicorn", "municipium.wsgi", "--bind", f"{args.host}:{args.port}",
+         "--workers", str(args.workers), "--access-logfile", "-"]
+    )
+    print(f"Municipium is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+
+    def stop(*_):
+        for process in (server, worker):
+            if process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for process in (server, worker):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0
+
+
+def cmd_worker(args) -> int:
+    """The background worker: recomputes derived figures after every write."""
+    from django.core.management import call_command
+
+    call_command("db_worker", *(["--batch"] if args.once else []))
+    return 0
+
+
+def cmd_manage(args) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["municipium manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="municipium", description="Monitor, compare and plan municipal public services.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="load the demo data (and serve it unless --no-serve)")
+    p.add_argument("--no-serve", action="store_true", help="only load the demo data")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="run the web server and the task worker")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run the background task worker")
+    p.add_argument("--once", action="store_true", help="run the queued tasks, then stop")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("import", help="import observations from a CSV or Excel file (long format or a filled template)")
+    p.add_argument("path")
+    p.add_argument("--dry-run", action="store_true", help="check the file and list every problem; write nothing")
+    p.add_argument("--decimal", choices=["auto", ".", ","], default="auto")
+    p.add_argument("--encoding", default=None, help="force an encoding (utf-8, cp1250, cp1251, cp1257)")
+    p.add_argument("--delimiter", default=None, help="force a CSV delimiter")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export observations or indicator values with group statistics")
+    p.add_argument("what", choices=["observations", "indicators"])
+    p.add_argument("-o", "--output", default="-", help="file to write (.csv or .xlsx), - for standard output")
+    p.add_argument("--format", choices=["csv", "xlsx"])
+    p.add_argument("--unit", action="append", default=[])
+    p.add_argument("--group")
+    p.add_argument("--variable", action="append", default=[])
+    p.add_argument("--indicator", action="append", default=[])
+    p.add_argument("--service-area")
+    p.add_argument("--period", action="append", default=[])
+    p.add_argument("--public", action="store_true", help="published figures only")
+    p.add_argument("--semicolon", action="store_true", help="; delimiter and decimal comma, for spreadsheets set to Central European locales")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("template", help="write a wide Excel template for data entry")
+    p.add_argument("period")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--group")
+    p.add_argument("--unit", action="append", default=[])
+    p.add_argument("--service-area", action="append", default=[])
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("catalog", help="import or export catalogue definitions (YAML)")
+    p.add_argument("action", choices=["import", "export"])
+    p.add_argument("path")
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("units", help="import or export units and groups (YAML or CSV), attach boundaries (GeoJSON)")
+    p.add_argument("action", choices=["import", "export", "boundaries"])
+    p.add_argument("path")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--key", default=None, help="boundaries: the feature property holding the unit code (guessed if not given)")
+    p.add_argument("--prefix", default="", help="boundaries: prefix added to the property to make the unit code")
+    p.set_defaults(func=cmd_units)
+
+    p = sub.add_parser("recompute", help="recompute every derived figure from the observations")
+    p.set_defaults(func=cmd_recompute)
+
+    p = sub.add_parser("manage", help="run a Django management command (migrate, createsuperuser, ...)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    from django.core.exceptions import ObjectDoesNotExist
+
+    from django.utils.translation import gettext as _
+
+    try:
+        return args.func(args)
+    except FileNotFoundError as error:
+        print("municipium: " + _("%(path)s: no such file") % {"path": error.filename}, file=sys.stderr)
+        return EXIT_PROBLEMS
+    except ObjectDoesNotExist as error:
+        print(f"municipium: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

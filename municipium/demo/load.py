@@ -1,0 +1,86 @@
+"""Load the demo: starter catalogue, demo units with boundaries, synthetic figures, and the
+real Swedish Kolada example, then compute every derived figure.
+
+Everything goes through the same loaders and the same importer a user's own files go
+through (the synthetic rows are written to a CSV and imported), so the demo exercises the
+real paths. Loading twice changes nothing the second time.
+"""
+
+import csv
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+HERE = Path(__file__).resolve().parent
+STARTER = HERE.parent / "catalog" / "starter"
+KOLADA = settings.BASE_DIR / "examples" / "kolada"
+FIELDS = ["unit", "variable", "period", "value", "missing", "breakdown", "source", "comment", "status"]
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def _check(report, what: str) -> None:
+    if report.problems:
+        lines = "\n".join(str(p) for p in report.problems[:20])
+        raise DemoError(_("The demo data did not load (%(what)s):\n%(problems)s") % {"what": what, "problems": lines})
+
+
+def synthetic_csv(path: Path) -> int:
+    """Write the synthetic observations for the demo units to `path`; return the row count."""
+    from municipium.catalog.files import catalogue_files
+    from municipium.demo.synthetic import generate
+
+    catalog: dict = {}
+    for file in catalogue_files(STARTER):
+        for section, items in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).items():
+            catalog.setdefault(section, []).extend(items or [])
+    demo = yaml.safe_load((HERE / "units.yaml").read_text(encoding="utf-8"))
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        successions = [{"predecessor": unit["code"], "successor": s["code"], "kind": s.get("kind"), "date": s.get("date")}
+                       for unit in demo["units"] for s in unit.get("successors") or ()]
+        for row in generate(catalog, demo["units"], successions=successions):
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+            count += 1
+    return count
+
+
+def load_demo(progress: Callable[[str], None] = lambda text: None, *, kolada: bool = True, recompute: bool = True) -> None:
+    from municipium.benchmarks import engine
+    from municipium.catalog.files import load_catalog
+    from municipium.observations import imports
+    from municipium.places.files import attach_boundaries, load_units
+
+    progress(_("Loading the starter catalogue…"))
+    _check(load_catalog(STARTER), "starter catalogue")
+    progress(_("Loading the demo units and groups…"))
+    _check(load_units(HERE / "units.yaml"), "units")
+    _check(attach_boundaries(HERE / "boundaries.geojson", key_property="code"), "boundaries")
+
+    progress(_("Generating and importing the synthetic figures…"))
+    # A private folder per run: two loads at once (parallel tests, two terminals) must not
+    # write into each other's file.
+    with tempfile.TemporaryDirectory(prefix="municipium-demo-") as folder:
+        synthetic = Path(folder) / "demo-synthetic.csv"
+        synthetic_csv(synthetic)
+        _check(imports.commit(synthetic), "synthetic observations")
+
+    if kolada and KOLADA.is_dir():
+        progress(_("Loading the Swedish Kolada example…"))
+        _check(load_catalog(KOLADA / "catalog.yaml"), "Kolada catalogue")
+        _check(load_units(KOLADA / "units.yaml"), "Kolada units")
+        _check(attach_boundaries(KOLADA / "boundaries.geojson", key_property="code"), "Kolada boundaries")
+        _check(imports.commit(KOLADA / "observations.csv"), "Kolada observations")
+
+    if recompute:
+        progress(_("Computing indicators and group statistics…"))
+        engine.recompute_all()
+    progress(_("The demo data are loaded."))
