@@ -34,11 +34,11 @@ serve: setup
 test: test-sqlite test-postgres
 
 test-sqlite: setup
-	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
+	$(BIN)/python -m pytest -q -n $(WORKERS) -p no:cacheprovider
 
 test-postgres: setup
 	@$(BIN)/python scripts/wait-for-postgres "$(PG_URL)"
-	DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
+	DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -q -n $(WORKERS) -p no:cacheprovider
 
 bench: setup
 	$(BIN)/python bench/run.py
