@@ -184,9 +184,28 @@ def cmd_demo(args) -> int:
 
     _migrate()
     load.load_demo(progress=lambda text: print(text, flush=True))
+    _demo_account()
     if args.no_serve:
         return 0
     return cmd_serve(args)
+
+
+def _demo_account() -> None:
+    """A coordinator account for trying the demo, with a fresh random password shown once.
+
+    Only made when the installation has no administrator yet, so running the demo command
+    against a real database never adds a back door to it."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.utils.translation import gettext as _
+
+    users = get_user_model()
+    if users.objects.filter(is_superuser=True).exists():
+        return
+    password = secrets.token_urlsafe(12)
+    users.objects.create_superuser("demo", "demo@example.org", password)
+    print(_("Sign in as 'demo' with the password %(password)s") % {"password": password}, flush=True)
 
 
 def cmd_serve(args) -> int:

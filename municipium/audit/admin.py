@@ -4,7 +4,31 @@ from .models import AuditEvent, record, snapshot
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
-    """Admin whose saves and deletes leave an audit event with before and after."""
+    """Admin whose saves and deletes leave an audit event with before and after.
+
+    `recompute = True` on admins of models that derived figures depend on (indicators,
+    units, groups and their memberships) schedules a background recompute after a change.
+    """
+
+    recompute = False
+
+    def log_change(self, request, obj, message):
+        self._changed()
+        return super().log_change(request, obj, message)
+
+    def log_addition(self, request, obj, message):
+        self._changed()
+        return super().log_addition(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        self._changed()
+        return super().log_deletions(request, queryset)
+
+    def _changed(self):
+        if self.recompute:
+            from municipium.benchmarks.tasks import recompute_after_commit
+
+            recompute_after_commit()
 
     def save_model(self, request, obj, form, change):
         before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None

@@ -23,3 +23,15 @@ def recompute_everything() -> dict:
     """Recompute every derived figure from the observations (after a catalogue or
     membership change, or to check that the stored figures are what the data say)."""
     return _report(engine.recompute_all())
+
+
+def recompute_after_commit() -> None:
+    """Schedule a full recompute for when the current transaction commits.
+
+    For changes that can move any derived figure — an indicator's formula, a unit's
+    validity, a group's memberships. They are rare, and the refresh writes only rows that
+    differ, so a full pass in the background is simpler and safer than working out the
+    slices by hand."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: recompute_everything.enqueue())

@@ -23,6 +23,7 @@ class BreakdownAdmin(AuditedModelAdmin):
 
 @admin.register(Variable)
 class VariableAdmin(AuditedModelAdmin):
+    recompute = True
     list_display = ["code", "label", "service_area", "unit_label", "period_kind", "breakdown"]
     list_filter = ["service_area", "period_kind"]
     search_fields = ["code", "name"]
@@ -30,6 +31,7 @@ class VariableAdmin(AuditedModelAdmin):
 
 @admin.register(Indicator)
 class IndicatorAdmin(AuditedModelAdmin):
+    recompute = True
     list_display = ["code", "label", "service_area", "dimension", "polarity", "formula"]
     list_filter = ["service_area", "dimension", "polarity"]
     search_fields = ["code", "name", "formula"]

@@ -19,6 +19,7 @@ import yaml
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.audit.models import record
 from municipium.lib.formulas import FormulaError, dependency_order, parse
 from municipium.places.files import LoadReport, as_texts, read_yaml, save_changes
@@ -76,6 +77,8 @@ def load_catalog(path, *, actor=None, via: str = "command") -> LoadReport:
             _save(checked, actor, via, report)
             if report.problems:
                 raise _Refused
+            if report.created or report.updated:
+                recompute_after_commit()
     except _Refused:
         report.created = report.updated = report.unchanged = 0
     return report

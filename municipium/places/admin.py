@@ -13,6 +13,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Unit)
 class UnitAdmin(AuditedModelAdmin):
+    recompute = True
     list_display = ["code", "label", "kind", "parent", "valid_from", "valid_to"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -22,6 +23,7 @@ class UnitAdmin(AuditedModelAdmin):
 
 @admin.register(Group)
 class GroupAdmin(AuditedModelAdmin):
+    recompute = True
     list_display = ["code", "label", "kind"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]

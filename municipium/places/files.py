@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.audit.models import record
 from municipium.lib.texts import normalise
 
@@ -200,6 +201,8 @@ def load_units(path, *, actor=None, via: str = "command", key_property: str | No
             _save_groups(groups, actor, via, report)
             if report.problems:
                 raise _Refused
+            if report.created or report.updated:
+                recompute_after_commit()
     except _Refused:
         report.created = report.updated = report.unchanged = 0
     return report
