@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):  # load_demo recomputes everything itself
         load_demo()
 
 
@@ -30,20 +30,19 @@ def published(variable_code):
             .select_related("unit", "period")}
 
 
-@pytest.mark.parametrize("calculated, publisher, tolerance", [
-    ("n01813_calc", "n01813", 1e-6),   # share of inhabitants 80+, %
-    ("n01812_calc", "n01812", 1e-6),   # share of inhabitants 65-79, %
-    ("n07805_calc", "n07805", 5e-4),   # metres of road per inhabitant (published rounded)
-])
-def test_kolada_formulas_reproduce_the_publishers_own_ratios(demo, calculated, publisher, tolerance):
-    ours, theirs = derived(calculated), published(publisher)
-    common = ours.keys() & theirs.keys()
-    assert len(common) > 800  # every municipality and region over the years both are published
-    worst = max(abs(ours[k] - theirs[k]) for k in common)
-    assert worst <= tolerance
+# (our formula, the publisher's published ratio, tolerance): share of inhabitants 80+ and
+# 65-79 (%), metres of road per inhabitant (published rounded).
+KOLADA_RATIOS = [("n01813_calc", "n01813", 1e-6), ("n01812_calc", "n01812", 1e-6), ("n07805_calc", "n07805", 5e-4)]
 
 
-def test_every_starter_indicator_gets_values_for_the_demo_municipalities(demo):
+def test_the_demo_loads_real_and_synthetic_data_and_derives_every_indicator(demo):
+    # One load serves several checks: loading the demo is the slowest thing in the suite.
+    for calculated, publisher, tolerance in KOLADA_RATIOS:
+        ours, theirs = derived(calculated), published(publisher)
+        common = ours.keys() & theirs.keys()
+        assert len(common) > 800, calculated  # every municipality and region over the shipped years
+        assert max(abs(ours[k] - theirs[k]) for k in common) <= tolerance, calculated
+
     starter = Indicator.objects.exclude(service_area__code__in=["general"]).exclude(code__regex=r"^[nu]\d")
     empty = [i.code for i in starter if not IndicatorValue.objects.filter(indicator=i, value__isnull=False).exists()]
     assert starter.count() > 60
@@ -52,8 +51,6 @@ def test_every_starter_indicator_gets_values_for_the_demo_municipalities(demo):
     stat = GroupStatistic.objects.filter(group__code="pl-exchange", indicator__code="water_nrw", basis="all").first()
     assert stat is not None and 1 <= stat.n <= stat.members == 6
 
-
-def test_the_synthetic_figures_say_they_are_synthetic(demo):
     synthetic = Observation.objects.filter(unit__code__startswith="RS-")
     assert synthetic.exists()
     assert set(synthetic.values_list("source", flat=True)) == {"Synthetic demo data — not real figures"}
@@ -62,7 +59,7 @@ def test_the_synthetic_figures_say_they_are_synthetic(demo):
 
 def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_callbacks):
     counts = (Unit.objects.count(), Observation.objects.count(), Revision.objects.count(), IndicatorValue.objects.count())
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):  # load_demo recomputes everything itself
         load_demo()
     assert (Unit.objects.count(), Observation.objects.count(), Revision.objects.count(),
             IndicatorValue.objects.count()) == counts

@@ -1,0 +1,343 @@
+"""Country-scale benchmarks, on SQLite and on PostgreSQL. Not tests: `make bench`.
+
+    python bench/run.py [--units 2500] [--indicators 1000] [--years 20] [--variables 100]
+                        [--db sqlite,postgres] [--pg postgres://postgres@127.0.0.1:5432/postgres]
+
+For each database it builds a fresh installation (a new SQLite file, a new PostgreSQL
+database), generates a catalogue of ratio, difference and growth indicators over synthetic
+variables, units in regions and peer groups, and then measures, each in its own process so
+that peak memory is that step's own:
+
+1. import throughput: the observations as 1-million-row CSV files through the real importer
+   (parse, check, write, revisions) with the task queue in the database, as in production;
+2. full recompute of every indicator value and group statistic (time and peak memory);
+3. save-to-derived latency: one observation saved through the write path while a real task
+   worker runs, until its indicator values show the change.
+
+Results go to bench/RESULTS.md (and bench/results.json), beside the targets of issue 2.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+TARGETS = {
+    "import_rows_per_s": ("≥ 100,000 observations/s", lambda v: v >= 100_000),
+    "recompute_s": ("≤ 60 s", lambda v: v <= 60),
+    "recompute_peak_gib": ("≤ 4 GiB", lambda v: v <= 4),
+    "save_to_derived_s": ("≤ 2 s", lambda v: v <= 2),
+}
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+# -- inside one database ---------------------------------------------------------------------
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "municipium.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def step_setup(args) -> dict:
+    """Schema, catalogue (through the YAML loader), units and groups."""
+    _django()
+    import yaml
+    from django.core.management import call_command
+
+    from municipium.catalog.files import load_catalog
+    from municipium.places.models import Group, Membership, Unit
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(7)
+    variables = [f"v{i:03d}" for i in range(args.variables)]
+    indicators = []
+    for i in range(args.indicators):
+        a, b, c = rng.sample(variables, 3)
+        shape = i % 5
+        formula = {
+            0: f"100 * {a} / {b}",
+            1: f"1000 * {a} / {b}",
+            2: f"({a} - {b}) / {c}",
+            3: f"100 * ({a} - lag({a})) / lag({a})",
+            4: f"coalesce({a}, 0) / max({b}, 1)",
+        }[shape]
+        indicators.append({
+            "code": f"i{i:04d}", "service_area": "bench", "name": {"en": f"Indicator {i}"}, "formula": formula,
+            "unit": "%", "dimension": ["quantity", "quality", "availability", "cost_efficiency"][i % 4],
+            "polarity": ["higher_is_better", "lower_is_better", "neutral"][i % 3], "decimals": 1,
+        })
+    catalog = {
+        "service_areas": [{"code": "bench", "name": {"en": "Benchmark"}}],
+        "variables": [{"code": v, "service_area": "bench", "name": {"en": v}, "unit": "t", "min": 0} for v in variables],
+        "indicators": indicators,
+    }
+    path = DATA / "catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
+    started = time.perf_counter()
+    report = load_catalog(path)
+    catalog_s = time.perf_counter() - started
+    assert not report.problems, report.problems[:5]
+
+    Unit.objects.bulk_create(Unit(code=f"M{u:05d}", name={"en": f"Municipality {u}"}) for u in range(args.units))
+    units = list(Unit.objects.order_by("code"))
+    regions = [Group.objects.create(code=f"R{r:02d}", name={"en": f"Region {r}"}, kind="region") for r in range(25)]
+    peers = [Group.objects.create(code=f"P{p}", name={"en": f"Peer group {p}"}, kind="peer") for p in range(5)]
+    Membership.objects.bulk_create(
+        [Membership(group=regions[i % 25], unit=u) for i, u in enumerate(units)]
+        + [Membership(group=peers[i % 5], unit=u) for i, u in enumerate(units)]
+    )
+    return {"catalog_load_s": catalog_s, "catalog_indicators": args.indicators}
+
+
+def step_import(args) -> dict:
+    """All observations as CSV files of ~1M rows through the real importer."""
+    _django()
+    from municipium.observations import imports
+
+    rng = random.Random(11)
+    years = range(2025 - args.years + 1, 2026)
+    per_file = max(1, 1_000_000 // (args.units * args.years))
+    files, timings, rows_total = 0, [], 0
+    for first in range(0, args.variables, per_file):
+        chunk = [f"v{i:03d}" for i in range(first, min(first + per_file, args.variables))]
+        path = DATA / f"observations-{files:02d}.csv"
+        with path.open("w", encoding="utf-8") as out:
+            # As in a real installation: history published, the latest year still in draft.
+            out.write("unit;variable;period;value;missing;status\n")
+            for u in range(args.units):
+                scale = 1 + (u % 97)
+                for v in chunk:
+                    for y in years:
+                        status = "draft" if y == years[-1] else "published"
+                        if rng.random() < 0.02:
+                            out.write(f"M{u:05d};{v};{y};;not_collected;{status}\n")
+                        else:
+                            value = f"{rng.uniform(0.5, 2) * scale * 1000:.2f}".replace(".", ",")
+                            out.write(f"M{u:05d};{v};{y};{value};;{status}\n")
+        started = time.perf_counter()
+        report = imports.commit(path)
+        seconds = time.perf_counter() - started
+        assert not report.problems, report.problems[:5]
+        rows_total += report.rows
+        timings.append((report.rows, seconds))
+        path.unlink()
+        files += 1
+    first_rows, first_s = timings[0]
+    last_rows, last_s = timings[-1]
+    return {
+        "import_files": files,
+        "observations": rows_total,
+        "import_first_file_rows": first_rows,
+        "import_first_file_s": first_s,
+        "import_last_file_s": last_s,
+        "import_rows_per_s": sum(r for r, _ in timings) / sum(s for _, s in timings),
+        "import_peak_gib": peak_gib(),
+    }
+
+
+def step_recompute(args) -> dict:
+    _django()
+    from municipium.benchmarks import engine
+    from municipium.benchmarks.models import GroupStatistic, IndicatorValue
+
+    from django_tasks_db.models import DBTaskResult
+
+    started = time.perf_counter()
+    result = engine.recompute_all()
+    seconds = time.perf_counter() - started
+    # The imports queued incremental recomputes that the full one has made redundant; drop
+    # them so the latency step measures a save on an idle queue, not the import's backlog.
+    DBTaskResult.objects.all().delete()
+    started = time.perf_counter()
+    engine.recompute_all()
+    again = time.perf_counter() - started
+    return {
+        "recompute_s": seconds,
+        "recompute_unchanged_s": again,
+        "recompute_peak_gib": peak_gib(),
+        "indicator_values": IndicatorValue.objects.count(),
+        "group_statistics": GroupStatistic.objects.count(),
+        "recompute_written": getattr(result, "written", None),
+    }
+
+
+def step_latency(args) -> dict:
+    """Save one observation; a real worker picks the task up; wait until the value shows."""
+    _django()
+    from django.db import close_old_connections
+
+    from municipium.benchmarks.models import IndicatorValue
+    from municipium.catalog.models import Indicator, Variable
+    from municipium.observations.models import ImportBatch, Observation
+    from municipium.observations.services import Row, write_observations
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "municipium.cli", "worker"], cwd=ROOT, env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        indicator = Indicator.objects.get(code="i0000")  # 100 * a / b
+        a_code = indicator.formula.split("*")[1].split("/")[0].strip()
+        variable = Variable.objects.get(code=a_code)
+        samples = []
+        for attempt in range(5):
+            observation = Observation.objects.filter(variable=variable, missing="").order_by("id")[attempt * 7]
+            new_value = observation.value + 1000 + attempt
+            started = time.perf_counter()
+            write_observations(
+                [Row(observation.unit_id, variable.pk, observation.period_id, value=new_value, status="draft")],
+                batch=ImportBatch(file_name="bench form", sha256="", format="form", via="form"), via="form",
+            )
+            while True:
+                close_old_connections()
+                row = IndicatorValue.objects.filter(
+                    indicator=indicator, unit_id=observation.unit_id, period_id=observation.period_id, basis="all"
+                ).values_list("numerator", flat=True).first()
+                if row is not None and abs(row - 100 * new_value) < 1e-6 * max(1, abs(row)):
+                    break
+                if time.perf_counter() - started > 120:
+                    raise TimeoutError("the derived value did not follow within 120 s")
+                time.sleep(0.02)
+            samples.append(time.perf_counter() - started)
+        samples.sort()
+        return {"save_to_derived_s": samples[len(samples) // 2], "save_to_derived_max_s": samples[-1]}
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+STEPS = {"setup": step_setup, "import": step_import, "recompute": step_recompute, "latency": step_latency}
+
+
+# -- orchestration ---------------------------------------------------------------------------
+
+
+def fresh_database(kind: str, pg_admin_url: str) -> str:
+    if kind == "sqlite":
+        path = DATA / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS municipium_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE municipium_bench")
+    return pg_admin_url.rsplit("/", 1)[0] + "/municipium_bench"
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return f"{os.cpu_count()} cores ({cpu or platform.processor()}), {memory:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def run_step(step: str, url: str, args) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "MUNICIPIUM_TASKS"}
+    env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT))
+    command = [sys.executable, __file__, "--step", step, "--units", str(args.units), "--indicators", str(args.indicators),
+               "--years", str(args.years), "--variables", str(args.variables)]
+    print(f"  {step}…", flush=True)
+    out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_results(results: dict, args) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` (`bench/run.py`) on {time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        f"Machine: {machine()}. PostgreSQL with its default configuration (shared_buffers 128 MB).",
+        "",
+        f"Data: {args.units:,} units × {args.indicators:,} indicators over {args.variables} variables × {args.years} years "
+        f"({args.units * args.variables * args.years:,} observations; "
+        f"{args.units * args.indicators * args.years:,} indicator values); 25 regions and 5 peer groups.",
+        "",
+        "| measure | target | " + " | ".join(results) + " |",
+        "|---|---|" + "---|" * len(results),
+    ]
+    rows = [
+        ("import throughput, observations/s", "import_rows_per_s", "{:,.0f}"),
+        ("full recompute, s", "recompute_s", "{:.1f}"),
+        ("full recompute, peak memory GiB", "recompute_peak_gib", "{:.2f}"),
+        ("full recompute when nothing changed (checks every stored row), s", "recompute_unchanged_s", "{:.1f}"),
+        ("save → derived figures updated, s (median of 5)", "save_to_derived_s", "{:.2f}"),
+        ("save → derived, slowest of 5, s", "save_to_derived_max_s", "{:.2f}"),
+        ("import: first 1M-row file, s", "import_first_file_s", "{:.1f}"),
+        ("import: last file (table full), s", "import_last_file_s", "{:.1f}"),
+        ("import, peak memory GiB", "import_peak_gib", "{:.2f}"),
+        ("catalogue load (YAML), s", "catalog_load_s", "{:.1f}"),
+        ("indicator values stored", "indicator_values", "{:,}"),
+        ("group statistics stored", "group_statistics", "{:,}"),
+    ]
+    for label, key, fmt in rows:
+        target, ok = TARGETS.get(key, ("", None))
+        cells = []
+        for db in results.values():
+            value = db.get(key)
+            if value is None:
+                cells.append("—")
+                continue
+            mark = "" if ok is None else (" ✓" if ok(value) else " ✗")
+            cells.append(fmt.format(value) + mark)
+        lines.append(f"| {label} | {target} | " + " | ".join(cells) + " |")
+    errors = {db: r["error"] for db, r in results.items() if "error" in r}
+    if errors:
+        lines += ["", "Errors:", *[f"- {db}: {e}" for db, e in errors.items()]]
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=2500)
+    parser.add_argument("--indicators", type=int, default=1000)
+    parser.add_argument("--variables", type=int, default=100)
+    parser.add_argument("--years", type=int, default=20)
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    if args.step:
+        print(json.dumps(STEPS[args.step](args)))
+        return
+    results = {}
+    for kind in args.db.split(","):
+        print(f"{kind}:", flush=True)
+        url = fresh_database(kind, args.pg)
+        results[kind] = {}
+        try:
+            for step in ("setup", "import", "recompute", "latency"):
+                results[kind].update(run_step(step, url, args))
+        except subprocess.CalledProcessError as error:
+            results[kind]["error"] = (error.stderr or "").strip().splitlines()[-1:] or [str(error)]
+            results[kind]["error"] = results[kind]["error"][0]
+        print(json.dumps(results[kind], indent=1), flush=True)
+        write_results(results, args)
+    write_results(results, args)
+    print((ROOT / "bench" / "RESULTS.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
