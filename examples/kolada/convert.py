@@ -14,9 +14,17 @@ import argparse
 import csv
 import json
 import math
+import os
 import pathlib
+import sys
 
+import django
 import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "municipium.settings")
+django.setup()
+from municipium.places.files import signed_area, simplify  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_SHARED = HERE.parents[2] / "shared" / "data"
@@ -151,46 +159,25 @@ def build_observations(kolada: pathlib.Path, since: int):
     return rows
 
 
-# --- boundaries: Douglas–Peucker and clockwise exteriors (Vega/d3 winding) -------------
-
-def _simplify(points, tolerance):
-    keep = [False] * len(points)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        a, b = stack.pop()
-        (ax, ay), (bx, by) = points[a], points[b]
-        dx, dy = bx - ax, by - ay
-        norm = math.hypot(dx, dy)
-        best, index = tolerance, None
-        for i in range(a + 1, b):
-            px, py = points[i]
-            d = abs(dy * (px - ax) - dx * (py - ay)) / norm if norm else math.hypot(px - ax, py - ay)
-            if d > best:
-                best, index = d, i
-        if index is not None:
-            keep[index] = True
-            stack += [(a, index), (index, b)]
-    return [p for p, k in zip(points, keep) if k]
+# --- boundaries: the product's own simplifier and winding (one piece of code for both) ----
 
 
 def _area(ring):
-    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:])) / 2
+    return signed_area(ring) / 2
 
 
 def _ring(ring, tolerance, exterior):
-    points = ring[:-1] if ring[0] == ring[-1] else ring
-    if len(points) > 4:  # split at the farthest point: a closed ring needs two anchors
-        far = max(range(len(points)), key=lambda i: math.dist(points[i], points[0]))
-        points = _simplify(points[: far + 1], tolerance)[:-1] + _simplify(points[far:] + [points[0]], tolerance)[:-1]
+    closed = ring if ring[0] == ring[-1] else [*ring, ring[0]]
     out = []
-    for x, y in points:
+    for x, y in simplify([tuple(p[:2]) for p in closed], tolerance):
         p = [round(x, 4), round(y, 4)]
         if not out or p != out[-1]:
             out.append(p)
-    out.append(out[0])
+    if out[0] != out[-1]:
+        out.append(out[0])
     if len(out) < 4:
         return None
+    # Clockwise exteriors (negative area), counter-clockwise holes: Vega/d3's winding.
     return out if (_area(out) < 0) == exterior else out[::-1]
 
 

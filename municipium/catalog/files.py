@@ -16,23 +16,17 @@ import re
 from pathlib import Path
 
 import yaml
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.audit.models import record
 from municipium.lib.formulas import FormulaError, dependency_order, parse
-from municipium.places.files import LoadReport, as_texts, read_yaml, save_changes
+from municipium.places.files import LoadReport, as_texts, read_yaml, save_all_or_nothing, save_changes
 from municipium.places.models import Group
 
 from .models import (CODE_PATTERN, Breakdown, Category, Indicator, IndicatorSet, PeriodKind, ServiceArea,
                      SetIndicator, Variable)
 
 SECTIONS = ("service_areas", "breakdowns", "variables", "indicators", "indicator_sets")
-
-
-class _Refused(Exception):
-    pass
 
 
 def catalogue_files(path) -> list[Path]:
@@ -72,16 +66,7 @@ def load_catalog(path, *, actor=None, via: str = "command") -> LoadReport:
     checked = _Checker(entries, report).run()
     if report.problems:
         return report
-    try:
-        with transaction.atomic():
-            _save(checked, actor, via, report)
-            if report.problems:
-                raise _Refused
-            if report.created or report.updated:
-                recompute_after_commit()
-    except _Refused:
-        report.created = report.updated = report.unchanged = 0
-    return report
+    return save_all_or_nothing(report, lambda: _save(checked, actor, via, report))
 
 
 def _number(value, report, file, path):

@@ -195,10 +195,20 @@ def load_units(path, *, actor=None, via: str = "command", key_property: str | No
     groups = _check_groups(data.get("groups") or [], {u["code"] for u in units}, path.name, report)
     if report.problems:
         return report
+    def save():
+        _save_units(units, actor, via, report)
+        _save_groups(groups, actor, via, report)
+
+    return save_all_or_nothing(report, save)
+
+
+def save_all_or_nothing(report: LoadReport, save) -> LoadReport:
+    """Run `save` in one transaction: a problem it reports undoes everything it wrote, and
+    a change schedules a recompute of the derived figures (which may depend on anything a
+    catalogue or a membership says) once it is committed."""
     try:
         with transaction.atomic():
-            _save_units(units, actor, via, report)
-            _save_groups(groups, actor, via, report)
+            save()
             if report.problems:
                 raise _Refused
             if report.created or report.updated:
