@@ -434,3 +434,18 @@ def test_the_tasks_run_the_engine(water):
     report = tasks.recompute_changed.enqueue(variable_ids=[billed.pk], period_ids=[f.period(2024).pk]).return_value
     assert report["indicators"] == 1 and stored_values(nrw) == {("A", "2024"): 50.0}
     assert tasks.recompute_everything.enqueue().return_value["indicators"] == 1
+
+
+def test_deleting_an_indicator_or_a_unit_takes_its_derived_rows_with_it(water):
+    produced, billed, nrw = water
+    a, b = f.unit("A"), f.unit("B")
+    f.group("g", [a, b])
+    for u in (a, b):
+        f.observe(u, produced, 2024, 100), f.observe(u, billed, 2024, 80)
+    engine.recompute_all()
+    assert IndicatorValue.objects.filter(unit=b).exists()
+    b.observations.all().delete()  # observations PROTECT the unit; a real removal deletes them first
+    b.delete()
+    assert set(IndicatorValue.objects.values_list("unit__code", flat=True)) == {"A"}
+    nrw.delete()
+    assert not IndicatorValue.objects.exists() and not GroupStatistic.objects.exists()

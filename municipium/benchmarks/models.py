@@ -13,7 +13,10 @@ most a few thousand stored values sorted on read (`read.ranks`), while storing t
 
 Deleting an indicator or a unit deletes its derived rows with one DELETE per table: these
 tables have no dependents and no signals, so Django's collector fast-deletes them instead of
-loading them.
+loading them. Their foreign keys carry no database constraint: PostgreSQL checks each one row
+by row at commit (measured: 15 s per million rows and key), which was a large part of a full
+recompute, and the rows are derived — a stray one is removed by the next refresh, which
+deletes every stored row it did not compute.
 """
 
 from django.db import models
@@ -27,9 +30,12 @@ class Basis(models.TextChoices):
 
 class IndicatorValue(models.Model):
     # indicator and period are served by the unique key and indicator_value_slice.
-    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="values", db_index=False)
-    unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="indicator_values")
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False)
+    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="values", db_index=False,
+                                  db_constraint=False)
+    unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="indicator_values",
+                             db_constraint=False)
+    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     value = models.FloatField(null=True)
@@ -52,9 +58,10 @@ class GroupStatistic(models.Model):
     """An indicator across a group's members for one period. `n` says how many members it stands on."""
 
     indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="group_statistics",
-                                  db_index=False)
-    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="statistics")
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False)
+                                  db_index=False, db_constraint=False)
+    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="statistics", db_constraint=False)
+    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False,
+                               db_constraint=False)
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     members = models.PositiveIntegerField()
