@@ -104,10 +104,9 @@ def cmd_export(args) -> int:
         data = exports.export_indicator_values(fmt, indicators=args.indicator or None, basis=basis, **style, **common)
     if args.output == "-":
         sys.stdout.buffer.write(data)
-    else:
-        Path(args.output).write_bytes(data)
-        print(f"{args.output}: {len(data):,} bytes")
-    return 0
+        return 0
+    Path(args.output).write_bytes(data)
+    return _written(args.output, len(data))
 
 
 def cmd_template(args) -> int:
@@ -120,41 +119,49 @@ def cmd_template(args) -> int:
         target = list(Unit.objects.filter(code__in=args.unit))
     data = templates.build_template(target, args.period, service_areas=args.service_area or None)
     Path(args.output).write_bytes(data)
-    print(f"{args.output}: {len(data):,} bytes")
-    return 0
+    return _written(args.output, len(data))
 
 
 # -- catalogue and units ----------------------------------------------------------------
+
+
+def _load(dry_run: bool, load) -> int:
+    """Run a catalogue or units loader (rolled back on a dry run), report, and exit 1 on problems."""
+    report = _maybe_dry(dry_run, load)
+    _print_problems(report.problems)
+    print(_load_summary(report, dry_run))
+    return EXIT_PROBLEMS if report.problems else 0
+
+
+def _written(path, size: int | None = None) -> int:
+    from django.utils.translation import gettext as _
+
+    if size is None:
+        print(_("%(path)s: written") % {"path": path})
+    else:
+        print(_("%(path)s: %(size)s bytes written") % {"path": path, "size": f"{size:,}"})
+    return 0
 
 
 def cmd_catalog(args) -> int:
     from municipium.catalog import files
 
     if args.action == "import":
-        report = _maybe_dry(args.dry_run, lambda: files.load_catalog(Path(args.path)))
-        _print_problems(report.problems)
-        print(_load_summary(report, args.dry_run))
-        return EXIT_PROBLEMS if report.problems else 0
+        return _load(args.dry_run, lambda: files.load_catalog(Path(args.path)))
     files.save_catalog(Path(args.path))
-    print(f"{args.path}: written")
-    return 0
+    return _written(args.path)
 
 
 def cmd_units(args) -> int:
     from municipium.places import files
 
     if args.action == "import":
-        report = _maybe_dry(args.dry_run, lambda: files.load_units(Path(args.path)))
-    elif args.action == "boundaries":
-        report = _maybe_dry(args.dry_run, lambda: files.attach_boundaries(
+        return _load(args.dry_run, lambda: files.load_units(Path(args.path)))
+    if args.action == "boundaries":
+        return _load(args.dry_run, lambda: files.attach_boundaries(
             Path(args.path), key_property=args.key, code_prefix=args.prefix))
-    if args.action in ("import", "boundaries"):
-        _print_problems(report.problems)
-        print(_load_summary(report, args.dry_run))
-        return EXIT_PROBLEMS if report.problems else 0
     files.save_units(Path(args.path))
-    print(f"{args.path}: written")
-    return 0
+    return _written(args.path)
 
 
 # -- engine ------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Build the Kolada example (observations.csv, units.yaml, boundaries.geojson) from the
-shared real-data folder.
+"""Build the Kolada example (observations.csv, units.yaml, boundaries.geojson) from a
+folder holding `kolada-sample/` (Kolada's DDF dump) and `boundaries/se-kommuner.geojson`.
 
 This is a developer tool, run by hand when the example is to be rebuilt; the project never
-runs it and never reads ../shared at run time. The files it writes are committed.
+runs it and reads nothing outside itself at run time. The files it writes are committed.
 
-    python examples/kolada/convert.py [--shared ../shared/data] [--since 2018]
+    python examples/kolada/convert.py DATA_FOLDER [--since 2018]
 
 Only the years from --since on are kept, so that observations.csv stays under ~1.5 MB;
 `--since 1994` writes the whole series (about 96 000 rows, 5 MB).
@@ -27,7 +27,6 @@ django.setup()
 from municipium.places.files import signed_area, simplify  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
-DEFAULT_SHARED = HERE.parents[2] / "shared" / "data"
 SOURCE = "Kolada (RKA)"
 LANGS = ("en", "pl", "sr", "bg", "lt", "fa")
 
@@ -225,11 +224,11 @@ class _Dumper(yaml.SafeDumper):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=pathlib.Path, default=DEFAULT_SHARED)
+    parser.add_argument("data", type=pathlib.Path, help="folder with kolada-sample/ and boundaries/")
     parser.add_argument("--since", type=int, default=2018)
     parser.add_argument("--tolerance", type=float, default=0.001, help="degrees, for the boundaries")
     args = parser.parse_args()
-    kolada = args.shared / "kolada-sample"
+    kolada = args.data / "kolada-sample"
 
     units, groups = build_units(kolada)
     with open(HERE / "units.yaml", "w", encoding="utf-8") as fh:
@@ -245,7 +244,7 @@ def main():
         for unit, variable, period, value in rows:
             writer.writerow([unit, variable, period, value, "", "", SOURCE, "", "published"])
 
-    boundaries = build_boundaries(args.shared / "boundaries" / "se-kommuner.geojson", args.tolerance)
+    boundaries = build_boundaries(args.data / "boundaries" / "se-kommuner.geojson", args.tolerance)
     with open(HERE / "boundaries.geojson", "w", encoding="utf-8") as fh:
         json.dump(boundaries, fh, ensure_ascii=False, separators=(",", ":"))
         fh.write("\n")

@@ -747,26 +747,25 @@ def _shortened(row: dict) -> dict:
 
 def _checks(frame: pl.DataFrame, options: ImportOptions):
     """(mask, column, build(row) -> (message, expected)) for every per-row rule."""
-    unit_codes = None
-    variable_codes = None
-
     def suggestions(value: str, known: list[str]) -> str:
         close = difflib.get_close_matches(value or "", known, n=3, cutoff=0.6)
         return ", ".join(close)
 
-    def unknown_unit(row):
-        nonlocal unit_codes
-        unit_codes = unit_codes or list(Unit.objects.values_list("code", flat=True))
-        close = suggestions(row["unit"], unit_codes)
-        return (_("unknown unit '%(code)s'") % {"code": row["unit"]},
-                _("a unit code such as %(codes)s") % {"codes": close} if close else _("a unit code registered in Municipium"))
+    known: dict[str, list[str]] = {}
 
-    def unknown_variable(row):
-        nonlocal variable_codes
-        variable_codes = variable_codes or list(Variable.objects.values_list("code", flat=True))
-        close = suggestions(row["variable"], variable_codes)
-        return (_("unknown variable '%(code)s'") % {"code": row["variable"]},
-                _("a variable code such as %(codes)s") % {"codes": close} if close else _("a variable code from the catalogue"))
+    def unknown(column: str, model, message: str, such_as: str, otherwise: str):
+        """An unknown code, with the closest known codes as the suggestion."""
+        def build(row):
+            if column not in known:
+                known[column] = list(model.objects.values_list("code", flat=True))
+            close = suggestions(row[column], known[column])
+            return message % {"code": row[column]}, (such_as % {"codes": close} if close else otherwise)
+        return build
+
+    unknown_unit = unknown("unit", Unit, _("unknown unit '%(code)s'"), _("a unit code such as %(codes)s"),
+                           _("a unit code registered in Municipium"))
+    unknown_variable = unknown("variable", Variable, _("unknown variable '%(code)s'"),
+                               _("a variable code such as %(codes)s"), _("a variable code from the catalogue"))
 
     kind_example = {"year": "2024", "quarter": "2024Q1", "month": "2024-01"}
     has_value = pl.col("value").is_not_null()
