@@ -1,9 +1,26 @@
+"""Pages live under a language prefix (/en/, /fa/, ...) so that every address names its
+language and can be shared; the admin, the API and static files do not."""
+
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from municipium.web import views as web
 
 urlpatterns = [
-    # Until the public pages exist, the start page is the administration site.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
 ]
+
+urlpatterns += i18n_patterns(
+    path("", web.start, name="start"),
+    path("search/", web.search_results, name="search"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("municipium.benchmarks.urls")),
+    path("", include("municipium.places.urls")),
+    path("", include("municipium.catalog.urls")),
+    path("", include("municipium.observations.urls")),
+    path("", include("municipium.reports.urls")),
+    prefix_default_language=True,
+)

@@ -1,0 +1,123 @@
+"""Who may see and change what: the one place pages, exports, reports and the API ask.
+
+Rules (DESIGN principle 7):
+- published figures are public; units, groups and the catalogue are public;
+- unpublished figures are seen only inside the groups that share them: by anyone with a role
+  on the group, or on one of its member units;
+- a data officer writes the observations of the units their role reaches, an approver
+  approves them, a coordinator manages their group; an administrator may do everything.
+Callers turn a refusal into 404 ("not found"), never a hint that something exists.
+"""
+
+
+from django.http import Http404
+
+from municipium.places.models import Group, Membership, Unit
+
+from .models import Role
+
+WRITE_KINDS = {Role.Kind.OFFICER, Role.Kind.APPROVER, Role.Kind.COORDINATOR}
+
+
+def is_admin(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or _roles(user).get("admin", False)
+
+
+def _roles(user) -> dict:
+    """The user's roles, read once per request (cached on the user object)."""
+    cached = getattr(user, "_municipium_roles", None)
+    if cached is None:
+        rows = list(Role.objects.filter(user=user).values_list("kind", "unit_id", "group_id"))
+        cached = {"admin": any(kind == Role.Kind.ADMIN for kind, _u, _g in rows), "rows": rows}
+        user._municipium_roles = cached
+    return cached
+
+
+def _descendants(unit_ids: set[int]) -> set[int]:
+    found, frontier = set(unit_ids), set(unit_ids)
+    while frontier:
+        frontier = set(Unit.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        found |= frontier
+    return found
+
+
+def reached_units(user, kinds=None) -> set[int]:
+    """Ids of the units the user's roles (of the given kinds) reach."""
+    if not user.is_authenticated:
+        return set()
+    rows = [r for r in _roles(user)["rows"] if kinds is None or r[0] in kinds]
+    direct = {unit for _k, unit, _g in rows if unit}
+    groups = {group for _k, _u, group in rows if group}
+    if groups:
+        direct |= set(Membership.objects.filter(group_id__in=groups).values_list("unit_id", flat=True))
+    return _descendants(direct) if direct else set()
+
+
+def reached_groups(user, kinds=None) -> set[int]:
+    """Ids of the groups the user is inside: a role on the group or on one of its members."""
+    if not user.is_authenticated:
+        return set()
+    rows = [r for r in _roles(user)["rows"] if kinds is None or r[0] in kinds]
+    groups = {group for _k, _u, group in rows if group}
+    units = {unit for _k, unit, _g in rows if unit}
+    if units:
+        groups |= set(Membership.objects.filter(unit_id__in=_descendants(units)).values_list("group_id", flat=True))
+    return groups
+
+
+def inside_group(user, group: Group) -> bool:
+    return is_admin(user) or group.pk in reached_groups(user)
+
+
+def sees_unpublished(user, unit: Unit | None = None, group: Group | None = None) -> bool:
+    """May the user read unpublished figures of this group (or of a group this unit is in)?"""
+    if is_admin(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    inside = reached_groups(user)
+    if group is not None:
+        return group.pk in inside
+    if unit is not None:
+        unit_groups = set(Membership.objects.filter(unit=unit).values_list("group_id", flat=True))
+        return bool(unit_groups & inside) or unit.pk in reached_units(user)
+    return False
+
+
+def can_enter(user, unit: Unit) -> bool:
+    """Write (draft, submit) the unit's observations."""
+    return is_admin(user) or unit.pk in reached_units(user, {Role.Kind.OFFICER, Role.Kind.COORDINATOR})
+
+
+def can_approve(user, unit: Unit) -> bool:
+    return is_admin(user) or unit.pk in reached_units(user, {Role.Kind.APPROVER, Role.Kind.COORDINATOR})
+
+
+def can_coordinate(user, group: Group) -> bool:
+    if is_admin(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    return any(kind == Role.Kind.COORDINATOR and g == group.pk for kind, _u, g in _roles(user)["rows"])
+
+
+def can_edit_catalogue(user) -> bool:
+    """Coordinators adapt definitions for their groups; administrators own the catalogue."""
+    if is_admin(user):
+        return True
+    return user.is_authenticated and any(kind == Role.Kind.COORDINATOR for kind, _u, _g in _roles(user)["rows"])
+
+
+def entry_units(user):
+    """Units whose data the user may enter, for menus."""
+    if is_admin(user):
+        return Unit.objects.all()
+    return Unit.objects.filter(pk__in=reached_units(user, {Role.Kind.OFFICER, Role.Kind.COORDINATOR}))
+
+
+def require(allowed: bool) -> None:
+    """Refuse with 404: an outsider learns nothing, not even that the thing exists."""
+    if not allowed:
+        raise Http404()

@@ -1,0 +1,68 @@
+"""Numbers as each of our languages writes them: one formatter for pages, tables, charts,
+spreadsheets' display strings and PDF reports, so that they agree (DESIGN principle 5).
+
+Babel knows the separators (Polish and Lithuanian use a decimal comma and a narrow space for
+thousands, Serbian and Bulgarian a decimal comma too). It leaves digits Latin for Persian by
+default, so Persian digits (۰–۹) and the Persian separators are put in here, in one place.
+"""
+
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
+from django.utils.translation import get_language
+
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+# Persian writes the decimal separator ٫ and the thousands separator ٬; Babel's "fa" locale
+# with Latin digits gives "." and ",", which would read as Western numbers in Persian text.
+PERSIAN_SEPARATORS = str.maketrans({".": "٫", ",": "٬", "-": "−", "%": "٪"})
+
+
+def _language(language: str | None) -> str:
+    return (language or get_language() or "en").split("-")[0]
+
+
+def localise_digits(text: str, language: str | None = None) -> str:
+    """Write the digits of already formatted text in the language's own digits."""
+    if _language(language) == "fa":
+        return text.translate(PERSIAN_DIGITS)
+    return text
+
+
+def format_number(value, decimals: int | None = 1, language: str | None = None, *, grouping: bool = True) -> str:
+    """A number for people: fixed decimals, the locale's separators and digits. None → "–"."""
+    if value is None:
+        return "–"
+    language = _language(language)
+    decimals = 0 if decimals is None else int(decimals)
+    pattern = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals > 0 else "")
+    babel_locale = "en" if language == "fa" else language
+    text = format_decimal(value, format=pattern, locale=babel_locale, group_separator=grouping)
+    if language == "fa":
+        return text.translate(PERSIAN_SEPARATORS).translate(PERSIAN_DIGITS)
+    return text
+
+
+def format_share(value, decimals: int = 0, language: str | None = None) -> str:
+    """A share given as 0..100 (not 0..1), with the locale's percent sign."""
+    if value is None:
+        return "–"
+    language = _language(language)
+    babel_locale = "en" if language == "fa" else language
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + "%"
+    text = format_percent(value / 100, format=pattern, locale=babel_locale)
+    if language == "fa":
+        return text.translate(PERSIAN_SEPARATORS).translate(PERSIAN_DIGITS)
+    return text
+
+
+@lru_cache(maxsize=16)
+def d3_locale(language: str | None = None) -> dict:
+    """The d3-format locale for Vega charts (axes, tooltips), from the same Babel data."""
+    language = _language(language)
+    if language == "fa":
+        return {"decimal": "٫", "thousands": "٬", "grouping": [3], "currency": ["", " ﷼"],
+                "numerals": list("۰۱۲۳۴۵۶۷۸۹"), "minus": "−", "percent": "٪"}
+    symbols = Locale.parse(language).number_symbols.get("latn", {})
+    return {"decimal": symbols.get("decimal", "."), "thousands": symbols.get("group", ","), "grouping": [3],
+            "currency": ["", ""], "minus": symbols.get("minusSign", "-"), "percent": symbols.get("percentSign", "%")}

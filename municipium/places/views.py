@@ -1,0 +1,7 @@
+"""Pages of this app (being built)."""
+from django.http import Http404
+
+
+
+def group_workspace(request, *args, **kwargs):
+    raise Http404()

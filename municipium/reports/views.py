@@ -1,0 +1,7 @@
+"""Pages of this app (being built)."""
+from django.http import Http404
+
+
+
+def report(request, *args, **kwargs):
+    raise Http404()

@@ -1,0 +1,27 @@
+"""What every page's frame needs: the language menu with links to this same page in each
+language, and the reading direction."""
+
+from django.conf import settings
+from django.urls import translate_url
+from django.utils.translation import get_language, get_language_bidi, get_language_info
+
+from municipium.accounts import access
+from municipium.lib import numbers
+
+
+def site(request) -> dict:
+    current = get_language() or settings.LANGUAGE_CODE
+    path = request.get_full_path()
+    languages = []
+    for code in settings.LANGUAGE_CODES:
+        info = get_language_info(code)
+        languages.append({"code": code, "name": info["name_local"], "url": translate_url(path, code),
+                          "current": code == current, "bidi": info["bidi"]})
+    user = getattr(request, "user", None)
+    return {
+        "site_languages": languages,
+        "site_rtl": get_language_bidi(),
+        "site_can_enter": bool(user and user.is_authenticated and access.entry_units(user).exists()),
+        "site_is_admin": bool(user and access.is_admin(user)),
+        "d3_locale": numbers.d3_locale(current),
+    }

@@ -1,0 +1,49 @@
+"""Template helpers shared by every page: numbers per locale, catalogue texts with a marked
+fallback, and chart specs handed to the browser as JSON data (never inline script)."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from municipium.lib import numbers
+from municipium.lib.texts import pick
+
+register = template.Library()
+
+
+@register.filter
+def num(value, decimals=1):
+    """{{ value|num:indicator.decimals }} — the locale's separators and digits."""
+    return numbers.format_number(value, decimals)
+
+
+@register.filter
+def digits(value):
+    """Digits of any text (years, counts, codes in prose) in the language's own digits."""
+    return numbers.localise_digits(str(value))
+
+
+@register.filter
+def share(value, decimals=0):
+    return numbers.format_share(value, decimals)
+
+
+@register.simple_tag
+def text(texts, fallback=""):
+    """A catalogue text in the reader's language; when it had to fall back to another
+    language, the text is marked with that language (lang attribute and a visible tag)."""
+    picked = pick(texts)
+    if not picked.text:
+        return fallback
+    if picked.is_fallback and picked.language:
+        return format_html('<span lang="{}" class="fallback" title="{}">{}</span>'
+                           '<span class="badge text-bg-light fallback-mark">{}</span>',
+                           picked.language, _("Not yet translated; shown in another language"),
+                           picked.text, picked.language)
+    return picked.text
+
+
+@register.filter
+def plain(texts):
+    """A catalogue text in the reader's language as plain text (titles, attributes)."""
+    return pick(texts).text

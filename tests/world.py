@@ -1,0 +1,85 @@
+"""A small real world for page, report and browser tests: the starter catalogue, the demo's
+units and groups with their boundaries, and synthetic figures for a few years, loaded through
+the same loaders, write path and engine as the product's own demo (municipium.demo).
+
+    from tests.world import build_world
+    world = build_world()          # inside a test with database access
+    world.unit("RS-70670")         # Kruševac
+"""
+
+from dataclasses import dataclass
+
+import yaml
+from django.db import transaction
+
+from municipium.benchmarks import engine
+from municipium.catalog.files import catalogue_files, load_catalog
+from municipium.demo.load import HERE, STARTER
+from municipium.demo.synthetic import generate
+from municipium.observations.models import ImportBatch, Status, Via
+from municipium.observations.services import Row, write_observations
+from municipium.places.files import attach_boundaries, load_units
+from municipium.places.models import Group, Unit
+
+YEARS = (2022, 2023, 2024)
+# Units whose figures the world holds: Rasina's municipalities and the Polish exchange group.
+WITH_DATA = ("rasina", "pl-exchange")
+
+
+@dataclass
+class World:
+    years: tuple
+
+    def unit(self, code: str) -> Unit:
+        return Unit.objects.get(code=code)
+
+    def group(self, code: str) -> Group:
+        return Group.objects.get(code=code)
+
+
+def _catalog_dict() -> dict:
+    catalog: dict = {}
+    for file in catalogue_files(STARTER):
+        for section, items in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).items():
+            catalog.setdefault(section, []).extend(items or [])
+    return catalog
+
+
+def build_world(years=YEARS, groups=WITH_DATA, *, last_year_status: str | None = None) -> World:
+    """Load the world; `last_year_status` leaves the last year's figures in that status
+    (draft, submitted, ...) instead of published."""
+    with transaction.atomic():
+        world = _build(years, groups, last_year_status)
+        # Everything is computed above; the recomputes the loads scheduled would only repeat it.
+        transaction.get_connection().run_on_commit.clear()
+    return world
+
+
+def _build(years, groups, last_year_status) -> World:
+    for report in (load_catalog(STARTER), load_units(HERE / "units.yaml"),
+                   attach_boundaries(HERE / "boundaries.geojson", key_property="code")):
+        assert not report.problems, report.problems[:5]
+    demo = yaml.safe_load((HERE / "units.yaml").read_text(encoding="utf-8"))
+    members = set()
+    for entry in demo["groups"]:
+        if entry["code"] in groups:
+            members |= {m if isinstance(m, str) else m["unit"] for m in entry["members"]}
+    chosen = [u for u in demo["units"] if u["code"] in members]
+    units = {u.code: u for u in Unit.objects.filter(code__in=members)}
+    from municipium.catalog.models import Variable
+    from municipium.observations.models import Period
+
+    variables = {v.code: v for v in Variable.objects.all()}
+    periods = {year: Period.objects.for_code(str(year)) for year in years}
+    rows = []
+    for item in generate(_catalog_dict(), chosen, years=years):
+        status = Status.PUBLISHED
+        if last_year_status and int(item["period"]) == max(years):
+            status = last_year_status
+        rows.append(Row(unit_id=units[item["unit"]].pk, variable_id=variables[item["variable"]].pk,
+                        period_id=periods[int(item["period"])].pk, breakdown=item.get("breakdown") or "",
+                        value=item.get("value"), missing=item.get("missing") or "", status=status))
+    batch = ImportBatch.objects.create(file_name="test world", sha256="", format="test", via=Via.COMMAND)
+    write_observations(rows, batch=batch)
+    engine.recompute_all()
+    return World(years=tuple(years))
