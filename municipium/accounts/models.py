@@ -34,8 +34,12 @@ class Role(models.Model):
                                                   | Q(unit__isnull=True, group__isnull=False)))),
                 name="role_scope",
             ),
-            models.UniqueConstraint(fields=["user", "kind", "unit", "group"], name="role_unique",
-                                    nulls_distinct=False),
+            # One row per role and scope (conditional constraints: SQLite cannot treat NULLs as equal).
+            models.UniqueConstraint(fields=["user", "kind", "unit"], condition=Q(unit__isnull=False),
+                                    name="role_unique_unit"),
+            models.UniqueConstraint(fields=["user", "kind", "group"], condition=Q(group__isnull=False),
+                                    name="role_unique_group"),
+            models.UniqueConstraint(fields=["user"], condition=Q(kind="admin"), name="role_unique_admin"),
         ]
 
     def __str__(self) -> str:
