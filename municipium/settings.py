@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "django_htmx",
+    # django-ninja serves its own copy of the API docs' assets when installed as an app.
+    "ninja",
     "municipium.web",
     "municipium.accounts",
     "municipium.places",
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
     "municipium.benchmarks",
     "municipium.audit",
     "municipium.reports",
+    "municipium.api",
 ]
 
 MIDDLEWARE = [

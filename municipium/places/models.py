@@ -1,5 +1,6 @@
 """Units (anything that reports or is compared) and the groups they form."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -103,3 +104,31 @@ class Membership(models.Model):
     def covers(self, start, end) -> bool:
         """True when the membership overlaps the period [start, end]."""
         return (self.valid_from is None or self.valid_from <= end) and (self.valid_to is None or start <= self.valid_to)
+
+
+class Availability(models.Model):
+    """A coordinator's declaration of whether a member can deliver a variable, and from where,
+    recorded before the data come (the matrix shows observations instead once they exist)."""
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", _("Available")
+        NOT_COLLECTED = "not_collected", _("Not collected")
+        NOT_SHARED = "not_shared", _("Not shared")
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="availabilities")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="availabilities")
+    variable = models.ForeignKey("catalog.Variable", on_delete=models.CASCADE, related_name="availabilities")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    source = models.TextField(blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["group", "unit", "variable"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "unit", "variable"], name="availability_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group.code}/{self.unit.code}/{self.variable.code}: {self.status}"
