@@ -7,7 +7,7 @@ PORT ?= 8000
 # pytest-xdist workers; two cores here, so two workers.
 WORKERS ?= 2
 
-.PHONY: setup demo serve test test-sqlite test-postgres bench messages clean
+.PHONY: setup demo serve test test-sqlite test-postgres bench messages clean browser
 
 $(BIN)/python:
 	"$$(scripts/find-python)" -m venv $(VENV)
@@ -33,10 +33,19 @@ serve: setup
 
 test: test-sqlite test-postgres
 
-test-sqlite: setup
+# The browser tests drive Debian's Chromium (never a browser download). Installed here when
+# missing and we may (root, as on CI); otherwise say what to run.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else echo "Chromium is needed for the browser tests: sudo apt-get install chromium" >&2; exit 1; fi; \
+	fi
+
+test-sqlite: setup browser
 	$(BIN)/python -m pytest -q -n $(WORKERS) -p no:cacheprovider
 
-test-postgres: setup
+test-postgres: setup browser
 	@$(BIN)/python scripts/wait-for-postgres "$(PG_URL)"
 	DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -q -n $(WORKERS) -p no:cacheprovider
 
