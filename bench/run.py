@@ -12,7 +12,11 @@ that peak memory is that step's own:
    (parse, check, write, revisions) with the task queue in the database, as in production;
 2. full recompute of every indicator value and group statistic (time and peak memory);
 3. save-to-derived latency: one observation saved through the write path while a real task
-   worker runs, until its indicator values show the change.
+   worker runs, until its indicator values show the change;
+4. pages: server time of the unit profile and the indicator page (cold and warm, p95) and the
+   indicator page's weight with its assets and map data.
+
+`--steps pages` (any list without `setup`) reuses the database a previous run left.
 
 Results go to bench/RESULTS.md (and bench/results.json), beside the targets of issue 2.
 """
@@ -35,6 +39,12 @@ TARGETS = {
     "recompute_s": ("≤ 60 s", lambda v: v <= 60),
     "recompute_peak_gib": ("≤ 4 GiB", lambda v: v <= 4),
     "save_to_derived_s": ("≤ 2 s", lambda v: v <= 2),
+    "profile_cold_p95_ms": ("≤ 150 ms", lambda v: v <= 150),
+    "profile_warm_p95_ms": ("≤ 150 ms", lambda v: v <= 150),
+    "indicator_cold_p95_ms": ("≤ 150 ms", lambda v: v <= 150),
+    "indicator_warm_p95_ms": ("≤ 150 ms", lambda v: v <= 150),
+    "indicator_page_mb": ("≤ 1.5 MB", lambda v: v <= 1.5),
+    "indicator_page_gzip_mb": ("≤ 1.5 MB", lambda v: v <= 1.5),
 }
 
 
@@ -93,7 +103,18 @@ def step_setup(args) -> dict:
     catalog_s = time.perf_counter() - started
     assert not report.problems, report.problems[:5]
 
-    Unit.objects.bulk_create(Unit(code=f"M{u:05d}", name={"en": f"Municipality {u}"}) for u in range(args.units))
+    # Each unit gets a 32-vertex boundary on a grid, about the size of a simplified real one,
+    # so that the indicator page's map weighs what it would in a real installation.
+    def boundary(u: int) -> dict:
+        import math
+
+        x, y = 14 + (u % 50) * 0.2, 45 + (u // 50) * 0.15
+        ring = [[round(x + 0.09 * math.cos(-2 * math.pi * k / 32), 5), round(y + 0.07 * math.sin(-2 * math.pi * k / 32), 5)]
+                for k in range(32)]
+        return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+    Unit.objects.bulk_create(Unit(code=f"M{u:05d}", name={"en": f"Municipality {u}"}, boundary=boundary(u))
+                             for u in range(args.units))
     units = list(Unit.objects.order_by("code"))
     regions = [Group.objects.create(code=f"R{r:02d}", name={"en": f"Region {r}"}, kind="region") for r in range(25)]
     peers = [Group.objects.create(code=f"P{p}", name={"en": f"Peer group {p}"}, kind="peer") for p in range(5)]
@@ -221,7 +242,65 @@ def step_latency(args) -> dict:
         worker.wait(timeout=30)
 
 
-STEPS = {"setup": step_setup, "import": step_import, "recompute": step_recompute, "latency": step_latency}
+def _p95(samples: list[float]) -> float:
+    from municipium.lib.stats import quantile
+
+    return quantile(samples, 0.95)
+
+
+def step_pages(args) -> dict:
+    """Server time of the unit profile and the indicator page, cold (first request for that
+    page in a fresh process) and warm (the same pages again), and the indicator page's weight
+    with everything it loads (assets and map data), raw and gzip-compressed."""
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    _django()
+    import gzip
+    import re
+
+    from django.test import Client
+
+    from municipium.catalog.models import Indicator
+
+    client = Client()  # anonymous: the public view (published figures; the latest year is a draft)
+    step = max(1, args.units // 20)
+    units = [f"M{u:05d}" for u in range(0, args.units, step)][:20]
+    indicators = list(Indicator.objects.order_by("code").values_list("code", flat=True)[:20])
+    group = "P0"  # a peer group of units/5 members: the biggest comparison on the page
+
+    def timed(url: str) -> float:
+        started = time.perf_counter()
+        response = client.get(url)
+        seconds = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        return seconds
+
+    profile_urls = [f"/en/units/{u}/?group={group}" for u in units]
+    indicator_urls = [f"/en/indicators/{code}/?group={group}" for code in indicators]
+    result = {}
+    for name, urls in (("profile", profile_urls), ("indicator", indicator_urls)):
+        cold = [timed(url) for url in urls]
+        warm = [timed(url) for _ in range(3) for url in urls]
+        result[f"{name}_cold_p95_ms"] = 1000 * _p95(cold)
+        result[f"{name}_warm_p95_ms"] = 1000 * _p95(warm)
+
+    html = client.get(indicator_urls[0]).content
+    assets = set(re.findall(rb'(?:src|href)="(/static/[^"]+)"', html))
+    assets |= {m for m in re.findall(rb'data-map="([^"]+)"', html)}
+    raw, packed = len(html), len(gzip.compress(html))
+    for url in sorted(assets):
+        response = client.get(url.decode().replace("&amp;", "&"))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        raw += len(body)
+        packed += len(gzip.compress(body))
+    result["indicator_page_mb"] = raw / 1e6
+    result["indicator_page_gzip_mb"] = packed / 1e6
+    result["page_group_members"] = args.units // 5
+    return result
+
+
+STEPS = {"setup": step_setup, "import": step_import, "recompute": step_recompute, "latency": step_latency,
+         "pages": step_pages}
 
 
 # -- orchestration ---------------------------------------------------------------------------
@@ -238,6 +317,12 @@ def fresh_database(kind: str, pg_admin_url: str) -> str:
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS municipium_bench WITH (FORCE)")
         conn.execute("CREATE DATABASE municipium_bench")
+    return pg_admin_url.rsplit("/", 1)[0] + "/municipium_bench"
+
+
+def existing_database(kind: str, pg_admin_url: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{DATA / 'bench.sqlite3'}"
     return pg_admin_url.rsplit("/", 1)[0] + "/municipium_bench"
 
 
@@ -283,6 +368,12 @@ def write_results(results: dict, args) -> None:
         ("full recompute when nothing changed (checks every stored row), s", "recompute_unchanged_s", "{:.1f}"),
         ("save → derived figures updated, s (median of 5)", "save_to_derived_s", "{:.2f}"),
         ("save → derived, slowest of 5, s", "save_to_derived_max_s", "{:.2f}"),
+        ("unit profile, server time p95, cold, ms", "profile_cold_p95_ms", "{:.0f}"),
+        ("unit profile, server time p95, warm, ms", "profile_warm_p95_ms", "{:.0f}"),
+        ("indicator page, server time p95, cold, ms", "indicator_cold_p95_ms", "{:.0f}"),
+        ("indicator page, server time p95, warm, ms", "indicator_warm_p95_ms", "{:.0f}"),
+        ("indicator page weight with assets and map, MB", "indicator_page_mb", "{:.2f}"),
+        ("the same, gzip-compressed as served in production, MB", "indicator_page_gzip_mb", "{:.2f}"),
         ("import: first 1M-row file, s", "import_first_file_s", "{:.1f}"),
         ("import: last file (table full), s", "import_last_file_s", "{:.1f}"),
         ("import, peak memory GiB", "import_peak_gib", "{:.2f}"),
@@ -316,6 +407,8 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=20)
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--steps", default="setup,import,recompute,latency,pages",
+                        help="which steps to run, in order (default: all)")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
@@ -325,10 +418,10 @@ def main() -> None:
     results = {}
     for kind in args.db.split(","):
         print(f"{kind}:", flush=True)
-        url = fresh_database(kind, args.pg)
+        url = fresh_database(kind, args.pg) if "setup" in args.steps.split(",") else existing_database(kind, args.pg)
         results[kind] = {}
         try:
-            for step in ("setup", "import", "recompute", "latency"):
+            for step in args.steps.split(","):
                 results[kind].update(run_step(step, url, args))
         except subprocess.CalledProcessError as error:
             results[kind]["error"] = (error.stderr or "").strip().splitlines()[-1:] or [str(error)]
