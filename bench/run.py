@@ -416,10 +416,14 @@ def main() -> None:
         print(json.dumps(STEPS[args.step](args)))
         return
     results = {}
+    previous = ROOT / "bench" / "results.json"
+    if "setup" not in args.steps.split(",") and previous.exists():
+        # A partial run on the database a full run left: keep that run's other figures.
+        results = json.loads(previous.read_text(encoding="utf-8"))
     for kind in args.db.split(","):
         print(f"{kind}:", flush=True)
         url = fresh_database(kind, args.pg) if "setup" in args.steps.split(",") else existing_database(kind, args.pg)
-        results[kind] = {}
+        results.setdefault(kind, {}) if "setup" not in args.steps.split(",") else results.update({kind: {}})
         try:
             for step in args.steps.split(","):
                 results[kind].update(run_step(step, url, args))
