@@ -423,7 +423,8 @@ def main() -> None:
     for kind in args.db.split(","):
         print(f"{kind}:", flush=True)
         url = fresh_database(kind, args.pg) if "setup" in args.steps.split(",") else existing_database(kind, args.pg)
-        results.setdefault(kind, {}) if "setup" not in args.steps.split(",") else results.update({kind: {}})
+        if "setup" in args.steps.split(",") or kind not in results:
+            results[kind] = {}
         try:
             for step in args.steps.split(","):
                 results[kind].update(run_step(step, url, args))
