@@ -147,6 +147,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
+# Failed log-ins allowed per user name or address within the window (seconds).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
+LOGIN_TRUST_FORWARDED_FOR = env_bool("LOGIN_TRUST_FORWARDED_FOR", env_bool("PRODUCTION"))
 LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "start"
 

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from municipium.accounts import views as accounts
 from municipium.web import views as web
 
 urlpatterns = [
@@ -15,7 +16,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", web.start, name="start"),
     path("search/", web.search_results, name="search"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("municipium.benchmarks.urls")),
     path("", include("municipium.places.urls")),

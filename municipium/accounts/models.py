@@ -45,3 +45,12 @@ class Role(models.Model):
     def __str__(self) -> str:
         scope = self.unit or self.group or ""
         return f"{self.user} · {self.get_kind_display()} {scope}".strip()
+
+
+class LoginAttempt(models.Model):
+    """One failed login, kept for the throttle in `accounts.views`. Stored in the database
+    rather than a per-process cache so that the limit holds across several app servers."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
