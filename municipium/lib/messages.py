@@ -62,7 +62,10 @@ def extract_django_template(fileobj, keywords, comment_tags, options):
     from django.utils.translation.template import templatize
 
     source = fileobj.read().decode("utf-8")
-    yield from extract_python(io.BytesIO(templatize(source).encode("utf-8")), keywords, comment_tags, options)
+    # templatize() keeps the template's indentation, which Python's tokenizer reads as
+    # unexpected indents; stripping each line keeps line numbers and the strings.
+    python = "\n".join(line.lstrip() for line in templatize(source).splitlines())
+    yield from extract_python(io.BytesIO(python.encode("utf-8")), keywords, comment_tags, options)
 
 
 def load(language: str) -> Catalog:
