@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import ImportBatch, Observation, Period, Revision
+from municipium.audit.admin import AuditedModelAdmin
+
+from .models import ImportBatch, Observation, Period, Revision, ValidationRule
 
 
 @admin.register(Period)
@@ -47,3 +49,17 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ValidationRule)
+class ValidationRuleAdmin(AuditedModelAdmin):
+    """Checks coordinators put on variables; the entry form runs them as officers type."""
+
+    list_display = ["variable", "kind", "expression", "minimum", "maximum", "threshold", "severity", "group", "active"]
+    list_filter = ["kind", "severity", "active", "group"]
+    search_fields = ["variable__code", "expression"]
+    list_select_related = ["variable", "group"]
+    fieldsets = [
+        (None, {"fields": ["variable", "kind", "severity", "group", "active"]}),
+        (None, {"fields": ["expression", "minimum", "maximum", "threshold", "message"]}),
+    ]

@@ -196,3 +196,74 @@ class Revision(models.Model):
     class Meta:
         ordering = ["observation", "version"]
         constraints = [models.UniqueConstraint(fields=["observation", "version"], name="revision_unique")]
+
+
+class ValidationRule(models.Model):
+    """A check a coordinator puts on a variable, run as the officer types and before saving.
+
+    - range: the value must lie within `minimum` .. `maximum` (tighter than, or besides,
+      the variable's own hard limits, which always apply as errors);
+    - consistency: `expression` in the formula language must hold (be non-zero), e.g.
+      `water_billed <= water_produced`; not checked while an input of it is missing;
+    - change: the value may not differ from the previous period's by more than
+      `threshold` per cent.
+
+    A rule without a group applies everywhere; with one, to the group's member units.
+    """
+
+    class Kind(models.TextChoices):
+        RANGE = "range", _("Range")
+        CONSISTENCY = "consistency", _("Consistency")
+        CHANGE = "change", _("Change from the previous period")
+
+    class Severity(models.TextChoices):
+        ERROR = "error", _("Error (blocks saving)")
+        WARNING = "warning", _("Warning")
+
+    variable = models.ForeignKey("catalog.Variable", on_delete=models.CASCADE, related_name="validation_rules")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    expression = models.TextField(blank=True, default="",
+                                  help_text=_("For consistency rules: a condition over variable codes, "
+                                              "like water_billed <= water_produced"))
+    minimum = models.FloatField(null=True, blank=True)
+    maximum = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True,
+                                  help_text=_("For change rules: the largest change allowed, in per cent"))
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    # {"en": "...", "pl": "..."}: what the officer reads; a generated text when empty.
+    message = models.JSONField(default=dict, blank=True)
+    group = models.ForeignKey("places.Group", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="validation_rules")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["variable", "kind", "pk"]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.CONSISTENCY:
+            return f"{self.variable_id and self.variable.code}: {self.expression}"
+        return f"{self.variable_id and self.variable.code}: {self.get_kind_display()}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from municipium.catalog.models import Variable
+        from municipium.lib.formulas import FormulaError, parse
+
+        if self.kind == self.Kind.CONSISTENCY:
+            if not self.expression.strip():
+                raise ValidationError({"expression": _g("A consistency rule needs a condition, "
+                                                        "like water_billed <= water_produced.")})
+            try:
+                formula = parse(self.expression)
+                formula.check(set(Variable.objects.values_list("code", flat=True)))
+            except FormulaError as error:
+                raise ValidationError({"expression": str(error)}) from error
+        elif self.kind == self.Kind.RANGE:
+            if self.minimum is None and self.maximum is None:
+                raise ValidationError(_g("A range rule needs a minimum, a maximum or both."))
+            if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+                raise ValidationError({"maximum": _g("The maximum is smaller than the minimum.")})
+        elif self.kind == self.Kind.CHANGE:
+            if self.threshold is None or self.threshold <= 0:
+                raise ValidationError({"threshold": _g("A change rule needs a threshold above 0 per cent.")})

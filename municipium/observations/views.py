@@ -1,11 +1,274 @@
-"""Pages of this app (being built)."""
-from django.http import Http404
+"""Data entry and import pages: the two ways an officer brings figures in by hand.
+
+Both write through `services.write_observations` only (revisions, audit, recompute), both
+ask `access.can_enter` for every unit they touch, and both refuse rather than overwrite:
+the entry form on a version conflict, the import on any problem in the file.
+"""
+
+import datetime
+import hashlib
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from municipium.accounts import access
+from municipium.catalog.models import ServiceArea
+from municipium.places.models import Unit
+
+from . import imports, templates
+from .forms import EntrySheet, EntryStartForm, ImportForm
+from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
+from .services import write_observations
+
+PREVIEW_ROWS = 10
+SESSION_KEY = "municipium_uploads"
+
+# ----------------------------------------------------------------------------------------
+# Data entry
 
 
+@login_required
+def entry_start(request):
+    form = EntryStartForm(request.GET or None, user=request.user)
+    if form.is_bound and form.is_valid():
+        return redirect("entry", form.cleaned_data["unit"].code, form.cleaned_data["period"],
+                        form.cleaned_data["area"].code)
+    if not form.is_bound:
+        units = form.fields["unit"].queryset
+        if units.count() == 1:
+            form.initial["unit"] = units.first().code
+    default_period = str(datetime.date.today().year - 1)
+    return render(request, "observations/entry_start.html", {"form": form, "default_period": default_period})
 
-def entry_start(request, *args, **kwargs):
-    raise Http404()
+
+def _sheet(request, unit, period, area) -> EntrySheet:
+    unit = get_object_or_404(Unit, code=unit)
+    access.require(access.can_enter(request.user, unit))
+    try:
+        canonical = parse_period(period)[0]
+    except PeriodCodeError as error:
+        raise Http404() from error
+    if canonical != period:
+        raise Http404()
+    area = get_object_or_404(ServiceArea, code=area)
+    return EntrySheet(unit, canonical, area, get_language())
 
 
-def import_start(request, *args, **kwargs):
-    raise Http404()
+def _entry_page(request, sheet, status=200):
+    return render(request, "observations/entry.html", {
+        "sheet": sheet, "missing_choices": Missing.choices,
+        "validate_url": reverse("entry-validate", args=[sheet.unit.code, sheet.period_code, sheet.area.code]),
+    }, status=status)
+
+
+@login_required
+def entry(request, unit, period, area):
+    sheet = _sheet(request, unit, period, area)
+    if request.method != "POST":
+        return _entry_page(request, sheet)
+    if sheet.read_only:
+        messages.error(request, _("These figures are submitted and can no longer be changed here."))
+        return redirect(request.path)
+    submit = request.POST.get("action") == "submit"
+    if not sheet.bind(request.POST, submit=submit):
+        messages.error(request, _("Nothing was saved: correct the figures marked below."))
+        return _entry_page(request, sheet)
+    status = Status.SUBMITTED if submit else Status.DRAFT
+    with transaction.atomic():
+        period_obj = Period.objects.for_code(sheet.period_code)
+        sheet.period = period_obj
+        sheet.refresh(lock=True)
+        if sheet.find_conflicts():
+            conflict = True
+        else:
+            conflict = False
+            rows = sheet.rows(status, period_obj)
+            if rows:
+                batch = ImportBatch(file_name=f"{sheet.unit.code} {sheet.period_code} {sheet.area.code}"[:255],
+                                    format="form", via=Via.FORM, created_by=request.user)
+                result = write_observations(rows, batch=batch, actor=request.user, via=Via.FORM)
+    if conflict:
+        messages.error(request, _("Nothing was saved: some figures were changed by someone else meanwhile."))
+        return _entry_page(request, sheet, status=409)
+    if not rows:
+        messages.info(request, _("Nothing to save: no figure is filled in."))
+    elif submit:
+        messages.success(request, _("Submitted: %(count)s figures.") % {"count": result.rows})
+    else:
+        messages.success(request, _("Saved as draft: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
+                         % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+    return redirect(request.path)
+
+
+@login_required
+@require_POST
+def entry_validate(request, unit, period, area):
+    """Messages for every field as the officer types (htmx swaps them out of band)."""
+    sheet = _sheet(request, unit, period, area)
+    sheet.bind(request.POST, submit=False)
+    return render(request, "observations/entry_messages.html", {"sheet": sheet})
+
+
+@login_required
+def entry_template(request, unit, period, area):
+    sheet = _sheet(request, unit, period, area)
+    data = templates.build_template(sheet.unit, sheet.period_code, [sheet.area], language=get_language())
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = f"municipium-{sheet.unit.code}-{sheet.period_code}-{sheet.area.code}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# ----------------------------------------------------------------------------------------
+# Import
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _read(data: bytes, name: str):
+    """(Table or None, report) for a long-format file or a filled Municipium template."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if data[:4] == b"PK\x03\x04" and suffix in ("xlsx", "xlsm", ""):
+        probe = imports.ImportReport(file=name)
+        workbook = imports.open_workbook(data, name, "xlsx", probe)
+        if workbook is not None and templates.META_SHEET in workbook.sheet_names:
+            report = imports.ImportReport(file=name, format="template", size=len(data),
+                                          sha256=hashlib.sha256(data).hexdigest())
+            table = templates.read_template(data, name=name, report=report, workbook=workbook)
+            return table, report
+    return imports.read_table(data, name=name)
+
+
+def _refuse_foreign_units(request, table, report) -> None:
+    """The whole file is refused when it names a unit the user may not enter."""
+    codes = set(table.frame.get_column("unit").drop_nulls().unique().to_list())
+    known = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    for code in sorted(known):
+        if not access.can_enter(request.user, known[code]):
+            report.add(imports.Problem(
+                report.file, None, None, "unit",
+                _("you may not enter figures for unit %(unit)s, so nothing of this file is imported")
+                % {"unit": code},
+                _("only the units you enter data for; ask the group coordinator for a role")))
+
+
+def _refuse_locked(request, resolved, report) -> None:
+    """Rows that would change figures already submitted, approved or published."""
+    if access.is_admin(request.user) or resolved.height == 0:
+        return
+    from .models import Observation
+
+    wanted = {(u, v, p, b): (value, missing) for u, v, p, b, value, missing in resolved.select(
+        "unit_id", "variable_id", "period_code", "breakdown", "value", "missing").iter_rows()}
+    locked = Observation.objects.filter(
+        unit_id__in={k[0] for k in wanted}, variable_id__in={k[1] for k in wanted},
+        period__code__in={k[2] for k in wanted}).exclude(status=Status.DRAFT).values_list(
+        "unit__code", "unit_id", "variable__code", "variable_id", "period__code", "breakdown", "value", "missing",
+        "status")
+    for unit_code, u, variable_code, v, p, b, value, missing, status in locked:
+        if (u, v, p, b) in wanted and wanted[(u, v, p, b)] != (value, missing or ""):
+            report.add(imports.Problem(
+                report.file, None, None, None,
+                _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
+                % {"unit": unit_code, "variable": variable_code, "period": p, "status": str(Status(status).label).lower()},
+                _("leave this figure out, or ask the coordinator to reopen it")))
+    for status in set(resolved.get_column("status").unique().to_list()) - {Status.DRAFT, Status.SUBMITTED}:
+        report.add(imports.Problem(
+            report.file, None, None, "status",
+            _("figures cannot be imported as %(status)s") % {"status": str(Status(status).label).lower()},
+            _("draft or submitted; approval happens in the workflow")))
+
+
+def _check(request, data: bytes, name: str):
+    table, report = _read(data, name)
+    if table is None:
+        return None, report
+    _refuse_foreign_units(request, table, report)
+    if report.problems:
+        return table, report
+    resolved, report = imports.check(table, None, report)
+    if not report.problems:
+        _refuse_locked(request, resolved, report)
+    return table, report
+
+
+def _preview(table) -> list[list]:
+    if table is None:
+        return []
+    return table.frame.select(imports.COLUMNS).head(PREVIEW_ROWS).rows()
+
+
+def _history(user):
+    batches = ImportBatch.objects.filter(via=Via.IMPORT).select_related("created_by")
+    if not access.is_admin(user):
+        units = access.reached_units(user)
+        batches = batches.filter(pk__in=ImportBatch.objects.filter(
+            revisions__observation__unit_id__in=units).values("pk")) | batches.filter(created_by=user)
+    return batches.distinct().order_by("-created_at")[:50]
+
+
+@login_required
+def import_start(request):
+    if not access.entry_units(request.user).exists():
+        raise Http404()
+    context = {"columns": imports.COLUMNS, "history": _history(request.user)}
+    form = ImportForm()
+    if request.method == "POST" and request.POST.get("action") == "commit":
+        return _commit(request, context)
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            name = Path(upload.name or "upload").name[:200]
+            data = upload.read(settings.MAX_IMPORT_BYTES + 1)
+            table, report = _check(request, data, name)
+            context.update(report=report, preview=_preview(table))
+            if report.ok and table is not None:
+                token = secrets.token_urlsafe(24)
+                (_upload_dir() / token).write_bytes(data)
+                uploads = request.session.get(SESSION_KEY, {})
+                uploads[token] = {"name": name, "sha256": report.sha256 or hashlib.sha256(data).hexdigest()}
+                request.session[SESSION_KEY] = uploads
+                context["token"] = token
+    context["form"] = form
+    return render(request, "observations/import.html", context)
+
+
+def _commit(request, context):
+    token = request.POST.get("token", "")
+    uploads = request.session.get(SESSION_KEY, {})
+    kept = uploads.pop(token, None)
+    request.session[SESSION_KEY] = uploads
+    path = _upload_dir() / token if token and "/" not in token and "." not in token else None
+    if kept is None or path is None or not path.is_file():
+        messages.error(request, _("That upload is no longer here; upload the file again."))
+        return redirect("import")
+    data = path.read_bytes()
+    path.unlink(missing_ok=True)
+    if hashlib.sha256(data).hexdigest() != kept["sha256"]:
+        messages.error(request, _("The uploaded file changed on the server; upload it again."))
+        return redirect("import")
+    table, report = _check(request, data, kept["name"])
+    if table is not None and report.ok:
+        report = imports.commit(table, actor=request.user, via=Via.IMPORT)
+    if report.committed:
+        messages.success(request, _("Imported %(file)s: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
+                         % {"file": kept["name"], "created": report.created, "updated": report.updated,
+                            "unchanged": report.unchanged})
+        return redirect("import")
+    context.update(form=ImportForm(), report=report, preview=_preview(table))
+    return render(request, "observations/import.html", context)

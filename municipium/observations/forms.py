@@ -1,0 +1,305 @@
+"""Forms of the data-entry and import pages.
+
+The entry form has one field per variable of a service area (and per category when the
+variable has a breakdown), so it is built from the catalogue at request time: `EntrySheet`
+loads what is stored, reads what the officer posted, checks it with `rules` and turns it
+into rows for `services.write_observations`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from municipium.accounts import access
+from municipium.catalog.models import Category, ServiceArea, Variable
+from municipium.places.models import Membership, Unit
+
+from . import rules as checks
+from .models import Missing, Observation, Period, PeriodCodeError, Status, ValidationRule, parse_period
+from .services import Row
+
+
+class EntryStartForm(forms.Form):
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_l("Unit"), to_field_name="code")
+    period = forms.CharField(label=_l("Period"), max_length=16,
+                             help_text=_l("A year (2024), a quarter (2024Q1) or a month (2024-01)"))
+    area = forms.ModelChoiceField(queryset=ServiceArea.objects.all(), label=_l("Service area"), to_field_name="code")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = access.entry_units(user).order_by("code")
+        self.fields["unit"].label_from_instance = lambda unit: f"{unit.label} ({unit.code})"
+        self.fields["area"].label_from_instance = str
+
+    def clean_period(self):
+        try:
+            return parse_period(self.cleaned_data["period"])[0]
+        except PeriodCodeError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(allow_empty_file=True, label=_l("File (CSV or Excel, long format or a filled template)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s MB, larger than the %(limit)s MB this installation accepts.")
+                % {"size": f"{upload.size / 1048576:.1f}", "limit": f"{settings.MAX_IMPORT_BYTES / 1048576:.1f}"})
+        return upload
+
+
+@dataclass
+class Slot:
+    """One field of the entry form: a variable (and category) for the unit and period."""
+
+    index: int
+    variable: Variable
+    category: Category | None
+    stored: Observation | None
+    previous: Observation | None
+    rules: list = field(default_factory=list)
+    # What the officer posted (or what is stored, before anything was posted).
+    text: str = ""
+    missing: str = ""
+    version: int = 0
+    value: float | None = None
+    findings: list = field(default_factory=list)
+    conflict: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.variable.code}.{self.category.code if self.category else ''}"
+
+    @property
+    def code(self) -> tuple[str, str]:
+        return self.variable.code, self.category.code if self.category else ""
+
+    @property
+    def locked(self) -> bool:
+        """Submitted (or later) figures are not the officer's to change any more."""
+        return self.stored is not None and self.stored.status != Status.DRAFT
+
+    @property
+    def errors(self) -> list:
+        return [f for f in self.findings if f.severity == checks.ERROR]
+
+    @property
+    def warnings(self) -> list:
+        return [f for f in self.findings if f.severity != checks.ERROR]
+
+    @property
+    def has_content(self) -> bool:
+        return self.value is not None or bool(self.missing)
+
+    @property
+    def previous_text(self) -> str:
+        if self.previous is None:
+            return ""
+        if self.previous.missing:
+            return str(Missing(self.previous.missing).label)
+        return checks.show(self.previous.value)
+
+    @property
+    def stored_version(self) -> int:
+        return self.stored.version if self.stored else 0
+
+
+class EntrySheet:
+    """The entry form of one unit, period and service area."""
+
+    def __init__(self, unit: Unit, period_code: str, area: ServiceArea, language: str | None = None):
+        self.unit, self.area, self.language = unit, area, language
+        self.period_code, self.kind, self.ordinal, _start, _end = parse_period(period_code)
+        self.period = Period.objects.filter(code=self.period_code).first()
+        self.previous_period = Period.objects.filter(kind=self.kind, ordinal=self.ordinal - 1).first()
+        self.source = ""
+        self.comment = ""
+        self.load()
+
+    def load(self) -> None:
+        variables = list(Variable.objects.filter(service_area=self.area, period_kind=self.kind)
+                         .select_related("breakdown").prefetch_related("breakdown__categories")
+                         .order_by("order", "code"))
+        self.variables = variables
+        stored = self._stored(self.period, variables)
+        before = self._stored(self.previous_period, variables)
+        groups = set(Membership.objects.filter(unit=self.unit).values_list("group_id", flat=True))
+        rules: dict[int, list] = {}
+        for rule in (ValidationRule.objects.filter(variable__in=variables, active=True)
+                     .select_related("variable").order_by("pk")):
+            if rule.group_id is None or rule.group_id in groups:
+                rules.setdefault(rule.variable_id, []).append(rule)
+        self.slots: list[Slot] = []
+        for variable in variables:
+            categories = list(variable.breakdown.categories.all()) if variable.breakdown_id else [None]
+            for category in categories:
+                code = category.code if category else ""
+                obs = stored.get((variable.pk, code))
+                slot = Slot(len(self.slots), variable, category, obs, before.get((variable.pk, code)),
+                            rules.get(variable.pk, []))
+                if obs is not None:
+                    slot.value, slot.missing, slot.version = obs.value, obs.missing, obs.version
+                    slot.text = self.format_input(obs.value)
+                self.slots.append(slot)
+        sources = [s.stored.source for s in self.slots if s.stored and s.stored.source]
+        self.source = max(set(sources), key=sources.count) if sources else ""
+
+    def _stored(self, period, variables) -> dict:
+        if period is None:
+            return {}
+        return {(o.variable_id, o.breakdown): o for o in
+                Observation.objects.filter(unit=self.unit, period=period, variable__in=variables)
+                .select_related("updated_by")}
+
+    def format_input(self, value) -> str:
+        if value is None:
+            return ""
+        return checks.show(value, self.language).replace("\u202f", " ").replace("\u00a0", " ")
+
+    # ------------------------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.slots) and all(slot.locked for slot in self.slots)
+
+    @property
+    def status(self) -> str:
+        """The state of the whole form in words."""
+        statuses = {slot.stored.status for slot in self.slots if slot.stored}
+        if not statuses:
+            return _("Not started")
+        if len(statuses) == 1:
+            return Status(statuses.pop()).label
+        return _("Partly %(statuses)s") % {
+            "statuses": ", ".join(str(Status(s).label).lower() for s in Status.values if s in statuses)}
+
+    @property
+    def errors(self) -> list[Slot]:
+        return [slot for slot in self.slots if slot.errors]
+
+    @property
+    def conflicts(self) -> list[Slot]:
+        return [slot for slot in self.slots if slot.conflict]
+
+    def bind(self, data, *, submit: bool = False) -> bool:
+        """Read and check posted data; True when nothing blocks saving."""
+        missing_codes = set(Missing.values)
+        self.source = data.get("source", self.source or "").strip()[:2000]
+        self.comment = data.get("comment", "").strip()[:2000]
+        for slot in self.slots:
+            slot.findings = []
+            if slot.locked:
+                continue
+            slot.text = (data.get(f"value-{slot.key}") or "").strip()[:64]
+            slot.missing = (data.get(f"missing-{slot.key}") or "").strip()
+            try:
+                slot.version = int(data.get(f"version-{slot.key}") or 0)
+            except ValueError:
+                slot.version = -1
+            try:
+                slot.value = checks.parse_number(slot.text, self.language)
+            except checks.NumberError as error:
+                slot.value = None
+                slot.findings.append(checks.Finding(checks.ERROR, str(error)))
+                continue
+            if slot.missing and slot.missing not in missing_codes:
+                slot.findings.append(checks.Finding(checks.ERROR, _("choose a reason from the list")))
+                slot.missing = ""
+                continue
+            if slot.value is not None and slot.missing:
+                slot.findings.append(checks.Finding(
+                    checks.ERROR, _("enter either a number or why it is missing, not both")))
+                continue
+            if slot.value is None and not slot.missing:
+                if slot.stored is not None:
+                    slot.findings.append(checks.Finding(
+                        checks.ERROR, _("a blank is never zero: enter the figure again or choose why it is missing")))
+                elif submit:
+                    slot.findings.append(checks.Finding(
+                        checks.ERROR, _("to submit, enter the figure or choose why it is missing")))
+                continue
+            slot.findings += checks.check_value(
+                slot.value, minimum=slot.variable.min_value, maximum=slot.variable.max_value,
+                previous=slot.previous.value if slot.previous else None, rules=slot.rules, language=self.language)
+        self._check_consistency()
+        return not self.errors
+
+    def _check_consistency(self) -> None:
+        consistency = [(slot, rule) for slot in self.slots for rule in slot.rules if rule.kind == "consistency"]
+        if not consistency:
+            return
+        current = {slot.code: slot.value for slot in self.slots}
+        previous = {slot.code: slot.previous.value if slot.previous else None for slot in self.slots}
+        # Rules may read variables of other service areas: their stored figures count.
+        outside = checks.referenced_codes(rule for _slot, rule in consistency) - {v.code for v in self.variables}
+        if outside:
+            for period, target in ((self.period, current), (self.previous_period, previous)):
+                if period is None:
+                    continue
+                for code, breakdown, value in Observation.objects.filter(
+                        unit=self.unit, period=period, variable__code__in=outside).values_list(
+                        "variable__code", "breakdown", "value"):
+                    target[(code, breakdown)] = value
+        for slot, rule in consistency:
+            if slot.locked or slot.value is None or slot.errors:
+                continue
+            finding = checks.check_consistency(rule, current, previous, self.language)
+            if finding:
+                slot.findings.append(finding)
+
+    def find_conflicts(self) -> list[Slot]:
+        """Fields whose stored figure changed since the form was loaded and differs from
+        what the officer posted. Call after reloading the stored figures (`refresh`)."""
+        for slot in self.slots:
+            slot.conflict = ""
+            if slot.version == slot.stored_version:
+                continue
+            stored = slot.stored
+            now_value, now_missing = (stored.value, stored.missing) if stored else (None, "")
+            if slot.locked or (now_value, now_missing) != (slot.value, slot.missing):
+                slot.conflict = _(
+                    "Someone else changed this figure after you opened the form: it is now %(now)s, "
+                    "you entered %(yours)s. Check it and save again to keep yours."
+                ) % {"now": self._shown(now_value, now_missing), "yours": self._shown(slot.value, slot.missing)}
+            slot.version = slot.stored_version  # a second save, after seeing this, may overwrite
+        return self.conflicts
+
+    def refresh(self, lock: bool = False) -> None:
+        """Reload the stored figures (locking their rows) keeping what was posted."""
+        if self.period is None:
+            self.period = Period.objects.filter(code=self.period_code).first()
+        if self.period is None:
+            return
+        query = Observation.objects.filter(unit=self.unit, period=self.period, variable__in=self.variables)
+        if lock:
+            query = query.select_for_update()
+        stored = {(o.variable_id, o.breakdown): o for o in query}
+        for slot in self.slots:
+            slot.stored = stored.get((slot.variable.pk, slot.code[1]))
+
+    def _shown(self, value, missing) -> str:
+        if missing:
+            return str(Missing(missing).label)
+        if value is None:
+            return _("nothing")
+        return checks.show(value, self.language)
+
+    def rows(self, status: str, period: Period) -> list[Row]:
+        """Rows to write: every field the officer may change and filled in."""
+        rows = []
+        for slot in self.slots:
+            if slot.locked or not slot.has_content:
+                continue
+            stored = slot.stored
+            source = self.source or (stored.source if stored else "")
+            comment = self.comment or (stored.comment if stored else "")
+            rows.append(Row(self.unit.pk, slot.variable.pk, period.pk, slot.code[1],
+                            slot.value, slot.missing, status, source, comment))
+        return rows
