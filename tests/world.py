@@ -78,7 +78,8 @@ def _build(years, groups, last_year_status) -> World:
             status = last_year_status
         rows.append(Row(unit_id=units[item["unit"]].pk, variable_id=variables[item["variable"]].pk,
                         period_id=periods[int(item["period"])].pk, breakdown=item.get("breakdown") or "",
-                        value=item.get("value"), missing=item.get("missing") or "", status=status))
+                        value=item.get("value"), missing=item.get("missing") or "", status=status,
+                        source=item.get("source") or ""))
     batch = ImportBatch.objects.create(file_name="test world", sha256="", format="test", via=Via.COMMAND)
     write_observations(rows, batch=batch)
     engine.recompute_all()
