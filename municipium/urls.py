@@ -11,6 +11,7 @@ from municipium.web import views as web
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("municipium.api.urls")),
 ]
 
 urlpatterns += i18n_patterns(

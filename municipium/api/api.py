@@ -1,0 +1,649 @@
+"""The open REST API: catalogue, units, groups, observations, indicator values and group
+statistics to read; observations to write in bulk; open-data downloads.
+
+Figures come from what is stored (observations, and what the engine derived from them);
+nothing is recomputed here (DESIGN principle 5). Who sees what follows
+municipium.accounts.access: the public reads published figures only; a caller with a role
+reads the unpublished figures of the groups they are inside. Writes go through the
+importer's checks and the one write path (municipium.observations.imports.commit), so an
+API write is validated, reported and stored exactly like a file import.
+
+Lists are paged by key (`?after=<id>&limit=`): rows are ordered by id and new rows get
+larger ids, so walking the pages while others write neither repeats nor skips a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Literal
+
+import polars as pl
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import HttpError, Throttled
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
+
+from municipium.accounts import access
+from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.catalog.models import Indicator, ServiceArea, Variable
+from municipium.lib.texts import pick
+from municipium.observations import imports
+from municipium.observations.models import Observation, PeriodCodeError, Status, Via, parse_period
+from municipium.places.models import Group, Membership, Unit
+
+from . import opendata
+from .auth import ApiError, Caller, CallerThrottle, TokenAuth, anonymous
+from .schemas import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    GroupOut,
+    GroupPage,
+    GroupStatisticPage,
+    IndicatorOut,
+    IndicatorValuePage,
+    ObservationPage,
+    ObservationsIn,
+    ServiceAreaOut,
+    UnitOut,
+    UnitPage,
+    VariableOut,
+    WriteOut,
+    responses,
+)
+
+
+class MunicipiumAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """Reading needs no token (the public reads published figures): say so in the
+        schema with the empty security requirement beside the bearer one."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for item in schema.get("paths", {}).values():
+            operation = item.get("get")
+            if operation and operation.get("security") and {} not in operation["security"]:
+                operation["security"] = [*operation["security"], {}]
+        return schema
+
+
+api = MunicipiumAPI(
+    title="Municipium",
+    version="1",
+    description=(
+        "Open data on municipal public services: the catalogue of variables and indicators, units and "
+        "groups, observations, indicator values and group statistics. Without a token you read published "
+        "figures; with a token (Authorization: Bearer ...) you read what your roles let you see and write "
+        "observations of your units. Every error has the same shape: {detail, problems[]}."
+    ),
+    urls_namespace="api",
+    auth=[TokenAuth(), anonymous],
+    throttle=[CallerThrottle()],
+)
+
+
+# ----------------------------------------------------------------------------------------
+# Errors: one shape for all of them
+
+
+def _error(request, status: int, detail: str, problems=None) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "problems": problems or []}, status=status)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    return _error(request, exc.status, exc.detail, exc.problems)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    """Ninja's own 422 (wrong types, missing fields) in our shape, each problem located by
+    its parameter or by the row and field of the request body."""
+    problems = []
+    for error in exc.errors:
+        location = [part for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload",
+                                                                          "filters")]
+        row = None
+        if len(location) >= 2 and location[0] == "rows" and isinstance(location[1], int):
+            row, location = location[1] + 1, location[2:]
+        column = ".".join(str(part) for part in location if not isinstance(part, int)) or None
+        problems.append({"row": row, "column": column, "message": error.get("msg", ""),
+                         "expected": _expected(error)})
+    return _error(request, 422, _("the request is not valid: %(count)s problem(s)") % {"count": len(problems)},
+                  problems)
+
+
+def _expected(error: dict) -> str:
+    context = error.get("ctx") or {}
+    if "expected" in context:
+        return str(context["expected"])
+    if "le" in context or "ge" in context:
+        return _("a number from %(ge)s to %(le)s") % {"ge": context.get("ge", "…"), "le": context.get("le", "…")}
+    return ""
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if isinstance(exc, Throttled):
+        detail = _("too many requests; wait a little and try again")
+    elif exc.status_code == 401:
+        detail = _("this needs an API token: send 'Authorization: Bearer <token>'")
+    elif exc.status_code == 400:
+        detail = _("the request body cannot be read: it must be JSON")
+    else:
+        detail = str(exc)
+    return _error(request, exc.status_code, detail)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, _("not found"))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return _error(request, 413, _("the request is too large; send the rows in several requests"))
+
+
+# ----------------------------------------------------------------------------------------
+# Filters shared by the lists
+
+
+class Paging(Schema):
+    after: int = Field(0, ge=0, le=2**62, description="Return rows after this id (the `next` link carries it)")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class DataFilters(Schema):
+    unit: list[str] | None = Field(None, description="Unit codes (repeat the parameter for several)")
+    group: str | None = Field(None, description="Only the members of this group")
+    period_from: str | None = Field(None, description="First period, e.g. 2020, 2020Q1 or 2020-01")
+    period_to: str | None = Field(None, description="Last period")
+    changed_since: dt.datetime | None = Field(None, description="Only rows changed after this moment (ISO 8601)")
+
+
+def _caller(request) -> Caller:
+    caller = request.auth
+    caller.require_read()
+    return caller
+
+
+def _unknown(column: str, message: str) -> ApiError:
+    return ApiError(422, message, [{"row": None, "column": column, "message": message, "expected": ""}])
+
+
+def _codes(model, codes, column: str, label: str) -> list[int]:
+    """Ids of the given codes; an unknown code is a 422 naming it."""
+    codes = [c for c in (codes or []) if c]
+    found = dict(model.objects.filter(code__in=codes).values_list("code", "pk"))
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise _unknown(column, _("unknown %(what)s: %(codes)s") % {"what": label, "codes": ", ".join(missing)})
+    return list(found.values())
+
+
+def _period_bounds(filters: DataFilters) -> tuple[dt.date | None, dt.date | None]:
+    bounds = []
+    for column, code in (("period_from", filters.period_from), ("period_to", filters.period_to)):
+        if not code:
+            bounds.append(None)
+            continue
+        try:
+            _code, _kind, _ordinal, start, end = parse_period(code)
+        except PeriodCodeError as error:
+            raise _unknown(column, str(error)) from error
+        bounds.append(start if column == "period_from" else end)
+    return bounds[0], bounds[1]
+
+
+def _filter(queryset: QuerySet, filters: DataFilters, *, changed_field: str) -> QuerySet:
+    if filters.unit:
+        queryset = queryset.filter(unit_id__in=_codes(Unit, filters.unit, "unit", _("unit")))
+    if filters.group:
+        group = _codes(Group, [filters.group], "group", _("group"))
+        queryset = queryset.filter(unit_id__in=Membership.objects.filter(group_id__in=group).values("unit_id"))
+    start, end = _period_bounds(filters)
+    if start:
+        queryset = queryset.filter(period__start__gte=start)
+    if end:
+        queryset = queryset.filter(period__end__lte=end)
+    if filters.changed_since:
+        queryset = queryset.filter(**{f"{changed_field}__gt": _utc(filters.changed_since)})
+    return queryset
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """The moment in UTC (naive ones are taken as UTC). PostgreSQL refuses offsets beyond
+    ±15:59, so the database is only ever given UTC."""
+    if timezone.is_naive(moment):
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # the first hours of year 1 east of Greenwich: before everything
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _page(request, queryset: QuerySet, paging: Paging, serialize: Callable[[dict], dict]) -> dict:
+    """One page of `queryset` (values rows with an "id") after `paging.after`."""
+    rows = list(queryset.filter(id__gt=paging.after).order_by("id")[: paging.limit + 1])
+    more = len(rows) > paging.limit
+    rows = rows[: paging.limit]
+    next_url = None
+    if more:
+        query = request.GET.copy()
+        query["after"] = str(rows[-1]["id"])
+        query["limit"] = str(paging.limit)
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return {"items": [serialize(row) for row in rows], "next": next_url, "limit": paging.limit}
+
+
+# ----------------------------------------------------------------------------------------
+# Catalogue, units and groups: public
+
+
+@api.get("/service-areas", response=responses(list[ServiceAreaOut]), tags=["catalogue"])
+def service_areas(request):
+    """Service areas (water, waste, housing, ...)."""
+    _caller(request)
+    return list(ServiceArea.objects.values("code", "name", "order"))
+
+
+def _variable(v: Variable) -> dict:
+    breakdown = None
+    if v.breakdown_id:
+        breakdown = {"code": v.breakdown.code, "name": v.breakdown.name,
+                     "categories": [{"code": c.code, "name": c.name} for c in v.breakdown.categories.all()]}
+    return {"code": v.code, "service_area": v.service_area.code, "name": v.name, "description": v.description,
+            "unit_of_measure": v.unit_of_measure, "period_kind": v.period_kind, "breakdown": breakdown,
+            "min_value": v.min_value, "max_value": v.max_value, "source": v.source}
+
+
+def _indicator(i: Indicator) -> dict:
+    return {"code": i.code, "service_area": i.service_area.code, "name": i.name, "definition": i.definition,
+            "formula": i.formula, "unit_of_measure": i.unit_of_measure, "dimension": i.dimension,
+            "polarity": i.polarity, "period_kind": i.period_kind, "decimals": i.decimals, "target": i.target,
+            "thresholds": i.thresholds or {}}
+
+
+@api.get("/variables", response=responses(list[VariableOut]), tags=["catalogue"])
+def variables(request, service_area: str | None = None):
+    """Variables: the raw figures units report, with unit of measure and breakdown."""
+    _caller(request)
+    rows = Variable.objects.select_related("service_area", "breakdown").prefetch_related("breakdown__categories")
+    if service_area:
+        rows = rows.filter(service_area_id__in=_codes(ServiceArea, [service_area], "service_area", _("service area")))
+    return [_variable(v) for v in rows]
+
+
+@api.get("/variables/{code}", response=responses(VariableOut), tags=["catalogue"])
+def variable(request, code: str):
+    _caller(request)
+    found = Variable.objects.select_related("service_area", "breakdown").filter(code=code).first()
+    if found is None:
+        raise Http404
+    return _variable(found)
+
+
+@api.get("/indicators", response=responses(list[IndicatorOut]), tags=["catalogue"])
+def indicators(request, service_area: str | None = None):
+    """Indicators: formulas over variables, with texts per language and unit of measure."""
+    _caller(request)
+    rows = Indicator.objects.select_related("service_area")
+    if service_area:
+        rows = rows.filter(service_area_id__in=_codes(ServiceArea, [service_area], "service_area", _("service area")))
+    return [_indicator(i) for i in rows]
+
+
+@api.get("/indicators/{code}", response=responses(IndicatorOut), tags=["catalogue"])
+def indicator(request, code: str):
+    _caller(request)
+    found = Indicator.objects.select_related("service_area").filter(code=code).first()
+    if found is None:
+        raise Http404
+    return _indicator(found)
+
+
+UNIT_FIELDS = ("id", "code", "name", "kind", "parent__code", "valid_from", "valid_to")
+
+
+def _unit(row: dict) -> dict:
+    return {**row, "parent": row.pop("parent__code")}
+
+
+@api.get("/units", response=responses(UnitPage), tags=["units and groups"])
+def units(request, paging: Query[Paging], kind: str | None = None, group: str | None = None):
+    """Units: municipalities, regions, utilities."""
+    _caller(request)
+    rows = Unit.objects.values(*UNIT_FIELDS)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if group:
+        ids = _codes(Group, [group], "group", _("group"))
+        rows = rows.filter(pk__in=Membership.objects.filter(group_id__in=ids).values("unit_id"))
+    return _page(request, rows, paging, _unit)
+
+
+@api.get("/units/{code}", response=responses(UnitOut), tags=["units and groups"])
+def unit(request, code: str):
+    _caller(request)
+    rows = list(Unit.objects.filter(code=code).values(*UNIT_FIELDS))
+    if not rows:
+        raise Http404
+    return _unit(rows[0])
+
+
+def _groups_page(request, rows, paging: Paging) -> dict:
+    page = _page(request, rows.values("id", "code", "name", "description", "kind"), paging, dict)
+    members: dict[int, list] = {}
+    for m in Membership.objects.filter(group_id__in=[g["id"] for g in page["items"]]).values(
+            "group_id", "unit__code", "valid_from", "valid_to").order_by("unit__code"):
+        members.setdefault(m["group_id"], []).append(
+            {"unit": m["unit__code"], "valid_from": m["valid_from"], "valid_to": m["valid_to"]})
+    for item in page["items"]:
+        item["memberships"] = members.get(item["id"], [])
+    return page
+
+
+@api.get("/groups", response=responses(GroupPage), tags=["units and groups"])
+def groups(request, paging: Query[Paging], kind: str | None = None):
+    """Groups with their memberships (and the dates each member belongs)."""
+    _caller(request)
+    rows = Group.objects.all()
+    if kind:
+        rows = rows.filter(kind=kind)
+    return _groups_page(request, rows, paging)
+
+
+@api.get("/groups/{code}", response=responses(GroupOut), tags=["units and groups"])
+def group(request, code: str):
+    _caller(request)
+    rows = Group.objects.filter(code=code)
+    if not rows.exists():
+        raise Http404
+    return _groups_page(request, rows, Paging(after=0, limit=1))["items"][0]
+
+
+# ----------------------------------------------------------------------------------------
+# Observations
+
+
+class ObservationFilters(DataFilters):
+    variable: list[str] | None = Field(None, description="Variable codes")
+    status: list[Literal["draft", "submitted", "approved", "published"]] | None = None
+
+
+def visible_observations(caller: Caller) -> QuerySet:
+    """Observations the caller may read: published ones, and every status of the units
+    whose unpublished data they see."""
+    rows = Observation.objects.all()
+    if caller.admin:
+        return rows
+    return rows.filter(Q(status=Status.PUBLISHED) | Q(unit_id__in=caller.insider_units))
+
+
+@api.get("/observations", response=responses(ObservationPage), tags=["observations"])
+def observations(request, filters: Query[ObservationFilters], paging: Query[Paging]):
+    """Observations (raw figures) with their status; `changed_since` for incremental sync."""
+    caller = _caller(request)
+    rows = _filter(visible_observations(caller), filters, changed_field="updated_at")
+    if filters.variable:
+        rows = rows.filter(variable_id__in=_codes(Variable, filters.variable, "variable", _("variable")))
+    if filters.status:
+        rows = rows.filter(status__in=filters.status)
+    rows = rows.values("id", "unit__code", "variable__code", "period__code", "breakdown", "value", "missing",
+                       "status", "source", "comment", "version", "updated_at")
+    return _page(request, rows, paging, lambda r: {
+        **r, "unit": r["unit__code"], "variable": r["variable__code"], "period": r["period__code"]})
+
+
+@api.post("/observations", response=responses(WriteOut), tags=["observations"], auth=[TokenAuth()])
+def write_observations(request, payload: ObservationsIn, dry_run: bool = False):
+    """Store observations in bulk, all or nothing, with the checks and the problem report
+    of a file import. Needs a token with the write scope; every unit must be one the
+    token's user may enter (and, when the token names units, one of those)."""
+    caller: Caller = request.auth
+    token = caller.token
+    if token is None or not token.has_scope("write"):
+        raise ApiError(403, _("this API token has no write scope"))
+    table = _table(payload, name=f"API token {token.prefix} ({token.name})"[:255])
+    _check_units(caller, table)
+    options = imports.ImportOptions()
+    resolved, report = imports.check(table, options)
+    if report.problem_count:
+        raise _refused(report)
+    _check_statuses(caller, resolved)
+    if dry_run:
+        return {"dry_run": True, "rows": report.rows, "created": 0, "updated": 0, "unchanged": 0, "batch": None}
+    report = imports.commit(table, options=options, actor=caller.user, via=Via.API)
+    if not report.committed:  # the catalogue changed between the check and the write
+        raise _refused(report)
+    return {"dry_run": False, "rows": report.rows, "created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "batch": report.batch.pk}
+
+
+def _table(payload: ObservationsIn, name: str) -> imports.Table:
+    """The rows as the importer's Table of strings: from here on they are checked and
+    written exactly like the rows of a file. Row numbers are positions in `rows` from 1."""
+    records = [row.dict() for row in payload.rows]
+
+    def text(value):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            return opendata._number(value) if value == value and abs(value) != float("inf") else str(value)
+        return str(value)
+
+    data = {"_row": list(range(1, len(records) + 1)), "_sheet": [None] * len(records)}
+    for column in imports.COLUMNS:
+        data[column] = [text(record.get(column)) for record in records]
+    frame = pl.DataFrame(data, schema={"_row": pl.Int64, "_sheet": pl.String,
+                                       **{c: pl.String for c in imports.COLUMNS}})
+    # As for a file: surrounding spaces do not count and an empty field is no field.
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in imports.COLUMNS)
+    body = json.dumps(records, sort_keys=True, default=str).encode("utf-8")
+    return imports.Table(name, "json", frame, headers={"": {c: c for c in imports.COLUMNS}}, decimal=".",
+                         data=body)
+
+
+def _refused(report: imports.ImportReport) -> ApiError:
+    problems = [{"row": p.row, "column": p.column, "message": p.message, "expected": p.expected}
+                for p in report.problems]
+    return ApiError(422, _("%(count)s problem(s) found; nothing was stored") % {"count": report.problem_count},
+                    problems)
+
+
+def _check_units(caller: Caller, table: imports.Table) -> None:
+    """Refuse the whole request when any row names a unit the token may not write.
+    Unknown codes are left to the importer's check, which suggests close ones."""
+    codes = table.frame.get_column("unit").drop_nulls().unique().to_list()
+    allowed_by_token = set(caller.token.units.values_list("pk", flat=True))
+    refused = sorted(
+        u.code for u in Unit.objects.filter(code__in=codes)
+        if not access.can_enter(caller.user, u) or (allowed_by_token and u.pk not in allowed_by_token)
+    )
+    if refused:
+        message = _("this token may not write observations of: %(units)s; nothing was stored") % {
+            "units": ", ".join(refused)}
+        raise ApiError(403, message, [{"row": None, "column": "unit", "message": message, "expected": ""}])
+
+
+def _check_statuses(caller: Caller, resolved: pl.DataFrame) -> None:
+    """Approving and publishing are an approver's or coordinator's, not a data officer's."""
+    raised = resolved.filter(pl.col("status").is_in([Status.APPROVED, Status.PUBLISHED]))
+    unit_ids = raised.get_column("unit_id").unique().to_list()
+    refused = sorted(u.code for u in Unit.objects.filter(pk__in=unit_ids) if not access.can_approve(caller.user, u))
+    if refused:
+        message = _("only an approver may set the status approved or published for: %(units)s; nothing was stored") % {
+            "units": ", ".join(refused)}
+        raise ApiError(403, message, [{"row": None, "column": "status", "message": message,
+                                       "expected": _("draft or submitted")}])
+
+
+# ----------------------------------------------------------------------------------------
+# Indicator values and group statistics
+
+
+class IndicatorFilters(DataFilters):
+    indicator: list[str] | None = Field(None, description="Indicator codes")
+
+
+def _marked():
+    """The slice (indicator × period) has inputs that are not published yet."""
+    return Exists(IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"),
+                                                basis=Basis.PUBLISHED))
+
+
+def visible_values(caller: Caller) -> QuerySet:
+    """Indicator values the caller may read, annotated with `is_published`.
+
+    The public gets the engine's published basis where a slice has unpublished inputs and
+    the "all" basis elsewhere (the rule of benchmarks.read); a caller inside a unit's groups
+    gets that unit's "all" values, marked unpublished where they differ from the public's.
+    """
+    rows = IndicatorValue.objects.filter(value__isnull=False).annotate(marked=_marked())
+    public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
+    if caller.admin:
+        visible = Q(basis=Basis.ALL)
+    else:
+        inside = Q(unit_id__in=caller.insider_units)
+        visible = (inside & Q(basis=Basis.ALL)) | (~inside & public)
+    same_as_public = Exists(IndicatorValue.objects.filter(
+        indicator=OuterRef("indicator"), unit=OuterRef("unit"), period=OuterRef("period"),
+        breakdown=OuterRef("breakdown"), basis=Basis.PUBLISHED, value=OuterRef("value")))
+    return rows.filter(visible).annotate(same_as_public=same_as_public)
+
+
+def _value_status(row: dict) -> str:
+    if row["basis"] == Basis.PUBLISHED or not row["marked"] or row["same_as_public"]:
+        return "published"
+    return "unpublished"
+
+
+def _values(caller: Caller, filters: IndicatorFilters) -> QuerySet:
+    rows = _filter(visible_values(caller), filters, changed_field="computed_at")
+    if filters.indicator:
+        rows = rows.filter(indicator_id__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))
+    return rows
+
+
+VALUE_FIELDS = ("id", "indicator__code", "unit__code", "period__code", "breakdown", "value", "change", "change_pct",
+                "trend", "computed_at", "basis", "marked", "same_as_public")
+
+
+@api.get("/indicator-values", response=responses(IndicatorValuePage), tags=["indicators"])
+def indicator_values(request, filters: Query[IndicatorFilters], paging: Query[Paging]):
+    """Indicator values as the engine stored them; `changed_since` compares `computed_at`."""
+    caller = _caller(request)
+    rows = _values(caller, filters).values(*VALUE_FIELDS)
+    return _page(request, rows, paging, lambda r: {
+        "id": r["id"], "indicator": r["indicator__code"], "unit": r["unit__code"], "period": r["period__code"],
+        "breakdown": r["breakdown"], "value": r["value"], "change": r["change"], "change_pct": r["change_pct"],
+        "trend": r["trend"], "computed_at": r["computed_at"], "status": _value_status(r)})
+
+
+class StatisticFilters(Schema):
+    indicator: list[str] | None = None
+    group: list[str] | None = None
+    period_from: str | None = None
+    period_to: str | None = None
+    changed_since: dt.datetime | None = None
+
+
+STAT_FIELDS = ("members", "n", "min", "p10", "p25", "median", "p75", "p90", "max", "mean", "pooled")
+
+
+@api.get("/group-statistics", response=responses(GroupStatisticPage), tags=["indicators"])
+def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Paging]):
+    """Group statistics (quartiles, median, mean, pooled value) per indicator, group and
+    period; `n` says how many members they stand on."""
+    caller = _caller(request)
+    rows = GroupStatistic.objects.annotate(marked=_marked())
+    public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
+    if caller.admin:
+        rows = rows.filter(basis=Basis.ALL)
+    else:
+        inside = Q(group_id__in=caller.insider_groups)
+        rows = rows.filter((inside & Q(basis=Basis.ALL)) | (~inside & public))
+    if filters.indicator:
+        rows = rows.filter(indicator_id__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))
+    if filters.group:
+        rows = rows.filter(group_id__in=_codes(Group, filters.group, "group", _("group")))
+    start, end = _period_bounds(DataFilters(period_from=filters.period_from, period_to=filters.period_to))
+    if start:
+        rows = rows.filter(period__start__gte=start)
+    if end:
+        rows = rows.filter(period__end__lte=end)
+    if filters.changed_since:
+        rows = rows.filter(computed_at__gt=_utc(filters.changed_since))
+    same_as_public = Exists(GroupStatistic.objects.filter(
+        indicator=OuterRef("indicator"), group=OuterRef("group"), period=OuterRef("period"),
+        breakdown=OuterRef("breakdown"), basis=Basis.PUBLISHED, n=OuterRef("n"), median=OuterRef("median")))
+    rows = rows.annotate(same_as_public=same_as_public).values(
+        "id", "indicator__code", "group__code", "period__code", "breakdown", *STAT_FIELDS, "computed_at", "basis",
+        "marked", "same_as_public")
+    return _page(request, rows, paging, lambda r: {
+        "id": r["id"], "indicator": r["indicator__code"], "group": r["group__code"], "period": r["period__code"],
+        "breakdown": r["breakdown"], **{f: r[f] for f in STAT_FIELDS}, "computed_at": r["computed_at"],
+        "status": _value_status(r)})
+
+
+# ----------------------------------------------------------------------------------------
+# Open-data downloads
+
+
+def opendata_rows(caller: Caller, filters: IndicatorFilters, language: str | None = None) -> list[dict]:
+    """The visible indicator values as rows for the open-data writers, names in `language`."""
+    rows = _values(caller, filters).order_by("indicator__code", "unit__code", "period__kind", "period__ordinal",
+                                             "breakdown")
+    values = list(rows.values("indicator_id", "unit_id", "period__code", "breakdown", "value", "basis", "marked",
+                              "same_as_public"))
+    indicators = {i.pk: i for i in Indicator.objects.filter(pk__in={v["indicator_id"] for v in values})}
+    units = {u.pk: u for u in Unit.objects.filter(pk__in={v["unit_id"] for v in values})}
+    out = []
+    for v in values:
+        ind, unit = indicators[v["indicator_id"]], units[v["unit_id"]]
+        out.append({
+            "unit": unit.code, "unit_name": pick(unit.name, language).text, "indicator": ind.code,
+            "indicator_name": pick(ind.name, language).text,
+            "unit_of_measure": pick(ind.unit_of_measure, language).text, "decimals": ind.decimals,
+            "period": v["period__code"], "breakdown": v["breakdown"], "value": v["value"],
+            "status": _value_status(v)})
+    return out
+
+
+DOWNLOAD_CONTENT = {
+    200: {"description": "The indicator values in the chosen format",
+          "content": {"text/csv": {"schema": {"type": "string"}},
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                          {"schema": {"type": "string", "format": "binary"}},
+                      "application/json": {"schema": {"type": "object"}},
+                      "application/vnd.sdmx.data+csv": {"schema": {"type": "string"}}}}}
+
+
+@api.get("/data/indicators.{fmt}", response=responses(None), tags=["open data"],
+         openapi_extra={"responses": DOWNLOAD_CONTENT})
+def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.csv"],
+                        filters: Query[IndicatorFilters]):
+    """Indicator values as CSV, Excel, JSON-stat 2.0 or SDMX-CSV 2.0, with the filters of
+    /indicator-values (unpaged)."""
+    caller = _caller(request)
+    language = get_language()
+    rows = opendata_rows(caller, filters, language)
+    if fmt == "csv":
+        body = opendata.to_csv(rows)
+    elif fmt == "xlsx":
+        body = opendata.to_xlsx(rows, sheet=_("Indicators"))
+    elif fmt == "jsonstat":
+        body = opendata.to_jsonstat(rows, label=_("Municipium indicator values"), source="Municipium",
+                                    updated=timezone.now().isoformat(timespec="seconds"))
+    else:
+        body = opendata.to_sdmx_csv(rows)
+    response = HttpResponse(body, content_type=opendata.MEDIA_TYPES[fmt])
+    extension = {"jsonstat": "json", "sdmx.csv": "sdmx.csv"}.get(fmt, fmt)
+    response["Content-Disposition"] = f'attachment; filename="indicators.{extension}"'
+    return response

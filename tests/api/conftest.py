@@ -1,0 +1,98 @@
+"""A small world for the API tests and the people who use it.
+
+Two groups: `east` (units A and B, an exchange group) and `west` (unit C). The variables
+`produced` and `billed` give the indicator `nrw` (non-revenue water, %). 2023 is published
+everywhere; 2024 is a draft for A, published for B and C.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+
+from municipium.accounts.models import Role
+from municipium.api.models import issue_token
+from municipium.benchmarks import engine
+from municipium.places.models import Group
+from tests import factories as f
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings):
+    # Throttling counts in the cache; each test starts with a full budget.
+    cache.clear()
+    settings.API_RATES = {"anon": None, "token": None}
+
+
+class World:
+    pass
+
+
+@pytest.fixture
+def world(db):
+    w = World()
+    w.produced = f.variable("produced", min_value=0)
+    w.billed = f.variable("billed", min_value=0, max_value=1e9)
+    w.nrw = f.indicator("nrw", "100 * (produced - billed) / produced", polarity="lower_is_better",
+                        unit_of_measure={"en": "%", "pl": "%"})
+    w.nrw.name = {"en": "Non-revenue water", "pl": "Woda niedochodowa"}
+    w.nrw.save()
+    w.a, w.b, w.c = f.unit("A"), f.unit("B"), f.unit("C")
+    w.east = f.group("east", [w.a, w.b], kind=Group.Kind.EXCHANGE)
+    w.west = f.group("west", [w.c], kind=Group.Kind.EXCHANGE)
+    rows = []
+    for u, (p23, b23, p24, b24) in {w.a: (100, 80, 110, 77), w.b: (200, 150, 210, 168), w.c: (50, 45, 60, 54)}.items():
+        rows += [f.row(u, w.produced, 2023, p23), f.row(u, w.billed, 2023, b23)]
+        status = "draft" if u is w.a else "published"
+        rows += [f.row(u, w.produced, 2024, p24, status=status), f.row(u, w.billed, 2024, b24, status=status)]
+    f.write(rows)
+    engine.recompute_all()
+    return w
+
+
+def person(name: str, kind: str | None = None, *, unit=None, group=None):
+    user = get_user_model().objects.create_user(name)  # no password: hashing one with Argon2 takes a second
+    if kind:
+        Role.objects.create(user=user, kind=kind, unit=unit, group=group)
+    return user
+
+
+def token_for(user, scopes=("read", "write"), **kwargs) -> str:
+    return issue_token(user, f"{user.username} token", scopes=scopes, **kwargs)[1]
+
+
+class Api:
+    """A test client speaking to /api/ with an optional bearer token."""
+
+    def __init__(self, token: str | None = None):
+        self.client = Client(HTTP_HOST="localhost")
+        self.token = token
+
+    def _headers(self, headers):
+        out = dict(headers or {})
+        if self.token:
+            out.setdefault("Authorization", f"Bearer {self.token}")
+        return out
+
+    def get(self, path, params=None, headers=None):
+        return self.client.get(f"/api{path}", params or {}, headers=self._headers(headers))
+
+    def post(self, path, body, headers=None, raw=False):
+        import json
+
+        data = body if raw else json.dumps(body)
+        return self.client.post(f"/api{path}", data, content_type="application/json", headers=self._headers(headers))
+
+
+@pytest.fixture
+def public():
+    return Api()
+
+
+def obs_row(unit, variable, period, value=None, **extra):
+    row = {"unit": unit, "variable": variable, "period": period}
+    if value is not None:
+        row["value"] = value
+    row.update(extra)
+    return row
+
