@@ -1,7 +1,86 @@
-"""Pages of this app (being built)."""
-from django.http import Http404
+"""The unit's reports: the list (and making one), one report (and editing it), its PDF.
+
+Who may do what:
+- make and edit reports: whoever may enter or approve the unit's data (and administrators);
+- read a report: those, anyone inside a group that shares the unit's unpublished figures, and
+  everyone else only when the report's figures are all published. Anyone else gets 404.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from municipium.accounts import access
+from municipium.places.models import Unit
+
+from . import pdf
+from .figures import sections
+from .forms import ReportForm
+from .models import Report
 
 
+def can_write(user, unit) -> bool:
+    return access.can_enter(user, unit) or access.can_approve(user, unit)
 
-def report(request, *args, **kwargs):
-    raise Http404()
+
+def _visible(user, report: Report) -> bool:
+    return (can_write(user, report.unit) or access.sees_unpublished(user, unit=report.unit)
+            or report.figures_are_public())
+
+
+def _report(request, code: str, pk: int) -> Report:
+    report = get_object_or_404(Report.objects.select_related("unit", "period", "group"), pk=pk, unit__code=code)
+    access.require(_visible(request.user, report))
+    return report
+
+
+def _public(user, unit) -> bool:
+    return not access.sees_unpublished(user, unit=unit)
+
+
+def reports(request, code):
+    unit = get_object_or_404(Unit, code=code)
+    writer = can_write(request.user, unit)
+    form = None
+    if request.method == "POST":
+        access.require(writer)
+        form = ReportForm(request.POST, unit=unit)
+        if form.is_valid():
+            report = form.save(actor=request.user)
+            messages.success(request, _("The report was made. Add an introduction and commentary below."))
+            return redirect("report-detail", code=unit.code, pk=report.pk)
+    elif writer:
+        form = ReportForm(unit=unit)
+    listed = [r for r in Report.objects.filter(unit=unit).select_related("period", "group")
+              if writer or _visible(request.user, r)]
+    return render(request, "reports/list.html", {"unit": unit, "reports": listed, "form": form})
+
+
+def report(request, code, pk):
+    report = _report(request, code, pk)
+    writer = can_write(request.user, report.unit)
+    form = None
+    if request.method == "POST":
+        access.require(writer)
+        form = ReportForm(request.POST, instance=report, unit=report.unit)
+        if form.is_valid():
+            form.save(actor=request.user)
+            messages.success(request, _("The report was saved."))
+            return redirect("report-detail", code=code, pk=report.pk)
+        report.refresh_from_db()
+    elif writer:
+        form = ReportForm(instance=report, unit=report.unit)
+    context = {"unit": report.unit, "report": report, "form": form,
+               "sections": sections(report, public=_public(request.user, report.unit))}
+    return render(request, "reports/report.html", context)
+
+
+@require_GET
+def report_pdf(request, code, pk):
+    report = _report(request, code, pk)
+    content = pdf.render(report, public=_public(request.user, report.unit))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf.filename(report)}"'
+    return response

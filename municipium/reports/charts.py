@@ -1,0 +1,50 @@
+"""The report's charts: the benchmarks chart specs (the same ones the indicator page uses)
+with the report's unit marked out. One spec per chart serves the page (vega-embed in the
+browser) and the PDF (a PNG from `municipium.benchmarks.charts.render_png`)."""
+
+import json
+
+from django.utils.translation import gettext as _
+
+from municipium.benchmarks import charts
+
+UNIT_COLOUR = charts.COLOURS["unit"]
+# vega-tooltip otherwise injects a <style> element, which the strict CSP refuses; the
+# tooltip's styles are in static/css/municipium.css instead.
+EMBED_OPTIONS = {"tooltip": {"disableDefaultStyle": True}}
+
+
+def _embeddable(spec: dict) -> dict:
+    spec.setdefault("usermeta", {})["embedOptions"] = EMBED_OPTIONS
+    return spec
+
+
+def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | None, rtl: bool = False) -> dict:
+    """The group's members best first, the report's unit outlined and named in bold.
+
+    rows: as for `charts.ranking`, plus `highlight` (True on the report's unit)."""
+    spec = charts.ranking(rows, title=title, measure=measure, statistic=statistic, rtl=rtl)
+    spec["title"]["subtitle"] = [spec["title"].get("subtitle", ""), _("Outlined: this municipality.")]
+    if len(rows) <= charts.RANKING_NAMED_BARS:
+        # The height is the bars' alone, not shared with the titles and the legend.
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+        spec["height"] = max(80, 22 * len(rows))
+    for layer in spec["layer"]:
+        if layer.get("mark", {}).get("type") == "bar":
+            encoding = layer["encoding"]
+            encoding["stroke"] = {"condition": {"test": "datum.highlight", "value": UNIT_COLOUR}, "value": None}
+            encoding["strokeWidth"] = {"condition": {"test": "datum.highlight", "value": 3}, "value": 0}
+            encoding["opacity"] = {"condition": {"test": "datum.highlight", "value": 1}, "value": 0.7}
+            unit_axis = "y" if encoding["y"].get("type") == "nominal" else "x"
+            own = [r["label"] for r in rows if r.get("highlight")]
+            if own and encoding[unit_axis].get("axis", {}).get("labels", True):
+                encoding[unit_axis]["axis"]["labelFontWeight"] = {
+                    "condition": {"test": f"datum.value === {json.dumps(own[0])}", "value": "bold"},
+                    "value": "normal"}
+    return _embeddable(spec)
+
+
+def series(rows: list[dict], *, periods: list[str], title: str, measure: str, medians: list[dict],
+           rtl: bool = False) -> dict:
+    """The unit's values over the periods with the group median as a dashed line."""
+    return _embeddable(charts.series(rows, periods=periods, title=title, measure=measure, medians=medians, rtl=rtl))

@@ -1,0 +1,211 @@
+"""The municipality report for the council: made and edited by the unit's people, read by
+whoever may see its figures, downloaded as a PDF in the report's language."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from weasyprint.formatting_structure import boxes
+
+from municipium.accounts.models import Role
+from municipium.audit.models import AuditEvent
+from municipium.benchmarks import read
+from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.lib import numbers
+from municipium.observations.models import Period
+from municipium.reports import pdf
+from municipium.reports.models import Report
+from tests.world import build_world
+
+pytestmark = pytest.mark.django_db
+
+UNIT = "RS-70670"  # Kruševac, in the Rasina group
+
+
+def person(name, kind=None, unit=None):
+    user = get_user_model().objects.create_user(name, password="correct horse battery staple")
+    if kind:
+        Role.objects.create(user=user, kind=kind, unit=unit)
+    return user
+
+
+def indicators_with_values(unit, period, count=2):
+    """Indicators the unit and its group have a value for, in catalogue order."""
+    rows = (IndicatorValue.objects.filter(unit=unit, period=period, basis=Basis.ALL, breakdown="", value__isnull=False)
+            .select_related("indicator").order_by("indicator__service_area__order", "indicator__order"))
+    found = []
+    for row in rows:
+        if GroupStatistic.objects.filter(indicator=row.indicator, period=period, group__code="rasina",
+                                         median__isnull=False).exists():
+            found.append(row.indicator)
+        if len(found) == count:
+            return found
+    raise AssertionError("the world has too few indicators with values")
+
+
+@pytest.fixture
+def world():
+    world = build_world(years=(2023, 2024), groups=("rasina",))
+    world.kru = world.unit(UNIT)
+    world.period = Period.objects.get(code="2024")
+    world.rasina = world.group("rasina")
+    world.chosen = indicators_with_values(world.kru, world.period)
+    return world
+
+
+def make(client, world, **extra):
+    data = {"title": "Services in 2024", "period": world.period.pk, "group": world.rasina.pk, "language": "en",
+            "introduction": "For the council's May session.", "indicators": [str(i.pk) for i in world.chosen]}
+    data.update(extra)
+    return client.post(f"/en/reports/{UNIT}/", data)
+
+
+def text_of(document) -> str:
+    return " ".join(box.text for page in document.pages for box in page._page_box.descendants()
+                    if isinstance(box, boxes.TextBox))
+
+
+def test_an_officer_makes_a_report_and_the_page_shows_the_stored_value_and_the_group_median(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    response = make(client, world)
+    report = Report.objects.get()
+    assert response.status_code == 302 and response.url == f"/en/reports/{UNIT}/{report.pk}/"
+    assert [e.indicator for e in report.ordered_entries()] == world.chosen
+    event = AuditEvent.objects.get(model="reports.report")
+    assert event.action == "create" and event.via == "form" and event.actor.username == "officer"
+    assert [e["indicator"] for e in event.after["entries"]] == [i.code for i in world.chosen]
+
+    page = client.get(response.url).content.decode()
+    indicator = world.chosen[0]
+    stored = IndicatorValue.objects.get(indicator=indicator, unit=world.kru, period=world.period, basis=Basis.ALL,
+                                        breakdown="")
+    median = GroupStatistic.objects.get(indicator=indicator, period=world.period, group=world.rasina, basis=Basis.ALL,
+                                        breakdown="").median
+    assert f'data-value="{stored.value}">{numbers.format_number(stored.value, indicator.decimals, "en")}' in page
+    assert numbers.format_number(median, indicator.decimals, "en") in page
+    own = next(r for r in read.ranks(indicator, world.period, world.rasina, public=False) if r.unit == world.kru)
+    assert f"{own.rank} of {own.n}" in page
+    assert 'data-chart="chart-1"' in page and 'id="chart-1"' in page and 'data-chart="chart-2"' in page
+    assert "For the council&#x27;s May session." in page
+    assert "style=" not in page and "<script>" not in page
+
+
+def test_editing_saves_commentary_order_and_chart_and_audits_before_and_after(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world)
+    report = Report.objects.get()
+    first, second = world.chosen
+    response = client.post(f"/en/reports/{UNIT}/{report.pk}/", {
+        "title": "Services in 2024, revised", "period": world.period.pk, "group": world.rasina.pk, "language": "pl",
+        "introduction": "", "indicators": [str(first.pk), str(second.pk)],
+        f"order_{first.pk}": 2, f"chart_{first.pk}": "series", f"commentary_{first.pk}": "Better than last year.",
+        f"order_{second.pk}": 1, f"chart_{second.pk}": "ranking", f"commentary_{second.pk}": "Below the median.",
+    })
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert (report.title, report.language) == ("Services in 2024, revised", "pl")
+    entries = report.ordered_entries()
+    assert [(e.indicator, e.chart, e.commentary) for e in entries] == [
+        (second, "ranking", "Below the median."), (first, "series", "Better than last year.")]
+    event = AuditEvent.objects.filter(model="reports.report", action="update").get()
+    assert event.before["title"] == "Services in 2024" and event.after["title"] == "Services in 2024, revised"
+    assert event.after["entries"][0]["commentary"] == "Below the median."
+    page = client.get(f"/en/reports/{UNIT}/{report.pk}/").content.decode()
+    assert page.index("Below the median.") < page.index("Better than last year.")
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer elsewhere"])
+def test_a_post_from_someone_not_authorised_is_404_and_saves_nothing(client, world, who):
+    officer = person("officer", "officer", world.kru)
+    client.force_login(officer)
+    make(client, world)
+    report = Report.objects.get()
+    client.logout()
+    if who == "outsider":
+        client.force_login(person("outsider"))
+    elif who == "viewer elsewhere":
+        client.force_login(person("viewer", "viewer", world.unit("RS-70343")))
+    events = AuditEvent.objects.count()
+    assert make(client, world, title="Sneaked in").status_code == 404
+    response = client.post(f"/en/reports/{UNIT}/{report.pk}/", {
+        "title": "Defaced", "period": world.period.pk, "group": world.rasina.pk, "language": "en",
+        "indicators": [str(world.chosen[0].pk)]})
+    assert response.status_code == 404
+    assert list(Report.objects.values_list("title", flat=True)) == ["Services in 2024"]
+    assert report.entries.count() == 2
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_report_on_published_figures_is_public_but_only_the_unit_people_get_the_form(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world)
+    report = Report.objects.get()
+    client.logout()
+    listing = client.get(f"/en/reports/{UNIT}/").content.decode()
+    assert "Services in 2024" in listing and "New report" not in listing
+    page = client.get(f"/en/reports/{UNIT}/{report.pk}/").content.decode()
+    assert "Services in 2024" in page and "Edit the report" not in page
+    assert client.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf").status_code == 200
+    assert client.get(f"/en/reports/RS-70343/{report.pk}/").status_code == 404  # another unit's address
+
+
+def test_a_report_on_unpublished_figures_is_not_found_by_outsiders():
+    world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="submitted")
+    kru, period = world.unit(UNIT), Period.objects.get(code="2024")
+    report = Report.objects.create(unit=kru, title="Draft figures", period=period, group=world.group("rasina"))
+    report.entries.create(indicator=indicators_with_values(kru, period, 1)[0], order=1)
+    from django.test import Client
+
+    outsider = Client()
+    assert outsider.get(f"/en/reports/{UNIT}/{report.pk}/").status_code == 404
+    assert outsider.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf").status_code == 404
+    assert "Draft figures" not in outsider.get(f"/en/reports/{UNIT}/").content.decode()
+    insider = Client()
+    insider.force_login(person("neighbour", "viewer", world.unit("RS-70343")))  # in the Rasina group
+    assert insider.get(f"/en/reports/{UNIT}/{report.pk}/").status_code == 200
+
+
+def test_the_pdf_downloads_with_the_unit_name_and_the_value(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world)
+    report = Report.objects.get()
+    response = client.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="{UNIT}-2024-en.pdf"'
+    assert response.content.startswith(b"%PDF") and len(response.content) > 10_000
+
+    document = pdf.document(report, public=False)
+    text = text_of(document)
+    indicator = world.chosen[0]
+    stored = read.value(indicator, world.kru, world.period, public=False).value
+    assert "Kruševac" in text and "Services in 2024" in text
+    assert numbers.format_number(stored, indicator.decimals, "en") in text
+    html = pdf.html(report, public=False)
+    assert html.count('src="data:image/png;base64,') == 2
+
+
+def test_the_persian_pdf_is_right_to_left_with_persian_names_and_digits(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world, language="fa")
+    report = Report.objects.get()
+    response = client.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf")
+    assert response["Content-Disposition"] == f'attachment; filename="{UNIT}-2024-fa.pdf"'
+    html = pdf.html(report, public=False)
+    assert '<html lang="fa" dir="rtl">' in html
+    document = pdf.document(report, public=False)
+    assert document.pages[0]._page_box.style["direction"] == "rtl"
+    text = text_of(document)
+    indicator = world.chosen[0]
+    stored = read.value(indicator, world.kru, world.period, public=False).value
+    assert "کروشواتس" in text
+    assert numbers.format_number(stored, indicator.decimals, "fa") in text
+
+
+def test_an_indicator_without_figures_shows_dashes_on_the_page_and_in_the_pdf(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world)
+    report = Report.objects.get()
+    gone = world.chosen[0]
+    IndicatorValue.objects.filter(indicator=gone).delete()
+    GroupStatistic.objects.filter(indicator=gone).delete()
+    page = client.get(f"/en/reports/{UNIT}/{report.pk}/")
+    assert page.status_code == 200 and 'data-value="">–' in page.content.decode()
+    assert client.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf").content.startswith(b"%PDF")
