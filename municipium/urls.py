@@ -24,5 +24,7 @@ urlpatterns += i18n_patterns(
     path("", include("municipium.catalog.urls")),
     path("", include("municipium.observations.urls")),
     path("", include("municipium.reports.urls")),
+    path("", include("municipium.observations.workflow_urls")),
+    path("", include("municipium.audit.urls")),
     prefix_default_language=True,
 )

@@ -267,3 +267,25 @@ class ValidationRule(models.Model):
         elif self.kind == self.Kind.CHANGE:
             if self.threshold is None or self.threshold <= 0:
                 raise ValidationError({"threshold": _g("A change rule needs a threshold above 0 per cent.")})
+
+
+class Publication(models.Model):
+    """A coordinator's decision to publish a group's approved data for a period, at once or
+    on an embargo date. Until `released_at` is set the figures stay approved (not public);
+    `workflow.release_due_publications` releases those whose date has come."""
+
+    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="publications")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="publications")
+    # None: every member unit of the group during the period.
+    unit = models.ForeignKey("places.Unit", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    publish_after = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}/{self.period_id} {self.publish_after or ''}".strip()

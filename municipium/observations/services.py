@@ -64,8 +64,10 @@ def _identical(a: str, b: str) -> str:
     return " AND ".join(f"({a}.{c} = {b}.{c} OR ({a}.{c} IS NULL AND {b}.{c} IS NULL))" for c in CONTENT)
 
 
-def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor=None, via: str | None = None) -> WriteResult:
-    """Write rows as one all-or-nothing operation recorded under `batch`.
+def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor=None, via: str | None = None,
+                       note: str = "") -> WriteResult:
+    """Write rows as one all-or-nothing operation recorded under `batch`; `note` (a reopening
+    reason, the revision restored) goes into the audit event.
 
     Rows identical to what is stored are counted as unchanged and leave no revision, so
     re-importing the same file is harmless. When a key occurs twice, the last row wins. The
@@ -140,6 +142,7 @@ def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor
             batch=batch,
             after={"rows": result.rows, "created": result.created, "updated": result.updated,
                    "unchanged": result.unchanged},
+            note=note,
         )
         if result.variable_ids:
             variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)

@@ -1,0 +1,132 @@
+"""The audit trail, for administrators (every event) and coordinators (the events that wrote
+observations of their groups' member units), and one observation's revision history with
+restore. Everyone else gets 404."""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from municipium.accounts import access
+from municipium.accounts.models import Role
+from municipium.observations import workflow
+from municipium.observations.models import Observation, Revision, Via
+
+from .models import AuditEvent
+
+PER_PAGE = 50
+
+
+class AuditFilterForm(forms.Form):
+    model = forms.ChoiceField(label=gettext_lazy("Record type"), required=False)
+    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
+    actor = forms.CharField(label=gettext_lazy("User name"), required=False, max_length=150)
+    via = forms.ChoiceField(label=gettext_lazy("Through"), required=False)
+    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, events, **kwargs):
+        super().__init__(*args, **kwargs)
+        every = [("", _("All"))]
+        self.fields["model"].choices = every + [(m, m) for m in _distinct(events, "model")]
+        self.fields["action"].choices = every + [(a, a) for a in _distinct(events, "action")]
+        vias = dict(Via.choices)
+        self.fields["via"].choices = every + [(v, vias.get(v, v)) for v in _distinct(events, "via") if v]
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+
+    def apply(self, events):
+        if not self.is_valid():
+            return events.none()
+        data = self.cleaned_data
+        for name in ("model", "action", "via"):
+            if data[name]:
+                events = events.filter(**{name: data[name]})
+        if data["actor"]:
+            events = events.filter(actor__username__iexact=data["actor"].strip())
+        zone = timezone.get_current_timezone()
+        if data["since"]:
+            events = events.filter(at__gte=dt.datetime.combine(data["since"], dt.time.min, zone))
+        if data["until"]:
+            events = events.filter(at__lt=dt.datetime.combine(data["until"] + dt.timedelta(days=1), dt.time.min, zone))
+        return events
+
+
+def _distinct(events, name) -> list[str]:
+    return sorted(events.order_by().values_list(name, flat=True).distinct())
+
+
+def visible_events(user):
+    """The events the user may read, or None when they may read none (→ 404)."""
+    if access.is_admin(user):
+        return AuditEvent.objects.all()
+    if not Role.objects.filter(user=user, kind=Role.Kind.COORDINATOR).exists():
+        return None
+    units = access.reached_units(user, {Role.Kind.COORDINATOR})
+    batches = Revision.objects.filter(observation__unit_id__in=units).values("batch_id")
+    return AuditEvent.objects.filter(batch_id__in=batches)
+
+
+@login_required
+def audit_log(request):
+    events = visible_events(request.user)
+    access.require(events is not None)
+    form = AuditFilterForm(request.GET or None, events=events)
+    if form.is_bound:
+        events = form.apply(events)
+    page = Paginator(events.select_related("actor", "batch"), PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "audit/log.html", {"form": form, "page": page})
+
+
+def _observation(request, pk) -> Observation:
+    observation = get_object_or_404(Observation.objects.select_related("unit", "variable", "period"), pk=pk)
+    unit = observation.unit
+    access.require(access.can_enter(request.user, unit) or access.can_approve(request.user, unit))
+    return observation
+
+
+def _decimals(value) -> int:
+    """As many decimals as the stored figure has (a raw observation is shown exactly)."""
+    if value is None or float(value).is_integer():
+        return 0
+    return min(len(repr(float(value)).split(".")[1].rstrip("0")), 6)
+
+
+@login_required
+def observation_history(request, pk):
+    observation = _observation(request, pk)
+    revisions = list(observation.revisions.select_related("changed_by", "batch").order_by("-version"))
+    for revision in revisions:
+        revision.decimals = _decimals(revision.value)
+    return render(request, "audit/observation.html", {
+        "observation": observation, "revisions": revisions,
+        "may_restore": workflow.may_restore(request.user, observation),
+    })
+
+
+@login_required
+@require_POST
+def restore(request, pk):
+    observation = _observation(request, pk)
+    revision = get_object_or_404(Revision, pk=request.POST.get("revision") or 0, observation=observation)
+    try:
+        expected = int(request.POST.get("version", ""))
+    except ValueError:
+        expected = None
+    try:
+        result = workflow.restore(request.user, observation, revision, expected_version=expected)
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+        return redirect("audit-observation", observation.pk)
+    if result.updated:
+        messages.success(request, _("Version %(version)s restored.") % {"version": revision.version})
+    else:
+        messages.info(request, _("Nothing changed: the figure already has these values."))
+    return redirect("audit-observation", observation.pk)

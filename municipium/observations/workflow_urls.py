@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import workflow_views as views
+
+urlpatterns = [
+    path("groups/<str:code>/status/<str:period>/", views.status_board, name="group-status"),
+    path("groups/<str:code>/status/<str:period>/approve/", views.approve, name="group-status-approve"),
+    path("groups/<str:code>/status/<str:period>/reopen/", views.reopen, name="group-status-reopen"),
+    path("groups/<str:code>/status/<str:period>/publish/", views.publish, name="group-status-publish"),
+]
