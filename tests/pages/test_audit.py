@@ -14,6 +14,7 @@ from municipium.observations import workflow
 from municipium.observations.models import Observation, Publication, Revision, Status, Via
 from tests import factories as f
 
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
