@@ -8,8 +8,11 @@ Numbers on axes and in tooltips follow the page's language through the d3 locale
 """
 
 import vl_convert
+from django.utils.translation import gettext as _
 
 from municipium.lib import numbers
+
+from . import bands
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # an identifier only; never fetched
 FONT = "DejaVu Sans, Vazirmatn, sans-serif"
@@ -47,3 +50,165 @@ def render_svg(spec: dict, language: str | None = None, width: int = 720) -> str
 
 def render_png(spec: dict, language: str | None = None, width: int = 720, scale: float = 2) -> bytes:
     return vl_convert.vegalite_to_png(_fixed_size(spec, width), scale=scale, format_locale=numbers.d3_locale(language))
+
+
+# --- Indicator page ---
+# One indicator across one group's members. Rows come from municipium.benchmarks.indicator
+# with the values already formatted for tooltips (`value_text`), so the tooltip, the table
+# and the map say the same number in the reader's locale.
+
+# Beyond this many members a ranking's bars stand upright without names (the table names them).
+RANKING_NAMED_BARS = 60
+# From this many members the distribution is a histogram rather than one tick per member.
+HISTOGRAM_FROM = 30
+
+
+def _band_colour(rows: list[dict]) -> dict:
+    """Colour by band with a legend in words (colour never carries the meaning alone)."""
+    order = [bands.GOOD, bands.MIDDLE, bands.POOR, bands.NONE]
+    present = [b for b in order if any(r["band"] == b for r in rows)] or [bands.NONE]
+    return {"field": "band_label", "type": "nominal", "title": _("Band"),
+            "scale": {"domain": [str(bands.LABELS[b]) for b in present], "range": [COLOURS[b] for b in present]}}
+
+
+def _quartile_layers(statistic: dict | None, axis: str, title: str) -> tuple[list[dict], list[dict]]:
+    """The p25–p75 band (drawn under the marks) and the median rule (drawn over them)."""
+    if not statistic or statistic.get("median") is None:
+        return [], []
+    under, over = [], []
+    if statistic.get("p25") is not None and statistic.get("p75") is not None:
+        under.append({"data": {"values": [statistic]}, "mark": {"type": "rect", "color": COLOURS["band"], "opacity": 0.35},
+                      "encoding": {axis: {"field": "p25", "type": "quantitative", "title": title},
+                                   f"{axis}2": {"field": "p75"}}})
+    over.append({"data": {"values": [statistic]},
+                 "mark": {"type": "rule", "color": COLOURS["median"], "strokeWidth": 2, "strokeDash": [6, 3]},
+                 "encoding": {axis: {"field": "median", "type": "quantitative", "title": title},
+                              "tooltip": [{"field": "median_text", "title": _("Group median")}]}})
+    return under, over
+
+
+def _tooltip(rows_have_rank: bool = True) -> list[dict]:
+    tip = [{"field": "label", "title": _("Unit")}, {"field": "value_text", "title": _("Value")}]
+    if rows_have_rank:
+        tip += [{"field": "rank_text", "title": _("Rank")}, {"field": "band_label", "title": _("Band")}]
+    return tip
+
+
+def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | None = None, rtl: bool = False) -> dict:
+    """One bar per member, best first, coloured by band; the group median as a dashed rule and
+    the middle half of the group (p25–p75) as a shaded band.
+
+    rows: {unit, label, value, value_text, rank, rank_text, band, band_label}, best first.
+    statistic: {median, p25, p75, median_text} or None.
+    """
+    named = len(rows) <= RANKING_NAMED_BARS
+    spec = base(title, height=320, rtl=rtl)
+    if named:
+        # One band of fixed height per member: the chart grows with the group.
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+        spec["height"] = {"step": 22}
+    spec["title"]["subtitle"] = _("Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile).")
+    value_axis, unit_axis = ("x", "y") if named else ("y", "x")
+    value = {"field": "value", "type": "quantitative", "title": measure}
+    unit = {"field": "label", "type": "nominal", "title": None, "sort": [r["label"] for r in rows]}
+    if named:
+        # Right to left, bars grow from the right and the names stand on the right.
+        value["scale"] = {"reverse": rtl}
+        unit["axis"] = {"orient": "right" if rtl else "left", "labelLimit": 180}
+    else:
+        unit["axis"] = {"labels": False, "ticks": False, "title": _("Members, best first")}
+        unit["scale"] = {"reverse": rtl}
+    under, over = _quartile_layers(statistic, value_axis, measure)
+    bars = {"mark": {"type": "bar", "tooltip": True},
+            "encoding": {value_axis: value, unit_axis: unit, "color": _band_colour(rows), "tooltip": _tooltip()}}
+    spec["data"] = {"values": rows}
+    spec["layer"] = [*under, bars, *over]
+    return spec
+
+
+def series(rows: list[dict], *, periods: list[str], title: str, measure: str, medians: list[dict] | None = None,
+           rtl: bool = False) -> dict:
+    """The chosen members' values over all periods, with the group's median as a dashed line.
+
+    rows: {label, period, value, value_text}; periods: the period codes in time order;
+    medians: {period, value, value_text}.
+    """
+    spec = base(title, height=220, rtl=rtl)
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    spec["title"]["subtitle"] = _("Dashed line: group median.")
+    x = {"field": "period", "type": "ordinal", "sort": periods, "title": _("Period"),
+         "scale": {"domain": periods, "reverse": rtl}, "axis": {"labelAngle": 0}}
+    y = {"field": "value", "type": "quantitative", "title": measure}
+    if rtl:
+        y["axis"] = {"orient": "right"}
+    tooltip = [{"field": "label", "title": _("Unit")}, {"field": "period", "title": _("Period")},
+               {"field": "value_text", "title": _("Value")}]
+    # Shape as well as colour tells the lines apart.
+    layers = [{"mark": {"type": "line", "point": {"size": 60, "filled": True}, "strokeWidth": 2},
+               "encoding": {"x": x, "y": y, "color": {"field": "label", "type": "nominal", "title": _("Unit")},
+                            "shape": {"field": "label", "type": "nominal", "title": _("Unit")},
+                            "tooltip": tooltip}}]
+    if medians:
+        label = _("Group median")
+        layers.append({"data": {"values": [{**m, "label": label} for m in medians]},
+                       "mark": {"type": "line", "color": COLOURS["median"], "strokeDash": [6, 3], "strokeWidth": 2,
+                                "point": {"color": COLOURS["median"], "shape": "diamond", "size": 50}},
+                       "encoding": {"x": x, "y": y, "tooltip": tooltip}})
+    spec["data"] = {"values": rows}
+    spec["layer"] = layers
+    return spec
+
+
+def distribution(rows: list[dict], *, title: str, measure: str, statistic: dict | None = None,
+                 rtl: bool = False) -> dict:
+    """How the members' values spread: one tick per member (a strip) in small groups, a
+    histogram in large ones; the median and the middle half as on the ranking.
+
+    rows: {label, value, value_text, band, band_label}.
+    """
+    histogram = len(rows) >= HISTOGRAM_FROM
+    spec = base(title, height=200 if histogram else 70, rtl=rtl)
+    # The plot gets the height; title and legend come on top of it.
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    spec["title"]["subtitle"] = _("Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile).")
+    under, over = _quartile_layers(statistic, "x", measure)
+    x = {"field": "value", "type": "quantitative", "title": measure, "scale": {"reverse": rtl, "zero": False}}
+    if histogram:
+        marks = {"mark": {"type": "bar", "color": COLOURS["unit"], "tooltip": True},
+                 "encoding": {"x": {**x, "bin": {"maxbins": 20}},
+                              "y": {"aggregate": "count", "type": "quantitative", "title": _("Members"),
+                                    **({"axis": {"orient": "right"}} if rtl else {})}}}
+    else:
+        marks = {"mark": {"type": "tick", "thickness": 3, "size": 60},
+                 "encoding": {"x": x, "color": _band_colour(rows), "tooltip": _tooltip(rows_have_rank=False)}}
+    spec["data"] = {"values": rows}
+    spec["layer"] = [*under, marks, *over]
+    return spec
+
+
+# --- Compare page ---
+
+
+def compare_small_multiple(title: str, points: list[dict], *, unit_title: str = "", period_title: str = "",
+                           value_title: str = "", decimals: int = 1, rtl: bool = False) -> dict:
+    """One indicator's values for the chosen units over time: a line per unit.
+    `points` are {"period": code, "order": ordinal, "unit": label, "value": number}."""
+    spec = base(title, height=160, rtl=rtl)
+    number = f",.{int(decimals)}f"
+    spec.update({
+        "data": {"values": points},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "period", "type": "ordinal", "title": period_title,
+                  "sort": {"field": "order", "order": "ascending"},
+                  "axis": {"labelAngle": 0}, **({"scale": {"reverse": True}} if rtl else {})},
+            "y": {"field": "value", "type": "quantitative", "title": value_title, "scale": {"zero": False},
+                  "axis": {"format": number, **({"orient": "right"} if rtl else {})}},
+            "color": {"field": "unit", "type": "nominal", "title": unit_title,
+                      "scale": {"scheme": "tableau10"}},
+            "tooltip": [{"field": "unit", "type": "nominal", "title": unit_title},
+                        {"field": "period", "type": "ordinal", "title": period_title},
+                        {"field": "value", "type": "quantitative", "title": value_title, "format": number}],
+        },
+    })
+    return spec

@@ -10,7 +10,7 @@ municipium.benchmarks.engine). Access control (who may read public=False) is the
 from dataclasses import dataclass
 
 import polars as pl
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from municipium.catalog.models import Indicator
 from municipium.lib import stats
@@ -132,3 +132,69 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis:
     if not parts:
         return pl.DataFrame(schema=out_schema)
     return pl.concat(parts).select([pl.col(c).cast(t) for c, t in out_schema.items()])
+
+
+# --- Bulk reads: pages that show many indicators at once (unit profile, compare) ---------
+# The same basis rules as `basis`, `series`, `statistic` and `ranks` above, applied per slice
+# in one query instead of one query per indicator.
+
+
+def _on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
+    """Keep each slice's rows of the basis `basis` would choose for it."""
+    if not public:
+        return rows.filter(basis=Basis.ALL)
+    marked = Exists(IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"),
+                                                  basis=Basis.PUBLISHED))
+    return rows.filter(Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~marked))
+
+
+def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[IndicatorValue]:
+    """`series` for several units and indicators (all indicators when None): every period,
+    each on its basis, ordered by indicator, unit and period."""
+    rows = IndicatorValue.objects.filter(unit_id__in=list(unit_ids), breakdown="", value__isnull=False)
+    if indicator_ids is not None:
+        rows = rows.filter(indicator_id__in=list(indicator_ids))
+    rows = _on_basis(rows, public=public).select_related("period")
+    return list(rows.order_by("indicator_id", "unit_id", "period__ordinal"))
+
+
+def statistics_many(indicator_ids, period_ids, group, *, public: bool) -> list[GroupStatistic]:
+    """`statistic` of one group for several indicators and periods, each slice on its basis."""
+    rows = GroupStatistic.objects.filter(indicator_id__in=list(indicator_ids), period_id__in=list(period_ids),
+                                         group=group, breakdown="")
+    return list(_on_basis(rows, public=public))
+
+
+@dataclass(frozen=True)
+class UnitRank:
+    indicator_id: int
+    rank: int  # as in `ranks`: 1 = best, ties share the best rank
+    n: int  # members with a value
+
+
+def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int, UnitRank]:
+    """The unit's rank in the group for several indicators of one period: what `ranks` gives
+    for this unit, counted in the database (1 + members with a strictly better value) rather
+    than by reading every member's value of every indicator."""
+    members = _members(group, period)
+    # The unit's own rows count only while it is a member in the period, as in `ranks`.
+    own = _on_basis(IndicatorValue.objects.filter(unit=unit, period=period, indicator_id__in=list(indicator_ids),
+                                                  breakdown="", value__isnull=False, unit_id__in=members),
+                    public=public)
+
+    def counted(**conditions):
+        peers = IndicatorValue.objects.filter(
+            indicator=OuterRef("indicator"), period=OuterRef("period"), basis=OuterRef("basis"), breakdown="",
+            value__isnull=False, unit_id__in=members, **conditions)
+        return Subquery(peers.order_by().values("indicator").annotate(c=Count("pk")).values("c")[:1],
+                        output_field=IntegerField())
+
+    # One query per side of the polarity, so that each counts only the better values it needs.
+    out = {}
+    lower = Q(indicator__polarity=Indicator.Polarity.LOWER_IS_BETTER)
+    for side, better in ((lower, {"value__lt": OuterRef("value")}), (~lower, {"value__gt": OuterRef("value")})):
+        rows = (own.filter(side)
+                .annotate(n=counted(), better=counted(**better)).values_list("indicator_id", "n", "better"))
+        for indicator_id, n, ahead in rows:
+            out[indicator_id] = UnitRank(indicator_id, (ahead or 0) + 1, n or 0)
+    return out

@@ -1,9 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import indicator, profile, views
 
 urlpatterns = [
-    path("units/<str:code>/", views.unit_profile, name="unit"),
-    path("indicators/<str:code>/", views.indicator_page, name="indicator"),
-    path("compare/", views.compare, name="compare"),
+    path("units/<str:code>/", profile.unit_profile, name="unit"),
+    path("indicators/<str:code>/", indicator.indicator_page, name="indicator"),
+    path("indicators/<str:code>/map.geojson", indicator.indicator_map, name="indicator-map"),
+    path("indicators/<str:code>/data/", indicator.indicator_data, name="indicator-data"),
+    path("indicators/<str:code>/chart/<slug:name>.<slug:format>", indicator.indicator_chart, name="indicator-chart"),
+    path("compare/", profile.compare, name="compare"),
 ]

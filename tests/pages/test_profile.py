@@ -1,21 +1,249 @@
+"""The unit profile and the compare page, through Django's test client."""
+
+import json
+import re
+
 import pytest
+from django.contrib.auth import get_user_model
+
+from municipium.accounts.models import Role
+from municipium.benchmarks import bands, read
+from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.catalog.models import Indicator, IndicatorSet
+from municipium.lib.numbers import format_number
+from municipium.observations.models import Observation, Period
 from tests.world import build_world
 
-@pytest.mark.django_db
-def test_explore():
-    import time; t=time.time()
-    w = build_world()
-    print("build", time.time()-t)
-    from municipium.catalog.models import IndicatorSet, Indicator
-    from municipium.benchmarks.models import IndicatorValue, GroupStatistic
-    from municipium.places.models import Group, Membership
-    for s in IndicatorSet.objects.all():
-        print(s.code, s.group_id, s.indicators.count())
-    u = w.unit("RS-70670")
-    print([m.group.code for m in Membership.objects.filter(unit=u)])
-    print(IndicatorValue.objects.filter(unit=u).values("basis").distinct())
-    print(IndicatorValue.objects.filter(unit=u, value__isnull=False).values_list("indicator__code", flat=True).distinct().count())
-    print(GroupStatistic.objects.filter(group__code="rasina").count(), GroupStatistic.objects.filter(group__code="rasina-waste").count())
-    for i in Indicator.objects.all()[:10]:
-        print(i.code, i.decimals, i.unit_of_measure.get("en"), i.dimension, i.polarity, i.target, i.thresholds)
-    assert 0
+pytestmark = pytest.mark.django_db
+
+KRUSEVAC = "RS-70670"
+
+
+@pytest.fixture
+def world():
+    world = build_world(years=(2022, 2023, 2024), groups=("rasina",))
+    IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
+    return world
+
+
+def person(name, **role):
+    user = get_user_model().objects.create_user(name, password="x")
+    if role:
+        Role.objects.create(user=user, **role)
+    return user
+
+
+def row_of(html: str, indicator_code: str) -> str:
+    """The table row of one indicator (its link opens the row)."""
+    match = re.search(rf'<tr>\s*<th scope="row"[^>]*><a href="/\w+/indicators/{indicator_code}/[^"]*">.*?</tr>',
+                      html, re.S)
+    assert match, f"no row for {indicator_code}"
+    return match.group(0)
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_profile_shows_value_median_quartiles_rank_and_band_of_an_indicator(client, world):
+    unit, group = world.unit(KRUSEVAC), world.group("rasina")
+    indicator = Indicator.objects.get(code="water_nrw")
+    stored = IndicatorValue.objects.get(indicator=indicator, unit=unit, period__code="2024", breakdown="",
+                                        basis=Basis.ALL)
+    statistic = GroupStatistic.objects.get(indicator=indicator, group=group, period__code="2024", breakdown="",
+                                           basis=Basis.ALL)
+    ranked = next(r for r in read.ranks(indicator, stored.period, group, public=True) if r.unit == unit)
+    band = bands.band(stored.value, indicator, statistic)
+
+    response = client.get(f"/en/units/{KRUSEVAC}/")
+
+    assert response.status_code == 200
+    row = row_of(response.content.decode(), "water_nrw")
+    shown = text_of(row)
+    assert f"{format_number(stored.value, indicator.decimals, 'en')} %" in shown
+    assert format_number(statistic.median, indicator.decimals, "en") in shown
+    assert (f"{format_number(statistic.p25, indicator.decimals, 'en')} – "
+            f"{format_number(statistic.p75, indicator.decimals, 'en')}") in shown
+    assert f"{ranked.rank} of {ranked.n}" in shown
+    assert band.css in row and band.label in shown  # colour and words, never colour alone
+    assert 'href="/en/indicators/water_nrw/?group=rasina&amp;period=2024"' in row
+    assert '<svg class="sparkline"' in row and "<polyline points=" in row and "style=" not in row
+
+
+def test_the_profile_groups_the_set_indicators_by_service_area_and_dimension(client, world):
+    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    water_set = set(IndicatorSet.objects.get(code="water_core").indicators.values_list("code", flat=True))
+    shown = set(re.findall(r'href="/en/indicators/(\w+)/', html))
+    assert shown == water_set
+    assert 'id="area-water"' in html and "Water and sewage" in html
+    assert '<th scope="rowgroup" colspan="7">Quality</th>' in html
+
+
+def test_without_a_group_set_the_profile_shows_every_indicator_with_values_and_says_so(client):
+    world = build_world(years=(2023, 2024), groups=("rasina",))
+    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    with_values = set(IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False)
+                      .values_list("indicator__code", flat=True))
+    assert set(re.findall(r'href="/en/indicators/(\w+)/', html)) == with_values
+    assert "groups has an indicator set; all indicators with figures" in html
+
+
+def test_the_period_selector_shows_an_earlier_period(client, world):
+    indicator = Indicator.objects.get(code="water_nrw")
+    stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2022", basis=Basis.ALL)
+    html = client.get(f"/en/units/{KRUSEVAC}/?period=2022").content.decode()
+    assert '<option value="2022" selected>' in html
+    assert format_number(stored.value, indicator.decimals, "en") in text_of(row_of(html, "water_nrw"))
+
+
+def test_a_unit_in_several_groups_can_be_compared_with_each_of_them(client, world):
+    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    assert '<select id="profile-group" name="group"' in html
+    assert 'href="/en/groups/rasina/"' in html and 'href="/en/groups/rasina-waste/"' in html
+    waste = client.get(f"/en/units/{KRUSEVAC}/?group=rasina-waste").content.decode()
+    assert '<option value="rasina-waste" selected>' in waste
+    indicator = Indicator.objects.get(code="water_nrw")
+    period = IndicatorValue.objects.filter(period__code="2024").first().period
+    ranked = read.ranks(indicator, period, world.group("rasina-waste"), public=True)
+    mine = next(r for r in ranked if r.unit.code == KRUSEVAC)
+    assert f"{mine.rank} of {mine.n}" in text_of(row_of(waste, "water_nrw"))
+
+
+def test_anonymous_readers_do_not_see_figures_built_on_draft_data_but_insiders_do(client):
+    world = build_world(years=(2022, 2023, 2024), groups=("rasina",), last_year_status="draft")
+    IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
+    indicator = Indicator.objects.get(code="water_nrw")
+    draft = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    draft_text = format_number(draft.value, indicator.decimals, "en")
+
+    anonymous = client.get(f"/en/units/{KRUSEVAC}/?period=2024").content.decode()
+    assert '<option value="2024"' not in anonymous
+    assert "Figures for 2023" in anonymous and "Published figures only." in anonymous
+    assert draft_text not in text_of(row_of(anonymous, "water_nrw"))
+
+    client.force_login(person("insider", kind="viewer", group=world.group("rasina")))
+    insider = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    assert '<option value="2024" selected>' in insider
+    assert draft_text in text_of(row_of(insider, "water_nrw"))
+
+    client.logout()
+    compare = client.get(f"/en/compare/?units={KRUSEVAC}&set=water_core&group=rasina&period=2024").content.decode()
+    assert '<option value="2024"' not in compare and "2023" in compare
+
+
+def test_an_unknown_unit_is_not_found(client, world):
+    assert client.get("/en/units/XX-NOPE/").status_code == 404
+
+
+def completeness_of(html: str) -> str:
+    start = html.index('id="completeness-heading"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_completeness_lists_what_is_missing_and_links_to_data_entry_only_for_those_who_may_enter(client, world):
+    unit = world.unit(KRUSEVAC)
+    before = completeness_of(client.get(f"/en/units/{KRUSEVAC}/").content.decode())
+    assert "(water_billed)" not in before
+    gone = Observation.objects.get(unit=unit, period__code="2024", variable__code="water_billed", breakdown="")
+    gone.revisions.all().delete()
+    gone.delete()
+
+    after = completeness_of(client.get(f"/en/units/{KRUSEVAC}/").content.decode())
+    assert "(water_billed)" in after and "Water billed" in after
+    have, total = map(int, re.search(r"\((\d+) of (\d+), a value or a reason", before).groups())
+    assert f"({have - 1} of {total}, a value or a reason" in after
+    assert "/en/entry/" not in after
+
+    client.force_login(person("officer", kind="officer", unit=unit))
+    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    assert f'href="/en/entry/?unit={KRUSEVAC}&amp;period=2024"' in completeness_of(html)
+
+
+def test_the_profile_links_to_the_report_and_to_compare_with_the_unit_preselected(client, world):
+    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    assert f'href="/en/reports/{KRUSEVAC}/"' in html
+    compare = re.search(r'href="(/en/compare/\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert f"units={KRUSEVAC}" in compare and "group=rasina" in compare and "set=water_core" in compare
+    page = client.get(compare).content.decode()
+    assert f'value="{KRUSEVAC}" id="compare-unit-{KRUSEVAC}" checked' in page
+
+
+def test_the_profile_reads_its_figures_in_a_few_queries(client, world, django_assert_max_num_queries):
+    client.get(f"/en/units/{KRUSEVAC}/")  # warm the caches the frame keeps
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/en/units/{KRUSEVAC}/").status_code == 200
+
+
+def test_a_persian_profile_writes_numbers_in_persian_digits(client, world):
+    indicator = Indicator.objects.get(code="water_nrw")
+    stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    html = client.get(f"/fa/units/{KRUSEVAC}/").content.decode()
+    persian = format_number(stored.value, indicator.decimals, "fa")
+    assert re.search("[۰-۹]", persian)
+    assert persian in text_of(row_of(html, "water_nrw"))
+    assert "۲۰۲۴" in html
+
+
+def test_compare_shows_the_chosen_units_side_by_side_with_a_chart_and_table_per_indicator(client, world):
+    units = ["RS-70670", "RS-70343", "RS-71170"]
+    response = client.get(f"/en/compare/?units={units[0]},{units[1]}&units={units[2]}&set=water_core&group=rasina")
+    assert response.status_code == 200
+    html = response.content.decode()
+    table = html[html.index('<table class="table table-sm table-numbers compare-table'):]
+    table = table[:table.index("</table>")]
+    for code in units:
+        assert world.unit(code).label in table
+        assert f'id="compare-unit-{code}" checked' in html
+    assert world.unit("RS-70017").label not in table  # a member not chosen
+    shown = 0
+    for indicator in IndicatorSet.objects.get(code="water_core").indicators.all():
+        row = text_of(row_of(table, indicator.code))
+        for stored in IndicatorValue.objects.filter(indicator=indicator, unit__code__in=units, period__code="2024",
+                                                    basis=Basis.ALL, value__isnull=False):
+            assert format_number(stored.value, indicator.decimals, "en") in row
+            shown += 1
+    assert shown > len(units)
+    assert re.search(r'class="number band-(good|middle|poor|none)"', table)
+    codes = list(IndicatorSet.objects.get(code="water_core").indicators.values_list("code", flat=True))
+    for code in codes:
+        assert f'<div class="chart" data-chart="chart-{code}"' in html
+        assert f'<script id="chart-{code}" type="application/json">' in html
+    assert html.count("<details>") == len(codes)
+    assert "vega-6.4.0-lite" in html and "js/charts.js" in html
+
+
+def test_compare_without_units_shows_the_form_and_a_hint(client, world):
+    html = client.get("/en/compare/?group=rasina").content.decode()
+    assert "Choose the units to compare" in html
+    assert 'name="units" value="RS-70670"' in html
+    assert "data-chart" not in html
+
+
+def test_a_persian_compare_page_writes_numbers_in_persian_digits(client, world):
+    indicator = Indicator.objects.get(code="water_nrw")
+    stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    html = client.get(f"/fa/compare/?units={KRUSEVAC}&set=water_core&group=rasina").content.decode()
+    assert format_number(stored.value, indicator.decimals, "fa") in html
+    spec = json.loads(re.search(r'<script id="chart-water_nrw" type="application/json">(.*?)</script>', html).group(1))
+    assert {point["period"] for point in spec["data"]["values"]} == {"۲۰۲۲", "۲۰۲۳", "۲۰۲۴"}  # axis labels too
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public):
+    world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="draft")
+    unit, group = world.unit(KRUSEVAC), world.group("rasina")
+    indicators = list(Indicator.objects.all())
+    ids = [i.pk for i in indicators]
+    many = read.series_many([unit.pk], ids, public=public)
+    for indicator in indicators:
+        assert [r.pk for r in many if r.indicator_id == indicator.pk] == \
+            [r.pk for r in read.series(indicator, unit, public=public)]
+    for period in Period.objects.all():
+        stats = {s.indicator_id: s.pk for s in read.statistics_many(ids, [period.pk], group, public=public)}
+        ranks = read.unit_ranks(unit, ids, period, group, public=public)
+        for indicator in indicators:
+            single = read.statistic(indicator, period, group, public=public)
+            assert stats.get(indicator.pk) == (single.pk if single else None)
+            mine = next((r for r in read.ranks(indicator, period, group, public=public) if r.unit == unit), None)
+            got = ranks.get(indicator.pk)
+            assert ((got.rank, got.n) if got else None) == ((mine.rank, mine.n) if mine else None)

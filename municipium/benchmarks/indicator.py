@@ -1,0 +1,433 @@
+"""The indicator page: one indicator across one group's members in one period.
+
+Its definition (the formula in words, with the variables it reads), then a ranking, time
+series, a distribution, a choropleth map and the table behind them, with downloads of the
+data (CSV, Excel) and of every chart (PNG, SVG). Every figure comes from one `Slice` read
+through `municipium.benchmarks.read`, so the page, the map, the downloads and the chart
+images show the same numbers (DESIGN principle 5).
+
+Visibility: a reader inside the group sees figures built on all data; anyone else the
+published figures only (`public=True`). Unknown indicators, groups and periods are 404.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlencode
+
+import polars as pl
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language, get_language_bidi
+from django.utils.translation import gettext as _
+
+from municipium.accounts import access
+from municipium.catalog.models import Category, Indicator, Variable
+from municipium.lib import numbers, stats
+from municipium.lib.formulas import FormulaError
+from municipium.lib.formulas.readable import readable_html, readable_text
+from municipium.observations import exports
+from municipium.observations.models import Period, PeriodCodeError, parse_period
+from municipium.places.models import Group, Unit
+
+from . import bands, charts, read
+from .models import Basis, GroupStatistic
+
+CHARTS = ("ranking", "series", "distribution")
+IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+DATA_FORMATS = ("csv", "xlsx")
+# The time series shows every member of a group this small, else the best TOP_UNITS.
+FEW_MEMBERS = 8
+TOP_UNITS = 5
+# More lines than this cannot be told apart on one chart.
+MAX_SERIES_UNITS = 12
+NO_VALUE_COLOUR = "#ffffff"
+# Five light-to-dark blues for indicators without a good side (neutral polarity).
+SEQUENTIAL = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+
+
+@dataclass
+class Row:
+    """One member of the group in the period; value None when it has none."""
+
+    unit: Unit
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    rank: int | None = None
+    percentile: float | None = None
+    band: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
+    colour: str = NO_VALUE_COLOUR
+
+
+def _rank(values: list[float], polarity: str) -> list[tuple[int, float]]:
+    """(rank, percentile) per value, by the one rule in `municipium.lib.stats`."""
+    return list(zip(stats.competition_ranks(values, polarity), stats.percentiles(values, polarity), strict=True))
+
+
+def _code(text: str) -> str:
+    """A code from the address: one that no row can have (too long, or with a NUL byte,
+    which PostgreSQL refuses in text) is simply not found."""
+    if not text or len(text) > 64 or "\x00" in text:
+        raise Http404()
+    return text
+
+
+def _published_for(user):
+    """Whether a group's figures are public for this user: `access.sees_unpublished` for many
+    groups at once (it asks the user's roles once)."""
+    if access.is_admin(user):
+        return lambda group_id: False
+    inside = access.reached_groups(user) if user.is_authenticated else set()
+    return lambda group_id: group_id not in inside
+
+
+class Slice:
+    """What the request selects: indicator, group, period and who looks (public or not)."""
+
+    def __init__(self, request, code: str):
+        self.request = request
+        self.indicator = get_object_or_404(Indicator.objects.select_related("service_area"), code=_code(code))
+        self.language = get_language()
+        self.rtl = get_language_bidi()
+        # Every (group, period) slice with statistics; the published rows mark the periods
+        # whose public figures differ from the figures on all data (see read.basis).
+        slices = list(GroupStatistic.objects.filter(indicator=self.indicator, breakdown="")
+                      .values_list("group_id", "period_id", "basis", "n"))
+        marked = {p for _g, p, b, _n in slices if b == Basis.PUBLISHED}
+        public_for = _published_for(request.user)
+
+        def shown(group_id, period_id, basis) -> bool:
+            public = public_for(group_id) and period_id in marked
+            return basis == (Basis.PUBLISHED if public else Basis.ALL)
+
+        with_values = {(g, p) for g, p, b, n in slices if n and shown(g, p, b)}
+        self.groups = list(Group.objects.filter(pk__in={g for g, _p in with_values}).order_by("code"))
+        wanted = request.GET.get("group", "").strip()
+        if wanted:
+            self.group = Group.objects.filter(code=_code(wanted)).first()
+            if self.group is None:
+                raise Http404()
+            if self.group not in self.groups:
+                self.groups.append(self.group)
+        else:
+            self.group = self.groups[0] if self.groups else None
+        self.public = not access.sees_unpublished(request.user, group=self.group) if self.group else True
+        group_id = self.group.pk if self.group else None
+        self.periods = list(Period.objects.filter(pk__in={p for g, p in with_values if g == group_id})
+                            .order_by("kind", "ordinal"))
+        wanted = request.GET.get("period", "").strip()
+        if wanted:
+            try:
+                canonical = parse_period(wanted)[0]
+            except PeriodCodeError:
+                raise Http404() from None
+            self.period = Period.objects.filter(code=canonical).first()
+            if self.period is None:
+                raise Http404()
+            if self.period not in self.periods:
+                self.periods.append(self.period)
+        else:
+            self.period = self.periods[-1] if self.periods else None
+        self.ready = self.group is not None and self.period is not None
+
+    # --- what is read -------------------------------------------------------------
+
+    @cached_property
+    def statistic(self) -> GroupStatistic | None:
+        return read.statistic(self.indicator, self.period, self.group, public=self.public) if self.ready else None
+
+    def members(self, *, boundaries: bool = False) -> list[Unit]:
+        units = Unit.objects.filter(pk__in=read._members(self.group, self.period)).order_by("code")
+        return list(units if boundaries else units.defer("boundary"))
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        """The members with a value, best first, then those without, by code."""
+        return self._rows(self.members())
+
+    def _rows(self, members: list[Unit]) -> list[Row]:
+        if not self.ready:
+            return []
+        found = list(read.values(self.indicator, self.period, self.group, public=self.public).defer("unit__boundary"))
+        ranked = _rank([v.value for v in found], self.indicator.polarity)
+        statistic, units = self.statistic, {u.pk: u for u in members}
+        rows = []
+        for stored, (rank, percentile) in zip(found, ranked, strict=True):
+            band = bands.band(stored.value, self.indicator, statistic)
+            rows.append(Row(units.get(stored.unit_id, stored.unit), stored.value, stored.numerator, stored.denominator,
+                            rank, percentile, band))
+        rows.sort(key=lambda r: (r.rank, r.unit.code))
+        with_value = {r.unit.pk for r in rows}
+        rows += [Row(u) for u in members if u.pk not in with_value]
+        self._colour(rows)
+        return rows
+
+    @property
+    def sequential(self) -> bool:
+        """Neutral indicators have no good side: the map shades by size instead of band."""
+        return self.indicator.polarity == Indicator.Polarity.NEUTRAL
+
+    def _colour(self, rows: list[Row]) -> None:
+        present = [r.value for r in rows if r.value is not None]
+        low, high = (min(present), max(present)) if present else (0, 0)
+        self.classes = [(low + (high - low) * i / len(SEQUENTIAL), low + (high - low) * (i + 1) / len(SEQUENTIAL))
+                        for i in range(len(SEQUENTIAL))]
+        for row in rows:
+            if row.value is None:
+                row.colour = NO_VALUE_COLOUR
+            elif self.sequential:
+                step = 0 if high == low else min(int((row.value - low) / (high - low) * len(SEQUENTIAL)),
+                                                 len(SEQUENTIAL) - 1)
+                row.colour = SEQUENTIAL[step]
+            else:
+                row.colour = charts.COLOURS[row.band.band]
+
+    def legend(self) -> list[dict]:
+        """The map's legend: css class of the swatch and its words."""
+        if self.sequential:
+            self.rows  # noqa: B018 - sets self.classes
+            d = self.indicator.decimals
+            entries = [{"css": f"swatch-seq-{i}", "label": f"{self.number(a, d)} – {self.number(b, d)}"}
+                       for i, (a, b) in enumerate(self.classes)]
+        else:
+            entries = [{"css": f"swatch-{b}", "label": str(bands.LABELS[b])}
+                       for b in (bands.GOOD, bands.MIDDLE, bands.POOR, bands.NONE)]
+        return [*entries, {"css": "swatch-empty", "label": _("No value")}]
+
+    @cached_property
+    def series_units(self) -> list[Unit]:
+        """The members whose values over time are drawn: the reader's choice (`units`),
+        else the best few, or all of a small group."""
+        members = [r.unit for r in self.rows]
+        chosen = {c.strip() for value in self.request.GET.getlist("units") for c in value.split(",") if c.strip()}
+        # Members of another group (the group was just changed) are no choice here.
+        picked = [u for u in members if u.code in chosen]
+        if not picked:
+            ranked = [r.unit for r in self.rows if r.value is not None]
+            picked = ranked if len(ranked) <= FEW_MEMBERS else ranked[:TOP_UNITS]
+        return picked[:MAX_SERIES_UNITS]
+
+    @cached_property
+    def series(self) -> dict:
+        """{"periods": [Period], "units": [(Unit, {period_id: value})], "medians": {period_id: value}}"""
+        units = self.series_units
+        stored = read.series_many([u.pk for u in units], [self.indicator.pk], public=self.public) if units else []
+        by_unit: dict[int, dict[int, float]] = {}
+        for row in stored:
+            by_unit.setdefault(row.unit_id, {})[row.period_id] = row.value
+        period_ids = {p.pk for p in self.periods}
+        medians = {s.period_id: s.median for s in read.statistics_many(
+            [self.indicator.pk], period_ids, self.group, public=self.public) if s.median is not None}
+        used = set(medians) | {p for values in by_unit.values() for p in values}
+        periods = list(Period.objects.filter(pk__in=used).order_by("kind", "ordinal")) if used else []
+        return {"periods": periods, "units": [(u, by_unit.get(u.pk, {})) for u in units], "medians": medians}
+
+    # --- how it is said ------------------------------------------------------------
+
+    def number(self, value, decimals=None) -> str:
+        return numbers.format_number(value, self.indicator.decimals if decimals is None else decimals, self.language)
+
+    def digits(self, text) -> str:
+        return numbers.localise_digits(str(text), self.language)
+
+    @property
+    def measure(self) -> str:
+        return self.indicator.unit_label or _("Value")
+
+    @property
+    def query(self) -> str:
+        """The selection as a query string, for the map, the downloads and the chart images."""
+        params = [("group", self.group.code), ("period", self.period.code)] if self.ready else []
+        params += [("units", u.code) for u in self.series_units] if self.request.GET.get("units") else []
+        return urlencode(params)
+
+    def title(self, name: str) -> str:
+        where = {"group": self.group.label, "period": self.digits(self.period.code)}
+        titles = {
+            "ranking": _("Ranking in %(group)s, %(period)s") % where,
+            "series": _("Over time, %(group)s") % where,
+            "distribution": _("Distribution in %(group)s, %(period)s") % where,
+            "map": _("Map of %(group)s, %(period)s") % where,
+        }
+        return f"{self.indicator.label}: {titles[name]}"
+
+    def spec(self, name: str) -> dict:
+        """The chart `name` as a Vega-Lite spec: the same function for the page and the images."""
+        measure = self.measure
+        statistic = None
+        if self.statistic is not None and self.statistic.median is not None:
+            s = self.statistic
+            statistic = {"median": s.median, "p25": s.p25, "p75": s.p75, "median_text": self.number(s.median)}
+        if name == "series":
+            data = self.series
+            periods = [self.digits(p.code) for p in data["periods"]]
+            codes = {p.pk: self.digits(p.code) for p in data["periods"]}
+            rows = [{"label": unit.label, "period": codes[pid], "value": v, "value_text": self.number(v)}
+                    for unit, values in data["units"] for pid, v in values.items() if pid in codes]
+            medians = [{"period": codes[pid], "value": v, "value_text": self.number(v)}
+                       for pid, v in data["medians"].items() if pid in codes]
+            return charts.series(rows, periods=periods, title=self.title("series"), measure=measure, medians=medians,
+                                 rtl=self.rtl)
+        rows = [self.chart_row(r) for r in self.rows if r.value is not None]
+        if name == "ranking":
+            return charts.ranking(rows, title=self.title("ranking"), measure=measure, statistic=statistic, rtl=self.rtl)
+        return charts.distribution(rows, title=self.title("distribution"), measure=measure, statistic=statistic,
+                                   rtl=self.rtl)
+
+    @cached_property
+    def _shared_labels(self) -> set[str]:
+        seen = Counter(r.unit.label for r in self.rows)
+        return {label for label, count in seen.items() if count > 1}
+
+    def chart_row(self, row: Row) -> dict:
+        # Two members of one name would share a bar: the code tells them apart.
+        label = row.unit.label if row.unit.label not in self._shared_labels else f"{row.unit.label} ({row.unit.code})"
+        return {"unit": row.unit.code, "label": label, "value": row.value, "value_text": self.number(row.value),
+                "rank": row.rank, "rank_text": self.digits(row.rank), "band": row.band.band,
+                "band_label": row.band.label}
+
+
+# --- the definition --------------------------------------------------------------------
+
+def _definition(indicator: Indicator) -> dict:
+    """The formula in words and the variables (and indicators) it reads, in the reader's language."""
+    try:
+        formula = indicator.parsed
+    except FormulaError:
+        return {"formula_html": indicator.formula, "formula_text": indicator.formula, "variables": [], "indicators": []}
+    variables = list(Variable.objects.filter(code__in=formula.names).select_related("breakdown")
+                     .order_by("code"))
+    used = list(Indicator.objects.filter(code__in=formula.names).order_by("code"))
+    names = {v.code: v.label for v in variables} | {i.code: i.label for i in used}
+    breakdowns = {v.breakdown_id for v in variables if v.breakdown_id}
+    categories_of: dict[int, list[Category]] = {}
+    for category in Category.objects.filter(breakdown_id__in=breakdowns) if breakdowns else []:
+        categories_of.setdefault(category.breakdown_id, []).append(category)
+    categories = {(v.code, c.code): str(c) for v in variables for c in categories_of.get(v.breakdown_id, [])}
+    indicator_links = {i.code: reverse("indicator", args=[i.code]) for i in used}
+
+    def href(code: str) -> str | None:
+        return indicator_links.get(code) or (f"#variable-{code}" if code in names else None)
+
+    return {
+        "formula_html": readable_html(formula, names, categories, href=href),
+        "formula_text": readable_text(formula, names, categories),
+        "variables": [{"variable": v, "categories": categories_of.get(v.breakdown_id, [])} for v in variables],
+        "indicators": used,
+    }
+
+
+# --- views -----------------------------------------------------------------------------
+
+def indicator_page(request, code: str):
+    view = Slice(request, code)
+    context = {"view": view, "indicator": view.indicator, "group": view.group, "period": view.period,
+               "rows": view.rows, "statistic": view.statistic, "legend": view.legend() if view.ready else []}
+    if view.ready:
+        context["specs"] = {name: view.spec(name) for name in CHARTS}
+        if request.htmx:
+            context["spec_json"] = {name: json.dumps(spec, ensure_ascii=False) for name, spec in context["specs"].items()}
+        context["titles"] = {name: view.title(name) for name in (*CHARTS, "map")}
+        parts = [x for r in view.rows for x in (r.numerator, r.denominator) if x is not None]
+        context["has_parts"] = bool(parts)
+        context["parts_decimals"] = 0 if all(float(x).is_integer() for x in parts) else 2
+        context["series"] = view.series
+        periods, medians = view.series["periods"], view.series["medians"]
+        context["series_table"] = [
+            (unit.label, [view.number(values[p.pk]) if p.pk in values else "–" for p in periods])
+            for unit, values in view.series["units"]]
+        context["series_table"].append(
+            (_("Group median"), [view.number(medians[p.pk]) if p.pk in medians else "–" for p in periods]))
+    if request.htmx:
+        response = render(request, "benchmarks/indicator_view.html", context)
+    else:
+        context["definition"] = _definition(view.indicator)
+        response = render(request, "benchmarks/indicator.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def indicator_map(request, code: str):
+    """The members with their boundaries as GeoJSON, each with its value in words and colour."""
+    view = Slice(request, code)
+    features = []
+    if view.ready:
+        for row in view._rows(view.members(boundaries=True)):
+            if not row.unit.boundary:
+                continue
+            value_text = view.number(row.value) if row.value is not None else _("No value")
+            if row.value is not None and row.band.band != bands.NONE:
+                value_text = f"{value_text} ({row.band.label})"
+            features.append({"type": "Feature", "id": row.unit.code, "geometry": row.unit.boundary,
+                             "properties": {"code": row.unit.code, "label": row.unit.label, "value": row.value,
+                                            "value_text": value_text, "color": row.colour,
+                                            "url": reverse("unit", args=[row.unit.code])}})
+    response = JsonResponse({"type": "FeatureCollection", "features": features},
+                            content_type="application/geo+json", json_dumps_params={"ensure_ascii": False})
+    return response
+
+
+def _filename(view: Slice, suffix: str) -> str:
+    return f"{view.indicator.code}-{view.group.code}-{view.period.code}{suffix}"
+
+
+def _attachment(content, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def data_frame(view: Slice) -> pl.DataFrame:
+    """The table behind the charts, one row per member (an empty value where it has none)."""
+    s = view.statistic
+    rows = [{"unit": r.unit.code, "unit_name": r.unit.label, "indicator": view.indicator.code,
+             "unit_of_measure": view.indicator.unit_label, "group": view.group.code, "period": view.period.code,
+             "value": r.value, "rank": r.rank, "rank_of": sum(1 for x in view.rows if x.value is not None),
+             "percentile": r.percentile, "band": r.band.label if r.value is not None else "",
+             "numerator": r.numerator, "denominator": r.denominator,
+             "group_median": s.median if s else None, "group_p25": s.p25 if s else None,
+             "group_p75": s.p75 if s else None} for r in view.rows]
+    schema = {"unit": pl.String, "unit_name": pl.String, "indicator": pl.String, "unit_of_measure": pl.String,
+              "group": pl.String, "period": pl.String, "value": pl.Float64, "rank": pl.Int64, "rank_of": pl.Int64,
+              "percentile": pl.Float64, "band": pl.String, "numerator": pl.Float64, "denominator": pl.Float64,
+              "group_median": pl.Float64, "group_p25": pl.Float64, "group_p75": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def indicator_data(request, code: str):
+    """The table as CSV (UTF-8 with a BOM, so Excel reads it right) or Excel."""
+    format = request.GET.get("format", "csv")
+    if format not in DATA_FORMATS:
+        raise Http404()
+    view = Slice(request, code)
+    if not view.ready:
+        raise Http404()
+    frame = data_frame(view)
+    if format == "xlsx":
+        # A workbook keeps 15–16 significant digits; numbers that need 17 would go in as
+        # text (exports.to_xlsx keeps them exact for re-import), but people need numbers here.
+        frame = frame.with_columns(pl.col(pl.Float64).map_elements(lambda v: float(f"{v:.15G}"),
+                                                                    return_dtype=pl.Float64))
+        return _attachment(exports.to_xlsx({view.indicator.code: frame}),
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           _filename(view, ".xlsx"))
+    return _attachment(exports.to_csv(frame, bom=True), "text/csv; charset=utf-8", _filename(view, ".csv"))
+
+
+def indicator_chart(request, code: str, name: str, format: str):
+    """A chart of the page as an image, drawn on the server from the same spec."""
+    if name not in CHARTS or format not in IMAGE_FORMATS:
+        raise Http404()
+    view = Slice(request, code)
+    if not view.ready:
+        raise Http404()
+    spec = view.spec(name)
+    language = view.language
+    content = charts.render_png(spec, language) if format == "png" else charts.render_svg(spec, language)
+    return _attachment(content, IMAGE_FORMATS[format], _filename(view, f"-{name}.{format}"))

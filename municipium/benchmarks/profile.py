@@ -1,0 +1,286 @@
+"""The unit profile (every indicator of a unit against its group) and the compare page
+(chosen units side by side). Figures come from `read`'s bulk functions, a few queries per
+page whatever the number of indicators; who sees unpublished figures is `access`'s call."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.shortcuts import get_object_or_404, render
+from django.utils.html import format_html
+from django.utils.translation import get_language_bidi
+from django.utils.translation import gettext as _
+
+from municipium.accounts import access
+from municipium.catalog.models import Indicator, IndicatorSet, Variable
+from municipium.lib import numbers
+from municipium.lib.texts import pick
+from municipium.observations.models import Observation, Period, Status
+from municipium.places.models import Group, Membership, Unit
+
+from . import bands, charts, engine, read
+
+# More units than this and a side-by-side table stops being readable.
+MAX_COMPARED = 12
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 90, 24, 3
+
+
+# -- shared helpers ------------------------------------------------------------------------
+
+
+def _periods_of(rows) -> list[Period]:
+    """The periods the rows have values for, oldest first."""
+    found = {row.period_id: row.period for row in rows}
+    return sorted(found.values(), key=lambda p: (p.end, p.kind == "year", p.ordinal))
+
+
+def _chosen_period(request, periods: list[Period]) -> Period | None:
+    """The period asked for (GET `period`) if it has values, else the latest that has."""
+    asked = request.GET.get("period", "")
+    for period in periods:
+        if period.code == asked:
+            return period
+    return periods[-1] if periods else None
+
+
+def _ordered(indicators) -> list[Indicator]:
+    return sorted(indicators, key=lambda i: (i.service_area.order, i.service_area.code, i.order, i.code))
+
+
+@dataclass
+class Spark:
+    """A small trend line: SVG points and a textual equivalent."""
+
+    points: str
+    dot: tuple[float, float] | None
+    label: str
+
+    def svg(self) -> str:
+        """Inline SVG, classes only (strict CSP: no style attributes); built here rather
+        than in a template include because a profile has a hundred of them."""
+        line = format_html('<polyline points="{}"/>', self.points) if self.points else ""
+        dot = format_html('<circle cx="{}" cy="{}" r="2.5"/>', *self.dot) if self.dot else ""
+        return format_html('<svg class="sparkline" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+                           'aria-label="{label}" focusable="false">{line}{dot}</svg>',
+                           w=SPARK_WIDTH, h=SPARK_HEIGHT, label=self.label, line=line, dot=dot)
+
+
+def sparkline(series, decimals: int, current: Period | None = None) -> Spark | None:
+    """SVG polyline points for a unit's values over time (from `read.series` rows, oldest
+    first); the dot marks the chosen period, or the last one."""
+    if not series:
+        return None
+    ordinals = [row.period.ordinal for row in series]
+    values = [row.value for row in series]
+    lo_x, hi_x = min(ordinals), max(ordinals)
+    lo_y, hi_y = min(values), max(values)
+    inner_w, inner_h = SPARK_WIDTH - 2 * SPARK_PAD, SPARK_HEIGHT - 2 * SPARK_PAD
+
+    def xy(ordinal, value):
+        x = SPARK_PAD + (inner_w * (ordinal - lo_x) / (hi_x - lo_x) if hi_x > lo_x else inner_w / 2)
+        y = SPARK_PAD + (inner_h * (hi_y - value) / (hi_y - lo_y) if hi_y > lo_y else inner_h / 2)
+        return round(x, 1), round(y, 1)
+
+    coords = [xy(o, v) for o, v in zip(ordinals, values, strict=True)]
+    marked = next((i for i, row in enumerate(series) if current and row.period_id == current.pk), len(series) - 1)
+    label = _("Trend: %(values)s") % {"values": "; ".join(
+        f"{numbers.localise_digits(row.period.code)}: {numbers.format_number(row.value, decimals)}" for row in series)}
+    return Spark(points=" ".join(f"{x},{y}" for x, y in coords) if len(coords) > 1 else "",
+                 dot=coords[marked], label=label)
+
+
+# -- unit profile --------------------------------------------------------------------------
+
+
+@dataclass
+class ProfileRow:
+    indicator: Indicator
+    value: object  # IndicatorValue | None
+    statistic: object  # GroupStatistic | None
+    rank: read.UnitRank | None
+    band: bands.Band
+    spark: Spark | None
+
+
+@dataclass
+class Dimension:
+    code: str
+    label: str
+    rows: list[ProfileRow] = field(default_factory=list)
+
+
+@dataclass
+class Area:
+    area: object
+    dimensions: list[Dimension] = field(default_factory=list)
+
+
+def _profile_indicators(unit, groups, public):
+    """The indicators of the sets of the unit's groups, with the unit's series; without such
+    sets, every indicator the unit has values for."""
+    sets = list(IndicatorSet.objects.filter(group__in=groups).order_by("code"))
+    if sets:
+        indicators = list(Indicator.objects.filter(sets__in=sets).distinct().select_related("service_area"))
+        rows = read.series_many([unit.pk], [i.pk for i in indicators], public=public)
+    else:
+        rows = read.series_many([unit.pk], None, public=public)
+        found = {r.indicator_id for r in rows}
+        indicators = list(Indicator.objects.filter(pk__in=found).select_related("service_area"))
+    return sets, _ordered(indicators), rows
+
+
+def _completeness(unit, indicators, period, public) -> dict | None:
+    """Share of the variables behind the indicators that the unit has an observation for in
+    the period (a value or an explicit missing code), and the ones it lacks. The public
+    counts published observations only: a draft is not yet the unit's data for them."""
+    if period is None or not indicators:
+        return None
+    context = engine.Context()
+    wanted = set()
+    for indicator in indicators:
+        wanted |= set(context.spec(indicator.pk).variable_ids)
+    variables = list(Variable.objects.filter(pk__in=wanted, period_kind=period.kind))
+    if not variables:
+        return None
+    found = Observation.objects.filter(unit=unit, period=period, variable_id__in=[v.pk for v in variables])
+    if public:
+        found = found.filter(status=Status.PUBLISHED)
+    have = set(found.values_list("variable_id", flat=True).distinct())
+    missing = [v for v in variables if v.pk not in have]
+    return {"total": len(variables), "have": len(variables) - len(missing),
+            "share": 100.0 * (len(variables) - len(missing)) / len(variables), "missing": missing}
+
+
+def unit_profile(request, code):
+    unit = get_object_or_404(Unit, code=code)
+    public = not access.sees_unpublished(request.user, unit=unit)
+    groups = list(Group.objects.filter(memberships__unit=unit).distinct().order_by("code"))
+    sets, indicators, rows = _profile_indicators(unit, groups, public)
+    with_sets = {s.group_id for s in sets}
+    group = next((g for g in groups if g.code == request.GET.get("group")), None)
+    if group is None and groups:
+        group = next((g for g in groups if g.pk in with_sets), groups[0])
+
+    periods = _periods_of(rows)
+    period = _chosen_period(request, periods)
+    series = defaultdict(list)
+    for row in rows:
+        series[row.indicator_id].append(row)
+    ids = [i.pk for i in indicators]
+    statistics, ranks = {}, {}
+    if period is not None and group is not None:
+        statistics = {s.indicator_id: s for s in read.statistics_many(ids, [period.pk], group, public=public)}
+        ranks = read.unit_ranks(unit, ids, period, group, public=public)
+
+    areas: list[Area] = []
+    dimension_labels = dict(Indicator.Dimension.choices)
+    for indicator in indicators:
+        if not areas or areas[-1].area.pk != indicator.service_area_id:
+            areas.append(Area(indicator.service_area))
+        own = series[indicator.pk]
+        value = next((r for r in own if period and r.period_id == period.pk), None)
+        statistic = statistics.get(indicator.pk)
+        row = ProfileRow(indicator, value, statistic, ranks.get(indicator.pk),
+                         bands.band(value.value if value else None, indicator, statistic),
+                         sparkline(own, indicator.decimals, period))
+        dimensions = areas[-1].dimensions
+        dimension = next((d for d in dimensions if d.code == indicator.dimension), None)
+        if dimension is None:
+            dimension = Dimension(indicator.dimension, dimension_labels.get(indicator.dimension, indicator.dimension))
+            dimensions.append(dimension)
+        dimension.rows.append(row)
+    order = list(dimension_labels)
+    for area in areas:
+        area.dimensions.sort(key=lambda d: order.index(d.code) if d.code in order else len(order))
+
+    group_sets = [s for s in sets if group and s.group_id == group.pk]
+    context = {
+        "unit": unit, "groups": groups, "group": group, "periods": periods, "period": period, "areas": areas,
+        "public": public, "completeness": _completeness(unit, indicators, period, public),
+        "can_enter": access.can_enter(request.user, unit),
+        "compare_set": group_sets[0] if group_sets else (sets[0] if sets else None),
+        "fallback": not sets,
+    }
+    return render(request, "benchmarks/profile.html", context)
+
+
+# -- compare -------------------------------------------------------------------------------
+
+
+def _asked_units(request) -> list[str]:
+    codes = []
+    for item in request.GET.getlist("units"):
+        codes += [c.strip() for c in item.split(",") if c.strip()]
+    return list(dict.fromkeys(codes))
+
+
+@dataclass
+class CompareRow:
+    indicator: Indicator
+    cells: list  # (unit, IndicatorValue | None, Band) per chosen unit
+    chart_id: str
+    spec: dict
+    table: list  # (period, [IndicatorValue | None per unit])
+
+
+def compare(request):
+    codes = _asked_units(request)
+    found = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    units = [found[c] for c in codes if c in found][:MAX_COMPARED]
+    groups = list(Group.objects.order_by("code"))
+    group = next((g for g in groups if g.code == request.GET.get("group")), None)
+    if group is None and units:
+        first = Membership.objects.filter(unit=units[0]).order_by("group__code").values_list("group_id", flat=True)
+        group = next((g for g in groups if g.pk in set(first)), None)
+    if group is None and groups:
+        group = groups[0]
+    members = list(Unit.objects.filter(memberships__group=group).distinct().order_by("code")) if group else []
+    others = [u for u in units if u not in members]
+
+    sets = list(IndicatorSet.objects.order_by("code"))
+    indicator_set = next((s for s in sets if s.code == request.GET.get("set")), None)
+    if indicator_set is None:
+        indicator_set = next((s for s in sets if group and s.group_id == group.pk), sets[0] if sets else None)
+    indicators = []
+    if indicator_set is not None:
+        indicators = [entry.indicator for entry in indicator_set.entries.select_related(
+            "indicator__service_area").order_by("order", "indicator__code")]
+
+    # Unpublished figures only for someone inside every chosen unit's groups (and the group).
+    public = not (units and all(access.sees_unpublished(request.user, unit=u) for u in units)
+                  and (group is None or access.sees_unpublished(request.user, group=group)))
+    rows = read.series_many([u.pk for u in units], [i.pk for i in indicators], public=public) if units else []
+    periods = _periods_of(rows)
+    period = _chosen_period(request, periods)
+    statistics = {}
+    if period is not None and group is not None:
+        statistics = {s.indicator_id: s for s in
+                      read.statistics_many([i.pk for i in indicators], [period.pk], group, public=public)}
+    by_key = {(r.indicator_id, r.unit_id, r.period_id): r for r in rows}
+    labels = {u.pk: u.label for u in units}
+    rtl = get_language_bidi()
+
+    table_rows: list[CompareRow] = []
+    for indicator in indicators:
+        cells = []
+        for unit in units:
+            value = by_key.get((indicator.pk, unit.pk, period.pk)) if period else None
+            cells.append((unit, value, bands.band(value.value if value else None, indicator,
+                                                  statistics.get(indicator.pk))))
+        own = [r for r in rows if r.indicator_id == indicator.pk]
+        own_periods = _periods_of(own)
+        points = [{"period": numbers.localise_digits(r.period.code), "order": r.period.ordinal,
+                   "unit": labels[r.unit_id], "value": round(r.value, indicator.decimals + 3)} for r in own]
+        unit_of_measure = pick(indicator.unit_of_measure).text
+        spec = charts.compare_small_multiple(
+            indicator.label, points, unit_title=_("Unit"), period_title=_("Period"), value_title=unit_of_measure,
+            decimals=indicator.decimals, rtl=rtl)
+        table = [(p, [by_key.get((indicator.pk, u.pk, p.pk)) for u in units]) for p in own_periods]
+        table_rows.append(CompareRow(indicator, cells, f"chart-{indicator.code}", spec, table))
+
+    context = {
+        "units": units, "groups": groups, "group": group, "members": members, "others": others,
+        "chosen": {u.code for u in units}, "sets": sets, "indicator_set": indicator_set, "periods": periods,
+        "period": period, "rows": table_rows, "public": public, "max_compared": MAX_COMPARED,
+        "too_many": len([c for c in codes if c in found]) > MAX_COMPARED,
+    }
+    return render(request, "benchmarks/compare.html", context)

@@ -1,0 +1,218 @@
+"""The indicator page and what it serves: definition, figures, map, data and chart downloads."""
+
+import csv
+import io
+import json
+from xml.etree import ElementTree
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from python_calamine import CalamineWorkbook
+
+from municipium.accounts.models import Role
+from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.catalog.models import Indicator
+from municipium.lib.numbers import format_number
+from municipium.observations.models import Period
+from municipium.places.models import Group
+from tests.world import build_world
+
+NRW = "water_non_revenue"
+
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One world for the module (building it takes seconds), rolled back at the end. Its last
+    year is still draft: 2023 is published, 2024 is seen only inside the groups. Alytus's
+    municipalities have boundaries (the map)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_world(years=(2022, 2023, 2024), groups=("rasina", "pl-exchange", "alytus"),
+                          last_year_status="draft")
+        transaction.set_rollback(True)
+
+
+def _nrw_code():
+    indicator = Indicator.objects.filter(formula__contains="water_produced - water_billed").first()
+    return indicator.code
+
+
+def _stored(code, group_code, period_code, basis=Basis.ALL):
+    indicator = Indicator.objects.get(code=code)
+    period = Period.objects.get(code=period_code)
+    group = Group.objects.get(code=group_code)
+    members = set(group.memberships.values_list("unit_id", flat=True))
+    values = {v.unit.code: v for v in IndicatorValue.objects.filter(
+        indicator=indicator, period=period, breakdown="", basis=basis, value__isnull=False,
+        unit_id__in=members).select_related("unit")}
+    statistic = GroupStatistic.objects.get(indicator=indicator, period=period, group=group, breakdown="", basis=basis)
+    return indicator, values, statistic
+
+
+def test_the_page_shows_the_stored_values_and_the_group_median(client, world):
+    code = _nrw_code()
+    indicator, values, statistic = _stored(code, "rasina", "2023")
+    response = client.get(f"/en/indicators/{code}/?group=rasina&period=2023")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert format_number(statistic.median, indicator.decimals, "en") in html
+    for unit_code, stored in values.items():
+        assert f'data-unit="{unit_code}"' in html
+        assert f'data-value="{stored.value}"' in html
+    # The definition: the formula in words, with the variables' names and units of measure.
+    assert 'class="formula-name"' in html
+    assert "System input volume" in html and "Water billed" in html
+    for name in ("chart-ranking", "chart-series", "chart-distribution"):
+        assert f'id="{name}"' in html and f'data-chart="{name}"' in html
+    assert 'data-map="/en/indicators/' in html
+
+
+def test_the_ranking_spec_lists_every_member_with_a_value_best_first(client, world):
+    code = _nrw_code()
+    indicator, values, statistic = _stored(code, "rasina", "2023")
+    response = client.get(f"/en/indicators/{code}/?group=rasina&period=2023")
+    spec = response.context["specs"]["ranking"]
+    bars = spec["data"]["values"]
+    assert {b["unit"] for b in bars} == set(values)
+    ordered = [b["value"] for b in bars]
+    assert ordered == sorted(ordered, reverse=indicator.polarity == "higher_is_better")
+    assert any(layer["mark"]["type"] == "rule" for layer in spec["layer"])
+    assert any(layer["mark"]["type"] == "rect" for layer in spec["layer"])
+
+
+def test_without_a_choice_the_page_shows_the_first_group_with_values_and_the_latest_period(client, world):
+    code = _nrw_code()
+    response = client.get(f"/en/indicators/{code}/")
+    assert response.status_code == 200
+    assert response.context["group"].code == "alytus"  # the first by code
+    assert response.context["period"].code == "2023"  # the latest published
+    # A small group: every member with a value is in the time series.
+    assert len(response.context["view"].series_units) == len(
+        [r for r in response.context["rows"] if r.value is not None])
+
+
+def test_htmx_requests_get_the_results_part_only(client, world):
+    code = _nrw_code()
+    response = client.get(f"/en/indicators/{code}/?group=rasina&period=2023", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'id="chart-ranking"' in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_map_has_one_feature_per_member_with_its_boundary_and_formatted_value(client, world):
+    code = _nrw_code()
+    indicator, values, _statistic = _stored(code, "alytus", "2023")
+    response = client.get(f"/sr/indicators/{code}/map.geojson?group=alytus&period=2023")
+    assert response.status_code == 200
+    collection = json.loads(response.content)
+    group = Group.objects.get(code="alytus")
+    members = [m.unit for m in group.memberships.select_related("unit") if m.unit.boundary]
+    assert len(collection["features"]) == len(members) == 5
+    assert {f["properties"]["code"] for f in collection["features"]} >= set(values)
+    for feature in collection["features"]:
+        props = feature["properties"]
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert props["url"] == f"/sr/units/{props['code']}/"
+        assert props["color"].startswith("#") and len(props["color"]) == 7
+        stored = values.get(props["code"])
+        if stored is not None:
+            assert props["value_text"].startswith(format_number(stored.value, indicator.decimals, "sr"))
+
+
+def test_csv_and_xlsx_downloads_carry_the_stored_numbers(client, world):
+    code = _nrw_code()
+    _indicator, values, statistic = _stored(code, "pl-exchange", "2023")
+    response = client.get(f"/en/indicators/{code}/data/?group=pl-exchange&period=2023&format=csv")
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    got = {r["unit"]: float(r["value"]) for r in rows if r["value"]}
+    assert got == {u: v.value for u, v in values.items()}
+    assert float(rows[0]["group_median"]) == statistic.median
+
+    response = client.get(f"/en/indicators/{code}/data/?group=pl-exchange&period=2023&format=xlsx")
+    assert response.status_code == 200
+    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    sheet = book.get_sheet_by_index(0).to_python()
+    header, body = sheet[0], sheet[1:]
+    column = header.index("value")
+    got = {row[0]: row[column] for row in body if row[column] != ""}
+    assert got == {u: pytest.approx(v.value, rel=1e-14) for u, v in values.items()}
+
+
+@pytest.mark.parametrize("name", ["ranking", "series", "distribution"])
+def test_every_chart_downloads_as_png_and_svg(client, world, name):
+    code = _nrw_code()
+    png = client.get(f"/pl/indicators/{code}/chart/{name}.png?group=rasina&period=2023")
+    assert png.status_code == 200 and png["Content-Type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = client.get(f"/pl/indicators/{code}/chart/{name}.svg?group=rasina&period=2023")
+    assert svg.status_code == 200
+    root = ElementTree.fromstring(svg.content)
+    assert root.tag.endswith("svg")
+
+
+@pytest.mark.parametrize("address", [
+    "/en/indicators/no_such_indicator/",
+    "/en/indicators/%00/",
+    "/en/indicators/{code}/?period=2023%00",
+    "/en/indicators/{code}/?group=" + "x" * 300,
+    "/en/indicators/{code}/?group=no-such-group",
+    "/en/indicators/{code}/?period=20x4",
+    "/en/indicators/{code}/?period=1850",
+    "/en/indicators/{code}/?period=2031",
+    "/en/indicators/{code}/map.geojson?group=%00%27",
+    "/en/indicators/{code}/data/?format=pdf",
+    "/en/indicators/{code}/chart/pie.png",
+    "/en/indicators/{code}/chart/ranking.gif",
+])
+def test_unknown_or_malformed_choices_are_not_found(client, world, address):
+    assert client.get(address.format(code=_nrw_code())).status_code == 404
+
+
+def test_anonymous_readers_do_not_see_figures_built_on_draft_data(client, world):
+    code = _nrw_code()
+    response = client.get(f"/en/indicators/{code}/?group=rasina")
+    # The latest published figures are 2023's; 2024 rests on drafts.
+    assert response.context["period"].code == "2023"
+    assert [p.code for p in response.context["view"].periods] == ["2022", "2023"]
+
+    response = client.get(f"/en/indicators/{code}/?group=rasina&period=2024")
+    assert response.status_code == 200
+    assert not [r for r in response.context["rows"] if r.value is not None]
+    data = client.get(f"/en/indicators/{code}/data/?group=rasina&period=2024&format=csv")
+    rows = list(csv.DictReader(io.StringIO(data.content.decode("utf-8-sig"))))
+    assert rows and all(r["value"] == "" for r in rows)
+    features = json.loads(client.get(f"/en/indicators/{code}/map.geojson?group=rasina&period=2024").content)
+    assert all(f["properties"]["value"] is None for f in features["features"])
+
+
+def test_a_reader_inside_the_group_sees_the_draft_figures(client, world):
+    code = _nrw_code()
+    user = get_user_model().objects.create_user("viewer")
+    Role.objects.create(user=user, kind="viewer", group=Group.objects.get(code="rasina"))
+    client.force_login(user)
+    response = client.get(f"/en/indicators/{code}/?group=rasina")
+    assert response.context["period"].code == "2024"
+    assert response.context["view"].public is False
+    _indicator, values, _statistic = _stored(code, "rasina", "2024")
+    got = {r.unit.code: r.value for r in response.context["rows"] if r.value is not None}
+    assert got == {u: v.value for u, v in values.items()} and got
+
+
+def test_the_page_reads_a_constant_number_of_queries(client, world, django_assert_max_num_queries):
+    code = _nrw_code()
+    with django_assert_max_num_queries(25):
+        assert client.get(f"/en/indicators/{code}/?group=rasina&period=2023").status_code == 200
+
+
+def test_a_persian_page_is_right_to_left_with_persian_digits(client, world):
+    code = _nrw_code()
+    response = client.get(f"/fa/indicators/{code}/?group=rasina&period=2023")
+    html = response.content.decode()
+    assert "۲۰۲۳" in html
+    assert response.context["specs"]["ranking"]["title"]["anchor"] == "end"
