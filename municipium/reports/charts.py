@@ -9,16 +9,6 @@ from django.utils.translation import gettext as _
 from municipium.benchmarks import charts
 
 UNIT_COLOUR = charts.COLOURS["unit"]
-# vega-tooltip otherwise injects a <style> element, which the strict CSP refuses; the
-# tooltip's styles are in static/css/municipium.css instead.
-EMBED_OPTIONS = {"tooltip": {"disableDefaultStyle": True}}
-
-
-def _embeddable(spec: dict) -> dict:
-    spec.setdefault("usermeta", {})["embedOptions"] = EMBED_OPTIONS
-    return spec
-
-
 def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | None, rtl: bool = False) -> dict:
     """The group's members best first, the report's unit outlined and named in bold.
 
@@ -41,10 +31,10 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
                 encoding[unit_axis]["axis"]["labelFontWeight"] = {
                     "condition": {"test": f"datum.value === {json.dumps(own[0])}", "value": "bold"},
                     "value": "normal"}
-    return _embeddable(spec)
+    return spec
 
 
 def series(rows: list[dict], *, periods: list[str], title: str, measure: str, medians: list[dict],
            rtl: bool = False) -> dict:
     """The unit's values over the periods with the group median as a dashed line."""
-    return _embeddable(charts.series(rows, periods=periods, title=title, measure=measure, medians=medians, rtl=rtl))
+    return charts.series(rows, periods=periods, title=title, measure=measure, medians=medians, rtl=rtl)

@@ -17,6 +17,9 @@
       el.dataset.rendered = "1";
       window.vegaEmbed(el, spec, {
         renderer: "svg", actions: false, defaultStyle: false,
+        // vega-tooltip would inject a <style> element, which the CSP refuses; its styles
+        // are in municipium.css.
+        tooltip: { disableDefaultStyle: true },
         ast: true, expr: window.vegaExpressionInterpreter,
         formatLocale: locale || undefined
       }).then(function (result) {
