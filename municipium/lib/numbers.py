@@ -9,7 +9,7 @@ default, so Persian digits (۰–۹) and the Persian separators are put in here,
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, parse_pattern
 from django.utils.translation import get_language
 
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -29,18 +29,33 @@ def localise_digits(text: str, language: str | None = None) -> str:
     return text
 
 
+@lru_cache(maxsize=16)
+def _locale(language: str) -> Locale:
+    # Persian takes its separators and digits from the tables above, the rest from English.
+    return Locale.parse("en" if language == "fa" else language)
+
+
+@lru_cache(maxsize=64)
+def _pattern(decimals: int, grouping: bool, percent: bool = False) -> NumberPattern:
+    # Parsed once: a profile page formats hundreds of numbers.
+    text = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals > 0 else "")
+    return parse_pattern(text + ("%" if percent else ""))
+
+
+def _write(text: str, language: str) -> str:
+    if language == "fa":
+        return text.translate(PERSIAN_SEPARATORS).translate(PERSIAN_DIGITS)
+    return text
+
+
 def format_number(value, decimals: int | None = 1, language: str | None = None, *, grouping: bool = True) -> str:
     """A number for people: fixed decimals, the locale's separators and digits. None → "–"."""
     if value is None:
         return "–"
     language = _language(language)
     decimals = 0 if decimals is None else int(decimals)
-    pattern = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals > 0 else "")
-    babel_locale = "en" if language == "fa" else language
-    text = format_decimal(value, format=pattern, locale=babel_locale, group_separator=grouping)
-    if language == "fa":
-        return text.translate(PERSIAN_SEPARATORS).translate(PERSIAN_DIGITS)
-    return text
+    text = _pattern(decimals, grouping).apply(value, _locale(language), group_separator=grouping)
+    return _write(text, language)
 
 
 def format_share(value, decimals: int = 0, language: str | None = None) -> str:
@@ -48,12 +63,7 @@ def format_share(value, decimals: int = 0, language: str | None = None) -> str:
     if value is None:
         return "–"
     language = _language(language)
-    babel_locale = "en" if language == "fa" else language
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + "%"
-    text = format_percent(value / 100, format=pattern, locale=babel_locale)
-    if language == "fa":
-        return text.translate(PERSIAN_SEPARATORS).translate(PERSIAN_DIGITS)
-    return text
+    return _write(_pattern(decimals, True, percent=True).apply(value / 100, _locale(language)), language)
 
 
 @lru_cache(maxsize=16)
