@@ -10,7 +10,8 @@ municipium.benchmarks.engine). Access control (who may read public=False) is the
 from dataclasses import dataclass
 
 import polars as pl
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Window, When
+from django.db.models.functions import Rank
 
 from municipium.catalog.models import Indicator
 from municipium.lib import stats
@@ -174,27 +175,30 @@ class UnitRank:
 
 def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int, UnitRank]:
     """The unit's rank in the group for several indicators of one period: what `ranks` gives
-    for this unit, counted in the database (1 + members with a strictly better value) rather
-    than by reading every member's value of every indicator."""
+    for this unit, ranked in the database with a window function (competition ranking, the
+    rule of `stats.competition_ranks`) rather than by reading every member's value."""
     members = _members(group, period)
-    # The unit's own rows count only while it is a member in the period, as in `ranks`.
-    own = _on_basis(IndicatorValue.objects.filter(unit=unit, period=period, indicator_id__in=list(indicator_ids),
-                                                  breakdown="", value__isnull=False, unit_id__in=members),
-                    public=public)
-
-    def counted(**conditions):
-        peers = IndicatorValue.objects.filter(
-            indicator=OuterRef("indicator"), period=OuterRef("period"), basis=OuterRef("basis"), breakdown="",
-            value__isnull=False, unit_id__in=members, **conditions)
-        return Subquery(peers.order_by().values("indicator").annotate(c=Count("pk")).values("c")[:1],
-                        output_field=IntegerField())
-
-    # One query per side of the polarity, so that each counts only the better values it needs.
-    out = {}
-    lower = Q(indicator__polarity=Indicator.Polarity.LOWER_IS_BETTER)
-    for side, better in ((lower, {"value__lt": OuterRef("value")}), (~lower, {"value__gt": OuterRef("value")})):
-        rows = (own.filter(side)
-                .annotate(n=counted(), better=counted(**better)).values_list("indicator_id", "n", "better"))
-        for indicator_id, n, ahead in rows:
-            out[indicator_id] = UnitRank(indicator_id, (ahead or 0) + 1, n or 0)
-    return out
+    indicator_ids = list(indicator_ids)
+    slice_rows = IndicatorValue.objects.filter(period=period, indicator_id__in=indicator_ids, breakdown="",
+                                               value__isnull=False, unit_id__in=members)
+    if public:
+        # `basis` per indicator, asked once each (an index probe) rather than per row.
+        marked = list(Indicator.objects.filter(pk__in=indicator_ids).filter(Exists(IndicatorValue.objects.filter(
+            indicator=OuterRef("pk"), period=period, basis=Basis.PUBLISHED))).values_list("pk", flat=True))
+        slice_rows = slice_rows.filter(Q(basis=Basis.PUBLISHED, indicator_id__in=marked)
+                                       | (Q(basis=Basis.ALL) & ~Q(indicator_id__in=marked)))
+    else:
+        slice_rows = slice_rows.filter(basis=Basis.ALL)
+    # Best first: ascending for lower-is-better, descending otherwise (neutral ranks like
+    # higher-is-better, as in `stats`).
+    best_first = Case(When(indicator__polarity=Indicator.Polarity.LOWER_IS_BETTER, then=F("value")),
+                      default=-F("value"), output_field=FloatField())
+    # The unit is picked out by a window annotation (its own row's unit) so that Django
+    # filters in an outer query, after ranking; a plain unit filter would rank the unit alone.
+    ranked = (slice_rows
+              .annotate(rank=Window(Rank(), partition_by=[F("indicator_id")], order_by=best_first.asc()),
+                        n=Window(Count("pk"), partition_by=[F("indicator_id")]),
+                        row_unit=Window(Max("unit_id"), partition_by=[F("pk")]))
+              .filter(row_unit=unit.pk)
+              .values_list("indicator_id", "rank", "n"))
+    return {indicator_id: UnitRank(indicator_id, rank, n) for indicator_id, rank, n in ranked}
