@@ -358,6 +358,12 @@ def write_results(results: dict, args) -> None:
         f"({args.units * args.variables * args.years:,} observations; "
         f"{args.units * args.indicators * args.years:,} indicator values); 25 regions and 5 peer groups.",
         "",
+        "Pages: an anonymous reader (published figures) through Django's test client in one process, "
+        "20 units' profiles and 20 indicators' pages, each compared within a peer group of "
+        f"{args.units // 5:,} members; the profile shows all {args.indicators} indicators. Cold = the first "
+        "request for that page in a fresh process, warm = the same pages three times more. "
+        "Page weight: the indicator page's HTML plus every asset and the map data it loads.",
+        "",
         "| measure | target | " + " | ".join(results) + " |",
         "|---|---|" + "---|" * len(results),
     ]
