@@ -53,6 +53,34 @@ def synthetic_csv(path: Path) -> int:
     return count
 
 
+# The starter sets each demo group follows, as its coordinator would adopt them in the group
+# workspace (demo content: the groups' real agreements are theirs to make).
+DEMO_SETS = {
+    "rasina": ["water_core", "waste_core", "roads_core", "population_core"],
+    "rasina-water": ["water_core"],
+    "rasina-waste": ["waste_core"],
+    "pl-exchange": ["water_core", "waste_core", "housing_core", "roads_core", "taxes_core", "investment_core",
+                    "population_core"],
+    "pazardzhik": ["water_core", "waste_core", "social_core", "population_core"],
+    "alytus": ["water_core", "waste_core", "geodesy_core", "population_core"],
+    "qom": ["water_core", "waste_core", "roads_core", "population_core"],
+}
+
+
+def adopt_demo_sets() -> None:
+    from municipium.catalog import services
+    from municipium.catalog.models import IndicatorSet
+    from municipium.places.models import Group
+
+    for code, set_codes in DEMO_SETS.items():
+        group = Group.objects.filter(code=code).first()
+        if group is None:
+            continue
+        indicators = [entry.indicator for set_code in set_codes
+                      for entry in IndicatorSet.objects.get(code=set_code).entries.select_related("indicator")]
+        services.adopt(group, indicators, via="command")
+
+
 def load_demo(progress: Callable[[str], None] = lambda text: None, *, kolada: bool = True, recompute: bool = True) -> None:
     from municipium.benchmarks import engine
     from municipium.catalog.files import load_catalog
@@ -79,6 +107,9 @@ def load_demo(progress: Callable[[str], None] = lambda text: None, *, kolada: bo
         _check(load_units(KOLADA / "units.yaml"), "Kolada units")
         _check(attach_boundaries(KOLADA / "boundaries.geojson", key_property="code"), "Kolada boundaries")
         _check(imports.commit(KOLADA / "observations.csv"), "Kolada observations")
+
+    progress(_("Giving the demo groups their indicator sets…"))
+    adopt_demo_sets()
 
     if recompute:
         progress(_("Computing indicators and group statistics…"))

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Max
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +20,7 @@ from municipium.accounts import access
 from municipium.audit.models import record, snapshot
 from municipium.benchmarks import engine
 from municipium.benchmarks.tasks import recompute_after_commit
+from municipium.catalog import services
 from municipium.catalog.forms import adapted_prefix
 from municipium.catalog.models import Indicator, IndicatorSet, SetIndicator, Variable
 from municipium.lib.formulas import FormulaError
@@ -224,15 +224,6 @@ def _back(group):
     return redirect("group", group.code)
 
 
-def _the_set(group, user) -> IndicatorSet:
-    """The group's set (the first, if it has several), made on first adoption."""
-    found = IndicatorSet.objects.filter(group=group).order_by("code").first()
-    if found is None:
-        found = IndicatorSet.objects.create(code=f"{group.code}-set", name=dict(group.name), group=group)
-        record("create", found, actor=user, after=snapshot(found), via="form")
-    return found
-
-
 @require_POST
 def adopt(request, code):
     """Add a catalogue indicator to the group's set."""
@@ -240,16 +231,9 @@ def adopt(request, code):
     indicator = get_object_or_404(Indicator, code=request.POST.get("indicator", ""))
     if "__" in indicator.code and not indicator.code.startswith(adapted_prefix(group)):
         access.require(False)  # another group's own indicator
-    with transaction.atomic():
-        indicator_set = _the_set(group, request.user)
-        if indicator_set.entries.filter(indicator=indicator).exists():
-            messages.info(request, _("%(indicator)s is already in the set.") % {"indicator": indicator.label})
-            return _back(group)
-        order = (indicator_set.entries.aggregate(m=Max("order"))["m"] or 0) + 1
-        entry = SetIndicator.objects.create(indicator_set=indicator_set, indicator=indicator, order=order)
-        record("create", entry, actor=request.user, after=snapshot(entry), via="form",
-               object_repr=f"{indicator_set.code}: {indicator.code}")
-        recompute_after_commit()
+    if not services.adopt(group, [indicator], actor=request.user):
+        messages.info(request, _("%(indicator)s is already in the set.") % {"indicator": indicator.label})
+        return _back(group)
     messages.success(request, _("%(indicator)s was added to the set.") % {"indicator": indicator.label})
     return _back(group)
 
