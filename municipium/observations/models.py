@@ -52,6 +52,20 @@ def parse_period(code: str) -> tuple[str, str, int, dt.date, dt.date]:
     )
 
 
+def period_code_from_path(text: str) -> str:
+    """A period code as written in an address ("2024", "2024Q1"), in its one canonical
+    spelling; anything else is "not found", so that one page has one address."""
+    from django.http import Http404
+
+    try:
+        canonical = parse_period(text)[0]
+    except PeriodCodeError as error:
+        raise Http404() from error
+    if canonical != text:
+        raise Http404()
+    return canonical
+
+
 class PeriodManager(models.Manager):
     def for_code(self, code: str) -> "Period":
         canonical, kind, ordinal, start, end = parse_period(code)

@@ -27,7 +27,7 @@ from municipium.places.models import Unit
 
 from . import imports, templates
 from .forms import EntrySheet, EntryStartForm, ImportForm
-from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
+from .models import ImportBatch, Missing, Period, Status, Via, period_code_from_path
 from .services import write_observations
 
 PREVIEW_ROWS = 10
@@ -54,12 +54,7 @@ def entry_start(request):
 def _sheet(request, unit, period, area) -> EntrySheet:
     unit = get_object_or_404(Unit, code=unit)
     access.require(access.can_enter(request.user, unit))
-    try:
-        canonical = parse_period(period)[0]
-    except PeriodCodeError as error:
-        raise Http404() from error
-    if canonical != period:
-        raise Http404()
+    canonical = period_code_from_path(period)
     area = get_object_or_404(ServiceArea, code=area)
     return EntrySheet(unit, canonical, area, get_language())
 

@@ -19,7 +19,7 @@ from municipium.places.models import Group, Unit
 from municipium.places.views import set_entries, set_variables
 
 from . import workflow
-from .models import Observation, Period, PeriodCodeError, Publication, Revision, Status, parse_period
+from .models import Observation, Period, Publication, Revision, Status, period_code_from_path
 
 STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.PUBLISHED]
 
@@ -37,13 +37,7 @@ class PublishForm(forms.Form):
 
 def _board_scope(request, code, period):
     group = get_object_or_404(Group, code=code)
-    try:
-        canonical = parse_period(period)[0]
-    except PeriodCodeError as error:
-        raise Http404() from error
-    if canonical != period:
-        raise Http404()
-    return group, canonical
+    return group, period_code_from_path(period)
 
 
 def _member(group, period_code, code) -> Unit:
