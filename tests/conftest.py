@@ -15,3 +15,13 @@ def _tasks_run_inline(settings):
     # variable above comes too late for them; set the backend itself (django.tasks resets
     # its backends when TASKS changes).
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request to /fa/... through the test client leaves Persian active in this thread;
+    # without a reset, whichever test runs next in the same worker reads Persian messages.
+    from django.utils import translation
+
+    yield
+    translation.activate("en")
