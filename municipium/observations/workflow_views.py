@@ -93,37 +93,34 @@ def _back(group, period_code):
     return redirect("group-status", group.code, period_code)
 
 
-@login_required
-@require_POST
-def approve(request, code, period):
+def _move_unit(request, code, period, move, done: str):
+    """Approve or reopen one member's figures from the board: the same scope, refusal and
+    message handling for both; `move(unit, period_code)` is the workflow step."""
     group, period_code = _board_scope(request, code, period)
     access.require(access.inside_group(request.user, group))
     unit = _member(group, period_code, request.POST.get("unit", ""))
     try:
-        result = workflow.approve(request.user, unit, period_code)
+        result = move(unit, period_code)
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("Approved %(count)s figures of %(unit)s.") % {"count": result.rows,
-                                                                                 "unit": unit.label})
+        messages.success(request, done % {"count": result.rows, "unit": unit.label})
     return _back(group, period_code)
+
+
+@login_required
+@require_POST
+def approve(request, code, period):
+    return _move_unit(request, code, period, lambda unit, when: workflow.approve(request.user, unit, when),
+                      _("Approved %(count)s figures of %(unit)s."))
 
 
 @login_required
 @require_POST
 def reopen(request, code, period):
-    group, period_code = _board_scope(request, code, period)
-    access.require(access.inside_group(request.user, group))
-    form = ReopenForm(request.POST)
-    unit = _member(group, period_code, request.POST.get("unit", ""))
-    try:
-        result = workflow.reopen(request.user, unit, period_code, form.data.get("reason", ""))
-    except workflow.WorkflowError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Reopened %(count)s figures of %(unit)s.") % {"count": result.rows,
-                                                                                 "unit": unit.label})
-    return _back(group, period_code)
+    reason = ReopenForm(request.POST).data.get("reason", "")
+    return _move_unit(request, code, period, lambda unit, when: workflow.reopen(request.user, unit, when, reason),
+                      _("Reopened %(count)s figures of %(unit)s."))
 
 
 @login_required
