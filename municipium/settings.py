@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "municipium.audit",
     "municipium.reports",
     "municipium.api",
+    "municipium.surveys",
 ]
 
 MIDDLEWARE = [

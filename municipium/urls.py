@@ -26,5 +26,6 @@ urlpatterns += i18n_patterns(
     path("", include("municipium.reports.urls")),
     path("", include("municipium.observations.workflow_urls")),
     path("", include("municipium.audit.urls")),
+    path("", include("municipium.surveys.urls")),
     prefix_default_language=True,
 )
