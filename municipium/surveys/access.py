@@ -1,0 +1,28 @@
+"""Who may run a survey and who may see what it found, in terms of the product's roles.
+
+A survey is run by the people who already answer for its unit's data: its data officers
+(who also interview and key in paper questionnaires), approvers and administrators. Results
+follow the rule for every other figure: public once published, before that only inside the
+groups that share the unit's data. Everything asks here, and refusals are 404 as elsewhere.
+"""
+
+from municipium.accounts import access
+
+
+def can_run(user, unit) -> bool:
+    return access.can_enter(user, unit) or access.can_approve(user, unit)
+
+
+def can_see_results(user, survey) -> bool:
+    from .models import Survey
+
+    return survey.step == Survey.Step.PUBLISHED or can_run(user, survey.unit) or access.sees_unpublished(user, unit=survey.unit)
+
+
+def runnable_units(user):
+    """Units whose surveys this user may run (for the survey list and the 'new survey' form)."""
+    from municipium.places.models import Unit
+
+    ids = access.reached_units(user, kinds={"officer", "approver"})
+    units = Unit.objects.all() if access.is_admin(user) else Unit.objects.filter(id__in=ids)
+    return units.order_by("code")
