@@ -1,0 +1,5 @@
+"""After field work: cleaning, weighting, analysis, the report and publication."""
+
+from django.urls import path
+
+urlpatterns: list = []
