@@ -62,10 +62,15 @@ def html(report: Report, *, public: bool) -> str:
             "rtl": translation.get_language_bidi(), "language": report.language})
 
 
-def document(report: Report, *, public: bool) -> weasyprint.Document:
+def html_document(content: str) -> weasyprint.Document:
+    """Lay out print HTML that may read only data URIs and our static files (also used by
+    the survey report)."""
     root = static_root()
-    return weasyprint.HTML(string=html(report, public=public), base_url=root.as_uri() + "/",
-                           url_fetcher=StaticOnlyFetcher(root)).render()
+    return weasyprint.HTML(string=content, base_url=root.as_uri() + "/", url_fetcher=StaticOnlyFetcher(root)).render()
+
+
+def document(report: Report, *, public: bool) -> weasyprint.Document:
+    return html_document(html(report, public=public))
 
 
 def render(report: Report, *, public: bool) -> bytes:

@@ -1,0 +1,293 @@
+"""Analysis: what the kept, weighted responses say, with how sure we can be.
+
+Every number comes from the survey library (`municipium.lib.survey.estimates`); this module
+only reads the questionnaire and the responses into its arguments and arranges the results
+for the page, the report and publication (one code path for all three, DESIGN principle 5):
+
+- per service: share satisfied (top two boxes, "don't know" left out), mean and 0–100
+  index, each with a design-based 95 % confidence interval and the number who answered;
+- breakdowns of the share satisfied by every demographic question;
+- the importance–satisfaction matrix (gap = importance − satisfaction, quadrants);
+- comparisons with the previous survey and with the published surveys of the same year of
+  the other members of the unit's groups, tested and corrected for multiple comparisons
+  (Holm), with warnings when wording, mode mix or weighting differ.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.utils.translation import gettext as _
+
+from municipium.lib.survey import estimates as lib
+from municipium.lib.texts import pick
+from municipium.places.models import Membership
+
+from . import cleaning, weighting
+from .models import Question, Response, Survey
+
+CONFIDENCE = 0.95
+# Mode mixes further apart than this (total variation distance) make comparisons doubtful.
+MODE_MIX_TOLERANCE = 0.2
+SIGNIFICANCE = 0.05
+
+
+class AnalysisError(Exception):
+    pass
+
+
+@dataclass
+class Scale:
+    """A choice list read as numbers: the value of each choice name, its "don't know"
+    names and the scale's ends."""
+
+    values: dict
+    missing: set
+    low: int
+    high: int
+
+    def code(self, answer):
+        if answer in (None, ""):
+            return None
+        if answer in self.missing:
+            return lib.DONT_KNOW
+        return self.values.get(answer, answer)
+
+
+def scales(survey: Survey) -> dict[str, Scale]:
+    """Each choice list as a scale: numeric choice names keep their number; other names are
+    numbered in their order (1, 2, ...)."""
+    lists: dict[str, list] = {}
+    for choice in survey.choices.order_by("list_name", "order"):
+        lists.setdefault(choice.list_name, []).append(choice)
+    out = {}
+    for name, choices in lists.items():
+        present = [c for c in choices if not c.is_missing]
+        if not present:
+            continue
+        try:
+            values = {c.name: int(c.name) for c in present}
+        except ValueError:
+            values = {c.name: position for position, c in enumerate(present, start=1)}
+        out[name] = Scale(values, {c.name for c in choices if c.is_missing}, min(values.values()), max(values.values()))
+    return out
+
+
+@dataclass
+class ServiceResult:
+    service: str
+    question: Question
+    label: str
+    result: lib.Satisfaction | None
+    importance: lib.Estimate | None = None
+
+    @property
+    def share(self):
+        return self.result.share_satisfied if self.result else None
+
+    @property
+    def n(self) -> int:
+        return self.result.answered if self.result else 0
+
+
+@dataclass
+class Breakdown:
+    question: Question
+    label: str
+    # (category name, category label, {service: Estimate of the share or None}, n in category)
+    rows: list = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    survey: Survey
+    n: int
+    weighted: bool
+    services: list[ServiceResult]
+    overall: ServiceResult | None
+    breakdowns: list[Breakdown]
+    gaps: lib.GapAnalysis | None
+    design: lib.Design
+    answers: list[dict]
+
+    def service(self, code: str) -> ServiceResult | None:
+        return next((s for s in self.services if s.service == code), None)
+
+
+def _design(survey: Survey, responses: list[Response]) -> lib.Design:
+    weighted = weighting.is_weighted(survey)
+    weights = [r.weight for r in responses] if weighted else None
+    strata = [r.stratum for r in responses]
+    raked_on = None
+    if weighted:
+        margins = (survey.weighting or {}).get("margins") or {}
+        raked_on = [[r.answers.get(name) for r in responses] for name in margins] or None
+    return lib.design(weights, n=len(responses), strata=strata if all(strata) else None, raked_on=raked_on)
+
+
+def service_label(code: str) -> str:
+    """A service's name: the catalogue's service area when the code is one, else the code
+    written out ("public_cleanliness" → "public cleanliness")."""
+    from municipium.catalog.models import ServiceArea
+
+    area = ServiceArea.objects.filter(code=code).first()
+    return (pick(area.name).text if area else "") or code.replace("_", " ")
+
+
+def _label(question: Question) -> str:
+    return pick(question.label).text or question.name
+
+
+def _satisfaction(question: Question, scale: Scale, answers, d, where=None):
+    values = [scale.code(a.get(question.name)) for a in answers]
+    try:
+        return lib.satisfaction(values, d, scale=(scale.low, scale.high), where=where, confidence=CONFIDENCE)
+    except ValueError as error:
+        if "nobody answered" in str(error):
+            return None
+        raise AnalysisError(_("%(question)s: %(detail)s") % {"question": question.name, "detail": error}) from error
+
+
+def analyse(survey: Survey) -> Analysis:
+    responses = list(cleaning.included(survey))
+    if not responses:
+        raise AnalysisError(_("There are no kept responses to analyse."))
+    answers = [r.answers or {} for r in responses]
+    d = _design(survey, responses)
+    scale_of = scales(survey)
+    questions = [q for q in survey.questions.all() if q.name]
+    importance = {q.service: q for q in questions if q.role == Question.Role.IMPORTANCE and q.service}
+
+    services = []
+    for q in questions:
+        if q.role != Question.Role.SATISFACTION or q.list_name not in scale_of:
+            continue
+        result = ServiceResult(q.service or q.name, q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d))
+        asked = importance.get(q.service)
+        if asked is not None and asked.list_name in scale_of:
+            weight = _satisfaction(asked, scale_of[asked.list_name], answers, d)
+            result.importance = weight.mean if weight else None
+        services.append(result)
+    overall = next((ServiceResult("overall", q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d))
+                    for q in questions if q.role == Question.Role.OVERALL and q.list_name in scale_of), None)
+
+    breakdowns = []
+    labels = {(c.list_name, c.name): pick(c.label).text or c.name for c in survey.choices.all()}
+    for q in questions:
+        if q.role != Question.Role.DEMOGRAPHIC or q.kind != Question.Kind.SELECT_ONE:
+            continue
+        part = Breakdown(q, _label(q))
+        categories = [c.name for c in survey.choices.filter(list_name=q.list_name).order_by("order")]
+        for category in categories:
+            where = np.array([a.get(q.name) == category for a in answers])
+            cells = {}
+            for s in services:
+                found = _satisfaction(s.question, scale_of[s.question.list_name], answers, d, where=where) \
+                    if where.any() else None
+                cells[s.service] = found.share_satisfied if found else None
+            part.rows.append((category, labels.get((q.list_name, category), category), cells, int(where.sum())))
+        breakdowns.append(part)
+
+    scored = {s.service: (s.importance.value, s.result.mean.value) for s in services
+              if s.importance is not None and s.result is not None}
+    gaps = lib.importance_satisfaction(scored) if scored else None
+    return Analysis(survey, len(responses), weighting.is_weighted(survey), services, overall, breakdowns, gaps, d,
+                    answers)
+
+
+# -- comparisons -------------------------------------------------------------------------
+
+
+def mode_mix(survey: Survey) -> dict[str, float]:
+    rows = list(cleaning.included(survey).values_list("mode", flat=True))
+    return {mode: rows.count(mode) / len(rows) for mode in sorted(set(rows))} if rows else {}
+
+
+def _mix_distance(a: dict, b: dict) -> float:
+    return sum(abs(a.get(k, 0) - b.get(k, 0)) for k in set(a) | set(b)) / 2
+
+
+def _wording_differs(a: Question, b: Question) -> bool:
+    common = set(a.label) & set(b.label)
+    return any((a.label[k] or "").strip() != (b.label[k] or "").strip() for k in common) or (not common and a.label != b.label)
+
+
+@dataclass
+class ComparedService:
+    service: str
+    label: str
+    own: lib.Estimate
+    other: lib.Estimate
+    test: lib.Comparison
+    p_adjusted: float | None = None
+    wording_differs: bool = False
+
+    @property
+    def significant(self) -> bool:
+        return self.p_adjusted is not None and self.p_adjusted < SIGNIFICANCE
+
+
+@dataclass
+class Comparison:
+    other: Survey
+    kind: str  # "previous" or "peer"
+    rows: list[ComparedService]
+    warnings: list[str]
+
+
+def _compare(own: Analysis, other: Analysis, kind: str) -> Comparison:
+    rows = []
+    for mine in own.services:
+        theirs = other.service(mine.service)
+        if not (theirs and mine.result and theirs.result):
+            continue
+        a, b = mine.share, theirs.share
+        try:
+            test = lib.compare_estimates(a, b)
+        except ValueError:
+            continue  # both shares without any spread (0 % or 100 %): nothing to test
+        rows.append(ComparedService(mine.service, mine.label, a, b, test,
+                                    wording_differs=_wording_differs(mine.question, theirs.question)))
+    warnings = []
+    changed = [service_label(r.service) for r in rows if r.wording_differs]
+    if changed:
+        warnings.append(_("The question was worded differently for: %(services)s. A difference may come from the "
+                          "wording rather than from the service.") % {"services": "; ".join(changed)})
+    if _mix_distance(mode_mix(own.survey), mode_mix(other.survey)) > MODE_MIX_TOLERANCE:
+        warnings.append(_("The surveys were answered in different ways (web, telephone, paper, ...); people tend to "
+                          "answer an interviewer more favourably than a web form."))
+    if weighting.description(own.survey) != weighting.description(other.survey):
+        warnings.append(_("The surveys were weighted differently (other margins, design weights or trimming, or one "
+                          "not weighted at all)."))
+    return Comparison(other.survey, kind, rows, warnings)
+
+
+def peer_surveys(survey: Survey) -> list[Survey]:
+    """Published surveys of the same year by the other members of the unit's groups."""
+    groups = Membership.objects.filter(unit=survey.unit).values("group_id")
+    units = Membership.objects.filter(group_id__in=groups).exclude(unit=survey.unit).values("unit_id")
+    return list(Survey.objects.filter(unit_id__in=units, year=survey.year, step=Survey.Step.PUBLISHED)
+                .select_related("unit").order_by("unit__code", "code"))
+
+
+def comparisons(survey: Survey, analysis: Analysis | None = None) -> list[Comparison]:
+    """The previous survey first, then the peers; p-values Holm-adjusted within each family
+    (the previous survey's services; all peers' services together)."""
+    analysis = analysis or analyse(survey)
+    out = []
+    if survey.previous_id:
+        previous = survey.previous
+        try:
+            out.append(_compare(analysis, analyse(previous), "previous"))
+        except AnalysisError:
+            pass  # an earlier survey without kept responses has nothing to compare
+    peers = []
+    for other in peer_surveys(survey):
+        try:
+            peers.append(_compare(analysis, analyse(other), "peer"))
+        except AnalysisError:
+            continue
+    for family in (out, peers):
+        rows = [row for comparison in family for row in comparison.rows]
+        for row, adjusted in zip(rows, lib.p_adjust([r.test.p_value for r in rows], "holm"), strict=True):
+            row.p_adjusted = adjusted
+    return out + peers

@@ -1,0 +1,285 @@
+"""Pages after field work: Clean, Weight, Analyse, the report (page and PDF) and Publish.
+
+Who may do what (`surveys.access`): those who run the survey clean and weight it; results
+(analysis, report) are for those `can_see_results` allows — everyone once published;
+publishing is an approver's act (`publish.may_publish`). Anyone else gets 404.
+"""
+
+import base64
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import get_language_bidi
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from municipium.accounts.access import require
+from municipium.lib import numbers
+from municipium.lib.texts import pick
+
+from . import analysis, charts, cleaning, publish, weighting
+from .access import can_run, can_see_results
+from .fieldwork import _steps_template
+from .models import Survey
+
+def _survey(request, pk: int, *, results: bool = False) -> Survey:
+    survey = get_object_or_404(Survey.objects.select_related("unit", "previous"), pk=pk)
+    require(can_see_results(request.user, survey) if results else can_run(request.user, survey.unit))
+    return survey
+
+
+def _page(request, template: str, survey: Survey, step: str, context: dict, status: int = 200):
+    context.update({"survey": survey, "current_step": step, "steps_template": _steps_template(),
+                    "runs": can_run(request.user, survey.unit)})
+    return render(request, template, context, status=status)
+
+
+# -- Clean ---------------------------------------------------------------------------------
+
+
+@login_required
+def clean(request, pk: int):
+    survey = _survey(request, pk)
+    problems = []
+    if request.method == "POST":
+        if request.POST.get("action") == "flag":
+            counts = cleaning.compute_flags(survey, actor=request.user)
+            messages.success(request, _("Flags computed: %(count)s responses flagged.")
+                             % {"count": numbers.format_number(sum(counts.values()), 0)})
+            return redirect("survey-clean", survey.pk)
+        try:
+            ids = [int(i) for i in request.POST.getlist("responses")]
+            done = cleaning.decide(survey, ids, exclude=request.POST.get("decision") == "exclude",
+                                   reason=request.POST.get("reason", ""), actor=request.user)
+        except ValueError:
+            problems.append(_("The chosen responses are not valid response numbers."))
+        except cleaning.CleaningError as error:
+            problems.append(str(error))
+        else:
+            messages.success(request, _("Decision recorded for %(count)s responses.")
+                             % {"count": numbers.format_number(done, 0)})
+            return redirect("survey-clean", survey.pk)
+    durations = list(survey.responses.exclude(duration_seconds__isnull=True).values_list("duration_seconds", flat=True))
+    threshold = cleaning.speed_threshold(durations)
+    flagged = survey.responses.exclude(flags=[]).order_by("id") | survey.responses.filter(excluded=True)
+    rows = [{"response": r, "flags": [cleaning.FLAG_LABELS.get(f, f) for f in r.flags]}
+            for r in flagged.distinct().order_by("id")]
+    context = {"summary": cleaning.summary(survey), "rows": rows, "threshold": threshold,
+               "median": threshold / cleaning.SPEED_FRACTION if threshold is not None else None,
+               "min_timed": cleaning.SPEED_MIN_TIMED, "grid_min": cleaning.GRID_MIN_ITEMS,
+               "problems": problems, "chosen": request.POST.getlist("responses"), "reason": request.POST.get("reason", "")}
+    return _page(request, "surveys/results/clean.html", survey, Survey.Step.CLEAN, context, 422 if problems else 200)
+
+
+# -- Weight --------------------------------------------------------------------------------
+
+
+def _margins_from_form(post, questions) -> dict:
+    margins = {}
+    for name, (_question, choices) in questions.items():
+        if post.get(f"use-{name}"):
+            margins[name] = {choice: post.get(f"margin-{name}-{choice}", "").strip() for choice in choices}
+    return margins
+
+
+@login_required
+def weight(request, pk: int):
+    survey = _survey(request, pk)
+    questions = weighting.margin_questions(survey)
+    stored_settings = survey.weighting or {}
+    problems = []
+    entered = None
+    if request.method == "POST":
+        upload = request.FILES.get("margins_file")
+        try:
+            if upload is not None:
+                margins = weighting.parse_margins_csv(upload.read(weighting.MAX_UPLOAD_BYTES + 1))
+            else:
+                entered = margins = _margins_from_form(request.POST, questions)
+            weighting.save_settings(survey, margins, {"lower": request.POST.get("trim_lower", ""),
+                                                      "upper": request.POST.get("trim_upper", "")},
+                                    actor=request.user)
+            weighting.compute(survey, actor=request.user)
+        except weighting.WeightingError as error:
+            problems = error.problems
+        else:
+            messages.success(request, _("The responses are weighted. The report below shows what weighting did."))
+            return redirect("survey-weight", survey.pk)
+    stored = stored_settings.get("margins") or {}
+    trim = stored_settings.get("trim") or weighting.DEFAULT_TRIM
+    form_rows = []
+    for name, (question, choices) in questions.items():
+        given = (entered or {}).get(name, stored.get(name, {}))
+        form_rows.append({"name": name, "label": pick(question.label).text or name,
+                          "use": name in (entered if entered is not None else stored),
+                          "choices": [(choice, label, given.get(choice, "")) for choice, label in choices.items()]})
+    report = stored_settings.get("report") if weighting.is_weighted(survey) else None
+    if report:
+        labels = {row["name"]: row for row in form_rows}
+        for row in report["margins"]:
+            question = labels.get(row["question"])
+            row["question_label"] = question["label"] if question else row["question"]
+            row["category_label"] = next((label for c, label, _v in question["choices"] if c == row["category"]),
+                                         row["category"]) if question else row["category"]
+    context = {"form_rows": form_rows, "trim": trim, "report": report, "problems": problems,
+               "kept": cleaning.included(survey).count(),
+               "trim_lower": request.POST.get("trim_lower", trim.get("lower") or "") if problems else (trim.get("lower") or ""),
+               "trim_upper": request.POST.get("trim_upper", trim.get("upper") or "") if problems else (trim.get("upper") or "")}
+    return _page(request, "surveys/results/weight.html", survey, Survey.Step.WEIGHT, context, 422 if problems else 200)
+
+
+# -- Analyse, report -----------------------------------------------------------------------
+
+
+def _interval(estimate, scale: float = 100, decimals: int = 1) -> str:
+    low, high = max(0.0, estimate.ci_low * scale), estimate.ci_high * scale
+    if scale == 100:
+        high = min(100.0, high)
+    return f"{numbers.format_number(low, decimals)} – {numbers.format_number(high, decimals)}"
+
+
+def results(survey: Survey) -> dict:
+    """Everything the analysis page, the report page and the PDF show, in the active
+    language: one place so that the three say the same numbers."""
+    found = analysis.analyse(survey)
+    rtl = get_language_bidi()
+    services = []
+    for s in [*found.services, *([found.overall] if found.overall else [])]:
+        r = s.result
+        services.append({
+            "service": s.service, "label": analysis.service_label(s.service) if s.service != "overall" else _("Overall"),
+            "question": s.label, "result": r, "overall": s is found.overall,
+            "share": 100 * r.share_satisfied.value if r else None,
+            "share_interval": _interval(r.share_satisfied) if r else "",
+            "mean_interval": _interval(r.mean, 1, 2) if r else "",
+            "index_interval": _interval(r.index, 1) if r else "",
+            "importance": s.importance})
+    with_answers = [s for s in services if s["result"]]
+    share_spec = charts.shares([{
+        "label": s["label"], "share": round(s["share"], 3),
+        "ci_low": round(max(0.0, 100 * s["result"].share_satisfied.ci_low), 3),
+        "ci_high": round(min(100.0, 100 * s["result"].share_satisfied.ci_high), 3),
+        "share_text": numbers.format_share(s["share"], 1), "interval_text": s["share_interval"],
+        "n_text": numbers.format_number(s["result"].answered, 0)} for s in with_answers],
+        title=_("Share satisfied by service"), rtl=rtl)
+    matrix_spec = None
+    gaps = []
+    if found.gaps:
+        labels = charts.quadrant_labels()
+        for g in sorted(found.gaps.services, key=lambda g: g.priority):
+            gaps.append({"label": analysis.service_label(g.service), "importance": g.importance,
+                         "satisfaction": g.satisfaction, "gap": g.gap, "priority": g.priority,
+                         "quadrant": g.quadrant, "quadrant_label": str(labels[g.quadrant])})
+        matrix_spec = charts.matrix([{
+            **{k: g[k] for k in ("label", "quadrant", "quadrant_label")},
+            "importance": round(g["importance"], 4), "satisfaction": round(g["satisfaction"], 4),
+            "importance_text": numbers.format_number(g["importance"], 2),
+            "satisfaction_text": numbers.format_number(g["satisfaction"], 2),
+            "gap_text": numbers.format_number(g["gap"], 2)} for g in gaps],
+            mean_importance=found.gaps.mean_importance, mean_satisfaction=found.gaps.mean_satisfaction,
+            title=_("Importance and satisfaction"), rtl=rtl)
+    labels = {s.service: analysis.service_label(s.service) for s in found.services}
+    breakdowns = [{"name": part.question.name, "label": part.label,
+                   "rows": [{"label": label, "n": n, "cells": [
+                       (numbers.format_share(100 * cells[s.service].value, 1), _interval(cells[s.service], 100, 0))
+                       if cells.get(s.service) else None for s in found.services]}
+                            for _category, label, cells, n in part.rows]} for part in found.breakdowns]
+    compared = [{"kind": c.kind, "other": c.other, "warnings": c.warnings,
+                 "rows": [{"label": labels.get(row.service, row.service), "own": 100 * row.own.value,
+                           "other": 100 * row.other.value, "difference": 100 * row.test.difference,
+                           "p": row.p_adjusted, "significant": row.significant, "wording_differs": row.wording_differs}
+                          for row in c.rows]} for c in analysis.comparisons(survey, found)]
+    return {"analysis": found, "services": services, "share_spec": share_spec, "matrix_spec": matrix_spec,
+            "gaps": gaps, "comparisons": compared, "breakdowns": breakdowns,
+            "breakdown_head": [labels[s.service] for s in found.services], "significance": analysis.SIGNIFICANCE}
+
+
+@require_GET
+def analyse(request, pk: int):
+    survey = _survey(request, pk, results=True)
+    try:
+        context = results(survey)
+    except analysis.AnalysisError as error:
+        context = {"problem": str(error)}
+    context["may_publish"] = publish.may_publish(request.user, survey)
+    return _page(request, "surveys/results/analysis.html", survey, Survey.Step.ANALYSE, context)
+
+
+def _language(request) -> str:
+    asked = request.GET.get("language") or translation.get_language()
+    return asked if asked in settings.LANGUAGE_CODES else settings.LANGUAGE_CODE
+
+
+@require_GET
+def report(request, pk: int):
+    survey = _survey(request, pk, results=True)
+    try:
+        context = results(survey)
+    except analysis.AnalysisError as error:
+        context = {"problem": str(error)}
+    context["languages"] = settings.LANGUAGES
+    return _page(request, "surveys/results/report.html", survey, "report", context)
+
+
+def report_html(survey: Survey, language: str) -> str:
+    """The print HTML in `language`, charts embedded as PNG (WeasyPrint clips SVG text)."""
+    from municipium.benchmarks.charts import render_png
+    from municipium.reports.pdf import STYLESHEET
+
+    with translation.override(language):
+        context = results(survey)
+        for key in ("share_spec", "matrix_spec"):
+            if context.get(key):
+                png = render_png(context[key], language)
+                context[key.replace("spec", "image")] = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        return render_to_string("surveys/results/print.html", {
+            **context, "survey": survey, "stylesheet": STYLESHEET, "rtl": translation.get_language_bidi(),
+            "language": language})
+
+
+def report_pdf_bytes(survey: Survey, language: str) -> bytes:
+    from municipium.reports.pdf import html_document
+
+    return html_document(report_html(survey, language)).write_pdf()
+
+
+@require_GET
+def report_pdf(request, pk: int):
+    survey = _survey(request, pk, results=True)
+    language = _language(request)
+    try:
+        content = report_pdf_bytes(survey, language)
+    except analysis.AnalysisError as error:
+        messages.error(request, str(error))
+        return redirect("survey-report", survey.pk)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{survey.unit.code}-{survey.code}-{survey.year}-{language}.pdf"'
+    return response
+
+
+# -- Publish -------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def publish_results(request, pk: int):
+    survey = _survey(request, pk, results=True)
+    require(publish.may_publish(request.user, survey))
+    try:
+        outcome = publish.publish(survey, actor=request.user)
+    except publish.PublishError as error:
+        messages.error(request, str(error))
+    else:
+        if outcome["status"] == "published":
+            messages.success(request, _("The results are published: %(rows)s figures in the catalogue's indicators.")
+                             % {"rows": numbers.format_number(outcome["rows"], 0)})
+        else:
+            messages.success(request, _("The results are written as approved figures (%(rows)s); they become public "
+                                        "when the group's coordinator publishes the year's figures.")
+                             % {"rows": numbers.format_number(outcome["rows"], 0)})
+    return redirect("survey-analyse", survey.pk)
