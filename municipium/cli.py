@@ -261,6 +261,34 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_daily(args) -> int:
+    """Once a day (cron, a systemd timer): release the publications whose embargo date has
+    come and send the automatic deadline reminders. Safe to run again, and from several
+    servers at once: each release and each reminder is claimed in the database first, so it
+    happens once (README: The daily job)."""
+    import datetime as dt
+
+    from django.utils.translation import gettext as _
+
+    from municipium.observations import workflow
+
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else None
+    except ValueError:
+        print("municipium daily: " + _("--today %(value)s is not a date; write it like 2025-03-31")
+              % {"value": args.today}, file=sys.stderr)
+        return EXIT_USAGE
+    released = workflow.release_due_publications(today)
+    days = workflow.REMIND_DAYS_BEFORE if args.days_before is None else args.days_before
+    sent, failed = workflow.send_due_reminders(today, days_before=days)
+    print(_("%(released)s figures published, %(sent)s reminders sent") % {"released": released, "sent": sent})
+    if failed:
+        print(_("%(failed)s reminders could not be sent (the mail server refused); the next run tries again")
+              % {"failed": failed}, file=sys.stderr)
+        return EXIT_PROBLEMS
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -335,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recompute", help="recompute every derived figure from the observations")
     p.set_defaults(func=cmd_recompute)
+
+    p = sub.add_parser("daily", help="release embargoed publications and send deadline reminders (run once a day)")
+    p.add_argument("--today", default=None, help="act as if it were this date (YYYY-MM-DD)")
+    p.add_argument("--days-before", type=int, default=None,
+                   help="send the reminder this many days before a deadline (default 7)")
+    p.set_defaults(func=cmd_daily)
 
     p = sub.add_parser("manage", help="run a Django management command (migrate, createsuperuser, ...)")
     p.add_argument("rest", nargs=argparse.REMAINDER)

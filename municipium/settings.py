@@ -216,6 +216,31 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# E-mail (invitations, reminders): printed on the console in development; in production,
+# or whenever EMAIL_HOST is set, sent by SMTP (to the machine's own mail server unless
+# EMAIL_HOST names another). Configured as Django 6.1's MAILERS (the EMAIL_* settings are
+# deprecated there); the environment keeps the familiar EMAIL_* names. SITE_URL is this
+# installation's address, for links in messages sent without a request (daily reminders).
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+_SMTP = bool(_EMAIL_HOST) or env_bool("PRODUCTION")
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("EMAIL_BACKEND") or (
+            "django.core.mail.backends.smtp.EmailBackend" if _SMTP else "django.core.mail.backends.console.EmailBackend"),
+        "OPTIONS": {
+            "host": _EMAIL_HOST or "localhost",
+            "port": int(os.environ.get("EMAIL_PORT", "587" if _EMAIL_HOST else "25")),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", bool(_EMAIL_HOST)),
+            "timeout": int(os.environ.get("EMAIL_TIMEOUT", "30")),
+        } if _SMTP else {},
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "municipium@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
 # Uploaded files larger than this are refused before parsing (bytes).
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
 

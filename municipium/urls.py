@@ -26,6 +26,7 @@ urlpatterns += i18n_patterns(
     path("", include("municipium.reports.urls")),
     path("", include("municipium.observations.workflow_urls")),
     path("", include("municipium.audit.urls")),
+    path("", include("municipium.accounts.urls")),
     path("", include("municipium.surveys.urls")),
     prefix_default_language=True,
 )

@@ -103,6 +103,32 @@ def can_coordinate(user, group: Group) -> bool:
     return any(kind == Role.Kind.COORDINATOR and g == group.pk for kind, _u, g in _roles(user)["rows"])
 
 
+def coordinated_groups(user) -> set[int]:
+    """Ids of the groups the user holds a coordinator role on (not those an administrator
+    may manage by being one: callers ask `is_admin` for that)."""
+    if not user.is_authenticated:
+        return set()
+    return {g for kind, _u, g in _roles(user)["rows"] if kind == Role.Kind.COORDINATOR and g}
+
+
+def can_read_audit(user) -> bool:
+    """Administrators read the whole trail, coordinators their groups' part (audit.views)."""
+    return is_admin(user) or bool(coordinated_groups(user))
+
+
+def can_invite(user, kind: str, unit: Unit | None = None, group: Group | None = None) -> bool:
+    """Offer someone a role: an administrator any role; a coordinator any role but
+    administrator, on their own group or on one of its member units, nowhere else."""
+    if is_admin(user):
+        return True
+    if kind == Role.Kind.ADMIN or (unit is None) == (group is None):
+        return False
+    groups = coordinated_groups(user)
+    if group is not None:
+        return group.pk in groups
+    return Membership.objects.filter(group_id__in=groups, unit=unit).exists()
+
+
 def can_edit_catalogue(user) -> bool:
     """Coordinators adapt definitions for their groups; administrators own the catalogue."""
     if is_admin(user):

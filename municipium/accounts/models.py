@@ -10,6 +10,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+# A scoped role names exactly one unit or one group; an administrator none.
+SCOPE_RULE = (Q(kind="admin", unit__isnull=True, group__isnull=True)
+              | (~Q(kind="admin") & (Q(unit__isnull=False, group__isnull=True)
+                                     | Q(unit__isnull=True, group__isnull=False))))
+
 
 class Role(models.Model):
     class Kind(models.TextChoices):
@@ -27,11 +32,8 @@ class Role(models.Model):
 
     class Meta:
         constraints = [
-            # A scoped role names exactly one unit or one group; an administrator none.
             models.CheckConstraint(
-                condition=(Q(kind="admin", unit__isnull=True, group__isnull=True)
-                           | (~Q(kind="admin") & (Q(unit__isnull=False, group__isnull=True)
-                                                  | Q(unit__isnull=True, group__isnull=False)))),
+                condition=SCOPE_RULE,
                 name="role_scope",
             ),
             # One row per role and scope (conditional constraints: SQLite cannot treat NULLs as equal).
@@ -54,3 +56,62 @@ class LoginAttempt(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class Invitation(models.Model):
+    """An offer of a role, sent by e-mail to a person who may not have an account yet.
+
+    Only the SHA-256 of the link's token is stored: someone who reads the database (a backup,
+    an administrator's query) cannot accept an invitation meant for another person. The token
+    works once, until `expires`, and not after the invitation is revoked."""
+
+    VALID_DAYS = 14
+
+    email = models.EmailField()
+    kind = models.CharField(max_length=16, choices=Role.Kind.choices)
+    unit = models.ForeignKey("places.Unit", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("places.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            # The same scope rule as Role's, so that accepting can always create the role.
+            models.CheckConstraint(
+                condition=SCOPE_RULE,
+                name="invitation_scope",
+            ),
+        ]
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+
+    def __str__(self) -> str:
+        scope = self.unit or self.group or ""
+        return f"{self.email} · {self.get_kind_display()} {scope}".strip()
+
+    def state(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.accepted_at:
+            return self.State.ACCEPTED
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.PENDING
+
+    @property
+    def state_label(self) -> str:
+        return self.State(self.state()).label

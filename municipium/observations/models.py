@@ -303,3 +303,28 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id}/{self.period_id} {self.publish_after or ''}".strip()
+
+
+class Deadline(models.Model):
+    """The day by which a group's members hand in (submit) their figures for a period.
+
+    The reminder columns are claims as much as records: the daily job marks a step sent with
+    a conditional UPDATE before it sends, so that two servers running it at once send each
+    step once. A new date starts the steps over, because it is a new deadline to be reminded of.
+    Every reminder, by hand or automatic, is an audit event; the board reads the last from there."""
+
+    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="deadlines")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="deadlines")
+    due = models.DateField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    set_at = models.DateTimeField(auto_now=True)
+    # When the automatic reminder before the deadline, and the one after it passed, went out.
+    reminded_before = models.DateTimeField(null=True, blank=True)
+    reminded_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "period"], name="deadline_group_period")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}/{self.period_id} {self.due.isoformat()}"

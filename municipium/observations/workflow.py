@@ -10,6 +10,8 @@ turn "you may not see this at all" into 404 before they get here.
 """
 
 import datetime as dt
+import logging
+import smtplib
 
 from django.db import transaction
 from django.tasks import task
@@ -17,10 +19,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from municipium.accounts import access
+from municipium.accounts.models import Role
 from municipium.places.models import Group, Membership, Unit
 
 from .models import ImportBatch, Observation, Period, Publication, Status, Via
 from .services import Row, WriteResult, write_observations
+
+
+log = logging.getLogger(__name__)
 
 
 class WorkflowError(Exception):
@@ -139,10 +145,15 @@ def release_due_publications(today: dt.date | None = None) -> int:
         "group", "period", "unit", "created_by")
     for publication in due:
         with transaction.atomic():
+            # Claim first: of several servers running this at once, only the one whose
+            # UPDATE changed the row publishes (the others wait on its row lock, then find
+            # it released); a failure below rolls the claim back for the next run.
+            claimed = Publication.objects.filter(pk=publication.pk, released_at__isnull=True).update(
+                released_at=timezone.now())
+            if not claimed:
+                continue
             units = [publication.unit] if publication.unit else members(publication.group, publication.period)
             released += _publish_now(publication.created_by, units, publication.period)
-            publication.released_at = timezone.now()
-            publication.save(update_fields=["released_at"])
     return released
 
 
@@ -182,3 +193,174 @@ def restore(actor, observation: Observation, revision, *, expected_version: int 
                             created_by=actor if getattr(actor, "is_authenticated", False) else None)
         return write_observations([row], batch=batch, actor=actor, via=Via.RESTORE,
                                   note=f"restore: observation {current.pk} to version {revision.version}")
+
+
+# -- deadlines and reminders ---------------------------------------------------------------
+
+# The automatic reminder goes out this many days before a deadline (`municipium daily
+# --days-before` overrides it), and another the day after a deadline has passed.
+REMIND_DAYS_BEFORE = 7
+
+
+def set_deadline(actor, group: Group, period, due: dt.date):
+    """Set or move the group's deadline for the period (audited, before and after)."""
+    from municipium.audit.models import record, snapshot
+
+    from .models import Deadline
+
+    if not access.can_coordinate(actor, group):
+        raise WorkflowError(_("Only a coordinator of %(group)s may set its deadlines.") % {"group": group.label})
+    if not isinstance(due, dt.date):
+        raise WorkflowError(_("The deadline must be a date, like 2025-03-31."))
+    with transaction.atomic():
+        period = period if isinstance(period, Period) else Period.objects.for_code(str(period))
+        deadline = Deadline.objects.select_for_update().filter(group=group, period=period).first()
+        before = snapshot(deadline) if deadline else None
+        if deadline is None:
+            deadline = Deadline(group=group, period=period)
+        elif deadline.due == due:
+            return deadline
+        deadline.due, deadline.set_by = due, actor if actor.is_authenticated else None
+        deadline.reminded_before = deadline.reminded_after = None  # a new date, new reminders
+        deadline.save()
+        record("update" if before else "create", deadline, actor=actor, before=before, after=snapshot(deadline),
+               via="form", object_repr=f"{group.code} {period.code} {due.isoformat()}")
+    return deadline
+
+
+def progress(units, period) -> dict[int, dict[str, int]]:
+    """How many of each unit's figures for the period are in each status."""
+    counts: dict[int, dict[str, int]] = {unit.pk: dict.fromkeys(Status.values, 0) for unit in units}
+    if period is None or not units:
+        return counts
+    from django.db.models import Count
+
+    for row in (Observation.objects.filter(unit__in=units, period=period).values("unit_id", "status")
+                .annotate(n=Count("id"))):
+        counts[row["unit_id"]][row["status"]] = row["n"]
+    return counts
+
+
+def not_submitted(counts: dict[str, int]) -> bool:
+    """A member still owes its figures: none at all, or drafts left."""
+    return counts[Status.DRAFT] > 0 or not any(counts.values())
+
+
+def awaiting_approval(counts: dict[str, int]) -> bool:
+    return counts[Status.SUBMITTED] > 0
+
+
+def people(unit: Unit, kind: str, group: Group | None = None):
+    """Users holding a role of `kind` on the unit, on a unit above it, or on the group."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    above, current = [], unit
+    while current is not None and current.pk not in above:
+        above.append(current.pk)
+        current = current.parent
+    scope = Q(roles__unit_id__in=above)
+    if group is not None:
+        scope |= Q(roles__group=group)
+    return (get_user_model().objects.filter(scope, roles__kind=kind, is_active=True).exclude(email="")
+            .distinct().order_by("pk"))
+
+
+def _remind_audit_repr(group: Group, period: Period) -> str:
+    return f"{group.code} {period.code}"
+
+
+def last_reminder(group: Group, period: Period):
+    """The audit event of the last reminder sent for the group's period, by hand or automatic."""
+    from municipium.audit.models import AuditEvent
+
+    return (AuditEvent.objects.filter(action="remind", model="places.group", object_id=str(group.pk),
+                                      object_repr=_remind_audit_repr(group, period)).select_related("actor").first())
+
+
+def remind(actor, group: Group, period, *, step: str = "manual", site: str = "", via: str = "form") -> int:
+    """E-mail the data officers of the members that have not submitted, and the approvers of
+    those whose figures wait for approval; returns how many messages went out. Each person
+    gets one message listing their own units. Written in the active language."""
+    from django.conf import settings
+    from django.core.mail import send_mass_mail
+    from django.urls import reverse
+
+    from municipium.audit.models import record
+
+    from .models import Deadline
+
+    if actor is not None and not access.can_coordinate(actor, group):  # None: the daily job
+        raise WorkflowError(_("Only a coordinator of %(group)s may send reminders.") % {"group": group.label})
+    period = _period(period)
+    units = members(group, period)
+    counts = progress(units, period)
+    deadline = Deadline.objects.filter(group=group, period=period).first()
+    owed: dict[int, tuple] = {}  # user id -> (user, units to enter, units to approve)
+    for unit in units:
+        for kind, duty, wanted in ((Role.Kind.OFFICER, 1, not_submitted(counts[unit.pk])),
+                                   (Role.Kind.APPROVER, 2, awaiting_approval(counts[unit.pk]))):
+            if not wanted:
+                continue
+            for user in people(unit, kind, group):
+                entry = owed.setdefault(user.pk, (user, [], []))
+                entry[duty].append(unit.label)
+    if not owed:
+        raise WorkflowError(_("Nobody to remind: every member has submitted, or the members without their "
+                              "figures have no data officer with an e-mail address."))
+    site = site or settings.SITE_URL
+    due = (_("The deadline is %(date)s.") % {"date": deadline.due.isoformat()}) if deadline else ""
+    subject = _("Municipium: figures for %(period)s, %(group)s") % {"period": period.code, "group": group.label}
+    messages = []
+    for user, to_enter, to_approve in owed.values():
+        parts = [_("Hello %(name)s,") % {"name": user.get_full_name() or user.get_username()}, ""]
+        if to_enter:
+            parts.append(_("These figures for %(period)s are not submitted yet: %(units)s. %(due)s") % {
+                "period": period.code, "units": ", ".join(to_enter), "due": due})
+            parts.append(_("Enter and submit them here: %(link)s") % {"link": site.rstrip("/") + reverse("entry-start")})
+        if to_approve:
+            parts.append(_("These submitted figures for %(period)s wait for your approval: %(units)s.") % {
+                "period": period.code, "units": ", ".join(to_approve)})
+        messages.append((subject, "\n".join(parts).strip() + "\n", None, [user.email]))
+    with transaction.atomic():
+        record("remind", group, actor=actor, via=via, object_repr=_remind_audit_repr(group, period),
+               after={"period": period.code, "step": step, "recipients": sorted(u.get_username() for u, _e, _a in owed.values())})
+        send_mass_mail(messages)
+    return len(messages)
+
+
+def send_due_reminders(today: dt.date | None = None, days_before: int = REMIND_DAYS_BEFORE) -> tuple[int, int]:
+    """Daily: the reminder `days_before` days before each deadline and the one after it
+    passed, each once per deadline even when several servers run this at the same time: a
+    conditional UPDATE claims the step, and only the one run whose UPDATE changed the row
+    sends (a failed send rolls the claim back, so the next run tries again).
+
+    Returns (messages sent, steps that failed to send)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from .models import Deadline
+
+    today = today or timezone.localdate()
+    sent = failed = 0
+    steps = (("before", "reminded_before", lambda d: d.due - dt.timedelta(days=days_before) <= today <= d.due),
+             ("after", "reminded_after", lambda d: today > d.due))
+    for deadline in Deadline.objects.select_related("group", "period").order_by("pk"):
+        for step, column, due_now in steps:
+            if getattr(deadline, column) is not None or not due_now(deadline):
+                continue
+            try:
+                with transaction.atomic():
+                    claimed = Deadline.objects.filter(pk=deadline.pk, due=deadline.due,
+                                                      **{f"{column}__isnull": True}).update(**{column: timezone.now()})
+                    if not claimed:
+                        continue  # another server took this step, or the deadline moved meanwhile
+                    with translation.override(settings.LANGUAGE_CODE):
+                        try:
+                            sent += remind(None, deadline.group, deadline.period, step=step, via="command")
+                        except WorkflowError:
+                            pass  # everyone has submitted: the step is done without a message
+            except (smtplib.SMTPException, OSError):
+                log.exception("reminder for deadline %s (%s) could not be sent", deadline.pk, step)
+                failed += 1
+    return sent, failed

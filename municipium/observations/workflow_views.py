@@ -2,24 +2,31 @@
 with the approve, reopen and publish actions. The moves themselves are `workflow`'s; these
 views only read the form, show the refusal or the result, and return to the board."""
 
-from collections import Counter
+import logging
+import smtplib
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
+from municipium.catalog.models import ServiceArea
 from municipium.places.models import Group, Unit
 from municipium.places.views import set_entries, set_variables
 
 from . import workflow
-from .models import Observation, Period, Publication, Revision, Status, period_code_from_path
+from .forms import EntrySheet
+from .models import Deadline, Observation, Period, Publication, Revision, Status, period_code_from_path
+
+log = logging.getLogger(__name__)
 
 STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.PUBLISHED]
 
@@ -48,35 +55,61 @@ def _member(group, period_code, code) -> Unit:
     return unit
 
 
+class DeadlineForm(forms.Form):
+    due = forms.DateField(label=gettext_lazy("Deadline for submitting"),
+                          widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
+
+
+def _failures(unit, period_obj, language):
+    """Stored figures of the unit that fail the checks of the entry page, by service area,
+    each with the entry page's address: the same EntrySheet, so the board and the form
+    never disagree about what is wrong."""
+    areas = ServiceArea.objects.filter(
+        pk__in=Observation.objects.filter(unit=unit, period=period_obj).values("variable__service_area_id")
+    ).order_by("order", "code")
+    found = []
+    for area in areas:
+        slots = EntrySheet(unit, period_obj.code, area, language).check_stored()
+        if slots:
+            found.append({"area": area, "slots": slots,
+                          "url": reverse("entry", args=[unit.code, period_obj.code, area.code])})
+    return found
+
+
 @login_required
 def status_board(request, code, period):
     group, period_code = _board_scope(request, code, period)
     access.require(access.can_coordinate(request.user, group))
     period_obj = Period.objects.filter(code=period_code).first()
     units = workflow.members(group, period_obj) if period_obj else []
-    variables = set_variables(set_entries(group))
-    counts, reported, submissions = Counter(), {}, {}
+    variables = sorted(set_variables(set_entries(group)), key=lambda v: v.code)
+    counts = workflow.progress(units, period_obj)
+    reported, submissions = set(), {}
     if period_obj and units:
-        observed = Observation.objects.filter(unit__in=units, period=period_obj)
-        for row in observed.values("unit_id", "status").annotate(n=Count("id")):
-            counts[row["unit_id"], row["status"]] = row["n"]
         if variables:
-            for unit_id, variable_id in observed.filter(variable__in=variables).values_list(
-                    "unit_id", "variable_id").distinct():
-                reported[unit_id] = reported.get(unit_id, 0) + 1
+            reported = set(Observation.objects.filter(unit__in=units, period=period_obj, variable__in=variables)
+                           .values_list("unit_id", "variable_id").distinct())
         for revision in (Revision.objects.filter(observation__unit__in=units, observation__period=period_obj,
                                                  status=Status.SUBMITTED)
                          .select_related("changed_by", "observation").order_by("changed_at")):
             submissions[revision.observation.unit_id] = revision  # the latest wins
+    deadline = Deadline.objects.filter(group=group, period=period_obj).first() if period_obj else None
+    today = timezone.localdate()
+    language = get_language()
     rows = []
     for unit in units:
+        mine = counts[unit.pk]
+        owes = workflow.not_submitted(mine)
         rows.append({
             "unit": unit,
-            "counts": [counts[unit.pk, status] for status in STATUSES],
-            "missing": len(variables) - reported.get(unit.pk, 0) if variables else None,
+            "counts": [mine[status] for status in STATUSES],
+            "missing": [v for v in variables if (unit.pk, v.pk) not in reported] if variables else None,
+            "failures": _failures(unit, period_obj, language) if period_obj else [],
+            "owes": owes,
+            "late": bool(deadline and owes and today > deadline.due),
             "submitted": submissions.get(unit.pk),
-            "submitted_now": counts[unit.pk, Status.SUBMITTED],
-            "approved_now": counts[unit.pk, Status.APPROVED],
+            "submitted_now": mine[Status.SUBMITTED],
+            "approved_now": mine[Status.APPROVED],
             "reopen_form": ReopenForm(initial={"unit": unit.code}, auto_id=f"reopen-{unit.code}-%s"),
             "publish_form": PublishForm(initial={"unit": unit.code}, auto_id=f"publish-{unit.code}-%s"),
         })
@@ -86,7 +119,67 @@ def status_board(request, code, period):
         "group": group, "period_code": period_code, "rows": rows, "statuses": [s.label for s in STATUSES],
         "has_set": bool(variables), "pending": pending,
         "publish_form": PublishForm(auto_id="publish-all-%s"),
+        "deadline": deadline, "deadline_form": DeadlineForm(initial={"due": deadline.due if deadline else None}),
+        "late": sum(1 for row in rows if row["late"]), "owing": sum(1 for row in rows if row["owes"]),
+        "last_reminder": workflow.last_reminder(group, period_obj) if period_obj else None,
     })
+
+
+@login_required
+def status_board_latest(request, code):
+    """The board of the period the group is working on: the latest with a deadline or with
+    figures of its members, else last year."""
+    group = get_object_or_404(Group, code=code)
+    access.require(access.can_coordinate(request.user, group))
+    return redirect("group-status", group.code, current_period(group))
+
+
+def current_period(group) -> str:
+    candidates = [p for p in (
+        Period.objects.filter(deadlines__group=group).order_by("-end").first(),
+        Period.objects.filter(observations__unit__memberships__group=group).order_by("-end").first(),
+    ) if p is not None]
+    if candidates:
+        return max(candidates, key=lambda p: p.end).code
+    return str(timezone.localdate().year - 1)
+
+
+@login_required
+@require_POST
+def set_deadline(request, code, period):
+    group, period_code = _board_scope(request, code, period)
+    access.require(access.can_coordinate(request.user, group))
+    form = DeadlineForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The deadline was not changed: %(what)s is not a date, like 2025-03-31.")
+                       % {"what": request.POST.get("due", "") or _("an empty field")})
+        return _back(group, period_code)
+    try:
+        deadline = workflow.set_deadline(request.user, group, period_code, form.cleaned_data["due"])
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The deadline for %(period)s is %(date)s.")
+                         % {"period": period_code, "date": deadline.due.isoformat()})
+    return _back(group, period_code)
+
+
+@login_required
+@require_POST
+def remind(request, code, period):
+    group, period_code = _board_scope(request, code, period)
+    access.require(access.can_coordinate(request.user, group))
+    try:
+        sent = workflow.remind(request.user, group, period_code, site=request.build_absolute_uri("/"))
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    except (smtplib.SMTPException, OSError):
+        log.exception("reminder could not be sent")
+        messages.error(request, _("The reminders could not be sent: the mail server refused them. Nothing was "
+                                  "recorded; try again later."))
+    else:
+        messages.success(request, _("Reminders sent: %(count)s messages.") % {"count": sent})
+    return _back(group, period_code)
 
 
 def _back(group, period_code):

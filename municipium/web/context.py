@@ -1,5 +1,5 @@
 """What every page's frame needs: the language menu with links to this same page in each
-language, and the reading direction."""
+language, the reading direction, and the menu entries the person's roles open."""
 
 from django.conf import settings
 from django.urls import translate_url
@@ -7,6 +7,7 @@ from django.utils.translation import get_language, get_language_bidi, get_langua
 
 from municipium.accounts import access
 from municipium.lib import numbers
+from municipium.places.models import Group
 
 
 def site(request) -> dict:
@@ -18,10 +19,16 @@ def site(request) -> dict:
         languages.append({"code": code, "name": info["name_local"], "url": translate_url(path, code),
                           "current": code == current, "bidi": info["bidi"]})
     user = getattr(request, "user", None)
+    signed_in = bool(user and user.is_authenticated)
+    coordinated = access.coordinated_groups(user) if signed_in else set()
     return {
         "site_languages": languages,
         "site_rtl": get_language_bidi(),
-        "site_can_enter": bool(user and user.is_authenticated and access.entry_units(user).exists()),
+        "site_can_enter": bool(signed_in and access.entry_units(user).exists()),
         "site_is_admin": bool(user and access.is_admin(user)),
+        # Status boards of the groups the person coordinates (each opens on its current period).
+        "site_boards": list(Group.objects.filter(pk__in=coordinated).order_by("code")) if coordinated else [],
+        "site_can_audit": bool(signed_in and access.can_read_audit(user)),
+        "site_can_invite": bool(signed_in and (coordinated or access.is_admin(user))),
         "d3_locale": numbers.d3_locale(current),
     }
