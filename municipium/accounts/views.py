@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from .models import LoginAttempt
 
 
-def _client_ip(request) -> str | None:
+def client_ip(request) -> str | None:
     # Behind the proxy the deployment guide sets up, REMOTE_ADDR is the proxy; the proxy
     # appends the client's address last to X-Forwarded-For.
     if settings.LOGIN_TRUST_FORWARDED_FOR:
@@ -22,9 +22,11 @@ def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def recent_failures(username: str, ip: str | None) -> int:
+def recent_failures(username: str | None, ip: str | None) -> int:
+    """Failures within the window for the user name or from the address. Without a user
+    name (a failed API token names nobody) only the address counts."""
     since = timezone.now() - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW)
-    who = Q(username=username.casefold())
+    who = Q(username=username.casefold()) if username else Q(pk__in=[])
     if ip:
         who |= Q(ip=ip)
     return LoginAttempt.objects.filter(who, at__gte=since).count()
@@ -33,7 +35,7 @@ def recent_failures(username: str, ip: str | None) -> int:
 class LoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = (request.POST.get("username") or "")[:150]
-        ip = _client_ip(request)
+        ip = client_ip(request)
         if recent_failures(username, ip) >= settings.LOGIN_FAILURE_LIMIT:
             form = self.get_form()
             minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
@@ -43,5 +45,5 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         LoginAttempt.objects.create(username=(form.data.get("username") or "")[:150].casefold(),
-                                    ip=_client_ip(self.request))
+                                    ip=client_ip(self.request))
         return super().form_invalid(form)

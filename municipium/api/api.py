@@ -21,6 +21,7 @@ from typing import Literal
 
 import polars as pl
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -37,10 +38,11 @@ from municipium.catalog.models import Indicator, ServiceArea, Variable
 from municipium.lib.texts import pick
 from municipium.observations import imports
 from municipium.observations.models import Observation, PeriodCodeError, Status, Via, parse_period
+from municipium.observations.services import locked_changes, stored_observations
 from municipium.places.models import Group, Membership, Unit
 
 from . import opendata
-from .auth import ApiError, Caller, CallerThrottle, TokenAuth, anonymous
+from .auth import ApiError, Caller, CallerThrottle, SessionCaller, TokenAuth, anonymous
 from .schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -78,11 +80,20 @@ api = MunicipiumAPI(
     description=(
         "Open data on municipal public services: the catalogue of variables and indicators, units and "
         "groups, observations, indicator values and group statistics. Without a token you read published "
-        "figures; with a token (Authorization: Bearer ...) you read what your roles let you see and write "
-        "observations of your units. Every error has the same shape: {detail, problems[]}."
+        "figures; with a token (Authorization: Bearer ...), or logged in to the site in the same browser, you "
+        "read what your roles let you see and write observations of your units (a browser session sends its "
+        "CSRF token in X-CSRFToken for writes). Every error has the same shape: {detail, problems[]}.\n\n"
+        "Writes never overwrite silently. Send each row with the `version` of the observation as you read it "
+        "(0 for one you saw none of): when the stored version differs, and the stored figure is not already "
+        "what you send, the whole request is refused with 409 and each conflicting row is listed with the "
+        "stored value and version beside yours. A row without `version` is written only when the observation "
+        "does not exist yet or is a draft. Submitted, approved and published figures are locked for data "
+        "officers (403, per row), as on the entry page: an approver reopens them first.\n\n"
+        "Repeated requests with a token that is not valid from one address are refused with 429 (and "
+        "Retry-After) for a while; every token from that address is refused meanwhile."
     ),
     urls_namespace="api",
-    auth=[TokenAuth(), anonymous],
+    auth=[TokenAuth(), SessionCaller(), anonymous],
     throttle=[CallerThrottle()],
 )
 
@@ -97,7 +108,10 @@ def _error(request, status: int, detail: str, problems=None) -> HttpResponse:
 
 @api.exception_handler(ApiError)
 def _api_error(request, exc: ApiError):
-    return _error(request, exc.status, exc.detail, exc.problems)
+    response = _error(request, exc.status, exc.detail, exc.problems)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
@@ -401,29 +415,97 @@ def observations(request, filters: Query[ObservationFilters], paging: Query[Pagi
         **r, "unit": r["unit__code"], "variable": r["variable__code"], "period": r["period__code"]})
 
 
-@api.post("/observations", response=responses(WriteOut), tags=["observations"], auth=[TokenAuth()])
+@api.post("/observations", response=responses(WriteOut), tags=["observations"], auth=[TokenAuth(), SessionCaller()])
 def write_observations(request, payload: ObservationsIn, dry_run: bool = False):
     """Store observations in bulk, all or nothing, with the checks and the problem report
-    of a file import. Needs a token with the write scope; every unit must be one the
-    token's user may enter (and, when the token names units, one of those)."""
+    of a file import. Needs a token with the write scope (or a logged-in browser session
+    with its CSRF token); every unit must be one the caller may enter (and, when the token
+    names units, one of those).
+
+    No write is lost to another: a row carrying the `version` the client read is refused
+    with 409 when the stored observation has changed since (unless it already holds exactly
+    what the row sends); a row without `version` is written only over nothing or a draft.
+    Submitted, approved and published figures are locked for data officers (403), as on the
+    entry page: an approver reopens them first."""
     caller: Caller = request.auth
-    token = caller.token
-    if token is None or not token.has_scope("write"):
-        raise ApiError(403, _("this API token has no write scope"))
-    table = _table(payload, name=f"API token {token.prefix} ({token.name})"[:255])
+    caller.require_write()
+    table = _table(payload, name=caller.label)
     _check_units(caller, table)
     options = imports.ImportOptions()
-    resolved, report = imports.check(table, options)
-    if report.problem_count:
-        raise _refused(report)
-    _check_statuses(caller, resolved)
-    if dry_run:
-        return {"dry_run": True, "rows": report.rows, "created": 0, "updated": 0, "unchanged": 0, "batch": None}
-    report = imports.commit(table, options=options, actor=caller.user, via=Via.API)
-    if not report.committed:  # the catalogue changed between the check and the write
-        raise _refused(report)
+    # The versions and statuses checked must still hold when the rows are written: the
+    # stored rows stay locked from the check to the commit.
+    with transaction.atomic():
+        resolved, report = imports.check(table, options)
+        if report.problem_count:
+            raise _refused(report)
+        _check_statuses(caller, resolved)
+        _check_versions(caller, payload, table, resolved)
+        if dry_run:
+            return {"dry_run": True, "rows": report.rows, "created": 0, "updated": 0, "unchanged": 0, "batch": None}
+        report = imports.commit(table, options=options, actor=caller.user, via=Via.API)
+        if not report.committed:  # the catalogue changed between the check and the write
+            raise _refused(report)
     return {"dry_run": False, "rows": report.rows, "created": report.created, "updated": report.updated,
             "unchanged": report.unchanged, "batch": report.batch.pk}
+
+
+def _keys(table: imports.Table) -> list[tuple]:
+    """(unit_id, variable_id, period_code, breakdown) of each row, in the request's order,
+    as the importer resolved them (the rows have passed its checks)."""
+    frame = table.frame
+    units = dict(Unit.objects.filter(code__in=frame.get_column("unit").unique().to_list()).values_list("code", "pk"))
+    variables = dict(Variable.objects.filter(code__in=frame.get_column("variable").unique().to_list())
+                     .values_list("code", "pk"))
+    return [(units[u], variables[v], parse_period(p)[0], b or "")
+            for u, v, p, b in frame.select("unit", "variable", "period", "breakdown").iter_rows()]
+
+
+def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Table, resolved: pl.DataFrame) -> None:
+    """Refuse the request when a row would change a locked figure (403) or one changed
+    since the client read it (409), listing every such row."""
+    keys = _keys(table)
+    wanted = {tuple(row[:4]): row for row in resolved.iter_rows()}
+    rows = [wanted[key] for key in keys]
+    stored = stored_observations(keys, lock=True)
+    locked = locked_changes(rows, caller.user, stored)
+    if locked:
+        problems = [{"row": position + 1, "column": None, "expected": _("leave this row out, or ask an approver "
+                                                                          "to reopen the figure"),
+                     "message": _("%(unit)s, %(variable)s, %(period)s is %(status)s and can no longer be changed "
+                                  "by a data officer") % {
+                         "unit": o.unit.code, "variable": o.variable.code, "period": o.period.code,
+                         "status": str(Status(o.status).label).lower()}} for position, o in locked]
+        raise ApiError(403, _("%(count)s row(s) would change locked figures; nothing was stored")
+                       % {"count": len(problems)}, problems)
+    problems = []
+    for position, (sent, row) in enumerate(zip(payload.rows, rows, strict=True)):
+        observation = stored.get(keys[position])
+        if observation is not None and tuple(row[4:9]) == (observation.value, observation.missing or "",
+                                                          observation.status, observation.source,
+                                                          observation.comment):
+            continue  # already what the row sends: writing it loses nothing
+        now = observation.version if observation is not None else 0
+        if sent.version is None:
+            if observation is None or observation.status == Status.DRAFT:
+                continue
+            message = _("this figure is %(status)s: send the version you read to change it") % {
+                "status": str(Status(observation.status).label).lower()}
+        elif sent.version == now:
+            continue
+        else:
+            message = _("someone changed this figure after you read it (version %(sent)s, now %(now)s); "
+                        "nothing was stored") % {"sent": sent.version, "now": now}
+        problems.append({"row": position + 1, "column": "version", "message": message,
+                         "expected": _("version %(now)s, after checking the stored figure") % {"now": now},
+                         "conflict": {
+                             "stored_value": observation.value if observation else None,
+                             "stored_missing": observation.missing if observation else "",
+                             "stored_status": observation.status if observation else "",
+                             "stored_version": now, "sent_value": row[4], "sent_missing": row[5],
+                             "sent_version": sent.version}})
+    if problems:
+        raise ApiError(409, _("%(count)s row(s) conflict with what is stored now; nothing was stored")
+                       % {"count": len(problems)}, problems)
 
 
 def _table(payload: ObservationsIn, name: str) -> imports.Table:
@@ -461,13 +543,9 @@ def _check_units(caller: Caller, table: imports.Table) -> None:
     """Refuse the whole request when any row names a unit the token may not write.
     Unknown codes are left to the importer's check, which suggests close ones."""
     codes = table.frame.get_column("unit").drop_nulls().unique().to_list()
-    allowed_by_token = set(caller.token.units.values_list("pk", flat=True))
-    refused = sorted(
-        u.code for u in Unit.objects.filter(code__in=codes)
-        if not access.can_enter(caller.user, u) or (allowed_by_token and u.pk not in allowed_by_token)
-    )
+    refused = sorted(u.code for u in Unit.objects.filter(code__in=codes) if not caller.may_write(u))
     if refused:
-        message = _("this token may not write observations of: %(units)s; nothing was stored") % {
+        message = _("you may not write observations of: %(units)s; nothing was stored") % {
             "units": ", ".join(refused)}
         raise ApiError(403, message, [{"row": None, "column": "unit", "message": message, "expected": ""}])
 

@@ -13,6 +13,19 @@ DEFAULT_LIMIT = 100
 MAX_WRITE_ROWS = 10_000
 
 
+class ConflictOut(Schema):
+    """What is stored now against what the row sent, for a row refused because the
+    observation changed since the client read it (409)."""
+
+    stored_value: float | None
+    stored_missing: str
+    stored_status: str
+    stored_version: int = Field(..., description="The version to send after checking the stored figure")
+    sent_value: float | None
+    sent_missing: str
+    sent_version: int | None
+
+
 class ProblemOut(Schema):
     """One thing wrong with the request, located as precisely as possible."""
 
@@ -20,6 +33,7 @@ class ProblemOut(Schema):
     column: str | None = Field(None, description="Field or parameter name")
     message: str
     expected: str = ""
+    conflict: ConflictOut | None = Field(None, description="Only on a write conflict (409)")
 
 
 class ErrorOut(Schema):
@@ -197,6 +211,10 @@ class ObservationIn(Schema):
                                                          "need an approver's role")
     source: str = Field("", max_length=2000)
     comment: str = Field("", max_length=2000)
+    version: int | None = Field(None, ge=0, le=2**31 - 1, description=(
+        "The observation's `version` as you last read it (0: you saw none). When the stored version differs, "
+        "the request is refused with 409 and nothing is stored. Without it the row is written only when the "
+        "observation does not exist yet or is a draft."))
 
 
 class ObservationsIn(Schema):

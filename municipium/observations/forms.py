@@ -21,7 +21,7 @@ from municipium.places.models import Membership, Unit
 
 from . import rules as checks
 from .models import Missing, Observation, Period, PeriodCodeError, Status, ValidationRule, parse_period
-from .services import Row
+from .services import Row, locked
 
 
 class EntryStartForm(forms.Form):
@@ -72,6 +72,8 @@ class Slot:
     value: float | None = None
     findings: list = field(default_factory=list)
     conflict: str = ""
+    # Who fills the form in: whether a stored figure is locked depends on them.
+    user: object = None
 
     @property
     def key(self) -> str:
@@ -84,7 +86,7 @@ class Slot:
     @property
     def locked(self) -> bool:
         """Submitted (or later) figures are not the officer's to change any more."""
-        return self.stored is not None and self.stored.status != Status.DRAFT
+        return self.stored is not None and locked(self.stored.status, self.user)
 
     @property
     def errors(self) -> list:
@@ -114,8 +116,8 @@ class Slot:
 class EntrySheet:
     """The entry form of one unit, period and service area."""
 
-    def __init__(self, unit: Unit, period_code: str, area: ServiceArea, language: str | None = None):
-        self.unit, self.area, self.language = unit, area, language
+    def __init__(self, unit: Unit, period_code: str, area: ServiceArea, language: str | None = None, user=None):
+        self.unit, self.area, self.language, self.user = unit, area, language, user
         self.period_code, self.kind, self.ordinal, _start, _end = parse_period(period_code)
         self.period = Period.objects.filter(code=self.period_code).first()
         self.previous_period = Period.objects.filter(kind=self.kind, ordinal=self.ordinal - 1).first()
@@ -143,7 +145,7 @@ class EntrySheet:
                 code = category.code if category else ""
                 obs = stored.get((variable.pk, code))
                 slot = Slot(len(self.slots), variable, category, obs, before.get((variable.pk, code)),
-                            rules.get(variable.pk, []))
+                            rules.get(variable.pk, []), user=self.user)
                 if obs is not None:
                     slot.value, slot.missing, slot.version = obs.value, obs.missing, obs.version
                     slot.text = self.format_input(obs.value)
@@ -225,13 +227,26 @@ class EntrySheet:
                     slot.findings.append(checks.Finding(
                         checks.ERROR, _("to submit, enter the figure or choose why it is missing")))
                 continue
-            slot.findings += checks.check_value(
-                slot.value, minimum=slot.variable.min_value, maximum=slot.variable.max_value,
-                previous=slot.previous.value if slot.previous else None, rules=slot.rules, language=self.language)
+            self._check_figure(slot)
         self._check_consistency()
         return not self.errors
 
-    def _check_consistency(self) -> None:
+    def check_stored(self) -> list[Slot]:
+        """Run the same checks over the stored figures, locked ones included (the status
+        board lists what fails); returns the slots with findings."""
+        for slot in self.slots:
+            slot.findings = []
+            if slot.stored is not None and slot.value is not None:
+                self._check_figure(slot)
+        self._check_consistency(stored=True)
+        return [slot for slot in self.slots if slot.findings]
+
+    def _check_figure(self, slot: Slot) -> None:
+        slot.findings += checks.check_value(
+            slot.value, minimum=slot.variable.min_value, maximum=slot.variable.max_value,
+            previous=slot.previous.value if slot.previous else None, rules=slot.rules, language=self.language)
+
+    def _check_consistency(self, stored: bool = False) -> None:
         consistency = [(slot, rule) for slot in self.slots for rule in slot.rules if rule.kind == "consistency"]
         if not consistency:
             return
@@ -248,7 +263,7 @@ class EntrySheet:
                         "variable__code", "breakdown", "value"):
                     target[(code, breakdown)] = value
         for slot, rule in consistency:
-            if slot.locked or slot.value is None or slot.errors:
+            if (slot.locked and not stored) or slot.value is None or slot.errors:
                 continue
             finding = checks.check_consistency(rule, current, previous, self.language)
             if finding:

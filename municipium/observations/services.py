@@ -16,6 +16,7 @@ from typing import NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from municipium.accounts import access
 from municipium.audit.models import record
 from municipium.lib import bulk
 
@@ -53,6 +54,53 @@ class WriteResult:
     unchanged: int = 0
     variable_ids: set[int] = field(default_factory=set)
     period_ids: set[int] = field(default_factory=set)
+
+
+def locked(status: str, user) -> bool:
+    """The workflow's lock, the one rule for the entry form, the import page and the API:
+    once submitted (or approved, published) a figure is no longer the data officer's to
+    change; an approver reopens it, with a reason the audit trail keeps. Administrators may
+    still correct it directly, as they may do everything."""
+    return status != Status.DRAFT and not (user is not None and access.is_admin(user))
+
+
+def stored_observations(keys: Iterable[tuple], *, lock: bool = False) -> dict[tuple, Observation]:
+    """The stored observations of the given (unit_id, variable_id, period_code, breakdown)
+    keys, by key; `lock` holds their rows until the transaction ends, so that what a writer
+    checked (version, status) is still true when it writes."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    query = Observation.objects.filter(unit_id__in={k[0] for k in keys}, variable_id__in={k[1] for k in keys},
+                                       period__code__in={k[2] for k in keys}).select_related("period", "unit", "variable")
+    if lock:
+        query = query.select_for_update(of=("self",))
+    found = {}
+    for observation in query:
+        key = (observation.unit_id, observation.variable_id, observation.period.code, observation.breakdown)
+        if key in keys:
+            found[key] = observation
+    return found
+
+
+def locked_changes(rows: Iterable[tuple], user, stored: dict[tuple, Observation] | None = None) -> list[tuple]:
+    """(position, stored observation) of the rows that would change a figure locked for
+    `user`. Rows are (unit_id, variable_id, period_code, breakdown, value, missing, status,
+    source, comment), as the importer resolves them; a row identical to what is stored
+    changes nothing and passes, so sending the same figures again is harmless."""
+    rows = list(rows)
+    if stored is None:
+        stored = stored_observations(row[:4] for row in rows)
+    refused = []
+    for position, row in enumerate(rows):
+        observation = stored.get(tuple(row[:4]))
+        if observation is None or not locked(observation.status, user):
+            continue
+        now = (observation.value, observation.missing or "", observation.status, observation.source,
+               observation.comment)
+        if tuple(row[4:9]) != now:
+            refused.append((position, observation))
+    return refused
 
 
 def _match(a: str, b: str) -> str:

@@ -28,7 +28,7 @@ from municipium.places.models import Unit
 from . import imports, templates
 from .forms import EntrySheet, EntryStartForm, ImportForm
 from .models import ImportBatch, Missing, Period, Status, Via, period_code_from_path
-from .services import write_observations
+from .services import locked_changes, write_observations
 
 PREVIEW_ROWS = 10
 SESSION_KEY = "municipium_uploads"
@@ -56,7 +56,7 @@ def _sheet(request, unit, period, area) -> EntrySheet:
     access.require(access.can_enter(request.user, unit))
     canonical = period_code_from_path(period)
     area = get_object_or_404(ServiceArea, code=area)
-    return EntrySheet(unit, canonical, area, get_language())
+    return EntrySheet(unit, canonical, area, get_language(), user=request.user)
 
 
 def _entry_page(request, sheet, status=200):
@@ -163,24 +163,17 @@ def _refuse_foreign_units(request, table, report) -> None:
 
 def _refuse_locked(request, resolved, report) -> None:
     """Rows that would change figures already submitted, approved or published."""
-    if access.is_admin(request.user) or resolved.height == 0:
+    if resolved.height == 0:
         return
-    from .models import Observation
-
-    wanted = {(u, v, p, b): (value, missing) for u, v, p, b, value, missing in resolved.select(
-        "unit_id", "variable_id", "period_code", "breakdown", "value", "missing").iter_rows()}
-    locked = Observation.objects.filter(
-        unit_id__in={k[0] for k in wanted}, variable_id__in={k[1] for k in wanted},
-        period__code__in={k[2] for k in wanted}).exclude(status=Status.DRAFT).values_list(
-        "unit__code", "unit_id", "variable__code", "variable_id", "period__code", "breakdown", "value", "missing",
-        "status")
-    for unit_code, u, variable_code, v, p, b, value, missing, status in locked:
-        if (u, v, p, b) in wanted and wanted[(u, v, p, b)] != (value, missing or ""):
-            report.add(imports.Problem(
-                report.file, None, None, None,
-                _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
-                % {"unit": unit_code, "variable": variable_code, "period": p, "status": str(Status(status).label).lower()},
-                _("leave this figure out, or ask the coordinator to reopen it")))
+    for _position, observation in locked_changes(resolved.iter_rows(), request.user):
+        report.add(imports.Problem(
+            report.file, None, None, None,
+            _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
+            % {"unit": observation.unit.code, "variable": observation.variable.code, "period": observation.period.code,
+               "status": str(Status(observation.status).label).lower()},
+            _("leave this figure out, or ask the coordinator to reopen it")))
+    if access.is_admin(request.user):
+        return  # administrators may import figures as approved or published
     for status in set(resolved.get_column("status").unique().to_list()) - {Status.DRAFT, Status.SUBMITTED}:
         report.add(imports.Problem(
             report.file, None, None, "status",

@@ -21,7 +21,10 @@ from tests import factories as f
 def _fresh_rate_limits(settings):
     # Throttling counts in the cache; each test starts with a full budget.
     cache.clear()
-    settings.API_RATES = {"anon": None, "token": None}
+    settings.API_RATES = {"anon": None, "token": None, "session": None}
+    # Tests that try bad tokens on purpose would trip the failed-token limit; the test of
+    # that limit lowers it again.
+    settings.LOGIN_FAILURE_LIMIT = 1000
 
 
 class World:
@@ -82,6 +85,20 @@ class Api:
 
         data = body if raw else json.dumps(body)
         return self.client.post(f"/api{path}", data, content_type="application/json", headers=self._headers(headers))
+
+
+class SessionApi(Api):
+    """The same, from the browser of a person logged in to the site: their session cookie
+    and, for writes, the CSRF token a page of the site gave them (checks enforced)."""
+
+    def __init__(self, user):
+        super().__init__()
+        self.client = Client(enforce_csrf_checks=True, HTTP_HOST="localhost")
+        self.client.force_login(user)
+        assert self.client.get("/en/login/").status_code == 200  # sets the CSRF cookie
+
+    def _headers(self, headers):
+        return {"X-CSRFToken": self.client.cookies["csrftoken"].value, **(headers or {})}
 
 
 @pytest.fixture

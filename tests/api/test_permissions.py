@@ -1,5 +1,7 @@
 """The permission matrix: every role × every endpoint × own unit, other unit of the same
-group, unit of another group — generated from the one table below.
+group, unit of another group — generated from the one table below, for each way of calling
+(an API token, or the person's logged-in browser session with its CSRF token): both must
+give the same answers.
 
 The caller's own unit is A (or, for the coordinator, their group east = A and B). Each
 unit has a draft year (2025), so "read" means "sees unpublished figures"; published ones
@@ -11,10 +13,11 @@ import pytest
 from municipium.benchmarks import engine
 from tests import factories as f
 
-from .conftest import Api, obs_row, person, token_for
+from .conftest import Api, SessionApi, obs_row, person, token_for
 
 TARGETS = {"own": "A", "other unit": "B", "other group": "C"}
 ENDPOINTS = ("read observations", "read indicator values", "download", "write", "publish")
+CALLERS = ("token", "session")
 
 # role: (role kind, scope) and the endpoint × target pairs it is allowed; all others refused.
 EVERYONE_INSIDE_EAST = {(e, t) for e in ENDPOINTS[:3] for t in ("own", "other unit")}
@@ -43,8 +46,9 @@ def allowed(api: Api, endpoint: str, unit: str) -> bool:
     return response.status_code == 200
 
 
+@pytest.mark.parametrize("via", CALLERS)
 @pytest.mark.parametrize("role", MATRIX)
-def test_permission_matrix(world, role):
+def test_permission_matrix(world, role, via):
     f.write([f.row(u, v, 2025, 10 + i, status="draft")
              for i, u in enumerate((world.a, world.b, world.c)) for v in (world.produced, world.billed)])
     engine.recompute_all()
@@ -53,6 +57,6 @@ def test_permission_matrix(world, role):
     if kind:
         user = person(role, kind, unit=world.a if scope == "unit" else None,
                       group=world.east if scope == "group" else None)
-        api = Api(token_for(user))
+        api = Api(token_for(user)) if via == "token" else SessionApi(user)
     got = {(e, t) for e in ENDPOINTS for t, unit in TARGETS.items() if allowed(api, e, unit)}
-    assert got == allowed_pairs, f"{role}: unexpectedly allowed {got - allowed_pairs}, refused {allowed_pairs - got}"
+    assert got == allowed_pairs, f"{role} by {via}: unexpectedly allowed {got - allowed_pairs}, refused {allowed_pairs - got}"

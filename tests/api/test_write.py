@@ -16,7 +16,7 @@ def officer_api(world, **kwargs):
 def test_good_rows_are_stored_as_one_batch_whose_audit_names_the_token(world):
     api = officer_api(world)
     rows = [obs_row("A", "produced", 2025, 120), obs_row("A", "billed", "2025", 90.5, source="meter", comment="ok"),
-            obs_row("A", "produced", "2023", 101)]
+            obs_row("A", "produced", "2024", 101)]  # 2024 is A's draft
     response = api.post("/observations", {"rows": rows})
     assert response.status_code == 200, response.content
     body = response.json()
