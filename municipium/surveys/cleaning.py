@@ -109,7 +109,7 @@ def compute_flags(survey: Survey, *, actor=None) -> dict:
             changed.append(response)
     with transaction.atomic():
         Response.objects.bulk_update(changed, ["flags"], batch_size=500)
-        _advance(survey, Survey.Step.CLEAN)
+        survey.advance(Survey.Step.CLEAN)
         record("clean", survey, actor=actor, via="form",
                after={"flags": counts, "changed": len(changed), "speed_threshold": threshold})
     return counts
@@ -117,17 +117,6 @@ def compute_flags(survey: Survey, *, actor=None) -> dict:
 
 def _frozen(value):
     return tuple(value) if isinstance(value, list) else value
-
-
-STEP_ORDER = [s for s, _label in Survey.Step.choices]
-
-
-def _advance(survey: Survey, step: str) -> None:
-    """Move the survey forward to `step`; never backwards (a published survey stays
-    published while it is corrected, until it is published again)."""
-    if STEP_ORDER.index(step) > STEP_ORDER.index(survey.step):
-        survey.step = step
-        survey.save(update_fields=["step"])
 
 
 def decide(survey: Survey, response_ids, *, exclude: bool, reason: str, actor=None) -> int:

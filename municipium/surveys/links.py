@@ -28,12 +28,6 @@ from municipium.audit.models import record
 from .models import Contact, Link, Response
 
 
-# Set on a contact once it was given a link. A used link forgets its contact, so without the
-# mark a later issue would hand the same person a second link and a second response. (It
-# tells no more than the links themselves: who still holds an unused one.)
-ISSUED_MARK = "_link_issued"
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -68,7 +62,7 @@ def _targets(survey, *, reissue: bool, emails_only: bool):
         if emails_only and not is_email(contact.address):
             continue
         link = getattr(contact, "link", None)
-        if link is None and contact.attributes.get(ISSUED_MARK):
+        if link is None and contact.link_issued:
             continue  # its link was used and forgot it: that person has answered
         if link is None or (reissue and link.used_on is None):
             yield contact, link
@@ -86,8 +80,8 @@ def issue(survey, actor, *, reissue: bool = False, emails_only: bool = False, no
         if link is None:
             Link.objects.create(survey=survey, contact=contact, token_hash=hash_token(token), stratum=contact.stratum,
                                 inclusion_probability=contact.inclusion_probability)
-            contact.attributes = {**contact.attributes, ISSUED_MARK: True}
-            contact.save(update_fields=["attributes"])
+            contact.link_issued = True
+            contact.save(update_fields=["link_issued"])
             created += 1
         else:
             link.token_hash = hash_token(token)
@@ -97,6 +91,7 @@ def issue(survey, actor, *, reissue: bool = False, emails_only: bool = False, no
     if issued:
         record("survey.links_issued", survey, actor=actor, after={"created": created, "replaced": replaced},
                note=note)
+        survey.advance(survey.Step.FIELDWORK)
     return issued
 
 

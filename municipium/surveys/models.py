@@ -56,6 +56,14 @@ class Survey(models.Model):
 
         return f"{pick(self.title) or self.code} {self.year}"
 
+    def advance(self, step: str) -> None:
+        """Move forward to `step`, never backwards: a published survey stays published while it
+        is corrected, until it is published again."""
+        order = list(self.Step.values)
+        if order.index(step) > order.index(self.step):
+            self.step = step
+            self.save(update_fields=["step"])
+
 
 class Question(models.Model):
     """One row of the XLSForm `survey` sheet, in order; groups are begin/end rows as in XLSForm."""
@@ -150,6 +158,10 @@ class Contact(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     sampled = models.BooleanField(default=False)
     inclusion_probability = models.FloatField(null=True, blank=True)
+    # Set once the contact was given a link. A used link forgets its contact, so without this a
+    # later issue would hand the same person a second link (it tells no more than the links
+    # themselves: who still holds an unused one).
+    link_issued = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["frame", "position"]

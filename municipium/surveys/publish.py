@@ -180,8 +180,14 @@ def publish(survey: Survey, *, actor=None) -> dict:
         for indicator_set in IndicatorSet.objects.filter(group__memberships__unit=survey.unit).distinct():
             catalog_services.adopt(indicator_set.group, indicators, actor=actor)
         before = survey.step
-        survey.step = Survey.Step.PUBLISHED
-        survey.save(update_fields=["step"])
+        # The survey's own pages are public once it is published. Figures an approver could
+        # only approve wait for the group's publication; until then the survey stays unpublished
+        # too, or its pages would show the public what the profiles still hide.
+        if status == Status.PUBLISHED:
+            survey.step = Survey.Step.PUBLISHED
+            survey.save(update_fields=["step"])
+        else:
+            survey.advance(Survey.Step.ANALYSE)
         record("publish", survey, actor=actor, via="form", before={"step": before},
                after={"step": survey.step, "status": status, "rows": written.rows, "created": written.created,
                       "updated": written.updated})

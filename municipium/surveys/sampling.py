@@ -198,6 +198,7 @@ def draw(frame: Frame, method: str, *, n: int | None = None, sizes: dict | None 
         frame.save(update_fields=["draw"])
         record("update", frame, actor=actor, via="form", note=_("sample drawn"), before={"draw": before},
                after={"draw": frame.draw})
+        frame.survey.advance(frame.survey.Step.SAMPLE)
     return result
 
 

@@ -248,7 +248,7 @@ def compute(survey: Survey, *, actor=None) -> dict:
         Response.objects.bulk_update(responses, ["weight"], batch_size=500)
         survey.weighting = {**settings, "report": report}
         survey.save(update_fields=["weighting"])
-        cleaning._advance(survey, Survey.Step.WEIGHT)
+        survey.advance(Survey.Step.WEIGHT)
         record("weight", survey, actor=actor, via="form",
                after={k: report[k] for k in ("n", "design", "design_effect", "effective_n", "min_weight",
                                              "max_weight", "iterations", "trimmed")})
