@@ -143,6 +143,14 @@ def entry_units(user):
     return Unit.objects.filter(pk__in=reached_units(user, {Role.Kind.OFFICER, Role.Kind.COORDINATOR}))
 
 
+def review_units(user):
+    """Units whose entry pages the user may open: to write (officers) or to approve (approvers)."""
+    if is_admin(user):
+        return Unit.objects.all()
+    return Unit.objects.filter(pk__in=reached_units(user, {Role.Kind.OFFICER, Role.Kind.APPROVER,
+                                                            Role.Kind.COORDINATOR}))
+
+
 def require(allowed: bool) -> None:
     """Refuse with 404: an outsider learns nothing, not even that the thing exists."""
     if not allowed:

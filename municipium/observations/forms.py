@@ -32,7 +32,7 @@ class EntryStartForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = access.entry_units(user).order_by("code")
+        self.fields["unit"].queryset = access.review_units(user).order_by("code")
         self.fields["unit"].label_from_instance = lambda unit: f"{unit.label} ({unit.code})"
         self.fields["area"].label_from_instance = str
 
@@ -172,9 +172,13 @@ class EntrySheet:
         return bool(self.slots) and all(slot.locked for slot in self.slots)
 
     @property
+    def statuses(self) -> set[str]:
+        return {slot.stored.status for slot in self.slots if slot.stored}
+
+    @property
     def status(self) -> str:
         """The state of the whole form in words."""
-        statuses = {slot.stored.status for slot in self.slots if slot.stored}
+        statuses = self.statuses
         if not statuses:
             return _("Not started")
         if len(statuses) == 1:

@@ -53,15 +53,23 @@ def entry_start(request):
 
 def _sheet(request, unit, period, area) -> EntrySheet:
     unit = get_object_or_404(Unit, code=unit)
-    access.require(access.can_enter(request.user, unit))
+    # Approvers open the same page to review and approve; only those who enter may write.
+    access.require(access.can_enter(request.user, unit) or access.can_approve(request.user, unit))
     canonical = period_code_from_path(period)
     area = get_object_or_404(ServiceArea, code=area)
     return EntrySheet(unit, canonical, area, get_language(), user=request.user)
 
 
 def _entry_page(request, sheet, status=200):
+    from .workflow_views import ReopenForm
+
+    statuses = sheet.statuses
     return render(request, "observations/entry.html", {
         "sheet": sheet, "missing_choices": Missing.choices,
+        "can_write": access.can_enter(request.user, sheet.unit),
+        "can_approve": access.can_approve(request.user, sheet.unit) and Status.SUBMITTED in statuses,
+        "can_reopen": access.can_approve(request.user, sheet.unit) and bool(statuses & {Status.SUBMITTED, Status.APPROVED}),
+        "reopen_form": ReopenForm(initial={"unit": sheet.unit.code}),
         "validate_url": reverse("entry-validate", args=[sheet.unit.code, sheet.period_code, sheet.area.code]),
     }, status=status)
 
@@ -71,6 +79,7 @@ def entry(request, unit, period, area):
     sheet = _sheet(request, unit, period, area)
     if request.method != "POST":
         return _entry_page(request, sheet)
+    access.require(access.can_enter(request.user, sheet.unit))
     if sheet.read_only:
         messages.error(request, _("These figures are submitted and can no longer be changed here."))
         return redirect(request.path)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("groups/<str:code>/status/<str:period>/approve/", views.approve, name="group-status-approve"),
     path("groups/<str:code>/status/<str:period>/reopen/", views.reopen, name="group-status-reopen"),
     path("groups/<str:code>/status/<str:period>/publish/", views.publish, name="group-status-publish"),
+    path("entry/<str:unit>/<str:period>/<str:area>/approve/", views.entry_approve, name="entry-approve"),
+    path("entry/<str:unit>/<str:period>/<str:area>/reopen/", views.entry_reopen, name="entry-reopen"),
 ]

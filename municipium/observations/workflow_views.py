@@ -186,26 +186,44 @@ def _back(group, period_code):
     return redirect("group-status", group.code, period_code)
 
 
-def _move_unit(request, code, period, move, done: str):
-    """Approve or reopen one member's figures from the board: the same scope, refusal and
-    message handling for both; `move(unit, period_code)` is the workflow step."""
-    group, period_code = _board_scope(request, code, period)
-    access.require(access.inside_group(request.user, group))
-    unit = _member(group, period_code, request.POST.get("unit", ""))
+def _step(request, unit, move, done: str, back):
+    """Run one workflow step on a unit's figures and say how it went; `move(unit)` is the step."""
     try:
-        result = move(unit, period_code)
+        result = move(unit)
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, done % {"count": result.rows, "unit": unit.label})
-    return _back(group, period_code)
+    return back
+
+
+def _move_unit(request, code, period, move, done: str):
+    """Approve or reopen one member's figures from the board; `move(unit, period_code)`."""
+    group, period_code = _board_scope(request, code, period)
+    access.require(access.inside_group(request.user, group))
+    unit = _member(group, period_code, request.POST.get("unit", ""))
+    return _step(request, unit, lambda u: move(u, period_code), done, _back(group, period_code))
+
+
+def _move_entry(request, unit, period, area, move, done: str):
+    """The same steps from a unit's entry page, where its approver reviews the figures of one
+    service area; `move(unit, period_code, area)`."""
+    unit = get_object_or_404(Unit, code=unit)
+    access.require(access.can_approve(request.user, unit))
+    period_code = period_code_from_path(period)
+    area = get_object_or_404(ServiceArea, code=area)
+    return _step(request, unit, lambda u: move(u, period_code, area), done,
+                 redirect("entry", unit.code, period_code, area.code))
+
+
+APPROVED = gettext_lazy("Approved %(count)s figures of %(unit)s.")
+REOPENED = gettext_lazy("Reopened %(count)s figures of %(unit)s.")
 
 
 @login_required
 @require_POST
 def approve(request, code, period):
-    return _move_unit(request, code, period, lambda unit, when: workflow.approve(request.user, unit, when),
-                      _("Approved %(count)s figures of %(unit)s."))
+    return _move_unit(request, code, period, lambda unit, when: workflow.approve(request.user, unit, when), APPROVED)
 
 
 @login_required
@@ -213,7 +231,22 @@ def approve(request, code, period):
 def reopen(request, code, period):
     reason = ReopenForm(request.POST).data.get("reason", "")
     return _move_unit(request, code, period, lambda unit, when: workflow.reopen(request.user, unit, when, reason),
-                      _("Reopened %(count)s figures of %(unit)s."))
+                      REOPENED)
+
+
+@login_required
+@require_POST
+def entry_approve(request, unit, period, area):
+    return _move_entry(request, unit, period, area,
+                       lambda u, when, where: workflow.approve(request.user, u, when, where), APPROVED)
+
+
+@login_required
+@require_POST
+def entry_reopen(request, unit, period, area):
+    reason = ReopenForm(request.POST).data.get("reason", "")
+    return _move_entry(request, unit, period, area,
+                       lambda u, when, where: workflow.reopen(request.user, u, when, reason, where), REOPENED)
 
 
 @login_required

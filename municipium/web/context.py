@@ -24,7 +24,7 @@ def site(request) -> dict:
     return {
         "site_languages": languages,
         "site_rtl": get_language_bidi(),
-        "site_can_enter": bool(signed_in and access.entry_units(user).exists()),
+        "site_can_enter": bool(signed_in and access.review_units(user).exists()),
         "site_is_admin": bool(user and access.is_admin(user)),
         # Status boards of the groups the person coordinates (each opens on its current period).
         "site_boards": list(Group.objects.filter(pk__in=coordinated).order_by("code")) if coordinated else [],

@@ -229,3 +229,51 @@ def test_posts_need_the_csrf_token(water, officer):
     client = Client(enforce_csrf_checks=True)
     client.force_login(officer)
     assert client.post(url(), filled()).status_code == 403
+
+
+@pytest.fixture
+def approver(water):
+    user = get_user_model().objects.create_user("approver", password="x")
+    Role.objects.create(user=user, kind=Role.Kind.APPROVER, unit=water["unit"])
+    return user
+
+
+def test_an_approver_reviews_submitted_figures_on_the_entry_page_and_approves_them(client, water, officer, approver):
+    client.force_login(officer)
+    client.post(url(), filled(action="submit"))
+    client.force_login(approver)
+    page = client.get(url())
+    assert page.status_code == 200
+    assert b"Approve" in page.content and b'name="value-water_produced.' not in page.content
+    response = client.post(url(name="entry-approve"))
+    assert response.status_code == 302 and response["Location"] == url()
+    statuses = set(Observation.objects.filter(unit=water["unit"], period__code="2024").values_list("status", flat=True))
+    assert statuses == {Status.APPROVED}
+    assert AuditEvent.objects.filter(note__icontains="approve").exists() or AuditEvent.objects.filter(
+        object_repr__icontains="approve").exists()
+
+
+def test_an_approver_reopens_only_with_a_reason_and_cannot_write_figures(client, water, officer, approver):
+    client.force_login(officer)
+    client.post(url(), filled(action="submit"))
+    client.force_login(approver)
+    before = set(Observation.objects.values_list("id", "value", "status", "version"))
+    client.post(url(name="entry-reopen"), {"reason": "  "})
+    assert set(Observation.objects.values_list("id", "value", "status", "version")) == before
+    # The entry form itself is the officers': an approver's post is refused as if it did not exist.
+    assert client.post(url(), filled(**{"value-water_produced.": "5"})).status_code == 404
+    assert set(Observation.objects.values_list("id", "value", "status", "version")) == before
+    client.post(url(name="entry-reopen"), {"reason": "Billed volume double-counted"})
+    assert set(Observation.objects.filter(period__code="2024").values_list("status", flat=True)) == {Status.DRAFT}
+
+
+def test_officers_and_outsiders_cannot_approve_from_the_entry_page(client, water, officer):
+    client.force_login(officer)
+    client.post(url(), filled(action="submit"))
+    assert client.post(url(name="entry-approve")).status_code == 404
+    other = get_user_model().objects.create_user("other-approver", password="x")
+    Role.objects.create(user=other, kind=Role.Kind.APPROVER, unit=f.unit("RS-2"))
+    client.force_login(other)
+    assert client.get(url()).status_code == 404
+    assert client.post(url(name="entry-approve")).status_code == 404
+    assert set(Observation.objects.filter(period__code="2024").values_list("status", flat=True)) == {Status.SUBMITTED}

@@ -74,7 +74,8 @@ PAGES = {
     # The world's groups have no indicator set, so compare shows no figure to look for.
     "compare": Page("/en/compare/?units={unit}&group={group}&period=2024", OK, everyone()),
     "entry start": Page("/en/entry/", LOGIN, everyone()),
-    "entry form": Page("/en/entry/{unit}/2024/{area}/", LOGIN, WRITERS),  # raw figures, not indicators
+    # Raw figures, not indicators: their writers, and the unit's approver who reviews them there.
+    "entry form": Page("/en/entry/{unit}/2024/{area}/", LOGIN, {**WRITERS, "approver": OWN}),
     "import": Page("/en/import/", LOGIN, {"officer": ALL, "coordinator": ALL, "admin": ALL, "stranger": ALL}),
     "group workspace": Page("/en/groups/{group}/", OK, everyone()),
     "status board": Page("/en/groups/{group}/status/2024/", LOGIN, {"coordinator": G, "admin": ALL,
