@@ -24,8 +24,6 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -49,7 +47,6 @@ START_SALT = "municipium.surveys.start"
 # A questionnaire left open longer than this gets no duration rather than a silly one.
 MAX_DURATION = 7 * 24 * 3600
 SESSION_KEY = "municipium_survey_uploads"
-STEPS_TEMPLATE = "surveys/_steps.html"
 ENTRY_MODES = {Response.Mode.PHONE, Response.Mode.FACE, Response.Mode.PAPER}
 
 # ----------------------------------------------------------------------------------------
@@ -233,15 +230,6 @@ def _step(pages, checked, index: int, direction: int) -> int:
 
 # ----------------------------------------------------------------------------------------
 # Staff pages
-
-
-def _steps_template() -> str:
-    """The survey steps navigation (templates/surveys/_steps.html); results_views asks here too."""
-    try:
-        get_template(STEPS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return ""
-    return STEPS_TEMPLATE
 
 
 def _survey(request, pk: int) -> Survey:

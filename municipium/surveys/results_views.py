@@ -24,7 +24,6 @@ from municipium.lib.texts import pick
 
 from . import analysis, charts, cleaning, publish, weighting
 from .access import can_run, can_see_results
-from .fieldwork import _steps_template
 from .models import Survey
 
 def _survey(request, pk: int, *, results: bool = False) -> Survey:
@@ -34,7 +33,7 @@ def _survey(request, pk: int, *, results: bool = False) -> Survey:
 
 
 def _page(request, template: str, survey: Survey, step: str, context: dict, status: int = 200):
-    context.update({"survey": survey, "current_step": step, "steps_template": _steps_template(),
+    context.update({"survey": survey, "current_step": step,
                     "runs": can_run(request.user, survey.unit)})
     return render(request, template, context, status=status)
 
