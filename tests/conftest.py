@@ -19,9 +19,11 @@ def _tasks_run_inline(settings):
 
 @pytest.fixture(autouse=True)
 def _default_language():
-    # A request to /fa/... through the test client leaves Persian active in this thread;
-    # without a reset, whichever test runs next in the same worker reads Persian messages.
+    # Tests read English unless they ask for another language. A request to /fa/... through
+    # the test client leaves Persian active in this thread; without the reset afterwards,
+    # whichever test runs next in the same worker would read Persian messages.
     from django.utils import translation
 
-    yield
+    with translation.override("en"):
+        yield
     translation.activate("en")

@@ -20,12 +20,6 @@ from tests import factories as f
 DUE = dt.date(2025, 3, 31)
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    with override("en"):
-        yield
-
-
 def build():
     produced = f.variable("water_produced", area=f.service_area("water"))
     a, b = f.unit("A", {"en": "Alpha"}), f.unit("B", {"en": "Beta"})

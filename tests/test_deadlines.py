@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
-from django.utils.translation import override
 
 from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
@@ -17,12 +16,6 @@ from municipium.observations.models import Deadline, Status
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with override("en"):
-        yield
 
 
 @pytest.fixture

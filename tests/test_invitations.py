@@ -9,7 +9,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
-from django.utils.translation import override
 
 from municipium.accounts import invitations
 from municipium.accounts.models import Invitation, Role
@@ -19,12 +18,6 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "a long and quite unusual sentence"
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with override("en"):
-        yield
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import indicator, profile, views
+from . import indicator, profile
 
 urlpatterns = [
     path("units/<str:code>/", profile.unit_profile, name="unit"),

@@ -35,7 +35,7 @@ from municipium.catalog.models import Category, Variable
 from municipium.places.models import Succession, Unit
 
 from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
-from .services import Row, write_observations
+from .services import write_observations
 
 # The canonical columns of a long-format file, in the order problems are sorted by.
 COLUMNS = ("unit", "variable", "period", "breakdown", "value", "missing", "status", "source", "comment")

@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils.translation import override
 
 from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent, record
@@ -15,12 +14,6 @@ from municipium.observations.models import Observation, Publication, Revision, S
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with override("en"):
-        yield
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ to their boards, the audit log and the invitations."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils.translation import override
 
 from municipium.accounts.models import Role
 from municipium.catalog.models import IndicatorSet, SetIndicator
@@ -12,12 +11,6 @@ from municipium.observations.models import Status, ValidationRule
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with override("en"):
-        yield
 
 
 @pytest.fixture

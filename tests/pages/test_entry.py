@@ -15,12 +15,6 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    with override("en"):
-        yield
-
-
 @pytest.fixture
 def water():
     area = f.service_area("water")

@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
-from django.utils.translation import override
 
 from municipium.accounts.models import Role
 from municipium.observations import templates
@@ -19,10 +18,8 @@ GOOD = "unit;variable;period;value;missing\nRS-1;water_billed;2024;1 234,5;\nRS-
 
 
 @pytest.fixture(autouse=True)
-def _english_and_a_data_dir(settings, tmp_path):
+def _a_data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
-    with override("en"):
-        yield
 
 
 @pytest.fixture
