@@ -49,9 +49,10 @@ def substantive_names(survey: Survey) -> list[str]:
 
 
 def grids(survey: Survey) -> list[list[str]]:
-    """Scale items answered side by side: the select_one questions of one XLSForm group
-    sharing one choice list (or, outside groups, of one role and list), when there are at
-    least GRID_MIN_ITEMS of them."""
+    """Scale items answered in a row: the satisfaction items sharing one choice list, and the
+    importance items (a battery stays a battery when each service has its own XLSForm group,
+    as in the model questionnaire); untagged select_one items of one group and one list. Only
+    sets of at least GRID_MIN_ITEMS count."""
     found: dict[tuple, list[str]] = defaultdict(list)
     group = 0
     depth = 0
@@ -62,7 +63,10 @@ def grids(survey: Survey) -> list[list[str]]:
         elif q.kind == Question.Kind.END_GROUP:
             depth = max(0, depth - 1)
         elif q.kind == Question.Kind.SELECT_ONE and q.list_name and q.name:
-            key = (group, q.list_name) if depth else ("role", q.role, q.list_name)
+            if q.role in (Question.Role.SATISFACTION, Question.Role.IMPORTANCE):
+                key = ("role", q.role, q.list_name)
+            else:
+                key = (group, q.list_name) if depth else ("role", q.role, q.list_name)
             found[key].append(q.name)
     return [names for names in found.values() if len(names) >= GRID_MIN_ITEMS]
 

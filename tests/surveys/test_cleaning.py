@@ -123,3 +123,16 @@ def test_decisions_survive_a_recomputation_of_the_flags(survey):
     copy.refresh_from_db()
     assert copy.excluded and copy.flags == ["duplicate"]
     assert cleaning.summary(survey).undecided == 0
+
+
+def test_the_model_questionnaires_satisfaction_battery_is_one_grid_across_its_service_groups(model_survey):
+    # Each service has its own XLSForm group there, so grouping by XLSForm group alone would
+    # find no grid at all and never flag a flat line.
+    satisfaction = [q.name for q in model_survey.questions.filter(role="satisfaction")]
+    assert len(satisfaction) >= cleaning.GRID_MIN_ITEMS
+    assert sorted(satisfaction) in [sorted(grid) for grid in cleaning.grids(model_survey)]
+    Response.objects.create(survey=model_survey, mode=Response.Mode.PAPER, submitted_on="2025-05-01",
+                            answers={name: "3" for name in satisfaction})
+    Response.objects.create(survey=model_survey, mode=Response.Mode.PAPER, submitted_on="2025-05-01",
+                            answers={name: str(1 + i % 5) for i, name in enumerate(satisfaction)})
+    assert cleaning.compute_flags(model_survey)[cleaning.STRAIGHTLINER] == 1
