@@ -8,6 +8,8 @@ from municipium.catalog.models import Indicator
 from municipium.demo.load import load_demo
 from municipium.observations.models import ImportBatch, Observation, Revision
 from municipium.places.models import Unit
+from municipium.surveys import analysis
+from municipium.surveys.models import Response, Survey
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +55,39 @@ def test_the_demo_loads_real_and_synthetic_data_and_derives_every_indicator(demo
 
     synthetic = Observation.objects.filter(unit__code__startswith="RS-")
     assert synthetic.exists()
-    assert set(synthetic.values_list("source", flat=True)) == {"Synthetic demo data — not real figures"}
+    sources = set(synthetic.values_list("source", flat=True))
+    surveyed = {s for s in sources if s.startswith("survey ")}  # the demo surveys' published results
+    assert sources - surveyed == {"Synthetic demo data — not real figures"}
+    assert surveyed and all("synthetic" in s for s in surveyed)
     assert Observation.objects.filter(missing="not_collected").exists()  # gaps are explicit
 
 
+def test_the_demo_surveys_are_published_and_their_results_appear_in_profiles(demo, client):
+    surveys = Survey.objects.filter(step=Survey.Step.PUBLISHED).select_related("unit", "previous")
+    assert len({s.unit.code for s in surveys}) >= 2 and len(surveys) >= 3
+    for survey in surveys:
+        assert survey.responses.filter(excluded=True).exclude(decision_reason="").exists()  # cleaning had work
+        assert survey.weighting["report"]["n"] == survey.responses.filter(excluded=False).count()
+    latest = max(s.year for s in surveys)
+    compared = next(s for s in surveys if s.previous_id)
+    kinds = {c.kind for c in analysis.comparisons(compared)}
+    assert kinds == {"previous", "peer"}  # with the previous survey and the group's other members
+    share = Observation.objects.get(variable__code="survey_water_supply_satisfied_share", unit=compared.unit,
+                                    period__code=str(latest))
+    assert share.status == "published" and 0 < share.value < 100
+    indicator = Indicator.objects.get(code="survey_water_supply_share_satisfied")
+    assert IndicatorValue.objects.filter(indicator=indicator, unit=compared.unit, value__isnull=False).exists()
+    page = client.get(f"/en/units/{compared.unit.code}/").content.decode()
+    assert indicator.name["en"] in page
+
+
 def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_callbacks):
-    counts = (Unit.objects.count(), Observation.objects.count(), Revision.objects.count(), IndicatorValue.objects.count())
+    def counts():
+        return (Unit.objects.count(), Observation.objects.count(), Revision.objects.count(),
+                IndicatorValue.objects.count(), Survey.objects.count(), Response.objects.count())
+
+    before = counts()
     with django_capture_on_commit_callbacks(execute=False):  # load_demo recomputes everything itself
         load_demo()
-    assert (Unit.objects.count(), Observation.objects.count(), Revision.objects.count(),
-            IndicatorValue.objects.count()) == counts
+    assert counts() == before
     assert ImportBatch.objects.order_by("-pk").first().unchanged > 0

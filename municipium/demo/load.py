@@ -84,6 +84,7 @@ def adopt_demo_sets() -> None:
 def load_demo(progress: Callable[[str], None] = lambda text: None, *, kolada: bool = True, recompute: bool = True) -> None:
     from municipium.benchmarks import engine
     from municipium.catalog.files import load_catalog
+    from municipium.demo.surveys import load_surveys
     from municipium.observations import imports
     from municipium.places.files import attach_boundaries, load_units
 
@@ -110,6 +111,10 @@ def load_demo(progress: Callable[[str], None] = lambda text: None, *, kolada: bo
 
     progress(_("Giving the demo groups their indicator sets…"))
     adopt_demo_sets()
+
+    # After the indicator sets, so publishing adds the survey indicators to the groups' sets.
+    progress(_("Running the demo user-satisfaction surveys…"))
+    load_surveys()
 
     if recompute:
         progress(_("Computing indicators and group statistics…"))

@@ -179,18 +179,25 @@ def draw(frame: Frame, method: str, *, n: int | None = None, sizes: dict | None 
         if _links_exist(locked):
             _refuse(frame.filename, _("personal links have been sent from this sample; it can no longer be drawn again"))
         before = frame.draw or None
-        contacts = list(frame.contacts.all())
-        for contact in contacts:
-            contact.sampled = contact.position in chosen
-            contact.inclusion_probability = chosen.get(contact.position)
-            if contact.inclusion_probability is None and result.stratum_sizes is None:
-                # Not chosen in a one-stratum design: the probability every unit had.
-                contact.inclusion_probability = len(chosen) / len(contacts)
+        # A few UPDATEs over groups of contacts sharing a value, not one CASE row per contact:
+        # bulk_update of a few thousand contacts took seconds.
         if result.stratum_sizes is not None:
             rates = {s: result.allocation[s] / result.stratum_sizes[s] for s in result.stratum_sizes}
-            for contact in contacts:
-                contact.inclusion_probability = rates[contact.stratum]
-        Contact.objects.bulk_update(contacts, ["sampled", "inclusion_probability"], batch_size=5000)
+            for stratum, rate in rates.items():
+                frame.contacts.filter(stratum=stratum).update(sampled=False, inclusion_probability=rate)
+        else:
+            # Not chosen in a one-stratum design: the probability every unit had.
+            frame.contacts.update(sampled=False, inclusion_probability=len(chosen) / len(strata))
+            by_probability: dict[float, list[int]] = {}
+            for position, probability in chosen.items():
+                by_probability.setdefault(probability, []).append(position)
+            for probability, positions in by_probability.items():
+                for start in range(0, len(positions), 900):  # SQLite's limit on query parameters
+                    frame.contacts.filter(position__in=positions[start:start + 900]).update(
+                        inclusion_probability=probability)
+        positions = sorted(chosen)
+        for start in range(0, len(positions), 900):
+            frame.contacts.filter(position__in=positions[start:start + 900]).update(sampled=True)
         frame.draw = {"method": method, "seed": result.seed, "n": int(len(chosen)),
                       "sizes": {str(k): int(v) for k, v in (result.allocation or {}).items()} or None,
                       "interval": result.interval, "start": result.start,

@@ -6,14 +6,16 @@ depend on its exact content): five services with a 1–5 satisfaction item and a
 importance item each, a "don't know" choice, overall satisfaction, an open remark and three
 demographic questions (age group, sex, area).
 
-`respond` then adds a few hundred responses drawn with a seeded RNG: satisfaction differs by
-area and age group, and the older and the northern respondents are over-represented, so that
-weighting to the population margins visibly moves the estimates.
+`respond` then adds a few hundred responses drawn with a seeded RNG by the demo's respondent
+generator (`municipium.demo.surveys.respondent`): satisfaction differs by area and age group,
+and the older and the northern respondents are over-represented, so that weighting to the
+population margins visibly moves the estimates.
 """
 
 import datetime as dt
 import random
 
+from municipium.demo.surveys import Profile, respondent
 from municipium.surveys.models import Choice, Question, Response, Survey
 
 SERVICES = ("water", "waste", "roads", "public_cleanliness", "green_areas")
@@ -78,13 +80,16 @@ def questionnaire(unit, *, year: int = 2025, code: str = "", previous: Survey | 
     return survey
 
 
-# How much each service pleases on average (1–5) and how important it is.
-BASE_SATISFACTION = {"water": 3.9, "waste": 3.4, "roads": 2.6, "public_cleanliness": 3.0, "green_areas": 3.6}
-IMPORTANCE = {"water": 4.7, "waste": 4.3, "roads": 4.2, "public_cleanliness": 3.4, "green_areas": 3.0}
-
-
-def _scale(rng: random.Random, centre: float) -> str:
-    return str(min(5, max(1, round(rng.gauss(centre, 0.9)))))
+# How much each service pleases on average (1–5) and how important it is; who answers (the
+# sample leans north and old, as web panels of utilities often do, the population not) and
+# how kind each group is. The answers themselves come from the demo's generator, so there is
+# one simulation of respondents.
+PROFILE = Profile(
+    services={"water": (3.9, 4.7), "waste": (3.4, 4.3), "roads": (2.6, 4.2), "public_cleanliness": (3.0, 3.4),
+              "green_areas": (3.6, 3.0)},
+    ages={"18-34": (2, -0.4), "35-54": (3, 0.0), "55+": (5, 0.3)}, sexes=SEXES,
+    areas={"north": (0.6, 0.3), "south": (0.4, -0.2)}, overall=3.3,
+    remarks=("More bins, please.", "Fix the potholes.", "Thank you."), remark_rate=0.2)
 
 
 def respond(survey: Survey, n: int = 300, *, seed: int = 1, shift: float = 0.0, mode: str = Response.Mode.WEB,
@@ -93,20 +98,10 @@ def respond(survey: Survey, n: int = 300, *, seed: int = 1, shift: float = 0.0, 
     rng = random.Random(seed)
     made = []
     for _ in range(n):
-        # The sample leans north and old (web panels of utilities often do), the population not.
-        area = "north" if rng.random() < 0.6 else "south"
-        age = rng.choices(AGES, weights=(2, 3, 5))[0]
-        sex = rng.choice(SEXES)
-        mood = shift + (0.3 if area == "north" else -0.2) + {"18-34": -0.4, "35-54": 0.0, "55+": 0.3}[age]
-        answers = {"age": age, "sex": sex, "area": area}
-        for service in SERVICES:
-            answers[f"sat_{service}"] = "dk" if rng.random() < dont_know else _scale(rng, BASE_SATISFACTION[service] + mood)
-            answers[f"imp_{service}"] = _scale(rng, IMPORTANCE[service])
-        answers["overall"] = _scale(rng, 3.3 + mood)
-        if rng.random() < 0.2:
-            answers["remark"] = rng.choice(["More bins, please.", "Fix the potholes.", "Thank you."])
-        made.append(Response(survey=survey, mode=mode, language="en", stratum=area, answers=answers,
+        person = respondent(rng, PROFILE, shift=shift, dont_know=dont_know)
+        made.append(Response(survey=survey, mode=mode, language="en", stratum=person.area,
+                             answers=person.answers({"age": "age", "sex": "sex", "area": "area"}),
                              inclusion_probability=inclusion_probability,
-                             submitted_on=dt.date(survey.year, 3, 1) + dt.timedelta(days=rng.randrange(30)),
-                             duration_seconds=max(60, int(rng.gauss(420, 90)))))
+                             submitted_on=dt.date(survey.year, 3, 1) + dt.timedelta(days=person.day),
+                             duration_seconds=person.duration_seconds))
     return Response.objects.bulk_create(made)
