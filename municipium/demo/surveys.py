@@ -208,9 +208,8 @@ def _raw_answers(rng: random.Random, profile: Profile, area: str, shift: float) 
     return raw, person
 
 
-def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0, previous=None):
+def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0):
     """One survey through every step; returns it published."""
-    from municipium.audit.models import record
     from municipium.demo.load import DemoError
     from municipium.surveys import (
         answers,
@@ -224,12 +223,8 @@ def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0, previo
     from municipium.surveys.models import Survey
 
     rng = random.Random(f"{spec.unit}:{year}")
+    # The unit's earlier survey, when there is one, becomes the one this is compared with.
     survey = model.create_survey(unit, year, code=survey_code(year), actor=actor)
-    if previous is not None:
-        # The pages have no service for this link yet; set it as the admin would, audited.
-        survey.previous = previous
-        survey.save(update_fields=["previous"])
-        record("update", survey, actor=actor, via="command", before={"previous": None}, after={"previous": previous.pk})
     frame = sampling.import_frame(survey, frame_csv(spec, rng), f"{spec.unit}-households-{year}.csv",
                                   address_column="address", stratum_column="settlement_type", actor=actor)
     sampling.draw(frame, "sizes", sizes=spec.sizes, seed=rng.randrange(2**31), actor=actor)
@@ -325,12 +320,10 @@ def load_surveys(year: int | None = None) -> list:
         unit = Unit.objects.get(code=spec.unit)
         plans = [(year - 1, spec.previous_shift)] if spec.previous_shift is not None else []
         plans.append((year, 0.0))
-        previous = None
         for survey_year, shift in plans:
             existing = Survey.objects.filter(unit=unit, code=survey_code(survey_year)).first()
             if existing is None:
                 with transaction.atomic():
-                    existing = _run(unit, survey_year, spec, actor, shift=shift, previous=previous)
+                    existing = _run(unit, survey_year, spec, actor, shift=shift)
                 made.append(existing)
-            previous = existing
     return made

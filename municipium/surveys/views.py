@@ -136,6 +136,22 @@ def survey_questionnaire(request, pk):
         context["services_present"] = [s for s in model.services() if s["code"] in present]
         context["services_missing"] = [s for s in model.services() if s["code"] not in present]
         context["has_responses"] = survey.responses.exists()
+    if can_run:
+        context["earlier_surveys"] = Survey.objects.filter(unit=survey.unit, year__lt=survey.year).order_by("-year")
+    if request.method == "POST" and request.POST.get("action") == "previous":
+        accounts_access.require(can_run)
+        chosen = request.POST.get("previous") or None
+        earlier = context["earlier_surveys"]
+        if chosen is not None and not earlier.filter(pk=chosen if str(chosen).isdigit() else 0).exists():
+            messages.error(request, _("Nothing was changed: choose one of this unit's earlier surveys."))
+        else:
+            before = survey.previous_id
+            survey.previous = earlier.get(pk=chosen) if chosen else None
+            survey.save(update_fields=["previous"])
+            record("update", survey, actor=request.user, via="form", before={"previous": before},
+                   after={"previous": survey.previous_id})
+            messages.success(request, _("The survey this one is compared with was changed."))
+        return redirect("survey", survey.pk)
     if request.method == "POST":
         accounts_access.require(can_run)
         upload = UploadForm(request.POST, request.FILES)

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from municipium.audit.models import AuditEvent
 from municipium.surveys import xlsform
@@ -167,3 +168,24 @@ def test_logic_reads_as_words_without_rewriting_labels(model_survey):
     assert readable("${use_sewage} = 'yes' or not(selected(${sex}, 'female'))", questions, labels) == (
         "“Is your household connected to the public sewer?” = “Yes” or not(includes(“Sex”, “Female”))")
     assert readable("string-length(.) <= 2000", questions, labels) == "length of(the answer) ≤ 2000"
+
+
+def test_a_new_survey_is_compared_with_the_units_latest_earlier_one_and_the_officer_may_change_it(
+        client, survey_unit, survey_officer):
+    from municipium.surveys import model
+    from municipium.surveys.models import Survey
+
+    older = model.create_survey(survey_unit, 2023, code="s2023", actor=survey_officer)
+    last = model.create_survey(survey_unit, 2024, code="s2024", actor=survey_officer)
+    current = model.create_survey(survey_unit, 2025, code="s2025", actor=survey_officer)
+    assert (older.previous, last.previous, current.previous) == (None, older, last)
+    client.force_login(survey_officer)
+    page = reverse("survey", args=[current.pk])
+    client.post(page, {"action": "previous", "previous": str(older.pk)})
+    assert Survey.objects.get(pk=current.pk).previous == older
+    # A later survey, another unit's, or garbage is refused and changes nothing.
+    for bad in (str(current.pk), "x"):
+        client.post(page, {"action": "previous", "previous": bad})
+        assert Survey.objects.get(pk=current.pk).previous == older
+    client.post(page, {"action": "previous", "previous": ""})
+    assert Survey.objects.get(pk=current.pk).previous is None

@@ -101,8 +101,11 @@ def create_survey(unit, year: int, *, code: str, service_codes: list[str] | None
     languages = [c for c in settings.LANGUAGE_CODES if languages is None or c in languages]
     title = {c: t for c, t in source()["settings"]["form_title"].items() if c in languages}
     form = load(service_codes, languages)
+    # Compared by default with the unit's latest earlier survey, as a yearly survey is.
+    previous = Survey.objects.filter(unit=unit, year__lt=year).order_by("-year", "-id").first()
     with transaction.atomic():
         survey = Survey.objects.create(unit=unit, year=year, code=code, title=title, languages=languages,
+                                       previous=previous,
                                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
         record("create", survey, actor=actor, after=snapshot(survey), via="form")
         xlsform.replace(survey, form, actor=actor, via="form", note="model questionnaire")
