@@ -102,3 +102,24 @@ def delete_where_in(table: str, column: str, values: Sequence) -> None:
         for chunk in _chunks(values, 10_000):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM {quote(table)} WHERE {quote(column)} IN ({marks})", chunk)
+
+
+def update_column(model, column: str, rows: Iterable[tuple], *, json: bool = False) -> None:
+    """Set one column of many rows by primary key: `rows` are (value, pk) pairs.
+
+    One UPDATE statement executed for all pairs instead of the ORM's bulk_update, whose
+    CASE WHEN per row took over 20 seconds for 20,000 survey weights. With `json`, values
+    are Python objects stored in a JSON field (text on SQLite, jsonb on PostgreSQL).
+    """
+    import json as json_module
+
+    placeholder = "%s"
+    if json:
+        rows = ((json_module.dumps(value), pk) for value, pk in rows)
+        if connection.vendor == "postgresql":
+            placeholder = "%s::jsonb"
+    table, pk = model._meta.db_table, model._meta.pk.column
+    sql = f"UPDATE {quote(table)} SET {quote(model._meta.get_field(column).column)} = {placeholder} WHERE {quote(pk)} = %s"
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, 10_000):
+            cursor.executemany(sql, chunk)

@@ -137,8 +137,15 @@ def _label(question: Question) -> str:
     return pick(question.label).text or question.name
 
 
-def _satisfaction(question: Question, scale: Scale, answers, d, where=None):
-    values = [scale.code(a.get(question.name)) for a in answers]
+def _satisfaction(question: Question, scale: Scale, answers, d, where=None, coded: dict | None = None):
+    """The question's share satisfied, mean and index; `coded` keeps each question's answers
+    read as numbers, so that a breakdown does not read every answer again for each category."""
+    if coded is not None and question.name in coded:
+        values = coded[question.name]
+    else:
+        values = [scale.code(a.get(question.name)) for a in answers]
+        if coded is not None:
+            coded[question.name] = values
     try:
         return lib.satisfaction(values, d, scale=(scale.low, scale.high), where=where, confidence=CONFIDENCE)
     except ValueError as error:
@@ -148,11 +155,12 @@ def _satisfaction(question: Question, scale: Scale, answers, d, where=None):
 
 
 def analyse(survey: Survey) -> Analysis:
-    responses = list(cleaning.included(survey))
+    responses = list(cleaning.included(survey).only("id", "answers", "weight", "stratum"))
     if not responses:
         raise AnalysisError(_("There are no kept responses to analyse."))
     answers = [r.answers or {} for r in responses]
     d = _design(survey, responses)
+    coded: dict = {}
     scale_of = scales(survey)
     questions = [q for q in survey.questions.all() if q.name]
     importance = {q.service: q for q in questions if q.role == Question.Role.IMPORTANCE and q.service}
@@ -161,7 +169,8 @@ def analyse(survey: Survey) -> Analysis:
     for q in questions:
         if q.role != Question.Role.SATISFACTION or q.list_name not in scale_of:
             continue
-        result = ServiceResult(q.service or q.name, q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d))
+        result = ServiceResult(q.service or q.name, q, _label(q),
+                               _satisfaction(q, scale_of[q.list_name], answers, d, coded=coded))
         asked = importance.get(q.service)
         if asked is not None and asked.list_name in scale_of:
             weight = _satisfaction(asked, scale_of[asked.list_name], answers, d)
@@ -181,7 +190,8 @@ def analyse(survey: Survey) -> Analysis:
             where = np.array([a.get(q.name) == category for a in answers])
             cells = {}
             for s in services:
-                found = _satisfaction(s.question, scale_of[s.question.list_name], answers, d, where=where) \
+                found = _satisfaction(s.question, scale_of[s.question.list_name], answers, d, where=where,
+                                      coded=coded) \
                     if where.any() else None
                 cells[s.service] = found.share_satisfied if found else None
             part.rows.append((category, labels.get((q.list_name, category), category), cells, int(where.sum())))

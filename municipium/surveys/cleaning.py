@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from municipium.audit.models import record
-from municipium.lib import stats
+from municipium.lib import bulk, stats
 
 from .models import Question, Response, Survey
 
@@ -112,7 +112,7 @@ def compute_flags(survey: Survey, *, actor=None) -> dict:
             response.flags = flags
             changed.append(response)
     with transaction.atomic():
-        Response.objects.bulk_update(changed, ["flags"], batch_size=500)
+        bulk.update_column(Response, "flags", ((r.flags, r.pk) for r in changed), json=True)
         survey.advance(Survey.Step.CLEAN)
         record("clean", survey, actor=actor, via="form",
                after={"flags": counts, "changed": len(changed), "speed_threshold": threshold})

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
+from municipium.lib import bulk
 from municipium.lib.survey import weights as lib
 
 from . import cleaning
@@ -241,11 +242,10 @@ def compute(survey: Survey, *, actor=None) -> dict:
         # An absent bound is infinite in the library; JSON has no infinity.
         "trim_bounds": [b if math.isfinite(b) else None for b in (trimming.lower, trimming.upper)] if trimming else None,
     }
-    for response, weight in zip(responses, weights, strict=True):
-        response.weight = float(weight)
     with transaction.atomic():
         Response.objects.filter(survey=survey, excluded=True).update(weight=None)
-        Response.objects.bulk_update(responses, ["weight"], batch_size=500)
+        bulk.update_column(Response, "weight",
+                           ((float(weight), response.pk) for response, weight in zip(responses, weights, strict=True)))
         survey.weighting = {**settings, "report": report}
         survey.save(update_fields=["weighting"])
         survey.advance(Survey.Step.WEIGHT)

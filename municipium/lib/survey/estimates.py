@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +53,34 @@ class Design:
     clusters: Sequence[Hashable] | None = None
     population_sizes: Sequence[float] | None = None
     raked_on: Sequence[Sequence[Hashable]] | None = None
+
+    # What every estimate on this design needs, worked out once: an analysis asks for dozens
+    # of estimates (each service, each breakdown) on the same respondents, and recoding the
+    # strata and refitting the margins each time made a 20,000-response survey take minutes.
+
+    @cached_property
+    def stratum_codes(self) -> tuple[list, np.ndarray]:
+        return codes(self.strata if self.strata is not None else [None] * len(self.weights))
+
+    @cached_property
+    def sampling_units(self) -> np.ndarray:
+        """Each respondent's primary sampling unit (itself, without clusters)."""
+        if self.clusters is None:
+            return np.arange(len(self.weights))
+        return codes(list(zip(self.stratum_codes[1].tolist(), self.clusters, strict=True)))[1]
+
+    @cached_property
+    def margin_projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """The raking margins' indicator matrix X and its pseudo-inverse, so that a residual
+        on the margins is z − X(X⁺z) without a least-squares fit per estimate."""
+        columns = []
+        for values in self.raked_on:
+            labels, unit_codes = codes(values)
+            indicator = np.zeros((len(values), len(labels)))
+            indicator[np.arange(len(values)), unit_codes] = 1.0
+            columns.append(indicator)
+        x = np.hstack(columns)
+        return x, np.linalg.pinv(x)
 
 
 def design(weights: Sequence[float] | np.ndarray | None = None, *, n: int | None = None,
@@ -97,38 +126,25 @@ class Estimate:
 # -- the variance engine -----------------------------------------------------------------
 
 
-def _calibration_residuals(scores: np.ndarray, weights: np.ndarray,
-                           raked_on: Sequence[Sequence[Hashable]]) -> np.ndarray:
+def _calibration_residuals(scores: np.ndarray, d: Design) -> np.ndarray:
     """Scores with the part explained by the raking margins removed.
 
     R (`svyrecvar`, raking branch) sweeps x ← x − w · ave(x / w | margin cell) over the
     margins repeatedly; that converges to the least-squares residual of x / w on all margin
     indicators together, which is computed here directly.
     """
-    if np.any(weights <= 0):
+    if np.any(d.weights <= 0):
         raise ValueError("raked weights must be positive")
-    columns = []
-    for values in raked_on:
-        labels, unit_codes = codes(values)
-        indicator = np.zeros((len(values), len(labels)))
-        indicator[np.arange(len(values)), unit_codes] = 1.0
-        columns.append(indicator)
-    x = np.hstack(columns)
-    z = scores / weights
-    coefficients, *_ = np.linalg.lstsq(x, z, rcond=None)
-    return weights * (z - x @ coefficients)
+    x, pseudo_inverse = d.margin_projection
+    z = scores / d.weights
+    return d.weights * (z - x @ (pseudo_inverse @ z))
 
 
 def _variance(scores: np.ndarray, d: Design) -> tuple[float, list[Step]]:
-    n = len(scores)
     if d.raked_on:
-        scores = _calibration_residuals(scores, d.weights, d.raked_on)
-    strata = d.strata if d.strata is not None else [None] * n
-    stratum_labels, stratum_codes = codes(strata)
-    if d.clusters is not None:
-        _, psu = codes(list(zip(stratum_codes.tolist(), d.clusters, strict=True)))
-    else:
-        psu = np.arange(n)
+        scores = _calibration_residuals(scores, d)
+    stratum_labels, stratum_codes = d.stratum_codes
+    psu = d.sampling_units
     n_psu_total = int(psu.max()) + 1
     totals = np.bincount(psu, weights=scores, minlength=n_psu_total)
     psu_stratum = np.empty(n_psu_total, dtype=np.int64)
@@ -325,9 +341,9 @@ def satisfaction(answers: Sequence, d: Design | None = None, *, scale: tuple[int
     base = _domain(d, where)
     values = np.full(len(answers), np.nan)
     n_dk = n_missing = 0
-    for i, a in enumerate(answers):
-        if not base[i]:
-            continue
+    # Only the domain's answers are read: a breakdown asks once per category.
+    for i in np.flatnonzero(base).tolist():
+        a = answers[i]
         if a is None:
             n_missing += 1
         elif a in dont_know:
