@@ -13,9 +13,14 @@ for the page, the report and publication (one code path for all three, DESIGN pr
   (Holm), with warnings when wording, mode mix or weighting differ.
 """
 
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db.models import Count, Max, Q, Sum
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from municipium.lib.survey import estimates as lib
@@ -154,7 +159,45 @@ def _satisfaction(question: Question, scale: Scale, answers, d, where=None, code
         raise AnalysisError(_("%(question)s: %(detail)s") % {"question": question.name, "detail": error}) from error
 
 
+# Analyses kept in this process, keyed by what they depend on. The analysis page shows the
+# survey and everything it is compared with, and at 20,000 responses each analysis takes
+# seconds; field work being over, the inputs rarely change, and `_state` notices when they
+# do (each app server keeps its own copies, all checked against the database).
+_KEPT: OrderedDict = OrderedDict()
+_KEPT_SIZE = 16
+_KEPT_LOCK = threading.Lock()
+
+
+def _state(survey: Survey) -> tuple:
+    """Everything an analysis reads that can change once responses exist: the responses
+    (new ones, exclusions, weights), the weighting settings, and the reader's language (labels).
+    The questionnaire cannot change once there are responses."""
+    found = Response.objects.filter(survey=survey).aggregate(
+        n=Count("id"), last=Max("id"), excluded=Count("id", filter=Q(excluded=True)), weights=Sum("weight"))
+    # `created` too: a rolled-back transaction (tests) can hand the same id to another survey.
+    return (survey.pk, survey.created, get_language(), json.dumps(survey.weighting or {}, sort_keys=True, default=str),
+            found["n"], found["last"], found["excluded"], found["weights"])
+
+
 def analyse(survey: Survey) -> Analysis:
+    """The survey's analysis, computed once for each state of its responses and weights."""
+    key = _state(survey)
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+    if kept is not None:
+        kept.survey = survey  # the caller's copy (its step or title may be newer)
+        return kept
+    found = _analyse(survey)
+    with _KEPT_LOCK:
+        _KEPT[key] = found
+        while len(_KEPT) > _KEPT_SIZE:
+            _KEPT.popitem(last=False)
+    return found
+
+
+def _analyse(survey: Survey) -> Analysis:
     responses = list(cleaning.included(survey).only("id", "answers", "weight", "stratum"))
     if not responses:
         raise AnalysisError(_("There are no kept responses to analyse."))

@@ -128,3 +128,18 @@ def test_the_model_questionnaire_analyses_weights_and_publishes(model_survey):
         weighting.compute(model_survey)
     outcome = publish.publish(model_survey, actor=get_user_model().objects.create_superuser("admin"))
     assert outcome["created"] == 5 * (len(result.services) + 1)
+
+
+def test_an_analysis_is_reused_until_a_response_is_added_excluded_or_reweighted(survey):
+    from municipium.surveys import cleaning
+
+    first = analysis.analyse(survey)
+    assert analysis.analyse(Survey.objects.get(pk=survey.pk)) is first
+    cleaning.decide(survey, [survey.responses.order_by("id").first().id], exclude=True, reason="test: a duplicate")
+    excluded = analysis.analyse(survey)
+    assert excluded is not first and excluded.n == first.n - 1
+    respond(survey, 1, seed=99)
+    assert analysis.analyse(survey).n == excluded.n + 1
+    weighting.save_settings(survey, MARGINS, {})
+    weighting.compute(survey)
+    assert analysis.analyse(survey).weighted
