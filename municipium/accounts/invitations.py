@@ -6,7 +6,6 @@ is locked), so a link opened twice at once still gives one role. Every step is a
 """
 
 import datetime as dt
-import hashlib
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record, snapshot
+from municipium.lib.tokens import digest
 
 from . import access
 from .models import Invitation, Role
@@ -23,10 +23,6 @@ from .models import Invitation, Role
 
 class InvitationError(Exception):
     """The link cannot be used; str() says why, in words the invitee can act on."""
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def invite(actor, email: str, kind: str, *, unit=None, group=None, link) -> Invitation:
@@ -39,7 +35,7 @@ def invite(actor, email: str, kind: str, *, unit=None, group=None, link) -> Invi
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation.objects.create(
-            email=email.strip(), kind=kind, unit=unit, group=group, token_hash=_hash(token), invited_by=actor,
+            email=email.strip(), kind=kind, unit=unit, group=group, token_hash=digest(token), invited_by=actor,
             expires=timezone.now() + dt.timedelta(days=Invitation.VALID_DAYS))
         after = snapshot(invitation)
         after.pop("token_hash")  # the hash is no secret, but it has no business in the trail
@@ -62,7 +58,7 @@ def invite(actor, email: str, kind: str, *, unit=None, group=None, link) -> Invi
 
 def find(token: str) -> Invitation:
     """The usable invitation behind a link's token, or InvitationError saying why not."""
-    invitation = Invitation.objects.filter(token_hash=_hash(token or "")).select_related("unit", "group").first()
+    invitation = Invitation.objects.filter(token_hash=digest(token or "")).select_related("unit", "group").first()
     if invitation is None:
         raise InvitationError(_("This invitation link is not valid. Check that you copied the whole link."))
     state = invitation.state()

@@ -7,7 +7,6 @@ the entry form on a version conflict, the import on any problem in the file.
 
 import datetime
 import hashlib
-import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -25,7 +24,7 @@ from municipium.accounts import access
 from municipium.catalog.models import ServiceArea
 from municipium.places.models import Unit
 
-from . import imports, templates
+from . import imports, templates, uploads
 from .forms import EntrySheet, EntryStartForm, ImportForm
 from .models import ImportBatch, Missing, Period, Status, Via, period_code_from_path
 from .services import locked_changes, write_observations
@@ -137,12 +136,6 @@ def entry_template(request, unit, period, area):
 # Import
 
 
-def _upload_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _read(data: bytes, name: str):
     """(Table or None, report) for a long-format file or a filled Municipium template."""
     suffix = Path(name).suffix.lower().lstrip(".")
@@ -235,28 +228,18 @@ def import_start(request):
             table, report = _check(request, data, name)
             context.update(report=report, preview=_preview(table))
             if report.ok and table is not None:
-                token = secrets.token_urlsafe(24)
-                (_upload_dir() / token).write_bytes(data)
-                uploads = request.session.get(SESSION_KEY, {})
-                uploads[token] = {"name": name, "sha256": report.sha256 or hashlib.sha256(data).hexdigest()}
-                request.session[SESSION_KEY] = uploads
-                context["token"] = token
+                context["token"] = uploads.keep(request, SESSION_KEY, data, name)
     context["form"] = form
     return render(request, "observations/import.html", context)
 
 
 def _commit(request, context):
-    token = request.POST.get("token", "")
-    uploads = request.session.get(SESSION_KEY, {})
-    kept = uploads.pop(token, None)
-    request.session[SESSION_KEY] = uploads
-    path = _upload_dir() / token if token and "/" not in token and "." not in token else None
-    if kept is None or path is None or not path.is_file():
+    taken = uploads.take(request, SESSION_KEY, request.POST.get("token", ""))
+    if taken is None:
         messages.error(request, _("That upload is no longer here; upload the file again."))
         return redirect("import")
-    data = path.read_bytes()
-    path.unlink(missing_ok=True)
-    if hashlib.sha256(data).hexdigest() != kept["sha256"]:
+    data, kept = taken
+    if not uploads.unchanged(data, kept):
         messages.error(request, _("The uploaded file changed on the server; upload it again."))
         return redirect("import")
     table, report = _check(request, data, kept["name"])

@@ -11,8 +11,6 @@ log-in throttle, so that tokens cannot be guessed at speed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 import time
 from pathlib import Path
 
@@ -25,9 +23,8 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -36,7 +33,7 @@ from municipium.accounts.models import LoginAttempt
 from municipium.accounts.views import client_ip, recent_failures
 from municipium.audit.models import record
 from municipium.lib.texts import pick
-from municipium.observations.views import _upload_dir
+from municipium.observations import uploads
 
 from . import answers, imports, links
 from .access import can_run
@@ -387,16 +384,11 @@ def import_responses(request, pk: int):
     survey = _survey(request, pk)
     context = {"survey": survey, "limit_mb": f"{imports.max_bytes() / 1048576:.0f}"}
     if request.method == "POST" and request.POST.get("action") == "commit":
-        token = request.POST.get("token", "")
-        uploads = request.session.get(SESSION_KEY, {})
-        kept = uploads.pop(token, None)
-        request.session[SESSION_KEY] = uploads
-        path = _upload_dir() / token if token and "/" not in token and "." not in token else None
-        if kept is None or path is None or not path.is_file() or kept.get("survey") != survey.pk:
+        taken = uploads.take(request, SESSION_KEY, request.POST.get("token", ""))
+        if taken is None or taken[1].get("survey") != survey.pk:
             messages.error(request, _("That upload is no longer here; upload the file again."))
             return redirect("survey-import", survey.pk)
-        data = path.read_bytes()
-        path.unlink(missing_ok=True)
+        data, kept = taken
         result = imports.commit(survey, data, kept["name"], expected_sha256=kept["sha256"], actor=request.user)
         if result.committed:
             messages.success(request, _("Imported %(count)s responses from %(file)s.")
@@ -414,11 +406,6 @@ def import_responses(request, pk: int):
         result = imports.read(survey, data, name)
         context["result"] = result
         if result.ok:
-            token = secrets.token_urlsafe(24)
-            (_upload_dir() / token).write_bytes(data)
-            uploads = request.session.get(SESSION_KEY, {})
-            uploads[token] = {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "survey": survey.pk}
-            request.session[SESSION_KEY] = uploads
-            context["token"] = token
+            context["token"] = uploads.keep(request, SESSION_KEY, data, name, survey=survey.pk)
         return render(request, "surveys/fieldwork/import.html", context)
     return render(request, "surveys/fieldwork/import.html", context)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import secrets
 from dataclasses import dataclass
@@ -24,12 +23,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
+from municipium.lib.tokens import digest
 
 from .models import Contact, Link, Response
 
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+hash_token = digest
 
 
 def find(token: str) -> Link | None:
