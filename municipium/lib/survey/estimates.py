@@ -184,6 +184,17 @@ def _domain(d: Design, where: Sequence[bool] | None) -> np.ndarray:
     return np.asarray(where, dtype=bool)
 
 
+def _values_inside(y, d: Design, where) -> tuple[np.ndarray, np.ndarray]:
+    """`y` as floats and who counts: the domain's respondents with a positive weight, all of
+    whom must have a value."""
+    y = np.asarray(y, dtype=float)
+    same_length("y", y, len(d.weights), "weights")
+    inside = _domain(d, where) & (d.weights > 0)
+    if not np.all(np.isfinite(y[inside])):
+        raise ValueError("y has missing values inside the domain; exclude them with `where`")
+    return y, inside
+
+
 def _estimate(value: float, variance: float, confidence: float, n: int, sum_w: float,
               design_steps: list[Step]) -> Estimate:
     z = z_for(confidence)
@@ -207,11 +218,7 @@ def weighted_mean(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence
 
     Values outside the domain are ignored (they may be NaN). R: `svymean`.
     """
-    y = np.asarray(y, dtype=float)
-    same_length("y", y, len(d.weights), "weights")
-    inside = _domain(d, where) & (d.weights > 0)
-    if not np.all(np.isfinite(y[inside])):
-        raise ValueError("y has missing values inside the domain; exclude them with `where`")
+    y, inside = _values_inside(y, d, where)
     w = np.where(inside, d.weights, 0.0)
     sum_w = math.fsum(w)
     if sum_w <= 0:
@@ -226,11 +233,7 @@ def weighted_mean(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence
 def weighted_total(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence[bool] | None = None,
                    confidence: float = 0.95) -> Estimate:
     """Estimated population total Σwy over the domain. R: `svytotal`."""
-    y = np.asarray(y, dtype=float)
-    same_length("y", y, len(d.weights), "weights")
-    inside = _domain(d, where) & (d.weights > 0)
-    if not np.all(np.isfinite(y[inside])):
-        raise ValueError("y has missing values inside the domain; exclude them with `where`")
+    y, inside = _values_inside(y, d, where)
     w = np.where(inside, d.weights, 0.0)
     scores = w * np.where(inside, y, 0.0)
     variance, steps = _variance(scores, d)
