@@ -13,8 +13,10 @@ $(BIN)/python:
 	"$$(scripts/find-python)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=75"
 
-$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+# Development and tests take requirements-dev.lock (the runtime lock plus pytest, Playwright,
+# linters); a production install takes requirements.lock alone (see README, "Operating").
+$(VENV)/.installed: $(BIN)/python requirements.lock requirements-dev.lock pyproject.toml
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -89,14 +89,23 @@ def step_setup(args) -> dict:
             3: f"100 * ({a} - lag({a})) / lag({a})",
             4: f"coalesce({a}, 0) / max({b}, 1)",
         }[shape]
-        indicators.append({
-            "code": f"i{i:04d}", "service_area": "bench", "name": {"en": f"Indicator {i}"}, "formula": formula,
-            "unit": "%", "dimension": ["quantity", "quality", "availability", "cost_efficiency"][i % 4],
-            "polarity": ["higher_is_better", "lower_is_better", "neutral"][i % 3], "decimals": 1,
-        })
+        indicators.append(
+            {
+                "code": f"i{i:04d}",
+                "service_area": "bench",
+                "name": {"en": f"Indicator {i}"},
+                "formula": formula,
+                "unit": "%",
+                "dimension": ["quantity", "quality", "availability", "cost_efficiency"][i % 4],
+                "polarity": ["higher_is_better", "lower_is_better", "neutral"][i % 3],
+                "decimals": 1,
+            }
+        )
     catalog = {
         "service_areas": [{"code": "bench", "name": {"en": "Benchmark"}}],
-        "variables": [{"code": v, "service_area": "bench", "name": {"en": v}, "unit": "t", "min": 0} for v in variables],
+        "variables": [
+            {"code": v, "service_area": "bench", "name": {"en": v}, "unit": "t", "min": 0} for v in variables
+        ],
         "indicators": indicators,
     }
     path = DATA / "catalog.yaml"
@@ -112,12 +121,15 @@ def step_setup(args) -> dict:
         import math
 
         x, y = 14 + (u % 50) * 0.2, 45 + (u // 50) * 0.15
-        ring = [[round(x + 0.09 * math.cos(-2 * math.pi * k / 32), 5), round(y + 0.07 * math.sin(-2 * math.pi * k / 32), 5)]
-                for k in range(32)]
+        ring = [
+            [round(x + 0.09 * math.cos(-2 * math.pi * k / 32), 5), round(y + 0.07 * math.sin(-2 * math.pi * k / 32), 5)]
+            for k in range(32)
+        ]
         return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
 
-    Unit.objects.bulk_create(Unit(code=f"M{u:05d}", name={"en": f"Municipality {u}"}, boundary=boundary(u))
-                             for u in range(args.units))
+    Unit.objects.bulk_create(
+        Unit(code=f"M{u:05d}", name={"en": f"Municipality {u}"}, boundary=boundary(u)) for u in range(args.units)
+    )
     units = list(Unit.objects.order_by("code"))
     regions = [Group.objects.create(code=f"R{r:02d}", name={"en": f"Region {r}"}, kind="region") for r in range(25)]
     peers = [Group.objects.create(code=f"P{p}", name={"en": f"Peer group {p}"}, kind="peer") for p in range(5)]
@@ -176,10 +188,10 @@ def step_import(args) -> dict:
 
 def step_recompute(args) -> dict:
     _django()
+    from django_tasks_db.models import DBTaskResult
+
     from municipium.benchmarks import engine
     from municipium.benchmarks.models import GroupStatistic, IndicatorValue
-
-    from django_tasks_db.models import DBTaskResult
 
     started = time.perf_counter()
     result = engine.recompute_all()
@@ -211,8 +223,11 @@ def step_latency(args) -> dict:
     from municipium.observations.services import Row, write_observations
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "municipium.cli", "worker"], cwd=ROOT, env=os.environ.copy(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "municipium.cli", "worker"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         indicator = Indicator.objects.get(code="i0000")  # 100 * a / b
@@ -225,13 +240,18 @@ def step_latency(args) -> dict:
             started = time.perf_counter()
             write_observations(
                 [Row(observation.unit_id, variable.pk, observation.period_id, value=new_value, status="draft")],
-                batch=ImportBatch(file_name="bench form", sha256="", format="form", via="form"), via="form",
+                batch=ImportBatch(file_name="bench form", sha256="", format="form", via="form"),
+                via="form",
             )
             while True:
                 close_old_connections()
-                row = IndicatorValue.objects.filter(
-                    indicator=indicator, unit_id=observation.unit_id, period_id=observation.period_id, basis="all"
-                ).values_list("numerator", flat=True).first()
+                row = (
+                    IndicatorValue.objects.filter(
+                        indicator=indicator, unit_id=observation.unit_id, period_id=observation.period_id, basis="all"
+                    )
+                    .values_list("numerator", flat=True)
+                    .first()
+                )
                 if row is not None and abs(row - 100 * new_value) < 1e-6 * max(1, abs(row)):
                     break
                 if time.perf_counter() - started > 120:
@@ -336,14 +356,25 @@ def step_surveys(args) -> dict:
     for _n in range(args.responses):
         raw, person = demo._raw_answers(rng, profile, "urban" if rng.random() < spec.urban else "rural", 0.0)
         checked = answers.check(questionnaire, raw, language="en")
-        rows.append(Response(survey=survey, mode=Response.Mode.WEB, language="en", stratum=raw["area_type"],
-                             inclusion_probability=0.02 if raw["area_type"] == "urban" else 0.04,
-                             answers=checked.answers, submitted_on=dt.date(2025, 4, 1) + dt.timedelta(days=person.day),
-                             duration_seconds=person.duration_seconds))
+        rows.append(
+            Response(
+                survey=survey,
+                mode=Response.Mode.WEB,
+                language="en",
+                stratum=raw["area_type"],
+                inclusion_probability=0.02 if raw["area_type"] == "urban" else 0.04,
+                answers=checked.answers,
+                submitted_on=dt.date(2025, 4, 1) + dt.timedelta(days=person.day),
+                duration_seconds=person.duration_seconds,
+            )
+        )
     Response.objects.bulk_create(rows, batch_size=2000)
     adults = 10 * args.responses
-    margins = {"age_group": demo._split(adults, demo.AGE_SHARES), "sex": demo._split(adults, demo.SEX_SHARES),
-               "area_type": demo._split(adults, {"urban": spec.urban, "rural": 1 - spec.urban})}
+    margins = {
+        "age_group": demo._split(adults, demo.AGE_SHARES),
+        "sex": demo._split(adults, demo.SEX_SHARES),
+        "area_type": demo._split(adults, {"urban": spec.urban, "rural": 1 - spec.urban}),
+    }
 
     def timed(function) -> float:
         started = time.perf_counter()
@@ -368,8 +399,14 @@ def step_surveys(args) -> dict:
     return result
 
 
-STEPS = {"setup": step_setup, "import": step_import, "recompute": step_recompute, "latency": step_latency,
-         "pages": step_pages, "surveys": step_surveys}
+STEPS = {
+    "setup": step_setup,
+    "import": step_import,
+    "recompute": step_recompute,
+    "latency": step_latency,
+    "pages": step_pages,
+    "surveys": step_surveys,
+}
 
 
 # -- orchestration ---------------------------------------------------------------------------
@@ -415,8 +452,22 @@ def machine() -> str:
 def run_step(step: str, url: str, args) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "MUNICIPIUM_TASKS"}
     env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT))
-    command = [sys.executable, __file__, "--step", step, "--units", str(args.units), "--indicators", str(args.indicators),
-               "--years", str(args.years), "--variables", str(args.variables), "--responses", str(args.responses)]
+    command = [
+        sys.executable,
+        __file__,
+        "--step",
+        step,
+        "--units",
+        str(args.units),
+        "--indicators",
+        str(args.indicators),
+        "--years",
+        str(args.years),
+        "--variables",
+        str(args.variables),
+        "--responses",
+        str(args.responses),
+    ]
     print(f"  {step}…", flush=True)
     out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -460,7 +511,11 @@ def write_results(results: dict, args) -> None:
         ("survey: cleaning flags for every response, s", "survey_flags_s", "{:.2f}"),
         ("survey: design weights, raking (3 margins) and trimming, s", "survey_weighting_s", "{:.2f}"),
         ("survey: analysis, computed (7 services + overall, CIs, breakdowns, gaps), s", "survey_analysis_s", "{:.2f}"),
-        ("survey: analysis page, first request in the process (analysis already kept), ms", "survey_page_first_ms", "{:.0f}"),
+        (
+            "survey: analysis page, first request in the process (analysis already kept), ms",
+            "survey_page_first_ms",
+            "{:.0f}",
+        ),
         ("survey: analysis page, p95 of the next 4 (analysis kept), ms", "survey_page_p95_ms", "{:.0f}"),
         ("survey: publication as observations (analysis kept), s", "survey_publish_s", "{:.2f}"),
         ("survey: peak memory of the step, GiB", "survey_peak_gib", "{:.2f}"),
@@ -498,8 +553,11 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=20_000, help="survey responses in the surveys step")
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--steps", default="setup,import,recompute,latency,pages,surveys",
-                        help="which steps to run, in order (default: all)")
+    parser.add_argument(
+        "--steps",
+        default="setup,import,recompute,latency,pages,surveys",
+        help="which steps to run, in order (default: all)",
+    )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)

@@ -38,13 +38,25 @@ def _import_summary(report, dry_run: bool) -> str:
     from django.utils.translation import gettext as _
 
     if report.problem_count:
-        return _("%(file)s: %(count)s problems; nothing was written") % {"file": report.file, "count": report.problem_count}
+        return _("%(file)s: %(count)s problems; nothing was written") % {
+            "file": report.file,
+            "count": report.problem_count,
+        }
     if dry_run:
         return _("%(file)s: no problems (%(encoding)s); nothing was written (dry run)") % {
-            "file": report.file, "encoding": report.encoding or report.format}
-    return _("%(file)s: %(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged (import batch %(batch)s)") % {
-        "file": report.file, "rows": report.rows, "created": report.created, "updated": report.updated,
-        "unchanged": report.unchanged, "batch": report.batch.pk if report.batch else "-"}
+            "file": report.file,
+            "encoding": report.encoding or report.format,
+        }
+    return _(
+        "%(file)s: %(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged (import batch %(batch)s)"
+    ) % {
+        "file": report.file,
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "batch": report.batch.pk if report.batch else "-",
+    }
 
 
 def _load_summary(report, dry_run: bool) -> str:
@@ -53,7 +65,10 @@ def _load_summary(report, dry_run: bool) -> str:
     if report.problems:
         return _("%(count)s problems; nothing was written") % {"count": len(report.problems)}
     text = _("%(created)s new, %(updated)s changed, %(unchanged)s unchanged") % {
-        "created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+    }
     return text + (" " + _("(dry run: nothing was written)") if dry_run else "")
 
 
@@ -94,8 +109,12 @@ def cmd_export(args) -> int:
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "") or "csv"
     style = {"delimiter": ";", "decimal": ","} if args.semicolon else {}
-    common = {"units": args.unit or None, "group": args.group, "service_area": args.service_area,
-              "periods": args.period or None}
+    common = {
+        "units": args.unit or None,
+        "group": args.group,
+        "service_area": args.service_area,
+        "periods": args.period or None,
+    }
     if args.what == "observations":
         status = "published" if args.public else None
         data = exports.export_observations(fmt, variables=args.variable or None, status=status, **style, **common)
@@ -158,8 +177,10 @@ def cmd_units(args) -> int:
     if args.action == "import":
         return _load(args.dry_run, lambda: files.load_units(Path(args.path)))
     if args.action == "boundaries":
-        return _load(args.dry_run, lambda: files.attach_boundaries(
-            Path(args.path), key_property=args.key, code_prefix=args.prefix))
+        return _load(
+            args.dry_run,
+            lambda: files.attach_boundaries(Path(args.path), key_property=args.key, code_prefix=args.prefix),
+        )
     files.save_units(Path(args.path))
     return _written(args.path)
 
@@ -228,8 +249,18 @@ def cmd_serve(args) -> int:
     python = sys.executable
     worker = subprocess.Popen([python, "-m", "municipium.cli", "worker"])
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "municipium.wsgi", "--bind", f"{args.host}:{args.port}",
-         "--workers", str(args.workers), "--access-logfile", "-"]
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "municipium.wsgi",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--access-logfile",
+            "-",
+        ]
     )
     print(f"Municipium is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
 
@@ -275,16 +306,22 @@ def cmd_daily(args) -> int:
     try:
         today = dt.date.fromisoformat(args.today) if args.today else None
     except ValueError:
-        print("municipium daily: " + _("--today %(value)s is not a date; write it like 2025-03-31")
-              % {"value": args.today}, file=sys.stderr)
+        print(
+            "municipium daily: "
+            + _("--today %(value)s is not a date; write it like 2025-03-31") % {"value": args.today},
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     released = workflow.release_due_publications(today)
     days = workflow.REMIND_DAYS_BEFORE if args.days_before is None else args.days_before
     sent, failed = workflow.send_due_reminders(today, days_before=days)
     print(_("%(released)s figures published, %(sent)s reminders sent") % {"released": released, "sent": sent})
     if failed:
-        print(_("%(failed)s reminders could not be sent (the mail server refused); the next run tries again")
-              % {"failed": failed}, file=sys.stderr)
+        print(
+            _("%(failed)s reminders could not be sent (the mail server refused); the next run tries again")
+            % {"failed": failed},
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
     return 0
 
@@ -297,7 +334,9 @@ def cmd_manage(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="municipium", description="Monitor, compare and plan municipal public services.")
+    parser = argparse.ArgumentParser(
+        prog="municipium", description="Monitor, compare and plan municipal public services."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="load the demo data (and serve it unless --no-serve)")
@@ -336,7 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service-area")
     p.add_argument("--period", action="append", default=[])
     p.add_argument("--public", action="store_true", help="published figures only")
-    p.add_argument("--semicolon", action="store_true", help="; delimiter and decimal comma, for spreadsheets set to Central European locales")
+    p.add_argument(
+        "--semicolon",
+        action="store_true",
+        help="; delimiter and decimal comma, for spreadsheets set to Central European locales",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("template", help="write a wide Excel template for data entry")
@@ -357,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["import", "export", "boundaries"])
     p.add_argument("path")
     p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--key", default=None, help="boundaries: the feature property holding the unit code (guessed if not given)")
+    p.add_argument(
+        "--key", default=None, help="boundaries: the feature property holding the unit code (guessed if not given)"
+    )
     p.add_argument("--prefix", default="", help="boundaries: prefix added to the property to make the unit code")
     p.set_defaults(func=cmd_units)
 
@@ -366,8 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("daily", help="release embargoed publications and send deadline reminders (run once a day)")
     p.add_argument("--today", default=None, help="act as if it were this date (YYYY-MM-DD)")
-    p.add_argument("--days-before", type=int, default=None,
-                   help="send the reminder this many days before a deadline (default 7)")
+    p.add_argument(
+        "--days-before", type=int, default=None, help="send the reminder this many days before a deadline (default 7)"
+    )
     p.set_defaults(func=cmd_daily)
 
     p = sub.add_parser("manage", help="run a Django management command (migrate, createsuperuser, ...)")
@@ -380,7 +426,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup()
     from django.core.exceptions import ObjectDoesNotExist
-
     from django.utils.translation import gettext as _
 
     try:

@@ -121,9 +121,7 @@ TEMPLATES = [
 if not os.environ.get("DATABASE_URL"):
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
-    "default": database_from_url(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'municipium.sqlite3'}"
-    )
+    "default": database_from_url(os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'municipium.sqlite3'}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -225,8 +223,10 @@ _EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 _SMTP = bool(_EMAIL_HOST) or env_bool("PRODUCTION")
 MAILERS = {
     "default": {
-        "BACKEND": os.environ.get("EMAIL_BACKEND") or (
-            "django.core.mail.backends.smtp.EmailBackend" if _SMTP else "django.core.mail.backends.console.EmailBackend"),
+        "BACKEND": os.environ.get("EMAIL_BACKEND")
+        or (
+            "django.core.mail.backends.smtp.EmailBackend" if _SMTP else "django.core.mail.backends.console.EmailBackend"
+        ),
         "OPTIONS": {
             "host": _EMAIL_HOST or "localhost",
             "port": int(os.environ.get("EMAIL_PORT", "587" if _EMAIL_HOST else "25")),
@@ -234,7 +234,9 @@ MAILERS = {
             "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
             "use_tls": env_bool("EMAIL_USE_TLS", bool(_EMAIL_HOST)),
             "timeout": int(os.environ.get("EMAIL_TIMEOUT", "30")),
-        } if _SMTP else {},
+        }
+        if _SMTP
+        else {},
     }
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "municipium@localhost")

@@ -27,7 +27,7 @@ def _code(prefix: str) -> str:
 
 
 def date(value) -> dt.date | None:
-    """"2024-12-31" → date; a date or None passes through."""
+    """ "2024-12-31" → date; a date or None passes through."""
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -37,7 +37,8 @@ _date = date
 def service_area(code: str = "water", name: dict | None = None, *, order: int = 0) -> ServiceArea:
     """The service area with this code, made if new."""
     area, _ = ServiceArea.objects.get_or_create(
-        code=code, defaults={"name": name or {"en": code.title()}, "order": order})
+        code=code, defaults={"name": name or {"en": code.title()}, "order": order}
+    )
     return area
 
 
@@ -47,8 +48,9 @@ def _area(area) -> ServiceArea:
 
 def unit(code: str | None = None, name: dict | None = None, *, valid_from=None, valid_to=None, **fields) -> Unit:
     code = code or _code("U")
-    return Unit.objects.create(code=code, name=name or {"en": f"Unit {code}"}, valid_from=_date(valid_from),
-                               valid_to=_date(valid_to), **fields)
+    return Unit.objects.create(
+        code=code, name=name or {"en": f"Unit {code}"}, valid_from=_date(valid_from), valid_to=_date(valid_to), **fields
+    )
 
 
 def units(n: int, prefix: str = "U") -> list[Unit]:
@@ -75,21 +77,44 @@ def breakdown(code: str, categories) -> Breakdown:
     return b
 
 
-def variable(code: str | None = None, *, area: ServiceArea | str | None = None, breakdown: Breakdown | None = None,
-             period_kind: str = "year", **fields) -> Variable:
+def variable(
+    code: str | None = None,
+    *,
+    area: ServiceArea | str | None = None,
+    breakdown: Breakdown | None = None,
+    period_kind: str = "year",
+    **fields,
+) -> Variable:
     """A variable; `area` is a ServiceArea or its code (made if new, default "water")."""
     code = code or _code("v")
-    return Variable.objects.create(code=code, service_area=_area(area), name={"en": code},
-                                   breakdown=breakdown, period_kind=period_kind, **fields)
+    return Variable.objects.create(
+        code=code, service_area=_area(area), name={"en": code}, breakdown=breakdown, period_kind=period_kind, **fields
+    )
 
 
-def indicator(code: str | None = None, formula: str = "1", *, area: ServiceArea | str | None = None,
-              polarity: str = Indicator.Polarity.NEUTRAL, period_kind: str = "year", decimals: int = 1,
-              dimension: str = Indicator.Dimension.QUANTITY, **fields) -> Indicator:
+def indicator(
+    code: str | None = None,
+    formula: str = "1",
+    *,
+    area: ServiceArea | str | None = None,
+    polarity: str = Indicator.Polarity.NEUTRAL,
+    period_kind: str = "year",
+    decimals: int = 1,
+    dimension: str = Indicator.Dimension.QUANTITY,
+    **fields,
+) -> Indicator:
     code = code or _code("i")
-    return Indicator.objects.create(code=code, service_area=_area(area), name={"en": code}, formula=formula,
-                                    polarity=polarity, period_kind=period_kind, decimals=decimals,
-                                    dimension=dimension, **fields)
+    return Indicator.objects.create(
+        code=code,
+        service_area=_area(area),
+        name={"en": code},
+        formula=formula,
+        polarity=polarity,
+        period_kind=period_kind,
+        decimals=decimals,
+        dimension=dimension,
+        **fields,
+    )
 
 
 def period(code) -> Period:
@@ -102,21 +127,40 @@ def periods(first: int, last: int) -> list[Period]:
     return [period(year) for year in range(first, last + 1)]
 
 
-def observe(unit: Unit, variable: Variable, when, value: float | None = None, *, missing: str = "",
-            breakdown: str = "", status: str = Status.PUBLISHED) -> Observation:
+def observe(
+    unit: Unit,
+    variable: Variable,
+    when,
+    value: float | None = None,
+    *,
+    missing: str = "",
+    breakdown: str = "",
+    status: str = Status.PUBLISHED,
+) -> Observation:
     """Store one observation directly (no revision, no recompute): for setting up data the
     test then computes explicitly. A None value without a missing code is "not collected"."""
     if value is None and not missing:
         missing = "not_collected"
     obs, _ = Observation.objects.update_or_create(
-        unit=unit, variable=variable, period=period(when), breakdown=breakdown,
+        unit=unit,
+        variable=variable,
+        period=period(when),
+        breakdown=breakdown,
         defaults={"value": value, "missing": missing, "status": status},
     )
     return obs
 
 
-def row(unit: Unit, variable: Variable, when, value: float | None = None, *, missing: str = "",
-        breakdown: str = "", status: str = Status.PUBLISHED) -> Row:
+def row(
+    unit: Unit,
+    variable: Variable,
+    when,
+    value: float | None = None,
+    *,
+    missing: str = "",
+    breakdown: str = "",
+    status: str = Status.PUBLISHED,
+) -> Row:
     if value is None and not missing:
         missing = "not_collected"
     return Row(unit.pk, variable.pk, period(when).pk, breakdown, value, missing, status)
@@ -129,9 +173,21 @@ def write(rows, *, file_name: str = "test.csv"):
 
 def stored_observations() -> list[tuple]:
     """Every stored observation's content, in a stable order: a snapshot to compare."""
-    return list(Observation.objects.order_by("unit_id", "variable_id", "period_id", "breakdown").values_list(
-        "unit_id", "variable_id", "period_id", "breakdown", "value", "missing", "status", "source", "comment",
-        "version", "batch_id"))
+    return list(
+        Observation.objects.order_by("unit_id", "variable_id", "period_id", "breakdown").values_list(
+            "unit_id",
+            "variable_id",
+            "period_id",
+            "breakdown",
+            "value",
+            "missing",
+            "status",
+            "source",
+            "comment",
+            "version",
+            "batch_id",
+        )
+    )
 
 
 def stored_state() -> dict:
@@ -141,8 +197,11 @@ def stored_state() -> dict:
 
     return {
         "observations": stored_observations(),
-        "revisions": list(Revision.objects.order_by("observation_id", "version").values_list(
-            "observation_id", "version", "value", "missing", "status", "source", "comment", "via", "batch_id")),
+        "revisions": list(
+            Revision.objects.order_by("observation_id", "version").values_list(
+                "observation_id", "version", "value", "missing", "status", "source", "comment", "via", "batch_id"
+            )
+        ),
         "batches": list(ImportBatch.objects.order_by("pk").values_list("pk", "file_name", "rows", "created")),
         "periods": list(Period.objects.order_by("code").values_list("code", flat=True)),
     }

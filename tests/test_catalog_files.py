@@ -57,13 +57,19 @@ def test_a_small_catalogue_loads_with_everything_in_it(tmp_path):
     assert report.ok, messages(report)
     assert report.created == 1 + 1 + 2 + 3 + 2 + 1
     nrw = Indicator.objects.get(code="water_nrw")
-    assert (nrw.polarity, nrw.dimension, nrw.target, nrw.thresholds) == ("lower_is_better", "quality", 20.0,
-                                                                         {"good": 20.0, "poor": 35.0})
+    assert (nrw.polarity, nrw.dimension, nrw.target, nrw.thresholds) == (
+        "lower_is_better",
+        "quality",
+        20.0,
+        {"good": 20.0, "poor": 35.0},
+    )
     assert Variable.objects.get(code="water_produced").unit_of_measure == {"en": "m³"}
     assert Variable.objects.get(code="staff").breakdown.code == "sex"
     assert list(Category.objects.filter(breakdown__code="sex").values_list("code", flat=True)) == ["F", "M"]
-    assert list(IndicatorSet.objects.get().entries.values_list("indicator__code", flat=True)) == ["water_nrw",
-                                                                                                   "water_staff_f"]
+    assert list(IndicatorSet.objects.get().entries.values_list("indicator__code", flat=True)) == [
+        "water_nrw",
+        "water_staff_f",
+    ]
     assert AuditEvent.objects.filter(action="create", model="catalog.indicator").count() == 2
 
 
@@ -96,18 +102,24 @@ def test_an_unknown_name_in_a_formula_is_reported_with_file_path_and_column(tmp_
 
 
 def test_every_kind_of_mistake_is_reported_and_nothing_is_written(tmp_path):
-    bad = (SMALL
-           .replace("service_area: water, name: {en: Water billed}", "service_area: wodа, name: {en: Water billed}")
-           .replace("breakdown: sex, min: 0, max: 100000", "breakdown: gender, min: 10, max: 1")
-           .replace("dimension: quality", "dimension: beauty")
-           .replace("decimals: 1", "decimals: 9")
-           .replace("indicators: [water_nrw, water_staff_f]", "indicators: [water_nrw, water_nrv]")
-           .replace("formula: '100 * staff[\"F\"] / sum(staff)'", "formula: '100 * (staff'"))
+    bad = (
+        SMALL.replace("service_area: water, name: {en: Water billed}", "service_area: wodа, name: {en: Water billed}")
+        .replace("breakdown: sex, min: 0, max: 100000", "breakdown: gender, min: 10, max: 1")
+        .replace("dimension: quality", "dimension: beauty")
+        .replace("decimals: 1", "decimals: 9")
+        .replace("indicators: [water_nrw, water_staff_f]", "indicators: [water_nrw, water_nrv]")
+        .replace("formula: '100 * staff[\"F\"] / sum(staff)'", "formula: '100 * (staff'")
+    )
     report = load_catalog(write(tmp_path, "water.yaml", bad))
     paths = [p.path for p in report.problems]
     assert paths == [
-        "variables[1].service_area", "variables[2].breakdown", "variables[2].max", "indicators[0].decimals",
-        "indicators[0].dimension", "indicators[1].formula", "indicator_sets[0].indicators[1]",
+        "variables[1].service_area",
+        "variables[2].breakdown",
+        "variables[2].max",
+        "indicators[0].decimals",
+        "indicators[0].dimension",
+        "indicators[1].formula",
+        "indicator_sets[0].indicators[1]",
     ]
     assert report.problems[5].message.startswith("column 13:")
     assert not Variable.objects.exists()
@@ -115,7 +127,8 @@ def test_every_kind_of_mistake_is_reported_and_nothing_is_written(tmp_path):
 
 def test_indicators_that_refer_to_each_other_in_a_circle_are_refused(tmp_path):
     circle = SMALL.replace('100 * staff["F"] / sum(staff)', "water_nrw + 1").replace(
-        "100 * (water_produced - water_billed) / water_produced", "water_staff_f * 2")
+        "100 * (water_produced - water_billed) / water_produced", "water_staff_f * 2"
+    )
     report = load_catalog(write(tmp_path, "water.yaml", circle))
     assert len(report.problems) == 1
     assert report.problems[0].path == "indicators[0].formula"
@@ -126,8 +139,10 @@ def test_a_duplicate_code_across_files_names_both_places(tmp_path):
     write(tmp_path, "a.yaml", SMALL)
     write(tmp_path, "b.yaml", "variables:\n  - {code: staff, service_area: water, name: {en: Staff again}}\n")
     report = load_catalog(tmp_path)
-    assert messages(report) == ["b.yaml: variables[0].code: the code 'staff' is defined twice (first at a.yaml: "
-                                "variables[2]) (expected: each code once)"]
+    assert messages(report) == [
+        "b.yaml: variables[0].code: the code 'staff' is defined twice (first at a.yaml: "
+        "variables[2]) (expected: each code once)"
+    ]
 
 
 def test_broken_yaml_is_reported_with_its_line(tmp_path):

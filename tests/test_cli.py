@@ -22,8 +22,10 @@ def water():
 
 def test_import_dry_run_lists_every_problem_writes_nothing_and_exits_1(tmp_path, water, capsys):
     path = tmp_path / "kutno.csv"
-    path.write_text("unit;variable;period;value\nPL-1002011;water_billed;2024;12,5\nPL-9999999;water_bild;2024;abc\n",
-                    encoding="cp1250")
+    path.write_text(
+        "unit;variable;period;value\nPL-1002011;water_billed;2024;12,5\nPL-9999999;water_bild;2024;abc\n",
+        encoding="cp1250",
+    )
     assert main(["import", str(path), "--dry-run"]) == 1
     err = capsys.readouterr().err
     assert "kutno.csv, row 3, column 'unit': unknown unit 'PL-9999999'" in err

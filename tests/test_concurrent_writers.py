@@ -56,11 +56,14 @@ REQUEST_TIMEOUT = 30
 @pytest.fixture(autouse=True)
 def _postgresql_only():
     if connection.vendor != "postgresql":
-        pytest.skip(f"needs PostgreSQL for truly concurrent writers (test database is {connection.vendor}); "
-                    "run with DATABASE_URL=postgres://...")
+        pytest.skip(
+            f"needs PostgreSQL for truly concurrent writers (test database is {connection.vendor}); "
+            "run with DATABASE_URL=postgres://..."
+        )
 
 
 # -- the world ------------------------------------------------------------------------------
+
 
 class World:
     pass
@@ -91,6 +94,7 @@ def world():
 
 
 # -- the servers ----------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -136,9 +140,16 @@ def _wait_until_up(server: Server) -> None:
 
 @pytest.fixture
 def servers(world, tmp_path):
-    env = {**os.environ, "DATABASE_URL": _database_url(), "MUNICIPIUM_TASKS": "immediate",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "0", "PRODUCTION": "0", "CONN_MAX_AGE": "60",
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "MUNICIPIUM_TASKS": "immediate",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEBUG": "0",
+        "PRODUCTION": "0",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)  # municipium.wsgi sets its own
     started: list[Server] = []
     try:
@@ -147,9 +158,24 @@ def servers(world, tmp_path):
             log = tmp_path / f"gunicorn-{n}.log"
             with open(log, "wb") as out:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "municipium.wsgi", "--bind", f"127.0.0.1:{port}",
-                     "--workers", "2", "--timeout", "60", "--graceful-timeout", "5"],
-                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "municipium.wsgi",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--workers",
+                        "2",
+                        "--timeout",
+                        "60",
+                        "--graceful-timeout",
+                        "5",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             started.append(Server(f"http://127.0.0.1:{port}", process, log))
         for server in started:
@@ -169,9 +195,12 @@ def servers(world, tmp_path):
 
 # -- the writers ----------------------------------------------------------------------------
 
+
 def _post(server: Server, token: str, rows: list[dict]) -> tuple[int, dict | str]:
     request = urllib.request.Request(
-        f"{server.url}/api/observations", data=json.dumps({"rows": rows}).encode(), method="POST",
+        f"{server.url}/api/observations",
+        data=json.dumps({"rows": rows}).encode(),
+        method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "Host": "localhost"},
     )
     try:
@@ -213,31 +242,52 @@ def _hammer(servers: list[Server], world: World, rows_for) -> list[dict]:
     failed = [r for r in results if r["status"] != 200]
     if failed:
         logs = "\n\n".join(f"--- server {n} log ---\n{server.log_tail()}" for n, server in enumerate(servers))
-        shown = "\n".join(f"server {r['server']} thread {r['thread']} #{r['i']}: {r['status']} {r['body']!r:.500}"
-                          for r in failed[:10])
+        shown = "\n".join(
+            f"server {r['server']} thread {r['thread']} #{r['i']}: {r['status']} {r['body']!r:.500}"
+            for r in failed[:10]
+        )
         pytest.fail(f"{len(failed)} of {len(results)} concurrent writes failed:\n{shown}\n\n{logs}")
     return results
 
 
 # -- the tests ------------------------------------------------------------------------------
 
+
 def test_concurrent_writes_of_different_rows_through_two_servers_are_all_stored(servers, world):
     def rows_for(s, t, i):
         # Unit by thread, period by (server, request): no two requests share a row, and
         # requests on different threads create the same new periods at the same time.
-        return [{"unit": f"W{t}", "variable": v, "period": str(2000 + s * REQUESTS + i), "value": 1000 * s + 100 * t
-                 + 10 * i + n + 1, "source": f"writer {s} {t} {i}"} for n, v in enumerate(VARIABLES)]
+        return [
+            {
+                "unit": f"W{t}",
+                "variable": v,
+                "period": str(2000 + s * REQUESTS + i),
+                "value": 1000 * s + 100 * t + 10 * i + n + 1,
+                "source": f"writer {s} {t} {i}",
+            }
+            for n, v in enumerate(VARIABLES)
+        ]
 
     results = _hammer(servers, world, rows_for)
 
     for r in results:
         body = r["body"]
         assert (body["dry_run"], body["rows"], body["created"], body["updated"], body["unchanged"]) == (
-            False, len(VARIABLES), len(VARIABLES), 0, 0), r
-    stored = {(o.unit.code, o.variable.code, o.period.code): (o.value, o.source, o.version, o.batch_id)
-              for o in Observation.objects.exclude(unit=world.shared).select_related("unit", "variable", "period")}
-    expected = {(row["unit"], row["variable"], row["period"]): (row["value"], row["source"], 1, r["body"]["batch"])
-                for r in results for row in r["rows"]}
+            False,
+            len(VARIABLES),
+            len(VARIABLES),
+            0,
+            0,
+        ), r
+    stored = {
+        (o.unit.code, o.variable.code, o.period.code): (o.value, o.source, o.version, o.batch_id)
+        for o in Observation.objects.exclude(unit=world.shared).select_related("unit", "variable", "period")
+    }
+    expected = {
+        (row["unit"], row["variable"], row["period"]): (row["value"], row["source"], 1, r["body"]["batch"])
+        for r in results
+        for row in r["rows"]
+    }
     assert stored == expected
     assert Revision.objects.exclude(observation__unit=world.shared).count() == len(expected)
 
@@ -266,8 +316,11 @@ def test_concurrent_writes_of_the_same_observation_through_two_servers_lose_no_u
     written = {r["body"]["batch"]: r["rows"][0]["value"] for r in results}
     assert len(written) == len(results)
 
-    revisions = list(Revision.objects.filter(observation=world.target).order_by("version")
-                     .values_list("version", "value", "batch_id", "via"))
+    revisions = list(
+        Revision.objects.filter(observation=world.target)
+        .order_by("version")
+        .values_list("version", "value", "batch_id", "via")
+    )
     # The seed's revision plus exactly one per successful write, versions without gap or repeat.
     assert len(revisions) == len(results) + 1
     assert [v for v, *_ in revisions] == list(range(1, len(results) + 2))
@@ -293,8 +346,13 @@ def test_a_key_another_writer_stores_after_it_was_counted_new_becomes_an_update_
     unit = f.unit("RACE")
     period = f.period("2024")
     settings_dict = connection.settings_dict
-    other = psycopg.connect(dbname=settings_dict["NAME"], user=settings_dict["USER"] or None,
-                            host=settings_dict["HOST"] or None, port=settings_dict["PORT"] or None, autocommit=True)
+    other = psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"] or None,
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        autocommit=True,
+    )
     raced = []
 
     def race(execute, sql, params, many, context):
@@ -303,7 +361,9 @@ def test_a_key_another_writer_stores_after_it_was_counted_new_becomes_an_update_
             other.execute(
                 "INSERT INTO observations_observation (unit_id, variable_id, period_id, breakdown, value, missing, "
                 "status, source, comment, version, updated_at) VALUES (%s, %s, %s, '', 111, '', 'draft', '', '', 1, "
-                "now())", [unit.pk, variable.pk, period.pk])
+                "now())",
+                [unit.pk, variable.pk, period.pk],
+            )
         return execute(sql, params, many, context)
 
     try:

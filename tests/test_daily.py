@@ -62,7 +62,9 @@ def test_the_reminder_after_the_deadline_goes_out_the_day_after_and_once():
     daily(DUE + dt.timedelta(days=5))
     assert len(mail.outbox) == 2
     assert [e.after["step"] for e in AuditEvent.objects.filter(action="remind").order_by("at", "id")] == [
-        "before", "after"]
+        "before",
+        "after",
+    ]
 
 
 @pytest.mark.django_db
@@ -122,8 +124,12 @@ def test_two_servers_running_the_job_at_once_release_and_remind_once():
         try:
             start.wait()
             with override("en"):
-                results.append((workflow.release_due_publications(dt.date(2025, 4, 1)),
-                                workflow.send_due_reminders(dt.date(2025, 4, 1))))
+                results.append(
+                    (
+                        workflow.release_due_publications(dt.date(2025, 4, 1)),
+                        workflow.send_due_reminders(dt.date(2025, 4, 1)),
+                    )
+                )
         finally:
             connections.close_all()
 

@@ -22,18 +22,28 @@ pytestmark = pytest.mark.django_db
 def world():
     area = f.service_area("water")
     produced = f.variable("water_produced", area=area)
-    a, b, c, d = (f.unit(code, {"en": name}) for code, name in
-                  (("A", "Alpha"), ("B", "Beta"), ("C", "Gamma"), ("D", "Delta")))
+    a, b, c, d = (
+        f.unit(code, {"en": name}) for code, name in (("A", "Alpha"), ("B", "Beta"), ("C", "Gamma"), ("D", "Delta"))
+    )
     peers = f.group("peers", [a, b, c])
     f.group("others", [d])
     # A: a draft (owes), B: submitted (waits for approval), C: nothing at all (owes).
-    f.write([f.row(a, produced, "2024", 1, status=Status.DRAFT), f.row(b, produced, "2024", 2, status=Status.SUBMITTED),
-             f.row(d, produced, "2024", 3, status=Status.DRAFT)])
+    f.write(
+        [
+            f.row(a, produced, "2024", 1, status=Status.DRAFT),
+            f.row(b, produced, "2024", 2, status=Status.SUBMITTED),
+            f.row(d, produced, "2024", 3, status=Status.DRAFT),
+        ]
+    )
     users = {}
-    for name, kind, scope in (("officer_a", "officer", {"unit": a}), ("officer_b", "officer", {"unit": b}),
-                              ("approver_b", "approver", {"unit": b}), ("officer_c", "officer", {"unit": c}),
-                              ("officer_d", "officer", {"unit": d}),
-                              ("coordinator", "coordinator", {"group": peers})):
+    for name, kind, scope in (
+        ("officer_a", "officer", {"unit": a}),
+        ("officer_b", "officer", {"unit": b}),
+        ("approver_b", "approver", {"unit": b}),
+        ("officer_c", "officer", {"unit": c}),
+        ("officer_d", "officer", {"unit": d}),
+        ("coordinator", "coordinator", {"group": peers}),
+    ):
         users[name] = get_user_model().objects.create_user(name, f"{name}@example.org")
         Role.objects.create(user=users[name], kind=kind, **scope)
     return {"a": a, "b": b, "c": c, "peers": peers, **users}

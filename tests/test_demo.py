@@ -21,15 +21,21 @@ def demo(django_capture_on_commit_callbacks):
 
 
 def derived(indicator_code):
-    return {(v.unit.code, v.period.code): v.value
-            for v in IndicatorValue.objects.filter(indicator__code=indicator_code, basis="all", value__isnull=False)
-            .select_related("unit", "period")}
+    return {
+        (v.unit.code, v.period.code): v.value
+        for v in IndicatorValue.objects.filter(
+            indicator__code=indicator_code, basis="all", value__isnull=False
+        ).select_related("unit", "period")
+    }
 
 
 def published(variable_code):
-    return {(o.unit.code, o.period.code): o.value
-            for o in Observation.objects.filter(variable__code=variable_code, value__isnull=False)
-            .select_related("unit", "period")}
+    return {
+        (o.unit.code, o.period.code): o.value
+        for o in Observation.objects.filter(variable__code=variable_code, value__isnull=False).select_related(
+            "unit", "period"
+        )
+    }
 
 
 # (our formula, the publisher's published ratio, tolerance): share of inhabitants 80+ and
@@ -72,8 +78,9 @@ def test_the_demo_surveys_are_published_and_their_results_appear_in_profiles(dem
     compared = next(s for s in surveys if s.previous_id)
     kinds = {c.kind for c in analysis.comparisons(compared)}
     assert kinds == {"previous", "peer"}  # with the previous survey and the group's other members
-    share = Observation.objects.get(variable__code="survey_water_supply_satisfied_share", unit=compared.unit,
-                                    period__code=str(latest))
+    share = Observation.objects.get(
+        variable__code="survey_water_supply_satisfied_share", unit=compared.unit, period__code=str(latest)
+    )
     assert share.status == "published" and 0 < share.value < 100
     indicator = Indicator.objects.get(code="survey_water_supply_share_satisfied")
     assert IndicatorValue.objects.filter(indicator=indicator, unit=compared.unit, value__isnull=False).exists()
@@ -83,8 +90,14 @@ def test_the_demo_surveys_are_published_and_their_results_appear_in_profiles(dem
 
 def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_callbacks):
     def counts():
-        return (Unit.objects.count(), Observation.objects.count(), Revision.objects.count(),
-                IndicatorValue.objects.count(), Survey.objects.count(), Response.objects.count())
+        return (
+            Unit.objects.count(),
+            Observation.objects.count(),
+            Revision.objects.count(),
+            IndicatorValue.objects.count(),
+            Survey.objects.count(),
+            Response.objects.count(),
+        )
 
     before = counts()
     with django_capture_on_commit_callbacks(execute=False):  # load_demo recomputes everything itself

@@ -35,10 +35,14 @@ def stored(indicator, unit, period, basis="all"):
 def snapshot():
     """Everything the engine stores, without ids and times."""
     return {
-        "values": {(r["indicator_id"], r["unit_id"], r["period_id"], r["basis"]): tuple(
-            r[c] for c in engine.VALUE_COLUMNS) for r in IndicatorValue.objects.values()},
-        "statistics": {(r["indicator_id"], r["group_id"], r["period_id"], r["basis"]): tuple(
-            r[c] for c in engine.STAT_COLUMNS) for r in GroupStatistic.objects.values()},
+        "values": {
+            (r["indicator_id"], r["unit_id"], r["period_id"], r["basis"]): tuple(r[c] for c in engine.VALUE_COLUMNS)
+            for r in IndicatorValue.objects.values()
+        },
+        "statistics": {
+            (r["indicator_id"], r["group_id"], r["period_id"], r["basis"]): tuple(r[c] for c in engine.STAT_COLUMNS)
+            for r in GroupStatistic.objects.values()
+        },
     }
 
 
@@ -49,8 +53,11 @@ def same(a, b):
         assert a[table].keys() == b[table].keys(), table
         for key, row in a[table].items():
             other = b[table][key]
-            assert all((x is None and y is None) or (x is not None and y is not None and math.isclose(
-                x, y, rel_tol=1e-9, abs_tol=1e-9)) for x, y in zip(row, other, strict=True)), (table, key, row, other)
+            assert all(
+                (x is None and y is None)
+                or (x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9))
+                for x, y in zip(row, other, strict=True)
+            ), (table, key, row, other)
     return True
 
 
@@ -112,15 +119,21 @@ def test_a_breakdown_is_read_as_total_category_or_sum_over_categories():
     sex = f.breakdown("sex", ["F", "M", "X"])
     pop = f.variable("pop", breakdown=sex)
     total, women, summed, listed = (
-        f.indicator("total", "pop"), f.indicator("women", 'pop["F"]'),
-        f.indicator("summed", "sum(pop)"), f.indicator("listed", 'sum(pop, "F", "X")'))
+        f.indicator("total", "pop"),
+        f.indicator("women", 'pop["F"]'),
+        f.indicator("summed", "sum(pop)"),
+        f.indicator("listed", 'sum(pop, "F", "X")'),
+    )
     a, b, c = f.unit("A"), f.unit("B"), f.unit("C")
     f.observe(a, pop, 2024, 100), f.observe(a, pop, 2024, 40, breakdown="F"), f.observe(a, pop, 2024, 50, breakdown="M")
     f.observe(a, pop, 2024, 7, breakdown="X")
     # B: one category missing, the sum is the sum of what is known.
     f.observe(b, pop, 2024, 30, breakdown="F"), f.observe(b, pop, 2024, missing="not_collected", breakdown="M")
     # C: every category missing, so is the sum.
-    f.observe(c, pop, 2024, missing="confidential", breakdown="F"), f.observe(c, pop, 2024, missing="confidential", breakdown="M")
+    (
+        f.observe(c, pop, 2024, missing="confidential", breakdown="F"),
+        f.observe(c, pop, 2024, missing="confidential", breakdown="M"),
+    )
     engine.recompute_all()
     assert stored_values(total) == {("A", "2024"): 100.0}
     assert stored_values(women) == {("A", "2024"): 40.0, ("B", "2024"): 30.0}
@@ -214,8 +227,12 @@ def test_group_statistics_ranks_and_percentiles_follow_polarity_with_ties(water)
     assert stat.pooled == pytest.approx(100 * (10 + 20 + 20 + 100) / (100 + 100 + 100 + 200))
     assert stat.p25 == stats.quantile([10, 20, 20, 50], 0.25)
     ranks = {r.unit.code: (r.rank, r.n, r.percentile) for r in read.ranks(nrw, f.period(2024), group, public=False)}
-    assert ranks == {"M0": (1, 4, 100.0), "M1": (2, 4, pytest.approx(200 / 3)), "M2": (2, 4, pytest.approx(200 / 3)),
-                     "M3": (4, 4, 0.0)}
+    assert ranks == {
+        "M0": (1, 4, 100.0),
+        "M1": (2, 4, pytest.approx(200 / 3)),
+        "M2": (2, 4, pytest.approx(200 / 3)),
+        "M3": (4, 4, 0.0),
+    }
 
 
 def test_membership_and_unit_validity_decide_who_counts_in_a_period():
@@ -237,8 +254,9 @@ def test_membership_and_unit_validity_decide_who_counts_in_a_period():
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    members=st.lists(st.one_of(st.just("absent"), st.just("missing"), st.integers(-50, 50).map(float)),
-                     min_size=1, max_size=9),
+    members=st.lists(
+        st.one_of(st.just("absent"), st.just("missing"), st.integers(-50, 50).map(float)), min_size=1, max_size=9
+    ),
     polarity=st.sampled_from(["higher_is_better", "lower_is_better", "neutral"]),
 )
 def test_stored_group_statistics_and_ranks_match_the_plain_definitions(water, members, polarity):
@@ -271,8 +289,9 @@ def test_stored_group_statistics_and_ranks_match_the_plain_definitions(water, me
         ranked = read.ranks(nrw, f.period(2024), group, public=False)
         ranks = {r.unit.pk: r.rank for r in ranked}
         percentiles = {r.unit.pk: r.percentile for r in ranked}
-        for u, rank, pct in zip(units, stats.competition_ranks(values, polarity), stats.percentiles(values, polarity),
-                                strict=True):
+        for u, rank, pct in zip(
+            units, stats.competition_ranks(values, polarity), stats.percentiles(values, polarity), strict=True
+        ):
             assert ranks.get(u.pk) == rank
             assert percentiles.get(u.pk) == (None if pct is None else pytest.approx(pct))
         transaction.set_rollback(True)
@@ -307,7 +326,10 @@ def test_published_figures_never_stand_on_unpublished_observations(water):
     assert {v.unit.code for v in read.values(nrw, y22, public=True)} == {"A", "B", "C"}
     # The change into 2024 is public only where 2024 is: B's draft does not leak through it.
     assert [(v.period.code, v.change) for v in read.series(nrw, b, public=True)] == [("2022", None), ("2023", 0.0)]
-    assert engine.compute_indicator(nrw, [y24], basis="published")["value"].to_list() == [50.0, None]  # C reported nothing public
+    assert engine.compute_indicator(nrw, [y24], basis="published")["value"].to_list() == [
+        50.0,
+        None,
+    ]  # C reported nothing public
 
     # Everything published: the published rows go, and the public sees all three.
     for u in (b, c):
@@ -401,14 +423,24 @@ def test_incremental_refreshes_store_what_a_full_recompute_stores(water, edits, 
         f.group(None, units[:3])
         f.group(None, units[1:], valid_from="2021-01-01")
         rng = random.Random(seed)
-        f.write([f.row(u, v, year, rng.randint(1, 100), status=rng.choice([DRAFT, PUBLISHED]))
-                 for u in units for v in (produced, billed) for year in (2019, 2020, 2021)])
+        f.write(
+            [
+                f.row(u, v, year, rng.randint(1, 100), status=rng.choice([DRAFT, PUBLISHED]))
+                for u in units
+                for v in (produced, billed)
+                for year in (2019, 2020, 2021)
+            ]
+        )
         engine.recompute_all()
         variables = {"produced": (produced, ""), "billed": (billed, ""), "pop_F": (pop, "F"), "pop_M": (pop, "M")}
         for batch in edits:
             with TestCase.captureOnCommitCallbacks(execute=True):
-                f.write([f.row(units[u], variables[name][0], year, value, breakdown=variables[name][1], status=status)
-                         for u, name, year, value, status in batch])
+                f.write(
+                    [
+                        f.row(units[u], variables[name][0], year, value, breakdown=variables[name][1], status=status)
+                        for u, name, year, value, status in batch
+                    ]
+                )
         incremental = snapshot()
         drop_derived()
         engine.recompute_all()

@@ -7,8 +7,13 @@ from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from municipium.benchmarks.models import GroupStatistic, IndicatorValue
-from municipium.observations.exports import (export_indicator_values, export_observations, indicator_values_frame,
-                                             observations_frame, to_csv)
+from municipium.observations.exports import (
+    export_indicator_values,
+    export_observations,
+    indicator_values_frame,
+    observations_frame,
+    to_csv,
+)
 from municipium.observations.imports import commit
 from municipium.observations.models import Observation, Revision
 from tests import factories as f
@@ -26,33 +31,50 @@ def data():
     b = f.unit("PL1465011", {"en": "Warszawa"})
     c = f.unit("LT13", {"en": "Šiauliai"})
     peers = f.group("mazovia", [a, b])
-    f.write([
-        f.row(a, produced, "2023", 1234567.891, status="published"),
-        f.row(a, produced, "2024", 0.1 + 0.2, status="draft"),
-        f.row(b, produced, "2024", None, missing="confidential", status="submitted"),
-        f.row(a, share, "2024", 12.5, status="approved"),
-        f.row(a, people, "2024", 21000, breakdown="F"),
-        f.row(a, people, "2024", 19000, breakdown="M"),
-        f.row(c, produced, "2024", 1e20),
-    ])
+    f.write(
+        [
+            f.row(a, produced, "2023", 1234567.891, status="published"),
+            f.row(a, produced, "2024", 0.1 + 0.2, status="draft"),
+            f.row(b, produced, "2024", None, missing="confidential", status="submitted"),
+            f.row(a, share, "2024", 12.5, status="approved"),
+            f.row(a, people, "2024", 21000, breakdown="F"),
+            f.row(a, people, "2024", 19000, breakdown="M"),
+            f.row(c, produced, "2024", 1e20),
+        ]
+    )
     # Sources and comments with the characters that break naive CSV writers.
     Observation.objects.filter(unit=a, variable=produced, period__code="2024").update(
-        source='Wodociągi "Żyrardów"; sp. z o.o.', comment="line one\nline two, with a comma")
+        source='Wodociągi "Żyrardów"; sp. z o.o.', comment="line one\nline two, with a comma"
+    )
     return {"peers": peers, "a": a, "b": b, "produced": produced, "share": share}
 
 
 def snapshot():
-    return sorted(Observation.objects.values_list(
-        "unit__code", "variable__code", "period__code", "breakdown", "value", "missing", "status", "source",
-        "comment", "version"))
+    return sorted(
+        Observation.objects.values_list(
+            "unit__code",
+            "variable__code",
+            "period__code",
+            "breakdown",
+            "value",
+            "missing",
+            "status",
+            "source",
+            "comment",
+            "version",
+        )
+    )
 
 
-@pytest.mark.parametrize("options", [
-    {"format": "csv"},
-    {"format": "csv", "delimiter": ";", "decimal": ",", "bom": True},
-    {"format": "csv", "delimiter": "\t", "decimal": ","},
-    {"format": "xlsx"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"format": "csv"},
+        {"format": "csv", "delimiter": ";", "decimal": ",", "bom": True},
+        {"format": "csv", "delimiter": "\t", "decimal": ","},
+        {"format": "xlsx"},
+    ],
+)
 def test_exported_observations_import_back_unchanged(data, options):
     before, revisions = snapshot(), Revision.objects.count()
     content = export_observations(**options)
@@ -66,7 +88,10 @@ def test_a_csv_for_polish_excel_has_a_byte_order_mark_semicolons_and_decimal_com
     content = export_observations(delimiter=";", decimal=",", bom=True, variables=["water_produced"], periods="2023")
     assert content.startswith(b"\xef\xbb\xbf")
     lines = content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "unit;unit_name;variable;variable_name;unit_of_measure;period;breakdown;value;missing;status;source;comment"
+    assert (
+        lines[0]
+        == "unit;unit_name;variable;variable_name;unit_of_measure;period;breakdown;value;missing;status;source;comment"
+    )
     label = data["produced"].label
     assert lines[1] == f"PL1438011;Żyrardów;water_produced;{label};m³;2023;;1234567,891;;published;;"
 
@@ -83,19 +108,34 @@ def test_observation_filters_select_by_group_variable_area_period_and_status(dat
     assert all(u != "LT13" for u, *_ in keys(group="mazovia"))
     assert keys(units=[data["b"]]) == [("PL1465011", "water_produced", "2024", "")]
     assert keys(service_area="water", periods=["2023"]) == [("PL1438011", "water_produced", "2023", "")]
-    assert keys(variables="population_by_sex") == [("PL1438011", "population_by_sex", "2024", "F"),
-                                                   ("PL1438011", "population_by_sex", "2024", "M")]
-    assert keys(status=["draft", "submitted"]) == [("PL1438011", "water_produced", "2024", ""),
-                                                   ("PL1465011", "water_produced", "2024", "")]
+    assert keys(variables="population_by_sex") == [
+        ("PL1438011", "population_by_sex", "2024", "F"),
+        ("PL1438011", "population_by_sex", "2024", "M"),
+    ]
+    assert keys(status=["draft", "submitted"]) == [
+        ("PL1438011", "water_produced", "2024", ""),
+        ("PL1465011", "water_produced", "2024", ""),
+    ]
 
 
 def test_an_xlsx_export_keeps_numbers_as_numbers(data):
     book = CalamineWorkbook.from_filelike(io.BytesIO(export_observations("xlsx", periods="2023")))
     rows = book.get_sheet_by_name("Observations").to_python()
-    assert rows[0][:8] == ["unit", "unit_name", "variable", "variable_name", "unit_of_measure", "period", "breakdown",
-                           "value"]
+    assert rows[0][:8] == [
+        "unit",
+        "unit_name",
+        "variable",
+        "variable_name",
+        "unit_of_measure",
+        "period",
+        "breakdown",
+        "value",
+    ]
     assert rows[1][7] == 1234567.891
-    assert observations_frame(periods="2024", units=["PL1438011"], variables=["water_produced"])["value"].item() == 0.1 + 0.2
+    assert (
+        observations_frame(periods="2024", units=["PL1438011"], variables=["water_produced"])["value"].item()
+        == 0.1 + 0.2
+    )
 
 
 @pytest.fixture
@@ -108,15 +148,28 @@ def indicators(data):
     IndicatorValue.objects.create(indicator=nrw, unit=a, period=period, value=12.5, change=-1.5, computed_at=now)
     IndicatorValue.objects.create(indicator=nrw, unit=b, period=period, value=30.0, computed_at=now)
     IndicatorValue.objects.create(indicator=nrw, unit=a, period=period, basis="published", value=12.5, computed_at=now)
-    GroupStatistic.objects.create(indicator=nrw, group=peers, period=period, members=2, n=2, min=12.5, p25=16.9,
-                                  median=21.25, p75=25.6, max=30.0, mean=21.25, computed_at=now)
+    GroupStatistic.objects.create(
+        indicator=nrw,
+        group=peers,
+        period=period,
+        members=2,
+        n=2,
+        min=12.5,
+        p25=16.9,
+        median=21.25,
+        p75=25.6,
+        max=30.0,
+        mean=21.25,
+        computed_at=now,
+    )
     return nrw
 
 
 def test_indicator_values_export_with_the_groups_statistics_and_ranks(indicators):
     frame = indicator_values_frame(group="mazovia", periods="2024")
-    rows = frame.select("indicator", "unit", "value", "change", "group", "n", "median", "rank", "rank_of",
-                        "percentile").rows()
+    rows = frame.select(
+        "indicator", "unit", "value", "change", "group", "n", "median", "rank", "rank_of", "percentile"
+    ).rows()
     assert rows == [
         ("water_nrw", "PL1438011", 12.5, -1.5, "mazovia", 2, 21.25, 1, 2, 100.0),
         ("water_nrw", "PL1465011", 30.0, None, "mazovia", 2, 21.25, 2, 2, 0.0),

@@ -5,8 +5,12 @@ from django.utils import translation
 from municipium.lib.formulas import parse
 from municipium.lib.formulas.readable import readable_html, readable_text
 
-NAMES = {"water_produced": "Water produced", "water_billed": "Water billed", "pop": "Population",
-         "capex": "Capital expenditure"}
+NAMES = {
+    "water_produced": "Water produced",
+    "water_billed": "Water billed",
+    "pop": "Population",
+    "capex": "Capital expenditure",
+}
 
 
 def test_codes_are_replaced_by_names_with_the_pages_signs():
@@ -22,14 +26,22 @@ def test_a_code_without_a_name_stays_a_code():
 def test_categories_sums_and_lags_are_said_in_words():
     categories = {("pop", "80+"): "80 years and over", ("pop", "65-79"): "65–79 years"}
     with translation.override("en"):
-        assert readable_text(parse('100 * pop["80+"] / sum(pop)'), NAMES, categories) == \
-            "100 × Population [80 years and over] ÷ Population, all categories"
-        assert readable_text(parse('sum(pop, "65-79", "80+")'), NAMES, categories) == \
-            "Population [65–79 years, 80 years and over]"
-        assert readable_text(parse("capex - lag(capex, 2)"), NAMES) == \
-            "Capital expenditure − Capital expenditure (2 periods earlier)"
-        assert readable_text(parse("if(pop > 0, min(capex, 1), 0)"), NAMES) == \
-            "if Population > 0 then smallest of (Capital expenditure, 1) else 0"
+        assert (
+            readable_text(parse('100 * pop["80+"] / sum(pop)'), NAMES, categories)
+            == "100 × Population [80 years and over] ÷ Population, all categories"
+        )
+        assert (
+            readable_text(parse('sum(pop, "65-79", "80+")'), NAMES, categories)
+            == "Population [65–79 years, 80 years and over]"
+        )
+        assert (
+            readable_text(parse("capex - lag(capex, 2)"), NAMES)
+            == "Capital expenditure − Capital expenditure (2 periods earlier)"
+        )
+        assert (
+            readable_text(parse("if(pop > 0, min(capex, 1), 0)"), NAMES)
+            == "if Population > 0 then smallest of (Capital expenditure, 1) else 0"
+        )
 
 
 def test_html_links_each_name_and_escapes_everything():

@@ -9,7 +9,6 @@ from municipium.audit.models import AuditEvent
 from municipium.observations.imports import ImportOptions, Problem, commit, dry_run, parse_numbers
 from municipium.observations.models import ImportBatch, Observation, Period, Revision
 from municipium.places.models import Succession
-
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -49,12 +48,17 @@ def where(report):
 
 
 def test_a_polish_cp1250_csv_with_semicolons_and_decimal_commas_imports(catalogue, tmp_path):
-    path = write(tmp_path, "gmina.csv", (
-        "jednostka;nazwa;zmienna;okres;wartość;źródło;uwagi\r\n"
-        "PL1438011;Żyrardów;water_produced;2024;1\u00a0234\u00a0567,5;GUS;łączna ilość\r\n"
-        "PL1438011;Żyrardów;water_billed;2024;987 654,25;Wodociągi Żyrardów;\r\n"
-        "PL1465011;Warszawa;nrw_share;2024;12,5;;\r\n"
-    ), "cp1250")
+    path = write(
+        tmp_path,
+        "gmina.csv",
+        (
+            "jednostka;nazwa;zmienna;okres;wartość;źródło;uwagi\r\n"
+            "PL1438011;Żyrardów;water_produced;2024;1\u00a0234\u00a0567,5;GUS;łączna ilość\r\n"
+            "PL1438011;Żyrardów;water_billed;2024;987 654,25;Wodociągi Żyrardów;\r\n"
+            "PL1465011;Warszawa;nrw_share;2024;12,5;;\r\n"
+        ),
+        "cp1250",
+    )
     report = commit(path)
     assert report.ok, report.problems
     assert (report.encoding, report.delimiter, report.decimal) == ("cp1250", ";", ",")
@@ -67,11 +71,16 @@ def test_a_polish_cp1250_csv_with_semicolons_and_decimal_commas_imports(catalogu
 
 
 def test_a_serbian_cp1251_csv_with_cyrillic_headers_imports(catalogue, tmp_path):
-    path = write(tmp_path, "opstine.csv", (
-        "јединица,назив,променљива,период,вредност,извор\n"
-        "RS70092,Шабац,water_produced,2024,4500.5,Водовод Шабац\n"
-        "RS70092,Шабац,water_billed,2024,\"3,900\",Републички завод за статистику\n"
-    ), "cp1251")
+    path = write(
+        tmp_path,
+        "opstine.csv",
+        (
+            "јединица,назив,променљива,период,вредност,извор\n"
+            "RS70092,Шабац,water_produced,2024,4500.5,Водовод Шабац\n"
+            'RS70092,Шабац,water_billed,2024,"3,900",Републички завод за статистику\n'
+        ),
+        "cp1251",
+    )
     report = commit(path)
     assert report.ok, report.problems
     assert (report.encoding, report.delimiter) == ("cp1251", ",")
@@ -80,11 +89,16 @@ def test_a_serbian_cp1251_csv_with_cyrillic_headers_imports(catalogue, tmp_path)
 
 
 def test_a_lithuanian_cp1257_csv_imports(catalogue, tmp_path):
-    path = write(tmp_path, "savivaldybes.csv", (
-        "vienetas;pavadinimas;kintamasis;laikotarpis;reikšmė;šaltinis;pastaba\n"
-        "LT13;Šiaulių miesto savivaldybė;water_produced;2024;5 432,1;Šiaulių vandenys;Įvertinta\n"
-        "LT13;Šiaulių miesto savivaldybė;nrw_share;2024;18,75;;\n"
-    ), "cp1257")
+    path = write(
+        tmp_path,
+        "savivaldybes.csv",
+        (
+            "vienetas;pavadinimas;kintamasis;laikotarpis;reikšmė;šaltinis;pastaba\n"
+            "LT13;Šiaulių miesto savivaldybė;water_produced;2024;5 432,1;Šiaulių vandenys;Įvertinta\n"
+            "LT13;Šiaulių miesto savivaldybė;nrw_share;2024;18,75;;\n"
+        ),
+        "cp1257",
+    )
     report = commit(path)
     assert report.ok, report.problems
     assert report.encoding == "cp1257"
@@ -94,9 +108,11 @@ def test_a_lithuanian_cp1257_csv_imports(catalogue, tmp_path):
 
 def test_a_utf8_csv_with_a_byte_order_mark_and_quoted_thousands_imports(catalogue, tmp_path):
     path = tmp_path / "excel-export.csv"
-    path.write_bytes("\ufeffUnit,Variable,Period,Value,Missing,Status\n"
-                     "PL1438011,water_produced,2024,\"1,234,567.5\",,submitted\n"
-                     "PL1465011,water_produced,2024,,Not collected,\n".encode("utf-8-sig"))
+    path.write_bytes(
+        "\ufeffUnit,Variable,Period,Value,Missing,Status\n"
+        'PL1438011,water_produced,2024,"1,234,567.5",,submitted\n'
+        "PL1465011,water_produced,2024,,Not collected,\n".encode("utf-8-sig")
+    )
     report = commit(path)
     assert report.ok, report.problems
     assert report.encoding == "utf-8-sig"
@@ -114,14 +130,18 @@ def test_a_tab_separated_file_with_an_explicit_decimal_comma_reads_dots_as_thous
 
 
 def test_breakdown_categories_quarters_and_missing_spellings_are_understood(catalogue, tmp_path):
-    path = write(tmp_path, "mixed.csv", (
-        "unit,variable,period,breakdown,value,missing\n"
-        "PL1438011,population_by_sex,2024,F,21000,\n"
-        "PL1438011,population_by_sex,2024,M,19000,\n"
-        "PL1438011,population_by_sex,2024,,40000,\n"
-        "PL1438011,water_quarterly,2024q2,,,n/a\n"
-        "PL1465011,water_quarterly,2024-Q3,,,CONFIDENTIAL\n"
-    ))
+    path = write(
+        tmp_path,
+        "mixed.csv",
+        (
+            "unit,variable,period,breakdown,value,missing\n"
+            "PL1438011,population_by_sex,2024,F,21000,\n"
+            "PL1438011,population_by_sex,2024,M,19000,\n"
+            "PL1438011,population_by_sex,2024,,40000,\n"
+            "PL1438011,water_quarterly,2024q2,,,n/a\n"
+            "PL1465011,water_quarterly,2024-Q3,,,CONFIDENTIAL\n"
+        ),
+    )
     report = commit(path)
     assert report.ok, report.problems
     assert stored("PL1438011", "population_by_sex", breakdown="F").value == 21000
@@ -179,7 +199,13 @@ def test_a_commit_records_the_batch_with_its_hash_size_format_and_actor(catalogu
     path = write(tmp_path, "a.csv", "unit,variable,period,value\nPL1438011,water_produced,2024,10\n")
     report = commit(path, actor=user)
     batch = report.batch
-    assert (batch.file_name, batch.format, batch.size, batch.created_by, batch.rows) == ("a.csv", "csv", path.stat().st_size, user, 1)
+    assert (batch.file_name, batch.format, batch.size, batch.created_by, batch.rows) == (
+        "a.csv",
+        "csv",
+        path.stat().st_size,
+        user,
+        1,
+    )
     assert len(batch.sha256) == 64
     assert AuditEvent.objects.filter(batch=batch, action="import").exists()
     assert Observation.objects.get().updated_by == user
@@ -198,31 +224,43 @@ def test_a_dry_run_writes_nothing_not_even_a_new_period(catalogue, tmp_path):
 
 
 EVERY_FAILURE = (
-    "unit;variable;period;value;missing;breakdown;status\n"          # 1
-    "PL1438011;water_produced;2024;100;;;\n"                         # 2 fine
-    "PL9999999;water_produced;2024;100;;;\n"                         # 3 unknown unit
-    "PL1438011;water_prodused;2024;100;;;\n"                         # 4 unknown variable
-    "PL1438011;water_billed;24;100;;;\n"                             # 5 bad period
-    "PL1438011;water_billed;2024Q1;100;;;\n"                         # 6 quarter for a yearly variable
-    "PL1438011;nrw_share;2024;dwanaście;;;\n"                        # 7 not a number
-    "PL1465011;water_produced;2024;5;confidential;;\n"              # 8 both value and missing
-    "PL1465011;water_billed;2024;;;;\n"                              # 9 neither
-    "PL1465011;nrw_share;2024;;unknowable;;\n"                       # 10 unknown missing code
-    "PL1465011;population_by_sex;2024;5;;X;\n"                       # 11 unknown category
-    "PL1465011;water_billed;2023;5;;F;\n"                            # 12 breakdown on a variable without one
-    "PL1465011;nrw_share;2023;140,5;;;\n"                            # 13 above max
-    "PL0000001;water_produced;2024;7;;;\n"                           # 14 unit merged away before 2024
-    "PL1438011;water_produced;2024;100;;;\n"                         # 15 repeats row 2
-    "PL1465011;water_produced;2022;-3;;;approved-ish\n"              # 16 below min, unknown status
+    "unit;variable;period;value;missing;breakdown;status\n"  # 1
+    "PL1438011;water_produced;2024;100;;;\n"  # 2 fine
+    "PL9999999;water_produced;2024;100;;;\n"  # 3 unknown unit
+    "PL1438011;water_prodused;2024;100;;;\n"  # 4 unknown variable
+    "PL1438011;water_billed;24;100;;;\n"  # 5 bad period
+    "PL1438011;water_billed;2024Q1;100;;;\n"  # 6 quarter for a yearly variable
+    "PL1438011;nrw_share;2024;dwanaście;;;\n"  # 7 not a number
+    "PL1465011;water_produced;2024;5;confidential;;\n"  # 8 both value and missing
+    "PL1465011;water_billed;2024;;;;\n"  # 9 neither
+    "PL1465011;nrw_share;2024;;unknowable;;\n"  # 10 unknown missing code
+    "PL1465011;population_by_sex;2024;5;;X;\n"  # 11 unknown category
+    "PL1465011;water_billed;2023;5;;F;\n"  # 12 breakdown on a variable without one
+    "PL1465011;nrw_share;2023;140,5;;;\n"  # 13 above max
+    "PL0000001;water_produced;2024;7;;;\n"  # 14 unit merged away before 2024
+    "PL1438011;water_produced;2024;100;;;\n"  # 15 repeats row 2
+    "PL1465011;water_produced;2022;-3;;;approved-ish\n"  # 16 below min, unknown status
 )
 
 
 def test_a_csv_with_every_failure_mode_names_each_row_and_column(catalogue, tmp_path):
     report = dry_run(write(tmp_path, "every.csv", EVERY_FAILURE, "cp1250"))
     assert where(report) == [
-        (3, "unit"), (4, "variable"), (5, "period"), (6, "period"), (7, "value"), (8, "missing"),
-        (9, "value"), (10, "missing"), (11, "breakdown"), (12, "breakdown"), (13, "value"), (14, "unit"),
-        (15, None), (16, "value"), (16, "status"),
+        (3, "unit"),
+        (4, "variable"),
+        (5, "period"),
+        (6, "period"),
+        (7, "value"),
+        (8, "missing"),
+        (9, "value"),
+        (10, "missing"),
+        (11, "breakdown"),
+        (12, "breakdown"),
+        (13, "value"),
+        (14, "unit"),
+        (15, None),
+        (16, "value"),
+        (16, "status"),
     ]
     assert report.problem_count == 15
     messages = {p.row: p for p in report.problems}
@@ -236,13 +274,18 @@ def test_a_csv_with_every_failure_mode_names_each_row_and_column(catalogue, tmp_
     assert "did not exist in 2024" in messages[14].message
     assert messages[14].expected == "the successor unit PL1438011"
     assert messages[15].message == "this row repeats row 2: same unit, variable, period and breakdown"
-    assert str(messages[7]) == ("every.csv, row 7, column 'value': 'dwanaście' is not a number "
-                                "(expected: a number such as 1234.5 or 1 234,5, or an empty cell and a missing code)")
+    assert str(messages[7]) == (
+        "every.csv, row 7, column 'value': 'dwanaście' is not a number "
+        "(expected: a number such as 1234.5 or 1 234,5, or an empty cell and a missing code)"
+    )
 
 
 def test_a_failed_commit_leaves_stored_data_exactly_as_it_was(catalogue, tmp_path):
-    good = write(tmp_path, "good.csv", "unit,variable,period,value\nPL1438011,water_produced,2024,10\n"
-                                       "PL1465011,water_produced,2024,20\n")
+    good = write(
+        tmp_path,
+        "good.csv",
+        "unit,variable,period,value\nPL1438011,water_produced,2024,10\nPL1465011,water_produced,2024,20\n",
+    )
     commit(good)
     commit(write(tmp_path, "good2.csv", "unit,variable,period,value\nPL1438011,water_produced,2024,11\n"))
     before = f.stored_state()
@@ -261,7 +304,10 @@ def test_missing_required_columns_give_one_problem_naming_what_was_found_and_exp
     assert len(report.problems) == 1
     problem = report.problems[0]
     assert problem.row == 1
-    assert problem.message == "required columns are missing: variable, value; the columns found are 'unit', 'year', 'amount'"
+    assert (
+        problem.message
+        == "required columns are missing: variable, value; the columns found are 'unit', 'year', 'amount'"
+    )
     assert "unit, variable, period, value" in problem.expected
 
 
@@ -312,14 +358,19 @@ def test_a_file_larger_than_the_limit_is_refused_before_reading(catalogue, tmp_p
 
 
 def test_a_row_with_too_many_fields_is_named(catalogue, tmp_path):
-    path = write(tmp_path, "ragged.csv", "unit;variable;period;value\nPL1438011;water_produced;2024;1\n"
-                                         "PL1438011;water_billed;2024;1;5;6\n")
+    path = write(
+        tmp_path,
+        "ragged.csv",
+        "unit;variable;period;value\nPL1438011;water_produced;2024;1\nPL1438011;water_billed;2024;1;5;6\n",
+    )
     report = dry_run(path)
     assert [(p.row, p.message) for p in report.problems] == [(3, "the row has 6 fields but the header has 4")]
 
 
 def test_a_duplicated_header_is_refused(catalogue, tmp_path):
-    report = dry_run(write(tmp_path, "dup.csv", "unit,variable,period,value,wartość\nPL1438011,water_produced,2024,1,2\n"))
+    report = dry_run(
+        write(tmp_path, "dup.csv", "unit,variable,period,value,wartość\nPL1438011,water_produced,2024,1,2\n")
+    )
     assert report.problems[0].message == "the column 'value' appears twice (as 'value' and 'wartość')"
 
 
@@ -340,12 +391,27 @@ def test_problems_beyond_the_limit_are_counted_but_not_listed(catalogue, tmp_pat
     assert [p.row for p in report.problems] == [2, 3, 4, 5, 6]
 
 
-@pytest.mark.parametrize("text, decimal, expected", [
-    ("1234.5", ".", 1234.5), ("1234,5", ".", 1234.5), ("1 234,5", ".", 1234.5), ("1\u202f234,5", ",", 1234.5),
-    ("1,234", ".", 1234.0), ("1,234", ",", 1.234), ("1.234", ",", 1234.0), ("1.234,5", ".", 1234.5),
-    ("1,234.5", ",", 1234.5), ("-0,5", ",", -0.5), ("\u22123", ".", -3.0), ("1.5E+20", ".", 1.5e20),
-    ("12a", ".", None), ("1,2,3", ".", None), ("nan", ".", None), ("", ".", None),
-])
+@pytest.mark.parametrize(
+    "text, decimal, expected",
+    [
+        ("1234.5", ".", 1234.5),
+        ("1234,5", ".", 1234.5),
+        ("1 234,5", ".", 1234.5),
+        ("1\u202f234,5", ",", 1234.5),
+        ("1,234", ".", 1234.0),
+        ("1,234", ",", 1.234),
+        ("1.234", ",", 1234.0),
+        ("1.234,5", ".", 1234.5),
+        ("1,234.5", ",", 1234.5),
+        ("-0,5", ",", -0.5),
+        ("\u22123", ".", -3.0),
+        ("1.5E+20", ".", 1.5e20),
+        ("12a", ".", None),
+        ("1,2,3", ".", None),
+        ("nan", ".", None),
+        ("", ".", None),
+    ],
+)
 def test_numbers_are_read_in_either_convention(text, decimal, expected):
     import polars as pl
 

@@ -26,9 +26,11 @@ def world():
     peers = f.group("peers", [a, b])
     others = f.group("others", [c])
     users = {}
-    for name, kind, scope in (("coordinator", "coordinator", {"group": peers}),
-                              ("other_coordinator", "coordinator", {"group": others}),
-                              ("officer", "officer", {"unit": a})):
+    for name, kind, scope in (
+        ("coordinator", "coordinator", {"group": peers}),
+        ("other_coordinator", "coordinator", {"group": others}),
+        ("officer", "officer", {"unit": a}),
+    ):
         users[name] = get_user_model().objects.create_user(name, f"{name}@example.org")
         Role.objects.create(user=users[name], kind=kind, **scope)
     users["admin"] = get_user_model().objects.create_superuser("admin", "admin@example.org", "x")
@@ -49,7 +51,11 @@ def test_a_coordinator_invites_an_officer_of_a_member_unit_by_e_mail(client, wor
     assert response.status_code == 302
     invitation = Invitation.objects.get()
     assert (invitation.email, invitation.kind, invitation.unit, invitation.group) == (
-        "new@example.org", "officer", world["a"], None)
+        "new@example.org",
+        "officer",
+        world["a"],
+        None,
+    )
     assert invitation.invited_by == world["coordinator"] and invitation.state() == "pending"
     assert invitation.expires > timezone.now() + dt.timedelta(days=13)
     [message] = mail.outbox
@@ -70,14 +76,17 @@ def test_the_link_is_under_the_inviters_language(client, world):
     assert "http://testserver/pl/invitations/accept/" in mail.outbox[0].body
 
 
-@pytest.mark.parametrize("data, why", [
-    ({"kind": "admin"}, "admin"),
-    ({"kind": "officer", "unit": "C"}, "a unit outside the group"),
-    ({"kind": "officer", "group": "others"}, "another group"),
-    ({"kind": "officer", "group": "peers", "unit": "C"}, "a unit that is not a member"),
-    ({"kind": "officer"}, "no scope"),
-    ({"kind": "officer", "group": "peers", "email": "not an address"}, "a bad address"),
-])
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        ({"kind": "admin"}, "admin"),
+        ({"kind": "officer", "unit": "C"}, "a unit outside the group"),
+        ({"kind": "officer", "group": "others"}, "another group"),
+        ({"kind": "officer", "group": "peers", "unit": "C"}, "a unit that is not a member"),
+        ({"kind": "officer"}, "no scope"),
+        ({"kind": "officer", "group": "peers", "email": "not an address"}, "a bad address"),
+    ],
+)
 def test_a_coordinator_cannot_invite_outside_their_group_nor_an_administrator(client, world, data, why):
     response = invite(client, world["coordinator"], **data)
     assert response.status_code == 400, why
@@ -119,15 +128,21 @@ def test_a_new_person_chooses_a_name_and_password_and_gets_the_role(client, worl
     assert invitation.accepted_by == user and invitation.state() == "accepted"
     assert client.get("/en/entry/").status_code == 200  # signed in
     assert set(AuditEvent.objects.filter(actor=user).values_list("action", "model")) == {
-        ("create", "auth.user"), ("create", "accounts.role"), ("accept", "accounts.invitation")}
+        ("create", "auth.user"),
+        ("create", "accounts.role"),
+        ("accept", "accounts.invitation"),
+    }
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"username": "newbie", "password1": "12345678", "password2": "12345678"}, "password1"),
-    ({"username": "newbie", "password1": PASSWORD, "password2": PASSWORD + "!"}, "password2"),
-    ({"username": "officer", "password1": PASSWORD, "password2": PASSWORD}, "username"),
-    ({"username": "bad name!", "password1": PASSWORD, "password2": PASSWORD}, "username"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"username": "newbie", "password1": "12345678", "password2": "12345678"}, "password1"),
+        ({"username": "newbie", "password1": PASSWORD, "password2": PASSWORD + "!"}, "password2"),
+        ({"username": "officer", "password1": PASSWORD, "password2": PASSWORD}, "username"),
+        ({"username": "bad name!", "password1": PASSWORD, "password2": PASSWORD}, "username"),
+    ],
+)
 def test_a_refused_account_leaves_everything_as_it_was(client, world, data, field):
     invite(client, world["coordinator"], group="peers", unit="A")
     client.logout()
@@ -152,12 +167,12 @@ def test_a_used_link_cannot_be_used_again(client, world):
     invite(client, world["coordinator"], group="peers", unit="A")
     token = token_in(mail.outbox[0])
     client.logout()
-    client.post(f"/en/invitations/accept/{token}/", {"username": "first", "password1": PASSWORD,
-                                                     "password2": PASSWORD})
+    client.post(f"/en/invitations/accept/{token}/", {"username": "first", "password1": PASSWORD, "password2": PASSWORD})
     client.logout()
     roles = Role.objects.count()
-    response = client.post(f"/en/invitations/accept/{token}/", {"username": "second", "password1": PASSWORD,
-                                                                "password2": PASSWORD})
+    response = client.post(
+        f"/en/invitations/accept/{token}/", {"username": "second", "password1": PASSWORD, "password2": PASSWORD}
+    )
     assert response.status_code == 404
     assert "already been used" in response.content.decode()
     assert Role.objects.count() == roles and not get_user_model().objects.filter(username="second").exists()
@@ -174,8 +189,9 @@ def test_an_expired_a_withdrawn_and_a_forged_link_say_so_and_change_nothing(clie
     client.logout()
     roles = Role.objects.count()
     for token, words in ((first, "withdrawn"), (second, "expired"), ("made-up-token", "not valid")):
-        response = client.post(f"/en/invitations/accept/{token}/", {"username": "x", "password1": PASSWORD,
-                                                                    "password2": PASSWORD})
+        response = client.post(
+            f"/en/invitations/accept/{token}/", {"username": "x", "password1": PASSWORD, "password2": PASSWORD}
+        )
         assert response.status_code == 404 and words in response.content.decode(), words
     assert Role.objects.count() == roles and not get_user_model().objects.filter(username="x").exists()
 

@@ -4,8 +4,16 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from municipium.observations.models import ValidationRule
-from municipium.observations.rules import (ERROR, WARNING, NumberError, check_consistency, check_value,
-                                           parse_number, referenced_codes, relative_change)
+from municipium.observations.rules import (
+    ERROR,
+    WARNING,
+    NumberError,
+    check_consistency,
+    check_value,
+    parse_number,
+    referenced_codes,
+    relative_change,
+)
 from tests import factories as f
 
 
@@ -15,12 +23,27 @@ class Rule:
         self.threshold, self.severity, self.message = threshold, severity, message or {}
 
 
-@pytest.mark.parametrize("text, language, expected", [
-    ("1234.5", "en", 1234.5), ("1,234.5", "en", 1234.5), ("1,5", "en", 1.5), ("-7", "en", -7),
-    ("1 234,5", "pl", 1234.5), ("1\u202f234,5", "lt", 1234.5), ("1.234,5", "sr", 1234.5), ("1.234", "bg", 1234),
-    ("1.5", "pl", 1.5), ("−3,25", "pl", -3.25), ("۱۲۳۴٫۵", "fa", 1234.5), ("۱٬۲۳۴", "fa", 1234), ("12.5", "fa", 12.5),
-    ("", "en", None), ("   ", "pl", None), ("1e3", "en", 1000),
-])
+@pytest.mark.parametrize(
+    "text, language, expected",
+    [
+        ("1234.5", "en", 1234.5),
+        ("1,234.5", "en", 1234.5),
+        ("1,5", "en", 1.5),
+        ("-7", "en", -7),
+        ("1 234,5", "pl", 1234.5),
+        ("1\u202f234,5", "lt", 1234.5),
+        ("1.234,5", "sr", 1234.5),
+        ("1.234", "bg", 1234),
+        ("1.5", "pl", 1.5),
+        ("−3,25", "pl", -3.25),
+        ("۱۲۳۴٫۵", "fa", 1234.5),
+        ("۱٬۲۳۴", "fa", 1234),
+        ("12.5", "fa", 12.5),
+        ("", "en", None),
+        ("   ", "pl", None),
+        ("1e3", "en", 1000),
+    ],
+)
 def test_numbers_are_read_as_each_language_writes_them(text, language, expected):
     assert parse_number(text, language) == expected
 
@@ -83,8 +106,11 @@ def test_a_consistency_rule_that_does_not_parse_or_names_an_unknown_variable_is_
     f.variable("water_produced")
     ok = ValidationRule(variable=billed, kind="consistency", expression="water_billed <= water_produced")
     ok.full_clean()
-    for expression, words in (("water_billed <=", "unexpected end"), ("water_billed <= watr", "unknown name 'watr'"),
-                              ("", "needs a condition")):
+    for expression, words in (
+        ("water_billed <=", "unexpected end"),
+        ("water_billed <= watr", "unknown name 'watr'"),
+        ("", "needs a condition"),
+    ):
         rule = ValidationRule(variable=billed, kind="consistency", expression=expression)
         with pytest.raises(ValidationError) as error:
             rule.full_clean()

@@ -52,7 +52,12 @@ def test_ranks_follow_polarity_and_ties_share_the_best_rank():
 
 def test_percentile_is_100_for_the_best_and_0_for_the_worst():
     assert stats.percentiles([5.0, 9.0, None, 5.0, 1.0], stats.LOWER_IS_BETTER) == [
-        100 * 2 / 3, 0.0, None, 100 * 2 / 3, 100.0]
+        100 * 2 / 3,
+        0.0,
+        None,
+        100 * 2 / 3,
+        100.0,
+    ]
     assert stats.percentiles([3.0], stats.HIGHER_IS_BETTER) == [100.0]
     assert stats.percentiles([3.0, 3.0], stats.HIGHER_IS_BETTER) == [100.0, 100.0]
     # Neutral: higher value, higher percentile; the share of the others below.
@@ -69,8 +74,11 @@ def test_trend_is_the_least_squares_slope_and_needs_three_points():
 @given(groups=st.lists(st.lists(st.tuples(maybe, maybe, maybe), min_size=1, max_size=12), min_size=1, max_size=4))
 def test_polars_group_summary_matches_the_definition(groups):
     rows = [(g, v, a, b) for g, members in enumerate(groups) for v, a, b in members]
-    frame = pl.DataFrame(rows, schema={"g": pl.Int64, "value": pl.Float64, "numerator": pl.Float64,
-                                       "denominator": pl.Float64}, orient="row")
+    frame = pl.DataFrame(
+        rows,
+        schema={"g": pl.Int64, "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64},
+        orient="row",
+    )
     got = {row["g"]: row for row in frame.group_by("g").agg(stats.summary_exprs()).iter_rows(named=True)}
     for g, members in enumerate(groups):
         expected = stats.summary(*zip(*members, strict=True))
@@ -96,8 +104,9 @@ def test_polars_trend_and_change_match_the_definition(series):
     rows = [(u, t, v) for u, values in enumerate(series) for t, v in enumerate(values)]
     frame = pl.DataFrame(rows, schema={"unit": pl.Int64, "t": pl.Int64, "value": pl.Float64}, orient="row")
     change, change_pct = stats.change_exprs("value", "unit")
-    frame = frame.with_columns(stats.trend_expr("value", "unit").alias("trend"), change.alias("change"),
-                               change_pct.alias("change_pct"))
+    frame = frame.with_columns(
+        stats.trend_expr("value", "unit").alias("trend"), change.alias("change"), change_pct.alias("change_pct")
+    )
     for (u, t, _v), trend, ch, pct in zip(rows, frame["trend"], frame["change"], frame["change_pct"], strict=True):
         values = series[u]
         window = [(x, values[x]) for x in range(max(0, t - 4), t + 1)]

@@ -114,12 +114,12 @@ def test_cluster_sample_mean_with_and_without_fpc(clus1):
     with_replacement = weighted_mean(clus1["api00"], design(clus1["pw"], clusters=clus1["dnum"]))
     assert with_replacement.value == pytest.approx(644.169398907104, rel=1e-12)
     assert with_replacement.se == pytest.approx(23.7790107208869, rel=1e-10)
-    with_fpc = weighted_mean(clus1["api00"], design(clus1["pw"], clusters=clus1["dnum"],
-                                                    population_sizes=clus1["fpc"]))
+    with_fpc = weighted_mean(clus1["api00"], design(clus1["pw"], clusters=clus1["dnum"], population_sizes=clus1["fpc"]))
     assert with_fpc.se == pytest.approx(23.5422406937812, rel=1e-10)
     # confint.csv, clus1_w (normal quantiles).
     assert (with_replacement.ci_low, with_replacement.ci_high) == pytest.approx(
-        (597.563394306174, 690.775403508034), rel=1e-10)
+        (597.563394306174, 690.775403508034), rel=1e-10
+    )
 
 
 def test_proportion_in_a_cluster_sample(clus1):
@@ -129,23 +129,25 @@ def test_proportion_in_a_cluster_sample(clus1):
     result = weighted_proportion(is_e, design(clus1["pw"], clusters=clus1["dnum"]))
     assert result.value == pytest.approx(0.78688524590164, rel=1e-12)
     assert result.se == pytest.approx(0.0468025716133837, rel=1e-10)
-    fpc = weighted_proportion(is_e, design(clus1["pw"], clusters=clus1["dnum"],
-                                           population_sizes=clus1["fpc"]))
+    fpc = weighted_proportion(is_e, design(clus1["pw"], clusters=clus1["dnum"], population_sizes=clus1["fpc"]))
     assert fpc.se == pytest.approx(0.0463365536499119, rel=1e-10)
 
 
 def test_domain_means_keep_the_whole_design(clus1):
     # Survey.jl fixtures domain.csv: svyby(~api00, ~cname, d, svymean). Los Angeles county
     # is districts 197 and 406 of apiclus1, Santa Clara districts 61, 413 and 448.
-    counties = [({"197", "406"}, 647.266666666667, 17.4230693023744, 17.2495860301136),
-                ({"61", "413", "448"}, 732.076923076923, 15.9315559043315, 15.772923782601)]
+    counties = [
+        ({"197", "406"}, 647.266666666667, 17.4230693023744, 17.2495860301136),
+        ({"61", "413", "448"}, 732.076923076923, 15.9315559043315, 15.772923782601),
+    ]
     for districts, mean, se_w, se_fpc in counties:
         where = [d in districts for d in clus1["dnum"]]
         result = weighted_mean(clus1["api00"], design(clus1["pw"], clusters=clus1["dnum"]), where=where)
         assert result.value == pytest.approx(mean, rel=1e-12)
         assert result.se == pytest.approx(se_w, rel=1e-9)
-        result = weighted_mean(clus1["api00"], design(clus1["pw"], clusters=clus1["dnum"],
-                                                      population_sizes=clus1["fpc"]), where=where)
+        result = weighted_mean(
+            clus1["api00"], design(clus1["pw"], clusters=clus1["dnum"], population_sizes=clus1["fpc"]), where=where
+        )
         assert result.se == pytest.approx(se_fpc, rel=1e-9)
 
 
@@ -157,11 +159,18 @@ def test_raked_mean_se_accounts_for_the_calibration(clus1):
     # 1000/5194, control=list(epsilon=1e-12)) the SE is 23.745841047537.
     base = design(clus1["pw"], clusters=clus1["dnum"], population_sizes=clus1["fpc"])
     assert weighted_mean(clus1["api00"], base).se == pytest.approx(23.542240693781, rel=1e-10)
-    raked = rake(clus1["pw"], {"stype": clus1["stype"], "sch.wide": clus1["sch.wide"]},
-                 {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1000, "Yes": 5194}},
-                 tolerance=1e-14)
-    d = design(raked.weights, clusters=clus1["dnum"], population_sizes=clus1["fpc"],
-               raked_on=[clus1["stype"], clus1["sch.wide"]])
+    raked = rake(
+        clus1["pw"],
+        {"stype": clus1["stype"], "sch.wide": clus1["sch.wide"]},
+        {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1000, "Yes": 5194}},
+        tolerance=1e-14,
+    )
+    d = design(
+        raked.weights,
+        clusters=clus1["dnum"],
+        population_sizes=clus1["fpc"],
+        raked_on=[clus1["stype"], clus1["sch.wide"]],
+    )
     assert weighted_mean(clus1["api00"], d).se == pytest.approx(23.745841047537, rel=1e-9)
     # A raked margin is known exactly, so its estimated total has no sampling error
     # (the same source states R gives 0 for post-stratified cell totals).
@@ -184,12 +193,15 @@ def test_normal_interval_is_value_plus_minus_z_se():
 # -- Wilson --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("successes", "n", "low", "high"), [
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_interval_matches_newcombe_1998(successes, n, low, high):
     # Newcombe (1998), "Two-sided confidence intervals for the single proportion: comparison
     # of seven methods", Statistics in Medicine 17:857-872, Table II, method 3 (score
@@ -266,14 +278,42 @@ def test_comparing_two_surveys_uses_their_standard_errors(strat, clus1):
 
 # R multtest::mt.rawp2adjp values on ten p-values, as published in statsmodels
 # statsmodels/stats/tests/test_multi.py (res_multtest1, columns rawp, Holm, BH).
-RAW = [5.23656777208e-05, 2.8140506198e-04, 0.0149877310796, 0.0202732688798, 0.177096952723,
-       0.642193923795, 0.680845947633, 0.71626938238, 0.838541367553, 0.967833824309]
-HOLM = [5.2365677720800005e-04, 2.5326455578199999e-03, 1.1990184863680001e-01,
-        1.4191288215860001e-01, 1, 1, 1, 1, 1, 1]
-BH = [5.2365677720800005e-04, 1.4070253098999999e-03, 4.9959103598666670e-02,
-      5.0683172199499998e-02, 3.5419390544599999e-01, 8.9533672797500008e-01,
-      8.9533672797500008e-01, 8.9533672797500008e-01, 9.3171263061444454e-01,
-      9.6783382430900000e-01]
+RAW = [
+    5.23656777208e-05,
+    2.8140506198e-04,
+    0.0149877310796,
+    0.0202732688798,
+    0.177096952723,
+    0.642193923795,
+    0.680845947633,
+    0.71626938238,
+    0.838541367553,
+    0.967833824309,
+]
+HOLM = [
+    5.2365677720800005e-04,
+    2.5326455578199999e-03,
+    1.1990184863680001e-01,
+    1.4191288215860001e-01,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+]
+BH = [
+    5.2365677720800005e-04,
+    1.4070253098999999e-03,
+    4.9959103598666670e-02,
+    5.0683172199499998e-02,
+    3.5419390544599999e-01,
+    8.9533672797500008e-01,
+    8.9533672797500008e-01,
+    8.9533672797500008e-01,
+    9.3171263061444454e-01,
+    9.6783382430900000e-01,
+]
 
 
 def test_holm_and_benjamini_hochberg_match_r():
@@ -288,8 +328,23 @@ def test_holm_and_benjamini_hochberg_match_r():
 def test_benjamini_hochberg_rejects_four_in_their_example():
     # Benjamini & Hochberg (1995), JRSS B 57:289-300, §4: of these 15 p-values the FDR
     # procedure at q = 0.05 rejects 4, the Bonferroni-type procedures 3.
-    p = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240,
-         0.4262, 0.5719, 0.6528, 0.7590, 1.000]
+    p = [
+        0.0001,
+        0.0004,
+        0.0019,
+        0.0095,
+        0.0201,
+        0.0278,
+        0.0298,
+        0.0344,
+        0.0459,
+        0.3240,
+        0.4262,
+        0.5719,
+        0.6528,
+        0.7590,
+        1.000,
+    ]
     assert sum(q <= 0.05 for q in p_adjust(p, "BH")) == 4
     assert sum(q <= 0.05 for q in p_adjust(p, "holm")) == 3
 
@@ -304,12 +359,14 @@ def test_missing_p_values_stay_missing_and_are_not_counted():
 
 
 def test_gap_scores_and_quadrants_relative_to_the_means():
-    result = importance_satisfaction({
-        "water": (4.8, 4.5),     # important, satisfying
-        "roads": (4.6, 2.9),     # important, unsatisfying
-        "parks": (3.2, 3.0),     # less important, unsatisfying
-        "lighting": (3.4, 4.4),  # less important, satisfying
-    })
+    result = importance_satisfaction(
+        {
+            "water": (4.8, 4.5),  # important, satisfying
+            "roads": (4.6, 2.9),  # important, unsatisfying
+            "parks": (3.2, 3.0),  # less important, unsatisfying
+            "lighting": (3.4, 4.4),  # less important, satisfying
+        }
+    )
     assert result.mean_importance == pytest.approx(4.0)
     assert result.mean_satisfaction == pytest.approx(3.7)
     by_service = {s.service: s for s in result.services}

@@ -40,8 +40,14 @@ def test_design_effect_and_response_rate_raise_the_numbers_step_by_step():
     assert steps["with_design_effect"] == pytest.approx(2 * 384.1459, abs=1e-3)
     assert result.completed == 769  # ⌈768.29⌉
     assert result.contacts == 1923  # ⌈769 / 0.4⌉ = ⌈1922.5⌉
-    assert [s.key for s in result.steps] == ["z", "infinite_population_n", "with_design_effect",
-                                             "completed_interviews", "response_rate", "contacts"]
+    assert [s.key for s in result.steps] == [
+        "z",
+        "infinite_population_n",
+        "with_design_effect",
+        "completed_interviews",
+        "response_rate",
+        "contacts",
+    ]
 
 
 def test_a_small_population_is_never_exceeded():
@@ -55,15 +61,18 @@ def test_sample_size_per_stratum_adds_up():
     assert result.completed == 358
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"margin_of_error": 0.0}, "margin_of_error"),
-    ({"margin_of_error": 0.05, "confidence": 1.0}, "confidence"),
-    ({"margin_of_error": 0.05, "confidence": 95}, "confidence"),
-    ({"margin_of_error": 0.05, "proportion": 1.0}, "proportion"),
-    ({"margin_of_error": 0.05, "response_rate": 0.0}, "response_rate"),
-    ({"margin_of_error": 0.05, "design_effect": 0.5}, "design_effect"),
-    ({"margin_of_error": 0.05, "population": 0}, "population"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"margin_of_error": 0.0}, "margin_of_error"),
+        ({"margin_of_error": 0.05, "confidence": 1.0}, "confidence"),
+        ({"margin_of_error": 0.05, "confidence": 95}, "confidence"),
+        ({"margin_of_error": 0.05, "proportion": 1.0}, "proportion"),
+        ({"margin_of_error": 0.05, "response_rate": 0.0}, "response_rate"),
+        ({"margin_of_error": 0.05, "design_effect": 0.5}, "design_effect"),
+        ({"margin_of_error": 0.05, "population": 0}, "population"),
+    ],
+)
 def test_impossible_sample_size_requests_name_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sample_size(**kwargs)
@@ -109,8 +118,7 @@ def test_proportional_allocation_by_largest_remainder():
 
 
 def test_every_non_empty_stratum_gets_at_least_one_unit():
-    assert allocate_proportional({"town": 990, "hamlet": 5, "farm": 5}, 10) == {
-        "town": 8, "hamlet": 1, "farm": 1}
+    assert allocate_proportional({"town": 990, "hamlet": 5, "farm": 5}, 10) == {"town": 8, "hamlet": 1, "farm": 1}
 
 
 def test_stratified_draw_gives_inclusion_probabilities_per_stratum():
@@ -127,19 +135,22 @@ def test_stratified_draw_gives_inclusion_probabilities_per_stratum():
     assert probs == {"x": pytest.approx(3 / 60), "y": pytest.approx(20 / 40)}
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: draw_simple(10, 11), "larger than the frame"),
-    (lambda: draw_simple(0, 1), "empty"),
-    (lambda: draw_simple(10, 0), "at least 1"),
-    (lambda: draw_systematic(5, 6), "larger than the frame"),
-    (lambda: draw_stratified([], n=1), "empty"),
-    (lambda: draw_stratified(["a", "b"], n=1), "non-empty strata"),
-    (lambda: draw_stratified(["a", "a", "b"], sizes={"a": 3, "b": 1}), "stratum 'a'"),
-    (lambda: draw_stratified(["a", "b"], sizes={"a": 1, "b": 1, "c": 1}), "not in the frame"),
-    (lambda: draw_stratified(["a", "b"], sizes={"a": 1}), "strata \\['b'\\]"),
-    (lambda: draw_stratified(["a"], n=1, sizes={"a": 1}), "either n"),
-    (lambda: draw_simple(10, 2, seed=-1), "seed"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: draw_simple(10, 11), "larger than the frame"),
+        (lambda: draw_simple(0, 1), "empty"),
+        (lambda: draw_simple(10, 0), "at least 1"),
+        (lambda: draw_systematic(5, 6), "larger than the frame"),
+        (lambda: draw_stratified([], n=1), "empty"),
+        (lambda: draw_stratified(["a", "b"], n=1), "non-empty strata"),
+        (lambda: draw_stratified(["a", "a", "b"], sizes={"a": 3, "b": 1}), "stratum 'a'"),
+        (lambda: draw_stratified(["a", "b"], sizes={"a": 1, "b": 1, "c": 1}), "not in the frame"),
+        (lambda: draw_stratified(["a", "b"], sizes={"a": 1}), "strata \\['b'\\]"),
+        (lambda: draw_stratified(["a"], n=1, sizes={"a": 1}), "either n"),
+        (lambda: draw_simple(10, 2, seed=-1), "seed"),
+    ],
+)
 def test_impossible_draws_are_refused_with_a_clear_reason(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -52,8 +52,7 @@ def test_design_weight_is_the_inverse_inclusion_probability():
 
 
 def test_nonresponse_adjustment_spreads_nonrespondents_within_their_cell():
-    result = adjust_nonresponse([10, 10, 10, 20, 20], [True, False, True, True, False],
-                                ["a", "a", "a", "b", "b"])
+    result = adjust_nonresponse([10, 10, 10, 20, 20], [True, False, True, True, False], ["a", "a", "a", "b", "b"])
     assert result.weights.tolist() == [15.0, 0.0, 15.0, 40.0, 0.0]
     assert result.factors == {"a": 1.5, "b": 2.0}
     assert result.response_rates["a"] == pytest.approx(2 / 3)
@@ -74,13 +73,22 @@ def test_raking_reproduces_r_rake_weights_on_apiclus1(apiclus1):
     # xKDR/Survey.jl test/r_reference/rake_weights.csv (generate_fixtures.R). R's default
     # control (epsilon = 1 on the change of the joint table) stops after 4 full passes; a
     # relative tolerance of 6e-6 stops this implementation after the same 4 passes.
-    r_weights = {("E", "Yes"): 29.8704638727345, ("M", "Yes"): 36.7921816646831,
-                 ("H", "Yes"): 50.3301527726748, ("E", "No"): 39.838509410554,
-                 ("M", "No"): 49.0700673992951, ("H", "No"): 67.1257826263303}
+    r_weights = {
+        ("E", "Yes"): 29.8704638727345,
+        ("M", "Yes"): 36.7921816646831,
+        ("H", "Yes"): 50.3301527726748,
+        ("E", "No"): 39.838509410554,
+        ("M", "No"): 49.0700673992951,
+        ("H", "No"): 67.1257826263303,
+    }
     stype = [r["stype"] for r in apiclus1]
     schwide = [r["sch.wide"] for r in apiclus1]
-    result = rake(np.full(len(apiclus1), CLUS1_PW), {"stype": stype, "sch.wide": schwide},
-                  {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE}, tolerance=6e-6)
+    result = rake(
+        np.full(len(apiclus1), CLUS1_PW),
+        {"stype": stype, "sch.wide": schwide},
+        {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE},
+        tolerance=6e-6,
+    )
     assert result.iterations == 4
     for row, weight in zip(apiclus1, result.weights, strict=True):
         assert weight == pytest.approx(r_weights[(row["stype"], row["sch.wide"])], rel=1e-12)
@@ -96,13 +104,11 @@ def test_raked_margins_match_the_population_and_shares_work_like_totals(apiclus1
     stype = [r["stype"] for r in apiclus1]
     schwide = [r["sch.wide"] for r in apiclus1]
     w = np.full(len(apiclus1), CLUS1_PW)
-    by_total = rake(w, {"stype": stype, "sch.wide": schwide},
-                    {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE})
+    by_total = rake(w, {"stype": stype, "sch.wide": schwide}, {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE})
     assert by_total.achieved["stype"]["H"] == pytest.approx(755, rel=1e-9)
     assert by_total.achieved["sch.wide"]["No"] == pytest.approx(1072, rel=1e-9)
     shares = {"E": 4421 / 6194, "H": 755 / 6194, "M": 1018 / 6194}
-    by_share = rake(w, {"stype": stype, "sch.wide": schwide},
-                    {"stype": shares, "sch.wide": POP_SCHWIDE})
+    by_share = rake(w, {"stype": stype, "sch.wide": schwide}, {"stype": shares, "sch.wide": POP_SCHWIDE})
     assert np.allclose(by_share.weights, by_total.weights, rtol=1e-9)
 
 
@@ -118,15 +124,18 @@ def test_raking_refuses_an_empty_cell():
 
 def test_raking_refuses_margins_with_different_totals():
     with pytest.raises(ValueError, match="disagree"):
-        rake([1, 1], {"a": ["x", "y"], "b": ["u", "v"]},
-             {"a": {"x": 10, "y": 10}, "b": {"u": 10, "v": 20}})
+        rake([1, 1], {"a": ["x", "y"], "b": ["u", "v"]}, {"a": {"x": 10, "y": 10}, "b": {"u": 10, "v": 20}})
 
 
 def test_raking_that_cannot_meet_the_margins_says_it_did_not_converge():
     # Only (x, u) and (y, v) answered, so the two margins force contradictory weights.
     with pytest.raises(RakingError, match="did not converge"):
-        rake([1, 1, 1, 1], {"a": ["x", "x", "y", "y"], "b": ["u", "u", "v", "v"]},
-             {"a": {"x": 50, "y": 50}, "b": {"u": 30, "v": 70}}, max_iterations=50)
+        rake(
+            [1, 1, 1, 1],
+            {"a": ["x", "x", "y", "y"], "b": ["u", "u", "v", "v"]},
+            {"a": {"x": 50, "y": 50}, "b": {"u": 30, "v": 70}},
+            max_iterations=50,
+        )
 
 
 @settings(max_examples=60, deadline=None)
@@ -141,9 +150,12 @@ def test_raked_weights_reproduce_every_margin(data):
     age_margin = {a: data.draw(st.floats(10, 1000)) for a in ["young", "mid", "old"]}
     total = sum(age_margin.values())
     f_share = data.draw(st.floats(0.2, 0.8))
-    result = rake(w, {"age": age, "sex": sex},
-                  {"age": age_margin, "sex": {"f": f_share * total, "m": (1 - f_share) * total}},
-                  max_iterations=2000)
+    result = rake(
+        w,
+        {"age": age, "sex": sex},
+        {"age": age_margin, "sex": {"f": f_share * total, "m": (1 - f_share) * total}},
+        max_iterations=2000,
+    )
     for a, target in age_margin.items():
         got = sum(wt for wt, x in zip(result.weights, age, strict=True) if x == a)
         assert got == pytest.approx(target, rel=1e-8)

@@ -10,9 +10,8 @@ from python_calamine import CalamineWorkbook
 
 from municipium.catalog.models import Variable
 from municipium.observations.imports import commit, dry_run
-from municipium.observations.models import Observation
+from municipium.observations.models import ImportBatch, Observation
 from municipium.observations.services import Row, write_observations
-from municipium.observations.models import ImportBatch
 from municipium.observations.templates import META_SHEET, build_template, read_template
 from tests import factories as f
 
@@ -32,9 +31,10 @@ def setup():
     gone = f.unit("PL0000001", valid_to=f.date("2010-12-31"))
     group = f.group("mazovia", [a, b, gone])
     last_year = f.period("2023")
-    write_observations([Row(a.pk, produced.pk, last_year.pk, value=900.0),
-                        Row(b.pk, produced.pk, last_year.pk, missing="not_shared")],
-                       batch=ImportBatch(file_name="old.csv", sha256="0" * 64, format="csv"))
+    write_observations(
+        [Row(a.pk, produced.pk, last_year.pk, value=900.0), Row(b.pk, produced.pk, last_year.pk, missing="not_shared")],
+        batch=ImportBatch(file_name="old.csv", sha256="0" * 64, format="csv"),
+    )
     return group
 
 
@@ -81,7 +81,10 @@ def test_a_template_has_a_sheet_per_service_area_a_row_per_variable_and_category
     # The last period's figure sits beside each field.
     assert water[5][5] == 900.0 and water[5][8] == "Not shared"
     population = sheet_rows(xlsx, "Population")
-    assert [(r[0], r[1]) for r in population[5:]] == [(label("population_by_sex"), "F"), (label("population_by_sex"), "M")]
+    assert [(r[0], r[1]) for r in population[5:]] == [
+        (label("population_by_sex"), "F"),
+        (label("population_by_sex"), "M"),
+    ]
 
 
 def test_template_cells_carry_data_validation_for_ranges_and_missing_codes(setup):
@@ -91,23 +94,36 @@ def test_template_cells_carry_data_validation_for_ranges_and_missing_codes(setup
         cell: (kind, operator, first, second)
         for kind, operator, cell, first, second in re.findall(
             r'<dataValidation type="(\w+)"(?: operator="(\w+)")?[^>]*sqref="(\w+)"><formula1>([^<]*)</formula1>'
-            r'(?:<formula2>([^<]*)</formula2>)?', xml)
+            r"(?:<formula2>([^<]*)</formula2>)?",
+            xml,
+        )
     }
     missing = ("list", "", '"Not collected,Not shared,Confidential,Not applicable"', "")
     assert rules == {
-        "D6": ("decimal", "greaterThanOrEqual", "0.0", ""), "E6": missing,
-        "G6": ("decimal", "greaterThanOrEqual", "0.0", ""), "H6": missing,
-        "D7": ("decimal", "", "0.0", "100.0"), "E7": missing,
-        "G7": ("decimal", "", "0.0", "100.0"), "H7": missing,
+        "D6": ("decimal", "greaterThanOrEqual", "0.0", ""),
+        "E6": missing,
+        "G6": ("decimal", "greaterThanOrEqual", "0.0", ""),
+        "H6": missing,
+        "D7": ("decimal", "", "0.0", "100.0"),
+        "E7": missing,
+        "G7": ("decimal", "", "0.0", "100.0"),
+        "H7": missing,
     }
     assert 'error="A number from 0 to 100."' in xml
     assert "<sheetProtection" in xml
 
 
 def test_a_filled_template_reads_back_into_long_rows_and_commits(setup, tmp_path):
-    xlsx = fill(build_template(setup, "2024", service_areas=["water"]), 1, {
-        "D6": 1000.5, "G6": 2000, "E7": "Confidential", "G7": 12.5,
-    })
+    xlsx = fill(
+        build_template(setup, "2024", service_areas=["water"]),
+        1,
+        {
+            "D6": 1000.5,
+            "G6": 2000,
+            "E7": "Confidential",
+            "G7": 12.5,
+        },
+    )
     table = read_template(xlsx, name="mazovia-2024.xlsx")
     rows = table.frame.select("unit", "variable", "period", "value", "missing", "_cell_value").rows()
     assert rows == [
@@ -121,16 +137,30 @@ def test_a_filled_template_reads_back_into_long_rows_and_commits(setup, tmp_path
     report = commit(path)
     assert report.ok, report.problems
     assert (report.created, report.batch.format) == (4, "template")
-    stored = {(o.unit.code, o.variable.code): (o.value, o.missing)
-              for o in Observation.objects.filter(period__code="2024").select_related("unit", "variable")}
-    assert stored == {("PL1438011", "water_produced"): (1000.5, ""), ("PL1438011", "nrw_share"): (None, "confidential"),
-                      ("PL1465011", "water_produced"): (2000.0, ""), ("PL1465011", "nrw_share"): (12.5, "")}
+    stored = {
+        (o.unit.code, o.variable.code): (o.value, o.missing)
+        for o in Observation.objects.filter(period__code="2024").select_related("unit", "variable")
+    }
+    assert stored == {
+        ("PL1438011", "water_produced"): (1000.5, ""),
+        ("PL1438011", "nrw_share"): (None, "confidential"),
+        ("PL1465011", "water_produced"): (2000.0, ""),
+        ("PL1465011", "nrw_share"): (12.5, ""),
+    }
 
 
 def test_problems_in_a_filled_template_name_the_sheet_and_the_cell(setup, tmp_path):
-    xlsx = fill(build_template(setup, "2024", service_areas=["water"]), 1, {
-        "D6": "lots", "G6": 5, "H6": "Not shared", "D7": 140, "G7": -1,
-    })
+    xlsx = fill(
+        build_template(setup, "2024", service_areas=["water"]),
+        1,
+        {
+            "D6": "lots",
+            "G6": 5,
+            "H6": "Not shared",
+            "D7": 140,
+            "G7": -1,
+        },
+    )
     path = tmp_path / "filled.xlsx"
     path.write_bytes(xlsx)
     report = commit(path)

@@ -5,7 +5,10 @@ from municipium.lib import messages
 
 def test_every_string_is_translated_into_every_language_with_the_same_placeholders():
     problems = messages.problems()
-    assert not problems, "\n".join(problems[:50]) + f"\n({len(problems)} in all; run `python -m municipium.lib.messages update`, translate, commit)"
+    assert not problems, (
+        "\n".join(problems[:50])
+        + f"\n({len(problems)} in all; run `python -m municipium.lib.messages update`, translate, commit)"
+    )
 
 
 def test_the_languages_are_the_six_working_languages():
@@ -16,7 +19,7 @@ def test_the_languages_are_the_six_working_languages():
 
 
 def test_persian_is_written_right_to_left_and_serbian_in_cyrillic():
-    from django.utils.translation import get_language_info, override, gettext
+    from django.utils.translation import get_language_info, gettext, override
 
     assert get_language_info("fa")["bidi"] is True
     with override("sr"):

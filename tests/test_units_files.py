@@ -59,7 +59,8 @@ def test_loading_the_same_units_twice_changes_nothing(tmp_path):
 def test_a_changed_name_and_membership_are_updated_and_audited(tmp_path):
     load_units(write(tmp_path, "units.yaml", UNITS))
     changed = UNITS.replace("{pl: Mazowieckie}", "{pl: Województwo mazowieckie}").replace(
-        "members: [PL1438011, ", "members: [")
+        "members: [PL1438011, ", "members: ["
+    )
     report = load_units(write(tmp_path, "units.yaml", changed))
     assert report.updated == 2
     event = AuditEvent.objects.get(action="update", model="places.unit")
@@ -68,12 +69,14 @@ def test_a_changed_name_and_membership_are_updated_and_audited(tmp_path):
 
 
 def test_every_mistake_in_a_units_file_is_located_and_nothing_is_written(tmp_path):
-    bad = (UNITS.replace("parent: PL14,", "parent: PL15,")
-           .replace("kind: region", "kind: province")
-           .replace("valid_to: 2018-12-31\n", "valid_to: 31.12.2018\n")
-           .replace("{code: PL1438011, kind: merger", "{code: PL9, kind: merger")
-           .replace("kind: exchange", "kind: club")
-           .replace("members: [PL1438011,", "members: [PL7,"))
+    bad = (
+        UNITS.replace("parent: PL14,", "parent: PL15,")
+        .replace("kind: region", "kind: province")
+        .replace("valid_to: 2018-12-31\n", "valid_to: 31.12.2018\n")
+        .replace("{code: PL1438011, kind: merger", "{code: PL9, kind: merger")
+        .replace("kind: exchange", "kind: club")
+        .replace("members: [PL1438011,", "members: [PL7,")
+    )
     report = load_units(write(tmp_path, "units.yaml", bad))
     assert [str(p) for p in report.problems] == [
         "units.yaml: units[1].kind: unknown kind 'province' (expected: one of country, region, district, "
@@ -97,10 +100,12 @@ def test_units_that_are_each_others_parents_are_refused(tmp_path):
 
 
 def test_a_polish_cp1250_units_csv_with_semicolons_loads(tmp_path):
-    text = ("code;kind;parent;valid_from;valid_to;name_en;name_pl;name_sr;name_bg;name_lt;name_fa\r\n"
-            "PL14;region;;;;Masovia;Mazowieckie;;;;\r\n"
-            "PL1438011;municipality;PL14;1990-01-01;;Żyrardów;Żyrardów;;;;\r\n"
-            "PL1465011;municipality;PL14;;;Warsaw;Warszawa;Варшава;;;\r\n")
+    text = (
+        "code;kind;parent;valid_from;valid_to;name_en;name_pl;name_sr;name_bg;name_lt;name_fa\r\n"
+        "PL14;region;;;;Masovia;Mazowieckie;;;;\r\n"
+        "PL1438011;municipality;PL14;1990-01-01;;Żyrardów;Żyrardów;;;;\r\n"
+        "PL1465011;municipality;PL14;;;Warsaw;Warszawa;Варшава;;;\r\n"
+    )
     report = load_units(write(tmp_path, "gminy.csv", text.replace("Варшава", ""), "cp1250"))
     assert report.ok, [str(p) for p in report.problems]
     assert Unit.objects.get(code="PL1438011").name == {"en": "Żyrardów", "pl": "Żyrardów"}
@@ -132,15 +137,21 @@ def circle(cx, cy, radius, points, clockwise=False):
 
 
 def feature(code, rings, kind="Polygon"):
-    return {"type": "Feature", "properties": {"JPT_KOD_JE": code, "name": f"gmina {code}"},
-            "geometry": {"type": kind, "coordinates": rings}}
+    return {
+        "type": "Feature",
+        "properties": {"JPT_KOD_JE": code, "name": f"gmina {code}"},
+        "geometry": {"type": kind, "coordinates": rings},
+    }
 
 
 def test_boundaries_are_rewound_clockwise_with_counter_clockwise_holes(tmp_path):
     f.unit("PL1438011")
     outer, hole = circle(20.4, 52.0, 0.05, 200), circle(20.4, 52.0, 0.01, 50, clockwise=True)
-    path = write(tmp_path, "gminy.geojson", json.dumps({"type": "FeatureCollection",
-                                                        "features": [feature("1438011", [outer, hole])]}))
+    path = write(
+        tmp_path,
+        "gminy.geojson",
+        json.dumps({"type": "FeatureCollection", "features": [feature("1438011", [outer, hole])]}),
+    )
     assert signed_area(outer) > 0  # RFC 7946: exteriors counter-clockwise
     report = attach_boundaries(path, "JPT_KOD_JE", code_prefix="PL")
     assert report.ok and report.updated == 1
@@ -167,9 +178,11 @@ def test_a_country_of_290_municipalities_is_simplified_below_one_megabyte(tmp_pa
 
 def test_boundaries_for_unknown_units_or_without_polygons_are_refused(tmp_path):
     f.unit("PL1")
-    features = [feature("1", [circle(20, 52, 0.1, 10)]), feature("2", [circle(21, 52, 0.1, 10)]),
-                {"type": "Feature", "properties": {"JPT_KOD_JE": "1"}, "geometry": {"type": "Point",
-                                                                                   "coordinates": [20, 52]}}]
+    features = [
+        feature("1", [circle(20, 52, 0.1, 10)]),
+        feature("2", [circle(21, 52, 0.1, 10)]),
+        {"type": "Feature", "properties": {"JPT_KOD_JE": "1"}, "geometry": {"type": "Point", "coordinates": [20, 52]}},
+    ]
     path = write(tmp_path, "bad.geojson", json.dumps({"type": "FeatureCollection", "features": features}))
     report = attach_boundaries(path, "JPT_KOD_JE", "PL")
     assert [p.path for p in report.problems] == ["features[1].properties.JPT_KOD_JE", "features[2].geometry"]

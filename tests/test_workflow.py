@@ -24,12 +24,21 @@ def world():
     a, b, c = f.unit("A"), f.unit("B"), f.unit("C")
     peers = f.group("peers", [a, b])
     f.group("others", [c])
-    f.write([f.row(a, produced, "2024", 1000, status=Status.DRAFT), f.row(a, billed, "2024", 800, status=Status.DRAFT),
-             f.row(b, produced, "2024", 500, status=Status.DRAFT)])
+    f.write(
+        [
+            f.row(a, produced, "2024", 1000, status=Status.DRAFT),
+            f.row(a, billed, "2024", 800, status=Status.DRAFT),
+            f.row(b, produced, "2024", 500, status=Status.DRAFT),
+        ]
+    )
     users = {}
-    for name, kind, scope in (("officer", "officer", {"unit": a}), ("approver", "approver", {"unit": a}),
-                              ("coordinator", "coordinator", {"group": peers}), ("outsider", "officer", {"unit": c}),
-                              ("viewer", "viewer", {"unit": a})):
+    for name, kind, scope in (
+        ("officer", "officer", {"unit": a}),
+        ("approver", "approver", {"unit": a}),
+        ("coordinator", "coordinator", {"group": peers}),
+        ("outsider", "officer", {"unit": c}),
+        ("viewer", "viewer", {"unit": a}),
+    ):
         users[name] = get_user_model().objects.create_user(name)
         Role.objects.create(user=users[name], kind=kind, **scope)
     return {"a": a, "b": b, "c": c, "peers": peers, "produced": produced, **users}
@@ -55,7 +64,8 @@ def test_an_officer_submits_the_draft_with_a_revision_per_figure_and_one_audit_e
     assert statuses(world["b"]) == [Status.DRAFT]  # another unit is untouched
     assert Revision.objects.count() == revisions + 2
     assert set(Revision.objects.filter(via=Via.WORKFLOW).values_list("status", "changed_by")) == {
-        (Status.SUBMITTED, world["officer"].pk)}
+        (Status.SUBMITTED, world["officer"].pk)
+    }
     event = workflow_events().get()
     assert event.actor == world["officer"] and event.note == "submit"
     assert Observation.objects.get(unit=world["a"], variable=world["produced"]).value == 1000  # values kept
@@ -86,13 +96,20 @@ def test_reopening_without_a_reason_is_refused_and_changes_nothing(world):
     assert f.stored_state() == before and not workflow_events().exists()
 
 
-@pytest.mark.parametrize("move, who, status", [
-    ("submit", "viewer", Status.DRAFT), ("submit", "approver", Status.DRAFT), ("submit", "outsider", Status.DRAFT),
-    ("approve", "officer", Status.SUBMITTED), ("approve", "viewer", Status.SUBMITTED),
-    ("approve", "outsider", Status.SUBMITTED),
-    ("reopen", "officer", Status.SUBMITTED), ("reopen", "officer", Status.APPROVED),
-    ("reopen", "outsider", Status.APPROVED),
-])
+@pytest.mark.parametrize(
+    "move, who, status",
+    [
+        ("submit", "viewer", Status.DRAFT),
+        ("submit", "approver", Status.DRAFT),
+        ("submit", "outsider", Status.DRAFT),
+        ("approve", "officer", Status.SUBMITTED),
+        ("approve", "viewer", Status.SUBMITTED),
+        ("approve", "outsider", Status.SUBMITTED),
+        ("reopen", "officer", Status.SUBMITTED),
+        ("reopen", "officer", Status.APPROVED),
+        ("reopen", "outsider", Status.APPROVED),
+    ],
+)
 def test_a_move_by_the_wrong_role_is_refused_and_changes_nothing(world, move, who, status):
     set_status(world["a"], status)
     before = f.stored_state()
@@ -153,8 +170,9 @@ def test_an_administrator_may_publish_any_group(world):
 def test_an_embargoed_publication_waits_for_its_date_and_is_released_after(world):
     set_status(world["a"], Status.APPROVED)
     embargo = dt.date(2025, 3, 1)
-    publication = workflow.publish(world["coordinator"], world["peers"], "2024", publish_after=embargo,
-                                   today=dt.date(2025, 2, 1))
+    publication = workflow.publish(
+        world["coordinator"], world["peers"], "2024", publish_after=embargo, today=dt.date(2025, 2, 1)
+    )
     assert publication.released_at is None
     assert statuses(world["a"]) == [Status.APPROVED] * 2
     assert workflow.release_due_publications(dt.date(2025, 2, 28)) == 0
@@ -168,8 +186,9 @@ def test_an_embargoed_publication_waits_for_its_date_and_is_released_after(world
 
 def test_figures_reopened_during_the_embargo_are_not_released(world):
     set_status(world["a"], Status.APPROVED)
-    workflow.publish(world["coordinator"], world["peers"], "2024", publish_after=dt.date(2025, 3, 1),
-                     today=dt.date(2025, 1, 1))
+    workflow.publish(
+        world["coordinator"], world["peers"], "2024", publish_after=dt.date(2025, 3, 1), today=dt.date(2025, 1, 1)
+    )
     workflow.reopen(world["approver"], world["a"], "2024", "A correction")
     workflow.release_due_publications(dt.date(2025, 3, 2))
     assert statuses(world["a"]) == [Status.DRAFT] * 2
@@ -177,7 +196,8 @@ def test_figures_reopened_during_the_embargo_are_not_released(world):
 
 def test_the_release_task_runs_the_release(world):
     set_status(world["a"], Status.APPROVED)
-    workflow.publish(world["coordinator"], world["peers"], "2024", publish_after=dt.date(2000, 1, 2),
-                     today=dt.date(2000, 1, 1))
+    workflow.publish(
+        world["coordinator"], world["peers"], "2024", publish_after=dt.date(2000, 1, 2), today=dt.date(2000, 1, 1)
+    )
     workflow.release_publications.enqueue()
     assert statuses(world["a"]) == [Status.PUBLISHED] * 2

@@ -69,7 +69,10 @@ def test_a_failing_write_leaves_stored_data_exactly_as_it_was(keys):
     with pytest.raises(IntegrityError), transaction.atomic():
         # value and missing together violate the table's check constraint
         write_observations(
-            [Row(units[0].pk, variable.pk, period.pk, value=6.0), Row(units[1].pk, variable.pk, period.pk, value=1.0, missing="confidential")],
+            [
+                Row(units[0].pk, variable.pk, period.pk, value=6.0),
+                Row(units[1].pk, variable.pk, period.pk, value=1.0, missing="confidential"),
+            ],
             batch=batch(),
         )
     assert (list(Observation.objects.values_list("unit", "value", "version")), Revision.objects.count()) == before

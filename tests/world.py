@@ -56,8 +56,11 @@ def build_world(years=YEARS, groups=WITH_DATA, *, last_year_status: str | None =
 
 
 def _build(years, groups, last_year_status) -> World:
-    for report in (load_catalog(STARTER), load_units(HERE / "units.yaml"),
-                   attach_boundaries(HERE / "boundaries.geojson", key_property="code")):
+    for report in (
+        load_catalog(STARTER),
+        load_units(HERE / "units.yaml"),
+        attach_boundaries(HERE / "boundaries.geojson", key_property="code"),
+    ):
         assert not report.problems, report.problems[:5]
     demo = yaml.safe_load((HERE / "units.yaml").read_text(encoding="utf-8"))
     members = set()
@@ -76,10 +79,18 @@ def _build(years, groups, last_year_status) -> World:
         status = Status.PUBLISHED
         if last_year_status and int(item["period"]) == max(years):
             status = last_year_status
-        rows.append(Row(unit_id=units[item["unit"]].pk, variable_id=variables[item["variable"]].pk,
-                        period_id=periods[int(item["period"])].pk, breakdown=item.get("breakdown") or "",
-                        value=item.get("value"), missing=item.get("missing") or "", status=status,
-                        source=item.get("source") or ""))
+        rows.append(
+            Row(
+                unit_id=units[item["unit"]].pk,
+                variable_id=variables[item["variable"]].pk,
+                period_id=periods[int(item["period"])].pk,
+                breakdown=item.get("breakdown") or "",
+                value=item.get("value"),
+                missing=item.get("missing") or "",
+                status=status,
+                source=item.get("source") or "",
+            )
+        )
     batch = ImportBatch.objects.create(file_name="test world", sha256="", format="test", via=Via.COMMAND)
     write_observations(rows, batch=batch)
     engine.recompute_all()

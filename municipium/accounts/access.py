@@ -9,7 +9,6 @@ Rules (DESIGN principle 7):
 Callers turn a refusal into 404 ("not found"), never a hint that something exists.
 """
 
-
 from django.http import Http404
 
 from municipium.places.models import Group, Membership, Unit
@@ -147,8 +146,9 @@ def review_units(user):
     """Units whose entry pages the user may open: to write (officers) or to approve (approvers)."""
     if is_admin(user):
         return Unit.objects.all()
-    return Unit.objects.filter(pk__in=reached_units(user, {Role.Kind.OFFICER, Role.Kind.APPROVER,
-                                                            Role.Kind.COORDINATOR}))
+    return Unit.objects.filter(
+        pk__in=reached_units(user, {Role.Kind.OFFICER, Role.Kind.APPROVER, Role.Kind.COORDINATOR})
+    )
 
 
 def require(allowed: bool) -> None:

@@ -18,10 +18,15 @@ class InvitationForm(forms.Form):
 
     email = forms.EmailField(label=gettext_lazy("E-mail address"))
     kind = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.Kind.choices)
-    group = forms.ModelChoiceField(label=gettext_lazy("Group"), queryset=Group.objects.none(), to_field_name="code",
-                                   required=False)
-    unit = forms.ModelChoiceField(label=gettext_lazy("Unit (leave empty for a role on the whole group)"),
-                                  queryset=Unit.objects.none(), to_field_name="code", required=False)
+    group = forms.ModelChoiceField(
+        label=gettext_lazy("Group"), queryset=Group.objects.none(), to_field_name="code", required=False
+    )
+    unit = forms.ModelChoiceField(
+        label=gettext_lazy("Unit (leave empty for a role on the whole group)"),
+        queryset=Unit.objects.none(),
+        to_field_name="code",
+        required=False,
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,8 +55,9 @@ class InvitationForm(forms.Form):
         elif unit is None and group is None:
             raise forms.ValidationError(_("Choose the group, or the unit, on which the role applies."))
         elif unit is not None and group is not None and not Membership.objects.filter(group=group, unit=unit).exists():
-            self.add_error("unit", _("%(unit)s is not a member of %(group)s.") % {"unit": unit.label,
-                                                                                "group": group.label})
+            self.add_error(
+                "unit", _("%(unit)s is not a member of %(group)s.") % {"unit": unit.label, "group": group.label}
+            )
         elif unit is not None:
             data["group"] = None  # a role on the unit; the group only narrowed the choice
         if not self.errors and not access.can_invite(self.user, kind, unit=data["unit"], group=data["group"]):
@@ -63,10 +69,14 @@ class NewAccountForm(forms.Form):
     """A user name and password for the invitee, checked by Django's password validators."""
 
     username = forms.CharField(label=gettext_lazy("User name"), max_length=150)
-    password1 = forms.CharField(label=gettext_lazy("Password"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=gettext_lazy("Password again"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label=gettext_lazy("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label=gettext_lazy("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def __init__(self, *args, email: str = "", **kwargs):
         super().__init__(*args, **kwargs)

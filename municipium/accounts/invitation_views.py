@@ -33,22 +33,36 @@ def invitation_list(request):
         data = form.cleaned_data
         try:
             invitation = invitations.invite(
-                request.user, data["email"], data["kind"], unit=data["unit"], group=data["group"],
-                link=lambda token: request.build_absolute_uri(reverse("invitation-accept", args=[token])))
+                request.user,
+                data["email"],
+                data["kind"],
+                unit=data["unit"],
+                group=data["group"],
+                link=lambda token: request.build_absolute_uri(reverse("invitation-accept", args=[token])),
+            )
         except invitations.InvitationError as error:
             form.add_error(None, str(error))
         except (smtplib.SMTPException, OSError):
             log.exception("invitation mail could not be sent")
-            form.add_error(None, _("The e-mail could not be sent, so nobody was invited. Try again later or tell "
-                                   "the administrator that the mail server refused it."))
+            form.add_error(
+                None,
+                _(
+                    "The e-mail could not be sent, so nobody was invited. Try again later or tell "
+                    "the administrator that the mail server refused it."
+                ),
+            )
         else:
             messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
             return redirect("invitations")
     now = timezone.now()
-    rows = (invitations.visible(request.user).select_related("unit", "group", "invited_by", "accepted_by")[:200])
+    rows = invitations.visible(request.user).select_related("unit", "group", "invited_by", "accepted_by")[:200]
     listed = [{"invitation": i, "state": i.state(now), "label": Invitation.State(i.state(now)).label} for i in rows]
-    return render(request, "accounts/invitations.html", {"form": form, "rows": listed},
-                  status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "accounts/invitations.html",
+        {"form": form, "rows": listed},
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @login_required
@@ -91,17 +105,29 @@ def invitation_accept(request, token):
             if form is None:
                 role = invitations.accept(token, request.user)
             elif form.is_valid():
-                role = invitations.accept(token, None, new_account={
-                    "username": form.cleaned_data["username"], "password": form.cleaned_data["password1"]})
+                role = invitations.accept(
+                    token,
+                    None,
+                    new_account={"username": form.cleaned_data["username"], "password": form.cleaned_data["password1"]},
+                )
                 login(request, role.user, backend="django.contrib.auth.backends.ModelBackend")
             else:
                 role = None
         except invitations.InvitationError as error:
             return render(request, "accounts/invitation_invalid.html", {"reason": str(error)}, status=409)
         if role is not None:
-            messages.success(request, _("Welcome. You now work in Municipium as %(role)s %(scope)s.") % {
-                "role": role.get_kind_display(), "scope": (role.unit or role.group).label if (role.unit or role.group)
-                else ""})
+            messages.success(
+                request,
+                _("Welcome. You now work in Municipium as %(role)s %(scope)s.")
+                % {
+                    "role": role.get_kind_display(),
+                    "scope": (role.unit or role.group).label if (role.unit or role.group) else "",
+                },
+            )
             return redirect(landing(role))
-    return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form},
-                  status=400 if form is not None and form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"invitation": invitation, "form": form},
+        status=400 if form is not None and form.is_bound and form.errors else 200,
+    )

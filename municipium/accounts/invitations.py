@@ -35,21 +35,35 @@ def invite(actor, email: str, kind: str, *, unit=None, group=None, link) -> Invi
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation.objects.create(
-            email=email.strip(), kind=kind, unit=unit, group=group, token_hash=digest(token), invited_by=actor,
-            expires=timezone.now() + dt.timedelta(days=Invitation.VALID_DAYS))
+            email=email.strip(),
+            kind=kind,
+            unit=unit,
+            group=group,
+            token_hash=digest(token),
+            invited_by=actor,
+            expires=timezone.now() + dt.timedelta(days=Invitation.VALID_DAYS),
+        )
         after = snapshot(invitation)
         after.pop("token_hash")  # the hash is no secret, but it has no business in the trail
         record("invite", invitation, actor=actor, after=after, via="form")
         scope = (unit or group).label if (unit or group) else ""
         # Written in the inviter's language, which is the one active in their request.
-        subject = _("Invitation to Municipium: %(role)s %(scope)s") % {"role": invitation.get_kind_display(),
-                                                                        "scope": scope}
-        body = _("%(inviter)s invites you to work in Municipium as %(role)s %(scope)s.\n\n"
-                 "Open this link to choose a user name and password, or to add the role to your account:\n"
-                 "%(link)s\n\nThe link works once, until %(expires)s. If you did not expect this message, "
-                 "ignore it.") % {
-            "inviter": actor.get_full_name() or actor.get_username(), "role": invitation.get_kind_display(),
-            "scope": scope, "link": link(token), "expires": invitation.expires.strftime("%Y-%m-%d %H:%M UTC")}
+        subject = _("Invitation to Municipium: %(role)s %(scope)s") % {
+            "role": invitation.get_kind_display(),
+            "scope": scope,
+        }
+        body = _(
+            "%(inviter)s invites you to work in Municipium as %(role)s %(scope)s.\n\n"
+            "Open this link to choose a user name and password, or to add the role to your account:\n"
+            "%(link)s\n\nThe link works once, until %(expires)s. If you did not expect this message, "
+            "ignore it."
+        ) % {
+            "inviter": actor.get_full_name() or actor.get_username(),
+            "role": invitation.get_kind_display(),
+            "scope": scope,
+            "link": link(token),
+            "expires": invitation.expires.strftime("%Y-%m-%d %H:%M UTC"),
+        }
         # Inside the transaction: if the mail server refuses, no invitation is left behind
         # that nobody received.
         send_mail(subject.strip(), body, None, [invitation.email])
@@ -67,8 +81,10 @@ def find(token: str) -> Invitation:
     if state == Invitation.State.REVOKED:
         raise InvitationError(_("This invitation was withdrawn. Ask the person who invited you for a new one."))
     if state == Invitation.State.EXPIRED:
-        raise InvitationError(_("This invitation expired on %(date)s. Ask the person who invited you for a new one.")
-                              % {"date": invitation.expires.strftime("%Y-%m-%d")})
+        raise InvitationError(
+            _("This invitation expired on %(date)s. Ask the person who invited you for a new one.")
+            % {"date": invitation.expires.strftime("%Y-%m-%d")}
+        )
     return invitation
 
 
@@ -82,12 +98,20 @@ def accept(token: str, user, *, new_account: dict | None = None) -> Role:
         if invitation.state() != Invitation.State.PENDING:
             find(token)  # raises with the reason
         if new_account is not None:
-            user = get_user_model().objects.create_user(new_account["username"], invitation.email,
-                                                        new_account["password"])
-            record("create", user, actor=user, after={"username": user.get_username(), "email": user.email},
-                   via="form", note=f"invitation {invitation.pk}")
-        role, created = Role.objects.get_or_create(user=user, kind=invitation.kind, unit=invitation.unit,
-                                                   group=invitation.group)
+            user = get_user_model().objects.create_user(
+                new_account["username"], invitation.email, new_account["password"]
+            )
+            record(
+                "create",
+                user,
+                actor=user,
+                after={"username": user.get_username(), "email": user.email},
+                via="form",
+                note=f"invitation {invitation.pk}",
+            )
+        role, created = Role.objects.get_or_create(
+            user=user, kind=invitation.kind, unit=invitation.unit, group=invitation.group
+        )
         if created:
             record("create", role, actor=user, after=snapshot(role), via="form", note=f"invitation {invitation.pk}")
         invitation.accepted_at = timezone.now()
@@ -101,12 +125,20 @@ def revoke(actor, invitation: Invitation) -> None:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.state() != Invitation.State.PENDING:
-            raise InvitationError(_("Only a pending invitation can be withdrawn; this one is %(state)s.")
-                                  % {"state": str(invitation.state_label).lower()})
+            raise InvitationError(
+                _("Only a pending invitation can be withdrawn; this one is %(state)s.")
+                % {"state": str(invitation.state_label).lower()}
+            )
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        record("revoke", invitation, actor=actor, before={"revoked_at": None},
-               after={"revoked_at": invitation.revoked_at.isoformat()}, via="form")
+        record(
+            "revoke",
+            invitation,
+            actor=actor,
+            before={"revoked_at": None},
+            after={"revoked_at": invitation.revoked_at.isoformat()},
+            via="form",
+        )
 
 
 def visible(user):

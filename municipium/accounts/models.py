@@ -11,9 +11,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 # A scoped role names exactly one unit or one group; an administrator none.
-SCOPE_RULE = (Q(kind="admin", unit__isnull=True, group__isnull=True)
-              | (~Q(kind="admin") & (Q(unit__isnull=False, group__isnull=True)
-                                     | Q(unit__isnull=True, group__isnull=False))))
+SCOPE_RULE = Q(kind="admin", unit__isnull=True, group__isnull=True) | (
+    ~Q(kind="admin") & (Q(unit__isnull=False, group__isnull=True) | Q(unit__isnull=True, group__isnull=False))
+)
 
 
 class Role(models.Model):
@@ -37,10 +37,12 @@ class Role(models.Model):
                 name="role_scope",
             ),
             # One row per role and scope (conditional constraints: SQLite cannot treat NULLs as equal).
-            models.UniqueConstraint(fields=["user", "kind", "unit"], condition=Q(unit__isnull=False),
-                                    name="role_unique_unit"),
-            models.UniqueConstraint(fields=["user", "kind", "group"], condition=Q(group__isnull=False),
-                                    name="role_unique_group"),
+            models.UniqueConstraint(
+                fields=["user", "kind", "unit"], condition=Q(unit__isnull=False), name="role_unique_unit"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "kind", "group"], condition=Q(group__isnull=False), name="role_unique_group"
+            ),
             models.UniqueConstraint(fields=["user"], condition=Q(kind="admin"), name="role_unique_admin"),
         ]
 
@@ -72,13 +74,15 @@ class Invitation(models.Model):
     unit = models.ForeignKey("places.Unit", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     group = models.ForeignKey("places.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -39,11 +39,14 @@ class LoginView(auth_views.LoginView):
         if recent_failures(username, ip) >= settings.LOGIN_FAILURE_LIMIT:
             form = self.get_form()
             minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
-            form.add_error(None, _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes})
+            form.add_error(
+                None, _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes}
+            )
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        LoginAttempt.objects.create(username=(form.data.get("username") or "")[:150].casefold(),
-                                    ip=client_ip(self.request))
+        LoginAttempt.objects.create(
+            username=(form.data.get("username") or "")[:150].casefold(), ip=client_ip(self.request)
+        )
         return super().form_invalid(form)

@@ -30,8 +30,9 @@ class ApiTokenAdmin(AuditedModelAdmin):
             obj.hashed = hash_secret(secret)
         super().save_model(request, obj, form, change)
         if secret:
-            messages.warning(request, _("The token is %(secret)s — copy it now, it will not be shown again.")
-                             % {"secret": secret})
+            messages.warning(
+                request, _("The token is %(secret)s — copy it now, it will not be shown again.") % {"secret": secret}
+            )
 
     @admin.action(description=gettext_lazy("Revoke the selected tokens"))
     def revoke(self, request, queryset):

@@ -120,16 +120,17 @@ def _validation_error(request, exc: NinjaValidationError):
     its parameter or by the row and field of the request body."""
     problems = []
     for error in exc.errors:
-        location = [part for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload",
-                                                                          "filters")]
+        location = [
+            part for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload", "filters")
+        ]
         row = None
         if len(location) >= 2 and location[0] == "rows" and isinstance(location[1], int):
             row, location = location[1] + 1, location[2:]
         column = ".".join(str(part) for part in location if not isinstance(part, int)) or None
-        problems.append({"row": row, "column": column, "message": error.get("msg", ""),
-                         "expected": _expected(error)})
-    return _error(request, 422, _("the request is not valid: %(count)s problem(s)") % {"count": len(problems)},
-                  problems)
+        problems.append({"row": row, "column": column, "message": error.get("msg", ""), "expected": _expected(error)})
+    return _error(
+        request, 422, _("the request is not valid: %(count)s problem(s)") % {"count": len(problems)}, problems
+    )
 
 
 def _expected(error: dict) -> str:
@@ -270,18 +271,40 @@ def service_areas(request):
 def _variable(v: Variable) -> dict:
     breakdown = None
     if v.breakdown_id:
-        breakdown = {"code": v.breakdown.code, "name": v.breakdown.name,
-                     "categories": [{"code": c.code, "name": c.name} for c in v.breakdown.categories.all()]}
-    return {"code": v.code, "service_area": v.service_area.code, "name": v.name, "description": v.description,
-            "unit_of_measure": v.unit_of_measure, "period_kind": v.period_kind, "breakdown": breakdown,
-            "min_value": v.min_value, "max_value": v.max_value, "source": v.source}
+        breakdown = {
+            "code": v.breakdown.code,
+            "name": v.breakdown.name,
+            "categories": [{"code": c.code, "name": c.name} for c in v.breakdown.categories.all()],
+        }
+    return {
+        "code": v.code,
+        "service_area": v.service_area.code,
+        "name": v.name,
+        "description": v.description,
+        "unit_of_measure": v.unit_of_measure,
+        "period_kind": v.period_kind,
+        "breakdown": breakdown,
+        "min_value": v.min_value,
+        "max_value": v.max_value,
+        "source": v.source,
+    }
 
 
 def _indicator(i: Indicator) -> dict:
-    return {"code": i.code, "service_area": i.service_area.code, "name": i.name, "definition": i.definition,
-            "formula": i.formula, "unit_of_measure": i.unit_of_measure, "dimension": i.dimension,
-            "polarity": i.polarity, "period_kind": i.period_kind, "decimals": i.decimals, "target": i.target,
-            "thresholds": i.thresholds or {}}
+    return {
+        "code": i.code,
+        "service_area": i.service_area.code,
+        "name": i.name,
+        "definition": i.definition,
+        "formula": i.formula,
+        "unit_of_measure": i.unit_of_measure,
+        "dimension": i.dimension,
+        "polarity": i.polarity,
+        "period_kind": i.period_kind,
+        "decimals": i.decimals,
+        "target": i.target,
+        "thresholds": i.thresholds or {},
+    }
 
 
 @api.get("/variables", response=responses(list[VariableOut]), tags=["catalogue"])
@@ -354,10 +377,14 @@ def unit(request, code: str):
 def _groups_page(request, rows, paging: Paging) -> dict:
     page = _page(request, rows.values("id", "code", "name", "description", "kind"), paging, dict)
     members: dict[int, list] = {}
-    for m in Membership.objects.filter(group_id__in=[g["id"] for g in page["items"]]).values(
-            "group_id", "unit__code", "valid_from", "valid_to").order_by("unit__code"):
+    for m in (
+        Membership.objects.filter(group_id__in=[g["id"] for g in page["items"]])
+        .values("group_id", "unit__code", "valid_from", "valid_to")
+        .order_by("unit__code")
+    ):
         members.setdefault(m["group_id"], []).append(
-            {"unit": m["unit__code"], "valid_from": m["valid_from"], "valid_to": m["valid_to"]})
+            {"unit": m["unit__code"], "valid_from": m["valid_from"], "valid_to": m["valid_to"]}
+        )
     for item in page["items"]:
         item["memberships"] = members.get(item["id"], [])
     return page
@@ -409,10 +436,26 @@ def observations(request, filters: Query[ObservationFilters], paging: Query[Pagi
         rows = rows.filter(variable_id__in=_codes(Variable, filters.variable, "variable", _("variable")))
     if filters.status:
         rows = rows.filter(status__in=filters.status)
-    rows = rows.values("id", "unit__code", "variable__code", "period__code", "breakdown", "value", "missing",
-                       "status", "source", "comment", "version", "updated_at")
-    return _page(request, rows, paging, lambda r: {
-        **r, "unit": r["unit__code"], "variable": r["variable__code"], "period": r["period__code"]})
+    rows = rows.values(
+        "id",
+        "unit__code",
+        "variable__code",
+        "period__code",
+        "breakdown",
+        "value",
+        "missing",
+        "status",
+        "source",
+        "comment",
+        "version",
+        "updated_at",
+    )
+    return _page(
+        request,
+        rows,
+        paging,
+        lambda r: {**r, "unit": r["unit__code"], "variable": r["variable__code"], "period": r["period__code"]},
+    )
 
 
 @api.post("/observations", response=responses(WriteOut), tags=["observations"], auth=[TokenAuth(), SessionCaller()])
@@ -445,8 +488,14 @@ def write_observations(request, payload: ObservationsIn, dry_run: bool = False):
         report = imports.commit(table, options=options, actor=caller.user, via=Via.API)
         if not report.committed:  # the catalogue changed between the check and the write
             raise _refused(report)
-    return {"dry_run": False, "rows": report.rows, "created": report.created, "updated": report.updated,
-            "unchanged": report.unchanged, "batch": report.batch.pk}
+    return {
+        "dry_run": False,
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "batch": report.batch.pk,
+    }
 
 
 def _keys(table: imports.Table) -> list[tuple]:
@@ -454,10 +503,13 @@ def _keys(table: imports.Table) -> list[tuple]:
     as the importer resolved them (the rows have passed its checks)."""
     frame = table.frame
     units = dict(Unit.objects.filter(code__in=frame.get_column("unit").unique().to_list()).values_list("code", "pk"))
-    variables = dict(Variable.objects.filter(code__in=frame.get_column("variable").unique().to_list())
-                     .values_list("code", "pk"))
-    return [(units[u], variables[v], parse_period(p)[0], b or "")
-            for u, v, p, b in frame.select("unit", "variable", "period", "breakdown").iter_rows()]
+    variables = dict(
+        Variable.objects.filter(code__in=frame.get_column("variable").unique().to_list()).values_list("code", "pk")
+    )
+    return [
+        (units[u], variables[v], parse_period(p)[0], b or "")
+        for u, v, p, b in frame.select("unit", "variable", "period", "breakdown").iter_rows()
+    ]
 
 
 def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Table, resolved: pl.DataFrame) -> None:
@@ -469,43 +521,75 @@ def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Tabl
     stored = stored_observations(keys, lock=True)
     locked = locked_changes(rows, caller.user, stored)
     if locked:
-        problems = [{"row": position + 1, "column": None, "expected": _("leave this row out, or ask an approver "
-                                                                          "to reopen the figure"),
-                     "message": _("%(unit)s, %(variable)s, %(period)s is %(status)s and can no longer be changed "
-                                  "by a data officer") % {
-                         "unit": o.unit.code, "variable": o.variable.code, "period": o.period.code,
-                         "status": str(Status(o.status).label).lower()}} for position, o in locked]
-        raise ApiError(403, _("%(count)s row(s) would change locked figures; nothing was stored")
-                       % {"count": len(problems)}, problems)
+        problems = [
+            {
+                "row": position + 1,
+                "column": None,
+                "expected": _("leave this row out, or ask an approver to reopen the figure"),
+                "message": _(
+                    "%(unit)s, %(variable)s, %(period)s is %(status)s and can no longer be changed by a data officer"
+                )
+                % {
+                    "unit": o.unit.code,
+                    "variable": o.variable.code,
+                    "period": o.period.code,
+                    "status": str(Status(o.status).label).lower(),
+                },
+            }
+            for position, o in locked
+        ]
+        raise ApiError(
+            403,
+            _("%(count)s row(s) would change locked figures; nothing was stored") % {"count": len(problems)},
+            problems,
+        )
     problems = []
     for position, (sent, row) in enumerate(zip(payload.rows, rows, strict=True)):
         observation = stored.get(keys[position])
-        if observation is not None and tuple(row[4:9]) == (observation.value, observation.missing or "",
-                                                          observation.status, observation.source,
-                                                          observation.comment):
+        if observation is not None and tuple(row[4:9]) == (
+            observation.value,
+            observation.missing or "",
+            observation.status,
+            observation.source,
+            observation.comment,
+        ):
             continue  # already what the row sends: writing it loses nothing
         now = observation.version if observation is not None else 0
         if sent.version is None:
             if observation is None or observation.status == Status.DRAFT:
                 continue
             message = _("this figure is %(status)s: send the version you read to change it") % {
-                "status": str(Status(observation.status).label).lower()}
+                "status": str(Status(observation.status).label).lower()
+            }
         elif sent.version == now:
             continue
         else:
-            message = _("someone changed this figure after you read it (version %(sent)s, now %(now)s); "
-                        "nothing was stored") % {"sent": sent.version, "now": now}
-        problems.append({"row": position + 1, "column": "version", "message": message,
-                         "expected": _("version %(now)s, after checking the stored figure") % {"now": now},
-                         "conflict": {
-                             "stored_value": observation.value if observation else None,
-                             "stored_missing": observation.missing if observation else "",
-                             "stored_status": observation.status if observation else "",
-                             "stored_version": now, "sent_value": row[4], "sent_missing": row[5],
-                             "sent_version": sent.version}})
+            message = _(
+                "someone changed this figure after you read it (version %(sent)s, now %(now)s); nothing was stored"
+            ) % {"sent": sent.version, "now": now}
+        problems.append(
+            {
+                "row": position + 1,
+                "column": "version",
+                "message": message,
+                "expected": _("version %(now)s, after checking the stored figure") % {"now": now},
+                "conflict": {
+                    "stored_value": observation.value if observation else None,
+                    "stored_missing": observation.missing if observation else "",
+                    "stored_status": observation.status if observation else "",
+                    "stored_version": now,
+                    "sent_value": row[4],
+                    "sent_missing": row[5],
+                    "sent_version": sent.version,
+                },
+            }
+        )
     if problems:
-        raise ApiError(409, _("%(count)s row(s) conflict with what is stored now; nothing was stored")
-                       % {"count": len(problems)}, problems)
+        raise ApiError(
+            409,
+            _("%(count)s row(s) conflict with what is stored now; nothing was stored") % {"count": len(problems)},
+            problems,
+        )
 
 
 def _table(payload: ObservationsIn, name: str) -> imports.Table:
@@ -523,20 +607,22 @@ def _table(payload: ObservationsIn, name: str) -> imports.Table:
     data = {"_row": list(range(1, len(records) + 1)), "_sheet": [None] * len(records)}
     for column in imports.COLUMNS:
         data[column] = [text(record.get(column)) for record in records]
-    frame = pl.DataFrame(data, schema={"_row": pl.Int64, "_sheet": pl.String,
-                                       **{c: pl.String for c in imports.COLUMNS}})
+    frame = pl.DataFrame(
+        data, schema={"_row": pl.Int64, "_sheet": pl.String, **{c: pl.String for c in imports.COLUMNS}}
+    )
     # As for a file: surrounding spaces do not count and an empty field is no field.
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in imports.COLUMNS)
     body = json.dumps(records, sort_keys=True, default=str).encode("utf-8")
-    return imports.Table(name, "json", frame, headers={"": {c: c for c in imports.COLUMNS}}, decimal=".",
-                         data=body)
+    return imports.Table(name, "json", frame, headers={"": {c: c for c in imports.COLUMNS}}, decimal=".", data=body)
 
 
 def _refused(report: imports.ImportReport) -> ApiError:
-    problems = [{"row": p.row, "column": p.column, "message": p.message, "expected": p.expected}
-                for p in report.problems]
-    return ApiError(422, _("%(count)s problem(s) found; nothing was stored") % {"count": report.problem_count},
-                    problems)
+    problems = [
+        {"row": p.row, "column": p.column, "message": p.message, "expected": p.expected} for p in report.problems
+    ]
+    return ApiError(
+        422, _("%(count)s problem(s) found; nothing was stored") % {"count": report.problem_count}, problems
+    )
 
 
 def _check_units(caller: Caller, table: imports.Table) -> None:
@@ -545,8 +631,7 @@ def _check_units(caller: Caller, table: imports.Table) -> None:
     codes = table.frame.get_column("unit").drop_nulls().unique().to_list()
     refused = sorted(u.code for u in Unit.objects.filter(code__in=codes) if not caller.may_write(u))
     if refused:
-        message = _("you may not write observations of: %(units)s; nothing was stored") % {
-            "units": ", ".join(refused)}
+        message = _("you may not write observations of: %(units)s; nothing was stored") % {"units": ", ".join(refused)}
         raise ApiError(403, message, [{"row": None, "column": "unit", "message": message, "expected": ""}])
 
 
@@ -557,9 +642,11 @@ def _check_statuses(caller: Caller, resolved: pl.DataFrame) -> None:
     refused = sorted(u.code for u in Unit.objects.filter(pk__in=unit_ids) if not access.can_approve(caller.user, u))
     if refused:
         message = _("only an approver may set the status approved or published for: %(units)s; nothing was stored") % {
-            "units": ", ".join(refused)}
-        raise ApiError(403, message, [{"row": None, "column": "status", "message": message,
-                                       "expected": _("draft or submitted")}])
+            "units": ", ".join(refused)
+        }
+        raise ApiError(
+            403, message, [{"row": None, "column": "status", "message": message, "expected": _("draft or submitted")}]
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -572,8 +659,9 @@ class IndicatorFilters(DataFilters):
 
 def _marked():
     """The slice (indicator × period) has inputs that are not published yet."""
-    return Exists(IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"),
-                                                basis=Basis.PUBLISHED))
+    return Exists(
+        IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"), basis=Basis.PUBLISHED)
+    )
 
 
 def visible_values(caller: Caller) -> QuerySet:
@@ -590,9 +678,16 @@ def visible_values(caller: Caller) -> QuerySet:
     else:
         inside = Q(unit_id__in=caller.insider_units)
         visible = (inside & Q(basis=Basis.ALL)) | (~inside & public)
-    same_as_public = Exists(IndicatorValue.objects.filter(
-        indicator=OuterRef("indicator"), unit=OuterRef("unit"), period=OuterRef("period"),
-        breakdown=OuterRef("breakdown"), basis=Basis.PUBLISHED, value=OuterRef("value")))
+    same_as_public = Exists(
+        IndicatorValue.objects.filter(
+            indicator=OuterRef("indicator"),
+            unit=OuterRef("unit"),
+            period=OuterRef("period"),
+            breakdown=OuterRef("breakdown"),
+            basis=Basis.PUBLISHED,
+            value=OuterRef("value"),
+        )
+    )
     return rows.filter(visible).annotate(same_as_public=same_as_public)
 
 
@@ -609,8 +704,21 @@ def _values(caller: Caller, filters: IndicatorFilters) -> QuerySet:
     return rows
 
 
-VALUE_FIELDS = ("id", "indicator__code", "unit__code", "period__code", "breakdown", "value", "change", "change_pct",
-                "trend", "computed_at", "basis", "marked", "same_as_public")
+VALUE_FIELDS = (
+    "id",
+    "indicator__code",
+    "unit__code",
+    "period__code",
+    "breakdown",
+    "value",
+    "change",
+    "change_pct",
+    "trend",
+    "computed_at",
+    "basis",
+    "marked",
+    "same_as_public",
+)
 
 
 @api.get("/indicator-values", response=responses(IndicatorValuePage), tags=["indicators"])
@@ -618,10 +726,24 @@ def indicator_values(request, filters: Query[IndicatorFilters], paging: Query[Pa
     """Indicator values as the engine stored them; `changed_since` compares `computed_at`."""
     caller = _caller(request)
     rows = _values(caller, filters).values(*VALUE_FIELDS)
-    return _page(request, rows, paging, lambda r: {
-        "id": r["id"], "indicator": r["indicator__code"], "unit": r["unit__code"], "period": r["period__code"],
-        "breakdown": r["breakdown"], "value": r["value"], "change": r["change"], "change_pct": r["change_pct"],
-        "trend": r["trend"], "computed_at": r["computed_at"], "status": _value_status(r)})
+    return _page(
+        request,
+        rows,
+        paging,
+        lambda r: {
+            "id": r["id"],
+            "indicator": r["indicator__code"],
+            "unit": r["unit__code"],
+            "period": r["period__code"],
+            "breakdown": r["breakdown"],
+            "value": r["value"],
+            "change": r["change"],
+            "change_pct": r["change_pct"],
+            "trend": r["trend"],
+            "computed_at": r["computed_at"],
+            "status": _value_status(r),
+        },
+    )
 
 
 class StatisticFilters(Schema):
@@ -658,16 +780,44 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
         rows = rows.filter(period__end__lte=end)
     if filters.changed_since:
         rows = rows.filter(computed_at__gt=_utc(filters.changed_since))
-    same_as_public = Exists(GroupStatistic.objects.filter(
-        indicator=OuterRef("indicator"), group=OuterRef("group"), period=OuterRef("period"),
-        breakdown=OuterRef("breakdown"), basis=Basis.PUBLISHED, n=OuterRef("n"), median=OuterRef("median")))
+    same_as_public = Exists(
+        GroupStatistic.objects.filter(
+            indicator=OuterRef("indicator"),
+            group=OuterRef("group"),
+            period=OuterRef("period"),
+            breakdown=OuterRef("breakdown"),
+            basis=Basis.PUBLISHED,
+            n=OuterRef("n"),
+            median=OuterRef("median"),
+        )
+    )
     rows = rows.annotate(same_as_public=same_as_public).values(
-        "id", "indicator__code", "group__code", "period__code", "breakdown", *STAT_FIELDS, "computed_at", "basis",
-        "marked", "same_as_public")
-    return _page(request, rows, paging, lambda r: {
-        "id": r["id"], "indicator": r["indicator__code"], "group": r["group__code"], "period": r["period__code"],
-        "breakdown": r["breakdown"], **{f: r[f] for f in STAT_FIELDS}, "computed_at": r["computed_at"],
-        "status": _value_status(r)})
+        "id",
+        "indicator__code",
+        "group__code",
+        "period__code",
+        "breakdown",
+        *STAT_FIELDS,
+        "computed_at",
+        "basis",
+        "marked",
+        "same_as_public",
+    )
+    return _page(
+        request,
+        rows,
+        paging,
+        lambda r: {
+            "id": r["id"],
+            "indicator": r["indicator__code"],
+            "group": r["group__code"],
+            "period": r["period__code"],
+            "breakdown": r["breakdown"],
+            **{f: r[f] for f in STAT_FIELDS},
+            "computed_at": r["computed_at"],
+            "status": _value_status(r),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -676,37 +826,58 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
 
 def opendata_rows(caller: Caller, filters: IndicatorFilters, language: str | None = None) -> list[dict]:
     """The visible indicator values as rows for the open-data writers, names in `language`."""
-    rows = _values(caller, filters).order_by("indicator__code", "unit__code", "period__kind", "period__ordinal",
-                                             "breakdown")
-    values = list(rows.values("indicator_id", "unit_id", "period__code", "breakdown", "value", "basis", "marked",
-                              "same_as_public"))
+    rows = _values(caller, filters).order_by(
+        "indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown"
+    )
+    values = list(
+        rows.values(
+            "indicator_id", "unit_id", "period__code", "breakdown", "value", "basis", "marked", "same_as_public"
+        )
+    )
     indicators = {i.pk: i for i in Indicator.objects.filter(pk__in={v["indicator_id"] for v in values})}
     units = {u.pk: u for u in Unit.objects.filter(pk__in={v["unit_id"] for v in values})}
     out = []
     for v in values:
         ind, unit = indicators[v["indicator_id"]], units[v["unit_id"]]
-        out.append({
-            "unit": unit.code, "unit_name": pick(unit.name, language).text, "indicator": ind.code,
-            "indicator_name": pick(ind.name, language).text,
-            "unit_of_measure": pick(ind.unit_of_measure, language).text, "decimals": ind.decimals,
-            "period": v["period__code"], "breakdown": v["breakdown"], "value": v["value"],
-            "status": _value_status(v)})
+        out.append(
+            {
+                "unit": unit.code,
+                "unit_name": pick(unit.name, language).text,
+                "indicator": ind.code,
+                "indicator_name": pick(ind.name, language).text,
+                "unit_of_measure": pick(ind.unit_of_measure, language).text,
+                "decimals": ind.decimals,
+                "period": v["period__code"],
+                "breakdown": v["breakdown"],
+                "value": v["value"],
+                "status": _value_status(v),
+            }
+        )
     return out
 
 
 DOWNLOAD_CONTENT = {
-    200: {"description": "The indicator values in the chosen format",
-          "content": {"text/csv": {"schema": {"type": "string"}},
-                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                          {"schema": {"type": "string", "format": "binary"}},
-                      "application/json": {"schema": {"type": "object"}},
-                      "application/vnd.sdmx.data+csv": {"schema": {"type": "string"}}}}}
+    200: {
+        "description": "The indicator values in the chosen format",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+            "application/json": {"schema": {"type": "object"}},
+            "application/vnd.sdmx.data+csv": {"schema": {"type": "string"}},
+        },
+    }
+}
 
 
-@api.get("/data/indicators.{fmt}", response=responses(None), tags=["open data"],
-         openapi_extra={"responses": DOWNLOAD_CONTENT})
-def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.csv"],
-                        filters: Query[IndicatorFilters]):
+@api.get(
+    "/data/indicators.{fmt}",
+    response=responses(None),
+    tags=["open data"],
+    openapi_extra={"responses": DOWNLOAD_CONTENT},
+)
+def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.csv"], filters: Query[IndicatorFilters]):
     """Indicator values as CSV, Excel, JSON-stat 2.0 or SDMX-CSV 2.0, with the filters of
     /indicator-values (unpaged)."""
     caller = _caller(request)
@@ -717,8 +888,12 @@ def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.c
     elif fmt == "xlsx":
         body = opendata.to_xlsx(rows, sheet=_("Indicators"))
     elif fmt == "jsonstat":
-        body = opendata.to_jsonstat(rows, label=_("Municipium indicator values"), source="Municipium",
-                                    updated=timezone.now().isoformat(timespec="seconds"))
+        body = opendata.to_jsonstat(
+            rows,
+            label=_("Municipium indicator values"),
+            source="Municipium",
+            updated=timezone.now().isoformat(timespec="seconds"),
+        )
     else:
         body = opendata.to_sdmx_csv(rows)
     response = HttpResponse(body, content_type=opendata.MEDIA_TYPES[fmt])

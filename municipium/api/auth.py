@@ -173,9 +173,12 @@ def _refuse_address_under_attack(ip: str | None) -> None:
     # The limit lifts when the oldest counted failure leaves the window.
     oldest = LoginAttempt.objects.filter(ip=ip, at__gte=timezone.now() - window).order_by("at").first()
     wait = max(1, math.ceil(((oldest.at + window) - timezone.now()).total_seconds())) if oldest else 1
-    raise ApiError(429, _("too many requests with a token that is not valid from this address; "
-                          "try again in %(seconds)s seconds") % {"seconds": wait},
-                   headers={"Retry-After": str(wait)})
+    raise ApiError(
+        429,
+        _("too many requests with a token that is not valid from this address; try again in %(seconds)s seconds")
+        % {"seconds": wait},
+        headers={"Retry-After": str(wait)},
+    )
 
 
 class SessionCaller(SessionAuth):
@@ -193,8 +196,9 @@ class SessionCaller(SessionAuth):
         try:
             return super().__call__(request)
         except HttpError as error:
-            raise ApiError(403, _("this request from a logged-in browser needs the CSRF token: send it in "
-                                  "the X-CSRFToken header")) from error
+            raise ApiError(
+                403, _("this request from a logged-in browser needs the CSRF token: send it in the X-CSRFToken header")
+            ) from error
 
     def authenticate(self, request, key):
         return Caller(user=request.user)

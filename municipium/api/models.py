@@ -70,8 +70,9 @@ def issue_token(user, name: str, *, scopes=("read",), units=(), expires=None) ->
         raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
     prefix = f"{TOKEN_PREFIX}_{secrets.token_hex(4)}"
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, hashed=hash_secret(secret),
-                                    scopes=sorted(set(scopes)), expires=expires)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, hashed=hash_secret(secret), scopes=sorted(set(scopes)), expires=expires
+    )
     if units:
         token.units.set(units)
     return token, secret

@@ -31,10 +31,29 @@ SDMX_AGENCY = "MUNICIPIUM"
 SDMX_DATAFLOW = "INDICATOR_VALUES"
 SDMX_VERSION = "1.0"
 SDMX_STRUCTURE_ID = f"{SDMX_AGENCY}:{SDMX_DATAFLOW}({SDMX_VERSION})"
-SDMX_COLUMNS = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "UNIT", "INDICATOR", "TIME_PERIOD", "BREAKDOWN",
-                "OBS_VALUE", "OBS_STATUS", "UNIT_MEASURE"]
-TABLE_COLUMNS = ["indicator", "indicator_name", "unit_of_measure", "unit", "unit_name", "period", "breakdown",
-                 "value", "status"]
+SDMX_COLUMNS = [
+    "STRUCTURE",
+    "STRUCTURE_ID",
+    "ACTION",
+    "UNIT",
+    "INDICATOR",
+    "TIME_PERIOD",
+    "BREAKDOWN",
+    "OBS_VALUE",
+    "OBS_STATUS",
+    "UNIT_MEASURE",
+]
+TABLE_COLUMNS = [
+    "indicator",
+    "indicator_name",
+    "unit_of_measure",
+    "unit",
+    "unit_name",
+    "period",
+    "breakdown",
+    "value",
+    "status",
+]
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -84,16 +103,31 @@ def to_sdmx_csv(rows: Iterable[Mapping], *, action: str = "I") -> bytes:
     writer.writerow(SDMX_COLUMNS)
     for row in rows:
         value = row.get("value")
-        writer.writerow([
-            "dataflow", SDMX_STRUCTURE_ID, action, row["unit"], row["indicator"], sdmx_period(row["period"]),
-            row.get("breakdown") or TOTAL, "" if value is None else _number(value),
-            OBS_STATUS.get(row.get("status") or "published", "A"), row.get("unit_of_measure") or "",
-        ])
+        writer.writerow(
+            [
+                "dataflow",
+                SDMX_STRUCTURE_ID,
+                action,
+                row["unit"],
+                row["indicator"],
+                sdmx_period(row["period"]),
+                row.get("breakdown") or TOTAL,
+                "" if value is None else _number(value),
+                OBS_STATUS.get(row.get("status") or "published", "A"),
+                row.get("unit_of_measure") or "",
+            ]
+        )
     return buffer.getvalue().encode("utf-8")
 
 
-def jsonstat_dataset(rows: Iterable[Mapping], *, label: str = "", source: str = "", updated: str | None = None,
-                     labels: Mapping[str, str] | None = None) -> dict:
+def jsonstat_dataset(
+    rows: Iterable[Mapping],
+    *,
+    label: str = "",
+    source: str = "",
+    updated: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> dict:
     """A JSON-stat 2.0 dataset with the dimensions unit, indicator, period and breakdown.
 
     `labels` overrides the names of the dimensions (by default in the active language). Values are a dense array in
@@ -102,8 +136,13 @@ def jsonstat_dataset(rows: Iterable[Mapping], *, label: str = "", source: str = 
     metric dimension's `category.unit` give each indicator's unit of measure.
     """
     rows = list(rows)
-    labels = {"unit": _("Unit"), "indicator": _("Indicator"), "period": _("Period"), "breakdown": _("Breakdown"),
-              **(labels or {})}
+    labels = {
+        "unit": _("Unit"),
+        "indicator": _("Indicator"),
+        "period": _("Period"),
+        "breakdown": _("Breakdown"),
+        **(labels or {}),
+    }
     categories: dict[str, dict[str, str]] = {"unit": {}, "indicator": {}, "period": {}, "breakdown": {}}
     measures: dict[str, dict] = {}
     for row in rows:
@@ -112,8 +151,9 @@ def jsonstat_dataset(rows: Iterable[Mapping], *, label: str = "", source: str = 
         categories["period"].setdefault(row["period"], row["period"])
         breakdown = row.get("breakdown") or TOTAL
         categories["breakdown"].setdefault(breakdown, breakdown)
-        measures.setdefault(row["indicator"], {"label": row.get("unit_of_measure") or "",
-                                               "decimals": int(row.get("decimals") or 0)})
+        measures.setdefault(
+            row["indicator"], {"label": row.get("unit_of_measure") or "", "decimals": int(row.get("decimals") or 0)}
+        )
     ids = ["unit", "indicator", "period", "breakdown"]
     order = {dim: sorted(cats) for dim, cats in categories.items()}
     # Periods sort as text correctly within a kind (2023 < 2024, 2024Q1 < 2024Q2).
@@ -132,8 +172,10 @@ def jsonstat_dataset(rows: Iterable[Mapping], *, label: str = "", source: str = 
         values[position] = row.get("value")
         status[str(position)] = OBS_STATUS.get(row.get("status") or "published", "A")
     dimension = {
-        dim: {"label": labels[dim],
-              "category": {"index": index[dim], "label": {code: categories[dim][code] for code in order[dim]}}}
+        dim: {
+            "label": labels[dim],
+            "category": {"index": index[dim], "label": {code: categories[dim][code] for code in order[dim]}},
+        }
         for dim in ids
     }
     dimension["indicator"]["category"]["unit"] = {code: measures[code] for code in order["indicator"]}

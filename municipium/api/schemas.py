@@ -205,16 +205,26 @@ class ObservationIn(Schema):
     period: str | int = Field(..., description="2024, 2024Q1 or 2024-01")
     breakdown: str = Field("", max_length=32, description="Category code; empty for the total")
     value: float | None = None
-    missing: str = Field("", max_length=32, description="not_collected, not_shared, confidential or "
-                                                          "not_applicable, when there is no value")
-    status: str = Field("", max_length=32, description="draft (default) or submitted; approved and published "
-                                                         "need an approver's role")
+    missing: str = Field(
+        "",
+        max_length=32,
+        description="not_collected, not_shared, confidential or not_applicable, when there is no value",
+    )
+    status: str = Field(
+        "", max_length=32, description="draft (default) or submitted; approved and published need an approver's role"
+    )
     source: str = Field("", max_length=2000)
     comment: str = Field("", max_length=2000)
-    version: int | None = Field(None, ge=0, le=2**31 - 1, description=(
-        "The observation's `version` as you last read it (0: you saw none). When the stored version differs, "
-        "the request is refused with 409 and nothing is stored. Without it the row is written only when the "
-        "observation does not exist yet or is a draft."))
+    version: int | None = Field(
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description=(
+            "The observation's `version` as you last read it (0: you saw none). When the stored version differs, "
+            "the request is refused with 409 and nothing is stored. Without it the row is written only when the "
+            "observation does not exist yet or is a draft."
+        ),
+    )
 
 
 class ObservationsIn(Schema):

@@ -33,7 +33,9 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
         super().save_model(request, obj, form, change)
-        record("update" if change else "create", obj, actor=request.user, before=before, after=snapshot(obj), via="admin")
+        record(
+            "update" if change else "create", obj, actor=request.user, before=before, after=snapshot(obj), via="admin"
+        )
 
     def delete_model(self, request, obj):
         before, label, pk, text = snapshot(obj), obj._meta.label_lower, str(obj.pk), str(obj)
@@ -50,12 +52,21 @@ class AuditedModelAdmin(admin.ModelAdmin):
         for obj in formset.deleted_objects:
             before, label, pk, text = snapshot(obj), obj._meta.label_lower, str(obj.pk), str(obj)
             obj.delete()
-            record("delete", model=label, object_id=pk, object_repr=text, actor=request.user, before=before, via="admin")
+            record(
+                "delete", model=label, object_id=pk, object_repr=text, actor=request.user, before=before, via="admin"
+            )
         for obj in instances:
             existed = obj.pk is not None
             before = snapshot(type(obj).objects.get(pk=obj.pk)) if existed else None
             obj.save()
-            record("update" if existed else "create", obj, actor=request.user, before=before, after=snapshot(obj), via="admin")
+            record(
+                "update" if existed else "create",
+                obj,
+                actor=request.user,
+                before=before,
+                after=snapshot(obj),
+                via="admin",
+            )
         formset.save_m2m()
 
 

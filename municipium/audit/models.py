@@ -10,7 +10,9 @@ from django.db import models
 
 class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=32)  # create, update, delete, import, restore, recompute ...
     model = models.CharField(max_length=64, db_index=True)  # app_label.model
     object_id = models.CharField(max_length=64, blank=True, default="")
@@ -18,7 +20,9 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     via = models.CharField(max_length=16, blank=True, default="")
-    batch = models.ForeignKey("observations.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    batch = models.ForeignKey(
+        "observations.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.TextField(blank=True, default="")
 
     class Meta:
@@ -28,7 +32,20 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.model} {self.object_repr}"
 
 
-def record(action: str, instance=None, *, model: str = "", actor=None, before=None, after=None, via: str = "", batch=None, note: str = "", object_id="", object_repr="") -> AuditEvent:
+def record(
+    action: str,
+    instance=None,
+    *,
+    model: str = "",
+    actor=None,
+    before=None,
+    after=None,
+    via: str = "",
+    batch=None,
+    note: str = "",
+    object_id="",
+    object_repr="",
+) -> AuditEvent:
     """Write one audit event. Call it inside the transaction that makes the change."""
     if instance is not None:
         model = model or instance._meta.label_lower
@@ -37,15 +54,24 @@ def record(action: str, instance=None, *, model: str = "", actor=None, before=No
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     return AuditEvent.objects.create(
-        action=action, model=model, object_id=object_id, object_repr=object_repr[:255], actor=actor,
-        before=before, after=after, via=via, batch=batch, note=note,
+        action=action,
+        model=model,
+        object_id=object_id,
+        object_repr=object_repr[:255],
+        actor=actor,
+        before=before,
+        after=after,
+        via=via,
+        batch=batch,
+        note=note,
     )
 
 
 def snapshot(instance) -> dict:
     """The instance's concrete field values, JSON-ready, for an event's before/after."""
-    from django.core.serializers.json import DjangoJSONEncoder
     import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
 
     data = {}
     for f in instance._meta.concrete_fields:

@@ -105,10 +105,15 @@ def observation_history(request, pk):
     revisions = list(observation.revisions.select_related("changed_by", "batch").order_by("-version"))
     for revision in revisions:
         revision.decimals = _decimals(revision.value)
-    return render(request, "audit/observation.html", {
-        "observation": observation, "revisions": revisions,
-        "may_restore": workflow.may_restore(request.user, observation),
-    })
+    return render(
+        request,
+        "audit/observation.html",
+        {
+            "observation": observation,
+            "revisions": revisions,
+            "may_restore": workflow.may_restore(request.user, observation),
+        },
+    )
 
 
 @login_required

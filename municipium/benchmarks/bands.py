@@ -16,8 +16,12 @@ GOOD, MIDDLE, POOR, NONE = "good", "middle", "poor", "none"
 MIN_MEMBERS_FOR_QUARTILES = 4
 
 LABELS = {GOOD: _("Good"), MIDDLE: _("Middle"), POOR: _("Poor"), NONE: _("No comparison")}
-BASES = {"thresholds": _("by the set thresholds"), "target": _("by the target"),
-         "quartiles": _("by the group's quartiles"), "": ""}
+BASES = {
+    "thresholds": _("by the set thresholds"),
+    "target": _("by the target"),
+    "quartiles": _("by the group's quartiles"),
+    "": "",
+}
 
 
 @dataclass(frozen=True)

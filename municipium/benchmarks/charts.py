@@ -17,8 +17,16 @@ from . import bands
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # an identifier only; never fetched
 FONT = "DejaVu Sans, Vazirmatn, sans-serif"
 # Colours with at least 3:1 contrast against white (WCAG 1.4.11, graphical objects).
-COLOURS = {"unit": "#0a3d7a", "other": "#8a9bb0", "median": "#b3261e", "band": "#f2c14e",
-           "good": "#2e7d32", "middle": "#b8860b", "poor": "#b3261e", "none": "#78909c"}
+COLOURS = {
+    "unit": "#0a3d7a",
+    "other": "#8a9bb0",
+    "median": "#b3261e",
+    "band": "#f2c14e",
+    "good": "#2e7d32",
+    "middle": "#b8860b",
+    "poor": "#b3261e",
+    "none": "#78909c",
+}
 
 
 def base(title: str = "", *, width="container", height: int = 260, rtl: bool = False) -> dict:
@@ -28,8 +36,12 @@ def base(title: str = "", *, width="container", height: int = 260, rtl: bool = F
         "width": width,
         "height": height,
         "autosize": {"type": "fit", "contains": "padding"},
-        "config": {"font": FONT, "view": {"stroke": None}, "axis": {"labelFontSize": 11, "titleFontSize": 12},
-                   "legend": {"orient": "bottom"}},
+        "config": {
+            "font": FONT,
+            "view": {"stroke": None},
+            "axis": {"labelFontSize": 11, "titleFontSize": 12},
+            "legend": {"orient": "bottom"},
+        },
     }
     if title:
         spec["title"] = {"text": title, "anchor": "end" if rtl else "start"}
@@ -67,8 +79,12 @@ def _band_colour(rows: list[dict]) -> dict:
     """Colour by band with a legend in words (colour never carries the meaning alone)."""
     order = [bands.GOOD, bands.MIDDLE, bands.POOR, bands.NONE]
     present = [b for b in order if any(r["band"] == b for r in rows)] or [bands.NONE]
-    return {"field": "band_label", "type": "nominal", "title": _("Band"),
-            "scale": {"domain": [str(bands.LABELS[b]) for b in present], "range": [COLOURS[b] for b in present]}}
+    return {
+        "field": "band_label",
+        "type": "nominal",
+        "title": _("Band"),
+        "scale": {"domain": [str(bands.LABELS[b]) for b in present], "range": [COLOURS[b] for b in present]},
+    }
 
 
 def _quartile_layers(statistic: dict | None, axis: str, title: str) -> tuple[list[dict], list[dict]]:
@@ -77,13 +93,26 @@ def _quartile_layers(statistic: dict | None, axis: str, title: str) -> tuple[lis
         return [], []
     under, over = [], []
     if statistic.get("p25") is not None and statistic.get("p75") is not None:
-        under.append({"data": {"values": [statistic]}, "mark": {"type": "rect", "color": COLOURS["band"], "opacity": 0.35},
-                      "encoding": {axis: {"field": "p25", "type": "quantitative", "title": title},
-                                   f"{axis}2": {"field": "p75"}}})
-    over.append({"data": {"values": [statistic]},
-                 "mark": {"type": "rule", "color": COLOURS["median"], "strokeWidth": 2, "strokeDash": [6, 3]},
-                 "encoding": {axis: {"field": "median", "type": "quantitative", "title": title},
-                              "tooltip": [{"field": "median_text", "title": _("Group median")}]}})
+        under.append(
+            {
+                "data": {"values": [statistic]},
+                "mark": {"type": "rect", "color": COLOURS["band"], "opacity": 0.35},
+                "encoding": {
+                    axis: {"field": "p25", "type": "quantitative", "title": title},
+                    f"{axis}2": {"field": "p75"},
+                },
+            }
+        )
+    over.append(
+        {
+            "data": {"values": [statistic]},
+            "mark": {"type": "rule", "color": COLOURS["median"], "strokeWidth": 2, "strokeDash": [6, 3]},
+            "encoding": {
+                axis: {"field": "median", "type": "quantitative", "title": title},
+                "tooltip": [{"field": "median_text", "title": _("Group median")}],
+            },
+        }
+    )
     return under, over
 
 
@@ -107,7 +136,9 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
         # One band of fixed height per member: the chart grows with the group.
         spec["autosize"] = {"type": "fit-x", "contains": "padding"}
         spec["height"] = {"step": 22}
-    spec["title"]["subtitle"] = _("Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile).")
+    spec["title"]["subtitle"] = _(
+        "Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile)."
+    )
     value_axis, unit_axis = ("x", "y") if named else ("y", "x")
     value = {"field": "value", "type": "quantitative", "title": measure}
     unit = {"field": "label", "type": "nominal", "title": None, "sort": [r["label"] for r in rows]}
@@ -119,15 +150,24 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
         unit["axis"] = {"labels": False, "ticks": False, "title": _("Members, best first")}
         unit["scale"] = {"reverse": rtl}
     under, over = _quartile_layers(statistic, value_axis, measure)
-    bars = {"mark": {"type": "bar", "tooltip": True},
-            "encoding": {value_axis: value, unit_axis: unit, "color": _band_colour(rows), "tooltip": _tooltip()}}
+    bars = {
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {value_axis: value, unit_axis: unit, "color": _band_colour(rows), "tooltip": _tooltip()},
+    }
     spec["data"] = {"values": rows}
     spec["layer"] = [*under, bars, *over]
     return spec
 
 
-def series(rows: list[dict], *, periods: list[str], title: str, measure: str, medians: list[dict] | None = None,
-           rtl: bool = False) -> dict:
+def series(
+    rows: list[dict],
+    *,
+    periods: list[str],
+    title: str,
+    measure: str,
+    medians: list[dict] | None = None,
+    rtl: bool = False,
+) -> dict:
     """The chosen members' values over all periods, with the group's median as a dashed line.
 
     rows: {label, period, value, value_text}; periods: the period codes in time order;
@@ -136,31 +176,58 @@ def series(rows: list[dict], *, periods: list[str], title: str, measure: str, me
     spec = base(title, height=220, rtl=rtl)
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     spec["title"]["subtitle"] = _("Dashed line: group median.")
-    x = {"field": "period", "type": "ordinal", "sort": periods, "title": _("Period"),
-         "scale": {"domain": periods, "reverse": rtl}, "axis": {"labelAngle": 0}}
+    x = {
+        "field": "period",
+        "type": "ordinal",
+        "sort": periods,
+        "title": _("Period"),
+        "scale": {"domain": periods, "reverse": rtl},
+        "axis": {"labelAngle": 0},
+    }
     y = {"field": "value", "type": "quantitative", "title": measure}
     if rtl:
         y["axis"] = {"orient": "right"}
-    tooltip = [{"field": "label", "title": _("Unit")}, {"field": "period", "title": _("Period")},
-               {"field": "value_text", "title": _("Value")}]
+    tooltip = [
+        {"field": "label", "title": _("Unit")},
+        {"field": "period", "title": _("Period")},
+        {"field": "value_text", "title": _("Value")},
+    ]
     # Shape as well as colour tells the lines apart.
-    layers = [{"mark": {"type": "line", "point": {"size": 60, "filled": True}, "strokeWidth": 2},
-               "encoding": {"x": x, "y": y, "color": {"field": "label", "type": "nominal", "title": _("Unit")},
-                            "shape": {"field": "label", "type": "nominal", "title": _("Unit")},
-                            "tooltip": tooltip}}]
+    layers = [
+        {
+            "mark": {"type": "line", "point": {"size": 60, "filled": True}, "strokeWidth": 2},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "color": {"field": "label", "type": "nominal", "title": _("Unit")},
+                "shape": {"field": "label", "type": "nominal", "title": _("Unit")},
+                "tooltip": tooltip,
+            },
+        }
+    ]
     if medians:
         label = _("Group median")
-        layers.append({"data": {"values": [{**m, "label": label} for m in medians]},
-                       "mark": {"type": "line", "color": COLOURS["median"], "strokeDash": [6, 3], "strokeWidth": 2,
-                                "point": {"color": COLOURS["median"], "shape": "diamond", "size": 50}},
-                       "encoding": {"x": x, "y": y, "tooltip": tooltip}})
+        layers.append(
+            {
+                "data": {"values": [{**m, "label": label} for m in medians]},
+                "mark": {
+                    "type": "line",
+                    "color": COLOURS["median"],
+                    "strokeDash": [6, 3],
+                    "strokeWidth": 2,
+                    "point": {"color": COLOURS["median"], "shape": "diamond", "size": 50},
+                },
+                "encoding": {"x": x, "y": y, "tooltip": tooltip},
+            }
+        )
     spec["data"] = {"values": rows}
     spec["layer"] = layers
     return spec
 
 
-def distribution(rows: list[dict], *, title: str, measure: str, statistic: dict | None = None,
-                 rtl: bool = False) -> dict:
+def distribution(
+    rows: list[dict], *, title: str, measure: str, statistic: dict | None = None, rtl: bool = False
+) -> dict:
     """How the members' values spread: one tick per member (a strip) in small groups, a
     histogram in large ones; the median and the middle half as on the ranking.
 
@@ -170,17 +237,29 @@ def distribution(rows: list[dict], *, title: str, measure: str, statistic: dict 
     spec = base(title, height=200 if histogram else 70, rtl=rtl)
     # The plot gets the height; title and legend come on top of it.
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
-    spec["title"]["subtitle"] = _("Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile).")
+    spec["title"]["subtitle"] = _(
+        "Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile)."
+    )
     under, over = _quartile_layers(statistic, "x", measure)
     x = {"field": "value", "type": "quantitative", "title": measure, "scale": {"reverse": rtl, "zero": False}}
     if histogram:
-        marks = {"mark": {"type": "bar", "color": COLOURS["unit"], "tooltip": True},
-                 "encoding": {"x": {**x, "bin": {"maxbins": 20}},
-                              "y": {"aggregate": "count", "type": "quantitative", "title": _("Members"),
-                                    **({"axis": {"orient": "right"}} if rtl else {})}}}
+        marks = {
+            "mark": {"type": "bar", "color": COLOURS["unit"], "tooltip": True},
+            "encoding": {
+                "x": {**x, "bin": {"maxbins": 20}},
+                "y": {
+                    "aggregate": "count",
+                    "type": "quantitative",
+                    "title": _("Members"),
+                    **({"axis": {"orient": "right"}} if rtl else {}),
+                },
+            },
+        }
     else:
-        marks = {"mark": {"type": "tick", "thickness": 3, "size": 60},
-                 "encoding": {"x": x, "color": _band_colour(rows), "tooltip": _tooltip(rows_have_rank=False)}}
+        marks = {
+            "mark": {"type": "tick", "thickness": 3, "size": 60},
+            "encoding": {"x": x, "color": _band_colour(rows), "tooltip": _tooltip(rows_have_rank=False)},
+        }
     spec["data"] = {"values": rows}
     spec["layer"] = [*under, marks, *over]
     return spec
@@ -189,26 +268,47 @@ def distribution(rows: list[dict], *, title: str, measure: str, statistic: dict 
 # --- Compare page ---
 
 
-def compare_small_multiple(title: str, points: list[dict], *, unit_title: str = "", period_title: str = "",
-                           value_title: str = "", decimals: int = 1, rtl: bool = False) -> dict:
+def compare_small_multiple(
+    title: str,
+    points: list[dict],
+    *,
+    unit_title: str = "",
+    period_title: str = "",
+    value_title: str = "",
+    decimals: int = 1,
+    rtl: bool = False,
+) -> dict:
     """One indicator's values for the chosen units over time: a line per unit.
     `points` are {"period": code, "order": ordinal, "unit": label, "value": number}."""
     spec = base(title, height=160, rtl=rtl)
     number = f",.{int(decimals)}f"
-    spec.update({
-        "data": {"values": points},
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "period", "type": "ordinal", "title": period_title,
-                  "sort": {"field": "order", "order": "ascending"},
-                  "axis": {"labelAngle": 0}, **({"scale": {"reverse": True}} if rtl else {})},
-            "y": {"field": "value", "type": "quantitative", "title": value_title, "scale": {"zero": False},
-                  "axis": {"format": number, **({"orient": "right"} if rtl else {})}},
-            "color": {"field": "unit", "type": "nominal", "title": unit_title,
-                      "scale": {"scheme": "tableau10"}},
-            "tooltip": [{"field": "unit", "type": "nominal", "title": unit_title},
-                        {"field": "period", "type": "ordinal", "title": period_title},
-                        {"field": "value", "type": "quantitative", "title": value_title, "format": number}],
-        },
-    })
+    spec.update(
+        {
+            "data": {"values": points},
+            "mark": {"type": "line", "point": True},
+            "encoding": {
+                "x": {
+                    "field": "period",
+                    "type": "ordinal",
+                    "title": period_title,
+                    "sort": {"field": "order", "order": "ascending"},
+                    "axis": {"labelAngle": 0},
+                    **({"scale": {"reverse": True}} if rtl else {}),
+                },
+                "y": {
+                    "field": "value",
+                    "type": "quantitative",
+                    "title": value_title,
+                    "scale": {"zero": False},
+                    "axis": {"format": number, **({"orient": "right"} if rtl else {})},
+                },
+                "color": {"field": "unit", "type": "nominal", "title": unit_title, "scale": {"scheme": "tableau10"}},
+                "tooltip": [
+                    {"field": "unit", "type": "nominal", "title": unit_title},
+                    {"field": "period", "type": "ordinal", "title": period_title},
+                    {"field": "value", "type": "quantitative", "title": value_title, "format": number},
+                ],
+            },
+        }
+    )
     return spec

@@ -67,9 +67,12 @@ OBS_TABLE = Observation._meta.db_table
 VALUE_COLUMNS = ["value", "numerator", "denominator", "change", "change_pct", "trend"]
 STAT_COLUMNS = ["members", "n", "min", *stats.QUANTILES, "max", "mean", "pooled"]
 
-VALUE_SCHEMA = {"unit_id": pl.Int64, "period_id": pl.Int64, "ordinal": pl.Int64} | {c: pl.Float64 for c in VALUE_COLUMNS}
+VALUE_SCHEMA = {"unit_id": pl.Int64, "period_id": pl.Int64, "ordinal": pl.Int64} | {
+    c: pl.Float64 for c in VALUE_COLUMNS
+}
 STAT_SCHEMA = {"group_id": pl.Int64, "period_id": pl.Int64, "members": pl.Int64, "n": pl.Int64} | {
-    c: pl.Float64 for c in STAT_COLUMNS[2:]}
+    c: pl.Float64 for c in STAT_COLUMNS[2:]
+}
 
 
 # -- what every indicator's computation shares ---------------------------------------------
@@ -98,7 +101,9 @@ class Context:
     the indicators it computes (a full recompute reads them once, not 1,000 times)."""
 
     def __init__(self):
-        self.indicators = {row["id"]: row for row in Indicator.objects.values("id", "code", "formula", "polarity", "period_kind")}
+        self.indicators = {
+            row["id"]: row for row in Indicator.objects.values("id", "code", "formula", "polarity", "period_kind")
+        }
         self.by_code = {row["code"]: row for row in self.indicators.values()}
         self.variables = dict(Variable.objects.values_list("code", "id"))
         self.variable_codes = {pk: code for code, pk in self.variables.items()}
@@ -109,8 +114,10 @@ class Context:
         self.cache: VariableCache | None = None  # set by recompute_all
         rows = list(Period.objects.values_list("id", "kind", "ordinal", "start", "end"))
         self.period_frame = pl.DataFrame(
-            rows, schema={"period_id": pl.Int64, "kind": pl.String, "ordinal": pl.Int64, "start": pl.Date, "end": pl.Date},
-            orient="row").sort("kind", "ordinal")
+            rows,
+            schema={"period_id": pl.Int64, "kind": pl.String, "ordinal": pl.Int64, "start": pl.Date, "end": pl.Date},
+            orient="row",
+        ).sort("kind", "ordinal")
         self.period_kind = {pk: kind for pk, kind, *_ in rows}
         self.period_ordinal = {pk: ordinal for pk, _k, ordinal, *_ in rows}
 
@@ -162,18 +169,30 @@ class Context:
         member: membership overlaps the period (Membership.covers) and the unit is valid
         at some time in it."""
         if kind not in self._members:
-            rows = Membership.objects.values_list("group_id", "unit_id", "valid_from", "valid_to",
-                                                  "unit__valid_from", "unit__valid_to")
-            m = pl.DataFrame(list(rows), orient="row", schema={
-                "group_id": pl.Int64, "unit_id": pl.Int64, "m_from": pl.Date, "m_to": pl.Date,
-                "u_from": pl.Date, "u_to": pl.Date})
+            rows = Membership.objects.values_list(
+                "group_id", "unit_id", "valid_from", "valid_to", "unit__valid_from", "unit__valid_to"
+            )
+            m = pl.DataFrame(
+                list(rows),
+                orient="row",
+                schema={
+                    "group_id": pl.Int64,
+                    "unit_id": pl.Int64,
+                    "m_from": pl.Date,
+                    "m_to": pl.Date,
+                    "u_from": pl.Date,
+                    "u_to": pl.Date,
+                },
+            )
             overlaps = pl.lit(True)
             for lo, hi in (("m_from", "m_to"), ("u_from", "u_to")):
-                overlaps &= (pl.col(lo).is_null() | (pl.col(lo) <= pl.col("end")))
-                overlaps &= (pl.col(hi).is_null() | (pl.col("start") <= pl.col(hi)))
+                overlaps &= pl.col(lo).is_null() | (pl.col(lo) <= pl.col("end"))
+                overlaps &= pl.col(hi).is_null() | (pl.col("start") <= pl.col(hi))
             self._members[kind] = (
-                m.join(self.periods(kind), how="cross").filter(overlaps)
-                .select("group_id", "unit_id", "ordinal").unique()
+                m.join(self.periods(kind), how="cross")
+                .filter(overlaps)
+                .select("group_id", "unit_id", "ordinal")
+                .unique()
                 # A fixed order makes sums (mean, pooled) add up the same way every time.
                 .sort("group_id", "ordinal", "unit_id")
             )
@@ -197,10 +216,18 @@ def _column_name(refs: Iterable[Ref]) -> dict[Ref, str]:
     return {ref: f"r{i}" for i, ref in enumerate(sorted(refs, key=repr))}
 
 
-OBS_SCHEMA = {"unit_id": pl.Int64, "variable_id": pl.Int64, "period_id": pl.Int64, "breakdown": pl.String,
-              "value": pl.Float64, "published": pl.Int64}
-OBS_SELECT = (f"SELECT unit_id, variable_id, period_id, breakdown, value, "
-              f"CASE WHEN status = %s THEN 1 ELSE 0 END FROM {bulk.quote(OBS_TABLE)} ")
+OBS_SCHEMA = {
+    "unit_id": pl.Int64,
+    "variable_id": pl.Int64,
+    "period_id": pl.Int64,
+    "breakdown": pl.String,
+    "value": pl.Float64,
+    "published": pl.Int64,
+}
+OBS_SELECT = (
+    f"SELECT unit_id, variable_id, period_id, breakdown, value, "
+    f"CASE WHEN status = %s THEN 1 ELSE 0 END FROM {bulk.quote(OBS_TABLE)} "
+)
 
 
 def _read_observations(spec: Spec, period_ids: list[int], cache: VariableCache | None = None) -> pl.DataFrame:
@@ -235,7 +262,9 @@ class VariableCache:
         if missing:
             found = frames.read_sql(
                 OBS_SELECT + f"WHERE variable_id IN ({', '.join(['%s'] * len(missing))})",
-                [Status.PUBLISHED.value, *missing], schema=OBS_SCHEMA)
+                [Status.PUBLISHED.value, *missing],
+                schema=OBS_SCHEMA,
+            )
             parts = found.partition_by("variable_id", as_dict=True)
             for v in missing:
                 self.frames[v] = parts.get((v,), pl.DataFrame(schema=OBS_SCHEMA))
@@ -272,9 +301,8 @@ def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref
     long = pl.concat(parts) if parts else None
     wide = None if long is None or long.is_empty() else long.pivot(on="ref", index=["unit_id", "ordinal"], values="v")
     present = obs.select("unit_id", "ordinal").unique().with_columns(pl.lit(True).alias("present"))
-    grid = (
-        obs.select(pl.col("unit_id").unique())
-        .join(pl.DataFrame({"ordinal": range(lo, hi + 1)}, schema={"ordinal": pl.Int64}), how="cross")
+    grid = obs.select(pl.col("unit_id").unique()).join(
+        pl.DataFrame({"ordinal": range(lo, hi + 1)}, schema={"ordinal": pl.Int64}), how="cross"
     )
     if wide is not None:
         grid = grid.join(wide, on=["unit_id", "ordinal"], how="left")
@@ -294,25 +322,36 @@ def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref
     ratio = spec.formula.ratio()
     exprs = [only_present(value).alias("value")]
     if ratio:
-        exprs += [only_present(ratio[0].to_polars(column, over="unit_id")).alias("numerator"),
-                  only_present(ratio[1].to_polars(column, over="unit_id")).alias("denominator")]
+        exprs += [
+            only_present(ratio[0].to_polars(column, over="unit_id")).alias("numerator"),
+            only_present(ratio[1].to_polars(column, over="unit_id")).alias("denominator"),
+        ]
     else:
-        exprs += [pl.lit(None, dtype=pl.Float64).alias("numerator"), pl.lit(None, dtype=pl.Float64).alias("denominator")]
+        exprs += [
+            pl.lit(None, dtype=pl.Float64).alias("numerator"),
+            pl.lit(None, dtype=pl.Float64).alias("denominator"),
+        ]
     grid = grid.with_columns(exprs).with_columns(
         # The parts belong to a value; without one they would pool into group figures.
         [pl.when(pl.col("value").is_not_null()).then(pl.col(c)).alias(c) for c in ("numerator", "denominator")]
     )
     change, change_pct = stats.change_exprs("value", "unit_id")
     grid = grid.with_columns(
-        change.alias("change"), change_pct.alias("change_pct"), stats.trend_expr("value", "unit_id").alias("trend"),
+        change.alias("change"),
+        change_pct.alias("change_pct"),
+        stats.trend_expr("value", "unit_id").alias("trend"),
     )
     return grid.filter(present_expr).select(empty.columns)
 
 
 def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Group statistics for the (group, ordinal) pairs of `members`."""
-    joined = members.join(values.select("unit_id", "ordinal", "period_id", "value", "numerator", "denominator"),
-                          on=["unit_id", "ordinal"], how="left", maintain_order="left")
+    joined = members.join(
+        values.select("unit_id", "ordinal", "period_id", "value", "numerator", "denominator"),
+        on=["unit_id", "ordinal"],
+        how="left",
+        maintain_order="left",
+    )
     return (
         joined.group_by("group_id", "ordinal", maintain_order=True)
         .agg(pl.len().cast(pl.Int64).alias("members"), *stats.summary_exprs())
@@ -344,7 +383,8 @@ def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
     result.unpublished = {p for p in ordinals if any(p - d in raw for d in range(spec.window + 1))}
 
     out = pl.DataFrame({"ordinal": ordinals}, schema={"ordinal": pl.Int64}).join(
-        periods.select("ordinal", "period_id"), on="ordinal")
+        periods.select("ordinal", "period_id"), on="ordinal"
+    )
     members = ctx.members(spec.kind).join(out, on="ordinal")
     columns = _column_name(spec.formula.refs)
     for basis in BASES:
@@ -356,8 +396,13 @@ def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
     return result
 
 
-def compute_indicator(indicator: Indicator | int, periods: Iterable | None = None, *, basis: str = Basis.ALL,
-                      context: Context | None = None) -> pl.DataFrame:
+def compute_indicator(
+    indicator: Indicator | int,
+    periods: Iterable | None = None,
+    *,
+    basis: str = Basis.ALL,
+    context: Context | None = None,
+) -> pl.DataFrame:
     """The indicator for the given periods (Period objects or ids; None = every period of
     its kind), one row per unit that reported any of its variables in the period.
 
@@ -395,21 +440,27 @@ def _stored_rows(ctx: Context, spec: Spec, computed: Computed) -> dict[str, pl.D
     values_all = computed.values[Basis.ALL].filter(pl.col("value").is_not_null()).drop("ordinal")
     values_pub = flagged(computed.values[Basis.PUBLISHED].filter(pl.col("value").is_not_null()).drop("ordinal"))
     shown = flagged(values_all.select("unit_id", "period_id")).join(
-        values_pub.select("unit_id", "period_id"), on=["unit_id", "period_id"], how="full", coalesce=True)
+        values_pub.select("unit_id", "period_id"), on=["unit_id", "period_id"], how="full", coalesce=True
+    )
     values_pub = shown.join(values_pub, on=["unit_id", "period_id"], how="left")
 
     stats_all = computed.statistics[Basis.ALL].filter(pl.col("n") > 0)
     stats_pub = flagged(computed.statistics[Basis.PUBLISHED])
     keep = flagged(stats_all.select("group_id", "period_id")).join(
-        stats_pub.filter(pl.col("n") > 0).select("group_id", "period_id"), on=["group_id", "period_id"], how="full",
-        coalesce=True)
+        stats_pub.filter(pl.col("n") > 0).select("group_id", "period_id"),
+        on=["group_id", "period_id"],
+        how="full",
+        coalesce=True,
+    )
     stats_pub = keep.join(stats_pub, on=["group_id", "period_id"], how="left")
 
     def both(all_rows: pl.DataFrame, pub_rows: pl.DataFrame) -> pl.DataFrame:
-        return pl.concat([
-            all_rows.with_columns(pl.lit(Basis.ALL.value).alias("basis")),
-            pub_rows.select(all_rows.columns).with_columns(pl.lit(Basis.PUBLISHED.value).alias("basis")),
-        ])
+        return pl.concat(
+            [
+                all_rows.with_columns(pl.lit(Basis.ALL.value).alias("basis")),
+                pub_rows.select(all_rows.columns).with_columns(pl.lit(Basis.PUBLISHED.value).alias("basis")),
+            ]
+        )
 
     return {
         IV_TABLE: both(values_all, values_pub),
@@ -432,10 +483,13 @@ def _differs(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return (a.is_null() != b.is_null()) | (a.is_not_null() & b.is_not_null() & ~close)
 
 
-def _sync(table: str, spec: Spec, wanted: pl.DataFrame, period_ids: list[int] | None, now, result: RefreshResult) -> None:
+def _sync(
+    table: str, spec: Spec, wanted: pl.DataFrame, period_ids: list[int] | None, now, result: RefreshResult
+) -> None:
     keys, compared = TABLES[table]
-    schema = {"id": pl.Int64} | {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c == "basis" else pl.Float64)
-                                 for c in [*keys, *compared]}
+    schema = {"id": pl.Int64} | {
+        c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c == "basis" else pl.Float64) for c in [*keys, *compared]
+    }
     sql = f"SELECT {', '.join(bulk.quote(c) for c in schema)} FROM {bulk.quote(table)} WHERE indicator_id = %s AND breakdown = ''"
     params: list = [spec.id]
     if period_ids is not None:
@@ -444,18 +498,29 @@ def _sync(table: str, spec: Spec, wanted: pl.DataFrame, period_ids: list[int] | 
         sql += f" AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
         params += period_ids
     stored = frames.read_sql(sql, params, schema=schema)
-    wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*keys, *compared]]).with_columns(pl.lit(True).alias("_new"))
+    wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*keys, *compared]]).with_columns(
+        pl.lit(True).alias("_new")
+    )
     joined = wanted.join(stored, on=keys, how="full", coalesce=True, suffix="_old")
     differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old")) for c in compared])
-    changed = joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs)).select(keys + compared)
+    changed = joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs)).select(
+        keys + compared
+    )
     gone = joined.filter(pl.col("_new").is_null())["id"].to_list()
     if gone:
         bulk.delete_where_in(table, "id", gone)
     if not changed.is_empty():
-        frames.upsert(table, changed, conflict=["indicator_id", *keys[:-1], "breakdown", "basis"],
-                      update=[*compared, "computed_at"],
-                      constants={"indicator_id": spec.id, "breakdown": "",
-                                 "computed_at": connection.ops.adapt_datetimefield_value(now)})
+        frames.upsert(
+            table,
+            changed,
+            conflict=["indicator_id", *keys[:-1], "breakdown", "basis"],
+            update=[*compared, "computed_at"],
+            constants={
+                "indicator_id": spec.id,
+                "breakdown": "",
+                "computed_at": connection.ops.adapt_datetimefield_value(now),
+            },
+        )
     result.written[table] = result.written.get(table, 0) + changed.height
     result.deleted[table] = result.deleted.get(table, 0) + len(gone)
 
@@ -503,8 +568,9 @@ def _refresh_indicator(ctx: Context, spec: Spec, ordinals: list[int] | None, res
     result.indicators += 1
 
 
-def refresh(indicator_ids: Iterable[int], period_ids: Iterable[int] | None = None, *,
-            context: Context | None = None) -> RefreshResult:
+def refresh(
+    indicator_ids: Iterable[int], period_ids: Iterable[int] | None = None, *, context: Context | None = None
+) -> RefreshResult:
     """Recompute these indicators for these periods (None = all) and store what changed.
 
     Periods of another kind than an indicator's are ignored for it. Each indicator is one
@@ -539,7 +605,9 @@ def affected_indicators(variable_ids: Iterable[int], *, context: Context | None 
     return sorted(found)
 
 
-def affected_periods(indicator: Indicator | int, period_ids: Iterable[int], *, context: Context | None = None) -> list[int]:
+def affected_periods(
+    indicator: Indicator | int, period_ids: Iterable[int], *, context: Context | None = None
+) -> list[int]:
     """The periods of the indicator whose stored rows a change in `period_ids` can alter:
     a changed period p reaches p + max_lag through lags, p + 1 through the change, and
     p + K − 1 (beyond the lags) through the trend and the published-basis window."""

@@ -97,8 +97,11 @@ class Slice:
         self.rtl = get_language_bidi()
         # Every (group, period) slice with statistics; the published rows mark the periods
         # whose public figures differ from the figures on all data (see read.basis).
-        slices = list(GroupStatistic.objects.filter(indicator=self.indicator, breakdown="")
-                      .values_list("group_id", "period_id", "basis", "n"))
+        slices = list(
+            GroupStatistic.objects.filter(indicator=self.indicator, breakdown="").values_list(
+                "group_id", "period_id", "basis", "n"
+            )
+        )
         marked = {p for _g, p, b, _n in slices if b == Basis.PUBLISHED}
         public_for = _published_for(request.user)
 
@@ -119,8 +122,9 @@ class Slice:
             self.group = self.groups[0] if self.groups else None
         self.public = not access.sees_unpublished(request.user, group=self.group) if self.group else True
         group_id = self.group.pk if self.group else None
-        self.periods = list(Period.objects.filter(pk__in={p for g, p in with_values if g == group_id})
-                            .order_by("kind", "ordinal"))
+        self.periods = list(
+            Period.objects.filter(pk__in={p for g, p in with_values if g == group_id}).order_by("kind", "ordinal")
+        )
         wanted = request.GET.get("period", "").strip()
         if wanted:
             try:
@@ -160,8 +164,17 @@ class Slice:
         rows = []
         for stored, (rank, percentile) in zip(found, ranked, strict=True):
             band = bands.band(stored.value, self.indicator, statistic)
-            rows.append(Row(units.get(stored.unit_id, stored.unit), stored.value, stored.numerator, stored.denominator,
-                            rank, percentile, band))
+            rows.append(
+                Row(
+                    units.get(stored.unit_id, stored.unit),
+                    stored.value,
+                    stored.numerator,
+                    stored.denominator,
+                    rank,
+                    percentile,
+                    band,
+                )
+            )
         rows.sort(key=lambda r: (r.rank, r.unit.code))
         with_value = {r.unit.pk for r in rows}
         rows += [Row(u) for u in members if u.pk not in with_value]
@@ -176,14 +189,19 @@ class Slice:
     def _colour(self, rows: list[Row]) -> None:
         present = [r.value for r in rows if r.value is not None]
         low, high = (min(present), max(present)) if present else (0, 0)
-        self.classes = [(low + (high - low) * i / len(SEQUENTIAL), low + (high - low) * (i + 1) / len(SEQUENTIAL))
-                        for i in range(len(SEQUENTIAL))]
+        self.classes = [
+            (low + (high - low) * i / len(SEQUENTIAL), low + (high - low) * (i + 1) / len(SEQUENTIAL))
+            for i in range(len(SEQUENTIAL))
+        ]
         for row in rows:
             if row.value is None:
                 row.colour = NO_VALUE_COLOUR
             elif self.sequential:
-                step = 0 if high == low else min(int((row.value - low) / (high - low) * len(SEQUENTIAL)),
-                                                 len(SEQUENTIAL) - 1)
+                step = (
+                    0
+                    if high == low
+                    else min(int((row.value - low) / (high - low) * len(SEQUENTIAL)), len(SEQUENTIAL) - 1)
+                )
                 row.colour = SEQUENTIAL[step]
             else:
                 row.colour = charts.COLOURS[row.band.band]
@@ -193,11 +211,15 @@ class Slice:
         if self.sequential:
             self.rows  # noqa: B018 - sets self.classes
             d = self.indicator.decimals
-            entries = [{"css": f"swatch-seq-{i}", "label": f"{self.number(a, d)} – {self.number(b, d)}"}
-                       for i, (a, b) in enumerate(self.classes)]
+            entries = [
+                {"css": f"swatch-seq-{i}", "label": f"{self.number(a, d)} – {self.number(b, d)}"}
+                for i, (a, b) in enumerate(self.classes)
+            ]
         else:
-            entries = [{"css": f"swatch-{b}", "label": str(bands.LABELS[b])}
-                       for b in (bands.GOOD, bands.MIDDLE, bands.POOR, bands.NONE)]
+            entries = [
+                {"css": f"swatch-{b}", "label": str(bands.LABELS[b])}
+                for b in (bands.GOOD, bands.MIDDLE, bands.POOR, bands.NONE)
+            ]
         return [*entries, {"css": "swatch-empty", "label": _("No value")}]
 
     @cached_property
@@ -222,8 +244,11 @@ class Slice:
         for row in stored:
             by_unit.setdefault(row.unit_id, {})[row.period_id] = row.value
         period_ids = {p.pk for p in self.periods}
-        medians = {s.period_id: s.median for s in read.statistics_many(
-            [self.indicator.pk], period_ids, self.group, public=self.public) if s.median is not None}
+        medians = {
+            s.period_id: s.median
+            for s in read.statistics_many([self.indicator.pk], period_ids, self.group, public=self.public)
+            if s.median is not None
+        }
         used = set(medians) | {p for values in by_unit.values() for p in values}
         periods = list(Period.objects.filter(pk__in=used).order_by("kind", "ordinal")) if used else []
         return {"periods": periods, "units": [(u, by_unit.get(u.pk, {})) for u in units], "medians": medians}
@@ -268,17 +293,26 @@ class Slice:
             data = self.series
             periods = [self.digits(p.code) for p in data["periods"]]
             codes = {p.pk: self.digits(p.code) for p in data["periods"]}
-            rows = [{"label": unit.label, "period": codes[pid], "value": v, "value_text": self.number(v)}
-                    for unit, values in data["units"] for pid, v in values.items() if pid in codes]
-            medians = [{"period": codes[pid], "value": v, "value_text": self.number(v)}
-                       for pid, v in data["medians"].items() if pid in codes]
-            return charts.series(rows, periods=periods, title=self.title("series"), measure=measure, medians=medians,
-                                 rtl=self.rtl)
+            rows = [
+                {"label": unit.label, "period": codes[pid], "value": v, "value_text": self.number(v)}
+                for unit, values in data["units"]
+                for pid, v in values.items()
+                if pid in codes
+            ]
+            medians = [
+                {"period": codes[pid], "value": v, "value_text": self.number(v)}
+                for pid, v in data["medians"].items()
+                if pid in codes
+            ]
+            return charts.series(
+                rows, periods=periods, title=self.title("series"), measure=measure, medians=medians, rtl=self.rtl
+            )
         rows = [self.chart_row(r) for r in self.rows if r.value is not None]
         if name == "ranking":
             return charts.ranking(rows, title=self.title("ranking"), measure=measure, statistic=statistic, rtl=self.rtl)
-        return charts.distribution(rows, title=self.title("distribution"), measure=measure, statistic=statistic,
-                                   rtl=self.rtl)
+        return charts.distribution(
+            rows, title=self.title("distribution"), measure=measure, statistic=statistic, rtl=self.rtl
+        )
 
     @cached_property
     def _shared_labels(self) -> set[str]:
@@ -288,12 +322,20 @@ class Slice:
     def chart_row(self, row: Row) -> dict:
         # Two members of one name would share a bar: the code tells them apart.
         label = row.unit.label if row.unit.label not in self._shared_labels else f"{row.unit.label} ({row.unit.code})"
-        return {"unit": row.unit.code, "label": label, "value": row.value, "value_text": self.number(row.value),
-                "rank": row.rank, "rank_text": self.digits(row.rank), "band": row.band.band,
-                "band_label": row.band.label}
+        return {
+            "unit": row.unit.code,
+            "label": label,
+            "value": row.value,
+            "value_text": self.number(row.value),
+            "rank": row.rank,
+            "rank_text": self.digits(row.rank),
+            "band": row.band.band,
+            "band_label": row.band.label,
+        }
 
 
 # --- the definition --------------------------------------------------------------------
+
 
 def _definition(indicator: Indicator) -> dict:
     """The formula in words and the variables (and indicators) it reads, in the reader's language."""
@@ -301,8 +343,7 @@ def _definition(indicator: Indicator) -> dict:
         formula = indicator.parsed
     except FormulaError:
         return {"formula_html": indicator.formula, "formula_text": indicator.formula, "variables": [], "indicators": []}
-    variables = list(Variable.objects.filter(code__in=formula.names).select_related("breakdown")
-                     .order_by("code"))
+    variables = list(Variable.objects.filter(code__in=formula.names).select_related("breakdown").order_by("code"))
     used = list(Indicator.objects.filter(code__in=formula.names).order_by("code"))
     names = {v.code: v.label for v in variables} | {i.code: i.label for i in used}
     breakdowns = {v.breakdown_id for v in variables if v.breakdown_id}
@@ -325,14 +366,24 @@ def _definition(indicator: Indicator) -> dict:
 
 # --- views -----------------------------------------------------------------------------
 
+
 def indicator_page(request, code: str):
     view = Slice(request, code)
-    context = {"view": view, "indicator": view.indicator, "group": view.group, "period": view.period,
-               "rows": view.rows, "statistic": view.statistic, "legend": view.legend() if view.ready else []}
+    context = {
+        "view": view,
+        "indicator": view.indicator,
+        "group": view.group,
+        "period": view.period,
+        "rows": view.rows,
+        "statistic": view.statistic,
+        "legend": view.legend() if view.ready else [],
+    }
     if view.ready:
         context["specs"] = {name: view.spec(name) for name in CHARTS}
         if request.htmx:
-            context["spec_json"] = {name: json.dumps(spec, ensure_ascii=False) for name, spec in context["specs"].items()}
+            context["spec_json"] = {
+                name: json.dumps(spec, ensure_ascii=False) for name, spec in context["specs"].items()
+            }
         context["titles"] = {name: view.title(name) for name in (*CHARTS, "map")}
         parts = [x for r in view.rows for x in (r.numerator, r.denominator) if x is not None]
         context["has_parts"] = bool(parts)
@@ -341,9 +392,11 @@ def indicator_page(request, code: str):
         periods, medians = view.series["periods"], view.series["medians"]
         context["series_table"] = [
             (unit.label, [view.number(values[p.pk]) if p.pk in values else "–" for p in periods])
-            for unit, values in view.series["units"]]
+            for unit, values in view.series["units"]
+        ]
         context["series_table"].append(
-            (_("Group median"), [view.number(medians[p.pk]) if p.pk in medians else "–" for p in periods]))
+            (_("Group median"), [view.number(medians[p.pk]) if p.pk in medians else "–" for p in periods])
+        )
     if request.htmx:
         response = render(request, "benchmarks/indicator_view.html", context)
     else:
@@ -364,12 +417,26 @@ def indicator_map(request, code: str):
             value_text = view.number(row.value) if row.value is not None else _("No value")
             if row.value is not None and row.band.band != bands.NONE:
                 value_text = f"{value_text} ({row.band.label})"
-            features.append({"type": "Feature", "id": row.unit.code, "geometry": row.unit.boundary,
-                             "properties": {"code": row.unit.code, "label": row.unit.label, "value": row.value,
-                                            "value_text": value_text, "color": row.colour,
-                                            "url": reverse("unit", args=[row.unit.code])}})
-    response = JsonResponse({"type": "FeatureCollection", "features": features},
-                            content_type="application/geo+json", json_dumps_params={"ensure_ascii": False})
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": row.unit.code,
+                    "geometry": row.unit.boundary,
+                    "properties": {
+                        "code": row.unit.code,
+                        "label": row.unit.label,
+                        "value": row.value,
+                        "value_text": value_text,
+                        "color": row.colour,
+                        "url": reverse("unit", args=[row.unit.code]),
+                    },
+                }
+            )
+    response = JsonResponse(
+        {"type": "FeatureCollection", "features": features},
+        content_type="application/geo+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
     return response
 
 
@@ -386,17 +453,45 @@ def _attachment(content, content_type: str, filename: str) -> HttpResponse:
 def data_frame(view: Slice) -> pl.DataFrame:
     """The table behind the charts, one row per member (an empty value where it has none)."""
     s = view.statistic
-    rows = [{"unit": r.unit.code, "unit_name": r.unit.label, "indicator": view.indicator.code,
-             "unit_of_measure": view.indicator.unit_label, "group": view.group.code, "period": view.period.code,
-             "value": r.value, "rank": r.rank, "rank_of": sum(1 for x in view.rows if x.value is not None),
-             "percentile": r.percentile, "band": r.band.label if r.value is not None else "",
-             "numerator": r.numerator, "denominator": r.denominator,
-             "group_median": s.median if s else None, "group_p25": s.p25 if s else None,
-             "group_p75": s.p75 if s else None} for r in view.rows]
-    schema = {"unit": pl.String, "unit_name": pl.String, "indicator": pl.String, "unit_of_measure": pl.String,
-              "group": pl.String, "period": pl.String, "value": pl.Float64, "rank": pl.Int64, "rank_of": pl.Int64,
-              "percentile": pl.Float64, "band": pl.String, "numerator": pl.Float64, "denominator": pl.Float64,
-              "group_median": pl.Float64, "group_p25": pl.Float64, "group_p75": pl.Float64}
+    rows = [
+        {
+            "unit": r.unit.code,
+            "unit_name": r.unit.label,
+            "indicator": view.indicator.code,
+            "unit_of_measure": view.indicator.unit_label,
+            "group": view.group.code,
+            "period": view.period.code,
+            "value": r.value,
+            "rank": r.rank,
+            "rank_of": sum(1 for x in view.rows if x.value is not None),
+            "percentile": r.percentile,
+            "band": r.band.label if r.value is not None else "",
+            "numerator": r.numerator,
+            "denominator": r.denominator,
+            "group_median": s.median if s else None,
+            "group_p25": s.p25 if s else None,
+            "group_p75": s.p75 if s else None,
+        }
+        for r in view.rows
+    ]
+    schema = {
+        "unit": pl.String,
+        "unit_name": pl.String,
+        "indicator": pl.String,
+        "unit_of_measure": pl.String,
+        "group": pl.String,
+        "period": pl.String,
+        "value": pl.Float64,
+        "rank": pl.Int64,
+        "rank_of": pl.Int64,
+        "percentile": pl.Float64,
+        "band": pl.String,
+        "numerator": pl.Float64,
+        "denominator": pl.Float64,
+        "group_median": pl.Float64,
+        "group_p25": pl.Float64,
+        "group_p75": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -412,11 +507,14 @@ def indicator_data(request, code: str):
     if format == "xlsx":
         # A workbook keeps 15–16 significant digits; numbers that need 17 would go in as
         # text (exports.to_xlsx keeps them exact for re-import), but people need numbers here.
-        frame = frame.with_columns(pl.col(pl.Float64).map_elements(lambda v: float(f"{v:.15G}"),
-                                                                    return_dtype=pl.Float64))
-        return _attachment(exports.to_xlsx({view.indicator.code: frame}),
-                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           _filename(view, ".xlsx"))
+        frame = frame.with_columns(
+            pl.col(pl.Float64).map_elements(lambda v: float(f"{v:.15G}"), return_dtype=pl.Float64)
+        )
+        return _attachment(
+            exports.to_xlsx({view.indicator.code: frame}),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            _filename(view, ".xlsx"),
+        )
     return _attachment(exports.to_csv(frame, bom=True), "text/csv; charset=utf-8", _filename(view, ".csv"))
 
 

@@ -30,12 +30,15 @@ class Basis(models.TextChoices):
 
 class IndicatorValue(models.Model):
     # indicator and period are served by the unique key and indicator_value_slice.
-    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="values", db_index=False,
-                                  db_constraint=False)
-    unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="indicator_values",
-                             db_constraint=False)
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False,
-                               db_constraint=False)
+    indicator = models.ForeignKey(
+        "catalog.Indicator", on_delete=models.CASCADE, related_name="values", db_index=False, db_constraint=False
+    )
+    unit = models.ForeignKey(
+        "places.Unit", on_delete=models.CASCADE, related_name="indicator_values", db_constraint=False
+    )
+    period = models.ForeignKey(
+        "observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     value = models.FloatField(null=True)
@@ -49,7 +52,9 @@ class IndicatorValue(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["indicator", "unit", "period", "breakdown", "basis"], name="indicator_value_unique")
+            models.UniqueConstraint(
+                fields=["indicator", "unit", "period", "breakdown", "basis"], name="indicator_value_unique"
+            )
         ]
         indexes = [models.Index(fields=["indicator", "period", "basis"], name="indicator_value_slice")]
 
@@ -57,11 +62,17 @@ class IndicatorValue(models.Model):
 class GroupStatistic(models.Model):
     """An indicator across a group's members for one period. `n` says how many members it stands on."""
 
-    indicator = models.ForeignKey("catalog.Indicator", on_delete=models.CASCADE, related_name="group_statistics",
-                                  db_index=False, db_constraint=False)
+    indicator = models.ForeignKey(
+        "catalog.Indicator",
+        on_delete=models.CASCADE,
+        related_name="group_statistics",
+        db_index=False,
+        db_constraint=False,
+    )
     group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="statistics", db_constraint=False)
-    period = models.ForeignKey("observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False,
-                               db_constraint=False)
+    period = models.ForeignKey(
+        "observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     members = models.PositiveIntegerField()
@@ -79,5 +90,7 @@ class GroupStatistic(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["indicator", "group", "period", "breakdown", "basis"], name="group_statistic_unique")
+            models.UniqueConstraint(
+                fields=["indicator", "group", "period", "breakdown", "basis"], name="group_statistic_unique"
+            )
         ]

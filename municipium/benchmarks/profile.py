@@ -59,9 +59,15 @@ class Spark:
         than in a template include because a profile has a hundred of them."""
         line = format_html('<polyline points="{}"/>', self.points) if self.points else ""
         dot = format_html('<circle cx="{}" cy="{}" r="2.5"/>', *self.dot) if self.dot else ""
-        return format_html('<svg class="sparkline" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-                           'aria-label="{label}" focusable="false">{line}{dot}</svg>',
-                           w=SPARK_WIDTH, h=SPARK_HEIGHT, label=self.label, line=line, dot=dot)
+        return format_html(
+            '<svg class="sparkline" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+            'aria-label="{label}" focusable="false">{line}{dot}</svg>',
+            w=SPARK_WIDTH,
+            h=SPARK_HEIGHT,
+            label=self.label,
+            line=line,
+            dot=dot,
+        )
 
 
 def sparkline(series, decimals: int, current: Period | None = None) -> Spark | None:
@@ -82,10 +88,15 @@ def sparkline(series, decimals: int, current: Period | None = None) -> Spark | N
 
     coords = [xy(o, v) for o, v in zip(ordinals, values, strict=True)]
     marked = next((i for i, row in enumerate(series) if current and row.period_id == current.pk), len(series) - 1)
-    label = _("Trend: %(values)s") % {"values": "; ".join(
-        f"{numbers.localise_digits(row.period.code)}: {numbers.format_number(row.value, decimals)}" for row in series)}
-    return Spark(points=" ".join(f"{x},{y}" for x, y in coords) if len(coords) > 1 else "",
-                 dot=coords[marked], label=label)
+    label = _("Trend: %(values)s") % {
+        "values": "; ".join(
+            f"{numbers.localise_digits(row.period.code)}: {numbers.format_number(row.value, decimals)}"
+            for row in series
+        )
+    }
+    return Spark(
+        points=" ".join(f"{x},{y}" for x, y in coords) if len(coords) > 1 else "", dot=coords[marked], label=label
+    )
 
 
 # -- unit profile --------------------------------------------------------------------------
@@ -146,8 +157,12 @@ def _completeness(unit, indicators, period, public) -> dict | None:
         found = found.filter(status=Status.PUBLISHED)
     have = set(found.values_list("variable_id", flat=True).distinct())
     missing = [v for v in variables if v.pk not in have]
-    return {"total": len(variables), "have": len(variables) - len(missing),
-            "share": 100.0 * (len(variables) - len(missing)) / len(variables), "missing": missing}
+    return {
+        "total": len(variables),
+        "have": len(variables) - len(missing),
+        "share": 100.0 * (len(variables) - len(missing)) / len(variables),
+        "missing": missing,
+    }
 
 
 def unit_profile(request, code):
@@ -179,9 +194,14 @@ def unit_profile(request, code):
         own = series[indicator.pk]
         value = next((r for r in own if period and r.period_id == period.pk), None)
         statistic = statistics.get(indicator.pk)
-        row = ProfileRow(indicator, value, statistic, ranks.get(indicator.pk),
-                         bands.band(value.value if value else None, indicator, statistic),
-                         sparkline(own, indicator.decimals, period))
+        row = ProfileRow(
+            indicator,
+            value,
+            statistic,
+            ranks.get(indicator.pk),
+            bands.band(value.value if value else None, indicator, statistic),
+            sparkline(own, indicator.decimals, period),
+        )
         dimensions = areas[-1].dimensions
         dimension = next((d for d in dimensions if d.code == indicator.dimension), None)
         if dimension is None:
@@ -194,8 +214,14 @@ def unit_profile(request, code):
 
     group_sets = [s for s in sets if group and s.group_id == group.pk]
     context = {
-        "unit": unit, "groups": groups, "group": group, "periods": periods, "period": period, "areas": areas,
-        "public": public, "completeness": _completeness(unit, indicators, period, public),
+        "unit": unit,
+        "groups": groups,
+        "group": group,
+        "periods": periods,
+        "period": period,
+        "areas": areas,
+        "public": public,
+        "completeness": _completeness(unit, indicators, period, public),
         "can_enter": access.can_enter(request.user, unit),
         "compare_set": group_sets[0] if group_sets else (sets[0] if sets else None),
         "fallback": not sets,
@@ -242,19 +268,28 @@ def compare(request):
         indicator_set = next((s for s in sets if group and s.group_id == group.pk), sets[0] if sets else None)
     indicators = []
     if indicator_set is not None:
-        indicators = [entry.indicator for entry in indicator_set.entries.select_related(
-            "indicator__service_area").order_by("order", "indicator__code")]
+        indicators = [
+            entry.indicator
+            for entry in indicator_set.entries.select_related("indicator__service_area").order_by(
+                "order", "indicator__code"
+            )
+        ]
 
     # Unpublished figures only for someone inside every chosen unit's groups (and the group).
-    public = not (units and all(access.sees_unpublished(request.user, unit=u) for u in units)
-                  and (group is None or access.sees_unpublished(request.user, group=group)))
+    public = not (
+        units
+        and all(access.sees_unpublished(request.user, unit=u) for u in units)
+        and (group is None or access.sees_unpublished(request.user, group=group))
+    )
     rows = read.series_many([u.pk for u in units], [i.pk for i in indicators], public=public) if units else []
     periods = _periods_of(rows)
     period = _chosen_period(request, periods)
     statistics = {}
     if period is not None and group is not None:
-        statistics = {s.indicator_id: s for s in
-                      read.statistics_many([i.pk for i in indicators], [period.pk], group, public=public)}
+        statistics = {
+            s.indicator_id: s
+            for s in read.statistics_many([i.pk for i in indicators], [period.pk], group, public=public)
+        }
     by_key = {(r.indicator_id, r.unit_id, r.period_id): r for r in rows}
     labels = {u.pk: u.label for u in units}
     rtl = get_language_bidi()
@@ -264,23 +299,47 @@ def compare(request):
         cells = []
         for unit in units:
             value = by_key.get((indicator.pk, unit.pk, period.pk)) if period else None
-            cells.append((unit, value, bands.band(value.value if value else None, indicator,
-                                                  statistics.get(indicator.pk))))
+            cells.append(
+                (unit, value, bands.band(value.value if value else None, indicator, statistics.get(indicator.pk)))
+            )
         own = [r for r in rows if r.indicator_id == indicator.pk]
         own_periods = _periods_of(own)
-        points = [{"period": numbers.localise_digits(r.period.code), "order": r.period.ordinal,
-                   "unit": labels[r.unit_id], "value": round(r.value, indicator.decimals + 3)} for r in own]
+        points = [
+            {
+                "period": numbers.localise_digits(r.period.code),
+                "order": r.period.ordinal,
+                "unit": labels[r.unit_id],
+                "value": round(r.value, indicator.decimals + 3),
+            }
+            for r in own
+        ]
         unit_of_measure = pick(indicator.unit_of_measure).text
         spec = charts.compare_small_multiple(
-            indicator.label, points, unit_title=_("Unit"), period_title=_("Period"), value_title=unit_of_measure,
-            decimals=indicator.decimals, rtl=rtl)
+            indicator.label,
+            points,
+            unit_title=_("Unit"),
+            period_title=_("Period"),
+            value_title=unit_of_measure,
+            decimals=indicator.decimals,
+            rtl=rtl,
+        )
         table = [(p, [by_key.get((indicator.pk, u.pk, p.pk)) for u in units]) for p in own_periods]
         table_rows.append(CompareRow(indicator, cells, f"chart-{indicator.code}", spec, table))
 
     context = {
-        "units": units, "groups": groups, "group": group, "members": members, "others": others,
-        "chosen": {u.code for u in units}, "sets": sets, "indicator_set": indicator_set, "periods": periods,
-        "period": period, "rows": table_rows, "public": public, "max_compared": MAX_COMPARED,
+        "units": units,
+        "groups": groups,
+        "group": group,
+        "members": members,
+        "others": others,
+        "chosen": {u.code for u in units},
+        "sets": sets,
+        "indicator_set": indicator_set,
+        "periods": periods,
+        "period": period,
+        "rows": table_rows,
+        "public": public,
+        "max_compared": MAX_COMPARED,
         "too_many": len([c for c in codes if c in found]) > MAX_COMPARED,
     }
     return render(request, "benchmarks/compare.html", context)

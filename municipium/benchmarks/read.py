@@ -41,7 +41,10 @@ def _members(group, period) -> QuerySet:
 def values(indicator, period, group=None, *, public: bool) -> QuerySet[IndicatorValue]:
     """The indicator's values in the period, for the group's members or every unit."""
     rows = IndicatorValue.objects.filter(
-        indicator=indicator, period=period, breakdown="", basis=basis(indicator, period, public=public),
+        indicator=indicator,
+        period=period,
+        breakdown="",
+        basis=basis(indicator, period, public=public),
         value__isnull=False,
     ).select_related("unit")
     if group is not None:
@@ -51,7 +54,11 @@ def values(indicator, period, group=None, *, public: bool) -> QuerySet[Indicator
 
 def value(indicator, unit, period, *, public: bool) -> IndicatorValue | None:
     return IndicatorValue.objects.filter(
-        indicator=indicator, unit=unit, period=period, breakdown="", basis=basis(indicator, period, public=public),
+        indicator=indicator,
+        unit=unit,
+        period=period,
+        breakdown="",
+        basis=basis(indicator, period, public=public),
         value__isnull=False,
     ).first()
 
@@ -61,9 +68,9 @@ def series(indicator, unit, *, public: bool) -> list[IndicatorValue]:
     rows = IndicatorValue.objects.filter(indicator=indicator, unit=unit, breakdown="", value__isnull=False)
     if public:
         marked = IndicatorValue.objects.filter(
-            indicator=indicator, period=OuterRef("period"), breakdown="", basis=Basis.PUBLISHED)
-        rows = rows.annotate(marked=Exists(marked)).filter(
-            Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False))
+            indicator=indicator, period=OuterRef("period"), breakdown="", basis=Basis.PUBLISHED
+        )
+        rows = rows.annotate(marked=Exists(marked)).filter(Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False))
     else:
         rows = rows.filter(basis=Basis.ALL)
     return list(rows.select_related("period").order_by("period__ordinal"))
@@ -72,7 +79,8 @@ def series(indicator, unit, *, public: bool) -> list[IndicatorValue]:
 def statistics(indicator, period, group=None, *, public: bool) -> QuerySet[GroupStatistic]:
     """Group statistics of the period: one group's, or every group's."""
     rows = GroupStatistic.objects.filter(
-        indicator=indicator, period=period, breakdown="", basis=basis(indicator, period, public=public))
+        indicator=indicator, period=period, breakdown="", basis=basis(indicator, period, public=public)
+    )
     if group is not None:
         rows = rows.filter(group=group)
     return rows.select_related("group").order_by("group__code")
@@ -96,8 +104,12 @@ def ranks(indicator, period, group, *, public: bool) -> list[Ranked]:
     (a slice is at most a few thousand rows) with the same rules as `stats`."""
     rows = list(values(indicator, period, group, public=public))
     numbers = [row.value for row in rows]
-    ranked = zip(rows, stats.competition_ranks(numbers, indicator.polarity), stats.percentiles(numbers, indicator.polarity),
-                 strict=True)
+    ranked = zip(
+        rows,
+        stats.competition_ranks(numbers, indicator.polarity),
+        stats.percentiles(numbers, indicator.polarity),
+        strict=True,
+    )
     out = [Ranked(row.unit, row.value, rank, len(rows), percentile) for row, rank, percentile in ranked]
     return sorted(out, key=lambda r: (r.rank, r.unit.code))
 
@@ -105,30 +117,55 @@ def ranks(indicator, period, group, *, public: bool) -> list[Ranked]:
 def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis: str) -> pl.DataFrame:
     """Ranks of the group's members for many indicators and periods at once (exports):
     columns indicator_id, unit_id, period_id, breakdown, rank, rank_of, percentile."""
-    schema = {"indicator_id": pl.Int64, "unit_id": pl.Int64, "period_id": pl.Int64, "breakdown": pl.String,
-              "value": pl.Float64}
+    schema = {
+        "indicator_id": pl.Int64,
+        "unit_id": pl.Int64,
+        "period_id": pl.Int64,
+        "breakdown": pl.String,
+        "value": pl.Float64,
+    }
     periods = {p.pk: p for p in Period.objects.filter(pk__in=period_ids)}
     memberships = list(Membership.objects.filter(group=group).select_related("unit"))
-    member_periods = [(m.unit_id, pk) for pk, p in periods.items() for m in memberships
-                      if m.covers(p.start, p.end) and (m.unit.valid_from is None or m.unit.valid_from <= p.end)
-                      and (m.unit.valid_to is None or p.start <= m.unit.valid_to)]
+    member_periods = [
+        (m.unit_id, pk)
+        for pk, p in periods.items()
+        for m in memberships
+        if m.covers(p.start, p.end)
+        and (m.unit.valid_from is None or m.unit.valid_from <= p.end)
+        and (m.unit.valid_to is None or p.start <= m.unit.valid_to)
+    ]
     members = pl.DataFrame(member_periods, schema={"unit_id": pl.Int64, "period_id": pl.Int64}, orient="row").unique()
     found = pl.DataFrame(
-        list(IndicatorValue.objects.filter(indicator_id__in=indicator_ids, period_id__in=period_ids, basis=basis,
-                                           unit_id__in=members.get_column("unit_id").unique().to_list(),
-                                           value__isnull=False)
-             .values_list("indicator_id", "unit_id", "period_id", "breakdown", "value").iterator(chunk_size=20_000)),
-        schema=schema, orient="row").join(members, on=["unit_id", "period_id"])
+        list(
+            IndicatorValue.objects.filter(
+                indicator_id__in=indicator_ids,
+                period_id__in=period_ids,
+                basis=basis,
+                unit_id__in=members.get_column("unit_id").unique().to_list(),
+                value__isnull=False,
+            )
+            .values_list("indicator_id", "unit_id", "period_id", "breakdown", "value")
+            .iterator(chunk_size=20_000)
+        ),
+        schema=schema,
+        orient="row",
+    ).join(members, on=["unit_id", "period_id"])
     polarity = dict(Indicator.objects.filter(pk__in=indicator_ids).values_list("id", "polarity"))
     keys = ["indicator_id", "period_id", "breakdown"]
     parts = []
     for side in sorted(set(polarity.values())):
         part = found.filter(pl.col("indicator_id").is_in([i for i, p in polarity.items() if p == side]))
-        parts.append(part.with_columns(stats.rank_expr("value", side, keys).alias("rank"),
-                                       pl.len().over(keys).cast(pl.Int64).alias("rank_of"))
-                     .with_columns(stats.percentile_expr("rank", "rank_of").alias("percentile")))
-    out_schema = {**{k: v for k, v in schema.items() if k != "value"}, "rank": pl.Int64, "rank_of": pl.Int64,
-                  "percentile": pl.Float64}
+        parts.append(
+            part.with_columns(
+                stats.rank_expr("value", side, keys).alias("rank"), pl.len().over(keys).cast(pl.Int64).alias("rank_of")
+            ).with_columns(stats.percentile_expr("rank", "rank_of").alias("percentile"))
+        )
+    out_schema = {
+        **{k: v for k, v in schema.items() if k != "value"},
+        "rank": pl.Int64,
+        "rank_of": pl.Int64,
+        "percentile": pl.Float64,
+    }
     if not parts:
         return pl.DataFrame(schema=out_schema)
     return pl.concat(parts).select([pl.col(c).cast(t) for c, t in out_schema.items()])
@@ -143,8 +180,9 @@ def _on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
     """Keep each slice's rows of the basis `basis` would choose for it."""
     if not public:
         return rows.filter(basis=Basis.ALL)
-    marked = Exists(IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"),
-                                                  basis=Basis.PUBLISHED))
+    marked = Exists(
+        IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"), basis=Basis.PUBLISHED)
+    )
     return rows.filter(Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~marked))
 
 
@@ -160,8 +198,9 @@ def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[Indicator
 
 def statistics_many(indicator_ids, period_ids, group, *, public: bool) -> list[GroupStatistic]:
     """`statistic` of one group for several indicators and periods, each slice on its basis."""
-    rows = GroupStatistic.objects.filter(indicator_id__in=list(indicator_ids), period_id__in=list(period_ids),
-                                         group=group, breakdown="")
+    rows = GroupStatistic.objects.filter(
+        indicator_id__in=list(indicator_ids), period_id__in=list(period_ids), group=group, breakdown=""
+    )
     return list(_on_basis(rows, public=public))
 
 
@@ -177,14 +216,21 @@ def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int,
     for this unit, from one read of the members' values of all those indicators."""
     members = _members(group, period)
     indicator_ids = list(indicator_ids)
-    slice_rows = IndicatorValue.objects.filter(period=period, indicator_id__in=indicator_ids, breakdown="",
-                                               value__isnull=False, unit_id__in=members)
+    slice_rows = IndicatorValue.objects.filter(
+        period=period, indicator_id__in=indicator_ids, breakdown="", value__isnull=False, unit_id__in=members
+    )
     if public:
         # `basis` per indicator, asked once each (an index probe) rather than per row.
-        marked = list(Indicator.objects.filter(pk__in=indicator_ids).filter(Exists(IndicatorValue.objects.filter(
-            indicator=OuterRef("pk"), period=period, basis=Basis.PUBLISHED))).values_list("pk", flat=True))
-        slice_rows = slice_rows.filter(Q(basis=Basis.PUBLISHED, indicator_id__in=marked)
-                                       | (Q(basis=Basis.ALL) & ~Q(indicator_id__in=marked)))
+        marked = list(
+            Indicator.objects.filter(pk__in=indicator_ids)
+            .filter(
+                Exists(IndicatorValue.objects.filter(indicator=OuterRef("pk"), period=period, basis=Basis.PUBLISHED))
+            )
+            .values_list("pk", flat=True)
+        )
+        slice_rows = slice_rows.filter(
+            Q(basis=Basis.PUBLISHED, indicator_id__in=marked) | (Q(basis=Basis.ALL) & ~Q(indicator_id__in=marked))
+        )
     else:
         slice_rows = slice_rows.filter(basis=Basis.ALL)
     # The members' values are read (two numbers a row) and ranked here by the one rule in

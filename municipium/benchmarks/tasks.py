@@ -8,8 +8,13 @@ from . import engine
 
 def _report(result: engine.RefreshResult) -> dict:
     # Task results are stored as JSON.
-    return {"indicators": result.indicators, "written": result.written, "deleted": result.deleted,
-            "errors": result.errors, "seconds": round(result.seconds, 3)}
+    return {
+        "indicators": result.indicators,
+        "written": result.written,
+        "deleted": result.deleted,
+        "errors": result.errors,
+        "seconds": round(result.seconds, 3),
+    }
 
 
 @task

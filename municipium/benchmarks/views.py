@@ -1,6 +1,6 @@
 """Pages of this app (being built)."""
-from django.http import Http404
 
+from django.http import Http404
 
 
 def unit_profile(request, *args, **kwargs):

@@ -23,8 +23,17 @@ from municipium.lib.formulas import FormulaError, dependency_order, parse
 from municipium.places.files import LoadReport, as_texts, read_yaml, save_all_or_nothing, save_changes
 from municipium.places.models import Group
 
-from .models import (CODE_PATTERN, Breakdown, Category, Indicator, IndicatorSet, PeriodKind, ServiceArea,
-                     SetIndicator, Variable)
+from .models import (
+    CODE_PATTERN,
+    Breakdown,
+    Category,
+    Indicator,
+    IndicatorSet,
+    PeriodKind,
+    ServiceArea,
+    SetIndicator,
+    Variable,
+)
 
 SECTIONS = ("service_areas", "breakdowns", "variables", "indicators", "indicator_sets")
 
@@ -93,14 +102,22 @@ class _Checker:
         at = f"{section}[{index}].code"
         code = item.get("code")
         if code is None or not re.match(CODE_PATTERN, str(code)):
-            self.problem(file, at, _("'%(code)s' is not a valid code") % {"code": code if code is not None else ""},
-                         _("letters, digits and _, not starting with a digit, such as water_billed"))
+            self.problem(
+                file,
+                at,
+                _("'%(code)s' is not a valid code") % {"code": code if code is not None else ""},
+                _("letters, digits and _, not starting with a digit, such as water_billed"),
+            )
             return None
         code = str(code)
         first = self.first_seen.get((section, code))
         if first:
-            self.problem(file, at, _("the code '%(code)s' is defined twice (first at %(first)s)")
-                         % {"code": code, "first": first}, _("each code once"))
+            self.problem(
+                file,
+                at,
+                _("the code '%(code)s' is defined twice (first at %(first)s)") % {"code": code, "first": first},
+                _("each code once"),
+            )
             return None
         self.first_seen[(section, code)] = f"{file}: {section}[{index}]"
         return code
@@ -109,16 +126,26 @@ class _Checker:
         if value in (None, "") and default is not None:
             return default
         if value not in choices:
-            self.problem(file, path, _("unknown value '%(value)s'") % {"value": value if value is not None else ""},
-                         _("one of %(codes)s") % {"codes": ", ".join(choices)})
+            self.problem(
+                file,
+                path,
+                _("unknown value '%(value)s'") % {"value": value if value is not None else ""},
+                _("one of %(codes)s") % {"codes": ", ".join(choices)},
+            )
         return value
 
     def run(self) -> dict:
         areas, breakdowns, variables, indicators, sets = [], [], [], [], []
         for file, index, item in self.entries["service_areas"]:
             code = self.code("service_areas", file, index, item)
-            areas.append({"code": code, "name": as_texts(item.get("name"), self.report, file,
-                                                         f"service_areas[{index}].name", required=True)})
+            areas.append(
+                {
+                    "code": code,
+                    "name": as_texts(
+                        item.get("name"), self.report, file, f"service_areas[{index}].name", required=True
+                    ),
+                }
+            )
         for file, index, item in self.entries["breakdowns"]:
             at = f"breakdowns[{index}]"
             code = self.code("breakdowns", file, index, item)
@@ -129,15 +156,25 @@ class _Checker:
                     category = {"code": category}
                 c_code = str(category.get("code") or "").strip()
                 if not c_code or len(c_code) > 32 or c_code in seen:
-                    self.problem(file, f"{c_at}.code", _("the category code '%(code)s' is empty, too long or repeated")
-                                 % {"code": c_code}, _("a short code, unique within the breakdown"))
+                    self.problem(
+                        file,
+                        f"{c_at}.code",
+                        _("the category code '%(code)s' is empty, too long or repeated") % {"code": c_code},
+                        _("a short code, unique within the breakdown"),
+                    )
                 seen.add(c_code)
-                categories.append({"code": c_code, "name": as_texts(category.get("name"), self.report, file,
-                                                                     f"{c_at}.name")})
+                categories.append(
+                    {"code": c_code, "name": as_texts(category.get("name"), self.report, file, f"{c_at}.name")}
+                )
             if not categories:
                 self.problem(file, f"{at}.categories", _("a breakdown needs categories"), "[{code: F}, {code: M}]")
-            breakdowns.append({"code": code, "name": as_texts(item.get("name"), self.report, file, f"{at}.name",
-                                                              required=True), "categories": categories})
+            breakdowns.append(
+                {
+                    "code": code,
+                    "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True),
+                    "categories": categories,
+                }
+            )
 
         area_codes = {a["code"] for a in areas} | set(ServiceArea.objects.values_list("code", flat=True))
         breakdown_codes = {b["code"] for b in breakdowns} | set(Breakdown.objects.values_list("code", flat=True))
@@ -147,25 +184,43 @@ class _Checker:
             code = self.code("variables", file, index, item)
             area = item.get("service_area")
             if area not in area_codes:
-                self.problem(file, f"{at}.service_area", _("unknown service area '%(code)s'") % {"code": area or ""},
-                             _("one of %(codes)s") % {"codes": ", ".join(sorted(area_codes))})
+                self.problem(
+                    file,
+                    f"{at}.service_area",
+                    _("unknown service area '%(code)s'") % {"code": area or ""},
+                    _("one of %(codes)s") % {"codes": ", ".join(sorted(area_codes))},
+                )
             breakdown = item.get("breakdown")
             if breakdown and breakdown not in breakdown_codes:
-                self.problem(file, f"{at}.breakdown", _("unknown breakdown '%(code)s'") % {"code": breakdown},
-                             _("one of %(codes)s") % {"codes": ", ".join(sorted(breakdown_codes))})
+                self.problem(
+                    file,
+                    f"{at}.breakdown",
+                    _("unknown breakdown '%(code)s'") % {"code": breakdown},
+                    _("one of %(codes)s") % {"codes": ", ".join(sorted(breakdown_codes))},
+                )
             low = _number(item.get("min"), self.report, file, f"{at}.min")
             high = _number(item.get("max"), self.report, file, f"{at}.max")
             if low is not None and high is not None and low > high:
-                self.problem(file, f"{at}.max", _("max (%(max)s) is below min (%(min)s)") % {"max": high, "min": low},
-                             _("a max at least as large as min"))
-            variables.append({
-                "code": code, "service_area": area, "breakdown": breakdown or None, "min_value": low, "max_value": high,
-                "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True),
-                "description": as_texts(item.get("description"), self.report, file, f"{at}.description"),
-                "unit_of_measure": as_texts(item.get("unit"), self.report, file, f"{at}.unit"),
-                "source": as_texts(item.get("source"), self.report, file, f"{at}.source"),
-                "period_kind": self.choice(item.get("period"), periods, file, f"{at}.period", default="year"),
-            })
+                self.problem(
+                    file,
+                    f"{at}.max",
+                    _("max (%(max)s) is below min (%(min)s)") % {"max": high, "min": low},
+                    _("a max at least as large as min"),
+                )
+            variables.append(
+                {
+                    "code": code,
+                    "service_area": area,
+                    "breakdown": breakdown or None,
+                    "min_value": low,
+                    "max_value": high,
+                    "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True),
+                    "description": as_texts(item.get("description"), self.report, file, f"{at}.description"),
+                    "unit_of_measure": as_texts(item.get("unit"), self.report, file, f"{at}.unit"),
+                    "source": as_texts(item.get("source"), self.report, file, f"{at}.source"),
+                    "period_kind": self.choice(item.get("period"), periods, file, f"{at}.period", default="year"),
+                }
+            )
 
         variable_codes = {v["code"] for v in variables} | set(Variable.objects.values_list("code", flat=True))
         formulas, where = {}, {}
@@ -173,12 +228,20 @@ class _Checker:
             at = f"indicators[{index}]"
             code = self.code("indicators", file, index, item)
             if code in variable_codes:
-                self.problem(file, f"{at}.code", _("'%(code)s' is already the code of a variable") % {"code": code},
-                             _("a code that no variable has, so formulas are unambiguous"))
+                self.problem(
+                    file,
+                    f"{at}.code",
+                    _("'%(code)s' is already the code of a variable") % {"code": code},
+                    _("a code that no variable has, so formulas are unambiguous"),
+                )
             area = item.get("service_area")
             if area not in area_codes:
-                self.problem(file, f"{at}.service_area", _("unknown service area '%(code)s'") % {"code": area or ""},
-                             _("one of %(codes)s") % {"codes": ", ".join(sorted(area_codes))})
+                self.problem(
+                    file,
+                    f"{at}.service_area",
+                    _("unknown service area '%(code)s'") % {"code": area or ""},
+                    _("one of %(codes)s") % {"codes": ", ".join(sorted(area_codes))},
+                )
             text = str(item.get("formula") or "")
             try:
                 formula = parse(text)
@@ -188,30 +251,47 @@ class _Checker:
                 self.problem(file, f"{at}.formula", str(error), _("a formula over variable and indicator codes"))
             decimals = item.get("decimals", 1)
             if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 6:
-                self.problem(file, f"{at}.decimals", _("'%(value)s' is not a number of decimals") % {"value": decimals},
-                             _("a whole number from 0 to 6"))
+                self.problem(
+                    file,
+                    f"{at}.decimals",
+                    _("'%(value)s' is not a number of decimals") % {"value": decimals},
+                    _("a whole number from 0 to 6"),
+                )
                 decimals = 1
             thresholds = item.get("thresholds") or {}
             if not isinstance(thresholds, dict) or set(thresholds) - {"good", "poor"}:
-                self.problem(file, f"{at}.thresholds", _("thresholds must be {good: number, poor: number}"),
-                             "{good: 20, poor: 35}")
+                self.problem(
+                    file,
+                    f"{at}.thresholds",
+                    _("thresholds must be {good: number, poor: number}"),
+                    "{good: 20, poor: 35}",
+                )
                 thresholds = {}
             thresholds = {k: _number(v, self.report, file, f"{at}.thresholds.{k}") for k, v in thresholds.items()}
-            indicators.append({
-                "code": code, "service_area": area, "formula": text.strip(),
-                "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True),
-                "definition": as_texts(item.get("definition"), self.report, file, f"{at}.definition"),
-                "unit_of_measure": as_texts(item.get("unit"), self.report, file, f"{at}.unit"),
-                "dimension": self.choice(item.get("dimension"), Indicator.Dimension.values, file, f"{at}.dimension"),
-                "polarity": self.choice(item.get("polarity"), Indicator.Polarity.values, file, f"{at}.polarity",
-                                        default="neutral"),
-                "period_kind": self.choice(item.get("period"), periods, file, f"{at}.period", default="year"),
-                "decimals": decimals, "target": _number(item.get("target"), self.report, file, f"{at}.target"),
-                "thresholds": thresholds,
-            })
+            indicators.append(
+                {
+                    "code": code,
+                    "service_area": area,
+                    "formula": text.strip(),
+                    "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True),
+                    "definition": as_texts(item.get("definition"), self.report, file, f"{at}.definition"),
+                    "unit_of_measure": as_texts(item.get("unit"), self.report, file, f"{at}.unit"),
+                    "dimension": self.choice(
+                        item.get("dimension"), Indicator.Dimension.values, file, f"{at}.dimension"
+                    ),
+                    "polarity": self.choice(
+                        item.get("polarity"), Indicator.Polarity.values, file, f"{at}.polarity", default="neutral"
+                    ),
+                    "period_kind": self.choice(item.get("period"), periods, file, f"{at}.period", default="year"),
+                    "decimals": decimals,
+                    "target": _number(item.get("target"), self.report, file, f"{at}.target"),
+                    "thresholds": thresholds,
+                }
+            )
         # Indicators already stored and not redefined here still take part in the checks.
         for stored in Indicator.objects.exclude(code__in=list(formulas)).exclude(
-                code__in=[i["code"] for i in indicators]):
+            code__in=[i["code"] for i in indicators]
+        ):
             try:
                 formulas.setdefault(stored.code, parse(stored.formula))
             except FormulaError:
@@ -225,18 +305,38 @@ class _Checker:
             code = self.code("indicator_sets", file, index, item)
             group = item.get("group")
             if group and group not in group_codes:
-                self.problem(file, f"{at}.group", _("unknown group '%(code)s'") % {"code": group},
-                             _("the code of a group already loaded (load units and groups first)"))
+                self.problem(
+                    file,
+                    f"{at}.group",
+                    _("unknown group '%(code)s'") % {"code": group},
+                    _("the code of a group already loaded (load units and groups first)"),
+                )
             members = item.get("indicators") or []
             for m_index, member in enumerate(members):
                 if member not in indicator_codes:
-                    self.problem(file, f"{at}.indicators[{m_index}]", _("unknown indicator '%(code)s'") % {"code": member},
-                                 _("the code of an indicator in the catalogue"))
+                    self.problem(
+                        file,
+                        f"{at}.indicators[{m_index}]",
+                        _("unknown indicator '%(code)s'") % {"code": member},
+                        _("the code of an indicator in the catalogue"),
+                    )
             if len(set(members)) != len(members):
                 self.problem(file, f"{at}.indicators", _("an indicator is listed twice"), _("each indicator once"))
-            sets.append({"code": code, "group": group or None, "indicators": [str(m) for m in members],
-                         "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True)})
-        return {"areas": areas, "breakdowns": breakdowns, "variables": variables, "indicators": indicators, "sets": sets}
+            sets.append(
+                {
+                    "code": code,
+                    "group": group or None,
+                    "indicators": [str(m) for m in members],
+                    "name": as_texts(item.get("name"), self.report, file, f"{at}.name", required=True),
+                }
+            )
+        return {
+            "areas": areas,
+            "breakdowns": breakdowns,
+            "variables": variables,
+            "indicators": indicators,
+            "sets": sets,
+        }
 
     def _check_formulas(self, formulas, where, variable_codes):
         known = variable_codes | set(formulas)
@@ -248,9 +348,14 @@ class _Checker:
                 formula.check(known)
             except FormulaError as error:
                 unknown_found = True
-                self.problem(*where[code], str(error), _("a variable or indicator code such as %(codes)s")
-                             % {"codes": ", ".join(_close(error.name, known))} if _close(error.name, known)
-                             else _("a variable or indicator code"))
+                self.problem(
+                    *where[code],
+                    str(error),
+                    _("a variable or indicator code such as %(codes)s")
+                    % {"codes": ", ".join(_close(error.name, known))}
+                    if _close(error.name, known)
+                    else _("a variable or indicator code"),
+                )
         if unknown_found:
             return
         try:
@@ -270,20 +375,33 @@ def _save(checked: dict, actor, via: str, report: LoadReport) -> None:
     areas = {a.code: a for a in ServiceArea.objects.all()}
     for order, area in enumerate(checked["areas"]):
         instance = areas.get(area["code"]) or ServiceArea(code=area["code"])
-        save_changes(instance, {"name": area["name"], "order": order}, actor=actor, via=via, report=report,
-                     exists=instance.pk is not None)
+        save_changes(
+            instance,
+            {"name": area["name"], "order": order},
+            actor=actor,
+            via=via,
+            report=report,
+            exists=instance.pk is not None,
+        )
         areas[area["code"]] = instance
     breakdowns = {b.code: b for b in Breakdown.objects.all()}
     for breakdown in checked["breakdowns"]:
         instance = breakdowns.get(breakdown["code"]) or Breakdown(code=breakdown["code"])
-        save_changes(instance, {"name": breakdown["name"]}, actor=actor, via=via, report=report,
-                     exists=instance.pk is not None)
+        save_changes(
+            instance, {"name": breakdown["name"]}, actor=actor, via=via, report=report, exists=instance.pk is not None
+        )
         breakdowns[breakdown["code"]] = instance
         stored = {c.code: c for c in instance.categories.all()}
         for order, category in enumerate(breakdown["categories"]):
             c_instance = stored.get(category["code"]) or Category(breakdown=instance, code=category["code"])
-            save_changes(c_instance, {"name": category["name"], "order": order}, actor=actor, via=via, report=report,
-                         exists=c_instance.pk is not None)
+            save_changes(
+                c_instance,
+                {"name": category["name"], "order": order},
+                actor=actor,
+                via=via,
+                report=report,
+                exists=c_instance.pk is not None,
+            )
     variables = {v.code: v for v in Variable.objects.all()}
     for order, variable in enumerate(checked["variables"]):
         instance = variables.get(variable["code"]) or Variable(code=variable["code"])
@@ -304,22 +422,37 @@ def _save(checked: dict, actor, via: str, report: LoadReport) -> None:
     for entry in checked["sets"]:
         instance = IndicatorSet.objects.filter(code=entry["code"]).first() or IndicatorSet(code=entry["code"])
         exists = instance.pk is not None
-        save_changes(instance, {"name": entry["name"], "group": groups.get(entry["group"]) if entry["group"] else None},
-                     actor=actor, via=via, report=report, exists=exists)
+        save_changes(
+            instance,
+            {"name": entry["name"], "group": groups.get(entry["group"]) if entry["group"] else None},
+            actor=actor,
+            via=via,
+            report=report,
+            exists=exists,
+        )
         before = list(instance.entries.order_by("order").values_list("indicator__code", flat=True)) if exists else []
         if before != entry["indicators"]:
             instance.entries.all().delete()
             SetIndicator.objects.bulk_create(
                 SetIndicator(indicator_set=instance, indicator=indicators[code], order=order)
-                for order, code in enumerate(entry["indicators"]))
-            record("update", instance, actor=actor, via=via, before={"indicators": before},
-                   after={"indicators": entry["indicators"]}, note="indicators")
+                for order, code in enumerate(entry["indicators"])
+            )
+            record(
+                "update",
+                instance,
+                actor=actor,
+                via=via,
+                before={"indicators": before},
+                after={"indicators": entry["indicators"]},
+                note="indicators",
+            )
             if exists:
                 report.updated += 1
 
 
 def dump_catalog() -> str:
     """The whole stored catalogue as YAML in the format load_catalog reads."""
+
     def texts(value):
         return value or None
 
@@ -327,29 +460,66 @@ def dump_catalog() -> str:
         return {k: v for k, v in entry.items() if v not in (None, {}, [], "")}
 
     data = {
-        "service_areas": [clean({"code": a.code, "name": a.name}) for a in ServiceArea.objects.order_by("order", "code")],
+        "service_areas": [
+            clean({"code": a.code, "name": a.name}) for a in ServiceArea.objects.order_by("order", "code")
+        ],
         "breakdowns": [
-            clean({"code": b.code, "name": b.name,
-                   "categories": [clean({"code": c.code, "name": c.name}) for c in b.categories.order_by("order", "code")]})
+            clean(
+                {
+                    "code": b.code,
+                    "name": b.name,
+                    "categories": [
+                        clean({"code": c.code, "name": c.name}) for c in b.categories.order_by("order", "code")
+                    ],
+                }
+            )
             for b in Breakdown.objects.order_by("code")
         ],
         "variables": [
-            clean({"code": v.code, "service_area": v.service_area.code, "name": v.name, "description": texts(v.description),
-                   "unit": texts(v.unit_of_measure), "period": v.period_kind,
-                   "breakdown": v.breakdown.code if v.breakdown else None, "min": v.min_value, "max": v.max_value,
-                   "source": texts(v.source)})
+            clean(
+                {
+                    "code": v.code,
+                    "service_area": v.service_area.code,
+                    "name": v.name,
+                    "description": texts(v.description),
+                    "unit": texts(v.unit_of_measure),
+                    "period": v.period_kind,
+                    "breakdown": v.breakdown.code if v.breakdown else None,
+                    "min": v.min_value,
+                    "max": v.max_value,
+                    "source": texts(v.source),
+                }
+            )
             for v in Variable.objects.select_related("service_area", "breakdown").order_by("order", "code")
         ],
         "indicators": [
-            clean({"code": i.code, "service_area": i.service_area.code, "name": i.name, "definition": texts(i.definition),
-                   "formula": i.formula, "unit": texts(i.unit_of_measure), "dimension": i.dimension,
-                   "polarity": i.polarity, "decimals": i.decimals, "target": i.target,
-                   "thresholds": i.thresholds or None, "period": i.period_kind})
+            clean(
+                {
+                    "code": i.code,
+                    "service_area": i.service_area.code,
+                    "name": i.name,
+                    "definition": texts(i.definition),
+                    "formula": i.formula,
+                    "unit": texts(i.unit_of_measure),
+                    "dimension": i.dimension,
+                    "polarity": i.polarity,
+                    "decimals": i.decimals,
+                    "target": i.target,
+                    "thresholds": i.thresholds or None,
+                    "period": i.period_kind,
+                }
+            )
             for i in Indicator.objects.select_related("service_area").order_by("order", "code")
         ],
         "indicator_sets": [
-            clean({"code": s.code, "name": s.name, "group": s.group.code if s.group else None,
-                   "indicators": list(s.entries.order_by("order").values_list("indicator__code", flat=True))})
+            clean(
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "group": s.group.code if s.group else None,
+                    "indicators": list(s.entries.order_by("order").values_list("indicator__code", flat=True)),
+                }
+            )
             for s in IndicatorSet.objects.select_related("group").order_by("code")
         ],
     }

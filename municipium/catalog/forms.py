@@ -48,8 +48,11 @@ class IndicatorForm(forms.Form):
     """Name, definition and unit of measure per language; formula; presentation; targets."""
 
     # Not stripped before checking: error columns must count what the person typed.
-    formula = forms.CharField(label=_("Formula"), strip=False, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false",
-                                                                                "autocomplete": "off"}))
+    formula = forms.CharField(
+        label=_("Formula"),
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+    )
     decimals = forms.IntegerField(label=_("Decimals"), min_value=0, max_value=6)
     polarity = forms.ChoiceField(label=_("Polarity"), choices=Indicator.Polarity.choices)
     target = forms.FloatField(label=_("Target"), required=False)
@@ -60,8 +63,11 @@ class IndicatorForm(forms.Form):
 
     def __init__(self, *args, indicator: Indicator, **kwargs):
         initial = {
-            "formula": indicator.formula, "decimals": indicator.decimals, "polarity": indicator.polarity,
-            "target": indicator.target, "threshold_good": (indicator.thresholds or {}).get("good"),
+            "formula": indicator.formula,
+            "decimals": indicator.decimals,
+            "polarity": indicator.polarity,
+            "target": indicator.target,
+            "threshold_good": (indicator.thresholds or {}).get("good"),
             "threshold_poor": (indicator.thresholds or {}).get("poor"),
         }
         for language, _name in _languages():
@@ -73,17 +79,26 @@ class IndicatorForm(forms.Form):
         for language, name in _languages():
             attrs = {"lang": language, "dir": "rtl" if get_language_info(language)["bidi"] else "ltr"}
             self.fields[f"name_{language}"] = forms.CharField(
-                label=_("Name (%(language)s)") % {"language": name}, required=False, max_length=500,
-                widget=forms.TextInput(attrs=attrs))
+                label=_("Name (%(language)s)") % {"language": name},
+                required=False,
+                max_length=500,
+                widget=forms.TextInput(attrs=attrs),
+            )
             self.fields[f"definition_{language}"] = forms.CharField(
-                label=_("Definition (%(language)s)") % {"language": name}, required=False,
-                widget=forms.Textarea(attrs=attrs | {"rows": 2}))
+                label=_("Definition (%(language)s)") % {"language": name},
+                required=False,
+                widget=forms.Textarea(attrs=attrs | {"rows": 2}),
+            )
             self.fields[f"unit_of_measure_{language}"] = forms.CharField(
-                label=_("Unit of measure (%(language)s)") % {"language": name}, required=False, max_length=100,
-                widget=forms.TextInput(attrs=attrs))
-            self.languages.append({"code": language, "name": name,
-                                   "fields": [self[f"{field}_{language}"] for field in self.TEXTS]})
-        for name, field in self.fields.items():
+                label=_("Unit of measure (%(language)s)") % {"language": name},
+                required=False,
+                max_length=100,
+                widget=forms.TextInput(attrs=attrs),
+            )
+            self.languages.append(
+                {"code": language, "name": name, "fields": [self[f"{field}_{language}"] for field in self.TEXTS]}
+            )
+        for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = css
 
@@ -102,21 +117,26 @@ class IndicatorForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not any((data.get(f"name_{language}") or "").strip() for language, _n in _languages()):
-            self.add_error(f"name_{settings.LANGUAGE_CODE.split('-')[0]}",
-                           _("Give the indicator a name in at least one language."))
+            self.add_error(
+                f"name_{settings.LANGUAGE_CODE.split('-')[0]}", _("Give the indicator a name in at least one language.")
+            )
         return data
 
     def apply(self) -> Indicator:
         """Copy the cleaned values onto the indicator (not saved)."""
         data, indicator = self.cleaned_data, self.indicator
         for field in self.TEXTS:
-            setattr(indicator, field, normalise({language: data.get(f"{field}_{language}", "")
-                                                 for language, _n in _languages()}))
+            setattr(
+                indicator,
+                field,
+                normalise({language: data.get(f"{field}_{language}", "") for language, _n in _languages()}),
+            )
         indicator.formula = data["formula"]
         indicator.decimals = data["decimals"]
         indicator.polarity = data["polarity"]
         indicator.target = data["target"]
-        indicator.thresholds = {key: data[f"threshold_{key}"] for key in ("good", "poor")
-                                if data.get(f"threshold_{key}") is not None}
+        indicator.thresholds = {
+            key: data[f"threshold_{key}"] for key in ("good", "poor") if data.get(f"threshold_{key}") is not None
+        }
         indicator.__dict__.pop("parsed", None)
         return indicator

@@ -146,7 +146,9 @@ class IndicatorSet(models.Model):
 
     code = models.CharField(max_length=64, unique=True)
     name = models.JSONField(default=dict)
-    group = models.ForeignKey("places.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="indicator_sets")
+    group = models.ForeignKey(
+        "places.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="indicator_sets"
+    )
     indicators = models.ManyToManyField(Indicator, through="SetIndicator", related_name="sets")
 
     class Meta:

@@ -32,8 +32,14 @@ def adopt(group, indicators, *, actor=None, via: str = "form") -> list[SetIndica
                 continue
             order += 1
             entry = SetIndicator.objects.create(indicator_set=indicator_set, indicator=indicator, order=order)
-            record("create", entry, actor=actor, after=snapshot(entry), via=via,
-                   object_repr=f"{indicator_set.code}: {indicator.code}")
+            record(
+                "create",
+                entry,
+                actor=actor,
+                after=snapshot(entry),
+                via=via,
+                object_repr=f"{indicator_set.code}: {indicator.code}",
+            )
             present.add(indicator.pk)
             added.append(entry)
         if added:

@@ -72,7 +72,8 @@ def may_edit(user, indicator: Indicator) -> bool:
 
 def catalogue(request):
     areas = ServiceArea.objects.annotate(
-        variable_count=Count("variables", distinct=True), indicator_count=Count("indicators", distinct=True))
+        variable_count=Count("variables", distinct=True), indicator_count=Count("indicators", distinct=True)
+    )
     return render(request, "catalog/catalogue.html", {"areas": areas})
 
 
@@ -86,8 +87,9 @@ def area(request, code):
     for indicator in indicators:
         indicator.readable = readable(indicator.formula, names, anchors.get)
         indicator.editable = editor and may_edit(request.user, indicator)
-    return render(request, "catalog/area.html", {"area": service_area, "variables": variables,
-                                                 "indicators": indicators})
+    return render(
+        request, "catalog/area.html", {"area": service_area, "variables": variables, "indicators": indicators}
+    )
 
 
 def _editable(request, code) -> Indicator:
@@ -99,8 +101,11 @@ def _editable(request, code) -> Indicator:
 def _preview_groups(user, indicator):
     """Groups whose data the preview may show: those the user is inside (all for an
     administrator); the indicator's own group first."""
-    groups = [g for g in Group.objects.filter(memberships__isnull=False).distinct().order_by("code")
-              if access.inside_group(user, g)]
+    groups = [
+        g
+        for g in Group.objects.filter(memberships__isnull=False).distinct().order_by("code")
+        if access.inside_group(user, g)
+    ]
     owner = owner_group(indicator)
     in_sets = set(indicator.sets.values_list("group_id", flat=True))
     groups.sort(key=lambda g: (not (owner and g.pk == owner.pk), g.pk not in in_sets, g.code))
@@ -109,8 +114,14 @@ def _preview_groups(user, indicator):
 
 def _members(group, period):
     """Memberships overlapping the period, of units valid at some time in it."""
-    return Membership.objects.filter(group=group).exclude(valid_from__gt=period.end).exclude(valid_to__lt=period.start).exclude(
-        unit__valid_from__gt=period.end).exclude(unit__valid_to__lt=period.start).select_related("unit")
+    return (
+        Membership.objects.filter(group=group)
+        .exclude(valid_from__gt=period.end)
+        .exclude(valid_to__lt=period.start)
+        .exclude(unit__valid_from__gt=period.end)
+        .exclude(unit__valid_to__lt=period.start)
+        .select_related("unit")
+    )
 
 
 def preview(indicator: Indicator, text: str, group: Group | None, user) -> dict:
@@ -124,15 +135,16 @@ def preview(indicator: Indicator, text: str, group: Group | None, user) -> dict:
         if error.position is not None:
             # The formula with the offending place marked, for people who cannot count columns.
             at = min(error.position, len(text))
-            result["marked"] = (text[:at], text[at:at + 1] or " ", text[at + 1:])
+            result["marked"] = (text[:at], text[at : at + 1] or " ", text[at + 1 :])
         return result
     if group is None:
         return result
     names = ctx.expanded(indicator.code).names
     units = Membership.objects.filter(group=group).values("unit_id")
     public = not access.sees_unpublished(user, group=group)
-    observed = Observation.objects.filter(unit_id__in=units, variable__code__in=names,
-                                          period__kind=indicator.period_kind)
+    observed = Observation.objects.filter(
+        unit_id__in=units, variable__code__in=names, period__kind=indicator.period_kind
+    )
     if public:
         observed = observed.filter(status="published")
     period = Period.objects.filter(pk__in=observed.values("period_id")).order_by("-ordinal").first()
@@ -140,14 +152,16 @@ def preview(indicator: Indicator, text: str, group: Group | None, user) -> dict:
         return result
     result["period"] = period
     members = sorted({m.unit for m in _members(group, period)}, key=lambda u: u.code)[:PREVIEW_UNITS]
-    frame = engine.compute_indicator(indicator.pk, [period], basis=Basis.PUBLISHED if public else Basis.ALL,
-                                     context=ctx)
+    frame = engine.compute_indicator(
+        indicator.pk, [period], basis=Basis.PUBLISHED if public else Basis.ALL, context=ctx
+    )
     computed = dict(zip(frame["unit_id"].to_list(), frame["value"].to_list(), strict=True))
     stored = {row.unit_id: row.value for row in read.values(indicator, period, group, public=public)}
     for unit in members:
         value, current = computed.get(unit.pk), stored.get(unit.pk)
         same = (value is None and current is None) or (
-            value is not None and current is not None and abs(value - current) <= 1e-9 * max(1, abs(current)))
+            value is not None and current is not None and abs(value - current) <= 1e-9 * max(1, abs(current))
+        )
         result["rows"].append({"unit": unit, "value": value, "stored": current, "changed": not same})
     return result
 
@@ -171,11 +185,18 @@ def indicator_edit(request, code):
         form = IndicatorForm(indicator=indicator)
         text = indicator.formula
     group = _chosen_group(request, groups)
-    return render(request, "catalog/indicator_edit.html", {
-        "indicator": indicator, "form": form, "groups": groups, "owner": owner_group(indicator),
-        "preview": preview(indicator, text, group, request.user),
-        "readable": readable(indicator.formula, catalogue_names()),
-    })
+    return render(
+        request,
+        "catalog/indicator_edit.html",
+        {
+            "indicator": indicator,
+            "form": form,
+            "groups": groups,
+            "owner": owner_group(indicator),
+            "preview": preview(indicator, text, group, request.user),
+            "readable": readable(indicator.formula, catalogue_names()),
+        },
+    )
 
 
 def _chosen_group(request, groups):

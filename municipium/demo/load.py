@@ -45,8 +45,11 @@ def synthetic_csv(path: Path) -> int:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
         writer.writeheader()
-        successions = [{"predecessor": unit["code"], "successor": s["code"], "kind": s.get("kind"), "date": s.get("date")}
-                       for unit in demo["units"] for s in unit.get("successors") or ()]
+        successions = [
+            {"predecessor": unit["code"], "successor": s["code"], "kind": s.get("kind"), "date": s.get("date")}
+            for unit in demo["units"]
+            for s in unit.get("successors") or ()
+        ]
         for row in generate(catalog, demo["units"], successions=successions):
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
             count += 1
@@ -59,8 +62,15 @@ DEMO_SETS = {
     "rasina": ["water_core", "waste_core", "roads_core", "population_core"],
     "rasina-water": ["water_core"],
     "rasina-waste": ["waste_core"],
-    "pl-exchange": ["water_core", "waste_core", "housing_core", "roads_core", "taxes_core", "investment_core",
-                    "population_core"],
+    "pl-exchange": [
+        "water_core",
+        "waste_core",
+        "housing_core",
+        "roads_core",
+        "taxes_core",
+        "investment_core",
+        "population_core",
+    ],
     "pazardzhik": ["water_core", "waste_core", "social_core", "population_core"],
     "alytus": ["water_core", "waste_core", "geodesy_core", "population_core"],
     "qom": ["water_core", "waste_core", "roads_core", "population_core"],
@@ -76,12 +86,17 @@ def adopt_demo_sets() -> None:
         group = Group.objects.filter(code=code).first()
         if group is None:
             continue
-        indicators = [entry.indicator for set_code in set_codes
-                      for entry in IndicatorSet.objects.get(code=set_code).entries.select_related("indicator")]
+        indicators = [
+            entry.indicator
+            for set_code in set_codes
+            for entry in IndicatorSet.objects.get(code=set_code).entries.select_related("indicator")
+        ]
         services.adopt(group, indicators, via="command")
 
 
-def load_demo(progress: Callable[[str], None] = lambda text: None, *, kolada: bool = True, recompute: bool = True) -> None:
+def load_demo(
+    progress: Callable[[str], None] = lambda text: None, *, kolada: bool = True, recompute: bool = True
+) -> None:
     from municipium.benchmarks import engine
     from municipium.catalog.files import load_catalog
     from municipium.demo.surveys import load_surveys

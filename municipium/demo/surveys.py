@@ -88,8 +88,15 @@ def scale(rng: random.Random, centre: float) -> str:
     return str(min(5, max(1, round(rng.gauss(centre, 0.9)))))
 
 
-def respondent(rng: random.Random, profile: Profile, *, shift: float = 0.0, dont_know: float = 0.06,
-               area: str | None = None, days: int = 30) -> Respondent:
+def respondent(
+    rng: random.Random,
+    profile: Profile,
+    *,
+    shift: float = 0.0,
+    dont_know: float = 0.06,
+    area: str | None = None,
+    days: int = 30,
+) -> Respondent:
     """One plausible person. `shift` moves every satisfaction (a better or worse year);
     `area`, when the sample design already fixed it (the frame's stratum), is not drawn.
 
@@ -125,15 +132,31 @@ SEX_SHARES = {"female": 0.52, "male": 0.48}
 # Who answers a postal invitation to a web survey: the young rarely, the retired often.
 RESPONDING_AGES = {"18_29": (1, -0.35), "30_44": (2, -0.15), "45_64": (3, 0.0), "65_plus": (3, 0.3)}
 # The model questionnaire's services and where people use them.
-SERVICES = {"water_supply": (4.0, 4.8), "sewage": (3.6, 4.2), "waste_collection": (3.8, 4.4),
-            "public_cleanliness": (3.3, 3.9), "roads": (2.9, 4.3), "public_transport": (3.2, 3.4),
-            "green_areas": (3.7, 3.2)}
+SERVICES = {
+    "water_supply": (4.0, 4.8),
+    "sewage": (3.6, 4.2),
+    "waste_collection": (3.8, 4.4),
+    "public_cleanliness": (3.3, 3.9),
+    "roads": (2.9, 4.3),
+    "public_transport": (3.2, 3.4),
+    "green_areas": (3.7, 3.2),
+}
 USE = {"water_supply": 0.93, "sewage": 0.72, "waste_collection": 0.95, "public_transport": 0.45, "green_areas": 0.7}
-LOCAL = {("public_transport", "rural"): -0.6, ("roads", "rural"): -0.4, ("green_areas", "rural"): 0.3,
-         ("sewage", "rural"): -0.3, ("waste_collection", "rural"): -0.2}
-REMARKS = ("Више канти за смеће у нашој улици, молим.", "Поправите рупе на путу до села.",
-           "Вода је мутна после сваке кише.", "Аутобус до града иде само двапут дневно.",
-           "Хвала комуналцима, ове године је много боље.", "Паркови су лепо уређени.")
+LOCAL = {
+    ("public_transport", "rural"): -0.6,
+    ("roads", "rural"): -0.4,
+    ("green_areas", "rural"): 0.3,
+    ("sewage", "rural"): -0.3,
+    ("waste_collection", "rural"): -0.2,
+}
+REMARKS = (
+    "Више канти за смеће у нашој улици, молим.",
+    "Поправите рупе на путу до села.",
+    "Вода је мутна после сваке кише.",
+    "Аутобус до града иде само двапут дневно.",
+    "Хвала комуналцима, ове године је много боље.",
+    "Паркови су лепо уређени.",
+)
 DEMOGRAPHICS = {"age": "age_group", "sex": "sex", "area": "area_type"}
 
 
@@ -150,12 +173,34 @@ class DemoSurvey:
 
 
 SURVEYS = (
-    DemoSurvey("RS-70670", adults=104_000, urban=0.58, frame=3500, sizes={"urban": 230, "rural": 200}, mood=0.1,
-               local={"roads": -0.3}, previous_shift=-0.35),
-    DemoSurvey("RS-71170", adults=33_500, urban=0.42, frame=2800, sizes={"urban": 190, "rural": 210}, mood=-0.15,
-               local={"water_supply": -0.5}),
-    DemoSurvey("RS-70343", adults=12_800, urban=0.30, frame=2000, sizes={"urban": 160, "rural": 220}, mood=0.05,
-               local={"public_transport": -0.4, "green_areas": 0.4}),
+    DemoSurvey(
+        "RS-70670",
+        adults=104_000,
+        urban=0.58,
+        frame=3500,
+        sizes={"urban": 230, "rural": 200},
+        mood=0.1,
+        local={"roads": -0.3},
+        previous_shift=-0.35,
+    ),
+    DemoSurvey(
+        "RS-71170",
+        adults=33_500,
+        urban=0.42,
+        frame=2800,
+        sizes={"urban": 190, "rural": 210},
+        mood=-0.15,
+        local={"water_supply": -0.5},
+    ),
+    DemoSurvey(
+        "RS-70343",
+        adults=12_800,
+        urban=0.30,
+        frame=2000,
+        sizes={"urban": 160, "rural": 220},
+        mood=0.05,
+        local={"public_transport": -0.4, "green_areas": 0.4},
+    ),
 )
 RESPONSE_RATE = {"urban": 0.5, "rural": 0.58}
 DUPLICATES, SPEEDERS, STRAIGHTLINERS = 3, 4, 2
@@ -177,8 +222,11 @@ def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
 
 
 def margins(spec: DemoSurvey) -> dict[str, dict[str, int]]:
-    return {"age_group": _split(spec.adults, AGE_SHARES), "sex": _split(spec.adults, SEX_SHARES),
-            "area_type": _split(spec.adults, {"urban": spec.urban, "rural": 1 - spec.urban})}
+    return {
+        "age_group": _split(spec.adults, AGE_SHARES),
+        "sex": _split(spec.adults, SEX_SHARES),
+        "area_type": _split(spec.adults, {"urban": spec.urban, "rural": 1 - spec.urban}),
+    }
 
 
 def frame_csv(spec: DemoSurvey, rng: random.Random) -> bytes:
@@ -195,10 +243,20 @@ def frame_csv(spec: DemoSurvey, rng: random.Random) -> bytes:
 
 
 def _profile(spec: DemoSurvey) -> Profile:
-    services = {code: (mean + spec.mood + spec.local.get(code, 0.0), weight) for code, (mean, weight) in SERVICES.items()}
-    return Profile(services=services, ages=RESPONDING_AGES, sexes=tuple(SEX_SHARES),
-                   areas={"urban": (spec.urban, 0.1), "rural": (1 - spec.urban, -0.1)}, overall=3.2 + spec.mood,
-                   use=USE, local=LOCAL, remarks=REMARKS, remark_rate=0.15)
+    services = {
+        code: (mean + spec.mood + spec.local.get(code, 0.0), weight) for code, (mean, weight) in SERVICES.items()
+    }
+    return Profile(
+        services=services,
+        ages=RESPONDING_AGES,
+        sexes=tuple(SEX_SHARES),
+        areas={"urban": (spec.urban, 0.1), "rural": (1 - spec.urban, -0.1)},
+        overall=3.2 + spec.mood,
+        use=USE,
+        local=LOCAL,
+        remarks=REMARKS,
+        remark_rate=0.15,
+    )
 
 
 def _raw_answers(rng: random.Random, profile: Profile, area: str, shift: float) -> tuple[dict, Respondent]:
@@ -225,8 +283,14 @@ def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0):
     rng = random.Random(f"{spec.unit}:{year}")
     # The unit's earlier survey, when there is one, becomes the one this is compared with.
     survey = model.create_survey(unit, year, code=survey_code(year), actor=actor)
-    frame = sampling.import_frame(survey, frame_csv(spec, rng), f"{spec.unit}-households-{year}.csv",
-                                  address_column="address", stratum_column="settlement_type", actor=actor)
+    frame = sampling.import_frame(
+        survey,
+        frame_csv(spec, rng),
+        f"{spec.unit}-households-{year}.csv",
+        address_column="address",
+        stratum_column="settlement_type",
+        actor=actor,
+    )
     sampling.draw(frame, "sizes", sizes=spec.sizes, seed=rng.randrange(2**31), actor=actor)
     issued = links.issue(survey, actor, note=_("demo: letters with personal links"))
 
@@ -238,11 +302,18 @@ def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0):
     def submit(token: str, raw: dict, duration: int, day: int) -> None:
         checked = answers.check(questionnaire, raw, language="sr")
         if not checked.ok:  # the generator must only produce what a respondent could submit
-            raise DemoError(_("A demo survey answer was refused: %(errors)s")
-                            % {"errors": "; ".join(str(e) for e in checked.errors)})
+            raise DemoError(
+                _("A demo survey answer was refused: %(errors)s")
+                % {"errors": "; ".join(str(e) for e in checked.errors)}
+            )
         link = links.find(token)
-        links.use(link, answers=checked.answers, language="sr", duration_seconds=duration,
-                  today=opens + dt.timedelta(days=day))
+        links.use(
+            link,
+            answers=checked.answers,
+            language="sr",
+            duration_seconds=duration,
+            today=opens + dt.timedelta(days=day),
+        )
         submitted.append(checked.answers)
 
     unanswered = []
@@ -272,9 +343,11 @@ def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0):
         submit(item.token, raw, person.duration_seconds, person.day)
 
     cleaning.compute_flags(survey, actor=actor)
-    reasons = {cleaning.DUPLICATE: _("The same answers as an earlier response: one household answered twice."),
-               cleaning.SPEEDER: _("Completed in under a third of the median time: too fast to have read the questions."),
-               cleaning.STRAIGHTLINER: _("The same answer on every item of the grid: not a considered judgement.")}
+    reasons = {
+        cleaning.DUPLICATE: _("The same answers as an earlier response: one household answered twice."),
+        cleaning.SPEEDER: _("Completed in under a third of the median time: too fast to have read the questions."),
+        cleaning.STRAIGHTLINER: _("The same answer on every item of the grid: not a considered judgement."),
+    }
     decided: set[int] = set()
     for flag, reason in reasons.items():
         ids = [r.id for r in survey.responses.all() if flag in r.flags and r.id not in decided]

@@ -25,8 +25,15 @@ def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def upsert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, conflict: Sequence[str],
-           update: Sequence[str] = (), increment: Sequence[str] = ()) -> int:
+def upsert(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str] = (),
+    increment: Sequence[str] = (),
+) -> int:
     """Insert rows; where the `conflict` key exists, overwrite `update` columns and add 1 to
     `increment` columns instead. Returns the number of rows sent."""
     cols = ", ".join(quote(c) for c in columns)
@@ -52,7 +59,9 @@ def upsert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, conf
                 with raw.copy(f"COPY {quote(stage)} ({cols}) FROM STDIN") as copy:
                     for row in chunk:
                         copy.write_row(row)
-                raw.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM {quote(stage)} ON CONFLICT ({key}) {action}")
+                raw.execute(
+                    f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM {quote(stage)} ON CONFLICT ({key}) {action}"
+                )
                 sent += len(chunk)
         else:
             marks = ", ".join(["%s"] * len(columns))
@@ -75,9 +84,7 @@ def stage(name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence]
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {quote(name)}{suffix} AS SELECT {cols} FROM {quote(like)} WHERE 1 = 0"
-        )
+        cursor.execute(f"CREATE TEMPORARY TABLE {quote(name)}{suffix} AS SELECT {cols} FROM {quote(like)} WHERE 1 = 0")
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {quote(name)} ({cols}) FROM STDIN") as copy:
                 for row in rows:

@@ -54,12 +54,24 @@ def _read_postgresql(sql: str, params: Sequence, schema: Schema) -> pl.DataFrame
     if not text:
         return pl.DataFrame(schema=dict(schema))
     # NULL is an empty field and "" a quoted one, so strings keep the difference.
-    return pl.read_csv(text.encode(), has_header=False, new_columns=list(schema), schema=dict(schema),
-                       empty_string_is_null=False, infer_schema=False)
+    return pl.read_csv(
+        text.encode(),
+        has_header=False,
+        new_columns=list(schema),
+        schema=dict(schema),
+        empty_string_is_null=False,
+        infer_schema=False,
+    )
 
 
-def upsert(table: str, frame: pl.DataFrame, *, conflict: Sequence[str], update: Sequence[str],
-           constants: Mapping[str, object] | None = None) -> int:
+def upsert(
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str],
+    constants: Mapping[str, object] | None = None,
+) -> int:
     """Insert the frame's rows; where the `conflict` key exists, overwrite `update` columns.
 
     `constants` are columns with one value for every row (breakdown "", computed_at):
@@ -83,11 +95,14 @@ def upsert(table: str, frame: pl.DataFrame, *, conflict: Sequence[str], update: 
     select = f"SELECT {cols}{', ' + marks if constants else ''} FROM {stage}"
     with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor
-        raw.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
-                    f"SELECT {cols} FROM {q(table)} WITH NO DATA")
+        raw.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {cols} FROM {q(table)} WITH NO DATA"
+        )
         raw.execute(f"TRUNCATE {stage}")
         with raw.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(data)
-        raw.execute(f"INSERT INTO {q(table)} ({all_cols}) {select} "
-                    f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}", list(constants.values()))
+        raw.execute(
+            f"INSERT INTO {q(table)} ({all_cols}) {select} ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}",
+            list(constants.values()),
+        )
     return frame.height

@@ -4,7 +4,9 @@ Babel is already a dependency (number formatting), so using it here means a fres
 needs no GNU gettext tools. Run as `python -m municipium.lib.messages update|compile|check`.
 
 - update: extract every translatable string from the Python sources (and templates) and
-  merge it into each language's django.po, keeping existing translations.
+  merge it into each language's django.po, keeping existing translations. The project's
+  catalogue is `municipium/locale/`; an app with a `locale/` folder of its own (the planning
+  modules) has its own catalogue of the strings in its package, templates included.
 - compile: write the .mo files Django reads.
 - check: list every string that lacks a translation in some language (the test suite fails
   on any), and translations whose %(placeholders)s differ from the original.
@@ -36,19 +38,47 @@ KEYWORDS = {
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|\{(\w*)\}")
 
 
-def _po_path(language: str) -> Path:
-    return LOCALE / language / "LC_MESSAGES" / "django.po"
+def own_catalogues() -> list[Path]:
+    """The apps that keep their own catalogue: every app folder with a `locale/` of its own.
+
+    New apps (meetings, tariffs, siting, ...) keep their strings, templates and translations
+    inside their package, so that work on one app never edits another's catalogue; Django
+    finds an installed app's `locale/` by itself.
+    """
+    return sorted(p.parent for p in ROOT.glob("*/locale") if p.is_dir() and p.parent != ROOT)
 
 
-def extract() -> Catalog:
+def catalogues() -> list[Path]:
+    """Every catalogue root: the project's (`municipium/locale`) and each app's own."""
+    return [ROOT, *own_catalogues()]
+
+
+def _po_path(language: str, root: Path = ROOT) -> Path:
+    return root / "locale" / language / "LC_MESSAGES" / "django.po"
+
+
+def extract(root: Path = ROOT) -> Catalog:
+    """The strings of one catalogue: the project's (all sources but the apps with their own
+    catalogue, plus the top-level templates) or one app's (its sources and its templates)."""
     catalog = Catalog(project="municipium", charset="utf-8")
-    method_map = [("**/tests/**", "ignore"), ("**.py", "python")]
-    template_map = [("**.html", "municipium.lib.messages:extract_django_template")]
-    for source_dir, mapping in ((ROOT, method_map), (ROOT.parent / "templates", template_map)):
+    template_method = "municipium.lib.messages:extract_django_template"
+    if root == ROOT:
+        ignored = [(f"{app.name}/**", "ignore") for app in own_catalogues()]
+        sources = [
+            (ROOT, [*ignored, ("**/tests/**", "ignore"), ("**.py", "python")]),
+            (ROOT.parent / "templates", [("**.html", template_method)]),
+        ]
+    else:
+        sources = [(root, [("**/tests/**", "ignore"), ("**.py", "python"), ("**.html", template_method)])]
+    for source_dir, mapping in sources:
         if not source_dir.is_dir():
             continue
         for filename, lineno, message, comments, context in extract_from_dir(
-            str(source_dir), method_map=mapping, keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True
+            str(source_dir),
+            method_map=mapping,
+            keywords=KEYWORDS,
+            comment_tags=("Translators:",),
+            strip_comment_tags=True,
         ):
             catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
@@ -68,8 +98,8 @@ def extract_django_template(fileobj, keywords, comment_tags, options):
     yield from extract_python(io.BytesIO(python.encode("utf-8")), keywords, comment_tags, options)
 
 
-def load(language: str) -> Catalog:
-    path = _po_path(language)
+def load(language: str, root: Path = ROOT) -> Catalog:
+    path = _po_path(language, root)
     if not path.exists():
         return Catalog(locale=language, project="municipium", charset="utf-8")
     with path.open("rb") as handle:
@@ -77,22 +107,31 @@ def load(language: str) -> Catalog:
 
 
 def update() -> None:
-    template = extract()
-    for language in LANGUAGES:
-        catalog = load(language)
-        catalog.update(template, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
-        path = _po_path(language)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            write_po(handle, catalog, width=100, omit_header=False, sort_output=True)
+    for root in catalogues():
+        template = extract(root)
+        for language in LANGUAGES:
+            catalog = load(language, root)
+            # Keep the header's date: a new date on every update would make every branch
+            # that touches strings conflict with every other in the header.
+            template.creation_date = catalog.creation_date
+            catalog.update(template, no_fuzzy_matching=True)
+            catalog.obsolete.clear()
+            path = _po_path(language, root)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as handle:
+                # No "#: file:line" comments: they change whenever code moves and make
+                # parallel branches conflict in every catalogue; msgids are sorted instead.
+                write_po(handle, catalog, width=100, omit_header=False, sort_output=True, no_location=True)
 
 
 def compile_all() -> None:
-    for language in LANGUAGES:
-        catalog = load(language)
-        with _po_path(language).with_suffix(".mo").open("wb") as handle:
-            write_mo(handle, catalog, use_fuzzy=False)
+    for root in catalogues():
+        for language in LANGUAGES:
+            catalog = load(language, root)
+            path = _po_path(language, root)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.with_suffix(".mo").open("wb") as handle:
+                write_mo(handle, catalog, use_fuzzy=False)
 
 
 def _ids(message) -> list[str]:
@@ -106,29 +145,34 @@ def _strs(message) -> list[str]:
 def problems() -> list[str]:
     """Every missing, fuzzy or placeholder-breaking translation, as readable lines."""
     found = []
-    wanted = {(m.id if isinstance(m.id, str) else m.id[0], m.context) for m in extract() if m.id}
-    for language in LANGUAGES:
-        catalog = load(language)
-        have = {}
-        for message in catalog:
-            if message.id:
-                have[(message.id if isinstance(message.id, str) else message.id[0], message.context)] = message
-        for key in sorted(wanted, key=lambda k: (k[0], k[1] or "")):
-            message = have.get(key)
-            if message is None or not all(_strs(message)) or message.fuzzy:
-                found.append(f"{language}: no translation for {key[0]!r}")
-                continue
-            expected = {m.group(0) for m in PLACEHOLDER.finditer(_ids(message)[0])}
-            for text in _strs(message):
-                got = {m.group(0) for m in PLACEHOLDER.finditer(text)}
-                if got != expected:
-                    found.append(f"{language}: placeholders {sorted(got)} instead of {sorted(expected)} in {key[0]!r}")
+    for root in catalogues():
+        where = "" if root == ROOT else f" [{root.name}]"
+        wanted = {(m.id if isinstance(m.id, str) else m.id[0], m.context) for m in extract(root) if m.id}
+        for language in LANGUAGES:
+            catalog = load(language, root)
+            have = {}
+            for message in catalog:
+                if message.id:
+                    have[(message.id if isinstance(message.id, str) else message.id[0], message.context)] = message
+            for key in sorted(wanted, key=lambda k: (k[0], k[1] or "")):
+                message = have.get(key)
+                if message is None or not all(_strs(message)) or message.fuzzy:
+                    found.append(f"{language}{where}: no translation for {key[0]!r}")
+                    continue
+                expected = {m.group(0) for m in PLACEHOLDER.finditer(_ids(message)[0])}
+                for text in _strs(message):
+                    got = {m.group(0) for m in PLACEHOLDER.finditer(text)}
+                    if got != expected:
+                        found.append(
+                            f"{language}{where}: placeholders {sorted(got)} instead of {sorted(expected)} in {key[0]!r}"
+                        )
     return found
 
 
 def main(argv: list[str]) -> int:
-    import django
     import os
+
+    import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "municipium.settings")
     django.setup()

@@ -71,8 +71,21 @@ def d3_locale(language: str | None = None) -> dict:
     """The d3-format locale for Vega charts (axes, tooltips), from the same Babel data."""
     language = _language(language)
     if language == "fa":
-        return {"decimal": "٫", "thousands": "٬", "grouping": [3], "currency": ["", " ﷼"],
-                "numerals": list("۰۱۲۳۴۵۶۷۸۹"), "minus": "−", "percent": "٪"}
+        return {
+            "decimal": "٫",
+            "thousands": "٬",
+            "grouping": [3],
+            "currency": ["", " ﷼"],
+            "numerals": list("۰۱۲۳۴۵۶۷۸۹"),
+            "minus": "−",
+            "percent": "٪",
+        }
     symbols = Locale.parse(language).number_symbols.get("latn", {})
-    return {"decimal": symbols.get("decimal", "."), "thousands": symbols.get("group", ","), "grouping": [3],
-            "currency": ["", ""], "minus": symbols.get("minusSign", "-"), "percent": symbols.get("percentSign", "%")}
+    return {
+        "decimal": symbols.get("decimal", "."),
+        "thousands": symbols.get("group", ","),
+        "grouping": [3],
+        "currency": ["", ""],
+        "minus": symbols.get("minusSign", "-"),
+        "percent": symbols.get("percentSign", "%"),
+    }

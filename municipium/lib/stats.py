@@ -48,8 +48,11 @@ def quantile(values: Sequence[float | None], q: float) -> float | None:
     return xs[below] + (position - below) * (xs[above] - xs[below])
 
 
-def summary(values: Sequence[float | None], numerators: Sequence[float | None] | None = None,
-            denominators: Sequence[float | None] | None = None) -> dict[str, float | int | None]:
+def summary(
+    values: Sequence[float | None],
+    numerators: Sequence[float | None] | None = None,
+    denominators: Sequence[float | None] | None = None,
+) -> dict[str, float | int | None]:
     """n, min, p10, p25, median, p75, p90, max, mean and pooled over one group's members.
 
     `pooled` is Σ numerator ÷ Σ denominator over the members that have a value (each of
@@ -64,8 +67,11 @@ def summary(values: Sequence[float | None], numerators: Sequence[float | None] |
     result["mean"] = math.fsum(xs) / len(xs) if xs else None
     result["pooled"] = None
     if numerators is not None and denominators is not None:
-        parts = [(a, b) for v, a, b in zip(values, numerators, denominators, strict=True)
-                 if v is not None and a is not None and b is not None]
+        parts = [
+            (a, b)
+            for v, a, b in zip(values, numerators, denominators, strict=True)
+            if v is not None and a is not None and b is not None
+        ]
         den = math.fsum(b for _a, b in parts)
         if parts and den != 0:
             result["pooled"] = math.fsum(a for a, _b in parts) / den
@@ -114,8 +120,9 @@ def trend_slope(points: Sequence[tuple[float, float | None]], *, min_points: int
 # -- Polars: what the engine runs ---------------------------------------------------------
 
 
-def summary_exprs(value: str = "value", numerator: str | None = "numerator",
-                  denominator: str | None = "denominator") -> list[pl.Expr]:
+def summary_exprs(
+    value: str = "value", numerator: str | None = "numerator", denominator: str | None = "denominator"
+) -> list[pl.Expr]:
     """Aggregations for group_by(...).agg(): the columns of `summary()`, same rules."""
     v = pl.col(value)
     exprs = [v.count().alias("n"), v.min().alias("min")]

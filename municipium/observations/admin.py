@@ -15,7 +15,18 @@ class RevisionInline(admin.TabularInline):
     model = Revision
     extra = 0
     can_delete = False
-    readonly_fields = ["version", "value", "missing", "status", "source", "comment", "changed_at", "changed_by", "via", "batch"]
+    readonly_fields = [
+        "version",
+        "value",
+        "missing",
+        "status",
+        "source",
+        "comment",
+        "changed_at",
+        "changed_by",
+        "via",
+        "batch",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -43,7 +54,18 @@ class ObservationAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["pk", "file_name", "format", "via", "created_at", "created_by", "rows", "created", "updated", "unchanged"]
+    list_display = [
+        "pk",
+        "file_name",
+        "format",
+        "via",
+        "created_at",
+        "created_by",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+    ]
     list_filter = ["via", "format"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
 

@@ -27,12 +27,50 @@ from municipium.places.models import Group, Unit
 
 from .models import Observation, Period
 
-OBSERVATION_COLUMNS = ["unit", "unit_name", "variable", "variable_name", "unit_of_measure", "period", "breakdown",
-                       "value", "missing", "status", "source", "comment"]
-INDICATOR_COLUMNS = ["indicator", "indicator_name", "unit_of_measure", "unit", "unit_name", "period", "breakdown",
-                     "value", "change", "change_pct", "trend"]
-STATISTIC_COLUMNS = ["group", "members", "n", "min", "p10", "p25", "median", "p75", "p90", "max", "mean", "pooled",
-                     "rank", "rank_of", "percentile"]
+OBSERVATION_COLUMNS = [
+    "unit",
+    "unit_name",
+    "variable",
+    "variable_name",
+    "unit_of_measure",
+    "period",
+    "breakdown",
+    "value",
+    "missing",
+    "status",
+    "source",
+    "comment",
+]
+INDICATOR_COLUMNS = [
+    "indicator",
+    "indicator_name",
+    "unit_of_measure",
+    "unit",
+    "unit_name",
+    "period",
+    "breakdown",
+    "value",
+    "change",
+    "change_pct",
+    "trend",
+]
+STATISTIC_COLUMNS = [
+    "group",
+    "members",
+    "n",
+    "min",
+    "p10",
+    "p25",
+    "median",
+    "p75",
+    "p90",
+    "max",
+    "mean",
+    "pooled",
+    "rank",
+    "rank_of",
+    "percentile",
+]
 
 
 def _codes(items, model) -> list | None:
@@ -56,12 +94,23 @@ def _unit_filter(queryset, units, group, prefix="unit"):
 def _period_filter(queryset, periods):
     if periods is None:
         return queryset
-    codes = [p.code if isinstance(p, Period) else str(p) for p in ([periods] if isinstance(periods, (str, Period)) else periods)]
+    codes = [
+        p.code if isinstance(p, Period) else str(p)
+        for p in ([periods] if isinstance(periods, (str, Period)) else periods)
+    ]
     return queryset.filter(period__code__in=codes)
 
 
-def observations_frame(*, units=None, group=None, variables=None, service_area=None, periods=None,
-                       status: str | Iterable[str] | None = None, language: str | None = None) -> pl.DataFrame:
+def observations_frame(
+    *,
+    units=None,
+    group=None,
+    variables=None,
+    service_area=None,
+    periods=None,
+    status: str | Iterable[str] | None = None,
+    language: str | None = None,
+) -> pl.DataFrame:
     """The selected observations, one row each, ordered by unit, variable, period, category."""
     queryset = _period_filter(_unit_filter(Observation.objects.all(), units, group), periods)
     if variables is not None:
@@ -70,25 +119,48 @@ def observations_frame(*, units=None, group=None, variables=None, service_area=N
         queryset = queryset.filter(variable__service_area__code__in=_codes(service_area, ServiceArea))
     if status is not None:
         queryset = queryset.filter(status__in=[status] if isinstance(status, str) else list(status))
-    rows = queryset.order_by("unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown").values_list(
-        "unit_id", "variable_id", "period__code", "breakdown", "value", "missing", "status", "source", "comment")
+    rows = queryset.order_by(
+        "unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown"
+    ).values_list(
+        "unit_id", "variable_id", "period__code", "breakdown", "value", "missing", "status", "source", "comment"
+    )
     frame = pl.DataFrame(
-        list(rows.iterator(chunk_size=20_000)), orient="row",
-        schema={"unit_id": pl.Int64, "variable_id": pl.Int64, "period": pl.String, "breakdown": pl.String,
-                "value": pl.Float64, "missing": pl.String, "status": pl.String, "source": pl.String, "comment": pl.String},
+        list(rows.iterator(chunk_size=20_000)),
+        orient="row",
+        schema={
+            "unit_id": pl.Int64,
+            "variable_id": pl.Int64,
+            "period": pl.String,
+            "breakdown": pl.String,
+            "value": pl.Float64,
+            "missing": pl.String,
+            "status": pl.String,
+            "source": pl.String,
+            "comment": pl.String,
+        },
     )
     units_frame = _names(Unit.objects.filter(pk__in=frame.get_column("unit_id").unique().to_list()), "unit", language)
-    variables_frame = _names(Variable.objects.filter(pk__in=frame.get_column("variable_id").unique().to_list()),
-                             "variable", language, with_measure=True)
-    return (frame.join(units_frame, on="unit_id", how="left", maintain_order="left")
-            .join(variables_frame, on="variable_id", how="left", maintain_order="left")
-            .select(OBSERVATION_COLUMNS))
+    variables_frame = _names(
+        Variable.objects.filter(pk__in=frame.get_column("variable_id").unique().to_list()),
+        "variable",
+        language,
+        with_measure=True,
+    )
+    return (
+        frame.join(units_frame, on="unit_id", how="left", maintain_order="left")
+        .join(variables_frame, on="variable_id", how="left", maintain_order="left")
+        .select(OBSERVATION_COLUMNS)
+    )
 
 
 def _names(queryset, prefix: str, language: str | None, with_measure: bool = False) -> pl.DataFrame:
     records = [
-        {f"{prefix}_id": obj.pk, prefix: obj.code, f"{prefix}_name": pick(obj.name, language).text,
-         **({"unit_of_measure": pick(obj.unit_of_measure, language).text} if with_measure else {})}
+        {
+            f"{prefix}_id": obj.pk,
+            prefix: obj.code,
+            f"{prefix}_name": pick(obj.name, language).text,
+            **({"unit_of_measure": pick(obj.unit_of_measure, language).text} if with_measure else {}),
+        }
         for obj in queryset
     ]
     schema = {f"{prefix}_id": pl.Int64, prefix: pl.String, f"{prefix}_name": pl.String}
@@ -97,8 +169,16 @@ def _names(queryset, prefix: str, language: str | None, with_measure: bool = Fal
     return pl.DataFrame(records, schema=schema)
 
 
-def indicator_values_frame(*, indicators=None, units=None, group=None, service_area=None, periods=None,
-                           basis: str = Basis.ALL, language: str | None = None) -> pl.DataFrame:
+def indicator_values_frame(
+    *,
+    indicators=None,
+    units=None,
+    group=None,
+    service_area=None,
+    periods=None,
+    basis: str = Basis.ALL,
+    language: str | None = None,
+) -> pl.DataFrame:
     """Stored indicator values; with a group, each row also carries the group's statistics
     for that indicator and period (n says how many members they stand on) and the unit's
     rank in the group."""
@@ -108,38 +188,87 @@ def indicator_values_frame(*, indicators=None, units=None, group=None, service_a
     if service_area is not None:
         queryset = queryset.filter(indicator__service_area__code__in=_codes(service_area, ServiceArea))
     values = pl.DataFrame(
-        list(queryset.order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
-             .values_list("indicator_id", "unit_id", "period_id", "period__code", "breakdown", "value", "change",
-                          "change_pct", "trend").iterator(chunk_size=20_000)),
+        list(
+            queryset.order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
+            .values_list(
+                "indicator_id",
+                "unit_id",
+                "period_id",
+                "period__code",
+                "breakdown",
+                "value",
+                "change",
+                "change_pct",
+                "trend",
+            )
+            .iterator(chunk_size=20_000)
+        ),
         orient="row",
-        schema={"indicator_id": pl.Int64, "unit_id": pl.Int64, "period_id": pl.Int64, "period": pl.String,
-                "breakdown": pl.String, "value": pl.Float64, "change": pl.Float64, "change_pct": pl.Float64,
-                "trend": pl.Float64},
+        schema={
+            "indicator_id": pl.Int64,
+            "unit_id": pl.Int64,
+            "period_id": pl.Int64,
+            "period": pl.String,
+            "breakdown": pl.String,
+            "value": pl.Float64,
+            "change": pl.Float64,
+            "change_pct": pl.Float64,
+            "trend": pl.Float64,
+        },
     )
-    indicator_names = _names(Indicator.objects.filter(pk__in=values.get_column("indicator_id").unique().to_list()),
-                             "indicator", language, with_measure=True)
+    indicator_names = _names(
+        Indicator.objects.filter(pk__in=values.get_column("indicator_id").unique().to_list()),
+        "indicator",
+        language,
+        with_measure=True,
+    )
     unit_names = _names(Unit.objects.filter(pk__in=values.get_column("unit_id").unique().to_list()), "unit", language)
-    frame = (values.join(indicator_names, on="indicator_id", how="left", maintain_order="left")
-             .join(unit_names, on="unit_id", how="left", maintain_order="left"))
+    frame = values.join(indicator_names, on="indicator_id", how="left", maintain_order="left").join(
+        unit_names, on="unit_id", how="left", maintain_order="left"
+    )
     if group is None:
         return frame.select(INDICATOR_COLUMNS)
     group = group if isinstance(group, Group) else Group.objects.get(code=group)
-    keys = {"indicator_id__in": values.get_column("indicator_id").unique().to_list(),
-            "period_id__in": values.get_column("period_id").unique().to_list()}
+    keys = {
+        "indicator_id__in": values.get_column("indicator_id").unique().to_list(),
+        "period_id__in": values.get_column("period_id").unique().to_list(),
+    }
     statistics = pl.DataFrame(
-        list(GroupStatistic.objects.filter(group=group, basis=basis, **keys).values_list(
-            "indicator_id", "period_id", "breakdown", "members", "n", "min", "p10", "p25", "median", "p75", "p90",
-            "max", "mean", "pooled")),
+        list(
+            GroupStatistic.objects.filter(group=group, basis=basis, **keys).values_list(
+                "indicator_id",
+                "period_id",
+                "breakdown",
+                "members",
+                "n",
+                "min",
+                "p10",
+                "p25",
+                "median",
+                "p75",
+                "p90",
+                "max",
+                "mean",
+                "pooled",
+            )
+        ),
         orient="row",
-        schema={"indicator_id": pl.Int64, "period_id": pl.Int64, "breakdown": pl.String, "members": pl.Int64,
-                "n": pl.Int64, **{c: pl.Float64 for c in ("min", "p10", "p25", "median", "p75", "p90", "max", "mean",
-                                                         "pooled")}},
+        schema={
+            "indicator_id": pl.Int64,
+            "period_id": pl.Int64,
+            "breakdown": pl.String,
+            "members": pl.Int64,
+            "n": pl.Int64,
+            **{c: pl.Float64 for c in ("min", "p10", "p25", "median", "p75", "p90", "max", "mean", "pooled")},
+        },
     )
     ranks = read.rank_frame(group, keys["indicator_id__in"], keys["period_id__in"], basis=basis)
-    return (frame.join(statistics, on=["indicator_id", "period_id", "breakdown"], how="left", maintain_order="left")
-            .join(ranks, on=["indicator_id", "unit_id", "period_id", "breakdown"], how="left", maintain_order="left")
-            .with_columns(pl.lit(group.code).alias("group"))
-            .select(INDICATOR_COLUMNS + STATISTIC_COLUMNS))
+    return (
+        frame.join(statistics, on=["indicator_id", "period_id", "breakdown"], how="left", maintain_order="left")
+        .join(ranks, on=["indicator_id", "unit_id", "period_id", "breakdown"], how="left", maintain_order="left")
+        .with_columns(pl.lit(group.code).alias("group"))
+        .select(INDICATOR_COLUMNS + STATISTIC_COLUMNS)
+    )
 
 
 def to_csv(frame: pl.DataFrame, *, delimiter: str = ",", decimal: str = ".", bom: bool = False) -> bytes:
@@ -183,8 +312,15 @@ def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
-def export_observations(format: str = "csv", *, delimiter: str = ",", decimal: str = ".", bom: bool = False,
-                        language: str | None = None, **filters) -> bytes:
+def export_observations(
+    format: str = "csv",
+    *,
+    delimiter: str = ",",
+    decimal: str = ".",
+    bom: bool = False,
+    language: str | None = None,
+    **filters,
+) -> bytes:
     """Observations as CSV or xlsx bytes; `filters` as for `observations_frame`."""
     frame = observations_frame(language=language, **filters)
     if format == "xlsx":
@@ -192,8 +328,15 @@ def export_observations(format: str = "csv", *, delimiter: str = ",", decimal: s
     return to_csv(frame, delimiter=delimiter, decimal=decimal, bom=bom)
 
 
-def export_indicator_values(format: str = "csv", *, delimiter: str = ",", decimal: str = ".", bom: bool = False,
-                            language: str | None = None, **filters) -> bytes:
+def export_indicator_values(
+    format: str = "csv",
+    *,
+    delimiter: str = ",",
+    decimal: str = ".",
+    bom: bool = False,
+    language: str | None = None,
+    **filters,
+) -> bytes:
     """Indicator values (with group statistics and ranks when a group is given) as CSV or
     xlsx bytes; `filters` as for `indicator_values_frame`."""
     frame = indicator_values_frame(language=language, **filters)

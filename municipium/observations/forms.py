@@ -26,8 +26,9 @@ from .services import Row, locked
 
 class EntryStartForm(forms.Form):
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_l("Unit"), to_field_name="code")
-    period = forms.CharField(label=_l("Period"), max_length=16,
-                             help_text=_l("A year (2024), a quarter (2024Q1) or a month (2024-01)"))
+    period = forms.CharField(
+        label=_l("Period"), max_length=16, help_text=_l("A year (2024), a quarter (2024Q1) or a month (2024-01)")
+    )
     area = forms.ModelChoiceField(queryset=ServiceArea.objects.all(), label=_l("Service area"), to_field_name="code")
 
     def __init__(self, *args, user=None, **kwargs):
@@ -51,7 +52,8 @@ class ImportForm(forms.Form):
         if upload.size > settings.MAX_IMPORT_BYTES:
             raise forms.ValidationError(
                 _("The file is %(size)s MB, larger than the %(limit)s MB this installation accepts.")
-                % {"size": f"{upload.size / 1048576:.1f}", "limit": f"{settings.MAX_IMPORT_BYTES / 1048576:.1f}"})
+                % {"size": f"{upload.size / 1048576:.1f}", "limit": f"{settings.MAX_IMPORT_BYTES / 1048576:.1f}"}
+            )
         return upload
 
 
@@ -126,16 +128,20 @@ class EntrySheet:
         self.load()
 
     def load(self) -> None:
-        variables = list(Variable.objects.filter(service_area=self.area, period_kind=self.kind)
-                         .select_related("breakdown").prefetch_related("breakdown__categories")
-                         .order_by("order", "code"))
+        variables = list(
+            Variable.objects.filter(service_area=self.area, period_kind=self.kind)
+            .select_related("breakdown")
+            .prefetch_related("breakdown__categories")
+            .order_by("order", "code")
+        )
         self.variables = variables
         stored = self._stored(self.period, variables)
         before = self._stored(self.previous_period, variables)
         groups = set(Membership.objects.filter(unit=self.unit).values_list("group_id", flat=True))
         rules: dict[int, list] = {}
-        for rule in (ValidationRule.objects.filter(variable__in=variables, active=True)
-                     .select_related("variable").order_by("pk")):
+        for rule in (
+            ValidationRule.objects.filter(variable__in=variables, active=True).select_related("variable").order_by("pk")
+        ):
             if rule.group_id is None or rule.group_id in groups:
                 rules.setdefault(rule.variable_id, []).append(rule)
         self.slots: list[Slot] = []
@@ -144,8 +150,15 @@ class EntrySheet:
             for category in categories:
                 code = category.code if category else ""
                 obs = stored.get((variable.pk, code))
-                slot = Slot(len(self.slots), variable, category, obs, before.get((variable.pk, code)),
-                            rules.get(variable.pk, []), user=self.user)
+                slot = Slot(
+                    len(self.slots),
+                    variable,
+                    category,
+                    obs,
+                    before.get((variable.pk, code)),
+                    rules.get(variable.pk, []),
+                    user=self.user,
+                )
                 if obs is not None:
                     slot.value, slot.missing, slot.version = obs.value, obs.missing, obs.version
                     slot.text = self.format_input(obs.value)
@@ -156,9 +169,12 @@ class EntrySheet:
     def _stored(self, period, variables) -> dict:
         if period is None:
             return {}
-        return {(o.variable_id, o.breakdown): o for o in
-                Observation.objects.filter(unit=self.unit, period=period, variable__in=variables)
-                .select_related("updated_by")}
+        return {
+            (o.variable_id, o.breakdown): o
+            for o in Observation.objects.filter(unit=self.unit, period=period, variable__in=variables).select_related(
+                "updated_by"
+            )
+        }
 
     def format_input(self, value) -> str:
         if value is None:
@@ -184,7 +200,8 @@ class EntrySheet:
         if len(statuses) == 1:
             return Status(statuses.pop()).label
         return _("Partly %(statuses)s") % {
-            "statuses": ", ".join(str(Status(s).label).lower() for s in Status.values if s in statuses)}
+            "statuses": ", ".join(str(Status(s).label).lower() for s in Status.values if s in statuses)
+        }
 
     @property
     def errors(self) -> list[Slot]:
@@ -220,16 +237,21 @@ class EntrySheet:
                 slot.missing = ""
                 continue
             if slot.value is not None and slot.missing:
-                slot.findings.append(checks.Finding(
-                    checks.ERROR, _("enter either a number or why it is missing, not both")))
+                slot.findings.append(
+                    checks.Finding(checks.ERROR, _("enter either a number or why it is missing, not both"))
+                )
                 continue
             if slot.value is None and not slot.missing:
                 if slot.stored is not None:
-                    slot.findings.append(checks.Finding(
-                        checks.ERROR, _("a blank is never zero: enter the figure again or choose why it is missing")))
+                    slot.findings.append(
+                        checks.Finding(
+                            checks.ERROR, _("a blank is never zero: enter the figure again or choose why it is missing")
+                        )
+                    )
                 elif submit:
-                    slot.findings.append(checks.Finding(
-                        checks.ERROR, _("to submit, enter the figure or choose why it is missing")))
+                    slot.findings.append(
+                        checks.Finding(checks.ERROR, _("to submit, enter the figure or choose why it is missing"))
+                    )
                 continue
             self._check_figure(slot)
         self._check_consistency()
@@ -247,8 +269,13 @@ class EntrySheet:
 
     def _check_figure(self, slot: Slot) -> None:
         slot.findings += checks.check_value(
-            slot.value, minimum=slot.variable.min_value, maximum=slot.variable.max_value,
-            previous=slot.previous.value if slot.previous else None, rules=slot.rules, language=self.language)
+            slot.value,
+            minimum=slot.variable.min_value,
+            maximum=slot.variable.max_value,
+            previous=slot.previous.value if slot.previous else None,
+            rules=slot.rules,
+            language=self.language,
+        )
 
     def _check_consistency(self, stored: bool = False) -> None:
         consistency = [(slot, rule) for slot in self.slots for rule in slot.rules if rule.kind == "consistency"]
@@ -263,8 +290,8 @@ class EntrySheet:
                 if period is None:
                     continue
                 for code, breakdown, value in Observation.objects.filter(
-                        unit=self.unit, period=period, variable__code__in=outside).values_list(
-                        "variable__code", "breakdown", "value"):
+                    unit=self.unit, period=period, variable__code__in=outside
+                ).values_list("variable__code", "breakdown", "value"):
                     target[(code, breakdown)] = value
         for slot, rule in consistency:
             if (slot.locked and not stored) or slot.value is None or slot.errors:
@@ -319,6 +346,17 @@ class EntrySheet:
             stored = slot.stored
             source = self.source or (stored.source if stored else "")
             comment = self.comment or (stored.comment if stored else "")
-            rows.append(Row(self.unit.pk, slot.variable.pk, period.pk, slot.code[1],
-                            slot.value, slot.missing, status, source, comment))
+            rows.append(
+                Row(
+                    self.unit.pk,
+                    slot.variable.pk,
+                    period.pk,
+                    slot.code[1],
+                    slot.value,
+                    slot.missing,
+                    status,
+                    source,
+                    comment,
+                )
+            )
         return rows

@@ -46,19 +46,66 @@ VALUE_COLUMNS = ("value", "missing")
 # Header names people actually write, in the six working languages. Matched after
 # `_header_key` (lower case, no accents, spaces and hyphens as underscores).
 ALIASES = {
-    "unit": ["unit", "unit_code", "code_unit", "municipality", "jednostka", "kod_jednostki", "gmina", "teryt",
-             "jedinica", "opstina", "единица", "јединица", "општина", "община", "vienetas", "savivaldybe",
-             "واحد", "شهرداری"],
-    "variable": ["variable", "variable_code", "zmienna", "kod_zmiennej", "promenljiva", "променљива",
-                 "променлива", "kintamasis", "متغیر"],
+    "unit": [
+        "unit",
+        "unit_code",
+        "code_unit",
+        "municipality",
+        "jednostka",
+        "kod_jednostki",
+        "gmina",
+        "teryt",
+        "jedinica",
+        "opstina",
+        "единица",
+        "јединица",
+        "општина",
+        "община",
+        "vienetas",
+        "savivaldybe",
+        "واحد",
+        "شهرداری",
+    ],
+    "variable": [
+        "variable",
+        "variable_code",
+        "zmienna",
+        "kod_zmiennej",
+        "promenljiva",
+        "променљива",
+        "променлива",
+        "kintamasis",
+        "متغیر",
+    ],
     "period": ["period", "year", "okres", "rok", "период", "година", "godina", "laikotarpis", "metai", "دوره", "سال"],
     "value": ["value", "wartosc", "vrednost", "вредност", "стойност", "reiksme", "مقدار"],
-    "missing": ["missing", "missing_code", "missing_reason", "brak", "brak_danych", "nedostaje", "недостаје",
-                "липсва", "truksta", "trukstama_reiksme", "گمشده", "مفقود"],
+    "missing": [
+        "missing",
+        "missing_code",
+        "missing_reason",
+        "brak",
+        "brak_danych",
+        "nedostaje",
+        "недостаје",
+        "липсва",
+        "truksta",
+        "trukstama_reiksme",
+        "گمشده",
+        "مفقود",
+    ],
     "breakdown": ["breakdown", "category", "kategoria", "kategorija", "категорија", "категория", "دسته"],
     "source": ["source", "zrodlo", "izvor", "извор", "източник", "saltinis", "منبع"],
-    "comment": ["comment", "comments", "komentarz", "uwagi", "komentar", "коментар", "komentaras", "pastaba",
-                "توضیحات"],
+    "comment": [
+        "comment",
+        "comments",
+        "komentarz",
+        "uwagi",
+        "komentar",
+        "коментар",
+        "komentaras",
+        "pastaba",
+        "توضیحات",
+    ],
     "status": ["status", "статус", "busena", "وضعیت"],
 }
 
@@ -257,23 +304,40 @@ def _claimed_format(name: str, data: bytes) -> str:
     return "csv"
 
 
-def read_table(source, *, name: str | None = None, options: ImportOptions | None = None) -> tuple[Table | None, ImportReport]:
+def read_table(
+    source, *, name: str | None = None, options: ImportOptions | None = None
+) -> tuple[Table | None, ImportReport]:
     """Read a CSV or workbook into a Table of strings. Problems that stop reading (too
     large, empty, unreadable, no usable header) are in the report and the table is None."""
     options = options or ImportOptions()
     data, name, size = _read_source(source, name)
     report = ImportReport(file=name, size=size)
     if data is None:
-        report.add(Problem(name, None, None, None,
-                           _("the file is %(size)s MB, larger than the %(limit)s MB this installation accepts")
-                           % {"size": _megabytes(size), "limit": _megabytes(settings.MAX_IMPORT_BYTES)},
-                           _("a smaller file; split it by year or by service area")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is %(size)s MB, larger than the %(limit)s MB this installation accepts")
+                % {"size": _megabytes(size), "limit": _megabytes(settings.MAX_IMPORT_BYTES)},
+                _("a smaller file; split it by year or by service area"),
+            )
+        )
         return None, report
     report.sha256 = hashlib.sha256(data).hexdigest()
     report.format = _claimed_format(name, data)
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        report.add(Problem(name, None, None, None, _("the file is empty"),
-                           _("a header row (unit, variable, period, value) and one row per figure")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is empty"),
+                _("a header row (unit, variable, period, value) and one row per figure"),
+            )
+        )
         return None, report
     if report.format in EXCEL_FORMATS:
         table = _read_workbook(data, name, report.format, report)
@@ -283,8 +347,16 @@ def read_table(source, *, name: str | None = None, options: ImportOptions | None
         table.data = data
         report.encoding, report.delimiter, report.decimal = table.encoding, table.delimiter, table.decimal
         if table.frame.height == 0:
-            report.add(Problem(name, None, None, None, _("the file has a header but no data rows"),
-                               _("one row per unit, variable and period under the header")))
+            report.add(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    _("the file has a header but no data rows"),
+                    _("one row per unit, variable and period under the header"),
+                )
+            )
             return None, report
     return table, report
 
@@ -387,32 +459,70 @@ def sniff_delimiter(text: str) -> str:
 
 def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportReport) -> Table | None:
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        report.add(Problem(name, None, None, None, _("the file is an Excel workbook, not a CSV text file"),
-                           _("the same file named .xlsx, or saved from Excel as 'CSV (UTF-8)'")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is an Excel workbook, not a CSV text file"),
+                _("the same file named .xlsx, or saved from Excel as 'CSV (UTF-8)'"),
+            )
+        )
         return None
     if b"\x00" in data[:4096]:
-        report.add(Problem(name, None, None, None, _("the file is not a text file (it contains binary data)"),
-                           _("a CSV file saved as text, or an Excel workbook named .xlsx")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is not a text file (it contains binary data)"),
+                _("a CSV file saved as text, or an Excel workbook named .xlsx"),
+            )
+        )
         return None
     try:
         text, encoding = decode(data, options.encoding)
     except (UnicodeDecodeError, LookupError) as error:
-        report.add(Problem(name, None, None, None,
-                           _("the file cannot be read as %(encoding)s text: %(error)s")
-                           % {"encoding": options.encoding, "error": error},
-                           _("the encoding the file was saved in (utf-8, cp1250, cp1251 or cp1257)")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file cannot be read as %(encoding)s text: %(error)s")
+                % {"encoding": options.encoding, "error": error},
+                _("the encoding the file was saved in (utf-8, cp1250, cp1251 or cp1257)"),
+            )
+        )
         return None
     delimiter = options.delimiter or sniff_delimiter(text)
     utf8 = text.encode("utf-8")
     try:
-        raw = pl.read_csv(io.BytesIO(utf8), separator=delimiter, has_header=False, infer_schema=False,
-                          quote_char='"', empty_string_is_null=False, raise_if_empty=False)
+        raw = pl.read_csv(
+            io.BytesIO(utf8),
+            separator=delimiter,
+            has_header=False,
+            infer_schema=False,
+            quote_char='"',
+            empty_string_is_null=False,
+            raise_if_empty=False,
+        )
     except pl.exceptions.PolarsError as error:
         _report_ragged(text, delimiter, name, report, error)
         return None
     if raw.height == 0:
-        report.add(Problem(name, None, None, None, _("the file is empty"),
-                           _("a header row (unit, variable, period, value) and one row per figure")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is empty"),
+                _("a header row (unit, variable, period, value) and one row per figure"),
+            )
+        )
         return None
     header = [str(v) if v is not None else "" for v in raw.row(0)]
     mapping = _map_header(header, name, None, report)
@@ -420,10 +530,14 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
         return None
     names = raw.columns
     columns = {canonical: pl.col(names[index]) for canonical, index in mapping.items()}
-    frame = raw.slice(1).with_row_index("_row", offset=2).select(
-        pl.col("_row").cast(pl.Int64),
-        pl.lit(None, pl.String).alias("_sheet"),
-        *[(columns[c] if c in columns else pl.lit(None, pl.String)).alias(c) for c in COLUMNS],
+    frame = (
+        raw.slice(1)
+        .with_row_index("_row", offset=2)
+        .select(
+            pl.col("_row").cast(pl.Int64),
+            pl.lit(None, pl.String).alias("_sheet"),
+            *[(columns[c] if c in columns else pl.lit(None, pl.String)).alias(c) for c in COLUMNS],
+        )
     )
     headers = {"": {c: header[i] for c, i in mapping.items()}}
     frame = _clean(frame)
@@ -442,21 +556,41 @@ def _report_ragged(text: str, delimiter: str, name: str, report: ImportReport, e
                 width = len(fields)
             elif fields and len(fields) > width:
                 found = True
-                report.add(Problem(name, None, number, None,
-                                   _("the row has %(count)s fields but the header has %(width)s")
-                                   % {"count": len(fields), "width": width},
-                                   _("as many fields as header columns; put text containing '%(delimiter)s' in double quotes")
-                                   % {"delimiter": delimiter}))
+                report.add(
+                    Problem(
+                        name,
+                        None,
+                        number,
+                        None,
+                        _("the row has %(count)s fields but the header has %(width)s")
+                        % {"count": len(fields), "width": width},
+                        _("as many fields as header columns; put text containing '%(delimiter)s' in double quotes")
+                        % {"delimiter": delimiter},
+                    )
+                )
     except csv.Error as csv_error:
         found = True
-        report.add(Problem(name, None, reader.line_num, None,
-                           _("the file is not valid CSV here: %(error)s") % {"error": csv_error},
-                           _("fields separated by '%(delimiter)s', text with quotes in double quotes")
-                           % {"delimiter": delimiter}))
+        report.add(
+            Problem(
+                name,
+                None,
+                reader.line_num,
+                None,
+                _("the file is not valid CSV here: %(error)s") % {"error": csv_error},
+                _("fields separated by '%(delimiter)s', text with quotes in double quotes") % {"delimiter": delimiter},
+            )
+        )
     if not found:
-        report.add(Problem(name, None, None, None, _("the file is not valid CSV: %(error)s") % {"error": error},
-                           _("fields separated by '%(delimiter)s', text with quotes in double quotes")
-                           % {"delimiter": delimiter}))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is not valid CSV: %(error)s") % {"error": error},
+                _("fields separated by '%(delimiter)s', text with quotes in double quotes") % {"delimiter": delimiter},
+            )
+        )
 
 
 def _map_header(header: list[str], name: str, sheet: str | None, report: ImportReport | None) -> dict[str, int] | None:
@@ -468,10 +602,17 @@ def _map_header(header: list[str], name: str, sheet: str | None, report: ImportR
             continue  # extra columns (unit names, notes) are allowed and ignored
         if canonical in mapping:
             if report is not None:
-                report.add(Problem(name, sheet, 1, text,
-                                   _("the column '%(column)s' appears twice (as '%(first)s' and '%(second)s')")
-                                   % {"column": canonical, "first": header[mapping[canonical]], "second": text},
-                                   _("one column per field")))
+                report.add(
+                    Problem(
+                        name,
+                        sheet,
+                        1,
+                        text,
+                        _("the column '%(column)s' appears twice (as '%(first)s' and '%(second)s')")
+                        % {"column": canonical, "first": header[mapping[canonical]], "second": text},
+                        _("one column per field"),
+                    )
+                )
             return None
         mapping[canonical] = index
     lacking = [c for c in REQUIRED if c not in mapping]
@@ -480,11 +621,20 @@ def _map_header(header: list[str], name: str, sheet: str | None, report: ImportR
     if lacking:
         if report is not None:
             found = ", ".join(f"'{h}'" for h in header if str(h).strip()) or _("none")
-            report.add(Problem(name, sheet, 1, None,
-                               _("required columns are missing: %(missing)s; the columns found are %(found)s")
-                               % {"missing": ", ".join(lacking), "found": found},
-                               _("a header row with unit, variable, period, value and optionally missing, "
-                                 "breakdown, source, comment, status")))
+            report.add(
+                Problem(
+                    name,
+                    sheet,
+                    1,
+                    None,
+                    _("required columns are missing: %(missing)s; the columns found are %(found)s")
+                    % {"missing": ", ".join(lacking), "found": found},
+                    _(
+                        "a header row with unit, variable, period, value and optionally missing, "
+                        "breakdown, source, comment, status"
+                    ),
+                )
+            )
         return None
     return mapping
 
@@ -492,9 +642,7 @@ def _map_header(header: list[str], name: str, sheet: str | None, report: ImportR
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:
     """Strip every field, make blanks null (calamine's '' and CSV's empty alike) and drop
     rows left with nothing in them: spreadsheets carry blank lines at the end."""
-    frame = frame.with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in COLUMNS
-    )
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in COLUMNS)
     return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in COLUMNS))
 
 
@@ -532,10 +680,17 @@ def open_workbook(data: bytes, name: str, format: str, report: ImportReport):
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as error:  # calamine raises several unrelated types for broken files
-        report.add(Problem(name, None, None, None,
-                           _("the file cannot be read as an Excel workbook (%(format)s): %(error)s")
-                           % {"format": format, "error": error},
-                           _("a workbook saved by Excel or LibreOffice (.xlsx, .xls, .ods), or a CSV file named .csv")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file cannot be read as an Excel workbook (%(format)s): %(error)s")
+                % {"format": format, "error": error},
+                _("a workbook saved by Excel or LibreOffice (.xlsx, .xls, .ods), or a CSV file named .csv"),
+            )
+        )
         return None
 
 
@@ -549,18 +704,28 @@ def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) ->
         return read_template(data, name=name, report=report, workbook=workbook)
     frames, headers, letters = [], {}, {}
     first_failure = None
-    visible = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")
-               and str(m.typ).endswith("WorkSheet")]
+    visible = [
+        m.name
+        for m in workbook.sheets_metadata
+        if str(m.visible).endswith("Visible") and str(m.typ).endswith("WorkSheet")
+    ]
     for sheet_name in visible:
         try:
             rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         except Exception as error:
-            report.add(Problem(name, sheet_name, None, None,
-                               _("the sheet cannot be read: %(error)s") % {"error": error},
-                               _("a workbook saved by Excel or LibreOffice")))
+            report.add(
+                Problem(
+                    name,
+                    sheet_name,
+                    None,
+                    None,
+                    _("the sheet cannot be read: %(error)s") % {"error": error},
+                    _("a workbook saved by Excel or LibreOffice"),
+                )
+            )
             return None
         # The header is the first row that names the required columns (a title may sit above).
-        for header_index, row in enumerate(rows[:10]):
+        for header_index, row in enumerate(rows[:10]):  # noqa: B007 (read after the break)
             header = [_cell_text(v) or "" for v in row]
             mapping = _map_header(header, name, sheet_name, None)
             if mapping is not None:
@@ -571,21 +736,32 @@ def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) ->
             continue
         columns = {c: [] for c in mapping}
         numbers = []
-        for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
             numbers.append(offset)
             for canonical, index in mapping.items():
                 columns[canonical].append(_cell_text(row[index]) if index < len(row) else None)
         frame = pl.DataFrame(
-            {"_row": pl.Series(numbers, dtype=pl.Int64), "_sheet": pl.Series([sheet_name] * len(numbers), dtype=pl.String),
-             **{c: pl.Series(columns.get(c, [None] * len(numbers)), dtype=pl.String) for c in COLUMNS}}
+            {
+                "_row": pl.Series(numbers, dtype=pl.Int64),
+                "_sheet": pl.Series([sheet_name] * len(numbers), dtype=pl.String),
+                **{c: pl.Series(columns.get(c, [None] * len(numbers)), dtype=pl.String) for c in COLUMNS},
+            }
         )
         frames.append(frame)
         headers[sheet_name] = {c: header[i] for c, i in mapping.items()}
         letters[sheet_name] = {c: column_letter(i) for c, i in mapping.items()}
     if not frames:
         if first_failure is None:
-            report.add(Problem(name, None, None, None, _("the file is empty"),
-                               _("a header row (unit, variable, period, value) and one row per figure")))
+            report.add(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    _("the file is empty"),
+                    _("a header row (unit, variable, period, value) and one row per figure"),
+                )
+            )
         else:
             sheet_name, rows = first_failure
             first = next(row for row in rows if any(v != "" for v in row))
@@ -602,16 +778,25 @@ def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) ->
 def _lookups() -> dict[str, pl.DataFrame]:
     units = pl.DataFrame(
         list(Unit.objects.values_list("id", "code", "valid_from", "valid_to")),
-        schema={"unit_id": pl.Int64, "unit": pl.String, "unit_from": pl.Date, "unit_to": pl.Date}, orient="row",
+        schema={"unit_id": pl.Int64, "unit": pl.String, "unit_from": pl.Date, "unit_to": pl.Date},
+        orient="row",
     )
     variables = pl.DataFrame(
         list(Variable.objects.values_list("id", "code", "period_kind", "breakdown_id", "min_value", "max_value")),
-        schema={"variable_id": pl.Int64, "variable": pl.String, "variable_kind": pl.String,
-                "breakdown_id": pl.Int64, "min_value": pl.Float64, "max_value": pl.Float64}, orient="row",
+        schema={
+            "variable_id": pl.Int64,
+            "variable": pl.String,
+            "variable_kind": pl.String,
+            "breakdown_id": pl.Int64,
+            "min_value": pl.Float64,
+            "max_value": pl.Float64,
+        },
+        orient="row",
     )
     categories = pl.DataFrame(
         list(Category.objects.values_list("breakdown_id", "code")),
-        schema={"breakdown_id": pl.Int64, "breakdown": pl.String}, orient="row",
+        schema={"breakdown_id": pl.Int64, "breakdown": pl.String},
+        orient="row",
     ).with_columns(pl.lit(True).alias("category_known"))
     return {"units": units, "variables": variables, "categories": categories}
 
@@ -652,7 +837,9 @@ def parse_numbers(values: pl.Expr, decimal: str) -> pl.Expr:
     return text.cast(pl.Float64, strict=False)
 
 
-def check(table: Table, options: ImportOptions | None = None, report: ImportReport | None = None) -> tuple[pl.DataFrame, ImportReport]:
+def check(
+    table: Table, options: ImportOptions | None = None, report: ImportReport | None = None
+) -> tuple[pl.DataFrame, ImportReport]:
     """Validate every row of `table`. Returns the rows resolved to database ids (empty when
     anything is wrong) and the report with the problems."""
     options = options or ImportOptions()
@@ -686,15 +873,30 @@ def check(table: Table, options: ImportOptions | None = None, report: ImportRepo
         total += failing.height
         for row in failing.head(MAX_PROBLEMS).iter_rows(named=True):
             message, expected = build(_shortened(row))
-            failures.append((row["_row"], COLUMNS.index(column) if column in COLUMNS else -1,
-                             _problem(table, row, column, message, expected)))
+            failures.append(
+                (
+                    row["_row"],
+                    COLUMNS.index(column) if column in COLUMNS else -1,
+                    _problem(table, row, column, message, expected),
+                )
+            )
     duplicates = _duplicates(frame)
     total += duplicates.height
     for row in duplicates.head(MAX_PROBLEMS).iter_rows(named=True):
-        failures.append((row["_row"], len(COLUMNS), _problem(
-            table, row, None,
-            _("this row repeats row %(first)s: same unit, variable, period and breakdown") % {"first": row["_first"]},
-            _("one row per unit, variable, period and breakdown; delete one of them"))))
+        failures.append(
+            (
+                row["_row"],
+                len(COLUMNS),
+                _problem(
+                    table,
+                    row,
+                    None,
+                    _("this row repeats row %(first)s: same unit, variable, period and breakdown")
+                    % {"first": row["_first"]},
+                    _("one row per unit, variable, period and breakdown; delete one of them"),
+                ),
+            )
+        )
     failures.sort(key=lambda item: (item[2].sheet or "", item[0], item[1]))
     for _row, _col, problem in failures[:MAX_PROBLEMS]:
         report.problems.append(problem)
@@ -703,7 +905,9 @@ def check(table: Table, options: ImportOptions | None = None, report: ImportRepo
     if total:
         return frame.clear(), report
     resolved = frame.select(
-        "unit_id", "variable_id", "period_code",
+        "unit_id",
+        "variable_id",
+        "period_code",
         pl.col("breakdown").fill_null(""),
         pl.col("number").alias("value"),
         pl.col("missing_code").fill_null("").alias("missing"),
@@ -730,9 +934,18 @@ def _period_frame(raw_periods: list[str]) -> pl.DataFrame:
             records.append((raw, code, kind, start, end, None))
         except PeriodCodeError as error:
             records.append((raw, None, None, None, None, str(error)))
-    return pl.DataFrame(records, orient="row", schema={
-        "period": pl.String, "period_code": pl.String, "period_kind": pl.String,
-        "period_start": pl.Date, "period_end": pl.Date, "period_error": pl.String})
+    return pl.DataFrame(
+        records,
+        orient="row",
+        schema={
+            "period": pl.String,
+            "period_code": pl.String,
+            "period_kind": pl.String,
+            "period_start": pl.Date,
+            "period_end": pl.Date,
+            "period_error": pl.String,
+        },
+    )
 
 
 SHOWN_CHARACTERS = 60
@@ -741,12 +954,15 @@ SHOWN_CHARACTERS = 60
 def _shortened(row: dict) -> dict:
     """The row with long texts cut, so that a cell holding a whole page of garbage makes a
     readable message rather than a megabyte one."""
-    return {k: (v[:SHOWN_CHARACTERS].rstrip() + "…" if isinstance(v, str) and len(v) > SHOWN_CHARACTERS else v)
-            for k, v in row.items()}
+    return {
+        k: (v[:SHOWN_CHARACTERS].rstrip() + "…" if isinstance(v, str) and len(v) > SHOWN_CHARACTERS else v)
+        for k, v in row.items()
+    }
 
 
 def _checks(frame: pl.DataFrame, options: ImportOptions):
     """(mask, column, build(row) -> (message, expected)) for every per-row rule."""
+
     def suggestions(value: str, known: list[str]) -> str:
         close = difflib.get_close_matches(value or "", known, n=3, cutoff=0.6)
         return ", ".join(close)
@@ -755,17 +971,29 @@ def _checks(frame: pl.DataFrame, options: ImportOptions):
 
     def unknown(column: str, model, message: str, such_as: str, otherwise: str):
         """An unknown code, with the closest known codes as the suggestion."""
+
         def build(row):
             if column not in known:
                 known[column] = list(model.objects.values_list("code", flat=True))
             close = suggestions(row[column], known[column])
             return message % {"code": row[column]}, (such_as % {"codes": close} if close else otherwise)
+
         return build
 
-    unknown_unit = unknown("unit", Unit, _("unknown unit '%(code)s'"), _("a unit code such as %(codes)s"),
-                           _("a unit code registered in Municipium"))
-    unknown_variable = unknown("variable", Variable, _("unknown variable '%(code)s'"),
-                               _("a variable code such as %(codes)s"), _("a variable code from the catalogue"))
+    unknown_unit = unknown(
+        "unit",
+        Unit,
+        _("unknown unit '%(code)s'"),
+        _("a unit code such as %(codes)s"),
+        _("a unit code registered in Municipium"),
+    )
+    unknown_variable = unknown(
+        "variable",
+        Variable,
+        _("unknown variable '%(code)s'"),
+        _("a variable code such as %(codes)s"),
+        _("a variable code from the catalogue"),
+    )
 
     kind_example = {"year": "2024", "quarter": "2024Q1", "month": "2024-01"}
     has_value = pl.col("value").is_not_null()
@@ -781,10 +1009,16 @@ def _checks(frame: pl.DataFrame, options: ImportOptions):
     def unit_not_valid(row):
         successors = successors_of(row["unit"])
         message = _("unit '%(unit)s' did not exist in %(period)s (it existed from %(start)s to %(end)s)") % {
-            "unit": row["unit"], "period": row["period_code"],
-            "start": row["unit_from"] or "…", "end": row["unit_to"] or "…"}
-        expected = (_("the successor unit %(codes)s") % {"codes": successors}) if successors else \
-            _("a period when the unit existed")
+            "unit": row["unit"],
+            "period": row["period_code"],
+            "start": row["unit_from"] or "…",
+            "end": row["unit_to"] or "…",
+        }
+        expected = (
+            (_("the successor unit %(codes)s") % {"codes": successors})
+            if successors
+            else _("a period when the unit existed")
+        )
         return message, expected
 
     def range_text(row):
@@ -812,52 +1046,114 @@ def _checks(frame: pl.DataFrame, options: ImportOptions):
         (pl.col("unit").is_not_null() & ~unit_ok, "unit", unknown_unit),
         (pl.col("variable").is_null(), "variable", lambda r: (_("the variable is empty"), _("a variable code"))),
         (pl.col("variable").is_not_null() & pl.col("variable_id").is_null(), "variable", unknown_variable),
-        (pl.col("period").is_null(), "period", lambda r: (
-            _("the period is empty"), _("a year (2024), a quarter (2024Q1) or a month (2024-01)"))),
-        (pl.col("period").is_not_null() & ~period_ok, "period", lambda r: (
-            r["period_error"], _("a year (2024), a quarter (2024Q1) or a month (2024-01)"))),
-        (period_ok & pl.col("variable_kind").is_not_null() & (pl.col("period_kind") != pl.col("variable_kind")),
-         "period", lambda r: (
-            _("'%(period)s' is a %(kind)s, but variable '%(variable)s' is reported per %(expected_kind)s")
-            % {"period": r["period"], "kind": _kind_label(r["period_kind"]), "variable": r["variable"],
-               "expected_kind": _kind_label(r["variable_kind"])},
-            _("a period such as %(example)s") % {"example": kind_example.get(r["variable_kind"], "2024")})),
-        (unit_ok & period_ok & (
-            (pl.col("unit_from").is_not_null() & (pl.col("unit_from") > pl.col("period_end")))
-            | (pl.col("unit_to").is_not_null() & (pl.col("unit_to") < pl.col("period_start")))
-        ), "unit", unit_not_valid),
-        (pl.col("breakdown").is_not_null() & pl.col("variable_id").is_not_null() & pl.col("breakdown_id").is_null(),
-         "breakdown", lambda r: (
-            _("variable '%(variable)s' has no breakdown, but the row gives category '%(category)s'")
-            % {"variable": r["variable"], "category": r["breakdown"]},
-            _("an empty breakdown cell"))),
-        (pl.col("breakdown").is_not_null() & pl.col("breakdown_id").is_not_null() & pl.col("category_known").is_null(),
-         "breakdown", lambda r: (
-            _("unknown category '%(category)s' for variable '%(variable)s'")
-            % {"category": r["breakdown"], "variable": r["variable"]},
-            _("one of %(codes)s, or empty for the total") % {"codes": category_list(r)})),
-        (has_value & has_missing, "missing", lambda r: (
-            _("the row gives both a value (%(value)s) and a missing code (%(missing)s)")
-            % {"value": r["value"], "missing": r["missing"]},
-            _("either a value or a missing code, not both"))),
-        (~has_value & ~has_missing, "value", lambda r: (
-            _("the row has neither a value nor a missing code"),
-            _("a number, or a missing code (%(codes)s)") % {"codes": missing_codes})),
-        (has_missing & pl.col("missing_code").is_null(), "missing", lambda r: (
-            _("unknown missing code '%(code)s'") % {"code": r["missing"]},
-            _("one of %(codes)s") % {"codes": missing_codes})),
-        (has_value & ~number_ok, "value", lambda r: (
-            _("'%(value)s' is not a number") % {"value": r["value"]},
-            _("a number such as 1234.5 or 1 234,5, or an empty cell and a missing code"))),
-        (number_ok & (
-            (pl.col("min_value").is_not_null() & (pl.col("number") < pl.col("min_value")))
-            | (pl.col("max_value").is_not_null() & (pl.col("number") > pl.col("max_value")))
-        ), "value", lambda r: (
-            _("%(value)s is outside the range allowed for variable '%(variable)s'")
-            % {"value": _fmt(r["number"]), "variable": r["variable"]}, range_text(r))),
-        (pl.col("status").is_not_null() & pl.col("status_code").is_null(), "status", lambda r: (
-            _("unknown status '%(status)s'") % {"status": r["status"]},
-            _("one of %(codes)s, or empty for %(default)s") % {"codes": status_codes, "default": options.status})),
+        (
+            pl.col("period").is_null(),
+            "period",
+            lambda r: (_("the period is empty"), _("a year (2024), a quarter (2024Q1) or a month (2024-01)")),
+        ),
+        (
+            pl.col("period").is_not_null() & ~period_ok,
+            "period",
+            lambda r: (r["period_error"], _("a year (2024), a quarter (2024Q1) or a month (2024-01)")),
+        ),
+        (
+            period_ok & pl.col("variable_kind").is_not_null() & (pl.col("period_kind") != pl.col("variable_kind")),
+            "period",
+            lambda r: (
+                _("'%(period)s' is a %(kind)s, but variable '%(variable)s' is reported per %(expected_kind)s")
+                % {
+                    "period": r["period"],
+                    "kind": _kind_label(r["period_kind"]),
+                    "variable": r["variable"],
+                    "expected_kind": _kind_label(r["variable_kind"]),
+                },
+                _("a period such as %(example)s") % {"example": kind_example.get(r["variable_kind"], "2024")},
+            ),
+        ),
+        (
+            unit_ok
+            & period_ok
+            & (
+                (pl.col("unit_from").is_not_null() & (pl.col("unit_from") > pl.col("period_end")))
+                | (pl.col("unit_to").is_not_null() & (pl.col("unit_to") < pl.col("period_start")))
+            ),
+            "unit",
+            unit_not_valid,
+        ),
+        (
+            pl.col("breakdown").is_not_null() & pl.col("variable_id").is_not_null() & pl.col("breakdown_id").is_null(),
+            "breakdown",
+            lambda r: (
+                _("variable '%(variable)s' has no breakdown, but the row gives category '%(category)s'")
+                % {"variable": r["variable"], "category": r["breakdown"]},
+                _("an empty breakdown cell"),
+            ),
+        ),
+        (
+            pl.col("breakdown").is_not_null()
+            & pl.col("breakdown_id").is_not_null()
+            & pl.col("category_known").is_null(),
+            "breakdown",
+            lambda r: (
+                _("unknown category '%(category)s' for variable '%(variable)s'")
+                % {"category": r["breakdown"], "variable": r["variable"]},
+                _("one of %(codes)s, or empty for the total") % {"codes": category_list(r)},
+            ),
+        ),
+        (
+            has_value & has_missing,
+            "missing",
+            lambda r: (
+                _("the row gives both a value (%(value)s) and a missing code (%(missing)s)")
+                % {"value": r["value"], "missing": r["missing"]},
+                _("either a value or a missing code, not both"),
+            ),
+        ),
+        (
+            ~has_value & ~has_missing,
+            "value",
+            lambda r: (
+                _("the row has neither a value nor a missing code"),
+                _("a number, or a missing code (%(codes)s)") % {"codes": missing_codes},
+            ),
+        ),
+        (
+            has_missing & pl.col("missing_code").is_null(),
+            "missing",
+            lambda r: (
+                _("unknown missing code '%(code)s'") % {"code": r["missing"]},
+                _("one of %(codes)s") % {"codes": missing_codes},
+            ),
+        ),
+        (
+            has_value & ~number_ok,
+            "value",
+            lambda r: (
+                _("'%(value)s' is not a number") % {"value": r["value"]},
+                _("a number such as 1234.5 or 1 234,5, or an empty cell and a missing code"),
+            ),
+        ),
+        (
+            number_ok
+            & (
+                (pl.col("min_value").is_not_null() & (pl.col("number") < pl.col("min_value")))
+                | (pl.col("max_value").is_not_null() & (pl.col("number") > pl.col("max_value")))
+            ),
+            "value",
+            lambda r: (
+                _("%(value)s is outside the range allowed for variable '%(variable)s'")
+                % {"value": _fmt(r["number"]), "variable": r["variable"]},
+                range_text(r),
+            ),
+        ),
+        (
+            pl.col("status").is_not_null() & pl.col("status_code").is_null(),
+            "status",
+            lambda r: (
+                _("unknown status '%(status)s'") % {"status": r["status"]},
+                _("one of %(codes)s, or empty for %(default)s") % {"codes": status_codes, "default": options.status},
+            ),
+        ),
     ]
 
 
@@ -875,8 +1171,13 @@ def _fmt(number: float) -> str:
 
 
 def _duplicates(frame: pl.DataFrame) -> pl.DataFrame:
-    key = [pl.col("_sheet").fill_null(""), pl.col("unit"), pl.col("variable"),
-           pl.coalesce("period_code", "period"), pl.col("breakdown").fill_null("")]
+    key = [
+        pl.col("_sheet").fill_null(""),
+        pl.col("unit"),
+        pl.col("variable"),
+        pl.coalesce("period_code", "period"),
+        pl.col("breakdown").fill_null(""),
+    ]
     # Hashing the key once is cheap; the window that finds each first row only runs on
     # the (usually zero) duplicated rows.
     repeated = frame.filter(pl.struct(key).is_duplicated())
@@ -916,15 +1217,22 @@ def dry_run(source, *, name: str | None = None, options: ImportOptions | None = 
 
 def _load(source, name, options) -> tuple[Table | None, ImportReport]:
     if isinstance(source, Table):
-        report = ImportReport(file=source.file, format=source.format, size=len(source.data),
-                              sha256=hashlib.sha256(source.data).hexdigest(), encoding=source.encoding,
-                              delimiter=source.delimiter, decimal=source.decimal)
+        report = ImportReport(
+            file=source.file,
+            format=source.format,
+            size=len(source.data),
+            sha256=hashlib.sha256(source.data).hexdigest(),
+            encoding=source.encoding,
+            delimiter=source.delimiter,
+            decimal=source.decimal,
+        )
         return source, report
     return read_table(source, name=name, options=options)
 
 
-def commit(source, *, name: str | None = None, options: ImportOptions | None = None, actor=None,
-           via: str = Via.IMPORT) -> ImportReport:
+def commit(
+    source, *, name: str | None = None, options: ImportOptions | None = None, actor=None, via: str = Via.IMPORT
+) -> ImportReport:
     """Read, check and, when nothing is wrong, write all rows as one batch: all or nothing.
 
     With any problem the report lists them and nothing is stored (not even periods).
@@ -939,21 +1247,44 @@ def commit(source, *, name: str | None = None, options: ImportOptions | None = N
             resolved, report = check(table, options, report)
             if report.problem_count:
                 raise ImportRefused
-            period_ids = {code: Period.objects.for_code(code).pk
-                          for code in resolved.get_column("period_code").unique().to_list()}
-            resolved = resolved.with_columns(
-                pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id")
-            ).select("unit_id", "variable_id", "period_id", "breakdown", "value", "missing", "status", "source",
-                     "comment").sort("unit_id", "variable_id", "period_id", "breakdown")
+            period_ids = {
+                code: Period.objects.for_code(code).pk for code in resolved.get_column("period_code").unique().to_list()
+            }
+            resolved = (
+                resolved.with_columns(
+                    pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id")
+                )
+                .select(
+                    "unit_id",
+                    "variable_id",
+                    "period_id",
+                    "breakdown",
+                    "value",
+                    "missing",
+                    "status",
+                    "source",
+                    "comment",
+                )
+                .sort("unit_id", "variable_id", "period_id", "breakdown")
+            )
             rows = resolved.iter_rows()  # tuples in write_observations' column order
-            batch = ImportBatch(file_name=table.file[:255], sha256=report.sha256, size=report.size,
-                                format=table.format, created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                                via=via)
+            batch = ImportBatch(
+                file_name=table.file[:255],
+                sha256=report.sha256,
+                size=report.size,
+                format=table.format,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                via=via,
+            )
             result = write_observations(rows, batch=batch, actor=actor, via=via)
     except ImportRefused:
         return report
     report.rows, report.created, report.updated, report.unchanged = (
-        result.rows, result.created, result.updated, result.unchanged)
+        result.rows,
+        result.created,
+        result.updated,
+        result.unchanged,
+    )
     report.batch = result.batch
     report.committed = True
     return report

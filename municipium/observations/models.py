@@ -145,7 +145,9 @@ class Observation(models.Model):
     # Single-column indexes on unit and variable would only repeat the prefixes of the
     # unique key and of observation_variable_period, and each index slows every import.
     unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="observations", db_index=False)
-    variable = models.ForeignKey("catalog.Variable", on_delete=models.PROTECT, related_name="observations", db_index=False)
+    variable = models.ForeignKey(
+        "catalog.Variable", on_delete=models.PROTECT, related_name="observations", db_index=False
+    )
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations", db_index=False)
     # Category code of the variable's breakdown; "" is the total.
     breakdown = models.CharField(max_length=32, default="", blank=True)
@@ -160,11 +162,19 @@ class Observation(models.Model):
     # Who and which batch are provenance, not structure: no database constraint (Django still
     # applies SET_NULL), because PostgreSQL checks each deferred constraint row by row at
     # commit, which doubled the time of a million-row import.
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_constraint=False, db_index=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     # Indexed: the revision snapshot after a write selects by batch.
-    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                              db_constraint=False)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
 
     class Meta:
         constraints = [
@@ -192,8 +202,9 @@ class Revision(models.Model):
     # constraint: only write_observations creates revisions, from rows it has just written,
     # and PostgreSQL's deferred check of a million of them took longer than the insert itself.
     # Django's collector still cascades deletes.
-    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="revisions", db_index=False,
-                                    db_constraint=False)
+    observation = models.ForeignKey(
+        Observation, on_delete=models.CASCADE, related_name="revisions", db_index=False, db_constraint=False
+    )
     version = models.PositiveIntegerField()
     value = models.FloatField(null=True, blank=True)
     missing = models.CharField(max_length=16, choices=Missing.choices, default="", blank=True)
@@ -201,11 +212,19 @@ class Revision(models.Model):
     source = models.TextField(blank=True, default="")
     comment = models.TextField(blank=True, default="")
     changed_at = models.DateTimeField()
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_constraint=False, db_index=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     via = models.CharField(max_length=16, choices=Via.choices)
-    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions",
-                              db_constraint=False)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions", db_constraint=False
+    )
 
     class Meta:
         ordering = ["observation", "version"]
@@ -236,18 +255,22 @@ class ValidationRule(models.Model):
 
     variable = models.ForeignKey("catalog.Variable", on_delete=models.CASCADE, related_name="validation_rules")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    expression = models.TextField(blank=True, default="",
-                                  help_text=_("For consistency rules: a condition over variable codes, "
-                                              "like water_billed <= water_produced"))
+    expression = models.TextField(
+        blank=True,
+        default="",
+        help_text=_("For consistency rules: a condition over variable codes, like water_billed <= water_produced"),
+    )
     minimum = models.FloatField(null=True, blank=True)
     maximum = models.FloatField(null=True, blank=True)
-    threshold = models.FloatField(null=True, blank=True,
-                                  help_text=_("For change rules: the largest change allowed, in per cent"))
+    threshold = models.FloatField(
+        null=True, blank=True, help_text=_("For change rules: the largest change allowed, in per cent")
+    )
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
     # {"en": "...", "pl": "..."}: what the officer reads; a generated text when empty.
     message = models.JSONField(default=dict, blank=True)
-    group = models.ForeignKey("places.Group", null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="validation_rules")
+    group = models.ForeignKey(
+        "places.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="validation_rules"
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -266,8 +289,9 @@ class ValidationRule(models.Model):
 
         if self.kind == self.Kind.CONSISTENCY:
             if not self.expression.strip():
-                raise ValidationError({"expression": _g("A consistency rule needs a condition, "
-                                                        "like water_billed <= water_produced.")})
+                raise ValidationError(
+                    {"expression": _g("A consistency rule needs a condition, like water_billed <= water_produced.")}
+                )
             try:
                 formula = parse(self.expression)
                 formula.check(set(Variable.objects.values_list("code", flat=True)))
@@ -294,8 +318,9 @@ class Publication(models.Model):
     unit = models.ForeignKey("places.Unit", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     publish_after = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -316,8 +341,9 @@ class Deadline(models.Model):
     group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="deadlines")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="deadlines")
     due = models.DateField()
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     set_at = models.DateTimeField(auto_now=True)
     # When the automatic reminder before the deadline, and the one after it passed, went out.
     reminded_before = models.DateTimeField(null=True, blank=True)

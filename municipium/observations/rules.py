@@ -101,37 +101,62 @@ def _rule_message(rule, default: str, language: str | None) -> str:
     return picked or default
 
 
-def check_value(value: float | None, *, minimum: float | None = None, maximum: float | None = None,
-                previous: float | None = None, rules: Iterable = (), language: str | None = None) -> list[Finding]:
+def check_value(
+    value: float | None,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    previous: float | None = None,
+    rules: Iterable = (),
+    language: str | None = None,
+) -> list[Finding]:
     """Findings on one figure: the variable's hard limits (errors), then each range and
     change rule given (kind "range" or "change"; consistency rules are `check_consistency`'s)."""
     if value is None:
         return []
     found: list[Finding] = []
     if minimum is not None and value < minimum:
-        found.append(Finding(ERROR, _("%(value)s is below the smallest allowed value, %(minimum)s")
-                             % {"value": show(value, language), "minimum": show(minimum, language)}))
+        found.append(
+            Finding(
+                ERROR,
+                _("%(value)s is below the smallest allowed value, %(minimum)s")
+                % {"value": show(value, language), "minimum": show(minimum, language)},
+            )
+        )
     if maximum is not None and value > maximum:
-        found.append(Finding(ERROR, _("%(value)s is above the largest allowed value, %(maximum)s")
-                             % {"value": show(value, language), "maximum": show(maximum, language)}))
+        found.append(
+            Finding(
+                ERROR,
+                _("%(value)s is above the largest allowed value, %(maximum)s")
+                % {"value": show(value, language), "maximum": show(maximum, language)},
+            )
+        )
     for rule in rules:
         if rule.kind == "range":
             low, high = rule.minimum, rule.maximum
             if (low is not None and value < low) or (high is not None and value > high):
                 default = _("%(value)s is outside the usual range, %(minimum)s to %(maximum)s") % {
-                    "value": show(value, language), "minimum": show(low, language), "maximum": show(high, language)}
+                    "value": show(value, language),
+                    "minimum": show(low, language),
+                    "maximum": show(high, language),
+                }
                 found.append(Finding(rule.severity, _rule_message(rule, default, language)))
         elif rule.kind == "change" and previous is not None and rule.threshold is not None:
             change = relative_change(value, previous)
             if change is not None and abs(change) > rule.threshold:
                 if math.isfinite(change):
-                    default = _("%(change)s %% change from the previous period (%(previous)s); "
-                                "more than %(threshold)s %% is unusual, please check") % {
-                        "change": show(round(change, 1), language), "previous": show(previous, language),
-                        "threshold": show(rule.threshold, language)}
+                    default = _(
+                        "%(change)s %% change from the previous period (%(previous)s); "
+                        "more than %(threshold)s %% is unusual, please check"
+                    ) % {
+                        "change": show(round(change, 1), language),
+                        "previous": show(previous, language),
+                        "threshold": show(rule.threshold, language),
+                    }
                 else:
                     default = _("the previous period had %(previous)s; please check this figure") % {
-                        "previous": show(previous, language)}
+                        "previous": show(previous, language)
+                    }
                 found.append(Finding(rule.severity, _rule_message(rule, default, language)))
     return found
 
@@ -144,9 +169,12 @@ def relative_change(value: float, previous: float) -> float | None:
     return 100 * (value - previous) / abs(previous)
 
 
-def check_consistency(rule, values: Mapping[tuple[str, str], float | None],
-                      previous: Mapping[tuple[str, str], float | None] | None = None,
-                      language: str | None = None) -> Finding | None:
+def check_consistency(
+    rule,
+    values: Mapping[tuple[str, str], float | None],
+    previous: Mapping[tuple[str, str], float | None] | None = None,
+    language: str | None = None,
+) -> Finding | None:
     """A finding when the rule's condition is false for `values` ((variable code,
     category) -> value, category "" for the total; `previous` for lag()); None when it
     holds or cannot be decided yet because an input is missing."""
@@ -166,8 +194,11 @@ def _lookup(ref: Ref, lag: int, values, previous) -> float | None:
     if ref.category is not None:
         return source.get((ref.name, ref.category))
     if ref.summed is not None:
-        parts = [v for (name, category), v in source.items()
-                 if name == ref.name and category and (not ref.summed or category in ref.summed)]
+        parts = [
+            v
+            for (name, category), v in source.items()
+            if name == ref.name and category and (not ref.summed or category in ref.summed)
+        ]
         if not parts or any(v is None for v in parts):
             return None
         return sum(parts)

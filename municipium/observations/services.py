@@ -71,8 +71,9 @@ def stored_observations(keys: Iterable[tuple], *, lock: bool = False) -> dict[tu
     keys = set(keys)
     if not keys:
         return {}
-    query = Observation.objects.filter(unit_id__in={k[0] for k in keys}, variable_id__in={k[1] for k in keys},
-                                       period__code__in={k[2] for k in keys}).select_related("period", "unit", "variable")
+    query = Observation.objects.filter(
+        unit_id__in={k[0] for k in keys}, variable_id__in={k[1] for k in keys}, period__code__in={k[2] for k in keys}
+    ).select_related("period", "unit", "variable")
     if lock:
         query = query.select_for_update(of=("self",))
     found = {}
@@ -96,8 +97,13 @@ def locked_changes(rows: Iterable[tuple], user, stored: dict[tuple, Observation]
         observation = stored.get(tuple(row[:4]))
         if observation is None or not locked(observation.status, user):
             continue
-        now = (observation.value, observation.missing or "", observation.status, observation.source,
-               observation.comment)
+        now = (
+            observation.value,
+            observation.missing or "",
+            observation.status,
+            observation.source,
+            observation.comment,
+        )
         if tuple(row[4:9]) != now:
             refused.append((position, observation))
     return refused
@@ -112,8 +118,9 @@ def _identical(a: str, b: str) -> str:
     return " AND ".join(f"({a}.{c} = {b}.{c} OR ({a}.{c} IS NULL AND {b}.{c} IS NULL))" for c in CONTENT)
 
 
-def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor=None, via: str | None = None,
-                       note: str = "") -> WriteResult:
+def write_observations(
+    rows: Iterable[Row | tuple], *, batch: ImportBatch, actor=None, via: str | None = None, note: str = ""
+) -> WriteResult:
     """Write rows as one all-or-nothing operation recorded under `batch`; `note` (a reopening
     reason, the revision restored) goes into the audit event.
 
@@ -173,8 +180,9 @@ def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor
                             f"AND NOT ({q(OBS)}.batch_id = %s AND {q(OBS)}.updated_at = %s)",
                             [stamp, user_id, batch.pk, batch.pk, stamp],
                         )
-                        cursor.execute(f"SELECT COUNT(*) FROM {q(OBS)} WHERE batch_id = %s AND updated_at = %s",
-                                       [batch.pk, stamp])
+                        cursor.execute(
+                            f"SELECT COUNT(*) FROM {q(OBS)} WHERE batch_id = %s AND updated_at = %s", [batch.pk, stamp]
+                        )
                         written = cursor.fetchone()[0]
                         result.created, result.updated = inserted, written - inserted
                 # Every observation this operation wrote carries its batch and time stamp,
@@ -188,7 +196,11 @@ def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor
                 )
         bulk.drop_stage(STAGE)
         batch.rows, batch.created, batch.updated, batch.unchanged = (
-            result.rows, result.created, result.updated, result.unchanged)
+            result.rows,
+            result.created,
+            result.updated,
+            result.unchanged,
+        )
         batch.save(update_fields=["rows", "created", "updated", "unchanged"])
         record(
             "import" if via == "import" else "write",
@@ -196,8 +208,12 @@ def write_observations(rows: Iterable[Row | tuple], *, batch: ImportBatch, actor
             actor=actor,
             via=via,
             batch=batch,
-            after={"rows": result.rows, "created": result.created, "updated": result.updated,
-                   "unchanged": result.unchanged},
+            after={
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            },
             note=note,
         )
         if result.variable_ids:

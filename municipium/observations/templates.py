@@ -44,8 +44,15 @@ def _units_of(group_or_units, period: Period) -> list[Unit]:
     else:
         units = set(group_or_units)
     # A unit that did not exist in the period has nothing to report for it.
-    return sorted((u for u in units if (u.valid_from is None or u.valid_from <= period.end)
-                   and (u.valid_to is None or period.start <= u.valid_to)), key=lambda u: u.code)
+    return sorted(
+        (
+            u
+            for u in units
+            if (u.valid_from is None or u.valid_from <= period.end)
+            and (u.valid_to is None or period.start <= u.valid_to)
+        ),
+        key=lambda u: u.code,
+    )
 
 
 def _sheet_name(text: str, taken: set[str]) -> str:
@@ -62,7 +69,9 @@ def _as_period(period) -> Period:
     return period if isinstance(period, Period) else Period.objects.for_code(str(period))
 
 
-def build_template(group_or_units, period, service_areas: Iterable | None = None, *, language: str | None = None) -> bytes:
+def build_template(
+    group_or_units, period, service_areas: Iterable | None = None, *, language: str | None = None
+) -> bytes:
     """An .xlsx template for `period` (a Period or a code) for a group's members, a list of
     units or one unit, with a sheet per service area (all areas with variables of the
     period's kind unless `service_areas` names some, by object or code)."""
@@ -94,8 +103,15 @@ def build_template(group_or_units, period, service_areas: Iterable | None = None
         meta_rows.append(["sheet", name, "", area.code, ""])
         sheet.protect("", {"format_columns": True, "format_rows": True})
         sheet.write(0, 0, f"{pick(area.name, language).text or area.code} — {period.code}", styles["title"])
-        sheet.write(1, 0, _("Enter a number, or choose why the figure is missing. Leave both empty to skip. "
-                            "Grey columns show the previous period."), styles["hint"])
+        sheet.write(
+            1,
+            0,
+            _(
+                "Enter a number, or choose why the figure is missing. Leave both empty to skip. "
+                "Grey columns show the previous period."
+            ),
+            styles["hint"],
+        )
         sheet.write(HEADER_ROWS - 1, 0, _("Variable"), styles["header"])
         sheet.write(HEADER_ROWS - 1, 1, _("Category"), styles["header"])
         sheet.write(HEADER_ROWS - 1, 2, _("Unit of measure"), styles["header"])
@@ -104,7 +120,9 @@ def build_template(group_or_units, period, service_areas: Iterable | None = None
         for position, unit in enumerate(units):
             col = FIRST_UNIT_COLUMN + position * COLUMNS_PER_UNIT
             label = unit.label
-            sheet.merge_range(HEADER_ROWS - 2, col, HEADER_ROWS - 2, col + 2, f"{label} ({unit.code})", styles["header"])
+            sheet.merge_range(
+                HEADER_ROWS - 2, col, HEADER_ROWS - 2, col + 2, f"{label} ({unit.code})", styles["header"]
+            )
             sheet.write(HEADER_ROWS - 1, col, period.code, styles["header"])
             sheet.write(HEADER_ROWS - 1, col + 1, _("missing"), styles["header"])
             sheet.write(HEADER_ROWS - 1, col + 2, previous.code if previous else "", styles["previous_header"])
@@ -120,7 +138,9 @@ def build_template(group_or_units, period, service_areas: Iterable | None = None
             categories = list(variable.breakdown.categories.all()) if variable.breakdown_id else [None]
             for category in categories:
                 sheet.write(row, 0, variable.label, styles["label"])
-                sheet.write(row, 1, pick(category.name, language).text or category.code if category else "", styles["label"])
+                sheet.write(
+                    row, 1, pick(category.name, language).text or category.code if category else "", styles["label"]
+                )
                 sheet.write(row, 2, pick(variable.unit_of_measure, language).text, styles["label"])
                 meta_rows.append(["row", name, row + 1, variable.code, category.code if category else ""])
                 code = category.code if category else ""
@@ -163,8 +183,16 @@ def _styles(book) -> dict:
     return {
         "title": book.add_format({"bold": True, "font_size": 14}),
         "hint": book.add_format({"italic": True, "font_color": "#555555"}),
-        "header": book.add_format({"bold": True, "bg_color": "#DDE5F0", "border": 1, "text_wrap": True,
-                                   "align": "center", "valign": "vcenter"}),
+        "header": book.add_format(
+            {
+                "bold": True,
+                "bg_color": "#DDE5F0",
+                "border": 1,
+                "text_wrap": True,
+                "align": "center",
+                "valign": "vcenter",
+            }
+        ),
         "previous_header": book.add_format({"bold": True, "bg_color": "#EEEEEE", "border": 1, "font_color": "#666666"}),
         "label": book.add_format({"border": 1}),
         "input": book.add_format({"locked": False, "border": 1, "bg_color": "#FFFDE7"}),
@@ -172,7 +200,9 @@ def _styles(book) -> dict:
     }
 
 
-def _validate(sheet, first_row: int, last_row: int, variable: Variable, unit_count: int, missing_labels: list[str]) -> None:
+def _validate(
+    sheet, first_row: int, last_row: int, variable: Variable, unit_count: int, missing_labels: list[str]
+) -> None:
     if not unit_count:
         return
     low, high = variable.min_value, variable.max_value
@@ -190,17 +220,36 @@ def _validate(sheet, first_row: int, last_row: int, variable: Variable, unit_cou
         hint = _("A number.")
     for position in range(unit_count):
         col = FIRST_UNIT_COLUMN + position * COLUMNS_PER_UNIT
-        sheet.data_validation(first_row, col, last_row, col, {
-            "validate": "decimal", **rule, "input_title": variable.code[:32], "input_message": hint[:255],
-            "error_title": _("Not allowed")[:32], "error_message": hint[:255],
-        })
-        sheet.data_validation(first_row, col + 1, last_row, col + 1, {
-            "validate": "list", "source": missing_labels,
-            "error_message": _("Choose why the figure is missing from the list.")[:255],
-        })
+        sheet.data_validation(
+            first_row,
+            col,
+            last_row,
+            col,
+            {
+                "validate": "decimal",
+                **rule,
+                "input_title": variable.code[:32],
+                "input_message": hint[:255],
+                "error_title": _("Not allowed")[:32],
+                "error_message": hint[:255],
+            },
+        )
+        sheet.data_validation(
+            first_row,
+            col + 1,
+            last_row,
+            col + 1,
+            {
+                "validate": "list",
+                "source": missing_labels,
+                "error_message": _("Choose why the figure is missing from the list.")[:255],
+            },
+        )
 
 
-def read_template(source, *, name: str | None = None, report: ImportReport | None = None, workbook=None) -> Table | None:
+def read_template(
+    source, *, name: str | None = None, report: ImportReport | None = None, workbook=None
+) -> Table | None:
     """Long rows from a filled template, located by sheet and cell, ready for
     `imports.dry_run` / `imports.commit`. Problems go into `report`; None when unreadable."""
     if isinstance(source, (bytes, bytearray)):
@@ -220,8 +269,16 @@ def read_template(source, *, name: str | None = None, report: ImportReport | Non
     if workbook is None:
         return None
     if META_SHEET not in workbook.sheet_names:
-        report.add(Problem(name, None, None, None, _("the workbook is not a Municipium template"),
-                           _("a template downloaded from Municipium, or a file with columns unit, variable, period, value")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the workbook is not a Municipium template"),
+                _("a template downloaded from Municipium, or a file with columns unit, variable, period, value"),
+            )
+        )
         return None
     meta = workbook.get_sheet_by_name(META_SHEET).to_python()
     period = next((_cell_text(r[3]) for r in meta if r and r[0] == "period"), None)
@@ -235,14 +292,22 @@ def read_template(source, *, name: str | None = None, report: ImportReport | Non
         elif kind == "col":
             sheets[sheet_name]["cols"].setdefault(_cell_text(entry[3]), {})[entry[4]] = int(entry[2])
 
-    records: dict[str, list] = {c: [] for c in (*COLUMNS, "_row", "_sheet", "_cell_value", "_label_value",
-                                                "_cell_missing", "_label_missing")}
+    records: dict[str, list] = {
+        c: [] for c in (*COLUMNS, "_row", "_sheet", "_cell_value", "_label_value", "_cell_missing", "_label_missing")
+    }
     headers: dict[str, dict[str, str]] = {}
     for sheet_name, layout in sheets.items():
         if sheet_name not in workbook.sheet_names:
-            report.add(Problem(name, sheet_name, None, None,
-                               _("the sheet '%(sheet)s' was renamed or removed") % {"sheet": sheet_name},
-                               _("the sheets as they were in the downloaded template")))
+            report.add(
+                Problem(
+                    name,
+                    sheet_name,
+                    None,
+                    None,
+                    _("the sheet '%(sheet)s' was renamed or removed") % {"sheet": sheet_name},
+                    _("the sheets as they were in the downloaded template"),
+                )
+            )
             return None
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         unit_header = rows[HEADER_ROWS - 2] if len(rows) >= HEADER_ROWS - 1 else []
@@ -260,9 +325,17 @@ def read_template(source, *, name: str | None = None, report: ImportReport | Non
                 value, missing = cell(row_number, value_col), cell(row_number, missing_col)
                 if value is None and missing is None:
                     continue  # not filled in: nothing to say about it
-                for column, text in (("unit", unit_code), ("variable", variable_code), ("period", period),
-                                     ("breakdown", category or None), ("value", value), ("missing", missing),
-                                     ("status", None), ("source", None), ("comment", None)):
+                for column, text in (
+                    ("unit", unit_code),
+                    ("variable", variable_code),
+                    ("period", period),
+                    ("breakdown", category or None),
+                    ("value", value),
+                    ("missing", missing),
+                    ("status", None),
+                    ("source", None),
+                    ("comment", None),
+                ):
                     records[column].append(text)
                 records["_row"].append(row_number)
                 records["_sheet"].append(sheet_name)
@@ -273,8 +346,16 @@ def read_template(source, *, name: str | None = None, report: ImportReport | Non
     frame = pl.DataFrame(records, schema={**{c: pl.String for c in records}, "_row": pl.Int64})
     frame = _clean(frame)
     if frame.height == 0:
-        report.add(Problem(name, None, None, None, _("no figures are filled in"),
-                           _("a number or a missing code in the yellow cells")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("no figures are filled in"),
+                _("a number or a missing code in the yellow cells"),
+            )
+        )
         return None
     # Numbers come from cells as numbers; text typed into a cell is read either way.
     return Table(name, "template", frame, headers=headers, decimal=".", data=data)

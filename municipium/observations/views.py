@@ -40,8 +40,9 @@ SESSION_KEY = "municipium_uploads"
 def entry_start(request):
     form = EntryStartForm(request.GET or None, user=request.user)
     if form.is_bound and form.is_valid():
-        return redirect("entry", form.cleaned_data["unit"].code, form.cleaned_data["period"],
-                        form.cleaned_data["area"].code)
+        return redirect(
+            "entry", form.cleaned_data["unit"].code, form.cleaned_data["period"], form.cleaned_data["area"].code
+        )
     if not form.is_bound:
         units = form.fields["unit"].queryset
         if units.count() == 1:
@@ -63,14 +64,21 @@ def _entry_page(request, sheet, status=200):
     from .workflow_views import ReopenForm
 
     statuses = sheet.statuses
-    return render(request, "observations/entry.html", {
-        "sheet": sheet, "missing_choices": Missing.choices,
-        "can_write": access.can_enter(request.user, sheet.unit),
-        "can_approve": access.can_approve(request.user, sheet.unit) and Status.SUBMITTED in statuses,
-        "can_reopen": access.can_approve(request.user, sheet.unit) and bool(statuses & {Status.SUBMITTED, Status.APPROVED}),
-        "reopen_form": ReopenForm(initial={"unit": sheet.unit.code}),
-        "validate_url": reverse("entry-validate", args=[sheet.unit.code, sheet.period_code, sheet.area.code]),
-    }, status=status)
+    return render(
+        request,
+        "observations/entry.html",
+        {
+            "sheet": sheet,
+            "missing_choices": Missing.choices,
+            "can_write": access.can_enter(request.user, sheet.unit),
+            "can_approve": access.can_approve(request.user, sheet.unit) and Status.SUBMITTED in statuses,
+            "can_reopen": access.can_approve(request.user, sheet.unit)
+            and bool(statuses & {Status.SUBMITTED, Status.APPROVED}),
+            "reopen_form": ReopenForm(initial={"unit": sheet.unit.code}),
+            "validate_url": reverse("entry-validate", args=[sheet.unit.code, sheet.period_code, sheet.area.code]),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -97,8 +105,12 @@ def entry(request, unit, period, area):
             conflict = False
             rows = sheet.rows(status, period_obj)
             if rows:
-                batch = ImportBatch(file_name=f"{sheet.unit.code} {sheet.period_code} {sheet.area.code}"[:255],
-                                    format="form", via=Via.FORM, created_by=request.user)
+                batch = ImportBatch(
+                    file_name=f"{sheet.unit.code} {sheet.period_code} {sheet.area.code}"[:255],
+                    format="form",
+                    via=Via.FORM,
+                    created_by=request.user,
+                )
                 result = write_observations(rows, batch=batch, actor=request.user, via=Via.FORM)
     if conflict:
         messages.error(request, _("Nothing was saved: some figures were changed by someone else meanwhile."))
@@ -108,8 +120,11 @@ def entry(request, unit, period, area):
     elif submit:
         messages.success(request, _("Submitted: %(count)s figures.") % {"count": result.rows})
     else:
-        messages.success(request, _("Saved as draft: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
-                         % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+        messages.success(
+            request,
+            _("Saved as draft: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
+            % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+        )
     return redirect(request.path)
 
 
@@ -143,8 +158,9 @@ def _read(data: bytes, name: str):
         probe = imports.ImportReport(file=name)
         workbook = imports.open_workbook(data, name, "xlsx", probe)
         if workbook is not None and templates.META_SHEET in workbook.sheet_names:
-            report = imports.ImportReport(file=name, format="template", size=len(data),
-                                          sha256=hashlib.sha256(data).hexdigest())
+            report = imports.ImportReport(
+                file=name, format="template", size=len(data), sha256=hashlib.sha256(data).hexdigest()
+            )
             table = templates.read_template(data, name=name, report=report, workbook=workbook)
             return table, report
     return imports.read_table(data, name=name)
@@ -156,11 +172,17 @@ def _refuse_foreign_units(request, table, report) -> None:
     known = {u.code: u for u in Unit.objects.filter(code__in=codes)}
     for code in sorted(known):
         if not access.can_enter(request.user, known[code]):
-            report.add(imports.Problem(
-                report.file, None, None, "unit",
-                _("you may not enter figures for unit %(unit)s, so nothing of this file is imported")
-                % {"unit": code},
-                _("only the units you enter data for; ask the group coordinator for a role")))
+            report.add(
+                imports.Problem(
+                    report.file,
+                    None,
+                    None,
+                    "unit",
+                    _("you may not enter figures for unit %(unit)s, so nothing of this file is imported")
+                    % {"unit": code},
+                    _("only the units you enter data for; ask the group coordinator for a role"),
+                )
+            )
 
 
 def _refuse_locked(request, resolved, report) -> None:
@@ -168,19 +190,35 @@ def _refuse_locked(request, resolved, report) -> None:
     if resolved.height == 0:
         return
     for _position, observation in locked_changes(resolved.iter_rows(), request.user):
-        report.add(imports.Problem(
-            report.file, None, None, None,
-            _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
-            % {"unit": observation.unit.code, "variable": observation.variable.code, "period": observation.period.code,
-               "status": str(Status(observation.status).label).lower()},
-            _("leave this figure out, or ask the coordinator to reopen it")))
+        report.add(
+            imports.Problem(
+                report.file,
+                None,
+                None,
+                None,
+                _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
+                % {
+                    "unit": observation.unit.code,
+                    "variable": observation.variable.code,
+                    "period": observation.period.code,
+                    "status": str(Status(observation.status).label).lower(),
+                },
+                _("leave this figure out, or ask the coordinator to reopen it"),
+            )
+        )
     if access.is_admin(request.user):
         return  # administrators may import figures as approved or published
     for status in set(resolved.get_column("status").unique().to_list()) - {Status.DRAFT, Status.SUBMITTED}:
-        report.add(imports.Problem(
-            report.file, None, None, "status",
-            _("figures cannot be imported as %(status)s") % {"status": str(Status(status).label).lower()},
-            _("draft or submitted; approval happens in the workflow")))
+        report.add(
+            imports.Problem(
+                report.file,
+                None,
+                None,
+                "status",
+                _("figures cannot be imported as %(status)s") % {"status": str(Status(status).label).lower()},
+                _("draft or submitted; approval happens in the workflow"),
+            )
+        )
 
 
 def _check(request, data: bytes, name: str):
@@ -206,8 +244,9 @@ def _history(user):
     batches = ImportBatch.objects.filter(via=Via.IMPORT).select_related("created_by")
     if not access.is_admin(user):
         units = access.reached_units(user)
-        batches = batches.filter(pk__in=ImportBatch.objects.filter(
-            revisions__observation__unit_id__in=units).values("pk")) | batches.filter(created_by=user)
+        batches = batches.filter(
+            pk__in=ImportBatch.objects.filter(revisions__observation__unit_id__in=units).values("pk")
+        ) | batches.filter(created_by=user)
     return batches.distinct().order_by("-created_at")[:50]
 
 
@@ -246,9 +285,16 @@ def _commit(request, context):
     if table is not None and report.ok:
         report = imports.commit(table, actor=request.user, via=Via.IMPORT)
     if report.committed:
-        messages.success(request, _("Imported %(file)s: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
-                         % {"file": kept["name"], "created": report.created, "updated": report.updated,
-                            "unchanged": report.unchanged})
+        messages.success(
+            request,
+            _("Imported %(file)s: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
+            % {
+                "file": kept["name"],
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            },
+        )
         return redirect("import")
     context.update(form=ImportForm(), report=report, preview=_preview(table))
     return render(request, "observations/import.html", context)

@@ -25,7 +25,6 @@ from municipium.places.models import Group, Membership, Unit
 from .models import ImportBatch, Observation, Period, Publication, Status, Via
 from .services import Row, WriteResult, write_observations
 
-
 log = logging.getLogger(__name__)
 
 
@@ -42,37 +41,70 @@ def _period(period) -> Period:
     return found
 
 
-def _move(actor, unit: Unit, period: Period, area, sources: set[str], target: str, *, action: str,
-          note: str = "", nothing: str) -> WriteResult:
+def _move(
+    actor,
+    unit: Unit,
+    period: Period,
+    area,
+    sources: set[str],
+    target: str,
+    *,
+    action: str,
+    note: str = "",
+    nothing: str,
+) -> WriteResult:
     """Rewrite the unit's observations in one of `sources` statuses with status `target`."""
     with transaction.atomic():
         rows = Observation.objects.select_for_update().filter(unit=unit, period=period, status__in=sources)
         if area is not None:
             rows = rows.filter(variable__service_area=area)
-        rows = [Row(o.unit_id, o.variable_id, o.period_id, o.breakdown, o.value, o.missing, target, o.source,
-                    o.comment) for o in rows.order_by("pk")]
+        rows = [
+            Row(o.unit_id, o.variable_id, o.period_id, o.breakdown, o.value, o.missing, target, o.source, o.comment)
+            for o in rows.order_by("pk")
+        ]
         if not rows:
             raise WorkflowError(nothing)
         label = f"{unit.code} {period.code}{' ' + area.code if area is not None else ''} {action}"
-        batch = ImportBatch(file_name=label[:255], format="workflow", via=Via.WORKFLOW,
-                            created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        return write_observations(rows, batch=batch, actor=actor, via=Via.WORKFLOW,
-                                  note=f"{action}: {note}" if note else action)
+        batch = ImportBatch(
+            file_name=label[:255],
+            format="workflow",
+            via=Via.WORKFLOW,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        return write_observations(
+            rows, batch=batch, actor=actor, via=Via.WORKFLOW, note=f"{action}: {note}" if note else action
+        )
 
 
 def submit(actor, unit: Unit, period, area=None) -> WriteResult:
     """The officer hands the draft in; from now on it is locked for them."""
     if not access.can_enter(actor, unit):
         raise WorkflowError(_("You may not submit the figures of %(unit)s.") % {"unit": unit.label})
-    return _move(actor, unit, _period(period), area, {Status.DRAFT}, Status.SUBMITTED, action="submit",
-                 nothing=_("There are no draft figures to submit."))
+    return _move(
+        actor,
+        unit,
+        _period(period),
+        area,
+        {Status.DRAFT},
+        Status.SUBMITTED,
+        action="submit",
+        nothing=_("There are no draft figures to submit."),
+    )
 
 
 def approve(actor, unit: Unit, period, area=None) -> WriteResult:
     if not access.can_approve(actor, unit):
         raise WorkflowError(_("You may not approve the figures of %(unit)s.") % {"unit": unit.label})
-    return _move(actor, unit, _period(period), area, {Status.SUBMITTED}, Status.APPROVED, action="approve",
-                 nothing=_("There are no submitted figures to approve."))
+    return _move(
+        actor,
+        unit,
+        _period(period),
+        area,
+        {Status.SUBMITTED},
+        Status.APPROVED,
+        action="approve",
+        nothing=_("There are no submitted figures to approve."),
+    )
 
 
 def reopen(actor, unit: Unit, period, reason: str, area=None) -> WriteResult:
@@ -82,14 +114,28 @@ def reopen(actor, unit: Unit, period, reason: str, area=None) -> WriteResult:
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError(_("Say why the figures are reopened: the officer and the audit trail need the reason."))
-    return _move(actor, unit, _period(period), area, {Status.SUBMITTED, Status.APPROVED}, Status.DRAFT,
-                 action="reopen", note=reason, nothing=_("There are no submitted or approved figures to reopen."))
+    return _move(
+        actor,
+        unit,
+        _period(period),
+        area,
+        {Status.SUBMITTED, Status.APPROVED},
+        Status.DRAFT,
+        action="reopen",
+        note=reason,
+        nothing=_("There are no submitted or approved figures to reopen."),
+    )
 
 
 def members(group: Group, period: Period) -> list[Unit]:
     """Units that are members of the group at some time in the period."""
-    rows = (Membership.objects.filter(group=group).exclude(valid_from__gt=period.end)
-            .exclude(valid_to__lt=period.start).select_related("unit").order_by("unit__code"))
+    rows = (
+        Membership.objects.filter(group=group)
+        .exclude(valid_from__gt=period.end)
+        .exclude(valid_to__lt=period.start)
+        .select_related("unit")
+        .order_by("unit__code")
+    )
     seen = {}
     for membership in rows:
         seen.setdefault(membership.unit_id, membership.unit)
@@ -100,16 +146,22 @@ def _publish_now(actor, units, period, area=None) -> int:
     published = 0
     for unit in units:
         try:
-            result = _move(actor, unit, period, area, {Status.APPROVED}, Status.PUBLISHED, action="publish",
-                           nothing="")
+            result = _move(actor, unit, period, area, {Status.APPROVED}, Status.PUBLISHED, action="publish", nothing="")
         except WorkflowError:
             continue  # nothing approved for this member: nothing to publish
         published += result.rows
     return published
 
 
-def publish(actor, group: Group, period, *, unit: Unit | None = None, publish_after: dt.date | None = None,
-            today: dt.date | None = None) -> Publication:
+def publish(
+    actor,
+    group: Group,
+    period,
+    *,
+    unit: Unit | None = None,
+    publish_after: dt.date | None = None,
+    today: dt.date | None = None,
+) -> Publication:
     """Publish the approved figures of the group's members (or of one member) for the period,
     now or, with `publish_after`, once that day has come (release_due_publications)."""
     if not access.can_coordinate(actor, group):
@@ -118,16 +170,23 @@ def publish(actor, group: Group, period, *, unit: Unit | None = None, publish_af
     units = members(group, period)
     if unit is not None:
         if unit.pk not in {u.pk for u in units}:
-            raise WorkflowError(_("%(unit)s is not a member of %(group)s in %(period)s.")
-                                % {"unit": unit.label, "group": group.label, "period": period.code})
+            raise WorkflowError(
+                _("%(unit)s is not a member of %(group)s in %(period)s.")
+                % {"unit": unit.label, "group": group.label, "period": period.code}
+            )
         units = [unit]
     today = today or timezone.localdate()
     with transaction.atomic():
         approved = Observation.objects.filter(unit__in=units, period=period, status=Status.APPROVED).exists()
         if not approved:
             raise WorkflowError(_("There are no approved figures to publish."))
-        publication = Publication.objects.create(group=group, period=period, unit=unit, publish_after=publish_after,
-                                                 created_by=actor if actor.is_authenticated else None)
+        publication = Publication.objects.create(
+            group=group,
+            period=period,
+            unit=unit,
+            publish_after=publish_after,
+            created_by=actor if actor.is_authenticated else None,
+        )
         if publish_after is None or publish_after <= today:
             _publish_now(actor, units, period)
             publication.released_at = timezone.now()
@@ -142,14 +201,16 @@ def release_due_publications(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     released = 0
     due = Publication.objects.filter(released_at__isnull=True, publish_after__lte=today).select_related(
-        "group", "period", "unit", "created_by")
+        "group", "period", "unit", "created_by"
+    )
     for publication in due:
         with transaction.atomic():
             # Claim first: of several servers running this at once, only the one whose
             # UPDATE changed the row publishes (the others wait on its row lock, then find
             # it released); a failure below rolls the claim back for the next run.
             claimed = Publication.objects.filter(pk=publication.pk, released_at__isnull=True).update(
-                released_at=timezone.now())
+                released_at=timezone.now()
+            )
             if not claimed:
                 continue
             units = [publication.unit] if publication.unit else members(publication.group, publication.period)
@@ -184,15 +245,37 @@ def restore(actor, observation: Observation, revision, *, expected_version: int 
         if not may_restore(actor, current):
             raise WorkflowError(_("These figures are submitted and locked; ask an approver to reopen them."))
         if expected_version is not None and current.version != expected_version:
-            raise Conflict(_("Someone changed this figure meanwhile (now version %(version)s); look at the "
-                             "history again before restoring.") % {"version": current.version})
-        row = Row(current.unit_id, current.variable_id, current.period_id, current.breakdown, revision.value,
-                  revision.missing, current.status, revision.source, revision.comment)
-        batch = ImportBatch(file_name=f"{current.unit.code} {current.period.code} restore v{revision.version}"[:255],
-                            format="restore", via=Via.RESTORE,
-                            created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        return write_observations([row], batch=batch, actor=actor, via=Via.RESTORE,
-                                  note=f"restore: observation {current.pk} to version {revision.version}")
+            raise Conflict(
+                _(
+                    "Someone changed this figure meanwhile (now version %(version)s); look at the "
+                    "history again before restoring."
+                )
+                % {"version": current.version}
+            )
+        row = Row(
+            current.unit_id,
+            current.variable_id,
+            current.period_id,
+            current.breakdown,
+            revision.value,
+            revision.missing,
+            current.status,
+            revision.source,
+            revision.comment,
+        )
+        batch = ImportBatch(
+            file_name=f"{current.unit.code} {current.period.code} restore v{revision.version}"[:255],
+            format="restore",
+            via=Via.RESTORE,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        return write_observations(
+            [row],
+            batch=batch,
+            actor=actor,
+            via=Via.RESTORE,
+            note=f"restore: observation {current.pk} to version {revision.version}",
+        )
 
 
 # -- deadlines and reminders ---------------------------------------------------------------
@@ -223,8 +306,15 @@ def set_deadline(actor, group: Group, period, due: dt.date):
         deadline.due, deadline.set_by = due, actor if actor.is_authenticated else None
         deadline.reminded_before = deadline.reminded_after = None  # a new date, new reminders
         deadline.save()
-        record("update" if before else "create", deadline, actor=actor, before=before, after=snapshot(deadline),
-               via="form", object_repr=f"{group.code} {period.code} {due.isoformat()}")
+        record(
+            "update" if before else "create",
+            deadline,
+            actor=actor,
+            before=before,
+            after=snapshot(deadline),
+            via="form",
+            object_repr=f"{group.code} {period.code} {due.isoformat()}",
+        )
     return deadline
 
 
@@ -235,8 +325,9 @@ def progress(units, period) -> dict[int, dict[str, int]]:
         return counts
     from django.db.models import Count
 
-    for row in (Observation.objects.filter(unit__in=units, period=period).values("unit_id", "status")
-                .annotate(n=Count("id"))):
+    for row in (
+        Observation.objects.filter(unit__in=units, period=period).values("unit_id", "status").annotate(n=Count("id"))
+    ):
         counts[row["unit_id"]][row["status"]] = row["n"]
     return counts
 
@@ -262,8 +353,13 @@ def people(unit: Unit, kind: str, group: Group | None = None):
     scope = Q(roles__unit_id__in=above)
     if group is not None:
         scope |= Q(roles__group=group)
-    return (get_user_model().objects.filter(scope, roles__kind=kind, is_active=True).exclude(email="")
-            .distinct().order_by("pk"))
+    return (
+        get_user_model()
+        .objects.filter(scope, roles__kind=kind, is_active=True)
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def _remind_audit_repr(group: Group, period: Period) -> str:
@@ -274,8 +370,16 @@ def last_reminder(group: Group, period: Period):
     """The audit event of the last reminder sent for the group's period, by hand or automatic."""
     from municipium.audit.models import AuditEvent
 
-    return (AuditEvent.objects.filter(action="remind", model="places.group", object_id=str(group.pk),
-                                      object_repr=_remind_audit_repr(group, period)).select_related("actor").first())
+    return (
+        AuditEvent.objects.filter(
+            action="remind",
+            model="places.group",
+            object_id=str(group.pk),
+            object_repr=_remind_audit_repr(group, period),
+        )
+        .select_related("actor")
+        .first()
+    )
 
 
 def remind(actor, group: Group, period, *, step: str = "manual", site: str = "", via: str = "form") -> int:
@@ -298,16 +402,22 @@ def remind(actor, group: Group, period, *, step: str = "manual", site: str = "",
     deadline = Deadline.objects.filter(group=group, period=period).first()
     owed: dict[int, tuple] = {}  # user id -> (user, units to enter, units to approve)
     for unit in units:
-        for kind, duty, wanted in ((Role.Kind.OFFICER, 1, not_submitted(counts[unit.pk])),
-                                   (Role.Kind.APPROVER, 2, awaiting_approval(counts[unit.pk]))):
+        for kind, duty, wanted in (
+            (Role.Kind.OFFICER, 1, not_submitted(counts[unit.pk])),
+            (Role.Kind.APPROVER, 2, awaiting_approval(counts[unit.pk])),
+        ):
             if not wanted:
                 continue
             for user in people(unit, kind, group):
                 entry = owed.setdefault(user.pk, (user, [], []))
                 entry[duty].append(unit.label)
     if not owed:
-        raise WorkflowError(_("Nobody to remind: every member has submitted, or the members without their "
-                              "figures have no data officer with an e-mail address."))
+        raise WorkflowError(
+            _(
+                "Nobody to remind: every member has submitted, or the members without their "
+                "figures have no data officer with an e-mail address."
+            )
+        )
     site = site or settings.SITE_URL
     due = (_("The deadline is %(date)s.") % {"date": deadline.due.isoformat()}) if deadline else ""
     subject = _("Municipium: figures for %(period)s, %(group)s") % {"period": period.code, "group": group.label}
@@ -315,16 +425,32 @@ def remind(actor, group: Group, period, *, step: str = "manual", site: str = "",
     for user, to_enter, to_approve in owed.values():
         parts = [_("Hello %(name)s,") % {"name": user.get_full_name() or user.get_username()}, ""]
         if to_enter:
-            parts.append(_("These figures for %(period)s are not submitted yet: %(units)s. %(due)s") % {
-                "period": period.code, "units": ", ".join(to_enter), "due": due})
-            parts.append(_("Enter and submit them here: %(link)s") % {"link": site.rstrip("/") + reverse("entry-start")})
+            parts.append(
+                _("These figures for %(period)s are not submitted yet: %(units)s. %(due)s")
+                % {"period": period.code, "units": ", ".join(to_enter), "due": due}
+            )
+            parts.append(
+                _("Enter and submit them here: %(link)s") % {"link": site.rstrip("/") + reverse("entry-start")}
+            )
         if to_approve:
-            parts.append(_("These submitted figures for %(period)s wait for your approval: %(units)s.") % {
-                "period": period.code, "units": ", ".join(to_approve)})
+            parts.append(
+                _("These submitted figures for %(period)s wait for your approval: %(units)s.")
+                % {"period": period.code, "units": ", ".join(to_approve)}
+            )
         messages.append((subject, "\n".join(parts).strip() + "\n", None, [user.email]))
     with transaction.atomic():
-        record("remind", group, actor=actor, via=via, object_repr=_remind_audit_repr(group, period),
-               after={"period": period.code, "step": step, "recipients": sorted(u.get_username() for u, _e, _a in owed.values())})
+        record(
+            "remind",
+            group,
+            actor=actor,
+            via=via,
+            object_repr=_remind_audit_repr(group, period),
+            after={
+                "period": period.code,
+                "step": step,
+                "recipients": sorted(u.get_username() for u, _e, _a in owed.values()),
+            },
+        )
         send_mass_mail(messages)
     return len(messages)
 
@@ -343,16 +469,19 @@ def send_due_reminders(today: dt.date | None = None, days_before: int = REMIND_D
 
     today = today or timezone.localdate()
     sent = failed = 0
-    steps = (("before", "reminded_before", lambda d: d.due - dt.timedelta(days=days_before) <= today <= d.due),
-             ("after", "reminded_after", lambda d: today > d.due))
+    steps = (
+        ("before", "reminded_before", lambda d: d.due - dt.timedelta(days=days_before) <= today <= d.due),
+        ("after", "reminded_after", lambda d: today > d.due),
+    )
     for deadline in Deadline.objects.select_related("group", "period").order_by("pk"):
         for step, column, due_now in steps:
             if getattr(deadline, column) is not None or not due_now(deadline):
                 continue
             try:
                 with transaction.atomic():
-                    claimed = Deadline.objects.filter(pk=deadline.pk, due=deadline.due,
-                                                      **{f"{column}__isnull": True}).update(**{column: timezone.now()})
+                    claimed = Deadline.objects.filter(
+                        pk=deadline.pk, due=deadline.due, **{f"{column}__isnull": True}
+                    ).update(**{column: timezone.now()})
                     if not claimed:
                         continue  # another server took this step, or the deadline moved meanwhile
                     with translation.override(settings.LANGUAGE_CODE):

@@ -12,9 +12,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
@@ -38,8 +37,9 @@ class ReopenForm(forms.Form):
 
 class PublishForm(forms.Form):
     unit = forms.CharField(required=False, widget=forms.HiddenInput)
-    publish_after = forms.DateField(label=gettext_lazy("Embargo until (optional)"), required=False,
-                                    widget=forms.DateInput(attrs={"type": "date"}))
+    publish_after = forms.DateField(
+        label=gettext_lazy("Embargo until (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 def _board_scope(request, code, period):
@@ -56,8 +56,10 @@ def _member(group, period_code, code) -> Unit:
 
 
 class DeadlineForm(forms.Form):
-    due = forms.DateField(label=gettext_lazy("Deadline for submitting"),
-                          widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
+    due = forms.DateField(
+        label=gettext_lazy("Deadline for submitting"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
 
 
 def _failures(unit, period_obj, language):
@@ -71,8 +73,9 @@ def _failures(unit, period_obj, language):
     for area in areas:
         slots = EntrySheet(unit, period_obj.code, area, language).check_stored()
         if slots:
-            found.append({"area": area, "slots": slots,
-                          "url": reverse("entry", args=[unit.code, period_obj.code, area.code])})
+            found.append(
+                {"area": area, "slots": slots, "url": reverse("entry", args=[unit.code, period_obj.code, area.code])}
+            )
     return found
 
 
@@ -87,11 +90,18 @@ def status_board(request, code, period):
     reported, submissions = set(), {}
     if period_obj and units:
         if variables:
-            reported = set(Observation.objects.filter(unit__in=units, period=period_obj, variable__in=variables)
-                           .values_list("unit_id", "variable_id").distinct())
-        for revision in (Revision.objects.filter(observation__unit__in=units, observation__period=period_obj,
-                                                 status=Status.SUBMITTED)
-                         .select_related("changed_by", "observation").order_by("changed_at")):
+            reported = set(
+                Observation.objects.filter(unit__in=units, period=period_obj, variable__in=variables)
+                .values_list("unit_id", "variable_id")
+                .distinct()
+            )
+        for revision in (
+            Revision.objects.filter(
+                observation__unit__in=units, observation__period=period_obj, status=Status.SUBMITTED
+            )
+            .select_related("changed_by", "observation")
+            .order_by("changed_at")
+        ):
             submissions[revision.observation.unit_id] = revision  # the latest wins
     deadline = Deadline.objects.filter(group=group, period=period_obj).first() if period_obj else None
     today = timezone.localdate()
@@ -100,29 +110,46 @@ def status_board(request, code, period):
     for unit in units:
         mine = counts[unit.pk]
         owes = workflow.not_submitted(mine)
-        rows.append({
-            "unit": unit,
-            "counts": [mine[status] for status in STATUSES],
-            "missing": [v for v in variables if (unit.pk, v.pk) not in reported] if variables else None,
-            "failures": _failures(unit, period_obj, language) if period_obj else [],
-            "owes": owes,
-            "late": bool(deadline and owes and today > deadline.due),
-            "submitted": submissions.get(unit.pk),
-            "submitted_now": mine[Status.SUBMITTED],
-            "approved_now": mine[Status.APPROVED],
-            "reopen_form": ReopenForm(initial={"unit": unit.code}, auto_id=f"reopen-{unit.code}-%s"),
-            "publish_form": PublishForm(initial={"unit": unit.code}, auto_id=f"publish-{unit.code}-%s"),
-        })
-    pending = Publication.objects.filter(group=group, period=period_obj, released_at__isnull=True).select_related(
-        "unit", "created_by") if period_obj else []
-    return render(request, "observations/workflow_board.html", {
-        "group": group, "period_code": period_code, "rows": rows, "statuses": [s.label for s in STATUSES],
-        "has_set": bool(variables), "pending": pending,
-        "publish_form": PublishForm(auto_id="publish-all-%s"),
-        "deadline": deadline, "deadline_form": DeadlineForm(initial={"due": deadline.due if deadline else None}),
-        "late": sum(1 for row in rows if row["late"]), "owing": sum(1 for row in rows if row["owes"]),
-        "last_reminder": workflow.last_reminder(group, period_obj) if period_obj else None,
-    })
+        rows.append(
+            {
+                "unit": unit,
+                "counts": [mine[status] for status in STATUSES],
+                "missing": [v for v in variables if (unit.pk, v.pk) not in reported] if variables else None,
+                "failures": _failures(unit, period_obj, language) if period_obj else [],
+                "owes": owes,
+                "late": bool(deadline and owes and today > deadline.due),
+                "submitted": submissions.get(unit.pk),
+                "submitted_now": mine[Status.SUBMITTED],
+                "approved_now": mine[Status.APPROVED],
+                "reopen_form": ReopenForm(initial={"unit": unit.code}, auto_id=f"reopen-{unit.code}-%s"),
+                "publish_form": PublishForm(initial={"unit": unit.code}, auto_id=f"publish-{unit.code}-%s"),
+            }
+        )
+    pending = (
+        Publication.objects.filter(group=group, period=period_obj, released_at__isnull=True).select_related(
+            "unit", "created_by"
+        )
+        if period_obj
+        else []
+    )
+    return render(
+        request,
+        "observations/workflow_board.html",
+        {
+            "group": group,
+            "period_code": period_code,
+            "rows": rows,
+            "statuses": [s.label for s in STATUSES],
+            "has_set": bool(variables),
+            "pending": pending,
+            "publish_form": PublishForm(auto_id="publish-all-%s"),
+            "deadline": deadline,
+            "deadline_form": DeadlineForm(initial={"due": deadline.due if deadline else None}),
+            "late": sum(1 for row in rows if row["late"]),
+            "owing": sum(1 for row in rows if row["owes"]),
+            "last_reminder": workflow.last_reminder(group, period_obj) if period_obj else None,
+        },
+    )
 
 
 @login_required
@@ -135,10 +162,14 @@ def status_board_latest(request, code):
 
 
 def current_period(group) -> str:
-    candidates = [p for p in (
-        Period.objects.filter(deadlines__group=group).order_by("-end").first(),
-        Period.objects.filter(observations__unit__memberships__group=group).order_by("-end").first(),
-    ) if p is not None]
+    candidates = [
+        p
+        for p in (
+            Period.objects.filter(deadlines__group=group).order_by("-end").first(),
+            Period.objects.filter(observations__unit__memberships__group=group).order_by("-end").first(),
+        )
+        if p is not None
+    ]
     if candidates:
         return max(candidates, key=lambda p: p.end).code
     return str(timezone.localdate().year - 1)
@@ -151,16 +182,21 @@ def set_deadline(request, code, period):
     access.require(access.can_coordinate(request.user, group))
     form = DeadlineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("The deadline was not changed: %(what)s is not a date, like 2025-03-31.")
-                       % {"what": request.POST.get("due", "") or _("an empty field")})
+        messages.error(
+            request,
+            _("The deadline was not changed: %(what)s is not a date, like 2025-03-31.")
+            % {"what": request.POST.get("due", "") or _("an empty field")},
+        )
         return _back(group, period_code)
     try:
         deadline = workflow.set_deadline(request.user, group, period_code, form.cleaned_data["due"])
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("The deadline for %(period)s is %(date)s.")
-                         % {"period": period_code, "date": deadline.due.isoformat()})
+        messages.success(
+            request,
+            _("The deadline for %(period)s is %(date)s.") % {"period": period_code, "date": deadline.due.isoformat()},
+        )
     return _back(group, period_code)
 
 
@@ -175,8 +211,10 @@ def remind(request, code, period):
         messages.error(request, str(error))
     except (smtplib.SMTPException, OSError):
         log.exception("reminder could not be sent")
-        messages.error(request, _("The reminders could not be sent: the mail server refused them. Nothing was "
-                                  "recorded; try again later."))
+        messages.error(
+            request,
+            _("The reminders could not be sent: the mail server refused them. Nothing was recorded; try again later."),
+        )
     else:
         messages.success(request, _("Reminders sent: %(count)s messages.") % {"count": sent})
     return _back(group, period_code)
@@ -212,8 +250,9 @@ def _move_entry(request, unit, period, area, move, done: str):
     access.require(access.can_approve(request.user, unit))
     period_code = period_code_from_path(period)
     area = get_object_or_404(ServiceArea, code=area)
-    return _step(request, unit, lambda u: move(u, period_code, area), done,
-                 redirect("entry", unit.code, period_code, area.code))
+    return _step(
+        request, unit, lambda u: move(u, period_code, area), done, redirect("entry", unit.code, period_code, area.code)
+    )
 
 
 APPROVED = gettext_lazy("Approved %(count)s figures of %(unit)s.")
@@ -230,23 +269,31 @@ def approve(request, code, period):
 @require_POST
 def reopen(request, code, period):
     reason = ReopenForm(request.POST).data.get("reason", "")
-    return _move_unit(request, code, period, lambda unit, when: workflow.reopen(request.user, unit, when, reason),
-                      REOPENED)
+    return _move_unit(
+        request, code, period, lambda unit, when: workflow.reopen(request.user, unit, when, reason), REOPENED
+    )
 
 
 @login_required
 @require_POST
 def entry_approve(request, unit, period, area):
-    return _move_entry(request, unit, period, area,
-                       lambda u, when, where: workflow.approve(request.user, u, when, where), APPROVED)
+    return _move_entry(
+        request, unit, period, area, lambda u, when, where: workflow.approve(request.user, u, when, where), APPROVED
+    )
 
 
 @login_required
 @require_POST
 def entry_reopen(request, unit, period, area):
     reason = ReopenForm(request.POST).data.get("reason", "")
-    return _move_entry(request, unit, period, area,
-                       lambda u, when, where: workflow.reopen(request.user, u, when, reason, where), REOPENED)
+    return _move_entry(
+        request,
+        unit,
+        period,
+        area,
+        lambda u, when, where: workflow.reopen(request.user, u, when, reason, where),
+        REOPENED,
+    )
 
 
 @login_required
@@ -260,14 +307,16 @@ def publish(request, code, period):
         return _back(group, period_code)
     unit = _member(group, period_code, form.cleaned_data["unit"]) if form.cleaned_data["unit"] else None
     try:
-        publication = workflow.publish(request.user, group, period_code, unit=unit,
-                                       publish_after=form.cleaned_data["publish_after"])
+        publication = workflow.publish(
+            request.user, group, period_code, unit=unit, publish_after=form.cleaned_data["publish_after"]
+        )
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
         if publication.released_at:
             messages.success(request, _("Published."))
         else:
-            messages.success(request, _("Will be published on %(date)s.")
-                             % {"date": publication.publish_after.isoformat()})
+            messages.success(
+                request, _("Will be published on %(date)s.") % {"date": publication.publish_after.isoformat()}
+            )
     return _back(group, period_code)

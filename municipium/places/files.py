@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.audit.models import record
+from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.lib.texts import normalise
 
 from .models import Group, Membership, Succession, Unit
@@ -79,9 +79,15 @@ def read_yaml(path: Path, report: LoadReport) -> dict | None:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = _("line %(line)s, column %(column)s") % {"line": mark.line + 1, "column": mark.column + 1} if mark else ""
-        report.problem(path.name, where, _("not valid YAML: %(error)s") % {"error": getattr(error, "problem", None) or error},
-                       _("indented 'key: value' lines and '- ' list items"))
+        where = (
+            _("line %(line)s, column %(column)s") % {"line": mark.line + 1, "column": mark.column + 1} if mark else ""
+        )
+        report.problem(
+            path.name,
+            where,
+            _("not valid YAML: %(error)s") % {"error": getattr(error, "problem", None) or error},
+            _("indented 'key: value' lines and '- ' list items"),
+        )
         return None
     if data is None:
         return {}
@@ -123,8 +129,12 @@ def as_texts(value, report: LoadReport, file: str, path: str, *, required: bool 
     # key that is not a language tag at all ("English", "en_GB ") is a mistake, though.
     unknown = sorted(code for code in texts if not LANGUAGE_TAG.fullmatch(code))
     if unknown:
-        report.problem(file, path, _("unknown language %(codes)s") % {"codes": ", ".join(unknown)},
-                       _("a language code such as %(codes)s") % {"codes": ", ".join(settings.LANGUAGE_CODES)})
+        report.problem(
+            file,
+            path,
+            _("unknown language %(codes)s") % {"codes": ", ".join(unknown)},
+            _("a language code such as %(codes)s") % {"codes": ", ".join(settings.LANGUAGE_CODES)},
+        )
     if required and not texts:
         report.problem(file, path, _("the name is empty"), _("a name, at least in English: {en: ...}"))
     return texts
@@ -138,8 +148,12 @@ def check_code(code, report: LoadReport, file: str, path: str) -> str | None:
         return None
     code = str(code).strip()
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", code) or len(code) > 64:
-        report.problem(file, path, _("'%(code)s' is not a valid code") % {"code": code},
-                       _("up to 64 letters, digits, '_', '-' or '.', no spaces"))
+        report.problem(
+            file,
+            path,
+            _("'%(code)s' is not a valid code") % {"code": code},
+            _("up to 64 letters, digits, '_', '-' or '.', no spaces"),
+        )
         return None
     return code
 
@@ -173,8 +187,9 @@ def _jsonable(value):
 # Units and groups
 
 
-def load_units(path, *, actor=None, via: str = "command", key_property: str | None = None,
-               code_prefix: str = "") -> LoadReport:
+def load_units(
+    path, *, actor=None, via: str = "command", key_property: str | None = None, code_prefix: str = ""
+) -> LoadReport:
     """Load units (and groups) from a .yaml or .csv file, or boundaries from a .geojson."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -195,6 +210,7 @@ def load_units(path, *, actor=None, via: str = "command", key_property: str | No
     groups = _check_groups(data.get("groups") or [], {u["code"] for u in units}, path.name, report)
     if report.problems:
         return report
+
     def save():
         _save_units(units, actor, via, report)
         _save_groups(groups, actor, via, report)
@@ -233,20 +249,30 @@ def _units_from_csv(path: Path, report: LoadReport) -> list[dict] | None:
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in ("code", "kind") if c not in header]
     if missing:
-        report.problem(path.name, _("row 1"), _("required columns are missing: %(missing)s; the columns found are %(found)s")
-                       % {"missing": ", ".join(missing), "found": ", ".join(rows[0])}, ", ".join(UNIT_CSV_COLUMNS))
+        report.problem(
+            path.name,
+            _("row 1"),
+            _("required columns are missing: %(missing)s; the columns found are %(found)s")
+            % {"missing": ", ".join(missing), "found": ", ".join(rows[0])},
+            ", ".join(UNIT_CSV_COLUMNS),
+        )
         return None
     entries = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
         values = {header[i]: cell.strip() for i, cell in enumerate(row) if i < len(header)}
-        entries.append({
-            "code": values.get("code"), "kind": values.get("kind"), "parent": values.get("parent") or None,
-            "valid_from": values.get("valid_from") or None, "valid_to": values.get("valid_to") or None,
-            "name": {c: values[f"name_{c}"] for c in settings.LANGUAGE_CODES if values.get(f"name_{c}")},
-            "_path": _("row %(row)s") % {"row": number},
-        })
+        entries.append(
+            {
+                "code": values.get("code"),
+                "kind": values.get("kind"),
+                "parent": values.get("parent") or None,
+                "valid_from": values.get("valid_from") or None,
+                "valid_to": values.get("valid_to") or None,
+                "name": {c: values[f"name_{c}"] for c in settings.LANGUAGE_CODES if values.get(f"name_{c}")},
+                "_path": _("row %(row)s") % {"row": number},
+            }
+        )
     return entries
 
 
@@ -270,19 +296,31 @@ def _check_units(entries, file: str, report: LoadReport) -> list[dict]:
         at = lambda key="", entry=entry, index=index: _at(entry, "units", index, key)  # noqa: E731
         code = check_code(entry.get("code"), report, file, at("code"))
         if code in seen:
-            report.problem(file, at("code"), _("the code '%(code)s' is defined twice (first at %(first)s)")
-                           % {"code": code, "first": seen[code]}, _("each code once"))
+            report.problem(
+                file,
+                at("code"),
+                _("the code '%(code)s' is defined twice (first at %(first)s)") % {"code": code, "first": seen[code]},
+                _("each code once"),
+            )
         elif code:
             seen[code] = at()
         kind = str(entry.get("kind") or Unit.Kind.MUNICIPALITY).strip()
         if kind not in kinds:
-            report.problem(file, at("kind"), _("unknown kind '%(kind)s'") % {"kind": kind},
-                           _("one of %(codes)s") % {"codes": ", ".join(kinds)})
+            report.problem(
+                file,
+                at("kind"),
+                _("unknown kind '%(kind)s'") % {"kind": kind},
+                _("one of %(codes)s") % {"codes": ", ".join(kinds)},
+            )
         valid_from = as_date(entry.get("valid_from"), report, file, at("valid_from"))
         valid_to = as_date(entry.get("valid_to"), report, file, at("valid_to"))
         if valid_from and valid_to and valid_to < valid_from:
-            report.problem(file, at("valid_to"), _("the unit ends (%(end)s) before it begins (%(start)s)")
-                           % {"end": valid_to, "start": valid_from}, _("a date on or after valid_from"))
+            report.problem(
+                file,
+                at("valid_to"),
+                _("the unit ends (%(end)s) before it begins (%(start)s)") % {"end": valid_to, "start": valid_from},
+                _("a date on or after valid_from"),
+            )
         successors = []
         for s_index, successor in enumerate(entry.get("successors") or []):
             s_at = f"{at('successors')}[{s_index}]"
@@ -290,34 +328,63 @@ def _check_units(entries, file: str, report: LoadReport) -> list[dict]:
                 successor = {"code": successor}
             s_kind = str(successor.get("kind") or Succession.Kind.MERGER)
             if s_kind not in Succession.Kind.values:
-                report.problem(file, f"{s_at}.kind", _("unknown kind '%(kind)s'") % {"kind": s_kind},
-                               _("one of %(codes)s") % {"codes": ", ".join(Succession.Kind.values)})
-            successors.append({"code": str(successor.get("code") or "").strip(), "kind": s_kind,
-                               "date": as_date(successor.get("date"), report, file, f"{s_at}.date"), "at": s_at})
-        checked.append({
-            "code": code, "kind": kind, "valid_from": valid_from, "valid_to": valid_to,
-            "name": as_texts(entry.get("name"), report, file, at("name"), required=True),
-            "parent": str(entry["parent"]).strip() if entry.get("parent") else None,
-            "successors": successors, "at": at, "file": file,
-        })
+                report.problem(
+                    file,
+                    f"{s_at}.kind",
+                    _("unknown kind '%(kind)s'") % {"kind": s_kind},
+                    _("one of %(codes)s") % {"codes": ", ".join(Succession.Kind.values)},
+                )
+            successors.append(
+                {
+                    "code": str(successor.get("code") or "").strip(),
+                    "kind": s_kind,
+                    "date": as_date(successor.get("date"), report, file, f"{s_at}.date"),
+                    "at": s_at,
+                }
+            )
+        checked.append(
+            {
+                "code": code,
+                "kind": kind,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "name": as_texts(entry.get("name"), report, file, at("name"), required=True),
+                "parent": str(entry["parent"]).strip() if entry.get("parent") else None,
+                "successors": successors,
+                "at": at,
+                "file": file,
+            }
+        )
     known = set(seen) | set(Unit.objects.values_list("code", flat=True))
     parents = {u["code"]: u["parent"] for u in checked}
     for unit in checked:
         if unit["parent"] and unit["parent"] not in known:
-            report.problem(file, unit["at"]("parent"), _("unknown unit '%(code)s'") % {"code": unit["parent"]},
-                           _("the code of a unit in this file or already loaded"))
+            report.problem(
+                file,
+                unit["at"]("parent"),
+                _("unknown unit '%(code)s'") % {"code": unit["parent"]},
+                _("the code of a unit in this file or already loaded"),
+            )
         for successor in unit["successors"]:
             if successor["code"] not in known:
-                report.problem(file, f"{successor['at']}.code", _("unknown unit '%(code)s'") % {"code": successor["code"]},
-                               _("the code of a unit in this file or already loaded"))
+                report.problem(
+                    file,
+                    f"{successor['at']}.code",
+                    _("unknown unit '%(code)s'") % {"code": successor["code"]},
+                    _("the code of a unit in this file or already loaded"),
+                )
         # A parent chain that comes back to the unit would make every tree walk loop.
         chain, current = [], unit["code"]
         while current in parents and parents[current] and len(chain) <= len(parents):
             current = parents[current]
             chain.append(current)
             if current == unit["code"]:
-                report.problem(file, unit["at"]("parent"), _("the units are each other's parents: %(chain)s")
-                               % {"chain": " → ".join([unit["code"], *chain])}, _("a tree of units"))
+                report.problem(
+                    file,
+                    unit["at"]("parent"),
+                    _("the units are each other's parents: %(chain)s") % {"chain": " → ".join([unit["code"], *chain])},
+                    _("a tree of units"),
+                )
                 break
     return checked
 
@@ -328,23 +395,44 @@ def _save_units(units: list[dict], actor, via: str, report: LoadReport) -> None:
     pending = {u["code"]: u for u in units}
     ordered, placed = [], set()
     while pending:
-        ready = [c for c, u in pending.items() if not u["parent"] or u["parent"] not in pending or u["parent"] in placed]
+        ready = [
+            c for c, u in pending.items() if not u["parent"] or u["parent"] not in pending or u["parent"] in placed
+        ]
         for code in ready or list(pending):  # a loop of parents was refused by the check
             ordered.append(pending.pop(code))
             placed.add(code)
     for unit in ordered:
         instance = existing.get(unit["code"]) or Unit(code=unit["code"])
         parent = existing.get(unit["parent"]) if unit["parent"] else None
-        save_changes(instance, {"kind": unit["kind"], "name": unit["name"], "parent": parent,
-                                "valid_from": unit["valid_from"], "valid_to": unit["valid_to"]},
-                     actor=actor, via=via, report=report, exists=instance.pk is not None)
+        save_changes(
+            instance,
+            {
+                "kind": unit["kind"],
+                "name": unit["name"],
+                "parent": parent,
+                "valid_from": unit["valid_from"],
+                "valid_to": unit["valid_to"],
+            },
+            actor=actor,
+            via=via,
+            report=report,
+            exists=instance.pk is not None,
+        )
         existing[unit["code"]] = instance
     for unit in units:
         for successor in unit["successors"]:
-            found = Succession.objects.filter(predecessor=existing[unit["code"]], successor=existing[successor["code"]]).first()
+            found = Succession.objects.filter(
+                predecessor=existing[unit["code"]], successor=existing[successor["code"]]
+            ).first()
             instance = found or Succession(predecessor=existing[unit["code"]], successor=existing[successor["code"]])
-            save_changes(instance, {"kind": successor["kind"], "date": successor["date"]}, actor=actor, via=via,
-                         report=report, exists=found is not None)
+            save_changes(
+                instance,
+                {"kind": successor["kind"], "date": successor["date"]},
+                actor=actor,
+                via=via,
+                report=report,
+                exists=found is not None,
+            )
 
 
 def _check_groups(entries, new_units: set[str], file: str, report: LoadReport) -> list[dict]:
@@ -361,12 +449,18 @@ def _check_groups(entries, new_units: set[str], file: str, report: LoadReport) -
             continue
         code = check_code(entry.get("code"), report, file, f"{at}.code")
         if code in seen:
-            report.problem(file, f"{at}.code", _("the code '%(code)s' is defined twice") % {"code": code}, _("each code once"))
+            report.problem(
+                file, f"{at}.code", _("the code '%(code)s' is defined twice") % {"code": code}, _("each code once")
+            )
         seen.add(code)
         kind = str(entry.get("kind") or "").strip()
         if kind not in kinds:
-            report.problem(file, f"{at}.kind", _("unknown kind '%(kind)s'") % {"kind": kind},
-                           _("one of %(codes)s") % {"codes": ", ".join(kinds)})
+            report.problem(
+                file,
+                f"{at}.kind",
+                _("unknown kind '%(kind)s'") % {"kind": kind},
+                _("one of %(codes)s") % {"codes": ", ".join(kinds)},
+            )
         members = []
         for m_index, member in enumerate(entry.get("members") or []):
             m_at = f"{at}.members[{m_index}]"
@@ -374,19 +468,33 @@ def _check_groups(entries, new_units: set[str], file: str, report: LoadReport) -
                 member = {"unit": member}
             unit = str(member.get("unit") or "").strip()
             if unit not in known:
-                report.problem(file, f"{m_at}.unit", _("unknown unit '%(code)s'") % {"code": unit},
-                               _("the code of a unit in this file or already loaded"))
+                report.problem(
+                    file,
+                    f"{m_at}.unit",
+                    _("unknown unit '%(code)s'") % {"code": unit},
+                    _("the code of a unit in this file or already loaded"),
+                )
             start = as_date(member.get("valid_from"), report, file, f"{m_at}.valid_from")
             end = as_date(member.get("valid_to"), report, file, f"{m_at}.valid_to")
             if start and end and end < start:
-                report.problem(file, f"{m_at}.valid_to", _("the membership ends (%(end)s) before it begins (%(start)s)")
-                               % {"end": end, "start": start}, _("a date on or after valid_from"))
+                report.problem(
+                    file,
+                    f"{m_at}.valid_to",
+                    _("the membership ends (%(end)s) before it begins (%(start)s)") % {"end": end, "start": start},
+                    _("a date on or after valid_from"),
+                )
             members.append((unit, start, end))
         if len(set(members)) != len(members):
             report.problem(file, f"{at}.members", _("a member is listed twice"), _("each membership once"))
-        checked.append({"code": code, "kind": kind, "name": as_texts(entry.get("name"), report, file, f"{at}.name", required=True),
-                        "description": as_texts(entry.get("description"), report, file, f"{at}.description"),
-                        "members": members})
+        checked.append(
+            {
+                "code": code,
+                "kind": kind,
+                "name": as_texts(entry.get("name"), report, file, f"{at}.name", required=True),
+                "description": as_texts(entry.get("description"), report, file, f"{at}.description"),
+                "members": members,
+            }
+        )
     return checked
 
 
@@ -396,17 +504,31 @@ def _save_groups(groups: list[dict], actor, via: str, report: LoadReport) -> Non
     for group in groups:
         instance = existing.get(group["code"]) or Group(code=group["code"])
         exists = instance.pk is not None
-        save_changes(instance, {"kind": group["kind"], "name": group["name"], "description": group["description"]},
-                     actor=actor, via=via, report=report, exists=exists)
+        save_changes(
+            instance,
+            {"kind": group["kind"], "name": group["name"], "description": group["description"]},
+            actor=actor,
+            via=via,
+            report=report,
+            exists=exists,
+        )
         before = sorted(_member_key(m) for m in instance.memberships.select_related("unit")) if exists else []
         after = sorted((unit, _iso(start), _iso(end)) for unit, start, end in group["members"])
         if before != after:
             instance.memberships.all().delete()
             Membership.objects.bulk_create(
                 Membership(group=instance, unit=units[unit], valid_from=start, valid_to=end)
-                for unit, start, end in group["members"])
-            record("update", instance, actor=actor, via=via, before={"members": before}, after={"members": after},
-                   note="members")
+                for unit, start, end in group["members"]
+            )
+            record(
+                "update",
+                instance,
+                actor=actor,
+                via=via,
+                before={"members": before},
+                after={"members": after},
+                note="members",
+            )
             if exists:
                 report.updated += 1
 
@@ -427,13 +549,22 @@ def dump_units(format: str = "yaml") -> str:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(UNIT_CSV_COLUMNS)
         for unit in units:
-            writer.writerow([unit.code, unit.kind, unit.parent.code if unit.parent else "", _iso(unit.valid_from) or "",
-                             _iso(unit.valid_to) or "", *[unit.name.get(c, "") for c in settings.LANGUAGE_CODES]])
+            writer.writerow(
+                [
+                    unit.code,
+                    unit.kind,
+                    unit.parent.code if unit.parent else "",
+                    _iso(unit.valid_from) or "",
+                    _iso(unit.valid_to) or "",
+                    *[unit.name.get(c, "") for c in settings.LANGUAGE_CODES],
+                ]
+            )
         return out.getvalue()
     successions: dict[int, list] = {}
     for s in Succession.objects.select_related("successor").order_by("successor__code"):
         successions.setdefault(s.predecessor_id, []).append(
-            {"code": s.successor.code, "kind": s.kind, **({"date": s.date} if s.date else {})})
+            {"code": s.successor.code, "kind": s.kind, **({"date": s.date} if s.date else {})}
+        )
     data = {"units": [], "groups": []}
     for unit in units:
         entry = {"code": unit.code, "kind": unit.kind, "name": unit.name}
@@ -449,8 +580,13 @@ def dump_units(format: str = "yaml") -> str:
         members = []
         for m in group.memberships.all():
             if m.valid_from or m.valid_to:
-                members.append({"unit": m.unit.code, **({"valid_from": m.valid_from} if m.valid_from else {}),
-                                **({"valid_to": m.valid_to} if m.valid_to else {})})
+                members.append(
+                    {
+                        "unit": m.unit.code,
+                        **({"valid_from": m.valid_from} if m.valid_from else {}),
+                        **({"valid_to": m.valid_to} if m.valid_to else {}),
+                    }
+                )
             else:
                 members.append(m.unit.code)
         entry = {"code": group.code, "kind": group.kind, "name": group.name}
@@ -471,8 +607,16 @@ def save_units(path, format: str | None = None) -> None:
 # Boundaries
 
 
-def attach_boundaries(path, key_property: str | None, code_prefix: str = "", *, actor=None, via: str = "command",
-                      max_bytes: int = 1_000_000, skip_unknown: bool = False) -> LoadReport:
+def attach_boundaries(
+    path,
+    key_property: str | None,
+    code_prefix: str = "",
+    *,
+    actor=None,
+    via: str = "command",
+    max_bytes: int = 1_000_000,
+    skip_unknown: bool = False,
+) -> LoadReport:
     """Attach the polygons of a GeoJSON FeatureCollection to units.
 
     Each feature's `key_property` (prefixed with `code_prefix`) names a unit; without a
@@ -486,7 +630,9 @@ def attach_boundaries(path, key_property: str | None, code_prefix: str = "", *, 
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        report.problem(path.name, "", _("not valid GeoJSON: %(error)s") % {"error": error}, _("a GeoJSON FeatureCollection"))
+        report.problem(
+            path.name, "", _("not valid GeoJSON: %(error)s") % {"error": error}, _("a GeoJSON FeatureCollection")
+        )
         return report
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
@@ -496,8 +642,12 @@ def attach_boundaries(path, key_property: str | None, code_prefix: str = "", *, 
     if key_property is None:
         key_property = _guess_key(features, units, code_prefix)
         if key_property is None:
-            report.problem(path.name, "features[0].properties",
-                           _("no property of the features matches unit codes"), _("a property holding the unit code"))
+            report.problem(
+                path.name,
+                "features[0].properties",
+                _("no property of the features matches unit codes"),
+                _("a property holding the unit code"),
+            )
             return report
     geometries: dict[str, dict] = {}
     for index, feature in enumerate(features):
@@ -509,14 +659,22 @@ def attach_boundaries(path, key_property: str | None, code_prefix: str = "", *, 
         code = f"{code_prefix}{properties[key_property]}"
         if code not in units:
             if not skip_unknown:
-                report.problem(path.name, f"{at}.properties.{key_property}", _("unknown unit '%(code)s'") % {"code": code},
-                               _("the code of a loaded unit"))
+                report.problem(
+                    path.name,
+                    f"{at}.properties.{key_property}",
+                    _("unknown unit '%(code)s'") % {"code": code},
+                    _("the code of a loaded unit"),
+                )
             continue
         geometry = (feature or {}).get("geometry") or {}
         polygons = _polygons(geometry)
         if polygons is None:
-            report.problem(path.name, f"{at}.geometry", _("the geometry is not a polygon"),
-                           _("a Polygon or MultiPolygon with longitude, latitude pairs"))
+            report.problem(
+                path.name,
+                f"{at}.geometry",
+                _("the geometry is not a polygon"),
+                _("a Polygon or MultiPolygon with longitude, latitude pairs"),
+            )
             continue
         if code in geometries:
             geometries[code].extend(polygons)  # the same unit in several features: its parts
@@ -540,8 +698,15 @@ def attach_boundaries(path, key_property: str | None, code_prefix: str = "", *, 
             had = unit.boundary is not None
             unit.boundary = geometry
             unit.save(update_fields=["boundary"])
-            record("update", unit, actor=actor, via=via, before={"boundary": "…" if had else None},
-                   after={"boundary": _("%(points)s points") % {"points": _count_points(geometry)}}, note="boundary")
+            record(
+                "update",
+                unit,
+                actor=actor,
+                via=via,
+                before={"boundary": "…" if had else None},
+                after={"boundary": _("%(points)s points") % {"points": _count_points(geometry)}},
+                note="boundary",
+            )
             report.updated += 1
     return report
 
@@ -615,7 +780,7 @@ def simplify(ring, tolerance: float):
 
 def _shape(polygons, tolerance: float) -> dict:
     shaped = []
-    for index, polygon in enumerate(polygons):
+    for _index, polygon in enumerate(polygons):
         rings = []
         for ring_index, ring in enumerate(polygon):
             ring = simplify(ring, tolerance)

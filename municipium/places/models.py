@@ -121,7 +121,9 @@ class Availability(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices)
     source = models.TextField(blank=True, default="")
     note = models.TextField(blank=True, default="")
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

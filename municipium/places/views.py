@@ -32,7 +32,12 @@ from .models import Availability, Group, Membership
 # What a matrix cell can say. Confidential counts as not shared: the figure exists but the
 # group may not see it.
 AVAILABLE, NOT_COLLECTED, NOT_SHARED, NOT_APPLICABLE, UNKNOWN = (
-    "available", "not_collected", "not_shared", "not_applicable", "unknown")
+    "available",
+    "not_collected",
+    "not_shared",
+    "not_applicable",
+    "unknown",
+)
 STATE_LABELS = {
     AVAILABLE: gettext_lazy("Available"),
     NOT_COLLECTED: gettext_lazy("Not collected"),
@@ -40,8 +45,12 @@ STATE_LABELS = {
     NOT_APPLICABLE: gettext_lazy("Not applicable"),
     UNKNOWN: gettext_lazy("No information"),
 }
-MISSING_STATE = {Missing.NOT_COLLECTED: NOT_COLLECTED, Missing.NOT_SHARED: NOT_SHARED,
-                 Missing.CONFIDENTIAL: NOT_SHARED, Missing.NOT_APPLICABLE: NOT_APPLICABLE}
+MISSING_STATE = {
+    Missing.NOT_COLLECTED: NOT_COLLECTED,
+    Missing.NOT_SHARED: NOT_SHARED,
+    Missing.CONFIDENTIAL: NOT_SHARED,
+    Missing.NOT_APPLICABLE: NOT_APPLICABLE,
+}
 
 
 @dataclass
@@ -77,8 +86,12 @@ def _members_in(group, period):
     """Units that are members during the period (membership and unit valid at some time in it)."""
     rows = Membership.objects.filter(group=group).select_related("unit").order_by("unit__code")
     if period is not None:
-        rows = (rows.exclude(valid_from__gt=period.end).exclude(valid_to__lt=period.start)
-                .exclude(unit__valid_from__gt=period.end).exclude(unit__valid_to__lt=period.start))
+        rows = (
+            rows.exclude(valid_from__gt=period.end)
+            .exclude(valid_to__lt=period.start)
+            .exclude(unit__valid_from__gt=period.end)
+            .exclude(unit__valid_to__lt=period.start)
+        )
     seen, units = set(), []
     for membership in rows:
         if membership.unit_id not in seen:
@@ -88,9 +101,11 @@ def _members_in(group, period):
 
 
 def set_entries(group):
-    return list(SetIndicator.objects.filter(indicator_set__group=group)
-                .select_related("indicator", "indicator__service_area", "indicator_set")
-                .order_by("indicator_set__code", "order", "indicator__code"))
+    return list(
+        SetIndicator.objects.filter(indicator_set__group=group)
+        .select_related("indicator", "indicator__service_area", "indicator_set")
+        .order_by("indicator_set__code", "order", "indicator__code")
+    )
 
 
 def set_variables(entries) -> list[Variable]:
@@ -123,8 +138,10 @@ def availability_matrix(group, units, variables, period, insider):
             found[unit_id, variable_id].append((breakdown, value, missing, source))
     declared = {}
     if insider:
-        declared = {(a.unit_id, a.variable_id): a
-                    for a in Availability.objects.filter(group=group, unit__in=units, variable__in=variables)}
+        declared = {
+            (a.unit_id, a.variable_id): a
+            for a in Availability.objects.filter(group=group, unit__in=units, variable__in=variables)
+        }
     cells = {}
     for unit in units:
         for variable in variables:
@@ -157,7 +174,9 @@ def completeness(units, variables, found) -> list[MemberCompleteness]:
 def _periods(group, variables, insider):
     """Periods with any observation of the set's variables by the group's members, latest first."""
     kinds = {v.period_kind for v in variables} or {"year"}
-    observed = Observation.objects.filter(unit__memberships__group=group, variable__in=variables, period__kind__in=kinds)
+    observed = Observation.objects.filter(
+        unit__memberships__group=group, variable__in=variables, period__kind__in=kinds
+    )
     if not insider:
         observed = observed.filter(status=Status.PUBLISHED)
     periods = list(Period.objects.filter(pk__in=observed.values("period_id")).order_by("-ordinal"))
@@ -171,8 +190,11 @@ def adoptable_indicators(group, entries):
     group's adapted copies."""
     taken = {entry.indicator_id for entry in entries}
     own = adapted_prefix(group)
-    rows = Indicator.objects.exclude(pk__in=taken).select_related("service_area").order_by(
-        "service_area__order", "service_area__code", "order", "code")
+    rows = (
+        Indicator.objects.exclude(pk__in=taken)
+        .select_related("service_area")
+        .order_by("service_area__order", "service_area__code", "order", "code")
+    )
     by_area = defaultdict(list)
     for indicator in rows:
         if "__" in indicator.code and not indicator.code.startswith(own):
@@ -187,27 +209,37 @@ def group_workspace(request, code):
     insider = access.inside_group(user, group)
     coordinator = access.can_coordinate(user, group)
     entries = set_entries(group)
-    variables = sorted(set_variables(entries),
-                       key=lambda v: (v.service_area.order, v.service_area.code, v.order, v.code))
+    variables = sorted(
+        set_variables(entries), key=lambda v: (v.service_area.order, v.service_area.code, v.order, v.code)
+    )
     periods = _periods(group, variables, insider)
     period = next((p for p in periods if p.code == request.GET.get("period")), periods[0] if periods else None)
     units = _members_in(group, period)
     cells, found = availability_matrix(group, units, variables, period, insider)
     matrix = [{"variable": v, "cells": [cells[u.pk, v.pk] for u in units]} for v in variables]
     context = {
-        "group": group, "insider": insider, "coordinator": coordinator,
-        "memberships": Membership.objects.filter(group=group).select_related("unit").order_by("unit__code", "valid_from"),
+        "group": group,
+        "insider": insider,
+        "coordinator": coordinator,
+        "memberships": Membership.objects.filter(group=group)
+        .select_related("unit")
+        .order_by("unit__code", "valid_from"),
         "sets": IndicatorSet.objects.filter(group=group).order_by("code"),
-        "entries": entries, "own_prefix": adapted_prefix(group),
-        "variables": variables, "units": units, "matrix": matrix,
-        "periods": periods, "period": period,
+        "entries": entries,
+        "own_prefix": adapted_prefix(group),
+        "variables": variables,
+        "units": units,
+        "matrix": matrix,
+        "periods": periods,
+        "period": period,
         "completeness": completeness(units, variables, found) if variables else [],
     }
     if coordinator:
         context["adoptable"] = adoptable_indicators(group, entries)
         context["availability_form"] = AvailabilityForm(
             units=group.units.all().distinct().order_by("code"),
-            variables=Variable.objects.filter(pk__in=[v.pk for v in variables]))
+            variables=Variable.objects.filter(pk__in=[v.pk for v in variables]),
+        )
     return render(request, "places/group.html", context)
 
 
@@ -239,8 +271,11 @@ def adopt(request, code):
 
 
 def _entry(request, group) -> SetIndicator:
-    return get_object_or_404(SetIndicator.objects.select_related("indicator", "indicator_set"),
-                             indicator_set__group=group, indicator__code=request.POST.get("indicator", ""))
+    return get_object_or_404(
+        SetIndicator.objects.select_related("indicator", "indicator_set"),
+        indicator_set__group=group,
+        indicator__code=request.POST.get("indicator", ""),
+    )
 
 
 @require_POST
@@ -249,16 +284,34 @@ def remove(request, code):
     group = _coordinated(request, code)
     entry = _entry(request, group)
     with transaction.atomic():
-        record("delete", entry, actor=request.user, before=snapshot(entry), via="form",
-               object_repr=f"{entry.indicator_set.code}: {entry.indicator.code}")
+        record(
+            "delete",
+            entry,
+            actor=request.user,
+            before=snapshot(entry),
+            via="form",
+            object_repr=f"{entry.indicator_set.code}: {entry.indicator.code}",
+        )
         entry.delete()
         recompute_after_commit()
     messages.success(request, _("%(indicator)s was removed from the set.") % {"indicator": entry.indicator.label})
     return _back(group)
 
 
-COPIED_FIELDS = ("service_area", "name", "definition", "formula", "unit_of_measure", "dimension", "polarity",
-                 "period_kind", "decimals", "target", "thresholds", "order")
+COPIED_FIELDS = (
+    "service_area",
+    "name",
+    "definition",
+    "formula",
+    "unit_of_measure",
+    "dimension",
+    "polarity",
+    "period_kind",
+    "decimals",
+    "target",
+    "thresholds",
+    "order",
+)
 
 
 @require_POST
@@ -279,8 +332,14 @@ def adapt(request, code):
         copy = Indicator.objects.filter(code=new_code).first()
         if copy is None:
             copy = Indicator.objects.create(code=new_code, **{f: getattr(original, f) for f in COPIED_FIELDS})
-            record("create", copy, actor=request.user, after=snapshot(copy), via="form",
-                   note=f"adapted from {original.code}")
+            record(
+                "create",
+                copy,
+                actor=request.user,
+                after=snapshot(copy),
+                via="form",
+                note=f"adapted from {original.code}",
+            )
         before = snapshot(entry)
         if entry.indicator_set.entries.filter(indicator=copy).exists():
             entry.delete()
@@ -288,10 +347,19 @@ def adapt(request, code):
         else:
             entry.indicator = copy
             entry.save(update_fields=["indicator"])
-            record("update", entry, actor=request.user, before=before, after=snapshot(entry), via="form",
-                   object_repr=f"{entry.indicator_set.code}: {copy.code}")
+            record(
+                "update",
+                entry,
+                actor=request.user,
+                before=before,
+                after=snapshot(entry),
+                via="form",
+                object_repr=f"{entry.indicator_set.code}: {copy.code}",
+            )
         recompute_after_commit()
-    messages.success(request, _("The set now follows %(code)s, the group's own version; edit it below.") % {"code": copy.code})
+    messages.success(
+        request, _("The set now follows %(code)s, the group's own version; edit it below.") % {"code": copy.code}
+    )
     return redirect("catalogue-indicator-edit", copy.code)
 
 
@@ -300,8 +368,11 @@ def declare_availability(request, code):
     """Record whether a member can deliver a variable, and from where, before the data come."""
     group = _coordinated(request, code)
     entries = set_entries(group)
-    form = AvailabilityForm(request.POST, units=group.units.all().distinct(),
-                            variables=Variable.objects.filter(pk__in=[v.pk for v in set_variables(entries)]))
+    form = AvailabilityForm(
+        request.POST,
+        units=group.units.all().distinct(),
+        variables=Variable.objects.filter(pk__in=[v.pk for v in set_variables(entries)]),
+    )
     if not form.is_valid():
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
@@ -309,17 +380,28 @@ def declare_availability(request, code):
         return _back(group)
     data = form.cleaned_data
     with transaction.atomic():
-        found = Availability.objects.select_for_update().filter(
-            group=group, unit=data["unit"], variable=data["variable"]).first()
+        found = (
+            Availability.objects.select_for_update()
+            .filter(group=group, unit=data["unit"], variable=data["variable"])
+            .first()
+        )
         before = snapshot(found) if found else None
         declaration = found or Availability(group=group, unit=data["unit"], variable=data["variable"])
         declaration.status, declaration.source, declaration.note = data["status"], data["source"], data["note"]
         declaration.updated_by = request.user
         declaration.save()
         # Declarations move no derived figure, so no recompute follows.
-        record("update" if found else "create", declaration, actor=request.user, before=before,
-               after=snapshot(declaration), via="form")
-    messages.success(request, _("Availability of %(variable)s for %(unit)s recorded.")
-                     % {"variable": data["variable"].label, "unit": data["unit"].label})
+        record(
+            "update" if found else "create",
+            declaration,
+            actor=request.user,
+            before=before,
+            after=snapshot(declaration),
+            via="form",
+        )
+    messages.success(
+        request,
+        _("Availability of %(variable)s for %(unit)s recorded.")
+        % {"variable": data["variable"].label, "unit": data["unit"].label},
+    )
     return _back(group)
-

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from municipium.benchmarks import charts
 
 UNIT_COLOUR = charts.COLOURS["unit"]
+
+
 def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | None, rtl: bool = False) -> dict:
     """The group's members best first, the report's unit outlined and named in bold.
 
@@ -30,11 +32,13 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
             if own and encoding[unit_axis].get("axis", {}).get("labels", True):
                 encoding[unit_axis]["axis"]["labelFontWeight"] = {
                     "condition": {"test": f"datum.value === {json.dumps(own[0])}", "value": "bold"},
-                    "value": "normal"}
+                    "value": "normal",
+                }
     return spec
 
 
-def series(rows: list[dict], *, periods: list[str], title: str, measure: str, medians: list[dict],
-           rtl: bool = False) -> dict:
+def series(
+    rows: list[dict], *, periods: list[str], title: str, measure: str, medians: list[dict], rtl: bool = False
+) -> dict:
     """The unit's values over the periods with the group median as a dashed line."""
     return charts.series(rows, periods=periods, title=title, measure=measure, medians=medians, rtl=rtl)

@@ -58,45 +58,90 @@ def _ranking_section(report: Report, entry: ReportIndicator, statistic, *, publi
     rows = []
     for r in ranked:
         band = bands.band(r.value, indicator, statistic)
-        rows.append({"unit": r.unit.code, "label": r.unit.label, "value": r.value,
-                     "value_text": _text(r.value, indicator.decimals), "rank": r.rank,
-                     "rank_text": numbers.localise_digits(f"{r.rank} / {r.n}"), "band": band.band,
-                     "band_label": band.label, "highlight": r.unit.pk == report.unit_id})
+        rows.append(
+            {
+                "unit": r.unit.code,
+                "label": r.unit.label,
+                "value": r.value,
+                "value_text": _text(r.value, indicator.decimals),
+                "rank": r.rank,
+                "rank_text": numbers.localise_digits(f"{r.rank} / {r.n}"),
+                "band": band.band,
+                "band_label": band.label,
+                "highlight": r.unit.pk == report.unit_id,
+            }
+        )
     stat = None
     if statistic is not None and statistic.median is not None:
-        stat = {"median": statistic.median, "p25": statistic.p25, "p75": statistic.p75,
-                "median_text": _text(statistic.median, indicator.decimals)}
-    spec = charts.ranking(rows, title=indicator.label, measure=indicator.unit_label or indicator.label,
-                          statistic=stat, rtl=rtl)
+        stat = {
+            "median": statistic.median,
+            "p25": statistic.p25,
+            "p75": statistic.p75,
+            "median_text": _text(statistic.median, indicator.decimals),
+        }
+    spec = charts.ranking(
+        rows, title=indicator.label, measure=indicator.unit_label or indicator.label, statistic=stat, rtl=rtl
+    )
     label = _("%(indicator)s: the members of %(group)s ranked, best first, with %(unit)s marked") % {
-        "indicator": indicator.label, "group": report.group.label, "unit": report.unit.label}
+        "indicator": indicator.label,
+        "group": report.group.label,
+        "unit": report.unit.label,
+    }
     head = [_("Rank"), _("Unit"), _("Value")]
-    table = [(numbers.localise_digits(str(r.rank)), r.unit.label, r.value, r.unit.pk == report.unit_id)
-             for r in ranked]
+    table = [(numbers.localise_digits(str(r.rank)), r.unit.label, r.value, r.unit.pk == report.unit_id) for r in ranked]
     own = next((r for r in ranked if r.unit.pk == report.unit_id), None)
     return spec, label, head, table, own
 
 
 def _series_section(report: Report, entry: ReportIndicator, *, public: bool, rtl: bool):
     indicator = entry.indicator
-    own = [v for v in read.series(indicator, report.unit, public=public) if v.period.ordinal <= report.period.ordinal
-           and v.period.kind == report.period.kind]
+    own = [
+        v
+        for v in read.series(indicator, report.unit, public=public)
+        if v.period.ordinal <= report.period.ordinal and v.period.kind == report.period.kind
+    ]
     periods = [v.period for v in own]
     if report.period.pk not in {p.pk for p in periods}:
         periods.append(report.period)
     medians = {p.pk: read.statistic(indicator, p, report.group, public=public) for p in periods}
-    rows = [{"label": report.unit.label, "period": v.period.code, "value": v.value,
-             "value_text": _text(v.value, indicator.decimals)} for v in own]
-    median_rows = [{"period": p.code, "value": s.median, "value_text": _text(s.median, indicator.decimals)}
-                   for p in periods if (s := medians[p.pk]) is not None and s.median is not None]
-    spec = charts.series(rows, periods=[p.code for p in periods], title=indicator.label,
-                         measure=indicator.unit_label or indicator.label, medians=median_rows, rtl=rtl)
+    rows = [
+        {
+            "label": report.unit.label,
+            "period": v.period.code,
+            "value": v.value,
+            "value_text": _text(v.value, indicator.decimals),
+        }
+        for v in own
+    ]
+    median_rows = [
+        {"period": p.code, "value": s.median, "value_text": _text(s.median, indicator.decimals)}
+        for p in periods
+        if (s := medians[p.pk]) is not None and s.median is not None
+    ]
+    spec = charts.series(
+        rows,
+        periods=[p.code for p in periods],
+        title=indicator.label,
+        measure=indicator.unit_label or indicator.label,
+        medians=median_rows,
+        rtl=rtl,
+    )
     label = _("%(indicator)s: %(unit)s over time against the median of %(group)s") % {
-        "indicator": indicator.label, "group": report.group.label, "unit": report.unit.label}
+        "indicator": indicator.label,
+        "group": report.group.label,
+        "unit": report.unit.label,
+    }
     head = [_("Period"), report.unit.label, _("Group median")]
     values = {v.period_id: v.value for v in own}
-    table = [(numbers.localise_digits(p.code), values.get(p.pk),
-              medians[p.pk].median if medians[p.pk] is not None else None, False) for p in periods]
+    table = [
+        (
+            numbers.localise_digits(p.code),
+            values.get(p.pk),
+            medians[p.pk].median if medians[p.pk] is not None else None,
+            False,
+        )
+        for p in periods
+    ]
     return spec, label, head, table
 
 
@@ -115,8 +160,19 @@ def sections(report: Report, *, public: bool) -> list[Section]:
             own = next((r for r in ranked if r.unit.pk == report.unit_id), None)
         else:
             spec, label, head, table, own = _ranking_section(report, entry, statistic, public=public, rtl=rtl)
-        out.append(Section(
-            entry=entry, value=number, statistic=statistic, rank=own.rank if own else None,
-            rank_of=own.n if own else None, band=bands.band(number, indicator, statistic), spec=spec,
-            chart_label=label, chart_id=f"chart-{n}", table_head=head, table_rows=table))
+        out.append(
+            Section(
+                entry=entry,
+                value=number,
+                statistic=statistic,
+                rank=own.rank if own else None,
+                rank_of=own.n if own else None,
+                band=bands.band(number, indicator, statistic),
+                spec=spec,
+                chart_label=label,
+                chart_id=f"chart-{n}",
+                table_head=head,
+                table_rows=table,
+            )
+        )
     return out

@@ -17,9 +17,13 @@ from .models import Chart, Report, ReportIndicator
 
 
 class ReportForm(forms.ModelForm):
-    indicators = forms.MultipleChoiceField(label=_("Indicators"), widget=forms.CheckboxSelectMultiple,
-                                           help_text=_("Newly chosen indicators are added at the end; their "
-                                                       "position can be changed once the report is saved."))
+    indicators = forms.MultipleChoiceField(
+        label=_("Indicators"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Newly chosen indicators are added at the end; their position can be changed once the report is saved."
+        ),
+    )
 
     class Meta:
         model = Report
@@ -30,19 +34,23 @@ class ReportForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.unit = unit
         with_values = IndicatorValue.objects.filter(unit=unit, value__isnull=False)
-        self.fields["period"].queryset = Period.objects.filter(
-            pk__in=with_values.values("period_id")).order_by("-kind", "-ordinal")
+        self.fields["period"].queryset = Period.objects.filter(pk__in=with_values.values("period_id")).order_by(
+            "-kind", "-ordinal"
+        )
         self.fields["group"].queryset = Group.objects.filter(
-            pk__in=Membership.objects.filter(unit=unit).values("group_id")).order_by("kind", "code")
+            pk__in=Membership.objects.filter(unit=unit).values("group_id")
+        ).order_by("kind", "code")
         self.fields["group"].label_from_instance = lambda group: group.label
         self.fields["period"].empty_label = None
         self.fields["group"].empty_label = None
-        self.fields["language"].choices = [(code, get_language_info(code)["name_local"])
-                                           for code in settings.LANGUAGE_CODES]
+        self.fields["language"].choices = [
+            (code, get_language_info(code)["name_local"]) for code in settings.LANGUAGE_CODES
+        ]
         entries = self.instance.ordered_entries() if self.instance.pk else []
         chosen = {e.indicator_id for e in entries}
         indicators = Indicator.objects.filter(pk__in=with_values.values("indicator_id")) | Indicator.objects.filter(
-            pk__in=chosen)
+            pk__in=chosen
+        )
         grouped: dict = {}
         for indicator in indicators.select_related("service_area").order_by("service_area__order", "order", "code"):
             grouped.setdefault(str(indicator.service_area), []).append((str(indicator.pk), indicator.label))
@@ -52,14 +60,16 @@ class ReportForm(forms.ModelForm):
         self.entries = entries
         for n, entry in enumerate(entries, start=1):
             key = entry.indicator_id
-            self.fields[f"order_{key}"] = forms.IntegerField(
-                label=_("Position"), min_value=1, initial=n)
+            self.fields[f"order_{key}"] = forms.IntegerField(label=_("Position"), min_value=1, initial=n)
             self.fields[f"chart_{key}"] = forms.ChoiceField(
-                label=_("Chart"), choices=Chart.choices,
-                initial=entry.chart)
+                label=_("Chart"), choices=Chart.choices, initial=entry.chart
+            )
             self.fields[f"commentary_{key}"] = forms.CharField(
-                label=_("Commentary"), required=False,
-                initial=entry.commentary, widget=forms.Textarea(attrs={"rows": 4}))
+                label=_("Commentary"),
+                required=False,
+                initial=entry.commentary,
+                widget=forms.Textarea(attrs={"rows": 4}),
+            )
 
         for bound in self.fields.values():
             widget = bound.widget
@@ -77,8 +87,10 @@ class ReportForm(forms.ModelForm):
 
     def entry_fields(self):
         """(entry, position field, chart field, commentary field) per chosen indicator."""
-        return [(e, self[f"order_{e.indicator_id}"], self[f"chart_{e.indicator_id}"],
-                 self[f"commentary_{e.indicator_id}"]) for e in self.entries]
+        return [
+            (e, self[f"order_{e.indicator_id}"], self[f"chart_{e.indicator_id}"], self[f"commentary_{e.indicator_id}"])
+            for e in self.entries
+        ]
 
     def save(self, commit=True, *, actor=None):
         report = self.instance
@@ -91,8 +103,14 @@ class ReportForm(forms.ModelForm):
                 report.created_by = actor if actor is not None and actor.is_authenticated else None
             report.save()
             self._save_entries(report)
-            record("create" if creating else "update", report, actor=actor, before=before,
-                   after=report.snapshot(), via="form")
+            record(
+                "create" if creating else "update",
+                report,
+                actor=actor,
+                before=before,
+                after=report.snapshot(),
+                via="form",
+            )
         return report
 
     def _save_entries(self, report):

@@ -19,16 +19,18 @@ class Chart(models.TextChoices):
 class Report(models.Model):
     unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="reports")
     title = models.CharField(_("title"), max_length=200)
-    period = models.ForeignKey("observations.Period", on_delete=models.PROTECT, related_name="+",
-                               verbose_name=_("period"))
-    group = models.ForeignKey("places.Group", on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("comparison group"))
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES,
-                                default=settings.LANGUAGE_CODE)
+    period = models.ForeignKey(
+        "observations.Period", on_delete=models.PROTECT, related_name="+", verbose_name=_("period")
+    )
+    group = models.ForeignKey(
+        "places.Group", on_delete=models.PROTECT, related_name="+", verbose_name=_("comparison group")
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     introduction = models.TextField(_("introduction"), blank=True, default="")
     indicators = models.ManyToManyField("catalog.Indicator", through="ReportIndicator", related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -44,15 +46,19 @@ class Report(models.Model):
     def snapshot(self) -> dict:
         """The report and its chosen indicators with their commentary, for audit events."""
         data = snapshot(self)
-        data["entries"] = [{"indicator": e.indicator.code, "order": e.order, "chart": e.chart,
-                            "commentary": e.commentary} for e in self.ordered_entries()]
+        data["entries"] = [
+            {"indicator": e.indicator.code, "order": e.order, "chart": e.chart, "commentary": e.commentary}
+            for e in self.ordered_entries()
+        ]
         return data
 
     def figures_are_public(self) -> bool:
         """True when no chosen indicator's slice for the period has unpublished inputs: an
         outsider then reads exactly the figures the commentary was written about."""
         return not IndicatorValue.objects.filter(
-            indicator_id__in=self.entries.values("indicator_id"), period=self.period, basis=Basis.PUBLISHED,
+            indicator_id__in=self.entries.values("indicator_id"),
+            period=self.period,
+            basis=Basis.PUBLISHED,
         ).exists()
 
 

@@ -57,9 +57,17 @@ def html(report: Report, *, public: bool) -> str:
         for part in parts:
             png = render_png(part.spec, report.language)
             part.image = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        return render_to_string("reports/print.html", {
-            "report": report, "unit": report.unit, "sections": parts, "stylesheet": STYLESHEET,
-            "rtl": translation.get_language_bidi(), "language": report.language})
+        return render_to_string(
+            "reports/print.html",
+            {
+                "report": report,
+                "unit": report.unit,
+                "sections": parts,
+                "stylesheet": STYLESHEET,
+                "rtl": translation.get_language_bidi(),
+                "language": report.language,
+            },
+        )
 
 
 def html_document(content: str) -> weasyprint.Document:

@@ -26,8 +26,9 @@ def can_write(user, unit) -> bool:
 
 
 def _visible(user, report: Report) -> bool:
-    return (can_write(user, report.unit) or access.sees_unpublished(user, unit=report.unit)
-            or report.figures_are_public())
+    return (
+        can_write(user, report.unit) or access.sees_unpublished(user, unit=report.unit) or report.figures_are_public()
+    )
 
 
 def _report(request, code: str, pk: int) -> Report:
@@ -53,8 +54,11 @@ def reports(request, code):
             return redirect("report-detail", code=unit.code, pk=report.pk)
     elif writer:
         form = ReportForm(unit=unit)
-    listed = [r for r in Report.objects.filter(unit=unit).select_related("period", "group")
-              if writer or _visible(request.user, r)]
+    listed = [
+        r
+        for r in Report.objects.filter(unit=unit).select_related("period", "group")
+        if writer or _visible(request.user, r)
+    ]
     return render(request, "reports/list.html", {"unit": unit, "reports": listed, "form": form})
 
 
@@ -72,8 +76,12 @@ def report(request, code, pk):
         report.refresh_from_db()
     elif writer:
         form = ReportForm(instance=report, unit=report.unit)
-    context = {"unit": report.unit, "report": report, "form": form,
-               "sections": sections(report, public=_public(request.user, report.unit))}
+    context = {
+        "unit": report.unit,
+        "report": report,
+        "form": form,
+        "sections": sections(report, public=_public(request.user, report.unit)),
+    }
     return render(request, "reports/report.html", context)
 
 

@@ -16,7 +16,11 @@ def can_run(user, unit) -> bool:
 def can_see_results(user, survey) -> bool:
     from .models import Survey
 
-    return survey.step == Survey.Step.PUBLISHED or can_run(user, survey.unit) or access.sees_unpublished(user, unit=survey.unit)
+    return (
+        survey.step == Survey.Step.PUBLISHED
+        or can_run(user, survey.unit)
+        or access.sees_unpublished(user, unit=survey.unit)
+    )
 
 
 def runnable_units(user):

@@ -173,10 +173,19 @@ def _state(survey: Survey) -> tuple:
     (new ones, exclusions, weights), the weighting settings, and the reader's language (labels).
     The questionnaire cannot change once there are responses."""
     found = Response.objects.filter(survey=survey).aggregate(
-        n=Count("id"), last=Max("id"), excluded=Count("id", filter=Q(excluded=True)), weights=Sum("weight"))
+        n=Count("id"), last=Max("id"), excluded=Count("id", filter=Q(excluded=True)), weights=Sum("weight")
+    )
     # `created` too: a rolled-back transaction (tests) can hand the same id to another survey.
-    return (survey.pk, survey.created, get_language(), json.dumps(survey.weighting or {}, sort_keys=True, default=str),
-            found["n"], found["last"], found["excluded"], found["weights"])
+    return (
+        survey.pk,
+        survey.created,
+        get_language(),
+        json.dumps(survey.weighting or {}, sort_keys=True, default=str),
+        found["n"],
+        found["last"],
+        found["excluded"],
+        found["weights"],
+    )
 
 
 def analyse(survey: Survey) -> Analysis:
@@ -212,15 +221,22 @@ def _analyse(survey: Survey) -> Analysis:
     for q in questions:
         if q.role != Question.Role.SATISFACTION or q.list_name not in scale_of:
             continue
-        result = ServiceResult(q.service or q.name, q, _label(q),
-                               _satisfaction(q, scale_of[q.list_name], answers, d, coded=coded))
+        result = ServiceResult(
+            q.service or q.name, q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d, coded=coded)
+        )
         asked = importance.get(q.service)
         if asked is not None and asked.list_name in scale_of:
             weight = _satisfaction(asked, scale_of[asked.list_name], answers, d)
             result.importance = weight.mean if weight else None
         services.append(result)
-    overall = next((ServiceResult("overall", q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d))
-                    for q in questions if q.role == Question.Role.OVERALL and q.list_name in scale_of), None)
+    overall = next(
+        (
+            ServiceResult("overall", q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d))
+            for q in questions
+            if q.role == Question.Role.OVERALL and q.list_name in scale_of
+        ),
+        None,
+    )
 
     breakdowns = []
     labels = {(c.list_name, c.name): pick(c.label).text or c.name for c in survey.choices.all()}
@@ -233,18 +249,24 @@ def _analyse(survey: Survey) -> Analysis:
             where = np.array([a.get(q.name) == category for a in answers])
             cells = {}
             for s in services:
-                found = _satisfaction(s.question, scale_of[s.question.list_name], answers, d, where=where,
-                                      coded=coded) \
-                    if where.any() else None
+                found = (
+                    _satisfaction(s.question, scale_of[s.question.list_name], answers, d, where=where, coded=coded)
+                    if where.any()
+                    else None
+                )
                 cells[s.service] = found.share_satisfied if found else None
             part.rows.append((category, labels.get((q.list_name, category), category), cells, int(where.sum())))
         breakdowns.append(part)
 
-    scored = {s.service: (s.importance.value, s.result.mean.value) for s in services
-              if s.importance is not None and s.result is not None}
+    scored = {
+        s.service: (s.importance.value, s.result.mean.value)
+        for s in services
+        if s.importance is not None and s.result is not None
+    }
     gaps = lib.importance_satisfaction(scored) if scored else None
-    return Analysis(survey, len(responses), weighting.is_weighted(survey), services, overall, breakdowns, gaps, d,
-                    answers)
+    return Analysis(
+        survey, len(responses), weighting.is_weighted(survey), services, overall, breakdowns, gaps, d, answers
+    )
 
 
 # -- comparisons -------------------------------------------------------------------------
@@ -261,7 +283,9 @@ def _mix_distance(a: dict, b: dict) -> float:
 
 def _wording_differs(a: Question, b: Question) -> bool:
     common = set(a.label) & set(b.label)
-    return any((a.label[k] or "").strip() != (b.label[k] or "").strip() for k in common) or (not common and a.label != b.label)
+    return any((a.label[k] or "").strip() != (b.label[k] or "").strip() for k in common) or (
+        not common and a.label != b.label
+    )
 
 
 @dataclass
@@ -298,19 +322,35 @@ def _compare(own: Analysis, other: Analysis, kind: str) -> Comparison:
             test = lib.compare_estimates(a, b)
         except ValueError:
             continue  # both shares without any spread (0 % or 100 %): nothing to test
-        rows.append(ComparedService(mine.service, mine.label, a, b, test,
-                                    wording_differs=_wording_differs(mine.question, theirs.question)))
+        rows.append(
+            ComparedService(
+                mine.service, mine.label, a, b, test, wording_differs=_wording_differs(mine.question, theirs.question)
+            )
+        )
     warnings = []
     changed = [service_label(r.service) for r in rows if r.wording_differs]
     if changed:
-        warnings.append(_("The question was worded differently for: %(services)s. A difference may come from the "
-                          "wording rather than from the service.") % {"services": "; ".join(changed)})
+        warnings.append(
+            _(
+                "The question was worded differently for: %(services)s. A difference may come from the "
+                "wording rather than from the service."
+            )
+            % {"services": "; ".join(changed)}
+        )
     if _mix_distance(mode_mix(own.survey), mode_mix(other.survey)) > MODE_MIX_TOLERANCE:
-        warnings.append(_("The surveys were answered in different ways (web, telephone, paper, ...); people tend to "
-                          "answer an interviewer more favourably than a web form."))
+        warnings.append(
+            _(
+                "The surveys were answered in different ways (web, telephone, paper, ...); people tend to "
+                "answer an interviewer more favourably than a web form."
+            )
+        )
     if weighting.description(own.survey) != weighting.description(other.survey):
-        warnings.append(_("The surveys were weighted differently (other margins, design weights or trimming, or one "
-                          "not weighted at all)."))
+        warnings.append(
+            _(
+                "The surveys were weighted differently (other margins, design weights or trimming, or one "
+                "not weighted at all)."
+            )
+        )
     return Comparison(other.survey, kind, rows, warnings)
 
 
@@ -318,8 +358,11 @@ def peer_surveys(survey: Survey) -> list[Survey]:
     """Published surveys of the same year by the other members of the unit's groups."""
     groups = Membership.objects.filter(unit=survey.unit).values("group_id")
     units = Membership.objects.filter(group_id__in=groups).exclude(unit=survey.unit).values("unit_id")
-    return list(Survey.objects.filter(unit_id__in=units, year=survey.year, step=Survey.Step.PUBLISHED)
-                .select_related("unit").order_by("unit__code", "code"))
+    return list(
+        Survey.objects.filter(unit_id__in=units, year=survey.year, step=Survey.Step.PUBLISHED)
+        .select_related("unit")
+        .order_by("unit__code", "code")
+    )
 
 
 def comparisons(survey: Survey, analysis: Analysis | None = None) -> list[Comparison]:

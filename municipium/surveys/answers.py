@@ -140,7 +140,9 @@ def _convert(question: Question, raw, questionnaire: Questionnaire, language: st
         allowed = questionnaire.choice_names(question)
         if value not in allowed:
             return None, _("“%(value)s” is not one of the answers (%(allowed)s)") % {
-                "value": value[:40], "allowed": ", ".join(allowed)}
+                "value": value[:40],
+                "allowed": ", ".join(allowed),
+            }
         return value, None
     if question.kind == Kind.SELECT_MULTIPLE:
         items = raw if isinstance(raw, (list, tuple, set)) else str(raw).split()
@@ -149,7 +151,9 @@ def _convert(question: Question, raw, questionnaire: Questionnaire, language: st
         unknown = sorted(chosen - set(allowed))
         if unknown:
             return None, _("“%(value)s” is not one of the answers (%(allowed)s)") % {
-                "value": ", ".join(unknown)[:60], "allowed": ", ".join(allowed)}
+                "value": ", ".join(unknown)[:60],
+                "allowed": ", ".join(allowed),
+            }
         return [name for name in allowed if name in chosen], None
     if question.kind in (Kind.INTEGER, Kind.DECIMAL):
         if isinstance(raw, bool):
@@ -172,8 +176,14 @@ def _convert(question: Question, raw, questionnaire: Questionnaire, language: st
     return value, None
 
 
-def check(questionnaire: Questionnaire, raw: dict, *, language: str | None = None,
-          only: set[str] | None = None, numbers_in: str | None = None) -> Checked:
+def check(
+    questionnaire: Questionnaire,
+    raw: dict,
+    *,
+    language: str | None = None,
+    only: set[str] | None = None,
+    numbers_in: str | None = None,
+) -> Checked:
     """Clean answers and the problems found, for raw answers keyed by question name.
 
     `language` is how numbers were typed and which language constraint messages are given

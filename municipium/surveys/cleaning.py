@@ -26,16 +26,23 @@ from municipium.lib import bulk, stats
 from .models import Question, Response, Survey
 
 DUPLICATE, SPEEDER, STRAIGHTLINER = "duplicate", "speeder", "straightliner"
-FLAG_LABELS = {DUPLICATE: gettext_lazy("Duplicate"), SPEEDER: gettext_lazy("Very fast"),
-               STRAIGHTLINER: gettext_lazy("Same answer throughout")}
+FLAG_LABELS = {
+    DUPLICATE: gettext_lazy("Duplicate"),
+    SPEEDER: gettext_lazy("Very fast"),
+    STRAIGHTLINER: gettext_lazy("Same answer throughout"),
+}
 # A response under this share of the median duration is flagged as very fast.
 SPEED_FRACTION = 1 / 3
 # Fewer timed responses than this give no trustworthy median: no speed flags then.
 SPEED_MIN_TIMED = 10
 # A grid must have at least this many scale items before a flat line means anything.
 GRID_MIN_ITEMS = 5
-SUBSTANTIVE_KINDS = {Question.Kind.SELECT_ONE, Question.Kind.SELECT_MULTIPLE, Question.Kind.INTEGER,
-                     Question.Kind.DECIMAL}
+SUBSTANTIVE_KINDS = {
+    Question.Kind.SELECT_ONE,
+    Question.Kind.SELECT_MULTIPLE,
+    Question.Kind.INTEGER,
+    Question.Kind.DECIMAL,
+}
 
 
 class CleaningError(Exception):
@@ -114,8 +121,13 @@ def compute_flags(survey: Survey, *, actor=None) -> dict:
     with transaction.atomic():
         bulk.update_column(Response, "flags", ((r.flags, r.pk) for r in changed), json=True)
         survey.advance(Survey.Step.CLEAN)
-        record("clean", survey, actor=actor, via="form",
-               after={"flags": counts, "changed": len(changed), "speed_threshold": threshold})
+        record(
+            "clean",
+            survey,
+            actor=actor,
+            via="form",
+            after={"flags": counts, "changed": len(changed), "speed_threshold": threshold},
+        )
     return counts
 
 
@@ -137,15 +149,22 @@ def decide(survey: Survey, response_ids, *, exclude: bool, reason: str, actor=No
         responses = list(survey.responses.select_for_update().filter(id__in=ids).order_by("id"))
         if len(responses) != len(ids):
             missing = sorted(ids - {r.id for r in responses})
-            raise CleaningError(_("These responses are not part of this survey: %(ids)s.")
-                                % {"ids": ", ".join(map(str, missing))})
+            raise CleaningError(
+                _("These responses are not part of this survey: %(ids)s.") % {"ids": ", ".join(map(str, missing))}
+            )
         for response in responses:
             before = {"excluded": response.excluded, "decision_reason": response.decision_reason}
             response.excluded = exclude
             response.decision_reason = reason
-            record("exclude" if exclude else "keep", response, actor=actor, via="form", before=before,
-                   after={"excluded": exclude, "decision_reason": reason, "flags": response.flags},
-                   object_repr=f"{survey.code} response {response.id}")
+            record(
+                "exclude" if exclude else "keep",
+                response,
+                actor=actor,
+                via="form",
+                before=before,
+                after={"excluded": exclude, "decision_reason": reason, "flags": response.flags},
+                object_repr=f"{survey.code} response {response.id}",
+            )
         Response.objects.bulk_update(responses, ["excluded", "decision_reason"])
         if (survey.weighting or {}).get("report") or survey.responses.filter(weight__isnull=False).exists():
             # Who counts has changed, so the weights computed for the old set no longer hold.
@@ -171,9 +190,13 @@ class Summary:
 def summary(survey: Survey) -> Summary:
     rows = list(survey.responses.values_list("flags", "excluded", "decision_reason"))
     by_flag = {flag: sum(1 for flags, _e, _r in rows if flag in (flags or [])) for flag in FLAG_LABELS}
-    return Summary(total=len(rows), flagged=sum(1 for flags, _e, _r in rows if flags),
-                   excluded=sum(1 for _f, excluded, _r in rows if excluded),
-                   undecided=sum(1 for flags, _e, reason in rows if flags and not reason), by_flag=by_flag)
+    return Summary(
+        total=len(rows),
+        flagged=sum(1 for flags, _e, _r in rows if flags),
+        excluded=sum(1 for _f, excluded, _r in rows if excluded),
+        undecided=sum(1 for flags, _e, reason in rows if flags and not reason),
+        by_flag=by_flag,
+    )
 
 
 def included(survey: Survey):

@@ -127,7 +127,9 @@ class _Build(Transformer):
         if not low <= len(args) <= high:
             raise ExpressionError(
                 _("The function “%(name)s” takes %(low)s to %(high)s arguments, not %(count)s.")
-                % {"name": name, "low": low, "high": high, "count": len(args)}, items[0].start_pos)
+                % {"name": name, "low": low, "high": high, "count": len(args)},
+                items[0].start_pos,
+            )
         return ("call", name, args)
 
 
@@ -157,10 +159,12 @@ def parse(text: str, known: frozenset[str] | None = None) -> Expression:
         raise
     except UnexpectedInput as error:
         position = getattr(error, "pos_in_stream", None)
-        near = text[position:position + 12] if position is not None else ""
+        near = text[position : position + 12] if position is not None else ""
         if near:
             message = _("The expression does not parse near “%(near)s” (character %(position)s).") % {
-                "near": near, "position": position + 1}
+                "near": near,
+                "position": position + 1,
+            }
         else:
             message = _("The expression ends too early.")
         raise ExpressionError(message, position) from None
@@ -168,8 +172,9 @@ def parse(text: str, known: frozenset[str] | None = None) -> Expression:
     if known is not None:
         unknown = sorted(references - known)
         if unknown:
-            raise ExpressionError(_("The expression refers to a question that does not exist: ${%(name)s}.")
-                                  % {"name": unknown[0]})
+            raise ExpressionError(
+                _("The expression refers to a question that does not exist: ${%(name)s}.") % {"name": unknown[0]}
+            )
     return Expression(text, tree, references)
 
 
@@ -221,8 +226,14 @@ def _compare(op: str, left, right) -> bool:
         pair = (_text(left), _text(right))
         if op not in ("=", "!="):
             return False
-    return {"=": pair[0] == pair[1], "!=": pair[0] != pair[1], "<": pair[0] < pair[1],
-            "<=": pair[0] <= pair[1], ">": pair[0] > pair[1], ">=": pair[0] >= pair[1]}[op]
+    return {
+        "=": pair[0] == pair[1],
+        "!=": pair[0] != pair[1],
+        "<": pair[0] < pair[1],
+        "<=": pair[0] <= pair[1],
+        ">": pair[0] > pair[1],
+        ">=": pair[0] >= pair[1],
+    }[op]
 
 
 def _evaluate(node, answers: dict, current):

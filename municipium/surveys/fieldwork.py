@@ -100,16 +100,31 @@ def _items(questionnaire, questions, raw: dict, checked: answers.Checked, errors
                 hidden_depth = 1
             continue
         label = pick(question.label, language).text or question.name
-        item = {"kind": {"begin_group": "begin", "note": "note"}.get(kind, "question"), "question": question,
-                "label": label, "hint": pick(question.hint, language).text, "field": FIELD_PREFIX + question.name,
-                "id": "f-" + question.name, "errors": errors.get(question.name, [])}
+        item = {
+            "kind": {"begin_group": "begin", "note": "note"}.get(kind, "question"),
+            "question": question,
+            "label": label,
+            "hint": pick(question.hint, language).text,
+            "field": FIELD_PREFIX + question.name,
+            "id": "f-" + question.name,
+            "errors": errors.get(question.name, []),
+        }
         value = raw.get(question.name)
         if kind in (question.Kind.SELECT_ONE, question.Kind.SELECT_MULTIPLE):
-            chosen = set(value if isinstance(value, list) else str(value or "").split()) \
-                if kind == question.Kind.SELECT_MULTIPLE else {str(value or "")}
-            item["choices"] = [{"name": c.name, "label": pick(c.label, language).text or c.name,
-                                "checked": c.name in chosen, "missing": c.is_missing}
-                               for c in questionnaire.choices.get(question.list_name, [])]
+            chosen = (
+                set(value if isinstance(value, list) else str(value or "").split())
+                if kind == question.Kind.SELECT_MULTIPLE
+                else {str(value or "")}
+            )
+            item["choices"] = [
+                {
+                    "name": c.name,
+                    "label": pick(c.label, language).text or c.name,
+                    "checked": c.name in chosen,
+                    "missing": c.is_missing,
+                }
+                for c in questionnaire.choices.get(question.list_name, [])
+            ]
             item["multiple"] = kind == question.Kind.SELECT_MULTIPLE
         else:
             item["value"] = "" if value is None else str(value)
@@ -191,7 +206,9 @@ def respond(request, token: str):
             errors = page_check.errors_by_question()
     elif action == "submit":
         if checked.ok:
-            response = links.use(link, answers=checked.answers, language=language, duration_seconds=_duration(posted_start))
+            response = links.use(
+                link, answers=checked.answers, language=language, duration_seconds=_duration(posted_start)
+            )
             if response is None:
                 return _not_valid(request)
             return render(request, "surveys/fieldwork/thanks.html", {"survey": survey})
@@ -203,14 +220,24 @@ def respond(request, token: str):
     shown = _page_names(page)
     last = _step(pages, checked, index, +1) == index
     context = {
-        "survey": survey, "token": token, "items": _items(questionnaire, page, raw, checked, errors, language),
-        "carried": _carried(questionnaire, raw, shown), "start": start, "page": index, "last": last,
-        "first": _step(pages, checked, index, -1) == index, "one_page": one_page, "error_count": len(errors),
+        "survey": survey,
+        "token": token,
+        "items": _items(questionnaire, page, raw, checked, errors, language),
+        "carried": _carried(questionnaire, raw, shown),
+        "start": start,
+        "page": index,
+        "last": last,
+        "first": _step(pages, checked, index, -1) == index,
+        "one_page": one_page,
+        "error_count": len(errors),
         "languages": [(code, dict(settings.LANGUAGES).get(code, code)) for code in survey.languages],
         "form_url": request.path,
     }
-    template = "surveys/fieldwork/_respondent_form.html" if request.headers.get("HX-Request") else \
-        "surveys/fieldwork/respond.html"
+    template = (
+        "surveys/fieldwork/_respondent_form.html"
+        if request.headers.get("HX-Request")
+        else "surveys/fieldwork/respond.html"
+    )
     # 200 even with errors, as the other forms of the site: the page is the answer.
     return render(request, template, context)
 
@@ -242,8 +269,11 @@ def _strata(survey) -> list[str]:
 def _stratum_probability(survey, stratum: str) -> float | None:
     """The stratum's inclusion probability when every sampled contact in it has the same one
     (as in simple random, systematic and stratified draws); otherwise unknown."""
-    values = set(Contact.objects.filter(frame__survey=survey, sampled=True, stratum=stratum)
-                 .values_list("inclusion_probability", flat=True))
+    values = set(
+        Contact.objects.filter(frame__survey=survey, sampled=True, stratum=stratum).values_list(
+            "inclusion_probability", flat=True
+        )
+    )
     return values.pop() if len(values) == 1 else None
 
 
@@ -271,51 +301,88 @@ def enter(request, pk: int, mode: str):
         if not errors:
             with transaction.atomic():
                 response = Response.objects.create(
-                    survey=survey, mode=mode, language=respondent_language, stratum=stratum,
+                    survey=survey,
+                    mode=mode,
+                    language=respondent_language,
+                    stratum=stratum,
                     inclusion_probability=_stratum_probability(survey, stratum) if stratum else None,
-                    answers=checked.answers, submitted_on=dt.date.today(),
+                    answers=checked.answers,
+                    submitted_on=dt.date.today(),
                     duration_seconds=_duration(posted_start) if mode != Response.Mode.PAPER else None,
-                    entered_by=request.user)
-                record("survey.response_entered", response, actor=request.user, via=mode,
-                       after={"mode": mode, "stratum": stratum, "answers": checked.answers})
+                    entered_by=request.user,
+                )
+                record(
+                    "survey.response_entered",
+                    response,
+                    actor=request.user,
+                    via=mode,
+                    after={"mode": mode, "stratum": stratum, "answers": checked.answers},
+                )
             messages.success(request, _("Questionnaire saved. Here is the next one."))
             return redirect(request.path)
     today = Response.objects.filter(survey=survey, entered_by=request.user, submitted_on=dt.date.today()).count()
     context = {
-        "survey": survey, "mode": mode, "mode_label": Response.Mode(mode).label,
-        "items": _items(questionnaire, questionnaire.questions, raw, checked, errors, language), "carried": [],
-        "start": start, "strata": strata, "stratum": stratum, "stratum_errors": errors.get("_stratum", []),
+        "survey": survey,
+        "mode": mode,
+        "mode_label": Response.Mode(mode).label,
+        "items": _items(questionnaire, questionnaire.questions, raw, checked, errors, language),
+        "carried": [],
+        "start": start,
+        "strata": strata,
+        "stratum": stratum,
+        "stratum_errors": errors.get("_stratum", []),
         "languages": [(code, dict(settings.LANGUAGES).get(code, code)) for code in survey.languages],
-        "respondent_language": respondent_language, "entered_today": today, "error_count": len(errors),
-        "one_page": True, "form_url": request.path,
+        "respondent_language": respondent_language,
+        "entered_today": today,
+        "error_count": len(errors),
+        "one_page": True,
+        "form_url": request.path,
     }
-    template = "surveys/fieldwork/_entry_form.html" if request.headers.get("HX-Request") else \
-        "surveys/fieldwork/enter.html"
+    template = (
+        "surveys/fieldwork/_entry_form.html" if request.headers.get("HX-Request") else "surveys/fieldwork/enter.html"
+    )
     return render(request, template, context)
 
 
 def progress(survey) -> dict:
     """The board's figures: links, responses by mode, response rate by stratum, days."""
-    sampled = dict(Contact.objects.filter(frame__survey=survey, sampled=True).values_list("stratum")
-                   .annotate(n=Count("id")).values_list("stratum", "n"))
-    answered = dict(Response.objects.filter(survey=survey).values_list("stratum").annotate(n=Count("id"))
-                    .values_list("stratum", "n"))
+    sampled = dict(
+        Contact.objects.filter(frame__survey=survey, sampled=True)
+        .values_list("stratum")
+        .annotate(n=Count("id"))
+        .values_list("stratum", "n")
+    )
+    answered = dict(
+        Response.objects.filter(survey=survey)
+        .values_list("stratum")
+        .annotate(n=Count("id"))
+        .values_list("stratum", "n")
+    )
     strata = []
     for stratum in sorted(set(sampled) | set(answered)):
         n, r = sampled.get(stratum, 0), answered.get(stratum, 0)
         strata.append({"stratum": stratum, "sampled": n, "responses": r, "rate": 100 * r / n if n else None})
     total_sampled, total = sum(sampled.values()), sum(answered.values())
-    by_mode = dict(Response.objects.filter(survey=survey).values_list("mode").annotate(n=Count("id"))
-                   .values_list("mode", "n"))
+    by_mode = dict(
+        Response.objects.filter(survey=survey).values_list("mode").annotate(n=Count("id")).values_list("mode", "n")
+    )
     links_qs = Link.objects.filter(survey=survey)
     return {
-        "links_issued": links_qs.count(), "links_used": links_qs.filter(used_on__isnull=False).count(),
-        "sampled": total_sampled, "responses": total,
+        "links_issued": links_qs.count(),
+        "links_used": links_qs.filter(used_on__isnull=False).count(),
+        "sampled": total_sampled,
+        "responses": total,
         "rate": 100 * total / total_sampled if total_sampled else None,
-        "modes": [{"mode": mode, "label": label, "responses": by_mode.get(mode, 0)} for mode, label in Response.Mode.choices],
+        "modes": [
+            {"mode": mode, "label": label, "responses": by_mode.get(mode, 0)} for mode, label in Response.Mode.choices
+        ],
         "strata": strata,
-        "days": list(Response.objects.filter(survey=survey).values("submitted_on").annotate(n=Count("id"))
-                     .order_by("submitted_on")),
+        "days": list(
+            Response.objects.filter(survey=survey)
+            .values("submitted_on")
+            .annotate(n=Count("id"))
+            .order_by("submitted_on")
+        ),
     }
 
 
@@ -325,15 +392,25 @@ def board(request, pk: int):
     unlinked = Contact.objects.filter(frame__survey=survey, sampled=True, link__isnull=True).count()
     with override(_language(survey, get_language())):
         default_subject = _("Your opinion on communal services")
-        default_message = _("Please answer our short questionnaire about communal services. "
-                            "This personal link works once: {link}")
-    return render(request, "surveys/fieldwork/board.html", {
-        "survey": survey, "progress": progress(survey), "unlinked": unlinked,
-        "languages": [(code, dict(settings.LANGUAGES).get(code, code)) for code in survey.languages],
-        "default_subject": default_subject, "default_message": default_message,
-        "modes": [(mode, Response.Mode(mode).label) for mode in (Response.Mode.PHONE, Response.Mode.FACE,
-                                                                 Response.Mode.PAPER)],
-    })
+        default_message = _(
+            "Please answer our short questionnaire about communal services. This personal link works once: {link}"
+        )
+    return render(
+        request,
+        "surveys/fieldwork/board.html",
+        {
+            "survey": survey,
+            "progress": progress(survey),
+            "unlinked": unlinked,
+            "languages": [(code, dict(settings.LANGUAGES).get(code, code)) for code in survey.languages],
+            "default_subject": default_subject,
+            "default_message": default_message,
+            "modes": [
+                (mode, Response.Mode(mode).label)
+                for mode in (Response.Mode.PHONE, Response.Mode.FACE, Response.Mode.PAPER)
+            ],
+        },
+    )
 
 
 @login_required
@@ -352,7 +429,9 @@ def issue_links(request, pk: int):
         subject = (request.POST.get("subject") or "").strip()[:200]
         message = (request.POST.get("message") or "").strip()
         if not subject or "{link}" not in message:
-            messages.error(request, _("Give the e-mail a subject and put {link} in the message where the personal link goes."))
+            messages.error(
+                request, _("Give the e-mail a subject and put {link} in the message where the personal link goes.")
+            )
             return redirect("survey-fieldwork", survey.pk)
         with transaction.atomic():
             issued = links.issue(survey, request.user, reissue=reissue, emails_only=True, note="e-mail")
@@ -363,12 +442,17 @@ def issue_links(request, pk: int):
         raise Http404()
     issued = links.issue(survey, request.user, reissue=reissue, note=how)
     if not issued:
-        messages.info(request, _("Every sampled contact already has a link; tick “new links” to replace the unused ones."))
+        messages.info(
+            request, _("Every sampled contact already has a link; tick “new links” to replace the unused ones.")
+        )
         return redirect("survey-fieldwork", survey.pk)
     rows = links.mail_merge_rows(issued, url_for)
     body = links.as_csv(rows) if how == "csv" else links.as_xlsx(rows)
-    content_type = "text/csv; charset=utf-8" if how == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    content_type = (
+        "text/csv; charset=utf-8"
+        if how == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{survey.code}-links.{how}"'
     response["Cache-Control"] = "no-store"
@@ -391,8 +475,11 @@ def import_responses(request, pk: int):
         data, kept = taken
         result = imports.commit(survey, data, kept["name"], expected_sha256=kept["sha256"], actor=request.user)
         if result.committed:
-            messages.success(request, _("Imported %(count)s responses from %(file)s.")
-                             % {"count": len(result.responses), "file": kept["name"]})
+            messages.success(
+                request,
+                _("Imported %(count)s responses from %(file)s.")
+                % {"count": len(result.responses), "file": kept["name"]},
+            )
             return redirect("survey-fieldwork", survey.pk)
         context["result"] = result
         return render(request, "surveys/fieldwork/import.html", context)

@@ -35,7 +35,9 @@ class NumberField(forms.CharField):
         if self.whole and not float(number).is_integer():
             raise forms.ValidationError(_("Enter a whole number."))
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            raise forms.ValidationError(_("Enter a number from %(low)s to %(high)s.") % {"low": self.low, "high": self.high})
+            raise forms.ValidationError(
+                _("Enter a number from %(low)s to %(high)s.") % {"low": self.low, "high": self.high}
+            )
         return int(number) if self.whole else number
 
 
@@ -45,16 +47,23 @@ def _language_choices():
 
 class SurveyCreateForm(forms.Form):
     unit = forms.ModelChoiceField(queryset=None, label=_l("Unit"), widget=forms.Select(attrs={"class": "form-select"}))
-    year = forms.IntegerField(label=_l("Year"), min_value=2000, max_value=2100,
-                              widget=forms.NumberInput(attrs={"class": "form-control"}))
-    code = forms.SlugField(label=_l("Short name"), max_length=64,
-                           help_text=_l("Letters, digits and hyphens, e.g. satisfaction-2026. Also the XLSForm form_id."),
-                           widget=forms.TextInput(attrs={"class": "form-control"}))
-    services = forms.MultipleChoiceField(label=_l("Services to ask about"),
-                                         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
-    languages = forms.MultipleChoiceField(label=_l("Languages of the questionnaire"),
-                                          widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-                                          choices=_language_choices)
+    year = forms.IntegerField(
+        label=_l("Year"), min_value=2000, max_value=2100, widget=forms.NumberInput(attrs={"class": "form-control"})
+    )
+    code = forms.SlugField(
+        label=_l("Short name"),
+        max_length=64,
+        help_text=_l("Letters, digits and hyphens, e.g. satisfaction-2026. Also the XLSForm form_id."),
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    services = forms.MultipleChoiceField(
+        label=_l("Services to ask about"), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+    )
+    languages = forms.MultipleChoiceField(
+        label=_l("Languages of the questionnaire"),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        choices=_language_choices,
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,24 +79,37 @@ class SurveyCreateForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("unit") and data.get("code") and Survey.objects.filter(unit=data["unit"], code=data["code"]).exists():
+        if (
+            data.get("unit")
+            and data.get("code")
+            and Survey.objects.filter(unit=data["unit"], code=data["code"]).exists()
+        ):
             self.add_error("code", _("This unit already has a survey with this short name."))
         return data
 
 
 def _answerable_names(survey: Survey) -> frozenset[str]:
-    return frozenset(survey.questions.exclude(kind__in=[Question.Kind.BEGIN_GROUP, Question.Kind.END_GROUP, Question.Kind.NOTE])
-                     .values_list("name", flat=True))
+    return frozenset(
+        survey.questions.exclude(
+            kind__in=[Question.Kind.BEGIN_GROUP, Question.Kind.END_GROUP, Question.Kind.NOTE]
+        ).values_list("name", flat=True)
+    )
 
 
 class QuestionForm(forms.Form):
     """A question's wording per language, whether it must be answered and when it is asked."""
 
-    required = forms.BooleanField(label=_l("An answer is required"), required=False,
-                                  widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
-    relevant = forms.CharField(label=_l("Ask only when (XLSForm relevant)"), required=False,
-                               help_text=_l("For example ${use_water_supply} = 'yes'. Empty: always asked."),
-                               widget=forms.TextInput(attrs={"class": "form-control font-monospace", "dir": "ltr"}))
+    required = forms.BooleanField(
+        label=_l("An answer is required"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    relevant = forms.CharField(
+        label=_l("Ask only when (XLSForm relevant)"),
+        required=False,
+        help_text=_l("For example ${use_water_supply} = 'yes'. Empty: always asked."),
+        widget=forms.TextInput(attrs={"class": "form-control font-monospace", "dir": "ltr"}),
+    )
 
     def __init__(self, *args, question: Question, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,10 +117,14 @@ class QuestionForm(forms.Form):
         names = dict(settings.LANGUAGES)
         languages = question.survey.languages or list(settings.LANGUAGE_CODES)
         for code in reversed(languages):
-            field = forms.CharField(label=_("Label in %(language)s") % {"language": names.get(code, code)},
-                                    required=code == languages[0], max_length=1000,
-                                    widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "lang": code,
-                                                                 "dir": "rtl" if code == "fa" else "ltr"}))
+            field = forms.CharField(
+                label=_("Label in %(language)s") % {"language": names.get(code, code)},
+                required=code == languages[0],
+                max_length=1000,
+                widget=forms.Textarea(
+                    attrs={"rows": 2, "class": "form-control", "lang": code, "dir": "rtl" if code == "fa" else "ltr"}
+                ),
+            )
             self.fields = {f"label_{code}": field, **self.fields}
             self.initial.setdefault(f"label_{code}", question.label.get(code, ""))
         self.initial.setdefault("required", question.required)
@@ -115,38 +141,81 @@ class QuestionForm(forms.Form):
         return text
 
     def labels(self) -> dict:
-        return {code: self.cleaned_data[f"label_{code}"].strip() for code in self.languages
-                if self.cleaned_data.get(f"label_{code}", "").strip()}
+        return {
+            code: self.cleaned_data[f"label_{code}"].strip()
+            for code in self.languages
+            if self.cleaned_data.get(f"label_{code}", "").strip()
+        }
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_l("XLSForm workbook (.xlsx)"),
-                           widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".xlsx"}))
+    file = forms.FileField(
+        label=_l("XLSForm workbook (.xlsx)"),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".xlsx"}),
+    )
 
 
 CONFIDENCE_CHOICES = [("0.9", "90 %"), ("0.95", "95 %"), ("0.99", "99 %")]
 
 
 class SampleSizeForm(forms.Form):
-    margin = NumberField(label=_l("Margin of error (percentage points)"), low=0.5, high=25, initial="5",
-                         help_text=_l("How far the result may be from the truth: ±5 points is usual."))
-    confidence = forms.ChoiceField(label=_l("Confidence"), choices=CONFIDENCE_CHOICES, initial="0.95",
-                                   widget=forms.Select(attrs={"class": "form-select"}),
-                                   help_text=_l("How sure you want to be that the truth lies within the margin."))
-    population = NumberField(label=_l("Population (number of users)"), low=1, high=100_000_000, whole=True, required=False,
-                             help_text=_l("Leave empty if unknown; with it, small towns need fewer interviews."))
-    share = NumberField(label=_l("Expected share satisfied (%)"), low=1, high=99, initial="50",
-                        help_text=_l("If you do not know, keep 50 %: it gives the safest (largest) sample."))
-    design_effect = NumberField(label=_l("Design effect"), low=1, high=10, initial="1",
-                                help_text=_l("1 for a simple random sample; 1.5 to 2 when the sample is clustered or weighted."))
-    response_rate = NumberField(label=_l("Expected response rate (%)"), low=1, high=100, initial="40",
-                                help_text=_l("The share of contacted people who will answer."))
-    by_stratum = forms.BooleanField(label=_l("Report each stratum with this precision"), required=False,
-                                    widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-                                    help_text=_l("Uses the strata of the imported frame (or of the list below)."))
-    strata = forms.CharField(label=_l("Strata and their populations"), required=False,
-                             widget=forms.Textarea(attrs={"rows": 3, "class": "form-control", "placeholder": "centre = 12000\nvillages = 8000"}),
-                             help_text=_l("One stratum a line: name = population. Optional."))
+    margin = NumberField(
+        label=_l("Margin of error (percentage points)"),
+        low=0.5,
+        high=25,
+        initial="5",
+        help_text=_l("How far the result may be from the truth: ±5 points is usual."),
+    )
+    confidence = forms.ChoiceField(
+        label=_l("Confidence"),
+        choices=CONFIDENCE_CHOICES,
+        initial="0.95",
+        widget=forms.Select(attrs={"class": "form-select"}),
+        help_text=_l("How sure you want to be that the truth lies within the margin."),
+    )
+    population = NumberField(
+        label=_l("Population (number of users)"),
+        low=1,
+        high=100_000_000,
+        whole=True,
+        required=False,
+        help_text=_l("Leave empty if unknown; with it, small towns need fewer interviews."),
+    )
+    share = NumberField(
+        label=_l("Expected share satisfied (%)"),
+        low=1,
+        high=99,
+        initial="50",
+        help_text=_l("If you do not know, keep 50 %: it gives the safest (largest) sample."),
+    )
+    design_effect = NumberField(
+        label=_l("Design effect"),
+        low=1,
+        high=10,
+        initial="1",
+        help_text=_l("1 for a simple random sample; 1.5 to 2 when the sample is clustered or weighted."),
+    )
+    response_rate = NumberField(
+        label=_l("Expected response rate (%)"),
+        low=1,
+        high=100,
+        initial="40",
+        help_text=_l("The share of contacted people who will answer."),
+    )
+    by_stratum = forms.BooleanField(
+        label=_l("Report each stratum with this precision"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text=_l("Uses the strata of the imported frame (or of the list below)."),
+    )
+    strata = forms.CharField(
+        label=_l("Strata and their populations"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "class": "form-control", "placeholder": "centre = 12000\nvillages = 8000"}
+        ),
+        help_text=_l("One stratum a line: name = population. Optional."),
+    )
 
     def clean_strata(self):
         strata = {}
@@ -159,18 +228,25 @@ class SampleSizeForm(forms.Form):
             except NumberError:
                 value = None
             if not sep or not name.strip() or value is None or value < 1 or not float(value).is_integer():
-                raise forms.ValidationError(_("Line %(line)s: write a stratum as 'name = population', e.g. centre = 12000.")
-                                            % {"line": number})
+                raise forms.ValidationError(
+                    _("Line %(line)s: write a stratum as 'name = population', e.g. centre = 12000.") % {"line": number}
+                )
             strata[name.strip()] = int(value)
         return strata
 
     def plan(self) -> dict:
         """What is stored in Survey.sample_plan: the inputs as fractions."""
         data = self.cleaned_data
-        return {"margin_of_error": data["margin"] / 100, "confidence": float(data["confidence"]),
-                "population": data["population"], "proportion": data["share"] / 100,
-                "design_effect": data["design_effect"], "response_rate": data["response_rate"] / 100,
-                "by_stratum": data["by_stratum"], "strata": data["strata"]}
+        return {
+            "margin_of_error": data["margin"] / 100,
+            "confidence": float(data["confidence"]),
+            "population": data["population"],
+            "proportion": data["share"] / 100,
+            "design_effect": data["design_effect"],
+            "response_rate": data["response_rate"] / 100,
+            "by_stratum": data["by_stratum"],
+            "strata": data["strata"],
+        }
 
     @classmethod
     def initial_from(cls, plan: dict) -> dict:
@@ -185,23 +261,39 @@ class SampleSizeForm(forms.Form):
             text = format_number(value, decimals, grouping=False)
             return text.rstrip("0۰").rstrip(".,٫") if decimals else text
 
-        return {"margin": shown(plan["margin_of_error"] * 100), "confidence": str(plan["confidence"]),
-                "population": shown(plan.get("population"), 0), "share": shown(plan["proportion"] * 100),
-                "design_effect": shown(plan["design_effect"], 2), "response_rate": shown(plan["response_rate"] * 100),
-                "by_stratum": plan.get("by_stratum", False),
-                "strata": "\n".join(f"{k} = {v}" for k, v in (plan.get("strata") or {}).items())}
+        return {
+            "margin": shown(plan["margin_of_error"] * 100),
+            "confidence": str(plan["confidence"]),
+            "population": shown(plan.get("population"), 0),
+            "share": shown(plan["proportion"] * 100),
+            "design_effect": shown(plan["design_effect"], 2),
+            "response_rate": shown(plan["response_rate"] * 100),
+            "by_stratum": plan.get("by_stratum", False),
+            "strata": "\n".join(f"{k} = {v}" for k, v in (plan.get("strata") or {}).items()),
+        }
 
 
 FRAME_COLUMN_HELP = _l("The header of the column, as written in the file's first row.")
 
 
 class FrameForm(forms.Form):
-    file = forms.FileField(label=_l("Sampling frame (CSV or Excel)"),
-                           widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.txt,.tsv,.xlsx,.xls,.ods"}))
-    address_column = forms.CharField(label=_l("Column with the address (e-mail, phone or postal)"), max_length=200,
-                                     help_text=FRAME_COLUMN_HELP, widget=forms.TextInput(attrs={"class": "form-control"}))
-    stratum_column = forms.CharField(label=_l("Column with the stratum (optional)"), max_length=200, required=False,
-                                     help_text=FRAME_COLUMN_HELP, widget=forms.TextInput(attrs={"class": "form-control"}))
+    file = forms.FileField(
+        label=_l("Sampling frame (CSV or Excel)"),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.txt,.tsv,.xlsx,.xls,.ods"}),
+    )
+    address_column = forms.CharField(
+        label=_l("Column with the address (e-mail, phone or postal)"),
+        max_length=200,
+        help_text=FRAME_COLUMN_HELP,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    stratum_column = forms.CharField(
+        label=_l("Column with the stratum (optional)"),
+        max_length=200,
+        required=False,
+        help_text=FRAME_COLUMN_HELP,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
 
 
 class DrawForm(forms.Form):
@@ -211,13 +303,24 @@ class DrawForm(forms.Form):
         ("proportional", _l("Stratified, proportional to the strata")),
         ("sizes", _l("Stratified, with a set size per stratum")),
     ]
-    method = forms.ChoiceField(label=_l("Method"), choices=METHODS, widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
+    method = forms.ChoiceField(
+        label=_l("Method"), choices=METHODS, widget=forms.RadioSelect(attrs={"class": "form-check-input"})
+    )
     n = NumberField(label=_l("Sample size (people to contact)"), low=1, whole=True, required=False)
-    sizes = forms.CharField(label=_l("Size per stratum"), required=False,
-                            widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
-                            help_text=_l("One stratum a line: name = number to draw."))
-    seed = NumberField(label=_l("Seed (optional)"), low=0, high=2**63 - 1, whole=True, required=False,
-                       help_text=_l("The same seed draws the same sample again; left empty, one is chosen and recorded."))
+    sizes = forms.CharField(
+        label=_l("Size per stratum"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        help_text=_l("One stratum a line: name = number to draw."),
+    )
+    seed = NumberField(
+        label=_l("Seed (optional)"),
+        low=0,
+        high=2**63 - 1,
+        whole=True,
+        required=False,
+        help_text=_l("The same seed draws the same sample again; left empty, one is chosen and recorded."),
+    )
 
     def clean(self):
         data = super().clean()
@@ -235,7 +338,9 @@ class DrawForm(forms.Form):
                 except NumberError:
                     value = None
                 if not sep or value is None or value < 0 or not float(value).is_integer():
-                    self.add_error("sizes", _("Line %(line)s: write 'stratum = number', e.g. centre = 120.") % {"line": number})
+                    self.add_error(
+                        "sizes", _("Line %(line)s: write 'stratum = number', e.g. centre = 120.") % {"line": number}
+                    )
                     return data
                 sizes[name.strip()] = int(value)
             if not sizes:

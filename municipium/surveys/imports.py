@@ -40,20 +40,91 @@ from .models import Question, Response, Survey
 
 # Columns the tools add that are not answers. Some identify the person or the device and
 # must never be stored; none of them is needed once the response is in.
-KOBO_META = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username", "email",
-             "audit", "instanceid", "instancename", "submissiondate", "key", "submitterid", "submittername",
-             "attachmentspresent", "attachmentsexpected", "status", "reviewstate", "edits", "formversion",
-             "meta/instanceid", "meta-instanceid", "meta/instancename", "formhub/uuid", "meta/deprecatedid"}
-LIME_META = {"id", "submitdate", "lastpage", "startlanguage", "seed", "startdate", "datestamp", "ipaddr", "refurl",
-             "token", "firstname", "lastname", "email", "interviewtime", "optout", "emailstatus", "language"}
-IDENTIFYING = {"_uuid", "_id", "_submitted_by", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
-               "email", "submitterid", "submittername", "ipaddr", "refurl", "token", "firstname", "lastname",
-               "instanceid", "meta/instanceid", "meta-instanceid", "formhub/uuid", "_geolocation", "_attachments"}
+KOBO_META = {
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "subscriberid",
+    "simserial",
+    "phonenumber",
+    "username",
+    "email",
+    "audit",
+    "instanceid",
+    "instancename",
+    "submissiondate",
+    "key",
+    "submitterid",
+    "submittername",
+    "attachmentspresent",
+    "attachmentsexpected",
+    "status",
+    "reviewstate",
+    "edits",
+    "formversion",
+    "meta/instanceid",
+    "meta-instanceid",
+    "meta/instancename",
+    "formhub/uuid",
+    "meta/deprecatedid",
+}
+LIME_META = {
+    "id",
+    "submitdate",
+    "lastpage",
+    "startlanguage",
+    "seed",
+    "startdate",
+    "datestamp",
+    "ipaddr",
+    "refurl",
+    "token",
+    "firstname",
+    "lastname",
+    "email",
+    "interviewtime",
+    "optout",
+    "emailstatus",
+    "language",
+}
+IDENTIFYING = {
+    "_uuid",
+    "_id",
+    "_submitted_by",
+    "deviceid",
+    "subscriberid",
+    "simserial",
+    "phonenumber",
+    "username",
+    "email",
+    "submitterid",
+    "submittername",
+    "ipaddr",
+    "refurl",
+    "token",
+    "firstname",
+    "lastname",
+    "instanceid",
+    "meta/instanceid",
+    "meta-instanceid",
+    "formhub/uuid",
+    "_geolocation",
+    "_attachments",
+}
 STRATUM_COLUMNS = {"stratum", "_stratum"}
 # LimeSurvey exports the time spent per group and question when timings are on.
 LIME_TIMING = re.compile(r"^(grouptime\d+|.+time)$")
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-                "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y")
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+)
 
 
 def max_bytes() -> int:
@@ -151,12 +222,21 @@ def _columns(header: list[str], questionnaire, result: ResponseImport) -> None:
     seen: dict[str, str] = {}
     for index, key in enumerate(keys):
         low = key.casefold()
-        name = _question_for(key, questionnaire) if result.tool == "kobo" else (
-            key if key in questionnaire.by_name else None)
+        name = (
+            _question_for(key, questionnaire)
+            if result.tool == "kobo"
+            else (key if key in questionnaire.by_name else None)
+        )
         if name:
             if name in seen:
-                _problem(result, 1, key, _("the question “%(name)s” has a second column (the first is “%(first)s”)")
-                         % {"name": name, "first": seen[name]}, _("one column per question"))
+                _problem(
+                    result,
+                    1,
+                    key,
+                    _("the question “%(name)s” has a second column (the first is “%(first)s”)")
+                    % {"name": name, "first": seen[name]},
+                    _("one column per question"),
+                )
             seen[name] = key
             result.columns.append(Column(index, key, "answer", name))
             continue
@@ -167,18 +247,31 @@ def _columns(header: list[str], questionnaire, result: ResponseImport) -> None:
         if low in STRATUM_COLUMNS:
             result.columns.append(Column(index, key, "stratum"))
             continue
-        if low in meta or low.startswith("_") or (result.tool == "limesurvey" and (
-                low.startswith("attribute_") or LIME_TIMING.match(low))):
+        if (
+            low in meta
+            or low.startswith("_")
+            or (result.tool == "limesurvey" and (low.startswith("attribute_") or LIME_TIMING.match(low)))
+        ):
             result.columns.append(Column(index, key, "meta"))
             if low in IDENTIFYING or low.startswith("attribute_"):
                 result.left_out.append(key)
             continue
         if not key:
-            _problem(result, 1, _("column %(number)s") % {"number": index + 1}, _("the column has no heading"),
-                     _("a question name in every heading"))
+            _problem(
+                result,
+                1,
+                _("column %(number)s") % {"number": index + 1},
+                _("the column has no heading"),
+                _("a question name in every heading"),
+            )
             continue
-        _problem(result, 1, key, _("“%(column)s” is not a question of this questionnaire") % {"column": key},
-                 _("question names: %(names)s") % {"names": ", ".join(sorted(questionnaire.by_name))[:300]})
+        _problem(
+            result,
+            1,
+            key,
+            _("“%(column)s” is not a question of this questionnaire") % {"column": key},
+            _("question names: %(names)s") % {"names": ", ".join(sorted(questionnaire.by_name))[:300]},
+        )
     # Option columns stand in for their question only when the file has no column for it.
     answered = {c.question for c in result.columns if c.role == "answer"}
     for column in result.columns:
@@ -215,8 +308,10 @@ def _times(row, header, tool, result, number) -> tuple[dt.date | None, int | Non
         started, ended, submitted = "startdate", "submitdate", "submitdate"
     else:
         started, ended = "start", "end"
-        submitted = next((n for n in ("_submission_time", "submissiondate", "end", "today")
-                          if _cell(row, header, n) is not None), "end")
+        submitted = next(
+            (n for n in ("_submission_time", "submissiondate", "end", "today") if _cell(row, header, n) is not None),
+            "end",
+        )
     values = {}
     for name in {started, ended, submitted}:
         found = _cell(row, header, name)
@@ -225,14 +320,24 @@ def _times(row, header, tool, result, number) -> tuple[dt.date | None, int | Non
             continue
         parsed = _time(found[1])
         if parsed is None:
-            _problem(result, number, found[0], _("“%(value)s” is not a date and time") % {"value": found[1][:40]},
-                     _("like 2025-05-03 10:15:00 or 2025-05-03T10:15:00+02:00"))
+            _problem(
+                result,
+                number,
+                found[0],
+                _("“%(value)s” is not a date and time") % {"value": found[1][:40]},
+                _("like 2025-05-03 10:15:00 or 2025-05-03T10:15:00+02:00"),
+            )
         values[name] = parsed
     if tool == "limesurvey" and _cell(row, header, "submitdate") is not None and values["submitdate"] is None:
         found = _cell(row, header, "submitdate")
         if not found[1].strip():
-            _problem(result, number, found[0], _("the response is incomplete (it has no submit date)"),
-                     _("an export of completed responses only"))
+            _problem(
+                result,
+                number,
+                found[0],
+                _("the response is incomplete (it has no submit date)"),
+                _("an export of completed responses only"),
+            )
     duration = None
     timed = _cell(row, header, "interviewtime") if tool == "limesurvey" else None
     if timed and timed[1].strip():
@@ -253,19 +358,34 @@ def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
     report = ImportReport(file=name, size=len(data))
     result = ResponseImport(report)
     if len(data) > max_bytes():
-        _problem(result, None, None, _("the file is %(size)s MB, larger than the %(limit)s MB accepted for responses")
-                 % {"size": f"{len(data) / 1048576:.1f}", "limit": f"{max_bytes() / 1048576:.0f}"},
-                 _("export fewer responses at a time"))
+        _problem(
+            result,
+            None,
+            None,
+            _("the file is %(size)s MB, larger than the %(limit)s MB accepted for responses")
+            % {"size": f"{len(data) / 1048576:.1f}", "limit": f"{max_bytes() / 1048576:.0f}"},
+            _("export fewer responses at a time"),
+        )
         return result
     report.sha256 = hashlib.sha256(data).hexdigest()
     report.format = "csv"
     if Response.objects.filter(survey=survey, source=report.sha256).exists():
-        _problem(result, None, None, _("this file has already been imported into this survey"),
-                 _("a new export, with the responses not yet imported"))
+        _problem(
+            result,
+            None,
+            None,
+            _("this file has already been imported into this survey"),
+            _("a new export, with the responses not yet imported"),
+        )
         return result
     if data[:4] == b"PK\x03\x04" or b"\x00" in data[:4096]:
-        _problem(result, None, None, _("the file is not a CSV text file"),
-                 _("the tool's CSV export (KoboToolbox: XML values and headers; LimeSurvey: question codes)"))
+        _problem(
+            result,
+            None,
+            None,
+            _("the file is not a CSV text file"),
+            _("the tool's CSV export (KoboToolbox: XML values and headers; LimeSurvey: question codes)"),
+        )
         return result
     try:
         text, report.encoding = decode(data)
@@ -292,8 +412,14 @@ def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
     for number, row in enumerate(rows[1:], start=2):
         report.rows += 1
         if len(row) != len(header):
-            _problem(result, number, None, _("the row has %(found)s fields, the heading %(expected)s")
-                     % {"found": len(row), "expected": len(header)}, _("one field per column"))
+            _problem(
+                result,
+                number,
+                None,
+                _("the row has %(found)s fields, the heading %(expected)s")
+                % {"found": len(row), "expected": len(header)},
+                _("one field per column"),
+            )
             continue
         raw: dict = {}
         stratum = ""
@@ -304,8 +430,13 @@ def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
             elif column.role == "option" and value.casefold() in {"1", "y", "yes", "true"}:
                 raw.setdefault(column.question, []).append(column.choice)
             elif column.role == "option" and value and value.casefold() not in {"0", "n", "no", "false"}:
-                _problem(result, number, column.header, _("“%(value)s” does not say whether the option was chosen")
-                         % {"value": value[:40]}, "1/0, Y/N")
+                _problem(
+                    result,
+                    number,
+                    column.header,
+                    _("“%(value)s” does not say whether the option was chosen") % {"value": value[:40]},
+                    "1/0, Y/N",
+                )
             elif column.role == "stratum":
                 stratum = value[:64]
         day, duration = _times(row, header, result.tool, result, number)
@@ -315,9 +446,19 @@ def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
         language = ""
         if language_cell and (found := _cell(row, header, language_cell)):
             language = found[1].strip()[:8] if found[1].strip() in dict(settings.LANGUAGES) else ""
-        result.responses.append(Response(
-            survey=survey, mode=Response.Mode.IMPORT, language=language, stratum=stratum, answers=checked.answers,
-            submitted_on=day or dt.date.today(), duration_seconds=duration, source=report.sha256, source_row=number))
+        result.responses.append(
+            Response(
+                survey=survey,
+                mode=Response.Mode.IMPORT,
+                language=language,
+                stratum=stratum,
+                answers=checked.answers,
+                submitted_on=day or dt.date.today(),
+                duration_seconds=duration,
+                source=report.sha256,
+                source_row=number,
+            )
+        )
     return result
 
 
@@ -332,8 +473,18 @@ def commit(survey: Survey, data: bytes, name: str, *, expected_sha256: str, acto
         if not result.ok:
             return result
         Response.objects.bulk_create(result.responses)
-        record("survey.responses_imported", survey, actor=actor, via="import",
-               after={"file": name, "sha256": result.report.sha256, "responses": len(result.responses),
-                      "tool": result.tool, "left_out": result.left_out})
+        record(
+            "survey.responses_imported",
+            survey,
+            actor=actor,
+            via="import",
+            after={
+                "file": name,
+                "sha256": result.report.sha256,
+                "responses": len(result.responses),
+                "tool": result.tool,
+                "left_out": result.left_out,
+            },
+        )
         result.committed = True
     return result

@@ -54,8 +54,11 @@ class Issued:
 
 
 def _targets(survey, *, reissue: bool, emails_only: bool):
-    contacts = Contact.objects.filter(frame__survey=survey, sampled=True).select_related("link").order_by(
-        "frame_id", "position")
+    contacts = (
+        Contact.objects.filter(frame__survey=survey, sampled=True)
+        .select_related("link")
+        .order_by("frame_id", "position")
+    )
     for contact in contacts:
         if emails_only and not is_email(contact.address):
             continue
@@ -76,8 +79,13 @@ def issue(survey, actor, *, reissue: bool = False, emails_only: bool = False, no
     for contact, link in _targets(survey, reissue=reissue, emails_only=emails_only):
         token = secrets.token_urlsafe(24)
         if link is None:
-            Link.objects.create(survey=survey, contact=contact, token_hash=hash_token(token), stratum=contact.stratum,
-                                inclusion_probability=contact.inclusion_probability)
+            Link.objects.create(
+                survey=survey,
+                contact=contact,
+                token_hash=hash_token(token),
+                stratum=contact.stratum,
+                inclusion_probability=contact.inclusion_probability,
+            )
             contact.link_issued = True
             contact.save(update_fields=["link_issued"])
             created += 1
@@ -87,8 +95,7 @@ def issue(survey, actor, *, reissue: bool = False, emails_only: bool = False, no
             replaced += 1
         issued.append(Issued(contact, token))
     if issued:
-        record("survey.links_issued", survey, actor=actor, after={"created": created, "replaced": replaced},
-               note=note)
+        record("survey.links_issued", survey, actor=actor, after={"created": created, "replaced": replaced}, note=note)
         survey.advance(survey.Step.FIELDWORK)
     return issued
 
@@ -140,6 +147,12 @@ def use(link: Link, *, answers: dict, language: str, duration_seconds: int | Non
         if spent != 1:
             return None
         return Response.objects.create(
-            survey_id=link.survey_id, mode=Response.Mode.WEB, language=language, stratum=link.stratum,
-            inclusion_probability=link.inclusion_probability, answers=answers, submitted_on=today,
-            duration_seconds=duration_seconds)
+            survey_id=link.survey_id,
+            mode=Response.Mode.WEB,
+            language=language,
+            stratum=link.stratum,
+            inclusion_probability=link.inclusion_probability,
+            answers=answers,
+            submitted_on=today,
+            duration_seconds=duration_seconds,
+        )

@@ -34,16 +34,26 @@ class Survey(models.Model):
     form_settings = models.JSONField(default=dict, blank=True)
     # The languages the questionnaire is offered in (codes of settings.LANGUAGES).
     languages = models.JSONField(default=list, blank=True)
-    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                 help_text=_("The earlier survey results are compared with."))
-    population = models.PositiveIntegerField(null=True, blank=True, help_text=_("Number of users the survey speaks for."))
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The earlier survey results are compared with."),
+    )
+    population = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Number of users the survey speaks for.")
+    )
     # Sample-size plan as entered (margin, confidence, expected share, design effect, response rate).
     sample_plan = models.JSONField(default=dict, blank=True)
     # Population margins for raking {variable: {category: total}} and trimming bounds.
     weighting = models.JSONField(default=dict, blank=True)
     opens = models.DateField(null=True, blank=True)
     closes = models.DateField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
 
@@ -142,7 +152,9 @@ class Frame(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField(default=0)
     stratum_column = models.CharField(max_length=64, blank=True)
-    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     imported = models.DateTimeField(auto_now_add=True)
     # The draw: method, sizes asked, seed (so the same sample can be drawn again), when.
     draw = models.JSONField(default=dict, blank=True)
@@ -199,7 +211,9 @@ class Response(models.Model):
     submitted_on = models.DateField()
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     # Who keyed it in (interviewer or paper entry) — staff, never the respondent.
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Import file (sha256) and the row it came from, for tracing and duplicate detection.
     source = models.CharField(max_length=255, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)

@@ -39,7 +39,10 @@ MEASURES = ("satisfied_share", "index", "n", "ci_low", "ci_high")
 # The measures that are figures people compare (the others describe their precision), with
 # their indicators' codes: an indicator may not share its variable's code (the formula
 # language would read the name as the indicator itself, a circle).
-INDICATOR_CODES = {"satisfied_share": "survey_{service}_share_satisfied", "index": "survey_{service}_satisfaction_index"}
+INDICATOR_CODES = {
+    "satisfied_share": "survey_{service}_share_satisfied",
+    "index": "survey_{service}_satisfaction_index",
+}
 
 
 class PublishError(Exception):
@@ -84,8 +87,9 @@ def _area(service: str, actor) -> tuple[ServiceArea, ServiceArea | None]:
         return matching, matching
     area = ServiceArea.objects.filter(code=SURVEYS_AREA).first()
     if area is None:
-        area = ServiceArea.objects.create(code=SURVEYS_AREA, name=_in_every_language(lambda _c: _("Surveys")),
-                                          order=900)
+        area = ServiceArea.objects.create(
+            code=SURVEYS_AREA, name=_in_every_language(lambda _c: _("Surveys")), order=900
+        )
         record("create", area, actor=actor, after=snapshot(area), via="form")
     return area, None
 
@@ -100,13 +104,20 @@ def catalogue_entries(service: str, *, actor=None) -> tuple[dict[str, Variable],
         variable = Variable.objects.filter(code=code).first()
         if variable is None:
             unit = UNITS[measure]
-            unit_texts = (_in_every_language(lambda _c: _("respondents")) if measure == "n"
-                          else {c: unit for c in settings.LANGUAGE_CODES})
+            unit_texts = (
+                _in_every_language(lambda _c: _("respondents"))
+                if measure == "n"
+                else {c: unit for c in settings.LANGUAGE_CODES}
+            )
             variable = Variable.objects.create(
-                code=code, service_area=area, unit_of_measure=unit_texts, min_value=0,
+                code=code,
+                service_area=area,
+                unit_of_measure=unit_texts,
+                min_value=0,
                 max_value=None if measure == "n" else 100,
                 name=_in_every_language(lambda c: NAMES[measure](_service_name(service, matching, c))),
-                source=_in_every_language(lambda _c: _("User-satisfaction survey")))
+                source=_in_every_language(lambda _c: _("User-satisfaction survey")),
+            )
             record("create", variable, actor=actor, after=snapshot(variable), via="form")
         found[measure] = variable
         if measure in INDICATOR_CODES:
@@ -114,15 +125,28 @@ def catalogue_entries(service: str, *, actor=None) -> tuple[dict[str, Variable],
             indicator = Indicator.objects.filter(code=indicator_code).first()
             if indicator is None:
                 indicator = Indicator.objects.create(
-                    code=indicator_code, service_area=area, name=dict(variable.name), formula=code,
-                    unit_of_measure=dict(variable.unit_of_measure), dimension=Indicator.Dimension.QUALITY,
-                    polarity=Indicator.Polarity.HIGHER_IS_BETTER, decimals=1,
-                    definition=_in_every_language(lambda _c: _(
-                        "From the municipality's user-satisfaction survey: the share answering one of the two "
-                        "most satisfied options (\"don't know\" left out), weighted to the population.")
-                        if measure == "satisfied_share" else _(
-                        "From the municipality's user-satisfaction survey: the mean rating rescaled to 0 (all very "
-                        "dissatisfied) to 100 (all very satisfied), weighted to the population.")))
+                    code=indicator_code,
+                    service_area=area,
+                    name=dict(variable.name),
+                    formula=code,
+                    unit_of_measure=dict(variable.unit_of_measure),
+                    dimension=Indicator.Dimension.QUALITY,
+                    polarity=Indicator.Polarity.HIGHER_IS_BETTER,
+                    decimals=1,
+                    definition=_in_every_language(
+                        lambda _c: (
+                            _(
+                                "From the municipality's user-satisfaction survey: the share answering one of the two "
+                                'most satisfied options ("don\'t know" left out), weighted to the population.'
+                            )
+                            if measure == "satisfied_share"
+                            else _(
+                                "From the municipality's user-satisfaction survey: the mean rating rescaled to 0 (all very "
+                                "dissatisfied) to 100 (all very satisfied), weighted to the population."
+                            )
+                        )
+                    ),
+                )
                 record("create", indicator, actor=actor, after=snapshot(indicator), via="form")
             indicators.append(indicator)
     return found, indicators
@@ -151,12 +175,17 @@ def rows_for(survey: Survey, *, actor=None, status: str = Status.APPROVED) -> tu
         variables, made = catalogue_entries(service.service, actor=actor)
         indicators += made
         share = service.result.share_satisfied
-        values = {"satisfied_share": 100 * share.value, "index": service.result.index.value,
-                  "n": float(service.result.answered),
-                  "ci_low": 100 * max(0.0, share.ci_low), "ci_high": 100 * min(1.0, share.ci_high)}
+        values = {
+            "satisfied_share": 100 * share.value,
+            "index": service.result.index.value,
+            "n": float(service.result.answered),
+            "ci_low": 100 * max(0.0, share.ci_low),
+            "ci_high": 100 * min(1.0, share.ci_high),
+        }
         for measure, value in values.items():
-            rows.append(Row(survey.unit_id, variables[measure].pk, period.pk, "", round(value, 6), "", status,
-                            source, ""))
+            rows.append(
+                Row(survey.unit_id, variables[measure].pk, period.pk, "", round(value, 6), "", status, source, "")
+            )
     return rows, indicators
 
 
@@ -172,8 +201,12 @@ def publish(survey: Survey, *, actor=None) -> dict:
             raise PublishError(str(error)) from error
         if not rows:
             raise PublishError(_("No service has any answers to publish."))
-        batch = ImportBatch(file_name=f"survey {survey.unit.code} {survey.code} {survey.year}"[:255], format="survey",
-                            via=Via.FORM, created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        batch = ImportBatch(
+            file_name=f"survey {survey.unit.code} {survey.code} {survey.year}"[:255],
+            format="survey",
+            via=Via.FORM,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
         written = write_observations(rows, batch=batch, actor=actor, via=Via.FORM, note=f"survey {survey.pk} published")
         # The groups that already follow an indicator set see the survey's figures in their
         # members' profiles beside the others.
@@ -188,8 +221,24 @@ def publish(survey: Survey, *, actor=None) -> dict:
             survey.save(update_fields=["step"])
         else:
             survey.advance(Survey.Step.ANALYSE)
-        record("publish", survey, actor=actor, via="form", before={"step": before},
-               after={"step": survey.step, "status": status, "rows": written.rows, "created": written.created,
-                      "updated": written.updated})
-    return {"status": status, "rows": written.rows, "created": written.created, "updated": written.updated,
-            "unchanged": written.unchanged}
+        record(
+            "publish",
+            survey,
+            actor=actor,
+            via="form",
+            before={"step": before},
+            after={
+                "step": survey.step,
+                "status": status,
+                "rows": written.rows,
+                "created": written.created,
+                "updated": written.updated,
+            },
+        )
+    return {
+        "status": status,
+        "rows": written.rows,
+        "created": written.created,
+        "updated": written.updated,
+        "unchanged": written.unchanged,
+    }

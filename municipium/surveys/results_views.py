@@ -26,6 +26,7 @@ from . import analysis, charts, cleaning, publish, weighting
 from .access import can_run, can_see_results
 from .models import Survey
 
+
 def _survey(request, pk: int, *, results: bool = False) -> Survey:
     survey = get_object_or_404(Survey.objects.select_related("unit", "previous"), pk=pk)
     require(can_see_results(request.user, survey) if results else can_run(request.user, survey.unit))
@@ -33,8 +34,7 @@ def _survey(request, pk: int, *, results: bool = False) -> Survey:
 
 
 def _page(request, template: str, survey: Survey, step: str, context: dict, status: int = 200):
-    context.update({"survey": survey, "current_step": step,
-                    "runs": can_run(request.user, survey.unit)})
+    context.update({"survey": survey, "current_step": step, "runs": can_run(request.user, survey.unit)})
     return render(request, template, context, status=status)
 
 
@@ -48,30 +48,48 @@ def clean(request, pk: int):
     if request.method == "POST":
         if request.POST.get("action") == "flag":
             counts = cleaning.compute_flags(survey, actor=request.user)
-            messages.success(request, _("Flags computed: %(count)s responses flagged.")
-                             % {"count": numbers.format_number(sum(counts.values()), 0)})
+            messages.success(
+                request,
+                _("Flags computed: %(count)s responses flagged.")
+                % {"count": numbers.format_number(sum(counts.values()), 0)},
+            )
             return redirect("survey-clean", survey.pk)
         try:
             ids = [int(i) for i in request.POST.getlist("responses")]
-            done = cleaning.decide(survey, ids, exclude=request.POST.get("decision") == "exclude",
-                                   reason=request.POST.get("reason", ""), actor=request.user)
+            done = cleaning.decide(
+                survey,
+                ids,
+                exclude=request.POST.get("decision") == "exclude",
+                reason=request.POST.get("reason", ""),
+                actor=request.user,
+            )
         except ValueError:
             problems.append(_("The chosen responses are not valid response numbers."))
         except cleaning.CleaningError as error:
             problems.append(str(error))
         else:
-            messages.success(request, _("Decision recorded for %(count)s responses.")
-                             % {"count": numbers.format_number(done, 0)})
+            messages.success(
+                request, _("Decision recorded for %(count)s responses.") % {"count": numbers.format_number(done, 0)}
+            )
             return redirect("survey-clean", survey.pk)
     durations = list(survey.responses.exclude(duration_seconds__isnull=True).values_list("duration_seconds", flat=True))
     threshold = cleaning.speed_threshold(durations)
     flagged = survey.responses.exclude(flags=[]).order_by("id") | survey.responses.filter(excluded=True)
-    rows = [{"response": r, "flags": [cleaning.FLAG_LABELS.get(f, f) for f in r.flags]}
-            for r in flagged.distinct().order_by("id")]
-    context = {"summary": cleaning.summary(survey), "rows": rows, "threshold": threshold,
-               "median": threshold / cleaning.SPEED_FRACTION if threshold is not None else None,
-               "min_timed": cleaning.SPEED_MIN_TIMED, "grid_min": cleaning.GRID_MIN_ITEMS,
-               "problems": problems, "chosen": request.POST.getlist("responses"), "reason": request.POST.get("reason", "")}
+    rows = [
+        {"response": r, "flags": [cleaning.FLAG_LABELS.get(f, f) for f in r.flags]}
+        for r in flagged.distinct().order_by("id")
+    ]
+    context = {
+        "summary": cleaning.summary(survey),
+        "rows": rows,
+        "threshold": threshold,
+        "median": threshold / cleaning.SPEED_FRACTION if threshold is not None else None,
+        "min_timed": cleaning.SPEED_MIN_TIMED,
+        "grid_min": cleaning.GRID_MIN_ITEMS,
+        "problems": problems,
+        "chosen": request.POST.getlist("responses"),
+        "reason": request.POST.get("reason", ""),
+    }
     return _page(request, "surveys/results/clean.html", survey, Survey.Step.CLEAN, context, 422 if problems else 200)
 
 
@@ -100,9 +118,12 @@ def weight(request, pk: int):
                 margins = weighting.parse_margins_csv(upload.read(weighting.MAX_UPLOAD_BYTES + 1))
             else:
                 entered = margins = _margins_from_form(request.POST, questions)
-            weighting.save_settings(survey, margins, {"lower": request.POST.get("trim_lower", ""),
-                                                      "upper": request.POST.get("trim_upper", "")},
-                                    actor=request.user)
+            weighting.save_settings(
+                survey,
+                margins,
+                {"lower": request.POST.get("trim_lower", ""), "upper": request.POST.get("trim_upper", "")},
+                actor=request.user,
+            )
             weighting.compute(survey, actor=request.user)
         except weighting.WeightingError as error:
             problems = error.problems
@@ -114,21 +135,38 @@ def weight(request, pk: int):
     form_rows = []
     for name, (question, choices) in questions.items():
         given = (entered or {}).get(name, stored.get(name, {}))
-        form_rows.append({"name": name, "label": pick(question.label).text or name,
-                          "use": name in (entered if entered is not None else stored),
-                          "choices": [(choice, label, given.get(choice, "")) for choice, label in choices.items()]})
+        form_rows.append(
+            {
+                "name": name,
+                "label": pick(question.label).text or name,
+                "use": name in (entered if entered is not None else stored),
+                "choices": [(choice, label, given.get(choice, "")) for choice, label in choices.items()],
+            }
+        )
     report = stored_settings.get("report") if weighting.is_weighted(survey) else None
     if report:
         labels = {row["name"]: row for row in form_rows}
         for row in report["margins"]:
             question = labels.get(row["question"])
             row["question_label"] = question["label"] if question else row["question"]
-            row["category_label"] = next((label for c, label, _v in question["choices"] if c == row["category"]),
-                                         row["category"]) if question else row["category"]
-    context = {"form_rows": form_rows, "trim": trim, "report": report, "problems": problems,
-               "kept": cleaning.included(survey).count(),
-               "trim_lower": request.POST.get("trim_lower", trim.get("lower") or "") if problems else (trim.get("lower") or ""),
-               "trim_upper": request.POST.get("trim_upper", trim.get("upper") or "") if problems else (trim.get("upper") or "")}
+            row["category_label"] = (
+                next((label for c, label, _v in question["choices"] if c == row["category"]), row["category"])
+                if question
+                else row["category"]
+            )
+    context = {
+        "form_rows": form_rows,
+        "trim": trim,
+        "report": report,
+        "problems": problems,
+        "kept": cleaning.included(survey).count(),
+        "trim_lower": request.POST.get("trim_lower", trim.get("lower") or "")
+        if problems
+        else (trim.get("lower") or ""),
+        "trim_upper": request.POST.get("trim_upper", trim.get("upper") or "")
+        if problems
+        else (trim.get("upper") or ""),
+    }
     return _page(request, "surveys/results/weight.html", survey, Survey.Step.WEIGHT, context, 422 if problems else 200)
 
 
@@ -150,52 +188,122 @@ def results(survey: Survey) -> dict:
     services = []
     for s in [*found.services, *([found.overall] if found.overall else [])]:
         r = s.result
-        services.append({
-            "service": s.service, "label": analysis.service_label(s.service) if s.service != "overall" else _("Overall"),
-            "question": s.label, "result": r, "overall": s is found.overall,
-            "share": 100 * r.share_satisfied.value if r else None,
-            "share_interval": _interval(r.share_satisfied) if r else "",
-            "mean_interval": _interval(r.mean, 1, 2) if r else "",
-            "index_interval": _interval(r.index, 1) if r else "",
-            "importance": s.importance})
+        services.append(
+            {
+                "service": s.service,
+                "label": analysis.service_label(s.service) if s.service != "overall" else _("Overall"),
+                "question": s.label,
+                "result": r,
+                "overall": s is found.overall,
+                "share": 100 * r.share_satisfied.value if r else None,
+                "share_interval": _interval(r.share_satisfied) if r else "",
+                "mean_interval": _interval(r.mean, 1, 2) if r else "",
+                "index_interval": _interval(r.index, 1) if r else "",
+                "importance": s.importance,
+            }
+        )
     with_answers = [s for s in services if s["result"]]
-    share_spec = charts.shares([{
-        "label": s["label"], "share": round(s["share"], 3),
-        "ci_low": round(max(0.0, 100 * s["result"].share_satisfied.ci_low), 3),
-        "ci_high": round(min(100.0, 100 * s["result"].share_satisfied.ci_high), 3),
-        "share_text": numbers.format_share(s["share"], 1), "interval_text": s["share_interval"],
-        "n_text": numbers.format_number(s["result"].answered, 0)} for s in with_answers],
-        title=_("Share satisfied by service"), rtl=rtl)
+    share_spec = charts.shares(
+        [
+            {
+                "label": s["label"],
+                "share": round(s["share"], 3),
+                "ci_low": round(max(0.0, 100 * s["result"].share_satisfied.ci_low), 3),
+                "ci_high": round(min(100.0, 100 * s["result"].share_satisfied.ci_high), 3),
+                "share_text": numbers.format_share(s["share"], 1),
+                "interval_text": s["share_interval"],
+                "n_text": numbers.format_number(s["result"].answered, 0),
+            }
+            for s in with_answers
+        ],
+        title=_("Share satisfied by service"),
+        rtl=rtl,
+    )
     matrix_spec = None
     gaps = []
     if found.gaps:
         labels = charts.quadrant_labels()
         for g in sorted(found.gaps.services, key=lambda g: g.priority):
-            gaps.append({"label": analysis.service_label(g.service), "importance": g.importance,
-                         "satisfaction": g.satisfaction, "gap": g.gap, "priority": g.priority,
-                         "quadrant": g.quadrant, "quadrant_label": str(labels[g.quadrant])})
-        matrix_spec = charts.matrix([{
-            **{k: g[k] for k in ("label", "quadrant", "quadrant_label")},
-            "importance": round(g["importance"], 4), "satisfaction": round(g["satisfaction"], 4),
-            "importance_text": numbers.format_number(g["importance"], 2),
-            "satisfaction_text": numbers.format_number(g["satisfaction"], 2),
-            "gap_text": numbers.format_number(g["gap"], 2)} for g in gaps],
-            mean_importance=found.gaps.mean_importance, mean_satisfaction=found.gaps.mean_satisfaction,
-            title=_("Importance and satisfaction"), rtl=rtl)
+            gaps.append(
+                {
+                    "label": analysis.service_label(g.service),
+                    "importance": g.importance,
+                    "satisfaction": g.satisfaction,
+                    "gap": g.gap,
+                    "priority": g.priority,
+                    "quadrant": g.quadrant,
+                    "quadrant_label": str(labels[g.quadrant]),
+                }
+            )
+        matrix_spec = charts.matrix(
+            [
+                {
+                    **{k: g[k] for k in ("label", "quadrant", "quadrant_label")},
+                    "importance": round(g["importance"], 4),
+                    "satisfaction": round(g["satisfaction"], 4),
+                    "importance_text": numbers.format_number(g["importance"], 2),
+                    "satisfaction_text": numbers.format_number(g["satisfaction"], 2),
+                    "gap_text": numbers.format_number(g["gap"], 2),
+                }
+                for g in gaps
+            ],
+            mean_importance=found.gaps.mean_importance,
+            mean_satisfaction=found.gaps.mean_satisfaction,
+            title=_("Importance and satisfaction"),
+            rtl=rtl,
+        )
     labels = {s.service: analysis.service_label(s.service) for s in found.services}
-    breakdowns = [{"name": part.question.name, "label": part.label,
-                   "rows": [{"label": label, "n": n, "cells": [
-                       (numbers.format_share(100 * cells[s.service].value, 1), _interval(cells[s.service], 100, 0))
-                       if cells.get(s.service) else None for s in found.services]}
-                            for _category, label, cells, n in part.rows]} for part in found.breakdowns]
-    compared = [{"kind": c.kind, "other": c.other, "warnings": c.warnings,
-                 "rows": [{"label": labels.get(row.service, row.service), "own": 100 * row.own.value,
-                           "other": 100 * row.other.value, "difference": 100 * row.test.difference,
-                           "p": row.p_adjusted, "significant": row.significant, "wording_differs": row.wording_differs}
-                          for row in c.rows]} for c in analysis.comparisons(survey, found)]
-    return {"analysis": found, "services": services, "share_spec": share_spec, "matrix_spec": matrix_spec,
-            "gaps": gaps, "comparisons": compared, "breakdowns": breakdowns,
-            "breakdown_head": [labels[s.service] for s in found.services], "significance": analysis.SIGNIFICANCE}
+    breakdowns = [
+        {
+            "name": part.question.name,
+            "label": part.label,
+            "rows": [
+                {
+                    "label": label,
+                    "n": n,
+                    "cells": [
+                        (numbers.format_share(100 * cells[s.service].value, 1), _interval(cells[s.service], 100, 0))
+                        if cells.get(s.service)
+                        else None
+                        for s in found.services
+                    ],
+                }
+                for _category, label, cells, n in part.rows
+            ],
+        }
+        for part in found.breakdowns
+    ]
+    compared = [
+        {
+            "kind": c.kind,
+            "other": c.other,
+            "warnings": c.warnings,
+            "rows": [
+                {
+                    "label": labels.get(row.service, row.service),
+                    "own": 100 * row.own.value,
+                    "other": 100 * row.other.value,
+                    "difference": 100 * row.test.difference,
+                    "p": row.p_adjusted,
+                    "significant": row.significant,
+                    "wording_differs": row.wording_differs,
+                }
+                for row in c.rows
+            ],
+        }
+        for c in analysis.comparisons(survey, found)
+    ]
+    return {
+        "analysis": found,
+        "services": services,
+        "share_spec": share_spec,
+        "matrix_spec": matrix_spec,
+        "gaps": gaps,
+        "comparisons": compared,
+        "breakdowns": breakdowns,
+        "breakdown_head": [labels[s.service] for s in found.services],
+        "significance": analysis.SIGNIFICANCE,
+    }
 
 
 @require_GET
@@ -236,9 +344,16 @@ def report_html(survey: Survey, language: str) -> str:
             if context.get(key):
                 png = render_png(context[key], language)
                 context[key.replace("spec", "image")] = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        return render_to_string("surveys/results/print.html", {
-            **context, "survey": survey, "stylesheet": STYLESHEET, "rtl": translation.get_language_bidi(),
-            "language": language})
+        return render_to_string(
+            "surveys/results/print.html",
+            {
+                **context,
+                "survey": survey,
+                "stylesheet": STYLESHEET,
+                "rtl": translation.get_language_bidi(),
+                "language": language,
+            },
+        )
 
 
 def report_pdf_bytes(survey: Survey, language: str) -> bytes:
@@ -257,7 +372,9 @@ def report_pdf(request, pk: int):
         messages.error(request, str(error))
         return redirect("survey-report", survey.pk)
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{survey.unit.code}-{survey.code}-{survey.year}-{language}.pdf"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{survey.unit.code}-{survey.code}-{survey.year}-{language}.pdf"'
+    )
     return response
 
 
@@ -275,10 +392,18 @@ def publish_results(request, pk: int):
         messages.error(request, str(error))
     else:
         if outcome["status"] == "published":
-            messages.success(request, _("The results are published: %(rows)s figures in the catalogue's indicators.")
-                             % {"rows": numbers.format_number(outcome["rows"], 0)})
+            messages.success(
+                request,
+                _("The results are published: %(rows)s figures in the catalogue's indicators.")
+                % {"rows": numbers.format_number(outcome["rows"], 0)},
+            )
         else:
-            messages.success(request, _("The results are written as approved figures (%(rows)s); they become public "
-                                        "when the group's coordinator publishes the year's figures.")
-                             % {"rows": numbers.format_number(outcome["rows"], 0)})
+            messages.success(
+                request,
+                _(
+                    "The results are written as approved figures (%(rows)s); they become public "
+                    "when the group's coordinator publishes the year's figures."
+                )
+                % {"rows": numbers.format_number(outcome["rows"], 0)},
+            )
     return redirect("survey-analyse", survey.pk)

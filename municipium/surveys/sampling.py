@@ -55,8 +55,11 @@ def _refuse(name: str, message: str, expected: str = "", row: int | None = None,
 def read_rows(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
     """Header and rows (with the row numbers a person sees) of a CSV or workbook frame."""
     if len(data) > MAX_FRAME_BYTES:
-        _refuse(name, _("the file is larger than %(limit)s MB") % {"limit": MAX_FRAME_BYTES // (1024 * 1024)},
-                _("a frame with only the columns the survey needs"))
+        _refuse(
+            name,
+            _("the file is larger than %(limit)s MB") % {"limit": MAX_FRAME_BYTES // (1024 * 1024)},
+            _("a frame with only the columns the survey needs"),
+        )
     if not data.strip():
         _refuse(name, _("the file is empty"), _("a header row and one row per person or household"))
     fmt = _claimed_format(name, data)
@@ -72,15 +75,22 @@ def read_rows(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[s
         try:
             text, encoding = decode(data)
         except (UnicodeDecodeError, LookupError) as error:
-            _refuse(name, _("the file cannot be read as text: %(error)s") % {"error": error},
-                    _("a CSV file in UTF-8, cp1250, cp1251 or cp1257"))
-        table = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))]
+            _refuse(
+                name,
+                _("the file cannot be read as text: %(error)s") % {"error": error},
+                _("a CSV file in UTF-8, cp1250, cp1251 or cp1257"),
+            )
+        table = [
+            [cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
+        ]
     if not table:
         _refuse(name, _("the file is empty"), _("a header row and one row per person or household"))
     header = table[0]
     body = [(number, row) for number, row in enumerate(table[1:], start=2) if any(row)]
     if len(body) > MAX_FRAME_ROWS:
-        _refuse(name, _("the frame has %(rows)s rows, more than %(limit)s") % {"rows": len(body), "limit": MAX_FRAME_ROWS})
+        _refuse(
+            name, _("the frame has %(rows)s rows, more than %(limit)s") % {"rows": len(body), "limit": MAX_FRAME_ROWS}
+        )
     return header, body, encoding
 
 
@@ -88,8 +98,9 @@ def _links_exist(survey: Survey) -> bool:
     return survey.links.exists()
 
 
-def import_frame(survey: Survey, data: bytes, name: str, *, address_column: str, stratum_column: str = "",
-                 actor=None) -> Frame:
+def import_frame(
+    survey: Survey, data: bytes, name: str, *, address_column: str, stratum_column: str = "", actor=None
+) -> Frame:
     """Store a frame, replacing the survey's earlier one, all or nothing; SamplingRefused lists every problem."""
     header, body, _encoding = read_rows(data, name)
     report = ImportReport(file=name)
@@ -99,12 +110,24 @@ def import_frame(survey: Survey, data: bytes, name: str, *, address_column: str,
             continue
         matches = [i for i, h in enumerate(header) if h.strip().lower() == column.strip().lower()]
         if not matches:
-            report.add(Problem(name, None, 1, column, _("the file has no %(what)s '%(column)s'") % {"what": label, "column": column},
-                               _("one of: %(columns)s") % {"columns": ", ".join(h for h in header if h)}))
+            report.add(
+                Problem(
+                    name,
+                    None,
+                    1,
+                    column,
+                    _("the file has no %(what)s '%(column)s'") % {"what": label, "column": column},
+                    _("one of: %(columns)s") % {"columns": ", ".join(h for h in header if h)},
+                )
+            )
         else:
             positions[column] = matches[0]
     if not body:
-        report.add(Problem(name, None, None, None, _("the file has a header but no rows"), _("one row per person or household")))
+        report.add(
+            Problem(
+                name, None, None, None, _("the file has a header but no rows"), _("one row per person or household")
+            )
+        )
     if not report.ok:
         raise SamplingRefused(report)
     address_at = positions[address_column]
@@ -115,11 +138,15 @@ def import_frame(survey: Survey, data: bytes, name: str, *, address_column: str,
         address = cells[address_at]
         stratum = cells[stratum_at] if stratum_at is not None else ""
         if not address:
-            report.add(Problem(name, None, number, address_column, _("the address is empty"), _("how to reach this person")))
+            report.add(
+                Problem(name, None, number, address_column, _("the address is empty"), _("how to reach this person"))
+            )
         elif len(address) > 255:
             report.add(Problem(name, None, number, address_column, _("the address is longer than 255 characters")))
         if stratum_at is not None and not stratum:
-            report.add(Problem(name, None, number, stratum_column, _("the stratum is empty"), _("the stratum of every row")))
+            report.add(
+                Problem(name, None, number, stratum_column, _("the stratum is empty"), _("the stratum of every row"))
+            )
         elif len(stratum) > 64:
             report.add(Problem(name, None, number, stratum_column, _("the stratum is longer than 64 characters")))
         attributes = {h: v for h, v in zip(header, cells) if h and v and h not in (address_column, stratum_column)}
@@ -132,14 +159,30 @@ def import_frame(survey: Survey, data: bytes, name: str, *, address_column: str,
             _refuse(name, _("personal links have been sent from the current frame; it can no longer be replaced"))
         before = [{"filename": f.filename, "size": f.size} for f in locked.frames.all()]
         locked.frames.all().delete()
-        frame = Frame.objects.create(survey=locked, filename=name[:255], sha256=hashlib.sha256(data).hexdigest(),
-                                     size=len(contacts), stratum_column=stratum_column, imported_by=_user(actor))
+        frame = Frame.objects.create(
+            survey=locked,
+            filename=name[:255],
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(contacts),
+            stratum_column=stratum_column,
+            imported_by=_user(actor),
+        )
         for contact in contacts:
             contact.frame = frame
         Contact.objects.bulk_create(contacts, batch_size=5000)
-        record("create", frame, actor=actor, via="import", before={"frames": before},
-               after={"filename": frame.filename, "size": frame.size, "stratum_column": stratum_column,
-                      "address_column": address_column})
+        record(
+            "create",
+            frame,
+            actor=actor,
+            via="import",
+            before={"frames": before},
+            after={
+                "filename": frame.filename,
+                "size": frame.size,
+                "stratum_column": stratum_column,
+                "address_column": address_column,
+            },
+        )
     return frame
 
 
@@ -151,8 +194,9 @@ def current_frame(survey: Survey) -> Frame | None:
     return survey.frames.order_by("-imported", "-pk").first()
 
 
-def draw(frame: Frame, method: str, *, n: int | None = None, sizes: dict | None = None, seed: int | None = None,
-         actor=None) -> sample.Draw:
+def draw(
+    frame: Frame, method: str, *, n: int | None = None, sizes: dict | None = None, seed: int | None = None, actor=None
+) -> sample.Draw:
     """Draw the sample and store who was chosen and with what probability, audited.
 
     `method` is simple, systematic, proportional (stratified, n split by stratum size) or
@@ -166,9 +210,13 @@ def draw(frame: Frame, method: str, *, n: int | None = None, sizes: dict | None 
             result = sample.draw_systematic(len(strata), n, seed=seed)
         elif method in {"proportional", "sizes"}:
             if not frame.stratum_column:
-                _refuse(frame.filename, _("the frame has no stratum column; import it again with one, or draw without strata"))
-            result = sample.draw_stratified(strata, n=n if method == "proportional" else None,
-                                            sizes=sizes if method == "sizes" else None, seed=seed)
+                _refuse(
+                    frame.filename,
+                    _("the frame has no stratum column; import it again with one, or draw without strata"),
+                )
+            result = sample.draw_stratified(
+                strata, n=n if method == "proportional" else None, sizes=sizes if method == "sizes" else None, seed=seed
+            )
         else:
             _refuse(frame.filename, _("unknown method '%(method)s'") % {"method": method})
     except ValueError as error:
@@ -177,7 +225,9 @@ def draw(frame: Frame, method: str, *, n: int | None = None, sizes: dict | None 
     with transaction.atomic():
         locked = Survey.objects.select_for_update().get(pk=frame.survey_id)
         if _links_exist(locked):
-            _refuse(frame.filename, _("personal links have been sent from this sample; it can no longer be drawn again"))
+            _refuse(
+                frame.filename, _("personal links have been sent from this sample; it can no longer be drawn again")
+            )
         before = frame.draw or None
         # A few UPDATEs over groups of contacts sharing a value, not one CASE row per contact:
         # bulk_update of a few thousand contacts took seconds.
@@ -193,18 +243,32 @@ def draw(frame: Frame, method: str, *, n: int | None = None, sizes: dict | None 
                 by_probability.setdefault(probability, []).append(position)
             for probability, positions in by_probability.items():
                 for start in range(0, len(positions), 900):  # SQLite's limit on query parameters
-                    frame.contacts.filter(position__in=positions[start:start + 900]).update(
-                        inclusion_probability=probability)
+                    frame.contacts.filter(position__in=positions[start : start + 900]).update(
+                        inclusion_probability=probability
+                    )
         positions = sorted(chosen)
         for start in range(0, len(positions), 900):
-            frame.contacts.filter(position__in=positions[start:start + 900]).update(sampled=True)
-        frame.draw = {"method": method, "seed": result.seed, "n": int(len(chosen)),
-                      "sizes": {str(k): int(v) for k, v in (result.allocation or {}).items()} or None,
-                      "interval": result.interval, "start": result.start,
-                      "drawn": timezone.now().isoformat(), "by": getattr(_user(actor), "username", "")}
+            frame.contacts.filter(position__in=positions[start : start + 900]).update(sampled=True)
+        frame.draw = {
+            "method": method,
+            "seed": result.seed,
+            "n": int(len(chosen)),
+            "sizes": {str(k): int(v) for k, v in (result.allocation or {}).items()} or None,
+            "interval": result.interval,
+            "start": result.start,
+            "drawn": timezone.now().isoformat(),
+            "by": getattr(_user(actor), "username", ""),
+        }
         frame.save(update_fields=["draw"])
-        record("update", frame, actor=actor, via="form", note=_("sample drawn"), before={"draw": before},
-               after={"draw": frame.draw})
+        record(
+            "update",
+            frame,
+            actor=actor,
+            via="form",
+            note=_("sample drawn"),
+            before={"draw": before},
+            after={"draw": frame.draw},
+        )
         frame.survey.advance(frame.survey.Step.SAMPLE)
     return result
 

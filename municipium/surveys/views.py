@@ -44,8 +44,10 @@ def _visible(request, pk) -> Survey:
 
 
 _OPERATORS = {"!=": "≠", "<=": "≤", ">=": "≥"}
-_TOKEN = re.compile(r"""\$\{(?P<ref>[^}]+)\}|(?P<q>['"])(?P<string>.*?)(?P=q)|(?P<func>[a-z][a-z\-]*)(?=\s*\()"""
-                    r"""|\b(?P<word>and|or|div|mod)\b|(?P<op>!=|<=|>=)|(?P<dot>(?<![\w.])\.(?![\w.]))""")
+_TOKEN = re.compile(
+    r"""\$\{(?P<ref>[^}]+)\}|(?P<q>['"])(?P<string>.*?)(?P=q)|(?P<func>[a-z][a-z\-]*)(?=\s*\()"""
+    r"""|\b(?P<word>and|or|div|mod)\b|(?P<op>!=|<=|>=)|(?P<dot>(?<![\w.])\.(?![\w.]))"""
+)
 
 
 def readable(expression: str, questions: dict[str, Question], choice_labels: dict[tuple[str, str], str]) -> str:
@@ -56,8 +58,16 @@ def readable(expression: str, questions: dict[str, Question], choice_labels: dic
         return ""
     lists = [questions[name].list_name for name in re.findall(r"\$\{([^}]+)\}", expression) if name in questions]
     words = {"and": _("and"), "or": _("or"), "div": "÷", "mod": _("remainder")}
-    functions = {"selected": _("includes"), "count-selected": _("number chosen in"), "string-length": _("length of"),
-                 "not": _("not"), "if": _("if"), "coalesce": _("first given of"), "number": "", "int": _("whole part of")}
+    functions = {
+        "selected": _("includes"),
+        "count-selected": _("number chosen in"),
+        "string-length": _("length of"),
+        "not": _("not"),
+        "if": _("if"),
+        "coalesce": _("first given of"),
+        "number": "",
+        "int": _("whole part of"),
+    }
 
     def replace(match):
         if match.group("ref"):
@@ -91,9 +101,15 @@ def _questionnaire_rows(survey: Survey) -> list[dict]:
         if q.kind == Question.Kind.END_GROUP:
             depth = max(depth - 1, 0)
             continue
-        rows.append({"question": q, "depth": depth, "choices": lists.get(q.list_name, []),
-                     "relevant": readable(q.relevant, by_name, labels),
-                     "constraint": readable(q.constraint, by_name, labels)})
+        rows.append(
+            {
+                "question": q,
+                "depth": depth,
+                "choices": lists.get(q.list_name, []),
+                "relevant": readable(q.relevant, by_name, labels),
+                "constraint": readable(q.constraint, by_name, labels),
+            }
+        )
         if q.kind == Question.Kind.BEGIN_GROUP:
             depth += 1
     return rows
@@ -119,8 +135,14 @@ def survey_new(request):
     accounts_access.require(form.fields["unit"].queryset.exists())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        survey = model.create_survey(data["unit"], data["year"], code=data["code"], service_codes=data["services"],
-                                     languages=data["languages"], actor=request.user)
+        survey = model.create_survey(
+            data["unit"],
+            data["year"],
+            code=data["code"],
+            service_codes=data["services"],
+            languages=data["languages"],
+            actor=request.user,
+        )
         messages.success(request, _("The survey was created from the model questionnaire."))
         return redirect("survey", survey.pk)
     return render(request, "surveys/new.html", {"form": form})
@@ -129,8 +151,14 @@ def survey_new(request):
 def survey_questionnaire(request, pk):
     survey = _visible(request, pk)
     can_run = access.can_run(request.user, survey.unit)
-    context = {"survey": survey, "current_step": "plan", "can_run": can_run, "rows": _questionnaire_rows(survey),
-               "upload_form": UploadForm(), "problems": None}
+    context = {
+        "survey": survey,
+        "current_step": "plan",
+        "can_run": can_run,
+        "rows": _questionnaire_rows(survey),
+        "upload_form": UploadForm(),
+        "problems": None,
+    }
     if can_run:
         present = set(survey.questions.exclude(service="").values_list("service", flat=True))
         context["services_present"] = [s for s in model.services() if s["code"] in present]
@@ -148,8 +176,14 @@ def survey_questionnaire(request, pk):
             before = survey.previous_id
             survey.previous = earlier.get(pk=chosen) if chosen else None
             survey.save(update_fields=["previous"])
-            record("update", survey, actor=request.user, via="form", before={"previous": before},
-                   after={"previous": survey.previous_id})
+            record(
+                "update",
+                survey,
+                actor=request.user,
+                via="form",
+                before={"previous": before},
+                after={"previous": survey.previous_id},
+            )
             messages.success(request, _("The survey this one is compared with was changed."))
         return redirect("survey", survey.pk)
     if request.method == "POST":
@@ -165,8 +199,11 @@ def survey_questionnaire(request, pk):
                 context["problems"] = list(refused.report.problems)
                 context["upload_file"] = file.name
                 return render(request, "surveys/questionnaire.html", context)
-            messages.success(request, _("The questionnaire was replaced by %(file)s: %(count)s rows.")
-                             % {"file": file.name, "count": len(form.questions)})
+            messages.success(
+                request,
+                _("The questionnaire was replaced by %(file)s: %(count)s rows.")
+                % {"file": file.name, "count": len(form.questions)},
+            )
             for note in form.notes:
                 messages.info(request, note)
             return redirect("survey", survey.pk)
@@ -176,8 +213,9 @@ def survey_questionnaire(request, pk):
 
 def survey_xlsform(request, pk):
     survey = _visible(request, pk)
-    response = HttpResponse(xlsform.export(survey),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(
+        xlsform.export(survey), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response["Content-Disposition"] = f'attachment; filename="{survey.code}-{survey.year}.xlsx"'
     return response
 
@@ -199,8 +237,11 @@ def question_edit(request, pk, name):
             record("update", question, actor=request.user, via="form", before=before, after=snapshot(question))
         messages.success(request, _("The question was saved."))
         return redirect("survey", survey.pk)
-    return render(request, "surveys/question_edit.html", {"survey": survey, "current_step": "plan", "question": question,
-                                                          "form": form, "locked": locked})
+    return render(
+        request,
+        "surveys/question_edit.html",
+        {"survey": survey, "current_step": "plan", "question": question, "form": form, "locked": locked},
+    )
 
 
 @login_required
@@ -223,7 +264,9 @@ def survey_service(request, pk):
         form.questions[at:at] = rows
         present = {(c["list_name"], c["name"]) for c in form.choices}
         needed = {q["list_name"] for q in rows}
-        form.choices += [c for c in added.choices if c["list_name"] in needed and (c["list_name"], c["name"]) not in present]
+        form.choices += [
+            c for c in added.choices if c["list_name"] in needed and (c["list_name"], c["name"]) not in present
+        ]
     else:
         messages.error(request, _("There is no such service to add."))
         return redirect("survey", survey.pk)
@@ -233,8 +276,13 @@ def survey_service(request, pk):
         c["order"] = number
     try:
         checked = xlsform.check(form, _("questionnaire"))
-        xlsform.replace(survey, checked, actor=request.user, via="form",
-                        note=_("service %(service)s %(action)s") % {"service": code, "action": request.POST.get("action", "add")})
+        xlsform.replace(
+            survey,
+            checked,
+            actor=request.user,
+            via="form",
+            note=_("service %(service)s %(action)s") % {"service": code, "action": request.POST.get("action", "add")},
+        )
     except xlsform.FormRefused as refused:
         for problem in refused.report.problems:
             messages.error(request, str(problem))
@@ -259,30 +307,56 @@ def _explain(result: sample.SampleSize) -> list[str]:
     sentences = [
         _("For %(confidence)s %% confidence the statistical factor z is %(z)s.")
         % {"confidence": format_number(result.confidence * 100, 0), "z": format_number(values["z"], 2)},
-        _("If the share of satisfied users is about %(share)s %%, a very large population would need "
-          "z² × p × (1 − p) / margin² = %(n0)s completed questionnaires for ±%(margin)s points.")
-        % {"share": format_number(result.proportion * 100, 0), "n0": format_number(values["infinite_population_n"], 1),
-           "margin": format_number(result.margin_of_error * 100, 1)},
+        _(
+            "If the share of satisfied users is about %(share)s %%, a very large population would need "
+            "z² × p × (1 − p) / margin² = %(n0)s completed questionnaires for ±%(margin)s points."
+        )
+        % {
+            "share": format_number(result.proportion * 100, 0),
+            "n0": format_number(values["infinite_population_n"], 1),
+            "margin": format_number(result.margin_of_error * 100, 1),
+        },
     ]
     if result.design_effect != 1:
-        sentences.append(_("The design effect of %(deff)s makes that %(n1)s: a clustered or weighted sample is "
-                           "less precise than a simple random one of the same size.")
-                         % {"deff": format_number(result.design_effect, 2), "n1": format_number(values["with_design_effect"], 1)})
+        sentences.append(
+            _(
+                "The design effect of %(deff)s makes that %(n1)s: a clustered or weighted sample is "
+                "less precise than a simple random one of the same size."
+            )
+            % {"deff": format_number(result.design_effect, 2), "n1": format_number(values["with_design_effect"], 1)}
+        )
     if "with_finite_population" in values:
-        sentences.append(_("Because only %(population)s people can answer at all, fewer are needed: %(n)s "
-                           "(the finite population correction).")
-                         % {"population": format_number(result.population, 0), "n": format_number(values["with_finite_population"], 1)})
-    sentences.append(_("Rounded up: %(completed)s completed questionnaires.") % {"completed": format_number(result.completed, 0)})
-    sentences.append(_("With %(rate)s %% of contacted people expected to answer, contact %(contacts)s people.")
-                     % {"rate": format_number(result.response_rate * 100, 0), "contacts": format_number(result.contacts, 0)})
+        sentences.append(
+            _(
+                "Because only %(population)s people can answer at all, fewer are needed: %(n)s "
+                "(the finite population correction)."
+            )
+            % {
+                "population": format_number(result.population, 0),
+                "n": format_number(values["with_finite_population"], 1),
+            }
+        )
+    sentences.append(
+        _("Rounded up: %(completed)s completed questionnaires.") % {"completed": format_number(result.completed, 0)}
+    )
+    sentences.append(
+        _("With %(rate)s %% of contacted people expected to answer, contact %(contacts)s people.")
+        % {"rate": format_number(result.response_rate * 100, 0), "contacts": format_number(result.contacts, 0)}
+    )
     if result.population is not None and result.contacts >= result.population:
-        sentences.append(_("That is everyone: ask the whole population, and even then expect fewer answers than planned."))
+        sentences.append(
+            _("That is everyone: ask the whole population, and even then expect fewer answers than planned.")
+        )
     return sentences
 
 
 def _calculate(plan: dict, frame_strata: dict[str, int]):
-    options = {"confidence": plan["confidence"], "proportion": plan["proportion"],
-               "design_effect": plan["design_effect"], "response_rate": plan["response_rate"]}
+    options = {
+        "confidence": plan["confidence"],
+        "proportion": plan["proportion"],
+        "design_effect": plan["design_effect"],
+        "response_rate": plan["response_rate"],
+    }
     total = sample.sample_size(plan["margin_of_error"], population=plan.get("population"), **options)
     strata = None
     populations = plan.get("strata") or frame_strata
@@ -297,13 +371,19 @@ def survey_sample(request, pk):
     frame = sampling.current_frame(survey)
     frame_strata = sampling.stratum_sizes(frame)
     action = request.POST.get("action") if request.method == "POST" else None
-    size_form = SampleSizeForm(request.POST if action == "calculate" else None,
-                               initial=SampleSizeForm.initial_from(survey.sample_plan))
+    size_form = SampleSizeForm(
+        request.POST if action == "calculate" else None, initial=SampleSizeForm.initial_from(survey.sample_plan)
+    )
     frame_form = FrameForm(request.POST if action == "frame" else None, request.FILES if action == "frame" else None)
     initial_n = (survey.sample_plan or {}).get("contacts")
-    draw_form = DrawForm(request.POST if action == "draw" else None,
-                         initial={"method": "proportional" if frame_strata else "simple", "n": initial_n,
-                                  "sizes": "\n".join(f"{s} = " for s in frame_strata)})
+    draw_form = DrawForm(
+        request.POST if action == "draw" else None,
+        initial={
+            "method": "proportional" if frame_strata else "simple",
+            "n": initial_n,
+            "sizes": "\n".join(f"{s} = " for s in frame_strata),
+        },
+    )
     problems = None
     if action == "calculate":
         if size_form.is_valid():
@@ -314,8 +394,14 @@ def survey_sample(request, pk):
                 before = survey.sample_plan
                 survey.sample_plan = plan
                 survey.save(update_fields=["sample_plan"])
-                record("update", survey, actor=request.user, via="form", before={"sample_plan": before},
-                       after={"sample_plan": plan})
+                record(
+                    "update",
+                    survey,
+                    actor=request.user,
+                    via="form",
+                    before={"sample_plan": before},
+                    after={"sample_plan": plan},
+                )
             messages.success(request, _("The sample plan was saved."))
             return redirect("survey-sample", survey.pk)
     elif action == "frame":
@@ -323,13 +409,22 @@ def survey_sample(request, pk):
             upload = frame_form.cleaned_data["file"]
             try:
                 data = upload.read(sampling.MAX_FRAME_BYTES + 1)
-                frame = sampling.import_frame(survey, data, upload.name, actor=request.user,
-                                              address_column=frame_form.cleaned_data["address_column"],
-                                              stratum_column=frame_form.cleaned_data["stratum_column"])
+                frame = sampling.import_frame(
+                    survey,
+                    data,
+                    upload.name,
+                    actor=request.user,
+                    address_column=frame_form.cleaned_data["address_column"],
+                    stratum_column=frame_form.cleaned_data["stratum_column"],
+                )
             except sampling.SamplingRefused as refused:
                 problems = list(refused.report.problems)
             else:
-                messages.success(request, _("The frame %(file)s was imported: %(count)s rows.") % {"file": frame.filename, "count": frame.size})
+                messages.success(
+                    request,
+                    _("The frame %(file)s was imported: %(count)s rows.")
+                    % {"file": frame.filename, "count": frame.size},
+                )
                 return redirect("survey-sample", survey.pk)
     elif action == "draw":
         if frame is None:
@@ -338,8 +433,14 @@ def survey_sample(request, pk):
         if draw_form.is_valid():
             data = draw_form.cleaned_data
             try:
-                sampling.draw(frame, data["method"], n=data.get("n"), sizes=data.get("sizes") or None,
-                              seed=data.get("seed"), actor=request.user)
+                sampling.draw(
+                    frame,
+                    data["method"],
+                    n=data.get("n"),
+                    sizes=data.get("sizes") or None,
+                    seed=data.get("seed"),
+                    actor=request.user,
+                )
             except sampling.SamplingRefused as refused:
                 problems = list(refused.report.problems)
             else:
@@ -357,10 +458,19 @@ def survey_sample(request, pk):
         else:
             explanation = _explain(result)
     context = {
-        "survey": survey, "current_step": "sample", "size_form": size_form, "frame_form": frame_form,
-        "draw_form": draw_form, "frame": frame, "problems": problems, "result": result, "explanation": explanation,
-        "strata": sorted(strata.strata.items()) if strata else None, "strata_total": strata,
-        "summary": sampling.summary(frame) if frame else [], "has_links": survey.links.exists(),
+        "survey": survey,
+        "current_step": "sample",
+        "size_form": size_form,
+        "frame_form": frame_form,
+        "draw_form": draw_form,
+        "frame": frame,
+        "problems": problems,
+        "result": result,
+        "explanation": explanation,
+        "strata": sorted(strata.strata.items()) if strata else None,
+        "strata_total": strata,
+        "summary": sampling.summary(frame) if frame else [],
+        "has_links": survey.links.exists(),
     }
     if frame is not None and frame.draw:
         context["method_label"] = dict(DrawForm.METHODS).get(frame.draw.get("method"), frame.draw.get("method"))

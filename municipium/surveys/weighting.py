@@ -48,8 +48,11 @@ def margin_questions(survey: Survey) -> dict[str, tuple[Question, dict[str, str]
     choices: dict[str, dict[str, str]] = {}
     for choice in survey.choices.filter(is_missing=False).order_by("list_name", "order"):
         choices.setdefault(choice.list_name, {})[choice.name] = pick(choice.label).text or choice.name
-    return {q.name: (q, choices.get(q.list_name, {})) for q in survey.questions.all()
-            if q.role == Question.Role.DEMOGRAPHIC and q.kind == Question.Kind.SELECT_ONE and q.name}
+    return {
+        q.name: (q, choices.get(q.list_name, {}))
+        for q in survey.questions.all()
+        if q.role == Question.Role.DEMOGRAPHIC and q.kind == Question.Kind.SELECT_ONE and q.name
+    }
 
 
 def parse_number(text) -> float | None:
@@ -72,13 +75,16 @@ def parse_margins_csv(data: bytes) -> dict:
     """Margins from a CSV file with the columns question, category, total (comma or
     semicolon separated, UTF-8). Every bad row is reported with its number."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise WeightingError(_("The file is larger than %(size)s kB; margins need only a few lines.")
-                             % {"size": MAX_UPLOAD_BYTES // 1000})
+        raise WeightingError(
+            _("The file is larger than %(size)s kB; margins need only a few lines.")
+            % {"size": MAX_UPLOAD_BYTES // 1000}
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise WeightingError(_("The file is not UTF-8 text (byte %(position)s); save it as CSV UTF-8.")
-                             % {"position": error.start}) from error
+        raise WeightingError(
+            _("The file is not UTF-8 text (byte %(position)s); save it as CSV UTF-8.") % {"position": error.start}
+        ) from error
     delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     header = [c.strip().lower() for c in rows[0]] if rows else []
@@ -94,8 +100,10 @@ def parse_margins_csv(data: bytes) -> dict:
             continue
         question, category, total = (cell.strip() for cell in row[:3])
         if category in margins.get(question, {}):
-            problems.append(_("Row %(row)s: %(question)s / %(category)s is given twice.")
-                            % {"row": number, "question": question, "category": category})
+            problems.append(
+                _("Row %(row)s: %(question)s / %(category)s is given twice.")
+                % {"row": number, "question": question, "category": category}
+            )
             continue
         value = parse_number(total)
         margins.setdefault(question, {})[category] = value if value is not None else total
@@ -113,24 +121,32 @@ def validate_margins(survey: Survey, margins: dict) -> dict[str, dict[str, float
     clean: dict[str, dict[str, float]] = {}
     for name, margin in margins.items():
         if name not in known:
-            problems.append(_("“%(question)s” is not a demographic question of this survey (known: %(known)s).")
-                            % {"question": name, "known": ", ".join(sorted(known)) or "–"})
+            problems.append(
+                _("“%(question)s” is not a demographic question of this survey (known: %(known)s).")
+                % {"question": name, "known": ", ".join(sorted(known)) or "–"}
+            )
             continue
         choices = known[name][1]
         unknown = [c for c in margin if c not in choices]
         if unknown:
-            problems.append(_("%(question)s: %(categories)s are not choices of the question (its choices: %(choices)s).")
-                            % {"question": name, "categories": ", ".join(unknown), "choices": ", ".join(choices)})
+            problems.append(
+                _("%(question)s: %(categories)s are not choices of the question (its choices: %(choices)s).")
+                % {"question": name, "categories": ", ".join(unknown), "choices": ", ".join(choices)}
+            )
         lacking = [c for c in choices if c not in margin]
         if lacking:
-            problems.append(_("%(question)s: give a population total for %(categories)s as well.")
-                            % {"question": name, "categories": ", ".join(lacking)})
+            problems.append(
+                _("%(question)s: give a population total for %(categories)s as well.")
+                % {"question": name, "categories": ", ".join(lacking)}
+            )
         values = {}
         for category, total in margin.items():
             value = parse_number(total)
             if value is None or value <= 0:
-                problems.append(_("%(question)s / %(category)s: the total must be a positive number, not “%(value)s”.")
-                                % {"question": name, "category": category, "value": total})
+                problems.append(
+                    _("%(question)s / %(category)s: the total must be a positive number, not “%(value)s”.")
+                    % {"question": name, "category": category, "value": total}
+                )
             else:
                 values[category] = value
         clean[name] = values
@@ -138,16 +154,23 @@ def validate_margins(survey: Survey, margins: dict) -> dict[str, dict[str, float
         sums = {name: math.fsum(m.values()) for name, m in clean.items()}
         low, high = min(sums.values()), max(sums.values())
         if high - low > 0.005 * high:
-            problems.append(_("The margins describe different populations (totals %(totals)s); each margin must "
-                              "add up to the same total (or give all of them as percentages).")
-                            % {"totals": ", ".join(f"{n}: {s:g}" for n, s in sums.items())})
+            problems.append(
+                _(
+                    "The margins describe different populations (totals %(totals)s); each margin must "
+                    "add up to the same total (or give all of them as percentages)."
+                )
+                % {"totals": ", ".join(f"{n}: {s:g}" for n, s in sums.items())}
+            )
     if problems:
         raise WeightingError(problems)
     return clean
 
 
 def validate_trim(lower, upper) -> dict:
-    lo, hi = parse_number(lower) if lower not in (None, "") else None, parse_number(upper) if upper not in (None, "") else None
+    lo, hi = (
+        parse_number(lower) if lower not in (None, "") else None,
+        parse_number(upper) if upper not in (None, "") else None,
+    )
     problems = []
     if lower not in (None, "") and (lo is None or not 0 < lo < 1):
         problems.append(_("The lower trimming bound is a multiple of the mean weight between 0 and 1, e.g. 0.3."))
@@ -166,8 +189,15 @@ def save_settings(survey: Survey, margins: dict, trim: dict, *, actor=None) -> N
         before = {k: survey.weighting.get(k) for k in ("margins", "trim")}
         survey.weighting = {**survey.weighting, "margins": clean, "trim": bounds}
         survey.save(update_fields=["weighting"])
-        record("update", survey, actor=actor, via="form", before=before, after={"margins": clean, "trim": bounds},
-               note="weighting settings")
+        record(
+            "update",
+            survey,
+            actor=actor,
+            via="form",
+            before=before,
+            after={"margins": clean, "trim": bounds},
+            note="weighting settings",
+        )
 
 
 def compute(survey: Survey, *, actor=None) -> dict:
@@ -205,9 +235,13 @@ def compute(survey: Survey, *, actor=None) -> dict:
         # "Prefer not to say" has no population total either: it counts as unanswered here.
         unanswered = sum(1 for v in values if v in (None, "") or v not in known[name][1])
         if unanswered:
-            problems.append(_("%(count)s kept responses have no answer to %(question)s, so they cannot be weighted "
-                              "to its margin; exclude them in cleaning or leave this margin out.")
-                            % {"count": unanswered, "question": name})
+            problems.append(
+                _(
+                    "%(count)s kept responses have no answer to %(question)s, so they cannot be weighted "
+                    "to its margin; exclude them in cleaning or leave this margin out."
+                )
+                % {"count": unanswered, "question": name}
+            )
         variables[name] = values
     if problems:
         raise WeightingError(problems)
@@ -222,36 +256,62 @@ def compute(survey: Survey, *, actor=None) -> dict:
     trimming = None
     if margins and (trim.get("lower") or trim.get("upper")):
         try:
-            trimming = lib.trim_weights(weights, lower=trim.get("lower"), upper=trim.get("upper"),
-                                        relative_to_mean=True)
+            trimming = lib.trim_weights(
+                weights, lower=trim.get("lower"), upper=trim.get("upper"), relative_to_mean=True
+            )
         except ValueError as error:
             raise WeightingError(_("Trimming failed: %(detail)s") % {"detail": error}) from error
         weights = trimming.weights
     kish = lib.kish(weights)
 
     report = {
-        "n": len(responses), "design": design_note,
+        "n": len(responses),
+        "design": design_note,
         "without_probability": len(responses) - len(with_p),
         "margins": _margin_rows(margins, variables, weights),
-        "design_effect": kish.design_effect, "effective_n": kish.effective_n,
-        "min_weight": float(weights.min()), "max_weight": float(weights.max()),
+        "design_effect": kish.design_effect,
+        "effective_n": kish.effective_n,
+        "min_weight": float(weights.min()),
+        "max_weight": float(weights.max()),
         "mean_weight": float(weights.mean()),
-        "iterations": raking.iterations if raking else 0, "max_error": raking.max_error if raking else 0.0,
+        "iterations": raking.iterations if raking else 0,
+        "max_error": raking.max_error if raking else 0.0,
         "converged": True,
         "trimmed": trimming.trimmed if trimming else 0,
         # An absent bound is infinite in the library; JSON has no infinity.
-        "trim_bounds": [b if math.isfinite(b) else None for b in (trimming.lower, trimming.upper)] if trimming else None,
+        "trim_bounds": [b if math.isfinite(b) else None for b in (trimming.lower, trimming.upper)]
+        if trimming
+        else None,
     }
     with transaction.atomic():
         Response.objects.filter(survey=survey, excluded=True).update(weight=None)
-        bulk.update_column(Response, "weight",
-                           ((float(weight), response.pk) for response, weight in zip(responses, weights, strict=True)))
+        bulk.update_column(
+            Response,
+            "weight",
+            ((float(weight), response.pk) for response, weight in zip(responses, weights, strict=True)),
+        )
         survey.weighting = {**settings, "report": report}
         survey.save(update_fields=["weighting"])
         survey.advance(Survey.Step.WEIGHT)
-        record("weight", survey, actor=actor, via="form",
-               after={k: report[k] for k in ("n", "design", "design_effect", "effective_n", "min_weight",
-                                             "max_weight", "iterations", "trimmed")})
+        record(
+            "weight",
+            survey,
+            actor=actor,
+            via="form",
+            after={
+                k: report[k]
+                for k in (
+                    "n",
+                    "design",
+                    "design_effect",
+                    "effective_n",
+                    "min_weight",
+                    "max_weight",
+                    "iterations",
+                    "trimmed",
+                )
+            },
+        )
     return report
 
 
@@ -265,17 +325,24 @@ def _margin_rows(margins: dict, variables: dict, weights: np.ndarray) -> list[di
         values = variables[name]
         for category, total in margin.items():
             chosen = np.array([v == category for v in values])
-            rows.append({"question": name, "category": category,
-                         "sample": 100.0 * chosen.sum() / len(values),
-                         "population": 100.0 * total / population,
-                         "weighted": 100.0 * float(weights[chosen].sum()) / total_weight})
+            rows.append(
+                {
+                    "question": name,
+                    "category": category,
+                    "sample": 100.0 * chosen.sum() / len(values),
+                    "population": 100.0 * total / population,
+                    "weighted": 100.0 * float(weights[chosen].sum()) / total_weight,
+                }
+            )
     return rows
 
 
 def is_weighted(survey: Survey) -> bool:
     """Weights are stored for the kept responses (the analysis falls back to 1 otherwise)."""
-    return bool((survey.weighting or {}).get("report")) and not cleaning.included(survey).filter(
-        weight__isnull=True).exists()
+    return (
+        bool((survey.weighting or {}).get("report"))
+        and not cleaning.included(survey).filter(weight__isnull=True).exists()
+    )
 
 
 def description(survey: Survey) -> dict:
@@ -283,5 +350,9 @@ def description(survey: Survey) -> dict:
     report = (survey.weighting or {}).get("report")
     if not report or not is_weighted(survey):
         return {"weighted": False, "margins": [], "design": None, "trim": None}
-    return {"weighted": True, "margins": sorted((survey.weighting or {}).get("margins") or {}),
-            "design": report.get("design"), "trim": report.get("trim_bounds") is not None}
+    return {
+        "weighted": True,
+        "margins": sorted((survey.weighting or {}).get("margins") or {}),
+        "design": report.get("design"),
+        "trim": report.get("trim_bounds") is not None,
+    }

@@ -38,27 +38,68 @@ from .models import Choice, Question, Survey
 SHEETS = ("survey", "choices", "settings")
 # Columns that hold one text per language (`label::English (en)`).
 TRANSLATED = ("label", "hint", "constraint_message")
-SURVEY_COLUMNS = ("type", "name", *TRANSLATED, "required", "relevant", "constraint", "appearance",
-                  "municipium_role", "municipium_service")
+SURVEY_COLUMNS = (
+    "type",
+    "name",
+    *TRANSLATED,
+    "required",
+    "relevant",
+    "constraint",
+    "appearance",
+    "municipium_role",
+    "municipium_service",
+)
 CHOICE_COLUMNS = ("list_name", "name", "label", "municipium_missing")
 # The native name of each language, as written in the `label::Polski (pl)` headers we export.
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "sr": "Српски", "bg": "Български", "lt": "Lietuvių", "fa": "فارسی"}
 # Names people and tools write in headers without a code: English and native names.
 _LANGUAGE_ALIASES = {
-    "english": "en", "polish": "pl", "polski": "pl", "serbian": "sr", "српски": "sr", "srpski": "sr",
-    "bulgarian": "bg", "български": "bg", "lithuanian": "lt", "lietuvių": "lt", "lietuviu": "lt",
-    "persian": "fa", "farsi": "fa", "فارسی": "fa",
+    "english": "en",
+    "polish": "pl",
+    "polski": "pl",
+    "serbian": "sr",
+    "српски": "sr",
+    "srpski": "sr",
+    "bulgarian": "bg",
+    "български": "bg",
+    "lithuanian": "lt",
+    "lietuvių": "lt",
+    "lietuviu": "lt",
+    "persian": "fa",
+    "farsi": "fa",
+    "فارسی": "fa",
 }
 _TRUE = {"yes", "true", "1", "true()", "y"}
 _FALSE = {"", "no", "false", "0", "false()", "n"}
 # Rows ODK fills in from the device (clock, phone number, user): Municipium asks for none of
 # them, so they are skipped with a note rather than refused.
-METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber",
-                  "username", "email", "audit", "start-geopoint"}
-_GROUP_TYPES = {"begin_group": Question.Kind.BEGIN_GROUP, "begin group": Question.Kind.BEGIN_GROUP,
-                "end_group": Question.Kind.END_GROUP, "end group": Question.Kind.END_GROUP}
-_PLAIN_TYPES = {"integer": Question.Kind.INTEGER, "int": Question.Kind.INTEGER, "decimal": Question.Kind.DECIMAL,
-                "text": Question.Kind.TEXT, "string": Question.Kind.TEXT, "note": Question.Kind.NOTE}
+METADATA_TYPES = {
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "subscriberid",
+    "simserial",
+    "phonenumber",
+    "username",
+    "email",
+    "audit",
+    "start-geopoint",
+}
+_GROUP_TYPES = {
+    "begin_group": Question.Kind.BEGIN_GROUP,
+    "begin group": Question.Kind.BEGIN_GROUP,
+    "end_group": Question.Kind.END_GROUP,
+    "end group": Question.Kind.END_GROUP,
+}
+_PLAIN_TYPES = {
+    "integer": Question.Kind.INTEGER,
+    "int": Question.Kind.INTEGER,
+    "decimal": Question.Kind.DECIMAL,
+    "text": Question.Kind.TEXT,
+    "string": Question.Kind.TEXT,
+    "note": Question.Kind.NOTE,
+}
 _SELECT_TYPE = re.compile(r"^(select_one|select_multiple|select one|select multiple)\s+(\S+)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 # A satisfaction or importance question is read on 1–5; a list without one of the points
@@ -106,12 +147,28 @@ def read_workbook(source, name: str | None = None) -> tuple[dict[str, Sheet], Im
     data, name, size = _read_source(source, name)
     report = ImportReport(file=name, size=size, format="xlsx")
     if data is None:
-        report.add(Problem(name, None, None, None, _("the file is larger than this installation accepts"),
-                           _("an XLSForm of a few hundred kilobytes")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is larger than this installation accepts"),
+                _("an XLSForm of a few hundred kilobytes"),
+            )
+        )
         return {}, report
     if data[:4] != b"PK\x03\x04":
-        report.add(Problem(name, None, None, None, _("the file is not an Excel workbook (.xlsx)"),
-                           _("an XLSForm saved from Excel, LibreOffice, KoboToolbox or ODK as .xlsx")))
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file is not an Excel workbook (.xlsx)"),
+                _("an XLSForm saved from Excel, LibreOffice, KoboToolbox or ODK as .xlsx"),
+            )
+        )
         return {}, report
     workbook = open_workbook(data, name, "xlsx", report)
     if workbook is None:
@@ -168,8 +225,16 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     report = ImportReport(file=file, format="xlsx")
     for required in ("survey", "choices"):
         if required not in sheets:
-            report.add(Problem(file, required, None, None, _("the workbook has no sheet named '%(sheet)s'") % {"sheet": required},
-                               _("the XLSForm sheets survey, choices and (optionally) settings")))
+            report.add(
+                Problem(
+                    file,
+                    required,
+                    None,
+                    None,
+                    _("the workbook has no sheet named '%(sheet)s'") % {"sheet": required},
+                    _("the XLSForm sheets survey, choices and (optionally) settings"),
+                )
+            )
     if not report.ok:
         raise FormRefused(report)
 
@@ -203,27 +268,52 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     choices_sheet = sheets["choices"]
     lists: dict[str, list[str]] = {}
     for row, values in choices_sheet.rows:
-        plain, texts, extra = split_row({("list_name" if k.strip().lower() == "list name" else k): v
-                                         for k, v in values.items()}, CHOICE_COLUMNS)
+        plain, texts, extra = split_row(
+            {("list_name" if k.strip().lower() == "list name" else k): v for k, v in values.items()}, CHOICE_COLUMNS
+        )
         list_name, name = plain.get("list_name", ""), plain.get("name", "")
         if not list_name:
-            problem(choices_sheet, row, "list_name", _("the choice has no list name"), _("the name of the list it belongs to"))
+            problem(
+                choices_sheet,
+                row,
+                "list_name",
+                _("the choice has no list name"),
+                _("the name of the list it belongs to"),
+            )
             continue
         if not name:
             problem(choices_sheet, row, "name", _("the choice has no name"), _("a short code such as 1 or yes"))
             continue
         if name in lists.get(list_name, []):
-            problem(choices_sheet, row, "name", _("the list '%(list)s' has the choice '%(name)s' twice") % {"list": list_name, "name": name},
-                    _("each choice name once per list"))
+            problem(
+                choices_sheet,
+                row,
+                "name",
+                _("the list '%(list)s' has the choice '%(name)s' twice") % {"list": list_name, "name": name},
+                _("each choice name once per list"),
+            )
             continue
         missing = _boolean(plain.get("municipium_missing", ""))
         if missing is None:
-            problem(choices_sheet, row, "municipium_missing", _("'%(value)s' is not yes or no") % {"value": plain["municipium_missing"]},
-                    _("yes for a \"don't know\" choice, otherwise empty"))
+            problem(
+                choices_sheet,
+                row,
+                "municipium_missing",
+                _("'%(value)s' is not yes or no") % {"value": plain["municipium_missing"]},
+                _('yes for a "don\'t know" choice, otherwise empty'),
+            )
             missing = False
         lists.setdefault(list_name, []).append(name)
-        form.choices.append({"list_name": list_name, "name": name, "label": texts.get("label", {}),
-                             "order": len(form.choices) + 1, "is_missing": missing, "extra": extra})
+        form.choices.append(
+            {
+                "list_name": list_name,
+                "name": name,
+                "label": texts.get("label", {}),
+                "order": len(form.choices) + 1,
+                "is_missing": missing,
+                "extra": extra,
+            }
+        )
 
     survey_sheet = sheets["survey"]
     names: dict[str, int] = {}
@@ -238,42 +328,78 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
         name = plain.get("name", "")
         list_name = ""
         if lowered in METADATA_TYPES:
-            form.notes.append(_("Row %(row)s (%(type)s) skipped: Municipium does not record device data.")
-                              % {"row": row, "type": raw_type})
+            form.notes.append(
+                _("Row %(row)s (%(type)s) skipped: Municipium does not record device data.")
+                % {"row": row, "type": raw_type}
+            )
             continue
         if lowered in _GROUP_TYPES:
             kind = _GROUP_TYPES[lowered]
         elif lowered in _PLAIN_TYPES:
             kind = _PLAIN_TYPES[lowered]
         elif select := _SELECT_TYPE.match(raw_type):
-            kind = Question.Kind.SELECT_ONE if select.group(1).replace(" ", "_") == "select_one" else Question.Kind.SELECT_MULTIPLE
+            kind = (
+                Question.Kind.SELECT_ONE
+                if select.group(1).replace(" ", "_") == "select_one"
+                else Question.Kind.SELECT_MULTIPLE
+            )
             list_name = select.group(2)
             if list_name not in lists:
-                problem(survey_sheet, row, "type", _("the choice list '%(list)s' is not on the choices sheet") % {"list": list_name},
-                        _("rows with list_name %(list)s on the choices sheet") % {"list": list_name})
+                problem(
+                    survey_sheet,
+                    row,
+                    "type",
+                    _("the choice list '%(list)s' is not on the choices sheet") % {"list": list_name},
+                    _("rows with list_name %(list)s on the choices sheet") % {"list": list_name},
+                )
         elif not raw_type:
-            problem(survey_sheet, row, "type", _("the row has a name or label but no type"),
-                    _("a type such as select_one, integer, text, note, begin_group"))
+            problem(
+                survey_sheet,
+                row,
+                "type",
+                _("the row has a name or label but no type"),
+                _("a type such as select_one, integer, text, note, begin_group"),
+            )
             continue
         else:
-            problem(survey_sheet, row, "type", _("the type '%(type)s' is not supported") % {"type": raw_type},
-                    _("select_one, select_multiple, integer, decimal, text, note, begin_group or end_group"))
+            problem(
+                survey_sheet,
+                row,
+                "type",
+                _("the type '%(type)s' is not supported") % {"type": raw_type},
+                _("select_one, select_multiple, integer, decimal, text, note, begin_group or end_group"),
+            )
             continue
 
         if kind == Question.Kind.END_GROUP:
             if not open_groups:
-                problem(survey_sheet, row, "type", _("end_group without a begin_group before it"),
-                        _("a begin_group row earlier in the sheet"))
+                problem(
+                    survey_sheet,
+                    row,
+                    "type",
+                    _("end_group without a begin_group before it"),
+                    _("a begin_group row earlier in the sheet"),
+                )
             else:
                 open_groups.pop()
         elif not name:
             problem(survey_sheet, row, "name", _("the row has no name"), _("a short name of letters, digits and _"))
         elif not _NAME.match(name):
-            problem(survey_sheet, row, "name", _("'%(name)s' is not a valid name") % {"name": name},
-                    _("letters, digits, _ . and -, starting with a letter"))
+            problem(
+                survey_sheet,
+                row,
+                "name",
+                _("'%(name)s' is not a valid name") % {"name": name},
+                _("letters, digits, _ . and -, starting with a letter"),
+            )
         elif name in names:
-            problem(survey_sheet, row, "name", _("the name '%(name)s' is already used on row %(first)s") % {"name": name, "first": names[name]},
-                    _("a name used only once"))
+            problem(
+                survey_sheet,
+                row,
+                "name",
+                _("the name '%(name)s' is already used on row %(first)s") % {"name": name, "first": names[name]},
+                _("a name used only once"),
+            )
         else:
             names[name] = row
             if kind not in (Question.Kind.BEGIN_GROUP, Question.Kind.NOTE):
@@ -283,45 +409,85 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
 
         required = _boolean(plain.get("required", ""))
         if required is None:
-            problem(survey_sheet, row, "required", _("'%(value)s' is not yes or no") % {"value": plain["required"]},
-                    _("yes, true or 1 for a required question; empty otherwise"))
+            problem(
+                survey_sheet,
+                row,
+                "required",
+                _("'%(value)s' is not yes or no") % {"value": plain["required"]},
+                _("yes, true or 1 for a required question; empty otherwise"),
+            )
             required = False
         role = plain.get("municipium_role", "").strip().lower()
         if role not in roles:
-            problem(survey_sheet, row, "municipium_role", _("the role '%(role)s' is unknown") % {"role": role},
-                    ", ".join(r for r in Question.Role.values if r))
+            problem(
+                survey_sheet,
+                row,
+                "municipium_role",
+                _("the role '%(role)s' is unknown") % {"role": role},
+                ", ".join(r for r in Question.Role.values if r),
+            )
             role = ""
         if role in SCALE_ROLES and list_name in lists:
             absent = [point for point in SCALE_POINTS if point not in lists[list_name]]
             if absent or kind != Question.Kind.SELECT_ONE:
-                problem(survey_sheet, row, "type",
-                        _("the question is a 1–5 rating but its list '%(list)s' lacks the choice(s) %(absent)s")
-                        % {"list": list_name, "absent": ", ".join(absent) or "-"},
-                        _("select_one with choices named 1, 2, 3, 4 and 5 (and a \"don't know\")"))
+                problem(
+                    survey_sheet,
+                    row,
+                    "type",
+                    _("the question is a 1–5 rating but its list '%(list)s' lacks the choice(s) %(absent)s")
+                    % {"list": list_name, "absent": ", ".join(absent) or "-"},
+                    _('select_one with choices named 1, 2, 3, 4 and 5 (and a "don\'t know")'),
+                )
         for column in ("relevant", "constraint"):
             if plain.get(column):
                 pending_expressions.append((row, column, plain[column]))
-        form.questions.append({
-            "order": len(form.questions) + 1, "kind": kind, "name": name if kind != Question.Kind.END_GROUP else "",
-            "list_name": list_name, "label": texts.get("label", {}), "hint": texts.get("hint", {}),
-            "constraint_message": texts.get("constraint_message", {}), "required": required,
-            "relevant": plain.get("relevant", ""), "constraint": plain.get("constraint", ""),
-            "appearance": plain.get("appearance", ""), "role": role,
-            "service": plain.get("municipium_service", ""), "extra": extra,
-        })
+        form.questions.append(
+            {
+                "order": len(form.questions) + 1,
+                "kind": kind,
+                "name": name if kind != Question.Kind.END_GROUP else "",
+                "list_name": list_name,
+                "label": texts.get("label", {}),
+                "hint": texts.get("hint", {}),
+                "constraint_message": texts.get("constraint_message", {}),
+                "required": required,
+                "relevant": plain.get("relevant", ""),
+                "constraint": plain.get("constraint", ""),
+                "appearance": plain.get("appearance", ""),
+                "role": role,
+                "service": plain.get("municipium_service", ""),
+                "extra": extra,
+            }
+        )
     for row, name in open_groups:
-        problem(survey_sheet, row, "type", _("the group '%(name)s' is never closed") % {"name": name},
-                _("an end_group row after its questions"))
+        problem(
+            survey_sheet,
+            row,
+            "type",
+            _("the group '%(name)s' is never closed") % {"name": name},
+            _("an end_group row after its questions"),
+        )
     known = frozenset(answerable)
     for row, column, text in pending_expressions:
         try:
             parse_expression(text, known)
         except ExpressionError as error:
-            where = _(" (at character %(position)s)") % {"position": error.position + 1} if error.position is not None else ""
-            problem(survey_sheet, row, column, f"{error.message}{where}: {text}",
-                    _("an XLSForm expression over questions of this form, e.g. ${used_water} = 'yes'"))
+            where = (
+                _(" (at character %(position)s)") % {"position": error.position + 1}
+                if error.position is not None
+                else ""
+            )
+            problem(
+                survey_sheet,
+                row,
+                column,
+                f"{error.message}{where}: {text}",
+                _("an XLSForm expression over questions of this form, e.g. ${used_water} = 'yes'"),
+            )
     if not form.questions and report.ok:
-        report.add(Problem(file, "survey", None, None, _("the survey sheet has no questions"), _("one row per question")))
+        report.add(
+            Problem(file, "survey", None, None, _("the survey sheet has no questions"), _("one row per question"))
+        )
     if not report.ok:
         raise FormRefused(report)
     form.languages = [code for code in settings.LANGUAGE_CODES if code in languages]
@@ -343,11 +509,27 @@ def read(source, name: str | None = None) -> Form:
 def questionnaire_state(survey: Survey) -> dict:
     """Everything a replace touches, comparable with ==: to prove a refusal changed nothing."""
     return {
-        "questions": list(survey.questions.order_by("order").values(
-            "order", "kind", "name", "list_name", "label", "hint", "required", "relevant", "constraint",
-            "constraint_message", "appearance", "role", "service", "extra")),
-        "choices": list(survey.choices.order_by("order").values(
-            "list_name", "name", "label", "order", "is_missing", "extra")),
+        "questions": list(
+            survey.questions.order_by("order").values(
+                "order",
+                "kind",
+                "name",
+                "list_name",
+                "label",
+                "hint",
+                "required",
+                "relevant",
+                "constraint",
+                "constraint_message",
+                "appearance",
+                "role",
+                "service",
+                "extra",
+            )
+        ),
+        "choices": list(
+            survey.choices.order_by("order").values("list_name", "name", "label", "order", "is_missing", "extra")
+        ),
         "settings": survey.form_settings,
     }
 
@@ -361,8 +543,16 @@ def replace(survey: Survey, form: Form, *, actor=None, via: str = "form", note: 
         locked = Survey.objects.select_for_update().get(pk=survey.pk)
         if locked.responses.exists():
             report = ImportReport(file=note)
-            report.add(Problem(note, None, None, None, _("the survey already has responses; its questionnaire can no longer be replaced"),
-                               _("a new survey for changed questions")))
+            report.add(
+                Problem(
+                    note,
+                    None,
+                    None,
+                    None,
+                    _("the survey already has responses; its questionnaire can no longer be replaced"),
+                    _("a new survey for changed questions"),
+                )
+            )
             raise FormRefused(report)
         before = {"questions": locked.questions.count(), "choices": locked.choices.count(), "version": locked.version}
         locked.questions.all().delete()
@@ -371,11 +561,20 @@ def replace(survey: Survey, form: Form, *, actor=None, via: str = "form", note: 
         Choice.objects.bulk_create(Choice(survey=locked, **values) for values in form.choices)
         locked.form_settings = form.settings
         if form.languages:
-            locked.languages = [code for code in form.languages if not locked.languages or code in locked.languages] or form.languages
+            locked.languages = [
+                code for code in form.languages if not locked.languages or code in locked.languages
+            ] or form.languages
         locked.version += 1
         locked.save(update_fields=["form_settings", "languages", "version"])
-        record("update", locked, actor=actor, via=via, note=note or _("questionnaire replaced"), before=before,
-               after={"questions": len(form.questions), "choices": len(form.choices), "version": locked.version})
+        record(
+            "update",
+            locked,
+            actor=actor,
+            via=via,
+            note=note or _("questionnaire replaced"),
+            before=before,
+            after={"questions": len(form.questions), "choices": len(form.choices), "version": locked.version},
+        )
     survey.refresh_from_db()
 
 
@@ -390,8 +589,12 @@ def _language_header(base: str, code: str) -> str:
 def form_of(survey: Survey) -> Form:
     """The stored questionnaire as a Form, to change and check before storing it again."""
     state = questionnaire_state(survey)
-    return Form(questions=state["questions"], choices=state["choices"], settings=dict(survey.form_settings),
-                languages=list(survey.languages))
+    return Form(
+        questions=state["questions"],
+        choices=state["choices"],
+        settings=dict(survey.form_settings),
+        languages=list(survey.languages),
+    )
 
 
 def check(form: Form, file: str = "") -> Form:
@@ -399,8 +602,9 @@ def check(form: Form, file: str = "") -> Form:
     return parse(sheets_of(form.questions, form.choices, form.settings), file)
 
 
-def sheets_of(questions: list[dict], choices: list[dict], form_settings: dict,
-              languages: list[str] | None = None) -> dict[str, Sheet]:
+def sheets_of(
+    questions: list[dict], choices: list[dict], form_settings: dict, languages: list[str] | None = None
+) -> dict[str, Sheet]:
     """Questions and choices (as stored) laid out as the XLSForm sheets they came from."""
     if languages is None:
         used = {code for q in questions for key in TRANSLATED for code in q[key]}
@@ -416,29 +620,52 @@ def sheets_of(questions: list[dict], choices: list[dict], form_settings: dict,
     survey_header += ["appearance", "municipium_role", "municipium_service", *survey_extra]
     survey_rows = []
     for q in questions:
-        row = {"type": f"{q['kind']} {q['list_name']}" if q["list_name"] else q["kind"], "name": q["name"],
-               "required": "yes" if q["required"] else "", "relevant": q["relevant"], "constraint": q["constraint"],
-               "appearance": q["appearance"], "municipium_role": q["role"], "municipium_service": q["service"],
-               **q["extra"]}
+        row = {
+            "type": f"{q['kind']} {q['list_name']}" if q["list_name"] else q["kind"],
+            "name": q["name"],
+            "required": "yes" if q["required"] else "",
+            "relevant": q["relevant"],
+            "constraint": q["constraint"],
+            "appearance": q["appearance"],
+            "municipium_role": q["role"],
+            "municipium_service": q["service"],
+            **q["extra"],
+        }
         for base in TRANSLATED:
             for code in languages:
                 row[_language_header(base, code)] = q[base].get(code, "")
         survey_rows.append(row)
 
-    choice_header = ["list_name", "name", *[_language_header("label", code) for code in languages],
-                     "municipium_missing", *choice_extra]
+    choice_header = [
+        "list_name",
+        "name",
+        *[_language_header("label", code) for code in languages],
+        "municipium_missing",
+        *choice_extra,
+    ]
     choice_rows = []
     for c in choices:
-        row = {"list_name": c["list_name"], "name": c["name"], "municipium_missing": "yes" if c["is_missing"] else "",
-               **c["extra"]}
+        row = {
+            "list_name": c["list_name"],
+            "name": c["name"],
+            "municipium_missing": "yes" if c["is_missing"] else "",
+            **c["extra"],
+        }
         row.update({_language_header("label", code): c["label"].get(code, "") for code in languages})
         choice_rows.append(row)
 
     def sheet(name, header, rows):
-        return Sheet(name, header, [(number, {k: str(row.get(k, "")) for k in header}) for number, row in enumerate(rows, start=2)])
+        return Sheet(
+            name,
+            header,
+            [(number, {k: str(row.get(k, "")) for k in header}) for number, row in enumerate(rows, start=2)],
+        )
 
-    return {"survey": sheet("survey", survey_header, survey_rows), "choices": sheet("choices", choice_header, choice_rows),
-            "settings": sheet("settings", list(form_settings), [form_settings])}
+    return {
+        "survey": sheet("survey", survey_header, survey_rows),
+        "choices": sheet("choices", choice_header, choice_rows),
+        "settings": sheet("settings", list(form_settings), [form_settings]),
+    }
 
 
 def export(survey: Survey) -> bytes:
@@ -458,7 +685,9 @@ def export(survey: Survey) -> bytes:
     sheets = sheets_of(form.questions, form.choices, form_settings)
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+    )
     bold = workbook.add_format({"bold": True})
     for name in SHEETS:
         sheet, worksheet = sheets[name], workbook.add_worksheet(name)

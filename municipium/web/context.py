@@ -16,8 +16,15 @@ def site(request) -> dict:
     languages = []
     for code in settings.LANGUAGE_CODES:
         info = get_language_info(code)
-        languages.append({"code": code, "name": info["name_local"], "url": translate_url(path, code),
-                          "current": code == current, "bidi": info["bidi"]})
+        languages.append(
+            {
+                "code": code,
+                "name": info["name_local"],
+                "url": translate_url(path, code),
+                "current": code == current,
+                "bidi": info["bidi"],
+            }
+        )
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
     coordinated = access.coordinated_groups(user) if signed_in else set()

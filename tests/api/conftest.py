@@ -36,8 +36,12 @@ def world(db):
     w = World()
     w.produced = f.variable("produced", min_value=0)
     w.billed = f.variable("billed", min_value=0, max_value=1e9)
-    w.nrw = f.indicator("nrw", "100 * (produced - billed) / produced", polarity="lower_is_better",
-                        unit_of_measure={"en": "%", "pl": "%"})
+    w.nrw = f.indicator(
+        "nrw",
+        "100 * (produced - billed) / produced",
+        polarity="lower_is_better",
+        unit_of_measure={"en": "%", "pl": "%"},
+    )
     w.nrw.name = {"en": "Non-revenue water", "pl": "Woda niedochodowa"}
     w.nrw.save()
     w.a, w.b, w.c = f.unit("A"), f.unit("B"), f.unit("C")
@@ -112,4 +116,3 @@ def obs_row(unit, variable, period, value=None, **extra):
         row["value"] = value
     row.update(extra)
     return row
-

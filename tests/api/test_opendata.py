@@ -10,8 +10,8 @@ import io
 import json
 
 import pytest
-from django.db import transaction
 import sdmx
+from django.db import transaction
 from pyjstat import pyjstat
 from python_calamine import CalamineWorkbook
 from sdmx.model import common, v30
@@ -84,8 +84,10 @@ def test_jsonstat_read_with_pyjstat_gives_the_published_numbers(rasina):
     assert want and got == pytest.approx(want)
     assert all(code == "A" for code in dataset["status"].values())
     some = next(iter(dataset["extension"]["unit_of_measure"]))
-    assert dataset["dimension"]["indicator"]["category"]["unit"][some]["label"] == \
-        dataset["extension"]["unit_of_measure"][some]
+    assert (
+        dataset["dimension"]["indicator"]["category"]["unit"][some]["label"]
+        == dataset["extension"]["unit_of_measure"][some]
+    )
 
 
 def test_sdmx_csv_read_with_sdmx1_gives_the_numbers_an_insider_sees(rasina):
@@ -93,8 +95,9 @@ def test_sdmx_csv_read_with_sdmx1_gives_the_numbers_an_insider_sees(rasina):
     response = Api(token_for(coordinator, ("read",))).get("/data/indicators.sdmx.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.sdmx.data+csv")
     header = response.content.decode().splitlines()[0]
-    assert header == ("STRUCTURE,STRUCTURE_ID,ACTION,UNIT,INDICATOR,TIME_PERIOD,BREAKDOWN,OBS_VALUE,OBS_STATUS,"
-                      "UNIT_MEASURE")
+    assert header == (
+        "STRUCTURE,STRUCTURE_ID,ACTION,UNIT,INDICATOR,TIME_PERIOD,BREAKDOWN,OBS_VALUE,OBS_STATUS,UNIT_MEASURE"
+    )
     message = sdmx.read_sdmx(io.BytesIO(response.content), format="CSV", structure=sdmx_structure())
     frame = sdmx.to_pandas(message.data[0], attributes="o").reset_index()
     totals = frame[frame["BREAKDOWN"] == opendata.TOTAL]

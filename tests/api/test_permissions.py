@@ -26,8 +26,11 @@ MATRIX = {
     "viewer": ("viewer", "unit", EVERYONE_INSIDE_EAST),
     "officer": ("officer", "unit", EVERYONE_INSIDE_EAST | {("write", "own")}),
     "approver": ("approver", "unit", EVERYONE_INSIDE_EAST),  # approves, does not enter
-    "coordinator": ("coordinator", "group", EVERYONE_INSIDE_EAST | {(e, t) for e in ("write", "publish")
-                                                                      for t in ("own", "other unit")}),
+    "coordinator": (
+        "coordinator",
+        "group",
+        EVERYONE_INSIDE_EAST | {(e, t) for e in ("write", "publish") for t in ("own", "other unit")},
+    ),
     "admin": ("admin", None, {(e, t) for e in ENDPOINTS for t in TARGETS}),
 }
 
@@ -49,14 +52,22 @@ def allowed(api: Api, endpoint: str, unit: str) -> bool:
 @pytest.mark.parametrize("via", CALLERS)
 @pytest.mark.parametrize("role", MATRIX)
 def test_permission_matrix(world, role, via):
-    f.write([f.row(u, v, 2025, 10 + i, status="draft")
-             for i, u in enumerate((world.a, world.b, world.c)) for v in (world.produced, world.billed)])
+    f.write(
+        [
+            f.row(u, v, 2025, 10 + i, status="draft")
+            for i, u in enumerate((world.a, world.b, world.c))
+            for v in (world.produced, world.billed)
+        ]
+    )
     engine.recompute_all()
     kind, scope, allowed_pairs = MATRIX[role]
     api = Api()
     if kind:
-        user = person(role, kind, unit=world.a if scope == "unit" else None,
-                      group=world.east if scope == "group" else None)
+        user = person(
+            role, kind, unit=world.a if scope == "unit" else None, group=world.east if scope == "group" else None
+        )
         api = Api(token_for(user)) if via == "token" else SessionApi(user)
     got = {(e, t) for e in ENDPOINTS for t, unit in TARGETS.items() if allowed(api, e, unit)}
-    assert got == allowed_pairs, f"{role} by {via}: unexpectedly allowed {got - allowed_pairs}, refused {allowed_pairs - got}"
+    assert got == allowed_pairs, (
+        f"{role} by {via}: unexpectedly allowed {got - allowed_pairs}, refused {allowed_pairs - got}"
+    )

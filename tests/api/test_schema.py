@@ -7,7 +7,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from municipium.wsgi import application
@@ -63,12 +62,18 @@ def test_every_operation_keeps_the_promises_of_the_schema(in_process):
         operation = result.ok()
         labels.append(operation.label)
 
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def check(case):
-            case.call_and_validate(excluded_checks=[positive_data_acceptance],
-                                   additional_checks=[rejected_only_for_unknown_values])
+            case.call_and_validate(
+                excluded_checks=[positive_data_acceptance], additional_checks=[rejected_only_for_unknown_values]
+            )
 
         try:
             check()

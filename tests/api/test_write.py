@@ -15,8 +15,11 @@ def officer_api(world, **kwargs):
 
 def test_good_rows_are_stored_as_one_batch_whose_audit_names_the_token(world):
     api = officer_api(world)
-    rows = [obs_row("A", "produced", 2025, 120), obs_row("A", "billed", "2025", 90.5, source="meter", comment="ok"),
-            obs_row("A", "produced", "2024", 101)]  # 2024 is A's draft
+    rows = [
+        obs_row("A", "produced", 2025, 120),
+        obs_row("A", "billed", "2025", 90.5, source="meter", comment="ok"),
+        obs_row("A", "produced", "2024", 101),
+    ]  # 2024 is A's draft
     response = api.post("/observations", {"rows": rows})
     assert response.status_code == 200, response.content
     body = response.json()
@@ -57,8 +60,9 @@ def test_malformed_rows_are_refused_in_the_same_error_shape(world):
     assert api.post("/observations", {"rows": []}).status_code == 422
     both = api.post("/observations", {"rows": [obs_row("A", "produced", 2025, 1, missing="confidential")]})
     assert both.status_code == 422 and both.json()["problems"][0]["column"] == "missing"
-    nan = api.post("/observations", '{"rows": [{"unit": "A", "variable": "produced", "period": 2025, "value": NaN}]}',
-                   raw=True)
+    nan = api.post(
+        "/observations", '{"rows": [{"unit": "A", "variable": "produced", "period": 2025, "value": NaN}]}', raw=True
+    )
     assert nan.status_code == 422
     assert stored_state() == before
 
@@ -66,7 +70,9 @@ def test_malformed_rows_are_refused_in_the_same_error_shape(world):
 def test_writing_another_units_figures_is_refused_naming_the_unit(world):
     api = officer_api(world)
     before = stored_state()
-    response = api.post("/observations", {"rows": [obs_row("A", "produced", 2025, 1), obs_row("C", "produced", 2025, 1)]})
+    response = api.post(
+        "/observations", {"rows": [obs_row("A", "produced", 2025, 1), obs_row("C", "produced", 2025, 1)]}
+    )
     assert response.status_code == 403
     assert "C" in response.json()["detail"] and "A," not in response.json()["detail"]
     assert stored_state() == before

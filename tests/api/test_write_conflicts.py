@@ -13,8 +13,9 @@ from .conftest import Api, obs_row, person, token_for
 
 
 def read_version(api: Api, unit: str, variable: str, period: str) -> int:
-    items = api.get("/observations", {"unit": unit, "variable": variable, "period_from": period,
-                                      "period_to": period}).json()["items"]
+    items = api.get(
+        "/observations", {"unit": unit, "variable": variable, "period_from": period, "period_to": period}
+    ).json()["items"]
     assert len(items) == 1
     return items[0]["version"]
 
@@ -27,20 +28,35 @@ def test_a_row_with_the_version_read_is_written_and_a_stale_one_is_a_conflict_sh
     saved = first.post("/observations", {"rows": [obs_row("A", "produced", 2024, 111, version=version)]})
     assert saved.status_code == 200, saved.content
     before = stored_state()
-    late = second.post("/observations", {"rows": [obs_row("A", "billed", 2024, 70, version=version),
-                                                  obs_row("A", "produced", 2024, 222, version=version)]})
+    late = second.post(
+        "/observations",
+        {
+            "rows": [
+                obs_row("A", "billed", 2024, 70, version=version),
+                obs_row("A", "produced", 2024, 222, version=version),
+            ]
+        },
+    )
     assert late.status_code == 409, late.content
     body = late.json()
     assert "nothing was stored" in body["detail"]
     [problem] = body["problems"]
     assert (problem["row"], problem["column"]) == (2, "version")
-    assert problem["conflict"] == {"stored_value": 111.0, "stored_missing": "", "stored_status": "draft",
-                                   "stored_version": version + 1, "sent_value": 222.0, "sent_missing": "",
-                                   "sent_version": version}
+    assert problem["conflict"] == {
+        "stored_value": 111.0,
+        "stored_missing": "",
+        "stored_status": "draft",
+        "stored_version": version + 1,
+        "sent_value": 222.0,
+        "sent_missing": "",
+        "sent_version": version,
+    }
     assert stored_state() == before  # the good first row was not stored either
     again = second.post("/observations", {"rows": [obs_row("A", "produced", 2024, 222, version=version + 1)]})
-    assert again.status_code == 200 and Observation.objects.get(unit=world.a, variable=world.produced,
-                                                                period__code="2024").value == 222
+    assert (
+        again.status_code == 200
+        and Observation.objects.get(unit=world.a, variable=world.produced, period__code="2024").value == 222
+    )
 
 
 def test_resending_what_is_stored_is_no_conflict_and_version_0_means_not_seen(world):
@@ -64,8 +80,9 @@ def test_rows_without_version_write_new_and_draft_figures_only(world):
     assert "send the version" in published.json()["problems"][0]["message"]
     assert stored_state() == before
     version = read_version(admin, "B", "produced", "2024")
-    fixed = admin.post("/observations", {"rows": [obs_row("B", "produced", 2024, 1, status="published",
-                                                          version=version)]})
+    fixed = admin.post(
+        "/observations", {"rows": [obs_row("B", "produced", 2024, 1, status="published", version=version)]}
+    )
     assert fixed.status_code == 200, fixed.content
 
 
@@ -75,8 +92,10 @@ def test_submitted_figures_are_locked_for_an_officers_token_as_on_the_entry_and_
     api = Api(token_for(officer))
     version = read_version(api, "A", "produced", "2026")
     before = stored_state()
-    response = api.post("/observations", {"rows": [obs_row("A", "billed", 2026, 3),
-                                                   obs_row("A", "produced", 2026, 11, version=version)]})
+    response = api.post(
+        "/observations",
+        {"rows": [obs_row("A", "billed", 2026, 3), obs_row("A", "produced", 2026, 11, version=version)]},
+    )
     assert response.status_code == 403, response.content
     [problem] = response.json()["problems"]
     assert problem["row"] == 2 and "A, produced, 2026 is submitted" in problem["message"]
@@ -103,8 +122,12 @@ def test_submitted_figures_are_locked_for_an_officers_token_as_on_the_entry_and_
 
     # An administrator may correct it directly, on every path.
     admin = person("root", "admin")
-    assert Api(token_for(admin)).post("/observations", {"rows": [obs_row("A", "produced", 2026, 12, status="submitted",
-                                                                        version=version)]}).status_code == 200
+    assert (
+        Api(token_for(admin))
+        .post("/observations", {"rows": [obs_row("A", "produced", 2026, 12, status="submitted", version=version)]})
+        .status_code
+        == 200
+    )
     browser.force_login(admin)
     page = browser.get(reverse("entry", args=["A", "2026", world.produced.service_area.code]))
     assert not produced_slot(page).locked

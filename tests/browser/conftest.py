@@ -22,9 +22,16 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent.parent / "assets" / "axe-core-4.14.1.min.js"
 # Flags as the machine's own probe uses them: without the background-networking ones
 # Chromium tries to reach Google's services at start-up, which this network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 WATCH = """
 window.__violations = [];
@@ -76,10 +83,13 @@ class Watched:
         # <script> tag would be (rightly) refused by our own policy.
         self.page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
         result = self.page.evaluate(
-            "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})")
-        return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-                 "nodes": [n["target"] for n in v["nodes"][:5]]}
-                for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        return [
+            {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
 
 
 @pytest.fixture

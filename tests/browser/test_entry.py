@@ -31,13 +31,23 @@ def officer_of(unit_code: str):
 
 def test_an_officer_enters_and_submits_a_year_of_water_figures_with_inline_checks(watched, login):
     build_world(years=(2023, 2024), groups=("rasina",))
-    ValidationRule.objects.create(variable=Variable.objects.get(code="water_billed"), kind="consistency",
-                                  expression="water_billed <= water_produced", severity="error",
-                                  message={"en": "Water billed cannot be more than the water produced."})
+    ValidationRule.objects.create(
+        variable=Variable.objects.get(code="water_billed"),
+        kind="consistency",
+        expression="water_billed <= water_produced",
+        severity="error",
+        message={"en": "Water billed cannot be more than the water produced."},
+    )
     unit = Unit.objects.get(code=UNIT)
-    last_year = {o.variable.code: o for o in Observation.objects.filter(
-        unit=unit, period__code="2024", variable__service_area__code="water").select_related("variable")}
-    nrw_2024 = IndicatorValue.objects.get(indicator__code="water_nrw", unit=unit, period__code="2024", basis="all").value
+    last_year = {
+        o.variable.code: o
+        for o in Observation.objects.filter(
+            unit=unit, period__code="2024", variable__service_area__code="water"
+        ).select_related("variable")
+    }
+    nrw_2024 = IndicatorValue.objects.get(
+        indicator__code="water_nrw", unit=unit, period__code="2024", basis="all"
+    ).value
     page = login(officer_of(UNIT))
 
     page.goto("/en/entry/")
@@ -61,7 +71,7 @@ def test_an_officer_enters_and_submits_a_year_of_water_figures_with_inline_check
     expect(message).to_have_text("")
 
     names = [field.get_attribute("name") for field in page.locator("input.entry-value").all()]
-    codes = [name[len("value-"):-1] for name in names]
+    codes = [name[len("value-") : -1] for name in names]
     for code in codes:
         if code in ("water_produced", "water_billed"):
             continue
@@ -77,7 +87,9 @@ def test_an_officer_enters_and_submits_a_year_of_water_figures_with_inline_check
     expect(page.locator(".htmx-request")).to_have_count(0)
     page.click("button[value=submit]")
     page.wait_for_load_state()
-    assert "Submitted:" in page.inner_text(".messages"), page.inner_text("#entry-summary") + " ".join(page.locator(".field-problem").all_inner_texts())
+    assert "Submitted:" in page.inner_text(".messages"), page.inner_text("#entry-summary") + " ".join(
+        page.locator(".field-problem").all_inner_texts()
+    )
     assert "read-only" in page.inner_text("main")
 
     stored = Observation.objects.filter(unit=unit, period__code="2025")
@@ -86,7 +98,9 @@ def test_an_officer_enters_and_submits_a_year_of_water_figures_with_inline_check
     assert stored.get(variable__code="water_billed").value == round(produced * 0.9)
     assert stored.get(variable__code="water_billed").source == "utility annual report"
     assert ImportBatch.objects.filter(via=Via.FORM).count() == 1
-    nrw_2025 = IndicatorValue.objects.get(indicator__code="water_nrw", unit=unit, period__code="2025", basis="all").value
+    nrw_2025 = IndicatorValue.objects.get(
+        indicator__code="water_nrw", unit=unit, period__code="2025", basis="all"
+    ).value
     assert nrw_2025 == pytest.approx(100 * (produced - round(produced * 0.9)) / produced)
     assert nrw_2025 != nrw_2024
 
@@ -96,8 +110,10 @@ def _filled_template(unit, billed: float, produced: float) -> bytes:
     transaction that is then rolled back, so that nothing of it stays stored."""
     with transaction.atomic():
         period = Period.objects.for_code("2025")
-        rows = [Row(unit.pk, Variable.objects.get(code=code).pk, period.pk, "", value, "", Status.DRAFT)
-                for code, value in (("water_billed", billed), ("water_produced", produced))]
+        rows = [
+            Row(unit.pk, Variable.objects.get(code=code).pk, period.pk, "", value, "", Status.DRAFT)
+            for code, value in (("water_billed", billed), ("water_produced", produced))
+        ]
         write_observations(rows, batch=ImportBatch(file_name="scratch", format="test"))
         data = templates.build_template(unit, "2025", ["water"], language="en")
         transaction.set_rollback(True)
@@ -116,8 +132,16 @@ def test_an_officer_downloads_the_template_fills_it_fixes_one_bad_cell_and_impor
     assert templates.META_SHEET in book.sheet_names and "Water and sewage" in book.sheet_names
 
     bad = _filled_template(unit, billed=-300, produced=1000)
-    page.set_input_files("#template-file", files=[{"name": "water-2025.xlsx", "buffer": bad,
-                                                   "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.set_input_files(
+        "#template-file",
+        files=[
+            {
+                "name": "water-2025.xlsx",
+                "buffer": bad,
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            }
+        ],
+    )
     page.click("text=Check the file")
     page.wait_for_url("**/en/import/")
     table = page.locator("table.problem-table")
@@ -129,8 +153,16 @@ def test_an_officer_downloads_the_template_fills_it_fixes_one_bad_cell_and_impor
     assert not Observation.objects.filter(period__code="2025").exists()
 
     good = _filled_template(unit, billed=800, produced=1000)
-    page.set_input_files("#id_file", files=[{"name": "water-2025.xlsx", "buffer": good,
-                                             "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.set_input_files(
+        "#id_file",
+        files=[
+            {
+                "name": "water-2025.xlsx",
+                "buffer": good,
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            }
+        ],
+    )
     page.click("button[value=check]")
     page.wait_for_load_state()
     assert "No problems in 2 rows" in page.inner_text("#report-summary")
@@ -140,7 +172,9 @@ def test_an_officer_downloads_the_template_fills_it_fixes_one_bad_cell_and_impor
     assert "water-2025.xlsx" in page.inner_text("table.history-table")
     stored = dict(Observation.objects.filter(unit=unit, period__code="2025").values_list("variable__code", "value"))
     assert stored == {"water_billed": 800, "water_produced": 1000}
-    assert IndicatorValue.objects.get(indicator__code="water_nrw", unit=unit, period__code="2025", basis="all").value == 20
+    assert (
+        IndicatorValue.objects.get(indicator__code="water_nrw", unit=unit, period__code="2025", basis="all").value == 20
+    )
 
 
 def test_the_entry_form_has_no_serious_accessibility_violation(watched, login):

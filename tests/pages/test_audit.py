@@ -25,12 +25,21 @@ def world():
     a, b, c = f.unit("A", {"en": "Alpha"}), f.unit("B", {"en": "Beta"}), f.unit("C", {"en": "Gamma"})
     peers = f.group("peers", [a, b])
     f.group("others", [c])
-    f.write([f.row(a, produced, "2024", 1000, status=Status.DRAFT), f.row(a, billed, "2024", 800, status=Status.DRAFT),
-             f.row(c, produced, "2024", 7, status=Status.DRAFT)])
+    f.write(
+        [
+            f.row(a, produced, "2024", 1000, status=Status.DRAFT),
+            f.row(a, billed, "2024", 800, status=Status.DRAFT),
+            f.row(c, produced, "2024", 7, status=Status.DRAFT),
+        ]
+    )
     users = {}
-    for name, kind, scope in (("officer", "officer", {"unit": a}), ("approver", "approver", {"unit": a}),
-                              ("coordinator", "coordinator", {"group": peers}), ("outsider", "officer", {"unit": c}),
-                              ("other_coordinator", "coordinator", {"group": f.group("third", [c])})):
+    for name, kind, scope in (
+        ("officer", "officer", {"unit": a}),
+        ("approver", "approver", {"unit": a}),
+        ("coordinator", "coordinator", {"group": peers}),
+        ("outsider", "officer", {"unit": c}),
+        ("other_coordinator", "coordinator", {"group": f.group("third", [c])}),
+    ):
         users[name] = get_user_model().objects.create_user(name)
         Role.objects.create(user=users[name], kind=kind, **scope)
     users["admin"] = get_user_model().objects.create_superuser("root")
@@ -222,8 +231,9 @@ def test_submitted_figures_are_locked_for_the_officer_but_an_approver_may_restor
     first = edited.revisions.get(version=1)
     client.force_login(world["officer"])
     assert "Restore" not in client.get(history(edited)).content.decode()
-    response = client.post(history(edited, "audit-restore"), {"revision": first.pk, "version": edited.version},
-                           follow=True)
+    response = client.post(
+        history(edited, "audit-restore"), {"revision": first.pk, "version": edited.version}, follow=True
+    )
     assert "locked" in response.content.decode()
     assert Observation.objects.get(pk=edited.pk).value == 1200
     client.force_login(world["approver"])

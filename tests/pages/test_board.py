@@ -25,14 +25,24 @@ def world():
     the_set = IndicatorSet.objects.create(code="peers-set", name={"en": "Peers"}, group=peers)
     SetIndicator.objects.create(indicator_set=the_set, indicator=nrw)
     # A's figures are submitted (locked for the officer) and break a group rule; B lacks billed water.
-    f.write([f.row(a, produced, "2024", 1000, status=Status.SUBMITTED),
-             f.row(a, billed, "2024", 1200, status=Status.SUBMITTED),
-             f.row(b, produced, "2024", 500, status=Status.DRAFT)])
-    ValidationRule.objects.create(variable=billed, kind="consistency", expression="water_billed <= water_produced",
-                                  severity="error", group=peers,
-                                  message={"en": "Billed water cannot exceed the water produced."})
-    ValidationRule.objects.create(variable=produced, kind="range", maximum=100, severity="warning", group=f.group(
-        "unrelated", [c]))  # another group's rule: does not apply to A or B
+    f.write(
+        [
+            f.row(a, produced, "2024", 1000, status=Status.SUBMITTED),
+            f.row(a, billed, "2024", 1200, status=Status.SUBMITTED),
+            f.row(b, produced, "2024", 500, status=Status.DRAFT),
+        ]
+    )
+    ValidationRule.objects.create(
+        variable=billed,
+        kind="consistency",
+        expression="water_billed <= water_produced",
+        severity="error",
+        group=peers,
+        message={"en": "Billed water cannot exceed the water produced."},
+    )
+    ValidationRule.objects.create(
+        variable=produced, kind="range", maximum=100, severity="warning", group=f.group("unrelated", [c])
+    )  # another group's rule: does not apply to A or B
     users = {}
     for name, kind, scope in (("coordinator", "coordinator", {"group": peers}), ("officer", "officer", {"unit": a})):
         users[name] = get_user_model().objects.create_user(name)
@@ -43,7 +53,7 @@ def world():
 
 def member_row(page: str, code: str) -> str:
     start = page.index(f'<tr id="unit-{code}">')
-    return page[start:page.index("</tr>", start)]
+    return page[start : page.index("</tr>", start)]
 
 
 def test_the_board_lists_failed_checks_with_a_link_to_the_entry_page_and_what_is_missing(client, world):

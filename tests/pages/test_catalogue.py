@@ -35,8 +35,7 @@ def small():
     group = f.group("peers", [a, b], kind="exchange")
     f.variable("produced", unit_of_measure={"en": "m³"})
     f.variable("billed")
-    loss = f.indicator("loss", "100 * (produced - billed) / produced", polarity="lower_is_better",
-                       dimension="quality")
+    loss = f.indicator("loss", "100 * (produced - billed) / produced", polarity="lower_is_better", dimension="quality")
     f.indicator("peers__loss", loss.formula)
     return {"group": group, "loss": loss}
 
@@ -69,8 +68,13 @@ def test_who_may_not_edit_gets_not_found_and_nothing_changes(client, small, who)
     elif who != "anonymous":
         client.force_login(person("coord", "coordinator", small["group"]))
     assert client.get("/en/catalogue/indicators/loss/edit/").status_code == 404
-    assert client.post("/en/catalogue/indicators/loss/edit/", {"formula": "1", "decimals": 1,
-                                                                 "polarity": "neutral", "name_en": "x"}).status_code == 404
+    assert (
+        client.post(
+            "/en/catalogue/indicators/loss/edit/",
+            {"formula": "1", "decimals": 1, "polarity": "neutral", "name_en": "x"},
+        ).status_code
+        == 404
+    )
     assert client.post("/en/catalogue/indicators/loss/preview/", {"formula": "1"}).status_code == 404
     assert Indicator.objects.get(code="loss").formula == small["loss"].formula
     assert not AuditEvent.objects.exists()
@@ -85,15 +89,31 @@ def test_a_coordinator_edits_the_groups_adapted_indicator_but_not_another_groups
 
 
 def form_data(indicator, **changes):
-    data = {"formula": indicator.formula, "decimals": indicator.decimals, "polarity": indicator.polarity,
-            "target": "", "threshold_good": "", "threshold_poor": "", "name_en": indicator.name.get("en", "")}
+    data = {
+        "formula": indicator.formula,
+        "decimals": indicator.decimals,
+        "polarity": indicator.polarity,
+        "target": "",
+        "threshold_good": "",
+        "threshold_poor": "",
+        "name_en": indicator.name.get("en", ""),
+    }
     return data | changes
 
 
-def test_saving_changes_the_indicator_audits_it_and_schedules_a_recompute(client, small, django_capture_on_commit_callbacks):
+def test_saving_changes_the_indicator_audits_it_and_schedules_a_recompute(
+    client, small, django_capture_on_commit_callbacks
+):
     client.force_login(person("admin", "admin"))
-    data = form_data(small["loss"], formula="100 * billed / produced", name_pl="Straty", target="15",
-                     threshold_good="10", threshold_poor="30", decimals="2")
+    data = form_data(
+        small["loss"],
+        formula="100 * billed / produced",
+        name_pl="Straty",
+        target="15",
+        threshold_good="10",
+        threshold_poor="30",
+        decimals="2",
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post("/en/catalogue/indicators/loss/edit/", data)
     assert response.status_code == 302
@@ -105,11 +125,14 @@ def test_saving_changes_the_indicator_audits_it_and_schedules_a_recompute(client
     assert callbacks
 
 
-@pytest.mark.parametrize("formula, message", [
-    ("100 * (produced - ", "column 18: unexpected end of formula"),
-    ("100 * produced / bileld", "unknown name 'bileld'"),
-    ("produced $ 2", "column 10: unexpected character '$'"),
-])
+@pytest.mark.parametrize(
+    "formula, message",
+    [
+        ("100 * (produced - ", "column 18: unexpected end of formula"),
+        ("100 * produced / bileld", "unknown name 'bileld'"),
+        ("produced $ 2", "column 10: unexpected character '$'"),
+    ],
+)
 def test_a_formula_that_cannot_be_computed_is_refused_with_where_and_why(client, small, formula, message):
     client.force_login(person("admin", "admin"))
     response = client.post("/en/catalogue/indicators/loss/edit/", form_data(small["loss"], formula=formula))
@@ -130,21 +153,26 @@ def test_a_formula_that_makes_a_circle_of_indicators_is_refused(client, small):
 def preview_values(html):
     import re
 
-    return {code: value for code, value in re.findall(
-        r'data-unit="([^"]+)".*?class="number preview-value">([^<]*)<', html, flags=re.S)}
+    return {
+        code: value
+        for code, value in re.findall(r'data-unit="([^"]+)".*?class="number preview-value">([^<]*)<', html, flags=re.S)
+    }
 
 
 def test_the_live_preview_of_an_unchanged_formula_equals_the_stored_values(client, world):
     client.force_login(person("admin", "admin"))
     indicator = Indicator.objects.get(code="water_nrw")
-    response = client.post(f"/en/catalogue/indicators/{indicator.code}/preview/",
-                           {"formula": indicator.formula, "group": "rasina"})
+    response = client.post(
+        f"/en/catalogue/indicators/{indicator.code}/preview/", {"formula": indicator.formula, "group": "rasina"}
+    )
     html = response.content.decode()
     shown = preview_values(html)
     assert shown, html
     period = Period.objects.get(code="2024")
-    stored = {row.unit.code: row.value for row in IndicatorValue.objects.filter(
-        indicator=indicator, period=period, basis="all").select_related("unit")}
+    stored = {
+        row.unit.code: row.value
+        for row in IndicatorValue.objects.filter(indicator=indicator, period=period, basis="all").select_related("unit")
+    }
     from municipium.lib.numbers import format_number
 
     assert shown == {code: format_number(stored.get(code), indicator.decimals, "en") for code in shown}
@@ -155,18 +183,22 @@ def test_the_live_preview_of_an_unchanged_formula_equals_the_stored_values(clien
 def test_the_live_preview_computes_a_changed_formula_with_the_engine(client, world):
     client.force_login(person("admin", "admin"))
     indicator = Indicator.objects.get(code="water_nrw")
-    html = client.post(f"/en/catalogue/indicators/{indicator.code}/preview/",
-                       {"formula": f"2 * ({indicator.formula})", "group": "rasina"}).content.decode()
+    html = client.post(
+        f"/en/catalogue/indicators/{indicator.code}/preview/",
+        {"formula": f"2 * ({indicator.formula})", "group": "rasina"},
+    ).content.decode()
     assert "differs" in html
 
 
 def test_the_live_preview_of_a_broken_formula_says_where_and_what(client, world):
     client.force_login(person("admin", "admin"))
-    html = client.post("/en/catalogue/indicators/water_nrw/preview/",
-                       {"formula": "100 * water_lost / ", "group": "rasina"}).content.decode()
+    html = client.post(
+        "/en/catalogue/indicators/water_nrw/preview/", {"formula": "100 * water_lost / ", "group": "rasina"}
+    ).content.decode()
     assert "column 19: unexpected end of formula" in html and "preview-table" not in html
-    html = client.post("/en/catalogue/indicators/water_nrw/preview/",
-                       {"formula": "100 * water_lots", "group": "rasina"}).content.decode()
+    html = client.post(
+        "/en/catalogue/indicators/water_nrw/preview/", {"formula": "100 * water_lots", "group": "rasina"}
+    ).content.decode()
     assert "column 7: unknown name 'water_lots'" in unescape(html)
 
 

@@ -41,9 +41,17 @@ def url(unit="RS-1", period="2024", area="water", name="entry", language="en"):
 
 
 def filled(**values):
-    data = {"value-water_produced.": "1000", "value-water_billed.": "700", "value-pop_by_sex.F": "10",
-            "value-pop_by_sex.M": "12", "version-water_produced.": "0", "version-water_billed.": "0",
-            "version-pop_by_sex.F": "0", "version-pop_by_sex.M": "0", "action": "draft"}
+    data = {
+        "value-water_produced.": "1000",
+        "value-water_billed.": "700",
+        "value-pop_by_sex.F": "10",
+        "value-pop_by_sex.M": "12",
+        "version-water_produced.": "0",
+        "version-water_billed.": "0",
+        "version-pop_by_sex.F": "0",
+        "version-pop_by_sex.M": "0",
+        "action": "draft",
+    }
     data.update(values)
     return data
 
@@ -71,7 +79,7 @@ def test_the_form_has_a_labelled_field_per_variable_and_category_with_last_perio
     page = client.get(url()).content.decode()
     for name in ("value-water_produced.", "value-water_billed.", "value-pop_by_sex.F", "value-pop_by_sex.M"):
         assert f'name="{name}"' in page
-    assert page.count("<label for=\"f") == 4
+    assert page.count('<label for="f') == 4
     assert "1,000" in page and "800" in page  # 2023's figures beside the fields
     assert "Not started" in page
 
@@ -102,13 +110,17 @@ def test_saving_a_draft_writes_through_the_write_path_with_a_form_batch(client, 
 
 
 def test_submitting_stores_submitted_figures_shows_them_read_only_and_recomputes(
-        client, water, officer, django_capture_on_commit_callbacks):
+    client, water, officer, django_capture_on_commit_callbacks
+):
     client.force_login(officer)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(), filled(action="submit"))
     assert response.status_code == 302
     assert set(Observation.objects.filter(period__code="2024").values_list("status", flat=True)) == {Status.SUBMITTED}
-    assert IndicatorValue.objects.get(indicator__code="nrw", unit=water["unit"], period__code="2024", basis="all").value == 30
+    assert (
+        IndicatorValue.objects.get(indicator__code="nrw", unit=water["unit"], period__code="2024", basis="all").value
+        == 30
+    )
     page = client.get(url()).content.decode()
     assert "read-only" in page and 'name="value-water_billed."' not in page
     assert client.post(url(), filled(**{"value-water_billed.": "1"})).status_code == 302
@@ -121,7 +133,9 @@ def test_submit_needs_every_figure_or_why_it_is_missing(client, water, officer):
     assert response.status_code == 200
     assert "to submit, enter the figure or choose why it is missing" in response.content.decode()
     assert not Observation.objects.filter(period__code="2024").exists()
-    response = client.post(url(), filled(action="submit", **{"value-pop_by_sex.M": "", "missing-pop_by_sex.M": "confidential"}))
+    response = client.post(
+        url(), filled(action="submit", **{"value-pop_by_sex.M": "", "missing-pop_by_sex.M": "confidential"})
+    )
     assert response.status_code == 302
     assert Observation.objects.get(period__code="2024", breakdown="M").missing == "confidential"
 
@@ -139,27 +153,43 @@ def test_an_unparseable_number_is_an_error_naming_the_field_and_nothing_is_saved
 
 def test_numbers_are_read_as_the_officers_language_writes_them(client, water, officer):
     client.force_login(officer)
-    response = client.post(url(language="pl"),
-                           filled(**{"value-water_produced.": "1 234,5", "value-water_billed.": "1.000"}))
+    response = client.post(
+        url(language="pl"), filled(**{"value-water_produced.": "1 234,5", "value-water_billed.": "1.000"})
+    )
     assert response.status_code == 302
     values = dict(Observation.objects.filter(period__code="2024").values_list("variable__code", "value"))
     assert values["water_produced"] == 1234.5 and values["water_billed"] == 1000
-    response = client.post(url(language="fa"),
-                           filled(**{"version-water_produced.": "1", "version-water_billed.": "1",
-                                     "version-pop_by_sex.F": "1", "version-pop_by_sex.M": "1",
-                                     "value-water_produced.": "۱۲۳۴٫۵", "value-water_billed.": "۹۰۰"}))
+    response = client.post(
+        url(language="fa"),
+        filled(
+            **{
+                "version-water_produced.": "1",
+                "version-water_billed.": "1",
+                "version-pop_by_sex.F": "1",
+                "version-pop_by_sex.M": "1",
+                "value-water_produced.": "۱۲۳۴٫۵",
+                "value-water_billed.": "۹۰۰",
+            }
+        ),
+    )
     assert response.status_code == 302
     values = dict(Observation.objects.filter(period__code="2024").values_list("variable__code", "value"))
     assert values["water_produced"] == 1234.5 and values["water_billed"] == 900
 
 
 def test_inline_validation_returns_a_message_for_the_field_and_a_warning_does_not_block(client, water, officer):
-    ValidationRule.objects.create(variable=water["billed"], kind="consistency",
-                                  expression="water_billed <= water_produced", severity="error",
-                                  message={"en": "Billed cannot exceed produced."})
+    ValidationRule.objects.create(
+        variable=water["billed"],
+        kind="consistency",
+        expression="water_billed <= water_produced",
+        severity="error",
+        message={"en": "Billed cannot exceed produced."},
+    )
     ValidationRule.objects.create(variable=water["billed"], kind="change", threshold=50, severity="warning")
     client.force_login(officer)
-    response = client.post(url(name="entry-validate"), filled(**{"value-water_billed.": "2000"}), HTTP_HX_REQUEST="true")
+    response = client.post(
+        url(name="entry-validate"), filled(**{"value-water_billed.": "2000"}), HTTP_HX_REQUEST="true"
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert 'id="m1" hx-swap-oob="innerHTML"' in page
@@ -169,9 +199,19 @@ def test_inline_validation_returns_a_message_for_the_field_and_a_warning_does_no
     response = client.post(url(), filled(**{"value-water_produced.": "5000", "value-water_billed.": "2000"}))
     assert response.status_code == 302
     # the error blocks
-    response = client.post(url(), filled(**{"value-water_produced.": "1000", "value-water_billed.": "2000",
-                                             "version-water_produced.": "1", "version-water_billed.": "1",
-                                             "version-pop_by_sex.F": "1", "version-pop_by_sex.M": "1"}))
+    response = client.post(
+        url(),
+        filled(
+            **{
+                "value-water_produced.": "1000",
+                "value-water_billed.": "2000",
+                "version-water_produced.": "1",
+                "version-water_billed.": "1",
+                "version-pop_by_sex.F": "1",
+                "version-pop_by_sex.M": "1",
+            }
+        ),
+    )
     assert response.status_code == 200 and "Billed cannot exceed produced." in response.content.decode()
     assert Observation.objects.get(period__code="2024", variable=water["produced"]).value == 5000
 
@@ -186,8 +226,12 @@ def test_a_range_error_from_the_variables_limit(client, water, officer):
 def test_a_figure_changed_by_someone_else_is_not_overwritten_and_both_values_are_shown(client, water, officer):
     client.force_login(officer)
     assert client.post(url(), filled()).status_code == 302  # everything at version 1
-    versions = {"version-water_produced.": "1", "version-water_billed.": "1", "version-pop_by_sex.F": "1",
-                "version-pop_by_sex.M": "1"}
+    versions = {
+        "version-water_produced.": "1",
+        "version-water_billed.": "1",
+        "version-pop_by_sex.F": "1",
+        "version-pop_by_sex.M": "1",
+    }
     # someone else saves 750 meanwhile (version 2)
     assert client.post(url(), filled(**versions, **{"value-water_billed.": "750"})).status_code == 302
     response = client.post(url(), filled(**versions, **{"value-water_billed.": "720"}))
@@ -243,8 +287,10 @@ def test_an_approver_reviews_submitted_figures_on_the_entry_page_and_approves_th
     assert response.status_code == 302 and response["Location"] == url()
     statuses = set(Observation.objects.filter(unit=water["unit"], period__code="2024").values_list("status", flat=True))
     assert statuses == {Status.APPROVED}
-    assert AuditEvent.objects.filter(note__icontains="approve").exists() or AuditEvent.objects.filter(
-        object_repr__icontains="approve").exists()
+    assert (
+        AuditEvent.objects.filter(note__icontains="approve").exists()
+        or AuditEvent.objects.filter(object_repr__icontains="approve").exists()
+    )
 
 
 def test_an_approver_reopens_only_with_a_reason_and_cannot_write_figures(client, water, officer, approver):

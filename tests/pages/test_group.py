@@ -38,8 +38,16 @@ def small():
     a_produced.save()
     f.observe(a, billed, "2024", missing="not_collected")
     f.observe(b, produced, "2024", missing="not_shared")
-    return {"a": a, "b": b, "group": group, "produced": produced, "billed": billed, "loss": loss, "spare": spare,
-            "set": the_set}
+    return {
+        "a": a,
+        "b": b,
+        "group": group,
+        "produced": produced,
+        "billed": billed,
+        "loss": loss,
+        "spare": spare,
+        "set": the_set,
+    }
 
 
 def cells(response, variable):
@@ -117,9 +125,12 @@ def test_a_forged_post_by_a_non_coordinator_is_not_found_and_changes_nothing(cli
     elif who == "other coordinator":
         client.force_login(person("coord", "coordinator", f.group("elsewhere", [])))
     before = list(SetIndicator.objects.values_list("indicator_set_id", "indicator_id"))
-    for url, data in [("adopt", {"indicator": "spare"}), ("remove", {"indicator": "loss"}),
-                      ("adapt", {"indicator": "loss"}),
-                      ("availability", {"unit": "U-B", "variable": "billed", "status": "available"})]:
+    for url, data in [
+        ("adopt", {"indicator": "spare"}),
+        ("remove", {"indicator": "loss"}),
+        ("adapt", {"indicator": "loss"}),
+        ("availability", {"unit": "U-B", "variable": "billed", "status": "available"}),
+    ]:
         assert client.post(f"/en/groups/peers/{url}/", data).status_code == 404, url
     assert list(SetIndicator.objects.values_list("indicator_set_id", "indicator_id")) == before
     assert not Availability.objects.exists()
@@ -154,12 +165,16 @@ def test_the_matrix_shows_available_with_the_source_and_the_missing_codes(client
 
 def test_a_declaration_fills_a_cell_without_data_until_observations_come(client, small):
     client.force_login(person("coord", "coordinator", small["group"]))
-    response = client.post("/en/groups/peers/availability/", {
-        "unit": "U-B", "variable": "billed", "status": "available", "source": "Utility annual report", "note": ""})
+    response = client.post(
+        "/en/groups/peers/availability/",
+        {"unit": "U-B", "variable": "billed", "status": "available", "source": "Utility annual report", "note": ""},
+    )
     assert response.status_code == 302
     assert AuditEvent.objects.filter(model="places.availability", action="create").exists()
-    assert cells(client.get("/en/groups/peers/?period=2024"), "billed")[1] == \
-        "Available · declared Source: Utility annual report"
+    assert (
+        cells(client.get("/en/groups/peers/?period=2024"), "billed")[1]
+        == "Available · declared Source: Utility annual report"
+    )
     f.observe(small["b"], small["billed"], "2024", missing="not_collected")
     assert cells(client.get("/en/groups/peers/?period=2024"), "billed")[1] == "Not collected"
 
@@ -178,8 +193,9 @@ def test_outsiders_see_availability_of_published_data_only(client, small):
     produced = small["a"].observations.get(variable=small["produced"])
     produced.status = Status.DRAFT
     produced.save()
-    Availability.objects.create(group=small["group"], unit=small["b"], variable=small["billed"], status="available",
-                                source="Secret plan")
+    Availability.objects.create(
+        group=small["group"], unit=small["b"], variable=small["billed"], status="available", source="Secret plan"
+    )
     outsider = client.get("/en/groups/peers/?period=2024")
     assert cells(outsider, "produced")[0] == "No information"
     assert "Secret plan" not in outsider.content.decode()

@@ -84,12 +84,15 @@ def test_problems_are_listed_in_a_table_and_nothing_is_stored_or_kept(client, of
     assert not Observation.objects.exists() and uploads(settings) == []
 
 
-@pytest.mark.parametrize("name, content", [
-    ("garbage.csv", b"\x00\x01\x02\xff\xfe garbage"),
-    ("broken.xlsx", b"PK\x03\x04 this is not a workbook"),
-    ("empty.csv", b""),
-    ("cp1250.csv", "unit;variable;period;wartość\nRS-1;water_billed;2024;x\n".encode("cp1250")),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("garbage.csv", b"\x00\x01\x02\xff\xfe garbage"),
+        ("broken.xlsx", b"PK\x03\x04 this is not a workbook"),
+        ("empty.csv", b""),
+        ("cp1250.csv", "unit;variable;period;wartość\nRS-1;water_billed;2024;x\n".encode("cp1250")),
+    ],
+)
 def test_bad_files_give_a_problem_list_and_store_nothing(client, officer, settings, name, content):
     client.force_login(officer)
     response = upload(client, content, name)

@@ -30,8 +30,9 @@ def world(django_db_setup, django_db_blocker):
     year is still draft: 2023 is published, 2024 is seen only inside the groups. Alytus's
     municipalities have boundaries (the map)."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield build_world(years=(2022, 2023, 2024), groups=("rasina", "pl-exchange", "alytus"),
-                          last_year_status="draft")
+        yield build_world(
+            years=(2022, 2023, 2024), groups=("rasina", "pl-exchange", "alytus"), last_year_status="draft"
+        )
         transaction.set_rollback(True)
 
 
@@ -45,9 +46,12 @@ def _stored(code, group_code, period_code, basis=Basis.ALL):
     period = Period.objects.get(code=period_code)
     group = Group.objects.get(code=group_code)
     members = set(group.memberships.values_list("unit_id", flat=True))
-    values = {v.unit.code: v for v in IndicatorValue.objects.filter(
-        indicator=indicator, period=period, breakdown="", basis=basis, value__isnull=False,
-        unit_id__in=members).select_related("unit")}
+    values = {
+        v.unit.code: v
+        for v in IndicatorValue.objects.filter(
+            indicator=indicator, period=period, breakdown="", basis=basis, value__isnull=False, unit_id__in=members
+        ).select_related("unit")
+    }
     statistic = GroupStatistic.objects.get(indicator=indicator, period=period, group=group, breakdown="", basis=basis)
     return indicator, values, statistic
 
@@ -91,7 +95,8 @@ def test_without_a_choice_the_page_shows_the_first_group_with_values_and_the_lat
     assert response.context["period"].code == "2023"  # the latest published
     # A small group: every member with a value is in the time series.
     assert len(response.context["view"].series_units) == len(
-        [r for r in response.context["rows"] if r.value is not None])
+        [r for r in response.context["rows"] if r.value is not None]
+    )
 
 
 def test_htmx_requests_get_the_results_part_only(client, world):
@@ -156,20 +161,23 @@ def test_every_chart_downloads_as_png_and_svg(client, world, name):
     assert root.tag.endswith("svg")
 
 
-@pytest.mark.parametrize("address", [
-    "/en/indicators/no_such_indicator/",
-    "/en/indicators/%00/",
-    "/en/indicators/{code}/?period=2023%00",
-    "/en/indicators/{code}/?group=" + "x" * 300,
-    "/en/indicators/{code}/?group=no-such-group",
-    "/en/indicators/{code}/?period=20x4",
-    "/en/indicators/{code}/?period=1850",
-    "/en/indicators/{code}/?period=2031",
-    "/en/indicators/{code}/map.geojson?group=%00%27",
-    "/en/indicators/{code}/data/?format=pdf",
-    "/en/indicators/{code}/chart/pie.png",
-    "/en/indicators/{code}/chart/ranking.gif",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/en/indicators/no_such_indicator/",
+        "/en/indicators/%00/",
+        "/en/indicators/{code}/?period=2023%00",
+        "/en/indicators/{code}/?group=" + "x" * 300,
+        "/en/indicators/{code}/?group=no-such-group",
+        "/en/indicators/{code}/?period=20x4",
+        "/en/indicators/{code}/?period=1850",
+        "/en/indicators/{code}/?period=2031",
+        "/en/indicators/{code}/map.geojson?group=%00%27",
+        "/en/indicators/{code}/data/?format=pdf",
+        "/en/indicators/{code}/chart/pie.png",
+        "/en/indicators/{code}/chart/ranking.gif",
+    ],
+)
 def test_unknown_or_malformed_choices_are_not_found(client, world, address):
     assert client.get(address.format(code=_nrw_code())).status_code == 404
 

@@ -78,12 +78,15 @@ PAGES = {
     "entry form": Page("/en/entry/{unit}/2024/{area}/", LOGIN, {**WRITERS, "approver": OWN}),
     "import": Page("/en/import/", LOGIN, {"officer": ALL, "coordinator": ALL, "admin": ALL, "stranger": ALL}),
     "group workspace": Page("/en/groups/{group}/", OK, everyone()),
-    "status board": Page("/en/groups/{group}/status/2024/", LOGIN, {"coordinator": G, "admin": ALL,
-                                                                     "stranger": FOREIGN}),
+    "status board": Page(
+        "/en/groups/{group}/status/2024/", LOGIN, {"coordinator": G, "admin": ALL, "stranger": FOREIGN}
+    ),
     "audit log": Page("/en/audit/", LOGIN, {"coordinator": ALL, "admin": ALL, "stranger": ALL}),
-    "observation history": Page("/en/audit/observations/{observation}/", LOGIN,
-                                {"officer": OWN, "approver": OWN, "coordinator": G, "admin": ALL,
-                                 "stranger": FOREIGN}),
+    "observation history": Page(
+        "/en/audit/observations/{observation}/",
+        LOGIN,
+        {"officer": OWN, "approver": OWN, "coordinator": G, "admin": ALL, "stranger": FOREIGN},
+    ),
     "catalogue": Page("/en/catalogue/", OK, everyone()),
     "indicator edit": Page("/en/catalogue/indicators/{indicator}/edit/", NOT_FOUND, {"admin": ALL}),
     "reports list": Page("/en/reports/{unit}/", OK, everyone()),
@@ -126,15 +129,30 @@ def _formatted(value, decimals) -> str:
 def _probe_indicator() -> Indicator:
     """An indicator whose 2024 values for the three target units are written in a way no
     published figure is, so that finding one on a page can only mean an unpublished leak."""
-    published = {_formatted(v, d) for v, d in IndicatorValue.objects.filter(basis=Basis.PUBLISHED).values_list(
-        "value", "indicator__decimals") if v is not None}
-    published |= {_formatted(v, d) for v, d in IndicatorValue.objects.filter(
-        basis=Basis.ALL, period__code="2023").values_list("value", "indicator__decimals") if v is not None}
+    published = {
+        _formatted(v, d)
+        for v, d in IndicatorValue.objects.filter(basis=Basis.PUBLISHED).values_list("value", "indicator__decimals")
+        if v is not None
+    }
+    published |= {
+        _formatted(v, d)
+        for v, d in IndicatorValue.objects.filter(basis=Basis.ALL, period__code="2023").values_list(
+            "value", "indicator__decimals"
+        )
+        if v is not None
+    }
     period = Period.objects.get(code="2024")
     for indicator in Indicator.objects.order_by("service_area__order", "order", "code"):
-        values = dict(IndicatorValue.objects.filter(indicator=indicator, period=period, basis=Basis.ALL, breakdown="",
-                                                    unit__code__in=UNITS.values(), value__isnull=False)
-                      .values_list("unit__code", "value"))
+        values = dict(
+            IndicatorValue.objects.filter(
+                indicator=indicator,
+                period=period,
+                basis=Basis.ALL,
+                breakdown="",
+                unit__code__in=UNITS.values(),
+                value__isnull=False,
+            ).values_list("unit__code", "value")
+        )
         texts = [_formatted(values[code], indicator.decimals) for code in UNITS.values() if code in values]
         if len(texts) == 3 and all(len(t) >= 5 and t not in published for t in texts) and len(set(texts)) == 3:
             return indicator
@@ -148,16 +166,26 @@ def _setting() -> dict:
     targets = {}
     for name, code in UNITS.items():
         unit = Unit.objects.get(code=code)
-        value = IndicatorValue.objects.get(indicator=indicator, unit=unit, period=period, basis=Basis.ALL,
-                                           breakdown="").value
+        value = IndicatorValue.objects.get(
+            indicator=indicator, unit=unit, period=period, basis=Basis.ALL, breakdown=""
+        ).value
         observation = Observation.objects.filter(unit=unit, period=period, variable__service_area=area).first()
-        report = Report.objects.create(unit=unit, title=f"Services of {code}", period=period,
-                                       group=Group.objects.get(code=GROUP_OF[name]), language="en")
+        report = Report.objects.create(
+            unit=unit,
+            title=f"Services of {code}",
+            period=period,
+            group=Group.objects.get(code=GROUP_OF[name]),
+            language="en",
+        )
         ReportIndicator.objects.create(report=report, indicator=indicator)
         targets[name] = Target(unit, GROUP_OF[name], observation.pk, report.pk, _formatted(value, indicator.decimals))
     users = {}
-    scopes = {"unit": {"unit": targets["own"].unit}, "group": {"group": Group.objects.get(code="rasina")},
-              "other group": {"group": Group.objects.get(code="pl-exchange")}, None: {}}
+    scopes = {
+        "unit": {"unit": targets["own"].unit},
+        "group": {"group": Group.objects.get(code="rasina")},
+        "other group": {"group": Group.objects.get(code="pl-exchange")},
+        None: {},
+    }
     for caller, (kind, scope) in CALLERS.items():
         if kind is None:
             continue
@@ -179,9 +207,14 @@ def test_page_permission_matrix(world, caller, page_name):
     if caller != "anonymous":
         client.force_login(world["users"][caller])
     for target_name, target in world["targets"].items():
-        url = page.path.format(unit=target.unit.code, group=target.group, area=world["area"].code,
-                               indicator=world["indicator"].code, observation=target.observation,
-                               report=target.report)
+        url = page.path.format(
+            unit=target.unit.code,
+            group=target.group,
+            area=world["area"].code,
+            indicator=world["indicator"].code,
+            observation=target.observation,
+            report=target.report,
+        )
         response = client.get(url)
         want = expected(page, caller, target_name)
         where = f"{caller} → {page_name} of {target_name} ({url})"

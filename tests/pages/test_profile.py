@@ -35,8 +35,9 @@ def person(name, **role):
 
 def row_of(html: str, indicator_code: str) -> str:
     """The table row of one indicator (its link opens the row)."""
-    match = re.search(rf'<tr>\s*<th scope="row"[^>]*><a href="/\w+/indicators/{indicator_code}/[^"]*">.*?</tr>',
-                      html, re.S)
+    match = re.search(
+        rf'<tr>\s*<th scope="row"[^>]*><a href="/\w+/indicators/{indicator_code}/[^"]*">.*?</tr>', html, re.S
+    )
     assert match, f"no row for {indicator_code}"
     return match.group(0)
 
@@ -48,10 +49,12 @@ def text_of(html: str) -> str:
 def test_the_profile_shows_value_median_quartiles_rank_and_band_of_an_indicator(client, world):
     unit, group = world.unit(KRUSEVAC), world.group("rasina")
     indicator = Indicator.objects.get(code="water_nrw")
-    stored = IndicatorValue.objects.get(indicator=indicator, unit=unit, period__code="2024", breakdown="",
-                                        basis=Basis.ALL)
-    statistic = GroupStatistic.objects.get(indicator=indicator, group=group, period__code="2024", breakdown="",
-                                           basis=Basis.ALL)
+    stored = IndicatorValue.objects.get(
+        indicator=indicator, unit=unit, period__code="2024", breakdown="", basis=Basis.ALL
+    )
+    statistic = GroupStatistic.objects.get(
+        indicator=indicator, group=group, period__code="2024", breakdown="", basis=Basis.ALL
+    )
     ranked = next(r for r in read.ranks(indicator, stored.period, group, public=True) if r.unit == unit)
     band = bands.band(stored.value, indicator, statistic)
 
@@ -62,8 +65,10 @@ def test_the_profile_shows_value_median_quartiles_rank_and_band_of_an_indicator(
     shown = text_of(row)
     assert f"{format_number(stored.value, indicator.decimals, 'en')} %" in shown
     assert format_number(statistic.median, indicator.decimals, "en") in shown
-    assert (f"{format_number(statistic.p25, indicator.decimals, 'en')} – "
-            f"{format_number(statistic.p75, indicator.decimals, 'en')}") in shown
+    assert (
+        f"{format_number(statistic.p25, indicator.decimals, 'en')} – "
+        f"{format_number(statistic.p75, indicator.decimals, 'en')}"
+    ) in shown
     assert f"{ranked.rank} of {ranked.n}" in shown
     assert band.css in row and band.label in shown  # colour and words, never colour alone
     assert 'href="/en/indicators/water_nrw/?group=rasina&amp;period=2024"' in row
@@ -82,8 +87,11 @@ def test_the_profile_groups_the_set_indicators_by_service_area_and_dimension(cli
 def test_without_a_group_set_the_profile_shows_every_indicator_with_values_and_says_so(client):
     world = build_world(years=(2023, 2024), groups=("rasina",))
     html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
-    with_values = set(IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False)
-                      .values_list("indicator__code", flat=True))
+    with_values = set(
+        IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False).values_list(
+            "indicator__code", flat=True
+        )
+    )
     assert set(re.findall(r'href="/en/indicators/(\w+)/', html)) == with_values
     assert "groups has an indicator set; all indicators with figures" in html
 
@@ -137,7 +145,7 @@ def test_an_unknown_unit_is_not_found(client, world):
 
 def completeness_of(html: str) -> str:
     start = html.index('id="completeness-heading"')
-    return html[start:html.index("</section>", start)]
+    return html[start : html.index("</section>", start)]
 
 
 def test_completeness_lists_what_is_missing_and_links_to_data_entry_only_for_those_who_may_enter(client, world):
@@ -189,8 +197,8 @@ def test_compare_shows_the_chosen_units_side_by_side_with_a_chart_and_table_per_
     response = client.get(f"/en/compare/?units={units[0]},{units[1]}&units={units[2]}&set=water_core&group=rasina")
     assert response.status_code == 200
     html = response.content.decode()
-    table = html[html.index('<table class="table table-sm table-numbers compare-table'):]
-    table = table[:table.index("</table>")]
+    table = html[html.index('<table class="table table-sm table-numbers compare-table') :]
+    table = table[: table.index("</table>")]
     for code in units:
         assert world.unit(code).label in table
         assert f'id="compare-unit-{code}" checked' in html
@@ -198,8 +206,9 @@ def test_compare_shows_the_chosen_units_side_by_side_with_a_chart_and_table_per_
     shown = 0
     for indicator in IndicatorSet.objects.get(code="water_core").indicators.all():
         row = text_of(row_of(table, indicator.code))
-        for stored in IndicatorValue.objects.filter(indicator=indicator, unit__code__in=units, period__code="2024",
-                                                    basis=Basis.ALL, value__isnull=False):
+        for stored in IndicatorValue.objects.filter(
+            indicator=indicator, unit__code__in=units, period__code="2024", basis=Basis.ALL, value__isnull=False
+        ):
             assert format_number(stored.value, indicator.decimals, "en") in row
             shown += 1
     assert shown > len(units)
@@ -236,8 +245,9 @@ def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public):
     ids = [i.pk for i in indicators]
     many = read.series_many([unit.pk], ids, public=public)
     for indicator in indicators:
-        assert [r.pk for r in many if r.indicator_id == indicator.pk] == \
-            [r.pk for r in read.series(indicator, unit, public=public)]
+        assert [r.pk for r in many if r.indicator_id == indicator.pk] == [
+            r.pk for r in read.series(indicator, unit, public=public)
+        ]
     for period in Period.objects.all():
         stats = {s.indicator_id: s.pk for s in read.statistics_many(ids, [period.pk], group, public=public)}
         ranks = read.unit_ranks(unit, ids, period, group, public=public)

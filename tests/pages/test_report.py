@@ -29,12 +29,16 @@ def person(name, kind=None, unit=None):
 
 def indicators_with_values(unit, period, count=2):
     """Indicators the unit and its group have a value for, in catalogue order."""
-    rows = (IndicatorValue.objects.filter(unit=unit, period=period, basis=Basis.ALL, breakdown="", value__isnull=False)
-            .select_related("indicator").order_by("indicator__service_area__order", "indicator__order"))
+    rows = (
+        IndicatorValue.objects.filter(unit=unit, period=period, basis=Basis.ALL, breakdown="", value__isnull=False)
+        .select_related("indicator")
+        .order_by("indicator__service_area__order", "indicator__order")
+    )
     found = []
     for row in rows:
-        if GroupStatistic.objects.filter(indicator=row.indicator, period=period, group__code="rasina",
-                                         median__isnull=False).exists():
+        if GroupStatistic.objects.filter(
+            indicator=row.indicator, period=period, group__code="rasina", median__isnull=False
+        ).exists():
             found.append(row.indicator)
         if len(found) == count:
             return found
@@ -52,15 +56,22 @@ def world():
 
 
 def make(client, world, **extra):
-    data = {"title": "Services in 2024", "period": world.period.pk, "group": world.rasina.pk, "language": "en",
-            "introduction": "For the council's May session.", "indicators": [str(i.pk) for i in world.chosen]}
+    data = {
+        "title": "Services in 2024",
+        "period": world.period.pk,
+        "group": world.rasina.pk,
+        "language": "en",
+        "introduction": "For the council's May session.",
+        "indicators": [str(i.pk) for i in world.chosen],
+    }
     data.update(extra)
     return client.post(f"/en/reports/{UNIT}/", data)
 
 
 def text_of(document) -> str:
-    return " ".join(box.text for page in document.pages for box in page._page_box.descendants()
-                    if isinstance(box, boxes.TextBox))
+    return " ".join(
+        box.text for page in document.pages for box in page._page_box.descendants() if isinstance(box, boxes.TextBox)
+    )
 
 
 def test_an_officer_makes_a_report_and_the_page_shows_the_stored_value_and_the_group_median(client, world):
@@ -75,10 +86,12 @@ def test_an_officer_makes_a_report_and_the_page_shows_the_stored_value_and_the_g
 
     page = client.get(response.url).content.decode()
     indicator = world.chosen[0]
-    stored = IndicatorValue.objects.get(indicator=indicator, unit=world.kru, period=world.period, basis=Basis.ALL,
-                                        breakdown="")
-    median = GroupStatistic.objects.get(indicator=indicator, period=world.period, group=world.rasina, basis=Basis.ALL,
-                                        breakdown="").median
+    stored = IndicatorValue.objects.get(
+        indicator=indicator, unit=world.kru, period=world.period, basis=Basis.ALL, breakdown=""
+    )
+    median = GroupStatistic.objects.get(
+        indicator=indicator, period=world.period, group=world.rasina, basis=Basis.ALL, breakdown=""
+    ).median
     assert f'data-value="{stored.value}">{numbers.format_number(stored.value, indicator.decimals, "en")}' in page
     assert numbers.format_number(median, indicator.decimals, "en") in page
     own = next(r for r in read.ranks(indicator, world.period, world.rasina, public=False) if r.unit == world.kru)
@@ -93,18 +106,31 @@ def test_editing_saves_commentary_order_and_chart_and_audits_before_and_after(cl
     make(client, world)
     report = Report.objects.get()
     first, second = world.chosen
-    response = client.post(f"/en/reports/{UNIT}/{report.pk}/", {
-        "title": "Services in 2024, revised", "period": world.period.pk, "group": world.rasina.pk, "language": "pl",
-        "introduction": "", "indicators": [str(first.pk), str(second.pk)],
-        f"order_{first.pk}": 2, f"chart_{first.pk}": "series", f"commentary_{first.pk}": "Better than last year.",
-        f"order_{second.pk}": 1, f"chart_{second.pk}": "ranking", f"commentary_{second.pk}": "Below the median.",
-    })
+    response = client.post(
+        f"/en/reports/{UNIT}/{report.pk}/",
+        {
+            "title": "Services in 2024, revised",
+            "period": world.period.pk,
+            "group": world.rasina.pk,
+            "language": "pl",
+            "introduction": "",
+            "indicators": [str(first.pk), str(second.pk)],
+            f"order_{first.pk}": 2,
+            f"chart_{first.pk}": "series",
+            f"commentary_{first.pk}": "Better than last year.",
+            f"order_{second.pk}": 1,
+            f"chart_{second.pk}": "ranking",
+            f"commentary_{second.pk}": "Below the median.",
+        },
+    )
     assert response.status_code == 302
     report.refresh_from_db()
     assert (report.title, report.language) == ("Services in 2024, revised", "pl")
     entries = report.ordered_entries()
     assert [(e.indicator, e.chart, e.commentary) for e in entries] == [
-        (second, "ranking", "Below the median."), (first, "series", "Better than last year.")]
+        (second, "ranking", "Below the median."),
+        (first, "series", "Better than last year."),
+    ]
     event = AuditEvent.objects.filter(model="reports.report", action="update").get()
     assert event.before["title"] == "Services in 2024" and event.after["title"] == "Services in 2024, revised"
     assert event.after["entries"][0]["commentary"] == "Below the median."
@@ -125,9 +151,16 @@ def test_a_post_from_someone_not_authorised_is_404_and_saves_nothing(client, wor
         client.force_login(person("viewer", "viewer", world.unit("RS-70343")))
     events = AuditEvent.objects.count()
     assert make(client, world, title="Sneaked in").status_code == 404
-    response = client.post(f"/en/reports/{UNIT}/{report.pk}/", {
-        "title": "Defaced", "period": world.period.pk, "group": world.rasina.pk, "language": "en",
-        "indicators": [str(world.chosen[0].pk)]})
+    response = client.post(
+        f"/en/reports/{UNIT}/{report.pk}/",
+        {
+            "title": "Defaced",
+            "period": world.period.pk,
+            "group": world.rasina.pk,
+            "language": "en",
+            "indicators": [str(world.chosen[0].pk)],
+        },
+    )
     assert response.status_code == 404
     assert list(Report.objects.values_list("title", flat=True)) == ["Services in 2024"]
     assert report.entries.count() == 2

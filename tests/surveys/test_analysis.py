@@ -33,7 +33,9 @@ def test_the_share_satisfied_counts_the_top_two_boxes_and_leaves_dont_know_out(s
     assert water.result.index.value == pytest.approx((mean - 1) / 4 * 100)
     # Unweighted simple random sample: the normal interval around the share, as the library gives it.
     p = water.share.value
-    assert water.share.ci_high - water.share.ci_low == pytest.approx(2 * 1.96 * math.sqrt(p * (1 - p) / len(known)), rel=0.05)
+    assert water.share.ci_high - water.share.ci_low == pytest.approx(
+        2 * 1.96 * math.sqrt(p * (1 - p) / len(known)), rel=0.05
+    )
     assert [s.service for s in result.services] == list(SERVICES)
     assert result.overall is not None and not result.weighted
 
@@ -53,7 +55,11 @@ def test_breakdowns_give_each_demographic_category_its_own_share(survey):
     (north, _l, north_cells, north_n), (south, _m, south_cells, south_n) = area.rows
     assert (north, south) == ("north", "south") and north_n + south_n == 300
     assert north_cells["water"].value > south_cells["water"].value
-    direct = [r.answers["sat_water"] for r in survey.responses.all() if r.answers["area"] == "north" and r.answers["sat_water"] != "dk"]
+    direct = [
+        r.answers["sat_water"]
+        for r in survey.responses.all()
+        if r.answers["area"] == "north" and r.answers["sat_water"] != "dk"
+    ]
     assert north_cells["water"].value == pytest.approx(sum(a in ("4", "5") for a in direct) / len(direct))
 
 
@@ -76,8 +82,12 @@ def test_comparison_with_the_previous_survey_is_holm_corrected(survey):
 
 
 def test_changed_wording_mode_and_weighting_are_warned_about(survey):
-    later = questionnaire(survey.unit, year=2026, previous=survey,
-                          wording={"sat_roads": "How satisfied are you with the state of the streets?"})
+    later = questionnaire(
+        survey.unit,
+        year=2026,
+        previous=survey,
+        wording={"sat_roads": "How satisfied are you with the state of the streets?"},
+    )
     respond(later, 200, seed=9, mode=Response.Mode.PHONE)
     weighting.save_settings(later, MARGINS, {})
     weighting.compute(later)
@@ -116,9 +126,15 @@ def test_the_model_questionnaire_analyses_weights_and_publishes(model_survey):
     for choice in model_survey.choices.all():
         choices.setdefault(choice.list_name, []).append(choice.name)
     closed = [q for q in model_survey.questions.all() if q.kind == Question.Kind.SELECT_ONE]
-    Response.objects.bulk_create(Response(survey=model_survey, mode="web", submitted_on=dt.date(2026, 3, 1),
-                                          answers={q.name: rng.choice(choices[q.list_name]) for q in closed})
-                                 for _ in range(120))
+    Response.objects.bulk_create(
+        Response(
+            survey=model_survey,
+            mode="web",
+            submitted_on=dt.date(2026, 3, 1),
+            answers={q.name: rng.choice(choices[q.list_name]) for q in closed},
+        )
+        for _ in range(120)
+    )
     result = analysis.analyse(model_survey)
     assert len(result.services) >= 5 and all(s.result is not None for s in result.services)
     assert result.gaps is not None and result.breakdowns

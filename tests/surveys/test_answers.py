@@ -21,8 +21,13 @@ def form():
 def test_good_answers_come_back_converted(form):
     checked = check(form, GOOD, language="sr")
     assert checked.ok, checked.errors
-    assert checked.answers == {"uses_water": "yes", "sat_water": "4", "age": 42, "bill": 12.5,
-                               "channels": ["phone", "email"]}
+    assert checked.answers == {
+        "uses_water": "yes",
+        "sat_water": "4",
+        "age": 42,
+        "bill": 12.5,
+        "channels": ["phone", "email"],
+    }
 
 
 def test_persian_digits_and_separators_are_read(form):
@@ -98,6 +103,8 @@ def test_an_overlong_open_answer_is_refused_not_cut(form):
 
 def test_pages_are_the_top_level_groups_and_the_questions_between_them(form):
     assert [[q.name for q in page] for page in form.pages()] == [
-        ["intro", "uses_water"], ["water", "sat_water", "why_water", "water"],
-        ["about", "age", "bill", "channels", "about"]]
+        ["intro", "uses_water"],
+        ["water", "sat_water", "why_water", "water"],
+        ["about", "age", "bill", "channels", "about"],
+    ]
     assert all(q.kind != Question.Kind.END_GROUP for q in [form.pages()[0][0]])

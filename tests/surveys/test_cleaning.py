@@ -35,8 +35,13 @@ def test_clean_data_raises_no_flags(survey):
 def test_a_copied_response_is_flagged_as_a_duplicate_but_not_the_original(survey):
     first = survey.responses.order_by("id").first()
     answers = dict(first.answers, remark="a different remark")
-    copy = Response.objects.create(survey=survey, mode="paper", answers=answers, submitted_on=first.submitted_on,
-                                   duration_seconds=first.duration_seconds)
+    copy = Response.objects.create(
+        survey=survey,
+        mode="paper",
+        answers=answers,
+        submitted_on=first.submitted_on,
+        duration_seconds=first.duration_seconds,
+    )
     cleaning.compute_flags(survey)
     flags = _flags(survey)
     assert flags[copy.id] == ["duplicate"] and flags[first.id] == []
@@ -131,8 +136,16 @@ def test_the_model_questionnaires_satisfaction_battery_is_one_grid_across_its_se
     satisfaction = [q.name for q in model_survey.questions.filter(role="satisfaction")]
     assert len(satisfaction) >= cleaning.GRID_MIN_ITEMS
     assert sorted(satisfaction) in [sorted(grid) for grid in cleaning.grids(model_survey)]
-    Response.objects.create(survey=model_survey, mode=Response.Mode.PAPER, submitted_on="2025-05-01",
-                            answers={name: "3" for name in satisfaction})
-    Response.objects.create(survey=model_survey, mode=Response.Mode.PAPER, submitted_on="2025-05-01",
-                            answers={name: str(1 + i % 5) for i, name in enumerate(satisfaction)})
+    Response.objects.create(
+        survey=model_survey,
+        mode=Response.Mode.PAPER,
+        submitted_on="2025-05-01",
+        answers={name: "3" for name in satisfaction},
+    )
+    Response.objects.create(
+        survey=model_survey,
+        mode=Response.Mode.PAPER,
+        submitted_on="2025-05-01",
+        answers={name: str(1 + i % 5) for i, name in enumerate(satisfaction)},
+    )
     assert cleaning.compute_flags(model_survey)[cleaning.STRAIGHTLINER] == 1

@@ -21,8 +21,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def survey():
     survey = questionnaire()
-    sampled_frame(survey, {"north": ["a@example.org", "b@example.org"], "south": ["Main St 1, Kruševac"]},
-                  probability={"north": 0.2, "south": 0.05})
+    sampled_frame(
+        survey,
+        {"north": ["a@example.org", "b@example.org"], "south": ["Main St 1, Kruševac"]},
+        probability={"north": 0.2, "south": 0.05},
+    )
     return survey
 
 
@@ -66,8 +69,10 @@ def test_the_excel_download_holds_the_same_columns(client, survey):
 
 def test_links_are_sent_to_e_mail_addresses_only(client, survey, mailoutbox):
     client.force_login(officer_of(survey.unit))
-    client.post(reverse("survey-links", args=[survey.pk]), {
-        "how": "email", "language": "en", "subject": "Your opinion", "message": "Answer here: {link}"})
+    client.post(
+        reverse("survey-links", args=[survey.pk]),
+        {"how": "email", "language": "en", "subject": "Your opinion", "message": "Answer here: {link}"},
+    )
     assert sorted(m.to[0] for m in mailoutbox) == ["a@example.org", "b@example.org"]
     token = mailoutbox[0].body.split("/s/")[1].split("/")[0]
     assert links.find(token) is not None

@@ -31,8 +31,16 @@ def outsider_client(client, db):
 
 
 def test_officer_creates_a_survey_from_the_model_with_chosen_services_and_languages(officer_client, survey_unit):
-    response = officer_client.post("/en/surveys/new/", {"unit": survey_unit.pk, "year": 2026, "code": "users-2026",
-                                                        "services": ["roads", "water_supply"], "languages": ["pl", "en"]})
+    response = officer_client.post(
+        "/en/surveys/new/",
+        {
+            "unit": survey_unit.pk,
+            "year": 2026,
+            "code": "users-2026",
+            "services": ["roads", "water_supply"],
+            "languages": ["pl", "en"],
+        },
+    )
     survey = Survey.objects.get(code="users-2026")
     assert response.status_code == 302 and response["Location"] == f"/en/surveys/{survey.pk}/"
     assert survey.languages == ["en", "pl"] and survey.unit == survey_unit
@@ -41,8 +49,10 @@ def test_officer_creates_a_survey_from_the_model_with_chosen_services_and_langua
 
 
 def test_new_survey_form_refuses_a_taken_short_name(officer_client, model_survey, survey_unit):
-    response = officer_client.post("/en/surveys/new/", {"unit": survey_unit.pk, "year": 2027, "code": model_survey.code,
-                                                        "services": ["roads"], "languages": ["en"]})
+    response = officer_client.post(
+        "/en/surveys/new/",
+        {"unit": survey_unit.pk, "year": 2027, "code": model_survey.code, "services": ["roads"], "languages": ["en"]},
+    )
     assert response.status_code == 200
     assert "already has a survey with this short name" in response.content.decode()
     assert Survey.objects.count() == 1
@@ -72,7 +82,12 @@ def test_outsider_cannot_upload_or_edit(outsider_client, model_survey):
     before = xlsform.questionnaire_state(model_survey)
     upload = SimpleUploadedFile("g.xlsx", workbook(GOOD, SCALE), content_type=XLSX)
     assert outsider_client.post(f"/en/surveys/{model_survey.pk}/", {"file": upload}).status_code == 404
-    assert outsider_client.post(f"/en/surveys/{model_survey.pk}/services/", {"action": "remove", "service": "roads"}).status_code == 404
+    assert (
+        outsider_client.post(
+            f"/en/surveys/{model_survey.pk}/services/", {"action": "remove", "service": "roads"}
+        ).status_code
+        == 404
+    )
     assert xlsform.questionnaire_state(model_survey) == before
 
 
@@ -107,14 +122,20 @@ def test_edit_a_question_labels_required_and_relevant(officer_client, model_surv
     response = officer_client.post(url, {**data, "relevant": "${age_group} != '18_29'"})
     assert response.status_code == 302
     question = model_survey.questions.get(name="sat_roads")
-    assert question.label["fa"] == "Roads? (fa)" and not question.required and question.relevant == "${age_group} != '18_29'"
+    assert (
+        question.label["fa"] == "Roads? (fa)"
+        and not question.required
+        and question.relevant == "${age_group} != '18_29'"
+    )
     assert AuditEvent.objects.filter(model="surveys.question", object_id=str(question.pk)).exists()
 
 
 def test_edit_refuses_a_relevant_that_names_no_question(officer_client, model_survey):
     before = xlsform.questionnaire_state(model_survey)
     data = {f"label_{code}": "x" for code in model_survey.languages}
-    response = officer_client.post(f"/en/surveys/{model_survey.pk}/questions/sat_roads/", {**data, "relevant": "${nobody} = 1"})
+    response = officer_client.post(
+        f"/en/surveys/{model_survey.pk}/questions/sat_roads/", {**data, "relevant": "${nobody} = 1"}
+    )
     assert response.status_code == 200 and "nobody" in response.content.decode()
     assert xlsform.questionnaire_state(model_survey) == before
 
@@ -134,7 +155,9 @@ def test_removing_a_service_another_question_depends_on_is_refused(officer_clien
     question.relevant = "${use_sewage} = 'yes'"
     question.save()
     before = xlsform.questionnaire_state(model_survey)
-    response = officer_client.post(f"/en/surveys/{model_survey.pk}/services/", {"action": "remove", "service": "sewage"}, follow=True)
+    response = officer_client.post(
+        f"/en/surveys/{model_survey.pk}/services/", {"action": "remove", "service": "sewage"}, follow=True
+    )
     assert "use_sewage" in response.content.decode()
     assert xlsform.questionnaire_state(model_survey) == before
 
@@ -166,12 +189,14 @@ def test_logic_reads_as_words_without_rewriting_labels(model_survey):
     questions = {q.name: q for q in model_survey.questions.exclude(name="")}
     labels = {(c.list_name, c.name): c.label["en"] for c in model_survey.choices.all()}
     assert readable("${use_sewage} = 'yes' or not(selected(${sex}, 'female'))", questions, labels) == (
-        "“Is your household connected to the public sewer?” = “Yes” or not(includes(“Sex”, “Female”))")
+        "“Is your household connected to the public sewer?” = “Yes” or not(includes(“Sex”, “Female”))"
+    )
     assert readable("string-length(.) <= 2000", questions, labels) == "length of(the answer) ≤ 2000"
 
 
 def test_a_new_survey_is_compared_with_the_units_latest_earlier_one_and_the_officer_may_change_it(
-        client, survey_unit, survey_officer):
+    client, survey_unit, survey_officer
+):
     from municipium.surveys import model
     from municipium.surveys.models import Survey
 

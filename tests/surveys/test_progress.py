@@ -23,8 +23,13 @@ def survey():
     sampled_frame(survey, {"north": [f"n{i}@example.org" for i in range(4)], "south": ["Main St 1"]})
     tokens = [i.token for i in links.issue(survey, None)]
     for token in tokens[:2]:
-        links.use(links.find(token), answers={"uses_water": "no"}, language="sr", duration_seconds=60,
-                  today=dt.date(2025, 5, 3))
+        links.use(
+            links.find(token),
+            answers={"uses_water": "no"},
+            language="sr",
+            duration_seconds=60,
+            today=dt.date(2025, 5, 3),
+        )
     Response.objects.create(survey=survey, mode="phone", stratum="south", answers={}, submitted_on=dt.date(2025, 5, 4))
     Response.objects.create(survey=survey, mode="import", answers={}, submitted_on=dt.date(2025, 5, 4))
     return survey
@@ -34,10 +39,21 @@ def test_the_figures_count_links_modes_strata_and_days(survey):
     figures = progress(survey)
     assert (figures["links_issued"], figures["links_used"], figures["sampled"], figures["responses"]) == (5, 2, 5, 4)
     assert {m["mode"]: m["responses"] for m in figures["modes"]} == {
-        "web": 2, "phone": 1, "face": 0, "paper": 0, "import": 1}
+        "web": 2,
+        "phone": 1,
+        "face": 0,
+        "paper": 0,
+        "import": 1,
+    }
     assert [(s["stratum"], s["sampled"], s["responses"], s["rate"]) for s in figures["strata"]] == [
-        ("", 0, 1, None), ("north", 4, 2, 50.0), ("south", 1, 1, 100.0)]
-    assert [(d["submitted_on"], d["n"]) for d in figures["days"]] == [(dt.date(2025, 5, 3), 2), (dt.date(2025, 5, 4), 2)]
+        ("", 0, 1, None),
+        ("north", 4, 2, 50.0),
+        ("south", 1, 1, 100.0),
+    ]
+    assert [(d["submitted_on"], d["n"]) for d in figures["days"]] == [
+        (dt.date(2025, 5, 3), 2),
+        (dt.date(2025, 5, 4), 2),
+    ]
 
 
 def test_the_board_shows_them_in_persian_digits(client, survey):

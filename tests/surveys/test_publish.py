@@ -32,8 +32,9 @@ def _user(name, kind, **where):
     return user
 
 
-def test_an_administrator_publishes_and_the_share_appears_in_reads_and_the_profile(survey, client,
-                                                                                  django_capture_on_commit_callbacks):
+def test_an_administrator_publishes_and_the_share_appears_in_reads_and_the_profile(
+    survey, client, django_capture_on_commit_callbacks
+):
     admin = get_user_model().objects.create_superuser("admin")
     with django_capture_on_commit_callbacks(execute=True):
         outcome = publish.publish(survey, actor=admin)

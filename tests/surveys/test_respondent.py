@@ -23,8 +23,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def issued():
     survey = questionnaire()
-    sampled_frame(survey, {"north": ["a@example.org", "b@example.org"], "south": ["Main St 1"]},
-                  probability={"north": 0.2, "south": 0.05})
+    sampled_frame(
+        survey,
+        {"north": ["a@example.org", "b@example.org"], "south": ["Main St 1"]},
+        probability={"north": 0.2, "south": 0.05},
+    )
     return survey, {i.contact.address: i.token for i in links.issue(survey, None)}
 
 
@@ -33,8 +36,15 @@ def url(token, language="en"):
         return reverse("survey-respond", args=[token])
 
 
-ALL = {"layout": "all", "q-uses_water": "yes", "q-sat_water": "2", "q-why_water": "Мутна вода",
-       "q-age": "42", "q-bill": "12,5", "q-channels": ["phone", "office"]}
+ALL = {
+    "layout": "all",
+    "q-uses_water": "yes",
+    "q-sat_water": "2",
+    "q-why_water": "Мутна вода",
+    "q-age": "42",
+    "q-bill": "12,5",
+    "q-channels": ["phone", "office"],
+}
 
 
 def test_the_questionnaire_opens_without_login_in_the_chosen_language(client, issued):
@@ -53,19 +63,50 @@ def test_a_respondent_goes_page_by_page_and_the_response_is_stored_without_the_c
     step = client.post(address, {"start": start, "page": 0, "action": "next", "q-uses_water": "yes"})
     assert step.context["page"] == 1 and "Колико сте задовољни" in step.content.decode()
     # A low score makes the follow-up question appear on the same page (no JavaScript needed).
-    updated = client.post(address, {"start": start, "page": 1, "action": "update", "q-uses_water": "yes",
-                                    "q-sat_water": "2"})
+    updated = client.post(
+        address, {"start": start, "page": 1, "action": "update", "q-uses_water": "yes", "q-sat_water": "2"}
+    )
     assert "Шта није у реду?" in updated.content.decode()
-    step = client.post(address, {"start": start, "page": 1, "action": "next", "q-uses_water": "yes",
-                                 "q-sat_water": "2", "q-why_water": "Мутна вода"})
+    step = client.post(
+        address,
+        {
+            "start": start,
+            "page": 1,
+            "action": "next",
+            "q-uses_water": "yes",
+            "q-sat_water": "2",
+            "q-why_water": "Мутна вода",
+        },
+    )
     assert step.context["page"] == 2 and step.context["last"]
-    done = client.post(address, {"start": start, "page": 2, "action": "submit", "q-uses_water": "yes",
-                                 "q-sat_water": "2", "q-why_water": "Мутна вода", "q-age": "42", "q-bill": "12,5"})
+    done = client.post(
+        address,
+        {
+            "start": start,
+            "page": 2,
+            "action": "submit",
+            "q-uses_water": "yes",
+            "q-sat_water": "2",
+            "q-why_water": "Мутна вода",
+            "q-age": "42",
+            "q-bill": "12,5",
+        },
+    )
     assert done.status_code == 200 and 'id="survey-thanks"' in done.content.decode()
     response = Response.objects.get()
-    assert response.answers == {"uses_water": "yes", "sat_water": "2", "why_water": "Мутна вода", "age": 42,
-                                "bill": 12.5}
-    assert (response.mode, response.language, response.stratum, response.inclusion_probability) == ("web", "sr", "north", 0.2)
+    assert response.answers == {
+        "uses_water": "yes",
+        "sat_water": "2",
+        "why_water": "Мутна вода",
+        "age": 42,
+        "bill": 12.5,
+    }
+    assert (response.mode, response.language, response.stratum, response.inclusion_probability) == (
+        "web",
+        "sr",
+        "north",
+        0.2,
+    )
     assert response.submitted_on == dt.date.today() and response.duration_seconds is not None
     link = Link.objects.get(stratum="north", used_on__isnull=False)
     assert link.contact_id is None and link.used_on == dt.date.today()

@@ -47,8 +47,14 @@ def test_a_kobo_export_in_cp1250_with_groups_in_the_headers_is_read(survey):
     assert result.ok, [str(p) for p in result.report.problems]
     assert (result.tool, result.report.encoding, result.report.delimiter) == ("kobo", "cp1250", ";")
     first, second = result.responses
-    assert first.answers == {"uses_water": "yes", "sat_water": "2", "why_water": "Voda je mutna, ružna", "age": 54,
-                             "bill": 12.5, "channels": ["phone", "office"]}
+    assert first.answers == {
+        "uses_water": "yes",
+        "sat_water": "2",
+        "why_water": "Voda je mutna, ružna",
+        "age": 54,
+        "bill": 12.5,
+        "channels": ["phone", "office"],
+    }
     assert (str(first.submitted_on), first.duration_seconds, first.source_row) == ("2025-05-03", 250, 2)
     assert second.answers == {"uses_water": "no", "age": 31}
     assert "_uuid" in result.left_out and "deviceid" in result.left_out
@@ -59,20 +65,21 @@ def test_a_limesurvey_export_gives_language_duration_and_options(survey):
     assert result.ok, [str(p) for p in result.report.problems]
     first, second = result.responses
     assert (first.language, first.duration_seconds, first.answers) == (
-        "sr", 600, {"uses_water": "yes", "sat_water": "dk", "age": 40, "channels": ["phone"]})
+        "sr",
+        600,
+        {"uses_water": "yes", "sat_water": "dk", "age": 40, "channels": ["phone"]},
+    )
     assert (second.language, second.duration_seconds, second.answers["channels"]) == ("fa", 120, ["email"])
     assert "ipaddr" in result.left_out
 
 
 def test_every_problem_is_listed_by_row_and_column(survey):
-    bad = (
-        "uses_water;water/sat_water;about/age;about/channels;favourite_colour\n"
-        "yes;7;40;phone;blue\n"
-    ).encode()
+    bad = b"uses_water;water/sat_water;about/age;about/channels;favourite_colour\nyes;7;40;phone;blue\n"
     result = imports.read(survey, bad, "bad.csv")
     assert [(p.row, p.column) for p in result.report.problems] == [(1, "favourite_colour")]
-    result = imports.read(survey, bad.replace(b";favourite_colour", b"").replace(b";blue", b"")
-                          + b"yes;3;;fax\nmaybe;;200;\n", "bad.csv")
+    result = imports.read(
+        survey, bad.replace(b";favourite_colour", b"").replace(b";blue", b"") + b"yes;3;;fax\nmaybe;;200;\n", "bad.csv"
+    )
     found = [(p.row, p.column, p.message) for p in result.report.problems]
     assert found[0] == (2, "water/sat_water", "“7” is not one of the answers (1, 2, 3, 4, 5, dk)")
     assert (3, "about/age", "an answer is required") in found
@@ -97,8 +104,9 @@ def test_a_file_other_than_the_checked_one_or_with_a_bad_row_stores_nothing(surv
     officer = officer_of(survey.unit)
     assert not imports.commit(survey, LIME, "lime.csv", expected_sha256="0" * 64, actor=officer).committed
     broken = LIME.replace(b",dk,", b",9,")
-    assert not imports.commit(survey, broken, "lime.csv", expected_sha256=hashlib.sha256(broken).hexdigest(),
-                              actor=officer).committed
+    assert not imports.commit(
+        survey, broken, "lime.csv", expected_sha256=hashlib.sha256(broken).hexdigest(), actor=officer
+    ).committed
     assert not Response.objects.exists() and not AuditEvent.objects.exists()
 
 

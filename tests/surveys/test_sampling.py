@@ -16,9 +16,15 @@ def frame_csv(rows=30, *, encoding="utf-8", delimiter=";") -> bytes:
 
 
 def stored(survey) -> list:
-    return [(f.filename, f.size, f.draw, list(f.contacts.values_list("position", "address", "stratum", "sampled",
-                                                                     "inclusion_probability")))
-            for f in Frame.objects.filter(survey=survey).order_by("pk")]
+    return [
+        (
+            f.filename,
+            f.size,
+            f.draw,
+            list(f.contacts.values_list("position", "address", "stratum", "sampled", "inclusion_probability")),
+        )
+        for f in Frame.objects.filter(survey=survey).order_by("pk")
+    ]
 
 
 @pytest.fixture
@@ -28,8 +34,14 @@ def officer_client(client, survey_officer):
 
 
 def test_frame_in_cp1250_with_semicolons_is_read_with_its_strata(model_survey, survey_officer):
-    frame = sampling.import_frame(model_survey, frame_csv(encoding="cp1250"), "ramka.csv",
-                                  address_column="adres e-mail", stratum_column="dzielnica", actor=survey_officer)
+    frame = sampling.import_frame(
+        model_survey,
+        frame_csv(encoding="cp1250"),
+        "ramka.csv",
+        address_column="adres e-mail",
+        stratum_column="dzielnica",
+        actor=survey_officer,
+    )
     assert frame.size == 30
     assert sampling.stratum_sizes(frame) == {"Łąki": 10, "Śródmieście": 20}
     assert frame.contacts.get(position=0).attributes == {"uwagi": "ż"}
@@ -48,18 +60,23 @@ def test_frame_from_excel(model_survey):
     for i in range(5):
         sheet.write_row(i + 1, 0, [48600000000 + i, "north"])
     book.close()
-    frame = sampling.import_frame(model_survey, buffer.getvalue(), "frame.xlsx", address_column="Phone", stratum_column="area")
+    frame = sampling.import_frame(
+        model_survey, buffer.getvalue(), "frame.xlsx", address_column="Phone", stratum_column="area"
+    )
     assert list(frame.contacts.values_list("address", flat=True))[:2] == ["48600000000", "48600000001"]
 
 
-@pytest.mark.parametrize("data, address, stratum, expected", [
-    (frame_csv(), "email", "", "no address column 'email'"),
-    (frame_csv(), "adres e-mail", "district", "no stratum column 'district'"),
-    ("a;b\nx@y;\n;n\n".encode(), "a", "b", "the stratum is empty"),
-    ("a;b\nx@y;s\n;n\n".encode(), "a", "b", "the address is empty"),
-    ("a;b\n".encode(), "a", "", "no rows"),
-    (b"", "a", "", "empty"),
-])
+@pytest.mark.parametrize(
+    "data, address, stratum, expected",
+    [
+        (frame_csv(), "email", "", "no address column 'email'"),
+        (frame_csv(), "adres e-mail", "district", "no stratum column 'district'"),
+        (b"a;b\nx@y;\n;n\n", "a", "b", "the stratum is empty"),
+        (b"a;b\nx@y;s\n;n\n", "a", "b", "the address is empty"),
+        (b"a;b\n", "a", "", "no rows"),
+        (b"", "a", "", "empty"),
+    ],
+)
 def test_bad_frames_are_refused_with_rows_and_leave_the_old_frame(model_survey, data, address, stratum, expected):
     sampling.import_frame(model_survey, frame_csv(6), "old.csv", address_column="adres e-mail")
     before = stored(model_survey)
@@ -71,15 +88,21 @@ def test_bad_frames_are_refused_with_rows_and_leave_the_old_frame(model_survey, 
 
 def test_problems_give_the_row_number(model_survey):
     with pytest.raises(sampling.SamplingRefused) as refused:
-        sampling.import_frame(model_survey, "a;b\nx@y;s\n;n\nz@y;\n".encode(), "f.csv", address_column="a", stratum_column="b")
+        sampling.import_frame(model_survey, b"a;b\nx@y;s\n;n\nz@y;\n", "f.csv", address_column="a", stratum_column="b")
     assert [(p.row, p.column) for p in refused.value.report.problems] == [(3, "a"), (4, "b")]
 
 
 def test_stratified_proportional_draw_stores_sample_probabilities_and_seed(model_survey, survey_officer):
-    frame = sampling.import_frame(model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica")
+    frame = sampling.import_frame(
+        model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica"
+    )
     sampling.draw(frame, "proportional", n=9, seed=42, actor=survey_officer)
     frame.refresh_from_db()
-    assert frame.draw["method"] == "proportional" and frame.draw["seed"] == 42 and frame.draw["sizes"] == {"Łąki": 3, "Śródmieście": 6}
+    assert (
+        frame.draw["method"] == "proportional"
+        and frame.draw["seed"] == 42
+        and frame.draw["sizes"] == {"Łąki": 3, "Śródmieście": 6}
+    )
     rows = {row.stratum: row for row in sampling.summary(frame)}
     assert (rows["Łąki"].frame_size, rows["Łąki"].sample_size, rows["Łąki"].probability) == (10, 3, 0.3)
     assert (rows["Śródmieście"].sample_size, rows["Śródmieście"].probability) == (6, 0.3)
@@ -90,7 +113,9 @@ def test_stratified_proportional_draw_stores_sample_probabilities_and_seed(model
 
 
 def test_set_sizes_simple_and_systematic_draws(model_survey):
-    frame = sampling.import_frame(model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica")
+    frame = sampling.import_frame(
+        model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica"
+    )
     sampling.draw(frame, "sizes", sizes={"Łąki": 5, "Śródmieście": 2}, seed=1)
     assert {r.stratum: r.probability for r in sampling.summary(frame)} == {"Łąki": 0.5, "Śródmieście": 0.1}
     for method in ("simple", "systematic"):
@@ -100,7 +125,9 @@ def test_set_sizes_simple_and_systematic_draws(model_survey):
 
 
 def test_a_draw_the_frame_cannot_give_is_refused_and_the_old_draw_stays(model_survey):
-    frame = sampling.import_frame(model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica")
+    frame = sampling.import_frame(
+        model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica"
+    )
     sampling.draw(frame, "simple", n=5, seed=1)
     before = stored(model_survey)
     with pytest.raises(sampling.SamplingRefused, match="larger than"):
@@ -113,7 +140,9 @@ def test_a_draw_the_frame_cannot_give_is_refused_and_the_old_draw_stays(model_su
 def test_once_links_exist_frame_and_draw_are_fixed(model_survey):
     frame = sampling.import_frame(model_survey, frame_csv(), "f.csv", address_column="adres e-mail")
     sampling.draw(frame, "simple", n=5, seed=1)
-    Link.objects.create(survey=model_survey, contact=Contact.objects.filter(frame=frame, sampled=True).first(), token_hash="0" * 64)
+    Link.objects.create(
+        survey=model_survey, contact=Contact.objects.filter(frame=frame, sampled=True).first(), token_hash="0" * 64
+    )
     before = stored(model_survey)
     with pytest.raises(sampling.SamplingRefused):
         sampling.draw(frame, "simple", n=5, seed=2)
@@ -124,8 +153,18 @@ def test_once_links_exist_frame_and_draw_are_fixed(model_survey):
 
 def test_calculator_page_saves_the_plan_and_explains_it_in_polish(officer_client, model_survey):
     url = f"/pl/surveys/{model_survey.pk}/sample/"
-    response = officer_client.post(url, {"action": "calculate", "margin": "5", "confidence": "0.95", "population": "10 000",
-                                         "share": "50", "design_effect": "1,5", "response_rate": "40"})
+    response = officer_client.post(
+        url,
+        {
+            "action": "calculate",
+            "margin": "5",
+            "confidence": "0.95",
+            "population": "10 000",
+            "share": "50",
+            "design_effect": "1,5",
+            "response_rate": "40",
+        },
+    )
     assert response.status_code == 302
     model_survey.refresh_from_db()
     plan = model_survey.sample_plan
@@ -133,13 +172,24 @@ def test_calculator_page_saves_the_plan_and_explains_it_in_polish(officer_client
     # n0 = 384.15, × 1.5 = 576.2, FPC with N = 10 000: 545; 545 / 0.4 = 1363 contacts.
     assert (plan["completed"], plan["contacts"]) == (545, 1363)
     page = officer_client.get(url).content.decode()
-    assert "1363" in page.replace("\xa0", "").replace(" ", "") and "<ol class=\"explanation\">" in page
-    assert AuditEvent.objects.filter(model="surveys.survey", object_id=str(model_survey.pk), after__has_key="sample_plan").exists()
+    assert "1363" in page.replace("\xa0", "").replace(" ", "") and '<ol class="explanation">' in page
+    assert AuditEvent.objects.filter(
+        model="surveys.survey", object_id=str(model_survey.pk), after__has_key="sample_plan"
+    ).exists()
 
 
 def test_calculator_refuses_bad_input_and_keeps_the_plan(officer_client, model_survey):
-    response = officer_client.post(f"/en/surveys/{model_survey.pk}/sample/", {
-        "action": "calculate", "margin": "abc", "confidence": "0.95", "share": "50", "design_effect": "0.5", "response_rate": "40"})
+    response = officer_client.post(
+        f"/en/surveys/{model_survey.pk}/sample/",
+        {
+            "action": "calculate",
+            "margin": "abc",
+            "confidence": "0.95",
+            "share": "50",
+            "design_effect": "0.5",
+            "response_rate": "40",
+        },
+    )
     assert response.status_code == 200
     assert "is not a number" in response.content.decode()
     model_survey.refresh_from_db()
@@ -148,9 +198,18 @@ def test_calculator_refuses_bad_input_and_keeps_the_plan(officer_client, model_s
 
 def test_per_stratum_sizes_from_the_frame(officer_client, model_survey):
     sampling.import_frame(model_survey, frame_csv(), "f.csv", address_column="adres e-mail", stratum_column="dzielnica")
-    officer_client.post(f"/en/surveys/{model_survey.pk}/sample/", {"action": "calculate", "margin": "10", "confidence": "0.95",
-                                                                   "share": "50", "design_effect": "1", "response_rate": "100",
-                                                                   "by_stratum": "on"})
+    officer_client.post(
+        f"/en/surveys/{model_survey.pk}/sample/",
+        {
+            "action": "calculate",
+            "margin": "10",
+            "confidence": "0.95",
+            "share": "50",
+            "design_effect": "1",
+            "response_rate": "100",
+            "by_stratum": "on",
+        },
+    )
     page = officer_client.get(f"/en/surveys/{model_survey.pk}/sample/").content.decode()
     assert "strata-size-table" in page and "Łąki" in page
 
@@ -158,10 +217,13 @@ def test_per_stratum_sizes_from_the_frame(officer_client, model_survey):
 def test_frame_upload_and_draw_through_the_page(officer_client, model_survey):
     url = f"/en/surveys/{model_survey.pk}/sample/"
     upload = SimpleUploadedFile("frame.csv", frame_csv(encoding="cp1250"))
-    response = officer_client.post(url, {"action": "frame", "file": upload, "address_column": "adres e-mail",
-                                         "stratum_column": "dzielnica"})
+    response = officer_client.post(
+        url, {"action": "frame", "file": upload, "address_column": "adres e-mail", "stratum_column": "dzielnica"}
+    )
     assert response.status_code == 302
-    response = officer_client.post(url, {"action": "draw", "method": "sizes", "sizes": "Łąki = 2\nŚródmieście = 4", "seed": "7"})
+    response = officer_client.post(
+        url, {"action": "draw", "method": "sizes", "sizes": "Łąki = 2\nŚródmieście = 4", "seed": "7"}
+    )
     assert response.status_code == 302
     page = officer_client.get(url).content.decode()
     assert "draw-summary" in page and "seed 7" in page
@@ -169,15 +231,26 @@ def test_frame_upload_and_draw_through_the_page(officer_client, model_survey):
 
 
 def test_bad_frame_upload_shows_rows_and_keeps_nothing(officer_client, model_survey):
-    upload = SimpleUploadedFile("frame.csv", "a;b\nx@y;s\n;n\n".encode())
-    response = officer_client.post(f"/en/surveys/{model_survey.pk}/sample/", {"action": "frame", "file": upload,
-                                                                              "address_column": "a", "stratum_column": "b"})
+    upload = SimpleUploadedFile("frame.csv", b"a;b\nx@y;s\n;n\n")
+    response = officer_client.post(
+        f"/en/surveys/{model_survey.pk}/sample/",
+        {"action": "frame", "file": upload, "address_column": "a", "stratum_column": "b"},
+    )
     assert response.status_code == 200 and "the address is empty" in response.content.decode()
     assert not Frame.objects.filter(survey=model_survey).exists()
 
 
 def test_the_saved_plan_fills_the_form_again_in_the_readers_language(officer_client, model_survey):
-    officer_client.post(f"/pl/surveys/{model_survey.pk}/sample/", {"action": "calculate", "margin": "3,5", "confidence": "0.9",
-                                                                   "share": "50", "design_effect": "1,25", "response_rate": "40"})
+    officer_client.post(
+        f"/pl/surveys/{model_survey.pk}/sample/",
+        {
+            "action": "calculate",
+            "margin": "3,5",
+            "confidence": "0.9",
+            "share": "50",
+            "design_effect": "1,25",
+            "response_rate": "40",
+        },
+    )
     page = officer_client.get(f"/pl/surveys/{model_survey.pk}/sample/").content.decode()
     assert 'value="3,5"' in page and 'value="1,25"' in page and 'value="40"' in page

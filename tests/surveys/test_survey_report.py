@@ -48,7 +48,9 @@ def test_the_cleaning_page_explains_the_rules_and_records_decisions(survey, clie
     page = client.get(f"/en/surveys/{survey.pk}/clean/").content.decode()
     assert "less than a third of the median time" in page and "flagged-table" in page
     copy = survey.responses.order_by("id").last()
-    refused = client.post(f"/en/surveys/{survey.pk}/clean/", {"responses": [copy.pk], "decision": "exclude", "reason": ""})
+    refused = client.post(
+        f"/en/surveys/{survey.pk}/clean/", {"responses": [copy.pk], "decision": "exclude", "reason": ""}
+    )
     assert refused.status_code == 422 and "Give a reason" in refused.content.decode()
     assert not Response.objects.get(pk=copy.pk).excluded
     client.post(f"/en/surveys/{survey.pk}/clean/", {"responses": [copy.pk], "decision": "exclude", "reason": "copy"})

@@ -69,19 +69,22 @@ def test_excluded_responses_get_no_weight_and_a_decision_invalidates_old_weights
 
 
 def test_margins_upload_as_csv_with_semicolons_and_decimal_commas(survey):
-    data = "question;category;total\nage;18-34;30\nage;35-54;35\nage;55+;35\nsex;f;52,5\nsex;m;47,5\n".encode()
+    data = b"question;category;total\nage;18-34;30\nage;35-54;35\nage;55+;35\nsex;f;52,5\nsex;m;47,5\n"
     margins = weighting.parse_margins_csv(data)
     assert weighting.validate_margins(survey, margins)["sex"] == {"f": 52.5, "m": 47.5}
 
 
-@pytest.mark.parametrize("margins, message", [
-    ({"income": {"low": 1}}, "“income” is not a demographic question"),
-    ({"sex": {"f": 5000, "x": 10, "m": 5000}}, "x are not choices"),
-    ({"age": {"18-34": 3000, "35-54": 3500}}, "give a population total for 55+"),
-    ({"sex": {"f": "many", "m": 4800}}, "f: the total must be a positive number, not “many”"),
-    ({"sex": {"f": 0, "m": 4800}}, "f: the total must be a positive number"),
-    ({"sex": {"f": 5200, "m": 4800}, "area": {"north": 40, "south": 60}}, "different populations"),
-])
+@pytest.mark.parametrize(
+    "margins, message",
+    [
+        ({"income": {"low": 1}}, "“income” is not a demographic question"),
+        ({"sex": {"f": 5000, "x": 10, "m": 5000}}, "x are not choices"),
+        ({"age": {"18-34": 3000, "35-54": 3500}}, "give a population total for 55+"),
+        ({"sex": {"f": "many", "m": 4800}}, "f: the total must be a positive number, not “many”"),
+        ({"sex": {"f": 0, "m": 4800}}, "f: the total must be a positive number"),
+        ({"sex": {"f": 5200, "m": 4800}, "area": {"north": 40, "south": 60}}, "different populations"),
+    ],
+)
 def test_bad_margins_are_refused_with_a_clear_message_and_nothing_changes(survey, margins, message):
     weighting.save_settings(survey, MARGINS, {})
     weighting.compute(survey)

@@ -24,10 +24,16 @@ def workbook(survey_rows, choice_rows=(), settings_rows=(), *, sheets=("survey",
     return buffer.getvalue()
 
 
-SCALE = [["list_name", "name", "label"]] + [["scale", str(n), f"point {n}"] for n in range(1, 6)] + [["yn", "yes", "Yes"], ["yn", "no", "No"]]
-GOOD = [["type", "name", "label", "relevant", "municipium_role"],
-        ["select_one yn", "uses", "Do you use it?", "", ""],
-        ["select_one scale", "sat", "How satisfied?", "${uses} = 'yes'", "satisfaction"]]
+SCALE = (
+    [["list_name", "name", "label"]]
+    + [["scale", str(n), f"point {n}"] for n in range(1, 6)]
+    + [["yn", "yes", "Yes"], ["yn", "no", "No"]]
+)
+GOOD = [
+    ["type", "name", "label", "relevant", "municipium_role"],
+    ["select_one yn", "uses", "Do you use it?", "", ""],
+    ["select_one scale", "sat", "How satisfied?", "${uses} = 'yes'", "satisfaction"],
+]
 
 
 def refusal(data: bytes, name="form.xlsx"):
@@ -38,8 +44,15 @@ def refusal(data: bytes, name="form.xlsx"):
 
 def test_model_survey_has_every_service_in_every_language(model_survey):
     services = set(model_survey.questions.exclude(service="").values_list("service", flat=True))
-    assert services == {"water_supply", "sewage", "waste_collection", "public_cleanliness", "roads",
-                        "public_transport", "green_areas"}
+    assert services == {
+        "water_supply",
+        "sewage",
+        "waste_collection",
+        "public_cleanliness",
+        "roads",
+        "public_transport",
+        "green_areas",
+    }
     assert model_survey.languages == ["en", "pl", "sr", "bg", "lt", "fa"]
     for question in model_survey.questions.exclude(kind="end_group"):
         assert set(question.label) == set(model_survey.languages), question.name
@@ -60,10 +73,14 @@ def test_model_questionnaire_round_trips_through_export_and_import(model_survey)
 
 
 def test_unknown_columns_are_kept_and_written_back(model_survey):
-    data = workbook([["type", "name", "label", "media::image", "body::accuracyThreshold"],
-                     ["select_one yn", "uses", "Do you use it?", "tap.png", "5"]],
-                    [["list_name", "name", "label", "filter"], ["yn", "yes", "Yes", "a"], ["yn", "no", "No", "b"]],
-                    [["form_title", "style"], ["Test", "pages"]])
+    data = workbook(
+        [
+            ["type", "name", "label", "media::image", "body::accuracyThreshold"],
+            ["select_one yn", "uses", "Do you use it?", "tap.png", "5"],
+        ],
+        [["list_name", "name", "label", "filter"], ["yn", "yes", "Yes", "a"], ["yn", "no", "No", "b"]],
+        [["form_title", "style"], ["Test", "pages"]],
+    )
     xlsform.replace(model_survey, xlsform.read(data, "x.xlsx"))
     question = model_survey.questions.get(name="uses")
     assert question.extra == {"media::image": "tap.png", "body::accuracyThreshold": "5"}
@@ -75,22 +92,58 @@ def test_unknown_columns_are_kept_and_written_back(model_survey):
 
 def test_a_kobo_shaped_form_reads_with_language_columns_and_spaced_groups(model_survey):
     data = workbook(
-        [["type", "name", "label::English (en)", "label::Polish (pl)", "hint::English (en)", "required", "relevant",
-          "constraint", "constraint_message::English (en)", "appearance", "$kuid"],
-         ["start", "start", "", "", "", "", "", "", "", "", "a1"],
-         ["end", "end", "", "", "", "", "", "", "", "", "a2"],
-         ["begin group", "water", "Water", "Woda", "", "", "", "", "", "field-list", "a3"],
-         ["select_one yesno", "use_water", "Connected?", "Podłączony?", "", "true", "", "", "", "", "a4"],
-         ["select_one sat", "sat_water", "Satisfied?", "Zadowolony?", "Pick one", "TRUE", "${use_water}='yes'", "", "", "likert", "a5"],
-         ["end group", "", "", "", "", "", "", "", "", "", "a6"],
-         ["integer", "persons", "Persons", "Osoby", "", "", "", ". > 0 and . < 40", "1 to 39", "", "a7"],
-         ["select_multiple sat", "which", "Which?", "Które?", "", "", "count-selected(.) <= 2", "", "", "", "a8"]],
-        [["list_name", "name", "label::English (en)", "label::Polish (pl)"],
-         ["yesno", "yes", "Yes", "Tak"], ["yesno", "no", "No", "Nie"],
-         *[["sat", n, f"{n}", f"{n}"] for n in (1, 2, 3, 4, 5)]],
-        [["form_title", "form_id", "version", "default_language"], ["Water", "water_2025", 2025011501, "English (en)"]])
+        [
+            [
+                "type",
+                "name",
+                "label::English (en)",
+                "label::Polish (pl)",
+                "hint::English (en)",
+                "required",
+                "relevant",
+                "constraint",
+                "constraint_message::English (en)",
+                "appearance",
+                "$kuid",
+            ],
+            ["start", "start", "", "", "", "", "", "", "", "", "a1"],
+            ["end", "end", "", "", "", "", "", "", "", "", "a2"],
+            ["begin group", "water", "Water", "Woda", "", "", "", "", "", "field-list", "a3"],
+            ["select_one yesno", "use_water", "Connected?", "Podłączony?", "", "true", "", "", "", "", "a4"],
+            [
+                "select_one sat",
+                "sat_water",
+                "Satisfied?",
+                "Zadowolony?",
+                "Pick one",
+                "TRUE",
+                "${use_water}='yes'",
+                "",
+                "",
+                "likert",
+                "a5",
+            ],
+            ["end group", "", "", "", "", "", "", "", "", "", "a6"],
+            ["integer", "persons", "Persons", "Osoby", "", "", "", ". > 0 and . < 40", "1 to 39", "", "a7"],
+            ["select_multiple sat", "which", "Which?", "Które?", "", "", "count-selected(.) <= 2", "", "", "", "a8"],
+        ],
+        [
+            ["list_name", "name", "label::English (en)", "label::Polish (pl)"],
+            ["yesno", "yes", "Yes", "Tak"],
+            ["yesno", "no", "No", "Nie"],
+            *[["sat", n, f"{n}", f"{n}"] for n in (1, 2, 3, 4, 5)],
+        ],
+        [["form_title", "form_id", "version", "default_language"], ["Water", "water_2025", 2025011501, "English (en)"]],
+    )
     form = xlsform.read(data, "kobo.xlsx")
-    assert [q["kind"] for q in form.questions] == ["begin_group", "select_one", "select_one", "end_group", "integer", "select_multiple"]
+    assert [q["kind"] for q in form.questions] == [
+        "begin_group",
+        "select_one",
+        "select_one",
+        "end_group",
+        "integer",
+        "select_multiple",
+    ]
     sat = form.questions[2]
     assert sat["label"] == {"en": "Satisfied?", "pl": "Zadowolony?"}
     assert sat["required"] and sat["appearance"] == "likert" and sat["extra"] == {"$kuid": "a5"}
@@ -104,15 +157,32 @@ def test_a_kobo_shaped_form_reads_with_language_columns_and_spaced_groups(model_
 BAD = {
     "not xlsx": (b"type,name\ntext,a\n", "the file is not an Excel workbook"),
     "missing sheet": (workbook(GOOD, sheets=("survey",)), "no sheet named 'choices'"),
-    "unknown type": (workbook([["type", "name"], ["geopoint", "where"]], SCALE), "the type 'geopoint' is not supported"),
-    "select without list": (workbook([["type", "name"], ["select_one colours", "c"]], SCALE), "the choice list 'colours'"),
+    "unknown type": (
+        workbook([["type", "name"], ["geopoint", "where"]], SCALE),
+        "the type 'geopoint' is not supported",
+    ),
+    "select without list": (
+        workbook([["type", "name"], ["select_one colours", "c"]], SCALE),
+        "the choice list 'colours'",
+    ),
     "duplicate name": (workbook([["type", "name"], ["text", "a"], ["integer", "a"]], SCALE), "already used on row 2"),
-    "expression does not parse": (workbook([["type", "name", "relevant"], ["text", "a", ""], ["text", "b", "${a} = "]], SCALE), "${a} ="),
-    "unknown question": (workbook([["type", "name", "relevant"], ["text", "a", ""], ["text", "b", "${zz} = 1"]], SCALE), "zz"),
+    "expression does not parse": (
+        workbook([["type", "name", "relevant"], ["text", "a", ""], ["text", "b", "${a} = "]], SCALE),
+        "${a} =",
+    ),
+    "unknown question": (
+        workbook([["type", "name", "relevant"], ["text", "a", ""], ["text", "b", "${zz} = 1"]], SCALE),
+        "zz",
+    ),
     "unbalanced groups": (workbook([["type", "name"], ["begin_group", "g"], ["text", "a"]], SCALE), "never closed"),
     "end without begin": (workbook([["type", "name"], ["text", "a"], ["end_group", ""]], SCALE), "end_group without"),
-    "scale missing a point": (workbook([["type", "name", "municipium_role"], ["select_one scale", "s", "satisfaction"]],
-                                       [r for r in SCALE if r[1] != "3"]), "lacks the choice(s) 3"),
+    "scale missing a point": (
+        workbook(
+            [["type", "name", "municipium_role"], ["select_one scale", "s", "satisfaction"]],
+            [r for r in SCALE if r[1] != "3"],
+        ),
+        "lacks the choice(s) 3",
+    ),
 }
 
 
@@ -135,7 +205,9 @@ def test_problems_name_sheet_row_and_column():
 
 
 def test_every_problem_of_a_file_is_listed_at_once():
-    data = workbook([["type", "name", "required"], ["text", "a", "maybe"], ["text", "a", ""], ["select_one nope", "c", ""]], SCALE)
+    data = workbook(
+        [["type", "name", "required"], ["text", "a", "maybe"], ["text", "a", ""], ["select_one nope", "c", ""]], SCALE
+    )
     assert len(refusal(data)) == 3
 
 

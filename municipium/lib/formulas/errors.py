@@ -70,8 +70,7 @@ def empty() -> FormulaError:
 
 def unexpected_character(position: int, char: str) -> FormulaError:
     return FormulaError(
-        _("column %(column)s: unexpected character '%(char)s'")
-        % {"column": position + 1, "char": char},
+        _("column %(column)s: unexpected character '%(char)s'") % {"column": position + 1, "char": char},
         position,
     )
 
@@ -132,10 +131,7 @@ def bad_lag(position: int) -> FormulaError:
 
 def bad_decimals(position: int, maximum: int) -> FormulaError:
     return FormulaError(
-        _(
-            "column %(column)s: the decimals of round() must be a whole number "
-            "from 0 to %(maximum)s, like round(x, 2)"
-        )
+        _("column %(column)s: the decimals of round() must be a whole number from 0 to %(maximum)s, like round(x, 2)")
         % {"column": position + 1, "maximum": maximum},
         position,
     )
@@ -143,8 +139,7 @@ def bad_decimals(position: int, maximum: int) -> FormulaError:
 
 def bad_selection(position: int) -> FormulaError:
     return FormulaError(
-        _('column %(column)s: a category can only follow a variable code, like pop["F"]')
-        % {"column": position + 1},
+        _('column %(column)s: a category can only follow a variable code, like pop["F"]') % {"column": position + 1},
         position,
     )
 
@@ -152,7 +147,7 @@ def bad_selection(position: int) -> FormulaError:
 def bad_sum(position: int) -> FormulaError:
     return FormulaError(
         _(
-            'column %(column)s: sum() takes a variable code and optionally its categories, '
+            "column %(column)s: sum() takes a variable code and optionally its categories, "
             'like sum(pop) or sum(pop, "65-79", "80+")'
         )
         % {"column": position + 1},
@@ -162,8 +157,7 @@ def bad_sum(position: int) -> FormulaError:
 
 def misplaced_text(position: int) -> FormulaError:
     return FormulaError(
-        _('column %(column)s: quoted text can only be a category, like pop["F"]')
-        % {"column": position + 1},
+        _('column %(column)s: quoted text can only be a category, like pop["F"]') % {"column": position + 1},
         position,
     )
 
@@ -184,7 +178,7 @@ def expected_phrase(kinds: list[str]) -> str:
     phrases = {
         "operand": _("a number, a name or '('"),
         "operator": _("an operator"),
-        "category": _("a category, like \"F\""),
+        "category": _('a category, like "F"'),
         ",": "','",
         ")": "')'",
         "]": "']'",

@@ -232,12 +232,7 @@ def to_polars(node: Node, column: Callable[[Ref], str], over: str) -> pl.Expr:
             case Call(function="if", args=args):
                 (c, _), (a, a_clean), (b, b_clean) = (compile(arg, lag) for arg in args)
                 known = pl.field("c").is_finite()  # null or false when missing; no branch then
-                body = (
-                    pl.when(known & (pl.field("c") != 0))
-                    .then(pl.field("a"))
-                    .when(known)
-                    .then(pl.field("b"))
-                )
+                body = pl.when(known & (pl.field("c") != 0)).then(pl.field("a")).when(known).then(pl.field("b"))
                 return _let({"c": c, "a": a, "b": b}, body), a_clean and b_clean
             case Call(function="coalesce", args=args):
                 operands = []

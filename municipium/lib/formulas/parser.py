@@ -201,4 +201,3 @@ def parse_tree(text: str) -> Node:
     if depth(node) > MAX_DEPTH:
         raise errors.too_deep()
     return node
-

@@ -69,8 +69,14 @@ def _render(tree: Node, word: Callable[[Variable], str], esc: Callable[[str], st
                 sign = {"and": _("and"), "or": _("or")}.get(op, _PRETTY[op])
                 return f"{wrap(left, left_needs)} {esc(sign)} {wrap(right, right_needs)}"
             case Call(function="if", args=(condition, then, otherwise)):
-                return esc(_("if") + " ") + text(condition) + esc(" " + _("then") + " ") + text(then) + \
-                    esc(" " + _("else") + " ") + text(otherwise)
+                return (
+                    esc(_("if") + " ")
+                    + text(condition)
+                    + esc(" " + _("then") + " ")
+                    + text(then)
+                    + esc(" " + _("else") + " ")
+                    + text(otherwise)
+                )
             case Call(function=function, args=args):
                 inner = esc(", ").join(text(arg) for arg in args)
                 return esc(words.get(function, function) + " (") + inner + esc(")")
@@ -106,16 +112,20 @@ def _describe(variable: Variable, names: Mapping[str, str], categories: Mapping[
     return name
 
 
-def readable_text(formula: Formula, names: Mapping[str, str],
-                  categories: Mapping[tuple[str, str], str] | None = None) -> str:
+def readable_text(
+    formula: Formula, names: Mapping[str, str], categories: Mapping[tuple[str, str], str] | None = None
+) -> str:
     """The formula as plain text with names for codes (downloads, titles, screen readers)."""
     categories = categories or {}
     return _render(formula.tree, lambda v: _describe(v, names, categories), lambda s: s)
 
 
-def readable_html(formula: Formula, names: Mapping[str, str],
-                  categories: Mapping[tuple[str, str], str] | None = None,
-                  href: Callable[[str], str | None] | None = None) -> SafeString:
+def readable_html(
+    formula: Formula,
+    names: Mapping[str, str],
+    categories: Mapping[tuple[str, str], str] | None = None,
+    href: Callable[[str], str | None] | None = None,
+) -> SafeString:
     """The formula as HTML: each name a link (`href(code)`, e.g. to its entry in the list
     of variables) or a span, carrying its code as a `data-code` attribute."""
     categories = categories or {}
@@ -130,8 +140,11 @@ def readable_html(formula: Formula, names: Mapping[str, str],
     return mark_safe(_render(formula.tree, word, lambda s: str(conditional_escape(s))))  # noqa: S308 - every part escaped above
 
 
-def readable(formula: str | Formula, names: Mapping[str, str] | None = None,
-             categories: Mapping[tuple[str, str], str] | None = None) -> str:
+def readable(
+    formula: str | Formula,
+    names: Mapping[str, str] | None = None,
+    categories: Mapping[tuple[str, str], str] | None = None,
+) -> str:
     """Formula text (or a parsed formula) as plain readable text; codes stay codes unless
     `names` gives them a name. Raises FormulaError for text that does not parse."""
     from .formula import parse

@@ -83,10 +83,15 @@ class Design:
         return x, np.linalg.pinv(x)
 
 
-def design(weights: Sequence[float] | np.ndarray | None = None, *, n: int | None = None,
-           strata: Sequence[Hashable] | None = None, clusters: Sequence[Hashable] | None = None,
-           population_sizes: Sequence[float] | None = None,
-           raked_on: Sequence[Sequence[Hashable]] | None = None) -> Design:
+def design(
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n: int | None = None,
+    strata: Sequence[Hashable] | None = None,
+    clusters: Sequence[Hashable] | None = None,
+    population_sizes: Sequence[float] | None = None,
+    raked_on: Sequence[Sequence[Hashable]] | None = None,
+) -> Design:
     """Build and check a `Design`; without weights, `n` equally weighted respondents."""
     if weights is None:
         if n is None:
@@ -96,8 +101,7 @@ def design(weights: Sequence[float] | np.ndarray | None = None, *, n: int | None
         w = as_float_array(weights, "weights")
     if np.any(w < 0):
         raise ValueError("weights cannot be negative")
-    for name, values in (("strata", strata), ("clusters", clusters),
-                         ("population_sizes", population_sizes)):
+    for name, values in (("strata", strata), ("clusters", clusters), ("population_sizes", population_sizes)):
         if values is not None:
             same_length(name, values, len(w), "weights")
     for values in raked_on or ():
@@ -157,8 +161,10 @@ def _variance(scores: np.ndarray, d: Design) -> tuple[float, list[Step]]:
         t = totals[psu_stratum == h]
         n_h = len(t)
         if n_h < 2:
-            raise ValueError(f"stratum {label!r} has only one sampling unit, so its variance "
-                             "cannot be estimated; merge it with a similar stratum")
+            raise ValueError(
+                f"stratum {label!r} has only one sampling unit, so its variance "
+                "cannot be estimated; merge it with a similar stratum"
+            )
         factor = 1.0
         if fpc is not None:
             sizes = np.unique(fpc[stratum_codes == h])
@@ -167,13 +173,15 @@ def _variance(scores: np.ndarray, d: Design) -> tuple[float, list[Step]]:
             size = float(sizes[0])
             fraction = size if size <= 1 else n_h / size
             if fraction > 1:
-                raise ValueError(f"stratum {label!r}: {n_h} sampled units but a population of "
-                                 f"only {size:g}")
+                raise ValueError(f"stratum {label!r}: {n_h} sampled units but a population of only {size:g}")
             factor = 1 - fraction
         variance += factor * n_h / (n_h - 1) * float(np.sum((t - t.mean()) ** 2))
-    steps = [Step("strata", len(stratum_labels)), Step("clusters", n_psu_total),
-             Step("finite_population_correction", "yes" if fpc is not None else "no"),
-             Step("calibrated", "yes" if d.raked_on else "no")]
+    steps = [
+        Step("strata", len(stratum_labels)),
+        Step("clusters", n_psu_total),
+        Step("finite_population_correction", "yes" if fpc is not None else "no"),
+        Step("calibrated", "yes" if d.raked_on else "no"),
+    ]
     return variance, steps
 
 
@@ -195,14 +203,23 @@ def _values_inside(y, d: Design, where) -> tuple[np.ndarray, np.ndarray]:
     return y, inside
 
 
-def _estimate(value: float, variance: float, confidence: float, n: int, sum_w: float,
-              design_steps: list[Step]) -> Estimate:
+def _estimate(
+    value: float, variance: float, confidence: float, n: int, sum_w: float, design_steps: list[Step]
+) -> Estimate:
     z = z_for(confidence)
     se = math.sqrt(max(variance, 0.0))
     low, high = value - z * se, value + z * se
-    steps = (Step("n", n), Step("sum_weights", sum_w), Step("value", value),
-             Step("standard_error", se), Step("z", z), Step("margin", z * se),
-             Step("ci_low", low), Step("ci_high", high), *design_steps)
+    steps = (
+        Step("n", n),
+        Step("sum_weights", sum_w),
+        Step("value", value),
+        Step("standard_error", se),
+        Step("z", z),
+        Step("margin", z * se),
+        Step("ci_low", low),
+        Step("ci_high", high),
+        *design_steps,
+    )
     return Estimate(value, se, low, high, confidence, n, sum_w, steps)
 
 
@@ -212,8 +229,9 @@ def normal_interval(value: float, se: float, confidence: float = 0.95) -> tuple[
     return value - z * se, value + z * se
 
 
-def weighted_mean(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence[bool] | None = None,
-                  confidence: float = 0.95) -> Estimate:
+def weighted_mean(
+    y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence[bool] | None = None, confidence: float = 0.95
+) -> Estimate:
     """Weighted mean Σwy/Σw over the domain `where` (all respondents if omitted).
 
     Values outside the domain are ignored (they may be NaN). R: `svymean`.
@@ -230,8 +248,9 @@ def weighted_mean(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence
     return _estimate(mean, variance, confidence, int(inside.sum()), sum_w, steps)
 
 
-def weighted_total(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence[bool] | None = None,
-                   confidence: float = 0.95) -> Estimate:
+def weighted_total(
+    y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence[bool] | None = None, confidence: float = 0.95
+) -> Estimate:
     """Estimated population total Σwy over the domain. R: `svytotal`."""
     y, inside = _values_inside(y, d, where)
     w = np.where(inside, d.weights, 0.0)
@@ -240,8 +259,13 @@ def weighted_total(y: Sequence[float] | np.ndarray, d: Design, *, where: Sequenc
     return _estimate(math.fsum(scores), variance, confidence, int(inside.sum()), math.fsum(w), steps)
 
 
-def weighted_proportion(indicator: Sequence[bool | int] | np.ndarray, d: Design, *,
-                        where: Sequence[bool] | None = None, confidence: float = 0.95) -> Estimate:
+def weighted_proportion(
+    indicator: Sequence[bool | int] | np.ndarray,
+    d: Design,
+    *,
+    where: Sequence[bool] | None = None,
+    confidence: float = 0.95,
+) -> Estimate:
     """Share of the (weighted) domain for which `indicator` is true; R: `svymean` of a 0/1."""
     values = np.asarray(indicator, dtype=float)
     inside = _domain(d, where)
@@ -281,14 +305,21 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> Int
     center = (p + z2n / 2) / (1 + z2n)
     half = z / (1 + z2n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     low, high = max(0.0, center - half), min(1.0, center + half)
-    steps = (Step("proportion", p), Step("n", n), Step("z", z), Step("center", center),
-             Step("half_width", half), Step("low", low), Step("high", high))
+    steps = (
+        Step("proportion", p),
+        Step("n", n),
+        Step("z", z),
+        Step("center", center),
+        Step("half_width", half),
+        Step("low", low),
+        Step("high", high),
+    )
     return Interval(p, n, low, high, confidence, steps)
 
 
-def wilson_interval_weighted(indicator: Sequence[bool | int] | np.ndarray,
-                             weights: Sequence[float] | np.ndarray,
-                             confidence: float = 0.95) -> Interval:
+def wilson_interval_weighted(
+    indicator: Sequence[bool | int] | np.ndarray, weights: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> Interval:
     """Wilson interval around the weighted share, with Kish's effective n in place of n.
 
     A common approximation for weighted surveys (Kish 1965): the weighted proportion is
@@ -325,9 +356,16 @@ class Satisfaction:
     missing: int
 
 
-def satisfaction(answers: Sequence, d: Design | None = None, *, scale: tuple[int, int] = (1, 5),
-                 top_boxes: int = 2, dont_know: Sequence = (DONT_KNOW,),
-                 where: Sequence[bool] | None = None, confidence: float = 0.95) -> Satisfaction:
+def satisfaction(
+    answers: Sequence,
+    d: Design | None = None,
+    *,
+    scale: tuple[int, int] = (1, 5),
+    top_boxes: int = 2,
+    dont_know: Sequence = (DONT_KNOW,),
+    where: Sequence[bool] | None = None,
+    confidence: float = 0.95,
+) -> Satisfaction:
     """Share satisfied, mean and index = (mean − low)/(high − low) × 100 with intervals.
 
     `answers` holds one value per respondent: a whole number on the scale, None (not
@@ -365,12 +403,25 @@ def satisfaction(answers: Sequence, d: Design | None = None, *, scale: tuple[int
     z = z_for(confidence)
     index_value = (mean.value - low) / span * 100
     index_se = mean.se / span * 100
-    index = Estimate(index_value, index_se, index_value - z * index_se, index_value + z * index_se,
-                     confidence, mean.n, mean.sum_weights,
-                     (Step("mean", mean.value), Step("scale_low", low), Step("scale_high", high),
-                      Step("value", index_value), Step("standard_error", index_se),
-                      Step("z", z), Step("ci_low", index_value - z * index_se),
-                      Step("ci_high", index_value + z * index_se)))
+    index = Estimate(
+        index_value,
+        index_se,
+        index_value - z * index_se,
+        index_value + z * index_se,
+        confidence,
+        mean.n,
+        mean.sum_weights,
+        (
+            Step("mean", mean.value),
+            Step("scale_low", low),
+            Step("scale_high", high),
+            Step("value", index_value),
+            Step("standard_error", index_se),
+            Step("z", z),
+            Step("ci_low", index_value - z * index_se),
+            Step("ci_high", index_value + z * index_se),
+        ),
+    )
     wilson = wilson_interval_weighted(top[valid], d.weights[valid], confidence)
     return Satisfaction(share, wilson, mean, index, int(valid.sum()), n_dk, n_missing)
 
@@ -394,8 +445,9 @@ class Comparison:
     steps: tuple[Step, ...]
 
 
-def compare_independent(value_a: float, se_a: float, value_b: float, se_b: float, *,
-                        confidence: float = 0.95) -> Comparison:
+def compare_independent(
+    value_a: float, se_a: float, value_b: float, se_b: float, *, confidence: float = 0.95
+) -> Comparison:
     """Two-sided z test for independent samples (two surveys, two municipalities).
 
     SE of the difference = √(se_a² + se_b²): valid only when the samples are independent;
@@ -410,9 +462,16 @@ def compare_independent(value_a: float, se_a: float, value_b: float, se_b: float
     zval = diff / se
     p = two_sided_p(zval)
     zq = z_for(confidence)
-    steps = (Step("value_a", value_a), Step("value_b", value_b), Step("difference", diff),
-             Step("se_a", se_a), Step("se_b", se_b), Step("standard_error", se),
-             Step("z", zval), Step("p_value", p))
+    steps = (
+        Step("value_a", value_a),
+        Step("value_b", value_b),
+        Step("difference", diff),
+        Step("se_a", se_a),
+        Step("se_b", se_b),
+        Step("standard_error", se),
+        Step("z", zval),
+        Step("p_value", p),
+    )
     return Comparison(diff, se, zval, p, diff - zq * se, diff + zq * se, steps)
 
 

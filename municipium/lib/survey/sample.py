@@ -54,9 +54,15 @@ def _check_fraction(name: str, value: float, *, allow_one: bool = True) -> None:
         raise ValueError(f"{name} must be greater than 0 and at most {bound}, got {value!r}")
 
 
-def sample_size(margin_of_error: float, *, confidence: float = 0.95, proportion: float = 0.5,
-                population: int | None = None, design_effect: float = 1.0,
-                response_rate: float = 1.0) -> SampleSize:
+def sample_size(
+    margin_of_error: float,
+    *,
+    confidence: float = 0.95,
+    proportion: float = 0.5,
+    population: int | None = None,
+    design_effect: float = 1.0,
+    response_rate: float = 1.0,
+) -> SampleSize:
     """Completed interviews for a proportion to be known within ± `margin_of_error`.
 
     `margin_of_error` and `proportion` are fractions (0.05 = ±5 points). The expected
@@ -70,8 +76,7 @@ def sample_size(margin_of_error: float, *, confidence: float = 0.95, proportion:
     z = z_for(confidence)
     if not isinstance(design_effect, int | float) or not design_effect >= 1:
         raise ValueError(f"design_effect must be at least 1, got {design_effect!r}")
-    if population is not None and (isinstance(population, bool) or not isinstance(population, int)
-                                   or population < 1):
+    if population is not None and (isinstance(population, bool) or not isinstance(population, int) or population < 1):
         raise ValueError(f"population must be a whole number of at least 1, got {population!r}")
     n0 = z * z * proportion * (1 - proportion) / margin_of_error**2
     n1 = n0 * design_effect
@@ -89,10 +94,19 @@ def sample_size(margin_of_error: float, *, confidence: float = 0.95, proportion:
         # Not an error: the coordinator learns that a census of the frame is needed and even
         # that may not yield enough completed interviews at the expected response rate.
         contacts = population
-    steps += [Step("completed_interviews", completed), Step("response_rate", response_rate),
-              Step("contacts", contacts)]
-    return SampleSize(margin_of_error, confidence, proportion, population, float(design_effect),
-                      response_rate, z, completed, contacts, tuple(steps))
+    steps += [Step("completed_interviews", completed), Step("response_rate", response_rate), Step("contacts", contacts)]
+    return SampleSize(
+        margin_of_error,
+        confidence,
+        proportion,
+        population,
+        float(design_effect),
+        response_rate,
+        z,
+        completed,
+        contacts,
+        tuple(steps),
+    )
 
 
 @dataclass(frozen=True)
@@ -104,8 +118,9 @@ class StratifiedSampleSize:
     contacts: int
 
 
-def sample_size_by_stratum(populations: Mapping[Hashable, int], margin_of_error: float,
-                           **options) -> StratifiedSampleSize:
+def sample_size_by_stratum(
+    populations: Mapping[Hashable, int], margin_of_error: float, **options
+) -> StratifiedSampleSize:
     """`sample_size` for every stratum, for when each area must be reported on its own.
 
     Options are those of `sample_size` (confidence, proportion, design_effect,
@@ -119,8 +134,9 @@ def sample_size_by_stratum(populations: Mapping[Hashable, int], margin_of_error:
         if size == 0:
             raise ValueError(f"stratum {stratum!r} has no units in the population")
         results[stratum] = sample_size(margin_of_error, population=size, **options)
-    return StratifiedSampleSize(results, sum(r.completed for r in results.values()),
-                                sum(r.contacts for r in results.values()))
+    return StratifiedSampleSize(
+        results, sum(r.completed for r in results.values()), sum(r.contacts for r in results.values())
+    )
 
 
 # -- draws -------------------------------------------------------------------------------
@@ -175,8 +191,7 @@ def draw_simple(frame_size: int, n: int, *, seed: int | None = None) -> Draw:
     return Draw("simple", seed, frame_size, positions, np.full(n, n / frame_size))
 
 
-def draw_systematic(frame_size: int, n: int, *, seed: int | None = None,
-                    sort_key: Sequence | None = None) -> Draw:
+def draw_systematic(frame_size: int, n: int, *, seed: int | None = None, sort_key: Sequence | None = None) -> Draw:
     """Systematic sample: a random start in [0, k) and then every k-th unit, k = N/n.
 
     The interval may be fractional, so exactly n units are drawn and each has probability
@@ -197,8 +212,7 @@ def draw_systematic(frame_size: int, n: int, *, seed: int | None = None,
     picks = np.floor(start + interval * np.arange(n)).astype(np.int64)
     picks = np.minimum(picks, frame_size - 1)  # guards start + (n-1)k rounding to N
     positions = np.sort(order[picks])
-    return Draw("systematic", seed, frame_size, positions, np.full(n, n / frame_size),
-                interval=interval, start=start)
+    return Draw("systematic", seed, frame_size, positions, np.full(n, n / frame_size), interval=interval, start=start)
 
 
 def allocate_proportional(stratum_sizes: Mapping[Hashable, int], n: int) -> dict[Hashable, int]:
@@ -220,8 +234,10 @@ def allocate_proportional(stratum_sizes: Mapping[Hashable, int], n: int) -> dict
     _check_n(n, total)
     nonempty = sizes > 0
     if n < nonempty.sum():
-        raise ValueError(f"sample size {n} is smaller than the number of non-empty strata "
-                         f"({int(nonempty.sum())}); each stratum needs at least one unit")
+        raise ValueError(
+            f"sample size {n} is smaller than the number of non-empty strata "
+            f"({int(nonempty.sum())}); each stratum needs at least one unit"
+        )
     quota = n * sizes / total
     alloc = np.where(nonempty, np.maximum(1, np.floor(quota)), 0)
     alloc = np.minimum(alloc, sizes)
@@ -234,9 +250,13 @@ def allocate_proportional(stratum_sizes: Mapping[Hashable, int], n: int) -> dict
     return {s: int(a) for s, a in zip(names, alloc, strict=True)}
 
 
-def draw_stratified(strata: Sequence[Hashable], *, n: int | None = None,
-                    sizes: Mapping[Hashable, int] | None = None,
-                    seed: int | None = None) -> Draw:
+def draw_stratified(
+    strata: Sequence[Hashable],
+    *,
+    n: int | None = None,
+    sizes: Mapping[Hashable, int] | None = None,
+    seed: int | None = None,
+) -> Draw:
     """Stratified simple random sample: proportional to size (give `n`) or set sizes.
 
     `strata` gives each frame unit's stratum. With `sizes` every stratum of the frame must
@@ -267,8 +287,7 @@ def draw_stratified(strata: Sequence[Hashable], *, n: int | None = None,
             if isinstance(want, bool) or not isinstance(want, int | np.integer) or want < 0:
                 raise ValueError(f"size for stratum {s!r} must be a whole number ≥ 0, got {want!r}")
             if want > stratum_sizes[s]:
-                raise ValueError(f"size {want} for stratum {s!r} is larger than the stratum "
-                                 f"({stratum_sizes[s]} units)")
+                raise ValueError(f"size {want} for stratum {s!r} is larger than the stratum ({stratum_sizes[s]} units)")
             allocation[s] = int(want)
         if sum(allocation.values()) == 0:
             raise ValueError("sizes ask for no units at all")
@@ -284,5 +303,12 @@ def draw_stratified(strata: Sequence[Hashable], *, n: int | None = None,
     positions = np.concatenate(chosen)
     probabilities = np.concatenate(probs)
     order = np.argsort(positions)
-    return Draw("stratified", seed, frame_size, positions[order], probabilities[order],
-                allocation=allocation, stratum_sizes=stratum_sizes)
+    return Draw(
+        "stratified",
+        seed,
+        frame_size,
+        positions[order],
+        probabilities[order],
+        allocation=allocation,
+        stratum_sizes=stratum_sizes,
+    )

@@ -36,8 +36,7 @@ def design_weights(probabilities: Sequence[float] | np.ndarray) -> np.ndarray:
         raise ValueError("probabilities is empty")
     bad = np.flatnonzero((p <= 0) | (p > 1))
     if bad.size:
-        raise ValueError(f"inclusion probabilities must be in (0, 1]; position {int(bad[0])} "
-                         f"has {p[bad[0]]!r}")
+        raise ValueError(f"inclusion probabilities must be in (0, 1]; position {int(bad[0])} has {p[bad[0]]!r}")
     return 1.0 / p
 
 
@@ -54,8 +53,9 @@ class NonresponseAdjustment:
     response_rates: Mapping[Hashable, float]
 
 
-def adjust_nonresponse(weights: Sequence[float] | np.ndarray, responded: Sequence[bool],
-                       cells: Sequence[Hashable] | None = None) -> NonresponseAdjustment:
+def adjust_nonresponse(
+    weights: Sequence[float] | np.ndarray, responded: Sequence[bool], cells: Sequence[Hashable] | None = None
+) -> NonresponseAdjustment:
     """Spread the weight of nonrespondents over the respondents of the same cell.
 
     The assumption (to be stated in the report) is that within a cell, respondents and
@@ -72,8 +72,9 @@ def adjust_nonresponse(weights: Sequence[float] | np.ndarray, responded: Sequenc
     resp_w = np.bincount(unit_codes, weights=w * r, minlength=len(labels))
     empty = [labels[k] for k in range(len(labels)) if resp_w[k] <= 0]
     if empty:
-        raise ValueError(f"cells without any respondent cannot be adjusted: {empty!r}; "
-                         "merge them with a neighbouring cell")
+        raise ValueError(
+            f"cells without any respondent cannot be adjusted: {empty!r}; merge them with a neighbouring cell"
+        )
     factor = all_w / resp_w
     adjusted = np.where(r, w * factor[unit_codes], 0.0)
     return NonresponseAdjustment(
@@ -105,8 +106,9 @@ class RakeResult:
     steps: tuple[Step, ...]
 
 
-def _targets(margins: Mapping[str, Mapping[Hashable, float]], population_total: float | None,
-             base_total: float) -> dict[str, dict[Hashable, float]]:
+def _targets(
+    margins: Mapping[str, Mapping[Hashable, float]], population_total: float | None, base_total: float
+) -> dict[str, dict[Hashable, float]]:
     """Turn each margin into population totals; shares (summing to 1) are scaled.
 
     All margins must describe the same population total, otherwise no set of weights can
@@ -118,8 +120,7 @@ def _targets(margins: Mapping[str, Mapping[Hashable, float]], population_total: 
             raise ValueError(f"margin for {var!r} is empty")
         for cat, value in margin.items():
             if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                raise ValueError(f"margin {var!r}, category {cat!r}: {value!r} is not a "
-                                 "non-negative number")
+                raise ValueError(f"margin {var!r}, category {cat!r}: {value!r} is not a non-negative number")
         total = math.fsum(margin.values())
         if total <= 0:
             raise ValueError(f"margin for {var!r} sums to 0")
@@ -129,21 +130,30 @@ def _targets(margins: Mapping[str, Mapping[Hashable, float]], population_total: 
         reference = next(iter(totals.values()))
         for var, total in totals.items():
             if abs(total - reference) > 1e-6 * reference:
-                raise ValueError(f"margins disagree on the population total: {var!r} sums to "
-                                 f"{total:g}, another margin to {reference:g}")
+                raise ValueError(
+                    f"margins disagree on the population total: {var!r} sums to "
+                    f"{total:g}, another margin to {reference:g}"
+                )
         if population_total is not None and abs(population_total - reference) > 1e-6 * reference:
-            raise ValueError(f"population_total {population_total:g} differs from the margins' "
-                             f"total {reference:g}")
+            raise ValueError(f"population_total {population_total:g} differs from the margins' total {reference:g}")
         scale = reference
     else:
         scale = population_total if population_total is not None else base_total
-    return {var: {cat: float(v) * (scale if kinds[var] == "share" else 1.0)
-                  for cat, v in margin.items()} for var, margin in margins.items()}
+    return {
+        var: {cat: float(v) * (scale if kinds[var] == "share" else 1.0) for cat, v in margin.items()}
+        for var, margin in margins.items()
+    }
 
 
-def rake(weights: Sequence[float] | np.ndarray, variables: Mapping[str, Sequence[Hashable]],
-         margins: Mapping[str, Mapping[Hashable, float]], *, population_total: float | None = None,
-         tolerance: float = 1e-10, max_iterations: int = 100) -> RakeResult:
+def rake(
+    weights: Sequence[float] | np.ndarray,
+    variables: Mapping[str, Sequence[Hashable]],
+    margins: Mapping[str, Mapping[Hashable, float]],
+    *,
+    population_total: float | None = None,
+    tolerance: float = 1e-10,
+    max_iterations: int = 100,
+) -> RakeResult:
     """Iterative proportional fitting of `weights` to population margins.
 
     `variables[name]` gives each respondent's category, `margins[name]` the population
@@ -163,8 +173,7 @@ def rake(weights: Sequence[float] | np.ndarray, variables: Mapping[str, Sequence
     if np.any(w0 <= 0):
         raise ValueError("weights must be positive before raking")
     if set(variables) != set(margins):
-        raise ValueError(f"variables {sorted(variables)} and margins {sorted(margins)} must "
-                         "name the same variables")
+        raise ValueError(f"variables {sorted(variables)} and margins {sorted(margins)} must name the same variables")
     targets = _targets(margins, population_total, float(w0.sum()))
     groups = []
     for var, cats in variables.items():
@@ -172,16 +181,18 @@ def rake(weights: Sequence[float] | np.ndarray, variables: Mapping[str, Sequence
         labels, unit_codes = codes(cats)
         absent = [c for c in labels if c not in targets[var]]
         if absent:
-            raise ValueError(f"variable {var!r}: categories {absent!r} occur in the sample "
-                             "but have no population margin")
+            raise ValueError(
+                f"variable {var!r}: categories {absent!r} occur in the sample but have no population margin"
+            )
         empty = [c for c, t in targets[var].items() if t > 0 and c not in labels]
         if empty:
-            raise ValueError(f"variable {var!r}: categories {empty!r} have a population total "
-                             "but no respondent (empty cell); merge them with another category")
+            raise ValueError(
+                f"variable {var!r}: categories {empty!r} have a population total "
+                "but no respondent (empty cell); merge them with another category"
+            )
         zero = [c for c in labels if targets[var][c] == 0]
         if zero:
-            raise ValueError(f"variable {var!r}: categories {zero!r} have respondents but a "
-                             "population total of 0")
+            raise ValueError(f"variable {var!r}: categories {zero!r} have respondents but a population total of 0")
         goal = np.array([targets[var][c] for c in labels])
         groups.append((var, labels, unit_codes, goal))
     scale = math.fsum(next(iter(targets.values())).values())
@@ -192,22 +203,34 @@ def rake(weights: Sequence[float] | np.ndarray, variables: Mapping[str, Sequence
         for _var, labels, unit_codes, goal in groups:
             have = np.bincount(unit_codes, weights=w, minlength=len(labels))
             w *= (goal / have)[unit_codes]
-        error = max(float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(lab)) - goal)))
-                    for _v, lab, c, goal in groups) / scale
+        error = (
+            max(
+                float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(lab)) - goal)))
+                for _v, lab, c, goal in groups
+            )
+            / scale
+        )
         if error <= tolerance:
             break
     else:
-        raise RakingError(f"raking did not converge in {max_iterations} iterations: a margin is "
-                          f"still off by {error:.3g} of the population; the margins may be "
-                          "inconsistent with the sample (e.g. a combination nobody answered)")
-    achieved = {var: {lab: float(v) for lab, v in
-                      zip(labels, np.bincount(c, weights=w, minlength=len(labels)), strict=True)}
-                for var, labels, c, _goal in groups}
+        raise RakingError(
+            f"raking did not converge in {max_iterations} iterations: a margin is "
+            f"still off by {error:.3g} of the population; the margins may be "
+            "inconsistent with the sample (e.g. a combination nobody answered)"
+        )
+    achieved = {
+        var: {lab: float(v) for lab, v in zip(labels, np.bincount(c, weights=w, minlength=len(labels)), strict=True)}
+        for var, labels, c, _goal in groups
+    }
     k = kish(w)
-    steps = (Step("iterations", iterations), Step("max_error", error),
-             Step("smallest_factor", float((w / w0).min())),
-             Step("largest_factor", float((w / w0).max())),
-             Step("design_effect", k.design_effect), Step("effective_n", k.effective_n))
+    steps = (
+        Step("iterations", iterations),
+        Step("max_error", error),
+        Step("smallest_factor", float((w / w0).min())),
+        Step("largest_factor", float((w / w0).max())),
+        Step("design_effect", k.design_effect),
+        Step("effective_n", k.effective_n),
+    )
     return RakeResult(w, w / w0, iterations, error, targets, achieved, steps)
 
 
@@ -232,9 +255,15 @@ class TrimResult:
     steps: tuple[Step, ...]
 
 
-def trim_weights(weights: Sequence[float] | np.ndarray, *, lower: float | None = None,
-                 upper: float | None = None, relative_to_mean: bool = False,
-                 strict: bool = True, max_iterations: int = 1000) -> TrimResult:
+def trim_weights(
+    weights: Sequence[float] | np.ndarray,
+    *,
+    lower: float | None = None,
+    upper: float | None = None,
+    relative_to_mean: bool = False,
+    strict: bool = True,
+    max_iterations: int = 1000,
+) -> TrimResult:
     """Cap weights at `upper` and raise them to `lower`, keeping their total.
 
     This is R's `survey::trimWeights`: weights outside the bounds are set to the bound and
@@ -256,8 +285,10 @@ def trim_weights(weights: Sequence[float] | np.ndarray, *, lower: float | None =
     total = math.fsum(w)
     n = w.size
     if n * hi < total * (1 - 1e-12) or n * lo > total * (1 + 1e-12):
-        raise ValueError(f"bounds [{lo:g}, {hi:g}] cannot keep the total {total:g} of {n} "
-                         "weights: every weight would have to lie outside them")
+        raise ValueError(
+            f"bounds [{lo:g}, {hi:g}] cannot keep the total {total:g} of {n} "
+            "weights: every weight would have to lie outside them"
+        )
     # A relative slack stops the loop from chasing float noise at the bound.
     slack_hi = hi + 1e-12 * abs(hi) if math.isfinite(hi) else hi
     slack_lo = lo - 1e-12 * abs(lo) if math.isfinite(lo) else lo
@@ -294,10 +325,15 @@ def trim_weights(weights: Sequence[float] | np.ndarray, *, lower: float | None =
             break
     at_bound = int(np.sum(np.isclose(w, lo) | np.isclose(w, hi)))
     k0, k1 = kish(as_float_array(weights, "weights")), kish(w)
-    steps = (Step("lower", lo), Step("upper", hi), Step("iterations", iterations),
-             Step("trimmed_units", at_bound), Step("moved_weight", moved),
-             Step("design_effect_before", k0.design_effect),
-             Step("design_effect_after", k1.design_effect))
+    steps = (
+        Step("lower", lo),
+        Step("upper", hi),
+        Step("iterations", iterations),
+        Step("trimmed_units", at_bound),
+        Step("moved_weight", moved),
+        Step("design_effect_before", k0.design_effect),
+        Step("design_effect_after", k1.design_effect),
+    )
     return TrimResult(w, lo, hi, iterations, at_bound, moved, steps)
 
 
@@ -330,6 +366,11 @@ def kish(weights: Sequence[float] | np.ndarray) -> KishDesignEffect:
     s, s2 = math.fsum(w), math.fsum(w * w)
     deff = w.size * s2 / (s * s)
     neff = s * s / s2
-    steps = (Step("n", int(w.size)), Step("sum_weights", s), Step("sum_squared_weights", s2),
-             Step("design_effect", deff), Step("effective_n", neff))
+    steps = (
+        Step("n", int(w.size)),
+        Step("sum_weights", s),
+        Step("sum_squared_weights", s2),
+        Step("design_effect", deff),
+        Step("effective_n", neff),
+    )
     return KishDesignEffect(int(w.size), s, s2, deff, neff, steps)

@@ -44,12 +44,29 @@ def _service_rows(service: dict, hint: dict, languages: list[str]) -> list[dict]
     rows = [{"type": "begin_group", "name": f"svc_{code}", "municipium_service": code, "label": service["name"]}]
     relevant = ""
     if "use" in service:
-        rows.append({"type": "select_one yes_no", "name": f"use_{code}", "required": "yes",
-                     "municipium_service": code, "label": service["use"]})
+        rows.append(
+            {
+                "type": "select_one yes_no",
+                "name": f"use_{code}",
+                "required": "yes",
+                "municipium_service": code,
+                "label": service["use"],
+            }
+        )
         relevant = f"${{use_{code}}} = 'yes'"
     for role, prefix, scale in (("satisfaction", "sat", "satisfaction5"), ("importance", "imp", "importance5")):
-        rows.append({"type": f"select_one {scale}", "name": f"{prefix}_{code}", "required": "yes", "relevant": relevant,
-                     "municipium_role": role, "municipium_service": code, "label": service[role], "hint": hint})
+        rows.append(
+            {
+                "type": f"select_one {scale}",
+                "name": f"{prefix}_{code}",
+                "required": "yes",
+                "relevant": relevant,
+                "municipium_role": role,
+                "municipium_service": code,
+                "label": service[role],
+                "hint": hint,
+            }
+        )
     rows.append({"type": "end_group", "municipium_service": code})
     return rows
 
@@ -61,7 +78,9 @@ def sheets(service_codes: list[str] | None = None, languages: list[str] | None =
     chosen = [s for s in data["services"] if service_codes is None or s["code"] in service_codes]
     survey_rows = []
     for row in data["survey"]:
-        survey_rows += _service_rows_for_all(chosen, data["service_hint"], languages) if row["type"] == "services" else [row]
+        survey_rows += (
+            _service_rows_for_all(chosen, data["service_hint"], languages) if row["type"] == "services" else [row]
+        )
     flat = []
     for row in survey_rows:
         out = {}
@@ -74,7 +93,11 @@ def sheets(service_codes: list[str] | None = None, languages: list[str] | None =
     choice_rows = []
     for list_name, entries in data["choices"].items():
         for entry in entries:
-            out = {"list_name": list_name, "name": entry["name"], "municipium_missing": "yes" if entry.get("missing") else ""}
+            out = {
+                "list_name": list_name,
+                "name": entry["name"],
+                "municipium_missing": "yes" if entry.get("missing") else "",
+            }
             _texts(out, "label", entry["label"], languages)
             choice_rows.append(out)
     form_settings = {key: value for key, value in data["settings"].items() if key != "form_title"}
@@ -83,8 +106,11 @@ def sheets(service_codes: list[str] | None = None, languages: list[str] | None =
         header = list(dict.fromkeys(key for row in rows for key in row))
         return xlsform.Sheet(name, header, [(number, row) for number, row in enumerate(rows, start=2)])
 
-    return {"survey": sheet("survey", flat), "choices": sheet("choices", choice_rows),
-            "settings": sheet("settings", [form_settings])}
+    return {
+        "survey": sheet("survey", flat),
+        "choices": sheet("choices", choice_rows),
+        "settings": sheet("settings", [form_settings]),
+    }
 
 
 def _service_rows_for_all(chosen: list[dict], hint: dict, languages: list[str]) -> list[dict]:
@@ -95,8 +121,15 @@ def load(service_codes: list[str] | None = None, languages: list[str] | None = N
     return xlsform.parse(sheets(service_codes, languages), SOURCE.name)
 
 
-def create_survey(unit, year: int, *, code: str, service_codes: list[str] | None = None,
-                  languages: list[str] | None = None, actor=None) -> Survey:
+def create_survey(
+    unit,
+    year: int,
+    *,
+    code: str,
+    service_codes: list[str] | None = None,
+    languages: list[str] | None = None,
+    actor=None,
+) -> Survey:
     """A new survey of `unit` for `year` with the model questionnaire, audited."""
     languages = [c for c in settings.LANGUAGE_CODES if languages is None or c in languages]
     title = {c: t for c, t in source()["settings"]["form_title"].items() if c in languages}
@@ -104,9 +137,15 @@ def create_survey(unit, year: int, *, code: str, service_codes: list[str] | None
     # Compared by default with the unit's latest earlier survey, as a yearly survey is.
     previous = Survey.objects.filter(unit=unit, year__lt=year).order_by("-year", "-id").first()
     with transaction.atomic():
-        survey = Survey.objects.create(unit=unit, year=year, code=code, title=title, languages=languages,
-                                       previous=previous,
-                                       created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        survey = Survey.objects.create(
+            unit=unit,
+            year=year,
+            code=code,
+            title=title,
+            languages=languages,
+            previous=previous,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
         record("create", survey, actor=actor, after=snapshot(survey), via="form")
         xlsform.replace(survey, form, actor=actor, via="form", note="model questionnaire")
     return survey

@@ -29,7 +29,14 @@ STEPS = (
 def survey_steps(context, survey, current_step):
     request = context.get("request")
     runs = bool(request) and can_run(request.user, survey.unit)
-    steps = [{"number": number, "code": code, "label": label, "current": code == current_step,
-              "url": reverse(name, args=[survey.pk]) if runs or public else ""}
-             for number, (code, name, label, public) in enumerate(STEPS, start=1)]
+    steps = [
+        {
+            "number": number,
+            "code": code,
+            "label": label,
+            "current": code == current_step,
+            "url": reverse(name, args=[survey.pk]) if runs or public else "",
+        }
+        for number, (code, name, label, public) in enumerate(STEPS, start=1)
+    ]
     return {"survey": survey, "steps": steps}

@@ -36,10 +36,14 @@ def text(texts, fallback=""):
     if not picked.text:
         return fallback
     if picked.is_fallback and picked.language:
-        return format_html('<span lang="{}" class="fallback" title="{}">{}</span>'
-                           '<span class="badge text-bg-light fallback-mark">{}</span>',
-                           picked.language, _("Not yet translated; shown in another language"),
-                           picked.text, picked.language)
+        return format_html(
+            '<span lang="{}" class="fallback" title="{}">{}</span>'
+            '<span class="badge text-bg-light fallback-mark">{}</span>',
+            picked.language,
+            _("Not yet translated; shown in another language"),
+            picked.text,
+            picked.language,
+        )
     return picked.text
 
 
