@@ -81,6 +81,9 @@ INSTALLED_APPS = [
     "municipium.reports",
     "municipium.api",
     "municipium.surveys",
+    "municipium.meetings",
+    "municipium.tariffs",
+    "municipium.siting",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from importlib import import_module
 from typing import Literal
 
 import polars as pl
@@ -900,3 +901,10 @@ def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.c
     extension = {"jsonstat": "json", "sdmx.csv": "sdmx.csv"}.get(fmt, fmt)
     response["Content-Disposition"] = f'attachment; filename="indicators.{extension}"'
     return response
+
+
+# ----------------------------------------------------------------------------------------
+# The planning modules: each keeps its routes in a module of this package with a `router`.
+
+for _module in ("meetings", "tariffs", "siting"):
+    api.add_router(f"/{_module}/", import_module(f"municipium.api.{_module}").router)

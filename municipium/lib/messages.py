@@ -8,6 +8,8 @@ needs no GNU gettext tools. Run as `python -m municipium.lib.messages update|com
   catalogue is `municipium/locale/`; an app with a `locale/` folder of its own (the planning
   modules) has its own catalogue of the strings in its package, templates included.
 - compile: write the .mo files Django reads.
+- fill FILE.yaml: write translations given as {msgid: {language: text}} into whichever
+  catalogue holds each msgid (plural messages take a list of forms per language).
 - check: list every string that lacks a translation in some language (the test suite fails
   on any), and translations whose %(placeholders)s differ from the original.
 """
@@ -169,6 +171,38 @@ def problems() -> list[str]:
     return found
 
 
+def fill(path: Path) -> int:
+    """Write translations from a YAML file into the catalogues that hold each msgid.
+
+    The file maps each English msgid to its translations, e.g.
+    `"Planning": {pl: "Planowanie", sr: "Планирање", bg: ..., lt: ..., fa: ...}`; a plural
+    message takes a list per language (one entry per plural form of that language). Returns
+    how many msgids were found in no catalogue (run `update` first).
+    """
+    import yaml
+
+    wanted = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    unplaced = set(wanted)
+    for root in catalogues():
+        for language in LANGUAGES:
+            catalog = load(language, root)
+            changed = False
+            for message in catalog:
+                key = message.id if isinstance(message.id, str) else (message.id[0] if message.id else "")
+                if key in wanted and language in wanted[key]:
+                    text = wanted[key][language]
+                    message.string = tuple(text) if isinstance(message.id, tuple | list) else text
+                    message.flags.discard("fuzzy")
+                    unplaced.discard(key)
+                    changed = True
+            if changed:
+                with _po_path(language, root).open("wb") as handle:
+                    write_po(handle, catalog, width=100, omit_header=False, sort_output=True, no_location=True)
+    for key in sorted(unplaced):
+        print(f"not in any catalogue: {key!r}", file=sys.stderr)
+    return len(unplaced)
+
+
 def main(argv: list[str]) -> int:
     import os
 
@@ -181,12 +215,14 @@ def main(argv: list[str]) -> int:
         update()
     elif command == "compile":
         compile_all()
+    elif command == "fill" and len(argv) == 2:
+        return 1 if fill(Path(argv[1])) else 0
     elif command == "check":
         lines = problems()
         print("\n".join(lines) or "all strings translated")
         return 1 if lines else 0
     else:
-        print("usage: python -m municipium.lib.messages update|compile|check", file=sys.stderr)
+        print("usage: python -m municipium.lib.messages update|compile|check|fill FILE.yaml", file=sys.stderr)
         return 2
     return 0
 

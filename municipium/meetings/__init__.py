@@ -1,0 +1,1 @@
+"""Working bodies, their meetings and decisions, and public consultations."""

@@ -1,0 +1,1 @@
+"""Choosing a site for a shared facility: exclusion zones, weighted criteria, suitability."""

@@ -1,0 +1,1 @@
+"""Fees and tariffs: cost recovery, affordability and what-if scenarios."""
