@@ -7,7 +7,7 @@ PORT ?= 8000
 # pytest-xdist workers; two cores here, so two workers.
 WORKERS ?= 2
 
-.PHONY: setup demo serve test test-sqlite test-postgres bench messages clean browser
+.PHONY: setup demo serve test test-sqlite test-postgres bench messages clean browser lint
 
 $(BIN)/python:
 	"$$(scripts/find-python)" -m venv $(VENV)
@@ -34,6 +34,15 @@ serve: setup
 	$(BIN)/municipium serve --port $(PORT)
 
 test: test-sqlite test-postgres
+
+# Lint: ruff (rules and formatting), mypy on the pure helpers and the services modules
+# (django-stubs), and import-linter's floor contracts (pyproject.toml). CI runs it first.
+MYPY_FILES = municipium/lib $(wildcard municipium/*/services.py)
+lint: setup
+	$(BIN)/ruff check municipium tests bench scripts manage.py
+	$(BIN)/ruff format --check municipium tests bench scripts manage.py
+	$(BIN)/mypy $(MYPY_FILES)
+	@if grep -q "tool.importlinter" pyproject.toml; then $(BIN)/lint-imports; fi
 
 # The browser tests drive Debian's Chromium (never a browser download). Installed here when
 # missing and we may (root, as on CI); otherwise say what to run.

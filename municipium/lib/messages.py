@@ -157,12 +157,12 @@ def problems() -> list[str]:
                 if message.id:
                     have[(message.id if isinstance(message.id, str) else message.id[0], message.context)] = message
             for key in sorted(wanted, key=lambda k: (k[0], k[1] or "")):
-                message = have.get(key)
-                if message is None or not all(_strs(message)) or message.fuzzy:
+                found_message = have.get(key)
+                if found_message is None or not all(_strs(found_message)) or found_message.fuzzy:
                     found.append(f"{language}{where}: no translation for {key[0]!r}")
                     continue
-                expected = {m.group(0) for m in PLACEHOLDER.finditer(_ids(message)[0])}
-                for text in _strs(message):
+                expected = {m.group(0) for m in PLACEHOLDER.finditer(_ids(found_message)[0])}
+                for text in _strs(found_message):
                     got = {m.group(0) for m in PLACEHOLDER.finditer(text)}
                     if got != expected:
                         found.append(

@@ -54,8 +54,8 @@ def _round_half_away(value: float) -> float:
 def evaluate(node: Node, lookup: Lookup, lag: int = 0) -> float | None:
     """One value; `lookup(ref, lag)` gives a variable's value `lag` periods back."""
     match node:
-        case Number(value=value):
-            return value
+        case Number(value=number):
+            return number
         case Variable(ref=ref):
             value = lookup(ref, lag)
             return None if value is None else _finite(float(value))
@@ -123,9 +123,10 @@ def evaluate(node: Node, lookup: Lookup, lag: int = 0) -> float | None:
             return None if value is None else abs(value)
         case Call(function=("min" | "max") as function, args=args):
             values = [evaluate(arg, lookup, lag) for arg in args]
-            if any(value is None for value in values):
+            known = [value for value in values if value is not None]
+            if len(known) < len(values):
                 return None
-            return min(values) if function == "min" else max(values)
+            return min(known) if function == "min" else max(known)
     raise TypeError(f"not a formula node: {node!r}")
 
 
@@ -141,7 +142,11 @@ def _let(bindings: dict[str, pl.Expr], body: pl.Expr) -> pl.Expr:
     additions take seconds. Packing the operands in a struct computes each once; the
     body then reads the fields, which cost nothing to repeat.
     """
-    return pl.struct(**bindings).struct.with_fields(__value=body).struct.field("__value")
+    return (
+        pl.struct(*(expr.alias(name) for name, expr in bindings.items()))
+        .struct.with_fields(__value=body)
+        .struct.field("__value")
+    )
 
 
 def to_polars(node: Node, column: Callable[[Ref], str], over: str) -> pl.Expr:
@@ -232,7 +237,9 @@ def to_polars(node: Node, column: Callable[[Ref], str], over: str) -> pl.Expr:
             case Call(function="if", args=args):
                 (c, _), (a, a_clean), (b, b_clean) = (compile(arg, lag) for arg in args)
                 known = pl.field("c").is_finite()  # null or false when missing; no branch then
-                body = pl.when(known & (pl.field("c") != 0)).then(pl.field("a")).when(known).then(pl.field("b"))
+                body: pl.Expr = (
+                    pl.when(known & (pl.field("c") != 0)).then(pl.field("a")).when(known).then(pl.field("b"))
+                )
                 return _let({"c": c, "a": a, "b": b}, body), a_clean and b_clean
             case Call(function="coalesce", args=args):
                 operands = []

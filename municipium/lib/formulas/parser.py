@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -180,7 +181,9 @@ def parse_tree(text: str) -> Node:
     if not text.strip():
         raise errors.empty()
     try:
-        node = _parser.parse(text)
+        # The transformer builds the formula's nodes while parsing, so parse() returns
+        # one of them (lark types it as a Tree).
+        node = cast("Node | Text", _parser.parse(text))
     except VisitError as error:  # a callback's FormulaError, wrapped by lark
         raise error.orig_exc from None
     except UnexpectedToken as error:
@@ -193,11 +196,12 @@ def parse_tree(text: str) -> Node:
             raise errors.unexpected_end(len(text.rstrip()), expected) from None
         raise errors.unexpected_token(token.start_pos, str(token), expected) from None
     except UnexpectedCharacters as error:
-        raise errors.unexpected_character(error.pos_in_stream, text[error.pos_in_stream]) from None
+        position = error.pos_in_stream or 0
+        raise errors.unexpected_character(position, text[position]) from None
     except UnexpectedInput as error:  # any other lark complaint: report where it happened
         position = getattr(error, "pos_in_stream", None) or 0
         raise errors.unexpected_character(position, text[position : position + 1]) from None
-    node = _operand(node)
-    if depth(node) > MAX_DEPTH:
+    formula = _operand(node)
+    if depth(formula) > MAX_DEPTH:
         raise errors.too_deep()
-    return node
+    return formula

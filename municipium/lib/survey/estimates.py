@@ -74,7 +74,7 @@ class Design:
         """The raking margins' indicator matrix X and its pseudo-inverse, so that a residual
         on the margins is z − X(X⁺z) without a least-squares fit per estimate."""
         columns = []
-        for values in self.raked_on:
+        for values in self.raked_on or ():
             labels, unit_codes = codes(values)
             indicator = np.zeros((len(values), len(labels)))
             indicator[np.arange(len(values)), unit_codes] = 1.0
@@ -230,7 +230,11 @@ def normal_interval(value: float, se: float, confidence: float = 0.95) -> tuple[
 
 
 def weighted_mean(
-    y: Sequence[float] | np.ndarray, d: Design, *, where: Sequence[bool] | None = None, confidence: float = 0.95
+    y: Sequence[float] | np.ndarray,
+    d: Design,
+    *,
+    where: Sequence[bool] | np.ndarray | None = None,
+    confidence: float = 0.95,
 ) -> Estimate:
     """Weighted mean Σwy/Σw over the domain `where` (all respondents if omitted).
 
@@ -492,15 +496,16 @@ def p_adjust(p_values: Sequence[float | None], method: str = "holm") -> list[flo
     if method not in ("holm", "BH"):
         raise ValueError(f"method must be 'holm' or 'BH', got {method!r}")
     present = [(i, float(p)) for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
-    for _i, p in present:
-        if not 0 <= p <= 1:
-            raise ValueError(f"p-values must lie in [0, 1], got {p!r}")
+    for _i, value in present:
+        if not 0 <= value <= 1:
+            raise ValueError(f"p-values must lie in [0, 1], got {value!r}")
     out: list[float | None] = [None] * len(p_values)
     n = len(present)
     if n == 0:
         return out
     idx = np.array([i for i, _ in present])
     p = np.array([v for _, v in present])
+    adjusted: np.ndarray
     if method == "holm":
         order = np.argsort(p, kind="stable")
         adjusted = np.minimum(1, np.maximum.accumulate((n - np.arange(n)) * p[order]))

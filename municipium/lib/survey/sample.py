@@ -165,7 +165,9 @@ class Draw:
 def _seed(seed: int | None) -> int:
     if seed is None:
         # Fresh entropy, returned to the caller so the draw is on record and repeatable.
-        return int(np.random.SeedSequence().entropy)
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)  # SeedSequence() with no argument draws one int
+        return entropy
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
     return seed
@@ -275,6 +277,7 @@ def draw_stratified(
     if n is not None:
         allocation = allocate_proportional(stratum_sizes, n)
     else:
+        assert sizes is not None  # the caller gives n or sizes (checked above)
         unknown = [s for s in sizes if s not in stratum_sizes]
         if unknown:
             raise ValueError(f"sizes name strata that are not in the frame: {unknown!r}")
