@@ -23,6 +23,7 @@ def test_a_coordinator_invites_an_officer_who_sets_a_password_and_lands_on_data_
     Role.objects.create(user=coordinator, kind=Role.Kind.COORDINATOR, group=group)
 
     page = login(coordinator)
+    page.get_by_role("button", name="My work").click()
     page.get_by_role("link", name="Invitations").click()
     expect(page.get_by_role("heading", name="Invitations", level=1)).to_be_visible()
     assert watched.axe() == []
