@@ -1,0 +1,38 @@
+"""A page that is not there reads in the reader's language, inside the site's frame, with a
+way on (issue 19: a bare English "Not Found" under every language)."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+WAYS = {
+    "en": "Page not found",
+    "pl": "Nie znaleziono strony",
+    "sr": "Страница није пронађена",
+    "bg": "Страницата не е намерена",
+    "lt": "Puslapis nerastas",
+    "fa": "صفحه پیدا نشد",
+}
+
+
+@pytest.mark.parametrize("language", sorted(WAYS))
+def test_an_unknown_address_is_not_found_in_the_readers_language_with_the_menu(client, language):
+    response = client.get(f"/{language}/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert WAYS[language] in html
+    assert f'lang="{language}"' in html
+    assert 'class="navbar' in html  # the site's frame, so the reader can go on
+    assert f'href="/{language}/compare/"' in html
+    assert "Not Found" not in html
+
+
+def test_a_shared_link_to_a_unit_that_is_not_there_is_not_found_in_the_readers_language(client):
+    response = client.get("/sr/units/RS-NOPE/")
+    assert response.status_code == 404
+    assert WAYS["sr"] in response.content.decode()
+
+
+def test_a_persian_not_found_page_is_right_to_left(client):
+    html = client.get("/fa/no-such-page/").content.decode()
+    assert 'dir="rtl"' in html
