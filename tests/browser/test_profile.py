@@ -26,6 +26,11 @@ def test_the_profile_renders_with_sparklines_and_no_serious_accessibility_violat
     # The sparkline's look comes from the stylesheet (no style attributes under the CSP).
     assert page.eval_on_selector("svg.sparkline polyline", "e => getComputedStyle(e).fill") == "none"
     assert page.locator("td.band-good, td.band-middle, td.band-poor").count() > 0
+    # The traffic-light colours show inside the table (Bootstrap's cell style used to win).
+    colours = {"good": "rgb(207, 232, 213)", "middle": "rgb(253, 240, 196)", "poor": "rgb(246, 208, 207)"}
+    for band, colour in colours.items():
+        for cell in page.locator(f"td.band-{band}").all()[:2]:
+            assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == colour, band
     assert watched.axe() == []
 
 
