@@ -48,12 +48,21 @@ def _write(text: str, language: str) -> str:
     return text
 
 
+def _no_negative_zero(value, decimals: int):
+    """-0.04 shown with one decimal is 0.0, not "-0.0": a sign on a zero tells the reader
+    of a fall that the shown figure does not have."""
+    if value < 0 and round(float(value), decimals) == 0:
+        return 0
+    return value
+
+
 def format_number(value, decimals: int | None = 1, language: str | None = None, *, grouping: bool = True) -> str:
     """A number for people: fixed decimals, the locale's separators and digits. None → "–"."""
     if value is None:
         return "–"
     language = _language(language)
     decimals = 0 if decimals is None else int(decimals)
+    value = _no_negative_zero(value, decimals)
     text = _pattern(decimals, grouping).apply(value, _locale(language), group_separator=grouping)
     return _write(text, language)
 
@@ -63,6 +72,7 @@ def format_share(value, decimals: int = 0, language: str | None = None) -> str:
     if value is None:
         return "–"
     language = _language(language)
+    value = _no_negative_zero(value, decimals)
     return _write(_pattern(decimals, True, percent=True).apply(value / 100, _locale(language)), language)
 
 

@@ -224,3 +224,14 @@ def test_a_persian_page_is_right_to_left_with_persian_digits(client, world):
     html = response.content.decode()
     assert "۲۰۲۳" in html
     assert response.context["specs"]["ranking"]["title"]["anchor"] == "end"
+
+
+def test_members_for_the_time_series_are_chosen_with_checkboxes_not_a_ctrl_click_list(client, world):
+    # issue 19: "Hold Ctrl to choose several" on a touch screen.
+    code = _nrw_code()
+    html = client.get(f"/en/indicators/{code}/?group=rasina&period=2023").content.decode()
+    assert 'type="checkbox" name="units"' in html
+    assert "multiple" not in html.split('id="filter-period"')[1].split("</form>")[0]
+    assert "Ctrl" not in html
+    chosen = client.get(f"/en/indicators/{code}/?group=rasina&period=2023&units=RS-70670&units=RS-71170")
+    assert sorted(u.code for u in chosen.context["view"].series_units) == ["RS-70670", "RS-71170"]
