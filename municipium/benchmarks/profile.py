@@ -42,6 +42,31 @@ def _chosen_period(request, periods: list[Period]) -> Period | None:
     return periods[-1] if periods else None
 
 
+# A profile opened without a chosen period shows the latest one whose figures cover at
+# least this share of what the unit's best-covered period has: the newest year usually has
+# only the first few figures in, and a page of "no value" helps nobody.
+ENOUGH_FIGURES = 0.5
+
+
+def _default_period(rows, periods: list[Period]) -> tuple[Period | None, dict | None]:
+    """The period a profile opens on, and a note when that is not the latest one.
+
+    The note says which later period was passed over and how many figures it has, so the
+    reader knows the newer figures exist (issue 19: Kruševac opened on 2025 with 38 of 54
+    rows empty)."""
+    if not periods:
+        return None, None
+    counts: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if row.value is not None:
+            counts[row.period_id] += 1
+    best = max(counts.values(), default=0)
+    chosen = next((p for p in reversed(periods) if counts[p.pk] >= best * ENOUGH_FIGURES), periods[-1])
+    if chosen == periods[-1]:
+        return chosen, None
+    return chosen, {"latest": periods[-1], "latest_count": counts[periods[-1].pk], "chosen_count": counts[chosen.pk]}
+
+
 def _ordered(indicators) -> list[Indicator]:
     return sorted(indicators, key=lambda i: (i.service_area.order, i.service_area.code, i.order, i.code))
 
@@ -176,7 +201,9 @@ def unit_profile(request, code):
         group = next((g for g in groups if g.pk in with_sets), groups[0])
 
     periods = _periods_of(rows)
-    period = _chosen_period(request, periods)
+    period, period_note = _chosen_period(request, periods), None
+    if "period" not in request.GET:
+        period, period_note = _default_period(rows, periods)
     series = defaultdict(list)
     for row in rows:
         series[row.indicator_id].append(row)
@@ -219,6 +246,7 @@ def unit_profile(request, code):
         "group": group,
         "periods": periods,
         "period": period,
+        "period_note": period_note,
         "areas": areas,
         "public": public,
         "completeness": _completeness(unit, indicators, period, public),
