@@ -47,9 +47,9 @@ def _better(a: float, b: float, higher: bool) -> bool:
     return a >= b if higher else a <= b
 
 
-def band(value: float | None, indicator, statistic=None) -> Band:
-    """The band of `value` for `indicator`, against the group `statistic` (GroupStatistic or
-    anything with n, p25, p75) when no absolute standard applies."""
+def standard_band(value: float | None, indicator) -> Band:
+    """The band against an absolute standard (the set thresholds, else the target); NONE
+    when the indicator has neither. Says nothing about the group."""
     polarity = indicator.polarity
     if value is None or polarity == "neutral":
         return Band(NONE, "")
@@ -64,6 +64,16 @@ def band(value: float | None, indicator, statistic=None) -> Band:
         return Band(MIDDLE, "thresholds")
     if indicator.target is not None:
         return Band(GOOD if _better(value, indicator.target, higher) else POOR, "target")
+    return Band(NONE, "")
+
+
+def peer_band(value: float | None, indicator, statistic=None) -> Band:
+    """The band among the group: above the better quartile, below the worse one, or in the
+    middle half. NONE for neutral indicators and groups too small for quartiles."""
+    polarity = indicator.polarity
+    if value is None or polarity == "neutral":
+        return Band(NONE, "")
+    higher = polarity == "higher_is_better"
     if statistic is None or (statistic.n or 0) < MIN_MEMBERS_FOR_QUARTILES or statistic.p25 is None:
         return Band(NONE, "")
     best, worst = (statistic.p75, statistic.p25) if higher else (statistic.p25, statistic.p75)
@@ -72,3 +82,15 @@ def band(value: float | None, indicator, statistic=None) -> Band:
     if _better(worst, value, higher):
         return Band(POOR, "quartiles")
     return Band(MIDDLE, "quartiles")
+
+
+def band(value: float | None, indicator, statistic=None) -> Band:
+    """The band of `value` for `indicator`, against the group `statistic` (GroupStatistic or
+    anything with n, p25, p75) when no absolute standard applies: the one colour a value
+    gets on maps and charts. Pages that have room show both assessments apart
+    (`standard_band`, `peer_band`), so "best in the group" and "poor by the standard" are
+    never read as one contradictory verdict."""
+    standard = standard_band(value, indicator)
+    if standard.band != NONE or value is None or indicator.polarity == "neutral":
+        return standard
+    return peer_band(value, indicator, statistic)

@@ -136,6 +136,31 @@ class ProfileRow:
     band: bands.Band
     spark: Spark | None
 
+    @property
+    def standard(self) -> bands.Band:
+        """The assessment against the set thresholds or target (none when there is none)."""
+        return bands.standard_band(self.value.value if self.value else None, self.indicator)
+
+    @property
+    def peer(self) -> bands.Band:
+        """The assessment among the group's members (quartiles)."""
+        return bands.peer_band(self.value.value if self.value else None, self.indicator, self.statistic)
+
+    @property
+    def rank_text(self) -> str:
+        """The rank as a reader takes it: in the direction of polarity ("best of 6"), or by
+        size for a neutral indicator, where no place is better than another."""
+        if self.rank is None:
+            return "–"
+        rank, n = numbers.localise_digits(str(self.rank.rank)), numbers.localise_digits(str(self.rank.n))
+        if self.indicator.polarity == "neutral":
+            return _("%(rank)s of %(n)s by size") % {"rank": rank, "n": n}
+        if self.rank.rank == 1:
+            return _("best of %(n)s") % {"n": n}
+        if self.rank.rank == self.rank.n:
+            return _("last of %(n)s") % {"n": n}
+        return _("%(rank)s of %(n)s") % {"rank": rank, "n": n}
+
 
 @dataclass
 class Dimension:

@@ -42,6 +42,13 @@ def row_of(html: str, indicator_code: str) -> str:
     return match.group(0)
 
 
+def rank_text(ranked) -> str:
+    """The rank as the profile words it for an indicator with a polarity."""
+    if ranked.rank == 1:
+        return f"best of {ranked.n}"
+    return f"last of {ranked.n}" if ranked.rank == ranked.n else f"{ranked.rank} of {ranked.n}"
+
+
 def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
@@ -69,7 +76,7 @@ def test_the_profile_shows_value_median_quartiles_rank_and_band_of_an_indicator(
         f"{format_number(statistic.p25, indicator.decimals, 'en')} – "
         f"{format_number(statistic.p75, indicator.decimals, 'en')}"
     ) in shown
-    assert f"{ranked.rank} of {ranked.n}" in shown
+    assert rank_text(ranked) in shown
     assert band.css in row and band.label in shown  # colour and words, never colour alone
     assert 'href="/en/indicators/water_nrw/?group=rasina&amp;period=2024"' in row
     assert '<svg class="sparkline"' in row and "<polyline points=" in row and "style=" not in row
@@ -81,7 +88,7 @@ def test_the_profile_groups_the_set_indicators_by_service_area_and_dimension(cli
     shown = set(re.findall(r'href="/en/indicators/(\w+)/', html))
     assert shown == water_set
     assert 'id="area-water"' in html and "Water and sewage" in html
-    assert '<th scope="rowgroup" colspan="7">Quality</th>' in html
+    assert '<th scope="rowgroup" colspan="8">Quality</th>' in html
 
 
 def test_without_a_group_set_the_profile_shows_every_indicator_with_values_and_says_so(client):
@@ -114,7 +121,7 @@ def test_a_unit_in_several_groups_can_be_compared_with_each_of_them(client, worl
     period = IndicatorValue.objects.filter(period__code="2024").first().period
     ranked = read.ranks(indicator, period, world.group("rasina-waste"), public=True)
     mine = next(r for r in ranked if r.unit.code == KRUSEVAC)
-    assert f"{mine.rank} of {mine.n}" in text_of(row_of(waste, "water_nrw"))
+    assert rank_text(mine) in text_of(row_of(waste, "water_nrw"))
 
 
 def test_anonymous_readers_do_not_see_figures_built_on_draft_data_but_insiders_do(client):

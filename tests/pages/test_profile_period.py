@@ -47,3 +47,31 @@ def test_a_complete_latest_period_is_opened_without_a_note(client, world):
     response = client.get(f"/en/units/{KRUSEVAC}/")
     assert response.context["period"].code == "2024"
     assert response.context["period_note"] is None
+
+
+def test_the_standard_and_the_group_assess_apart_and_the_rank_reads_in_the_direction_of_polarity(client, world):
+    # issue 19: a row read "Rank 1 of 6, Poor" (rank among peers, assessment by threshold).
+    from municipium.benchmarks import read
+    from municipium.catalog.models import Indicator
+    from tests.pages.test_profile import row_of, text_of
+
+    indicator = Indicator.objects.get(code="water_nrw")
+    from municipium.observations.models import Period
+
+    period = Period.objects.get(code="2024")
+    ranked = read.ranks(indicator, period, world.group("rasina"), public=True)
+    best = min(ranked, key=lambda r: r.rank)
+    # A standard stricter than every member's value: the best in the group is still poor by it.
+    strict = (
+        min(r.value for r in ranked) - 1
+        if indicator.polarity == "lower_is_better"
+        else max(r.value for r in ranked) + 1
+    )
+    indicator.thresholds = {"good": strict, "poor": strict}
+    indicator.save()
+
+    shown = text_of(row_of(client.get(f"/en/units/{best.unit.code}/?period=2024").content.decode(), "water_nrw"))
+    assert f"best of {best.n}" in shown
+    assert "Poor" in shown and "Good" in shown  # poor by the standard, good in the group
+    html = client.get(f"/en/units/{best.unit.code}/?period=2024").content.decode()
+    assert "By the standard" in html and "In the group" in html
