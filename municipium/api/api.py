@@ -40,7 +40,7 @@ from municipium.lib.texts import pick
 from municipium.observations import imports
 from municipium.observations.models import Observation, PeriodCodeError, Status, Via, parse_period
 from municipium.observations.services import locked_changes, stored_observations
-from municipium.places.models import Group, Membership, Unit
+from municipium.places.models import Group, Membership, Unit, member_in_own_period
 
 from . import opendata
 from .auth import ApiError, Caller, CallerThrottle, SessionCaller, TokenAuth, anonymous
@@ -222,7 +222,8 @@ def _filter(queryset: QuerySet, filters: DataFilters, *, changed_field: str) -> 
         queryset = queryset.filter(unit_id__in=_codes(Unit, filters.unit, "unit", _("unit")))
     if filters.group:
         group = _codes(Group, [filters.group], "group", _("group"))
-        queryset = queryset.filter(unit_id__in=Membership.objects.filter(group_id__in=group).values("unit_id"))
+        # A member in the row's own period: a unit that joined in 2023 is no member for 2022.
+        queryset = queryset.filter(member_in_own_period(group))
     start, end = _period_bounds(filters)
     if start:
         queryset = queryset.filter(period__start__gte=start)

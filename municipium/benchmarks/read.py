@@ -29,13 +29,8 @@ def basis(indicator, period, *, public: bool) -> str:
 
 
 def _members(group, period) -> QuerySet:
-    return Membership.objects.filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=period.end),
-        Q(valid_to__isnull=True) | Q(valid_to__gte=period.start),
-        Q(unit__valid_from__isnull=True) | Q(unit__valid_from__lte=period.end),
-        Q(unit__valid_to__isnull=True) | Q(unit__valid_to__gte=period.start),
-        group=group,
-    ).values("unit_id")
+    """Ids of the group's members in the period (the one rule: Membership.objects.during)."""
+    return Membership.objects.filter(group=group).in_period(period).values("unit_id")
 
 
 def values(indicator, period, group=None, *, public: bool) -> QuerySet[IndicatorValue]:
@@ -125,14 +120,10 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis:
         "value": pl.Float64,
     }
     periods = {p.pk: p for p in Period.objects.filter(pk__in=period_ids)}
-    memberships = list(Membership.objects.filter(group=group).select_related("unit"))
     member_periods = [
-        (m.unit_id, pk)
+        (unit_id, pk)
         for pk, p in periods.items()
-        for m in memberships
-        if m.covers(p.start, p.end)
-        and (m.unit.valid_from is None or m.unit.valid_from <= p.end)
-        and (m.unit.valid_to is None or p.start <= m.unit.valid_to)
+        for unit_id in Membership.objects.filter(group=group).in_period(p).values_list("unit_id", flat=True)
     ]
     members = pl.DataFrame(member_periods, schema={"unit_id": pl.Int64, "period_id": pl.Int64}, orient="row").unique()
     found = pl.DataFrame(

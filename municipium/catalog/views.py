@@ -16,7 +16,7 @@ from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.lib.formulas import FormulaError, parse
 from municipium.lib.formulas.readable import readable_html
 from municipium.observations.models import Observation, Period
-from municipium.places.models import Group, Membership
+from municipium.places.models import Group, Membership, member_in_own_period
 
 from .forms import IndicatorForm, adapted_prefix, formula_context
 from .models import Indicator, ServiceArea, Variable
@@ -113,15 +113,8 @@ def _preview_groups(user, indicator):
 
 
 def _members(group, period):
-    """Memberships overlapping the period, of units valid at some time in it."""
-    return (
-        Membership.objects.filter(group=group)
-        .exclude(valid_from__gt=period.end)
-        .exclude(valid_to__lt=period.start)
-        .exclude(unit__valid_from__gt=period.end)
-        .exclude(unit__valid_to__lt=period.start)
-        .select_related("unit")
-    )
+    """Memberships in force in the period (Membership.objects.during: the one rule)."""
+    return Membership.objects.filter(group=group).in_period(period).select_related("unit")
 
 
 def preview(indicator: Indicator, text: str, group: Group | None, user) -> dict:
@@ -140,10 +133,9 @@ def preview(indicator: Indicator, text: str, group: Group | None, user) -> dict:
     if group is None:
         return result
     names = ctx.expanded(indicator.code).names
-    units = Membership.objects.filter(group=group).values("unit_id")
     public = not access.sees_unpublished(user, group=group)
     observed = Observation.objects.filter(
-        unit_id__in=units, variable__code__in=names, period__kind=indicator.period_kind
+        member_in_own_period([group.pk]), variable__code__in=names, period__kind=indicator.period_kind
     )
     if public:
         observed = observed.filter(status="published")

@@ -23,7 +23,7 @@ from municipium.benchmarks import read
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator, ServiceArea, Variable
 from municipium.lib.texts import pick
-from municipium.places.models import Group, Unit
+from municipium.places.models import Group, Unit, member_in_own_period
 
 from .models import Observation, Period
 
@@ -87,7 +87,8 @@ def _unit_filter(queryset, units, group, prefix="unit"):
         queryset = queryset.filter(**{f"{prefix}__code__in": _codes(units, Unit)})
     if group is not None:
         group = group if isinstance(group, Group) else Group.objects.get(code=group)
-        queryset = queryset.filter(**{f"{prefix}__memberships__group": group}).distinct()
+        # Members in each row's own period, as the group's statistics count them.
+        queryset = queryset.filter(member_in_own_period([group.pk], unit_field=prefix))
     return queryset
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from municipium.accounts import access
 from municipium.accounts.models import Role
-from municipium.places.models import Group, Membership, Unit
+from municipium.places.models import Group, Unit
 
 from .models import ImportBatch, Observation, Period, Publication, Status, Via
 from .services import Row, WriteResult, write_observations
@@ -128,18 +128,9 @@ def reopen(actor, unit: Unit, period, reason: str, area=None) -> WriteResult:
 
 
 def members(group: Group, period: Period) -> list[Unit]:
-    """Units that are members of the group at some time in the period."""
-    rows = (
-        Membership.objects.filter(group=group)
-        .exclude(valid_from__gt=period.end)
-        .exclude(valid_to__lt=period.start)
-        .select_related("unit")
-        .order_by("unit__code")
-    )
-    seen = {}
-    for membership in rows:
-        seen.setdefault(membership.unit_id, membership.unit)
-    return list(seen.values())
+    """Units that are members of the group at some time in the period, and exist in it (a
+    unit dissolved before the period is not chased for figures)."""
+    return list(group.members_in(period))
 
 
 def _publish_now(actor, units, period, area=None) -> int:

@@ -88,12 +88,52 @@ class Group(models.Model):
     def label(self) -> str:
         return pick(self.name).text or self.code
 
+    def members_in(self, period) -> models.QuerySet:
+        """The units that are members of the group at some time in `period`, by code."""
+        ids = Membership.objects.filter(group=self).in_period(period).values("unit_id")
+        return Unit.objects.filter(pk__in=ids).order_by("code")
+
+
+class MembershipQuerySet(models.QuerySet):
+    """The one rule for "member of the group in a period" (issue 10: it was written six
+    times and the copies disagreed). A unit is a member in [start, end] when a membership of
+    it overlaps that span *and* the unit itself exists at some time in it (a municipality
+    dissolved in 2020 is no member in 2024, whatever its old membership row says).
+
+    `start` and `end` may be dates or query expressions (OuterRef("period__start")), so
+    the same rule filters rows by the membership in their own period inside SQL."""
+
+    def during(self, start, end) -> "MembershipQuerySet":
+        return self.filter(
+            models.Q(valid_from__isnull=True) | models.Q(valid_from__lte=end),
+            models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=start),
+            models.Q(unit__valid_from__isnull=True) | models.Q(unit__valid_from__lte=end),
+            models.Q(unit__valid_to__isnull=True) | models.Q(unit__valid_to__gte=start),
+        )
+
+    def in_period(self, period) -> "MembershipQuerySet":
+        """Memberships in force at some time in `period` (anything with start and end)."""
+        return self.during(period.start, period.end)
+
+
+def member_in_own_period(group_ids, unit_field: str = "unit", period_field: str = "period") -> models.Exists:
+    """For a query of rows with a unit and a period (observations, indicator values): the
+    unit was a member of one of `group_ids` during the row's own period. What the API's and
+    the exports' `group` filter means, so a median recomputed from them is the published one."""
+    return models.Exists(
+        Membership.objects.filter(group_id__in=group_ids, unit_id=models.OuterRef(f"{unit_field}_id")).during(
+            models.OuterRef(f"{period_field}__start"), models.OuterRef(f"{period_field}__end")
+        )
+    )
+
 
 class Membership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["group", "unit"]
@@ -102,7 +142,8 @@ class Membership(models.Model):
         ]
 
     def covers(self, start, end) -> bool:
-        """True when the membership overlaps the period [start, end]."""
+        """True when the membership overlaps the period [start, end] (the membership row
+        alone; `Membership.objects.during` is the whole rule, unit validity included)."""
         return (self.valid_from is None or self.valid_from <= end) and (self.valid_to is None or start <= self.valid_to)
 
 

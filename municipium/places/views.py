@@ -27,7 +27,7 @@ from municipium.lib.formulas import FormulaError
 from municipium.observations.models import Missing, Observation, Period, Status
 
 from .forms import AvailabilityForm
-from .models import Availability, Group, Membership
+from .models import Availability, Group, Membership, member_in_own_period
 
 # What a matrix cell can say. Confidential counts as not shared: the figure exists but the
 # group may not see it.
@@ -175,7 +175,7 @@ def _periods(group, variables, insider):
     """Periods with any observation of the set's variables by the group's members, latest first."""
     kinds = {v.period_kind for v in variables} or {"year"}
     observed = Observation.objects.filter(
-        unit__memberships__group=group, variable__in=variables, period__kind__in=kinds
+        member_in_own_period([group.pk]), variable__in=variables, period__kind__in=kinds
     )
     if not insider:
         observed = observed.filter(status=Status.PUBLISHED)

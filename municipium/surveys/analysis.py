@@ -13,6 +13,7 @@ for the page, the report and publication (one code path for all three, DESIGN pr
   (Holm), with warnings when wording, mode mix or weighting differ.
 """
 
+import datetime as dt
 import json
 import threading
 from collections import OrderedDict
@@ -356,8 +357,14 @@ def _compare(own: Analysis, other: Analysis, kind: str) -> Comparison:
 
 def peer_surveys(survey: Survey) -> list[Survey]:
     """Published surveys of the same year by the other members of the unit's groups."""
-    groups = Membership.objects.filter(unit=survey.unit).values("group_id")
-    units = Membership.objects.filter(group_id__in=groups).exclude(unit=survey.unit).values("unit_id")
+    year_start, year_end = dt.date(survey.year, 1, 1), dt.date(survey.year, 12, 31)
+    groups = Membership.objects.filter(unit=survey.unit).during(year_start, year_end).values("group_id")
+    units = (
+        Membership.objects.filter(group_id__in=groups)
+        .during(year_start, year_end)
+        .exclude(unit=survey.unit)
+        .values("unit_id")
+    )
     return list(
         Survey.objects.filter(unit_id__in=units, year=survey.year, step=Survey.Step.PUBLISHED)
         .select_related("unit")
