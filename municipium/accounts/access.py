@@ -94,6 +94,13 @@ def can_approve(user, unit: Unit) -> bool:
     return is_admin(user) or unit.pk in reached_units(user, {Role.Kind.APPROVER, Role.Kind.COORDINATOR})
 
 
+def may_enter_or_approve(user, unit: Unit) -> bool:
+    """Answers for the unit's data: enters or approves its figures (an officer, an approver,
+    a coordinator of one of its groups, an administrator). Who may run its surveys and write
+    its council reports, and who may open its entry page; `review_units` lists these units."""
+    return can_enter(user, unit) or can_approve(user, unit)
+
+
 def can_coordinate(user, group: Group) -> bool:
     if is_admin(user):
         return True
@@ -143,7 +150,8 @@ def entry_units(user):
 
 
 def review_units(user):
-    """Units whose entry pages the user may open: to write (officers) or to approve (approvers)."""
+    """Units the user answers for (`may_enter_or_approve`): whose entry pages they may open,
+    to write or to approve, whose surveys they run and whose reports they write."""
     if is_admin(user):
         return Unit.objects.all()
     return Unit.objects.filter(

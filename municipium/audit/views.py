@@ -88,7 +88,7 @@ def audit_log(request):
 def _observation(request, pk) -> Observation:
     observation = get_object_or_404(Observation.objects.select_related("unit", "variable", "period"), pk=pk)
     unit = observation.unit
-    access.require(access.can_enter(request.user, unit) or access.can_approve(request.user, unit))
+    access.require(access.may_enter_or_approve(request.user, unit))
     return observation
 
 

@@ -54,7 +54,7 @@ def entry_start(request):
 def _sheet(request, unit, period, area) -> EntrySheet:
     unit = get_object_or_404(Unit, code=unit)
     # Approvers open the same page to review and approve; only those who enter may write.
-    access.require(access.can_enter(request.user, unit) or access.can_approve(request.user, unit))
+    access.require(access.may_enter_or_approve(request.user, unit))
     canonical = period_code_from_path(period)
     area = get_object_or_404(ServiceArea, code=area)
     return EntrySheet(unit, canonical, area, get_language(), user=request.user)

@@ -22,7 +22,7 @@ from .models import Report
 
 
 def can_write(user, unit) -> bool:
-    return access.can_enter(user, unit) or access.can_approve(user, unit)
+    return access.may_enter_or_approve(user, unit)
 
 
 def _visible(user, report: Report) -> bool:

@@ -10,7 +10,7 @@ from municipium.accounts import access
 
 
 def can_run(user, unit) -> bool:
-    return access.can_enter(user, unit) or access.can_approve(user, unit)
+    return access.may_enter_or_approve(user, unit)
 
 
 def can_see_results(user, survey) -> bool:
@@ -24,9 +24,6 @@ def can_see_results(user, survey) -> bool:
 
 
 def runnable_units(user):
-    """Units whose surveys this user may run (for the survey list and the 'new survey' form)."""
-    from municipium.places.models import Unit
-
-    ids = access.reached_units(user, kinds={"officer", "approver"})
-    units = Unit.objects.all() if access.is_admin(user) else Unit.objects.filter(id__in=ids)
-    return units.order_by("code")
+    """Units whose surveys this user may run (for the survey list and the 'new survey' form):
+    the same people as `can_run`, coordinators included."""
+    return access.review_units(user).order_by("code")

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
 from municipium.surveys import xlsform
 from municipium.surveys.models import Survey
@@ -214,3 +215,22 @@ def test_a_new_survey_is_compared_with_the_units_latest_earlier_one_and_the_offi
         assert Survey.objects.get(pk=current.pk).previous == older
     client.post(page, {"action": "previous", "previous": ""})
     assert Survey.objects.get(pk=current.pk).previous is None
+
+
+def test_a_coordinator_of_the_units_group_sees_its_survey_in_the_list_and_may_start_one(
+    client, model_survey, survey_unit
+):
+    # issue 10: "may enter or approve for this unit" was written three times; coordinators
+    # could open a member's survey but found it neither in the list nor in the new-survey form.
+    from municipium.places.models import Group
+
+    group = factories.group("surv-exchange", [survey_unit], kind=Group.Kind.EXCHANGE)
+    coordinator = get_user_model().objects.create_user("surv-coordinator", password="x")
+    Role.objects.create(user=coordinator, kind=Role.Kind.COORDINATOR, group=group)
+    client.force_login(coordinator)
+    listing = client.get("/en/surveys/")
+    assert f"/en/surveys/{model_survey.pk}/" in listing.content.decode()
+    form = client.get("/en/surveys/new/")
+    assert form.status_code == 200
+    assert survey_unit.pk in [unit.pk for unit in form.context["form"].fields["unit"].queryset]
+    assert client.get(f"/en/surveys/{model_survey.pk}/").status_code == 200
