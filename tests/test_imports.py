@@ -5,10 +5,11 @@ import datetime as dt
 import pytest
 import xlsxwriter
 
+from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
 from municipium.observations.imports import ImportOptions, Problem, commit, dry_run, parse_numbers
 from municipium.observations.models import ImportBatch, Observation, Period, Revision
-from municipium.places.models import Succession
+from municipium.places.models import Succession, Unit
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +197,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(catalogue
 
 def test_a_commit_records_the_batch_with_its_hash_size_format_and_actor(catalogue, tmp_path, django_user_model):
     user = django_user_model.objects.create_user("officer")
+    Role.objects.create(user=user, kind=Role.Kind.OFFICER, unit=Unit.objects.get(code="PL1438011"))
     path = write(tmp_path, "a.csv", "unit,variable,period,value\nPL1438011,water_produced,2024,10\n")
     report = commit(path, actor=user)
     batch = report.batch

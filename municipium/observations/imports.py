@@ -35,7 +35,7 @@ from municipium.catalog.models import Category, Variable
 from municipium.places.models import Succession, Unit
 
 from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
-from .services import write_observations
+from .services import locked_changes, stored_observations, write_observations
 
 # The canonical columns of a long-format file, in the order problems are sorted by.
 COLUMNS = ("unit", "variable", "period", "breakdown", "value", "missing", "status", "source", "comment")
@@ -1230,6 +1230,76 @@ def _load(source, name, options) -> tuple[Table | None, ImportReport]:
     return read_table(source, name=name, options=options)
 
 
+def refuse_unwritable(
+    resolved: pl.DataFrame, actor, report: ImportReport, *, lock: bool = False, statuses: bool = True
+) -> None:
+    """Add a problem for every row `actor` may not write: a unit they do not enter figures
+    for (then the whole file is refused), a figure already submitted, approved or published
+    that the row would change (the workflow's lock, `services.locked`), and the status
+    approved or published from someone who may not approve.
+
+    `commit` runs this inside its transaction with `lock=True`, so the stored rows it read
+    stay as they are until the write: a figure submitted or approved between a person's
+    check and their commit is refused, never overwritten. Pages run it for the preview too,
+    with the same messages. `actor` None is the operator at the command line, who answers
+    for the whole installation."""
+    if actor is None or resolved.height == 0:
+        return
+    from municipium.accounts import access
+
+    units = sorted(Unit.objects.filter(pk__in=resolved.get_column("unit_id").unique().to_list()), key=lambda u: u.code)
+    for unit in units:
+        if not access.can_enter(actor, unit):
+            report.add(
+                Problem(
+                    report.file,
+                    None,
+                    None,
+                    "unit",
+                    _("you may not enter figures for unit %(unit)s, so nothing of this file is imported")
+                    % {"unit": unit.code},
+                    _("only the units you enter data for; ask the group coordinator for a role"),
+                )
+            )
+    if report.problem_count:
+        return
+    rows = list(resolved.iter_rows())
+    stored = stored_observations((row[:4] for row in rows), lock=lock)
+    for _position, observation in locked_changes(rows, actor, stored):
+        report.add(
+            Problem(
+                report.file,
+                None,
+                None,
+                None,
+                _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
+                % {
+                    "unit": observation.unit.code,
+                    "variable": observation.variable.code,
+                    "period": observation.period.code,
+                    "status": str(Status(observation.status).label).lower(),
+                },
+                _("leave this figure out, or ask the coordinator to reopen it"),
+            )
+        )
+    if not statuses:
+        return  # the caller applies a stricter rule of its own (the import page)
+    raised = resolved.filter(pl.col("status").is_in([Status.APPROVED, Status.PUBLISHED]))
+    for unit in Unit.objects.filter(pk__in=raised.get_column("unit_id").unique().to_list()).order_by("code"):
+        if not access.can_approve(actor, unit):
+            report.add(
+                Problem(
+                    report.file,
+                    None,
+                    None,
+                    "status",
+                    _("only an approver may set the status approved or published for: %(units)s; nothing was stored")
+                    % {"units": unit.code},
+                    _("draft or submitted"),
+                )
+            )
+
+
 def commit(
     source, *, name: str | None = None, options: ImportOptions | None = None, actor=None, via: str = Via.IMPORT
 ) -> ImportReport:
@@ -1245,6 +1315,11 @@ def commit(
             # Checked inside the transaction so that the catalogue cannot change between the
             # check and the write.
             resolved, report = check(table, options, report)
+            if report.problem_count:
+                raise ImportRefused
+            # Rights and locks inside the same transaction as the write, the stored rows
+            # locked: what was checked is still true when it is written (issue 10).
+            refuse_unwritable(resolved, actor, report, lock=True)
             if report.problem_count:
                 raise ImportRefused
             period_ids = {

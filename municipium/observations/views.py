@@ -27,7 +27,7 @@ from municipium.places.models import Unit
 from . import imports, templates, uploads
 from .forms import EntrySheet, EntryStartForm, ImportForm
 from .models import ImportBatch, Missing, Period, Status, Via, period_code_from_path
-from .services import locked_changes, write_observations
+from .services import write_observations
 
 PREVIEW_ROWS = 10
 SESSION_KEY = "municipium_uploads"
@@ -166,46 +166,11 @@ def _read(data: bytes, name: str):
     return imports.read_table(data, name=name)
 
 
-def _refuse_foreign_units(request, table, report) -> None:
-    """The whole file is refused when it names a unit the user may not enter."""
-    codes = set(table.frame.get_column("unit").drop_nulls().unique().to_list())
-    known = {u.code: u for u in Unit.objects.filter(code__in=codes)}
-    for code in sorted(known):
-        if not access.can_enter(request.user, known[code]):
-            report.add(
-                imports.Problem(
-                    report.file,
-                    None,
-                    None,
-                    "unit",
-                    _("you may not enter figures for unit %(unit)s, so nothing of this file is imported")
-                    % {"unit": code},
-                    _("only the units you enter data for; ask the group coordinator for a role"),
-                )
-            )
-
-
-def _refuse_locked(request, resolved, report) -> None:
-    """Rows that would change figures already submitted, approved or published."""
+def _refuse_raised_status(request, resolved, report) -> None:
+    """The import page's own rule on top of the importer's (rights and locks, checked again
+    inside the commit): figures come in as draft or submitted; approval is the workflow's."""
     if resolved.height == 0:
         return
-    for _position, observation in locked_changes(resolved.iter_rows(), request.user):
-        report.add(
-            imports.Problem(
-                report.file,
-                None,
-                None,
-                None,
-                _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
-                % {
-                    "unit": observation.unit.code,
-                    "variable": observation.variable.code,
-                    "period": observation.period.code,
-                    "status": str(Status(observation.status).label).lower(),
-                },
-                _("leave this figure out, or ask the coordinator to reopen it"),
-            )
-        )
     if access.is_admin(request.user):
         return  # administrators may import figures as approved or published
     for status in set(resolved.get_column("status").unique().to_list()) - {Status.DRAFT, Status.SUBMITTED}:
@@ -225,12 +190,10 @@ def _check(request, data: bytes, name: str):
     table, report = _read(data, name)
     if table is None:
         return None, report
-    _refuse_foreign_units(request, table, report)
-    if report.problems:
-        return table, report
     resolved, report = imports.check(table, None, report)
     if not report.problems:
-        _refuse_locked(request, resolved, report)
+        imports.refuse_unwritable(resolved, request.user, report, statuses=False)
+        _refuse_raised_status(request, resolved, report)
     return table, report
 
 
