@@ -129,14 +129,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from municipium.observations import templates
+    from municipium.observations import workbooks
     from municipium.places.models import Group, Unit
 
     if args.group:
         target = Group.objects.get(code=args.group)
     else:
         target = list(Unit.objects.filter(code__in=args.unit))
-    data = templates.build_template(target, args.period, service_areas=args.service_area or None)
+    data = workbooks.build_template(target, args.period, service_areas=args.service_area or None)
     Path(args.output).write_bytes(data)
     return _written(args.output, len(data))
 

@@ -15,15 +15,12 @@ would make the person wait minutes instead of seconds.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import difflib
 import hashlib
 import io
-import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import polars as pl
 from django.conf import settings
@@ -32,13 +29,28 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from municipium.catalog.models import Category, Variable
+from municipium.lib.tabular import (
+    EXCEL_FORMATS,
+    MAX_PROBLEMS,
+    Problem,
+    cell_text,
+    claimed_format,
+    column_letter,
+    decode,
+    guess_decimal,
+    megabytes,
+    open_workbook,
+    parse_numbers,
+    read_source,
+    sniff_delimiter,
+)
 from municipium.places.models import Succession, Unit
 
 from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
 from .services import locked_changes, stored_observations, write_observations
+from .table import COLUMNS, ImportReport, Table, clean, fmt
 
 # The canonical columns of a long-format file, in the order problems are sorted by.
-COLUMNS = ("unit", "variable", "period", "breakdown", "value", "missing", "status", "source", "comment")
 REQUIRED = ("unit", "variable", "period")
 # One of these must be present too: a file may carry only missing codes, or only values.
 VALUE_COLUMNS = ("value", "missing")
@@ -119,57 +131,13 @@ MISSING_SPELLINGS = {
     "ns": Missing.NOT_SHARED,
 }
 
-EXCEL_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
-CSV_FORMATS = {"csv", "tsv", "txt"}
-CANDIDATE_ENCODINGS = ["cp1250", "cp1251", "cp1257"]
-DELIMITERS = (";", "\t", ",")
 # More than this many problems are counted but not listed: nobody reads the ten-thousandth.
-MAX_PROBLEMS = 1000
 
 # Thousands separators people and spreadsheets put into numbers: spaces of every width and
 # the apostrophe (Swiss). Removed before a number is read.
-GROUPING_SPACES = r"[\s\u00a0\u2007\u2009\u202f']"
 # A number written with a decimal point, optionally grouped with commas (1,234.5), or in
 # the exponent notation spreadsheets fall back to (1.5E+20).
-DOT_NUMBER = r"^[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)$"
 # ... or with a decimal comma, optionally grouped with dots (1.234,5).
-COMMA_NUMBER = r"^[-+]?(\d{1,3}(\.\d{3})+(,\d*)?|\d+,?\d*([eE][-+]?\d+)?|,\d+)$"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input file, located as the person sees it."""
-
-    file: str
-    sheet: str | None
-    row: int | None
-    column: str | None
-    message: str
-    expected: str = ""
-    # The spreadsheet cell ("C7") when the input was a workbook.
-    cell: str = ""
-
-    @property
-    def location(self) -> str:
-        parts = [self.file] if self.file else []
-        if self.sheet and self.cell:
-            parts.append(f"{self.sheet}, {self.cell}")
-        else:
-            if self.sheet:
-                parts.append(_("sheet %(sheet)s") % {"sheet": self.sheet})
-            if self.cell:
-                parts.append(self.cell)
-            elif self.row is not None:
-                parts.append(_("row %(row)s") % {"row": self.row})
-        if self.column and not self.cell:
-            parts.append(_("column '%(column)s'") % {"column": self.column})
-        return ", ".join(parts)
-
-    def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
-        if self.expected:
-            text += " " + _("(expected: %(expected)s)") % {"expected": self.expected}
-        return text
 
 
 @dataclass
@@ -179,56 +147,6 @@ class ImportOptions:
     encoding: str | None = None  # None: detect
     status: str = Status.DRAFT  # for rows without a status
     source: str = ""  # for rows without a source
-
-
-@dataclass
-class Table:
-    """A file read into strings: one frame with the canonical columns, `_row` (the row
-    number the person sees, header included) and `_sheet`; optionally `_cell_value`,
-    `_label_value`, `_cell_missing` and `_label_missing` per row, where the value sits in a
-    different column on every row (wide templates)."""
-
-    file: str
-    format: str
-    frame: pl.DataFrame
-    # sheet -> canonical column -> header as written in the file
-    headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    # sheet -> canonical column -> spreadsheet column letter (workbooks only)
-    letters: dict[str, dict[str, str]] = field(default_factory=dict)
-    encoding: str = ""
-    delimiter: str = ""
-    # how numbers that read either way (1,234) are taken: "." or ","
-    decimal: str = "."
-    data: bytes = b""
-
-
-@dataclass
-class ImportReport:
-    file: str
-    format: str = ""
-    size: int = 0
-    sha256: str = ""
-    encoding: str = ""
-    delimiter: str = ""
-    decimal: str = ""
-    problems: list[Problem] = field(default_factory=list)
-    # Problems found in all, including those not listed beyond MAX_PROBLEMS.
-    problem_count: int = 0
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    batch: ImportBatch | None = None
-    committed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def add(self, problem: Problem) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
 
 
 class ImportRefused(Exception):
@@ -258,59 +176,13 @@ def canonical_column(header) -> str | None:
     return _ALIAS_LOOKUP.get(_header_key(header))
 
 
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
-def _read_source(source, name: str | None) -> tuple[bytes | None, str, int]:
-    """Bytes of the source, its name and its size; bytes are None when it is too large."""
-    limit = settings.MAX_IMPORT_BYTES
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        size = path.stat().st_size
-        name = name or path.name
-        if size > limit:
-            return None, name, size
-        return path.read_bytes(), name, size
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source), name or "upload", len(source)
-    name = name or os.path.basename(getattr(source, "name", "") or "") or "upload"
-    size = getattr(source, "size", None)
-    if size is not None and size > limit:
-        return None, name, size
-    if hasattr(source, "seek"):
-        source.seek(0)
-    data = source.read(limit + 1)
-    if len(data) > limit:
-        return None, name, size or len(data)
-    return data, name, len(data)
-
-
-def _claimed_format(name: str, data: bytes) -> str:
-    suffix = Path(name).suffix.lower().lstrip(".")
-    if suffix in EXCEL_FORMATS or suffix in CSV_FORMATS:
-        return "csv" if suffix in CSV_FORMATS else suffix
-    # No telling name: look at the content.
-    if data[:4] == b"PK\x03\x04":
-        return "xlsx"
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return "xls"
-    return "csv"
-
-
 def read_table(
     source, *, name: str | None = None, options: ImportOptions | None = None
 ) -> tuple[Table | None, ImportReport]:
     """Read a CSV or workbook into a Table of strings. Problems that stop reading (too
     large, empty, unreadable, no usable header) are in the report and the table is None."""
     options = options or ImportOptions()
-    data, name, size = _read_source(source, name)
+    data, name, size = read_source(source, name, settings.MAX_IMPORT_BYTES)
     report = ImportReport(file=name, size=size)
     if data is None:
         report.add(
@@ -320,13 +192,13 @@ def read_table(
                 None,
                 None,
                 _("the file is %(size)s MB, larger than the %(limit)s MB this installation accepts")
-                % {"size": _megabytes(size), "limit": _megabytes(settings.MAX_IMPORT_BYTES)},
+                % {"size": megabytes(size), "limit": megabytes(settings.MAX_IMPORT_BYTES)},
                 _("a smaller file; split it by year or by service area"),
             )
         )
         return None, report
     report.sha256 = hashlib.sha256(data).hexdigest()
-    report.format = _claimed_format(name, data)
+    report.format = claimed_format(name, data)
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         report.add(
             Problem(
@@ -359,102 +231,6 @@ def read_table(
             )
             return None, report
     return table, report
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f}"
-
-
-def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """Text of a CSV file and the encoding it was read with.
-
-    UTF-8 is tried strictly first because it is by far the most common and a strict decode
-    never succeeds by accident on cp125x text with accented letters; only then does
-    charset-normalizer choose among the Central and Eastern European code pages.
-    """
-    if encoding:
-        return data.decode(encoding), encoding
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    # Detection looks at the lines that carry non-ASCII bytes only: they decide, and the
-    # detector is slow on megabytes of digits.
-    sample = _lines_with_high_bytes(data)
-    from charset_normalizer import from_bytes
-
-    ranked = [match.encoding for match in from_bytes(sample, cp_isolation=CANDIDATE_ENCODINGS)]
-    ranked += [c for c in CANDIDATE_ENCODINGS if c not in ranked]
-    # charset-normalizer often ties cp1250 and cp1257 on short files (both are Latin with
-    # accents); the letters each code page exists for break the tie.
-    ranked.sort(key=lambda candidate: -_letter_share(sample, candidate))
-    for candidate in ranked:
-        try:
-            return data.decode(candidate), candidate
-        except UnicodeDecodeError:
-            continue
-    return data.decode("cp1250", errors="replace"), "cp1250"
-
-
-_LETTERS = {
-    # Polish, Czech, Slovak, Slovene, Croatian, Hungarian, Romanian
-    "cp1250": set("ąćęłńóśźżčďěňřšťůžáéíúýöőüűđâăîşţ"),
-    # Lithuanian, Latvian, Estonian
-    "cp1257": set("ąčęėįšųūžāēģīķļņōŗõäöüó"),
-}
-
-
-def _letter_share(sample: bytes, encoding: str) -> float:
-    """Share of the non-ASCII characters of `sample` that are letters of the languages
-    `encoding` is used for; 0 when it does not decode."""
-    try:
-        text = sample.decode(encoding)
-    except UnicodeDecodeError:
-        return 0.0
-    high = [ch for ch in text if ord(ch) > 0x7F]
-    if not high:
-        return 0.0
-    if encoding == "cp1251":
-        good = sum(1 for ch in high if "\u0400" <= ch <= "\u04ff")
-    else:
-        letters = _LETTERS[encoding]
-        good = sum(1 for ch in high if ch.lower() in letters)
-    return good / len(high)
-
-
-_HIGH = re.compile(rb"[\x80-\xff]")
-
-
-def _lines_with_high_bytes(data: bytes, limit: int = 200_000) -> bytes:
-    lines, size, position = [], 0, 0
-    while size < limit and (match := _HIGH.search(data, position)):
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        end = data.find(b"\n", match.end())
-        end = len(data) if end < 0 else end
-        lines.append(data[start:end])
-        size, position = size + end - start, end + 1
-    return b"\n".join(lines)
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the header and the first lines into the same, largest
-    number of fields. Counting beats csv.Sniffer, which guesses wrong on short files."""
-    lines = [line for line in text.splitlines()[:20] if line.strip()]
-    best, best_score = ",", (-1, -1)
-    for delimiter in DELIMITERS:
-        try:
-            counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
-        except csv.Error:
-            continue
-        if not counts or counts[0] < 2:
-            continue
-        consistent = sum(1 for c in counts if c == counts[0])
-        score = (consistent, counts[0])
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportReport) -> Table | None:
@@ -540,8 +316,12 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
         )
     )
     headers = {"": {c: header[i] for c, i in mapping.items()}}
-    frame = _clean(frame)
-    decimal = options.decimal if options.decimal in {".", ","} else ("," if delimiter == ";" else _guess_decimal(frame))
+    frame = clean(frame)
+    decimal = (
+        options.decimal
+        if options.decimal in {".", ","}
+        else ("," if delimiter == ";" else guess_decimal(frame.get_column("value")))
+    )
     return Table(name, "csv", frame, headers=headers, encoding=encoding, delimiter=delimiter, decimal=decimal)
 
 
@@ -639,66 +419,11 @@ def _map_header(header: list[str], name: str, sheet: str | None, report: ImportR
     return mapping
 
 
-def _clean(frame: pl.DataFrame) -> pl.DataFrame:
-    """Strip every field, make blanks null (calamine's '' and CSV's empty alike) and drop
-    rows left with nothing in them: spreadsheets carry blank lines at the end."""
-    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in COLUMNS)
-    return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in COLUMNS))
-
-
-def _guess_decimal(frame: pl.DataFrame) -> str:
-    """Decimal separator for numbers that read either way: a comma only when some value
-    can be read only with a decimal comma and none only with a decimal point."""
-    values = frame.get_column("value").drop_nulls().str.replace_all(GROUPING_SPACES, "")
-    dot = values.str.contains(DOT_NUMBER)
-    comma = values.str.contains(COMMA_NUMBER)
-    only_comma = (comma & ~dot).sum()
-    only_dot = (dot & ~comma).sum()
-    return "," if only_comma and not only_dot else "."
-
-
-def _cell_text(value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        # Excel stores every number as a float: years come as 2024.0, codes as 1234.0.
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def open_workbook(data: bytes, name: str, format: str, report: ImportReport):
-    from python_calamine import CalamineWorkbook
-
-    try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as error:  # calamine raises several unrelated types for broken files
-        report.add(
-            Problem(
-                name,
-                None,
-                None,
-                None,
-                _("the file cannot be read as an Excel workbook (%(format)s): %(error)s")
-                % {"format": format, "error": error},
-                _("a workbook saved by Excel or LibreOffice (.xlsx, .xls, .ods), or a CSV file named .csv"),
-            )
-        )
-        return None
-
-
 def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) -> Table | None:
     workbook = open_workbook(data, name, format, report)
     if workbook is None:
         return None
-    from .templates import META_SHEET, read_template
+    from .workbooks import META_SHEET, read_template
 
     if META_SHEET in workbook.sheet_names:
         return read_template(data, name=name, report=report, workbook=workbook)
@@ -726,7 +451,7 @@ def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) ->
             return None
         # The header is the first row that names the required columns (a title may sit above).
         for header_index, row in enumerate(rows[:10]):  # noqa: B007 (read after the break)
-            header = [_cell_text(v) or "" for v in row]
+            header = [cell_text(v) or "" for v in row]
             mapping = _map_header(header, name, sheet_name, None)
             if mapping is not None:
                 break
@@ -739,7 +464,7 @@ def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) ->
         for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
             numbers.append(offset)
             for canonical, index in mapping.items():
-                columns[canonical].append(_cell_text(row[index]) if index < len(row) else None)
+                columns[canonical].append(cell_text(row[index]) if index < len(row) else None)
         frame = pl.DataFrame(
             {
                 "_row": pl.Series(numbers, dtype=pl.Int64),
@@ -765,10 +490,12 @@ def _read_workbook(data: bytes, name: str, format: str, report: ImportReport) ->
         else:
             sheet_name, rows = first_failure
             first = next(row for row in rows if any(v != "" for v in row))
-            _map_header([_cell_text(v) or "" for v in first], name, sheet_name, report)
+            _map_header([cell_text(v) or "" for v in first], name, sheet_name, report)
         return None
-    frame = _clean(pl.concat(frames))
-    return Table(name, format, frame, headers=headers, letters=letters, decimal=_guess_decimal(frame))
+    frame = clean(pl.concat(frames))
+    return Table(
+        name, format, frame, headers=headers, letters=letters, decimal=guess_decimal(frame.get_column("value"))
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -822,19 +549,6 @@ def _status_lookup() -> dict[str, str]:
     for code, _label in Status.choices:
         spellings[code] = code
     return spellings
-
-
-def parse_numbers(values: pl.Expr, decimal: str) -> pl.Expr:
-    """Numbers from text in either convention. A value that reads only one way is read
-    that way; one that reads both ways (1,234 or 1.234) is read with `decimal`."""
-    cleaned = values.str.replace_all(GROUPING_SPACES, "").str.replace_all("\u2212", "-")
-    dot = cleaned.str.contains(DOT_NUMBER)
-    comma = cleaned.str.contains(COMMA_NUMBER)
-    as_dot = cleaned.str.replace_all(",", "", literal=True)
-    as_comma = cleaned.str.replace_all(".", "", literal=True).str.replace_all(",", ".", literal=True)
-    use_comma = comma & (~dot | pl.lit(decimal == ","))
-    text = pl.when(use_comma).then(as_comma).when(dot).then(as_dot).otherwise(None)
-    return text.cast(pl.Float64, strict=False)
 
 
 def check(
@@ -1024,10 +738,10 @@ def _checks(frame: pl.DataFrame, options: ImportOptions):
     def range_text(row):
         low, high = row["min_value"], row["max_value"]
         if low is not None and high is not None:
-            return _("a number from %(min)s to %(max)s") % {"min": _fmt(low), "max": _fmt(high)}
+            return _("a number from %(min)s to %(max)s") % {"min": fmt(low), "max": fmt(high)}
         if low is not None:
-            return _("a number of at least %(min)s") % {"min": _fmt(low)}
-        return _("a number of at most %(max)s") % {"max": _fmt(high)}
+            return _("a number of at least %(min)s") % {"min": fmt(low)}
+        return _("a number of at most %(max)s") % {"max": fmt(high)}
 
     categories = None
 
@@ -1142,7 +856,7 @@ def _checks(frame: pl.DataFrame, options: ImportOptions):
             "value",
             lambda r: (
                 _("%(value)s is outside the range allowed for variable '%(variable)s'")
-                % {"value": _fmt(r["number"]), "variable": r["variable"]},
+                % {"value": fmt(r["number"]), "variable": r["variable"]},
                 range_text(r),
             ),
         ),
@@ -1164,10 +878,6 @@ def _kind_label(kind: str | None) -> str:
         return str(PeriodKind(kind).label).lower()
     except ValueError:
         return kind or ""
-
-
-def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _duplicates(frame: pl.DataFrame) -> pl.DataFrame:

@@ -17,9 +17,8 @@ from django.utils.translation import gettext as _
 
 from municipium.lib import numbers
 from municipium.lib.formulas import FormulaError, Ref, parse
+from municipium.lib.tabular import COMMA_NUMBER, DOT_NUMBER, GROUPING_SPACES
 from municipium.lib.texts import pick
-
-from .imports import COMMA_NUMBER, DOT_NUMBER, GROUPING_SPACES
 
 ERROR = "error"
 WARNING = "warning"

@@ -24,7 +24,7 @@ from municipium.accounts import access
 from municipium.catalog.models import ServiceArea
 from municipium.places.models import Unit
 
-from . import imports, templates, uploads
+from . import imports, uploads, workbooks
 from .forms import EntrySheet, EntryStartForm, ImportForm
 from .models import ImportBatch, Missing, Period, Status, Via, period_code_from_path
 from .services import write_observations
@@ -140,7 +140,7 @@ def entry_validate(request, unit, period, area):
 @login_required
 def entry_template(request, unit, period, area):
     sheet = _sheet(request, unit, period, area)
-    data = templates.build_template(sheet.unit, sheet.period_code, [sheet.area], language=get_language())
+    data = workbooks.build_template(sheet.unit, sheet.period_code, [sheet.area], language=get_language())
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     name = f"municipium-{sheet.unit.code}-{sheet.period_code}-{sheet.area.code}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -157,11 +157,11 @@ def _read(data: bytes, name: str):
     if data[:4] == b"PK\x03\x04" and suffix in ("xlsx", "xlsm", ""):
         probe = imports.ImportReport(file=name)
         workbook = imports.open_workbook(data, name, "xlsx", probe)
-        if workbook is not None and templates.META_SHEET in workbook.sheet_names:
+        if workbook is not None and workbooks.META_SHEET in workbook.sheet_names:
             report = imports.ImportReport(
                 file=name, format="template", size=len(data), sha256=hashlib.sha256(data).hexdigest()
             )
-            table = templates.read_template(data, name=name, report=report, workbook=workbook)
+            table = workbooks.read_template(data, name=name, report=report, workbook=workbook)
             return table, report
     return imports.read_table(data, name=name)
 

@@ -235,7 +235,7 @@ def save_all_or_nothing(report: LoadReport, save) -> LoadReport:
 
 
 def _units_from_csv(path: Path, report: LoadReport) -> list[dict] | None:
-    from municipium.observations.imports import decode, sniff_delimiter
+    from municipium.lib.tabular import decode, sniff_delimiter
 
     try:
         text, _encoding = decode(path.read_bytes())

@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
-from municipium.observations.imports import ImportReport, Problem, decode, sniff_delimiter
+from municipium.lib.tabular import Problem, ProblemReport, decode, sniff_delimiter
 
 from . import answers
 from .models import Question, Response, Survey
@@ -144,7 +144,7 @@ class Column:
 
 @dataclass
 class ResponseImport:
-    report: ImportReport
+    report: ProblemReport
     tool: str = ""
     columns: list[Column] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
@@ -355,7 +355,7 @@ def _times(row, header, tool, result, number) -> tuple[dt.date | None, int | Non
 
 def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
     """Check a file against the survey; the unsaved responses are in the result."""
-    report = ImportReport(file=name, size=len(data))
+    report = ProblemReport(file=name, size=len(data))
     result = ResponseImport(report)
     if len(data) > max_bytes():
         _problem(

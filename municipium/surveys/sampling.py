@@ -21,12 +21,12 @@ from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
 from municipium.lib.survey import sample
-from municipium.observations.imports import (
+from municipium.lib.tabular import (
     EXCEL_FORMATS,
-    ImportReport,
     Problem,
-    _cell_text,
-    _claimed_format,
+    ProblemReport,
+    cell_text,
+    claimed_format,
     decode,
     open_workbook,
     sniff_delimiter,
@@ -41,13 +41,13 @@ MAX_PROBLEMS_SHOWN = 100
 
 
 class SamplingRefused(Exception):
-    def __init__(self, report: ImportReport):
+    def __init__(self, report: ProblemReport):
         super().__init__("; ".join(str(p) for p in report.problems))
         self.report = report
 
 
 def _refuse(name: str, message: str, expected: str = "", row: int | None = None, column: str | None = None):
-    report = ImportReport(file=name)
+    report = ProblemReport(file=name)
     report.add(Problem(name, None, row, column, message, expected))
     raise SamplingRefused(report)
 
@@ -62,14 +62,14 @@ def read_rows(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[s
         )
     if not data.strip():
         _refuse(name, _("the file is empty"), _("a header row and one row per person or household"))
-    fmt = _claimed_format(name, data)
+    fmt = claimed_format(name, data)
     if fmt in EXCEL_FORMATS:
-        report = ImportReport(file=name)
+        report = ProblemReport(file=name)
         workbook = open_workbook(data, name, fmt, report)
         if workbook is None:
             raise SamplingRefused(report)
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-        table = [[(_cell_text(cell) or "").strip() for cell in row] for row in rows]
+        table = [[(cell_text(cell) or "").strip() for cell in row] for row in rows]
         encoding = ""
     else:
         try:
@@ -103,7 +103,7 @@ def import_frame(
 ) -> Frame:
     """Store a frame, replacing the survey's earlier one, all or nothing; SamplingRefused lists every problem."""
     header, body, _encoding = read_rows(data, name)
-    report = ImportReport(file=name)
+    report = ProblemReport(file=name)
     positions = {}
     for column, label in ((address_column, _("address column")), (stratum_column, _("stratum column"))):
         if not column:

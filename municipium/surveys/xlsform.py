@@ -22,14 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
-from municipium.observations.imports import (
-    ImportReport,
-    Problem,
-    _cell_text,
-    _read_source,
-    column_letter,
-    open_workbook,
-)
+from municipium.lib.tabular import Problem, ProblemReport, cell_text, column_letter, open_workbook, read_source
 
 from .expressions import ExpressionError
 from .expressions import parse as parse_expression
@@ -133,7 +126,7 @@ class Form:
 
 
 class FormRefused(Exception):
-    def __init__(self, report: ImportReport):
+    def __init__(self, report: ProblemReport):
         super().__init__("; ".join(str(p) for p in report.problems))
         self.report = report
 
@@ -142,10 +135,10 @@ class FormRefused(Exception):
 # Reading
 
 
-def read_workbook(source, name: str | None = None) -> tuple[dict[str, Sheet], ImportReport]:
+def read_workbook(source, name: str | None = None) -> tuple[dict[str, Sheet], ProblemReport]:
     """The sheets of an XLSForm workbook as text. Problems that stop reading are in the report."""
-    data, name, size = _read_source(source, name)
-    report = ImportReport(file=name, size=size, format="xlsx")
+    data, name, size = read_source(source, name, settings.MAX_IMPORT_BYTES)
+    report = ProblemReport(file=name, size=size, format="xlsx")
     if data is None:
         report.add(
             Problem(
@@ -178,10 +171,10 @@ def read_workbook(source, name: str | None = None) -> tuple[dict[str, Sheet], Im
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         if not rows:
             continue
-        header = [(_cell_text(cell) or "").strip() for cell in rows[0]]
+        header = [(cell_text(cell) or "").strip() for cell in rows[0]]
         body = []
         for number, cells in enumerate(rows[1:], start=2):
-            values = {column: (_cell_text(cell) or "").strip() for column, cell in zip(header, cells) if column}
+            values = {column: (cell_text(cell) or "").strip() for column, cell in zip(header, cells) if column}
             if any(values.values()):
                 body.append((number, values))
         sheets[sheet_name.strip().lower()] = Sheet(sheet_name.strip().lower(), header, body)
@@ -222,7 +215,7 @@ def _boolean(value: str) -> bool | None:
 
 def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     """Check an XLSForm read into sheets; the Form to store, or FormRefused listing every problem."""
-    report = ImportReport(file=file, format="xlsx")
+    report = ProblemReport(file=file, format="xlsx")
     for required in ("survey", "choices"):
         if required not in sheets:
             report.add(
@@ -542,7 +535,7 @@ def replace(survey: Survey, form: Form, *, actor=None, via: str = "form", note: 
     with transaction.atomic():
         locked = Survey.objects.select_for_update().get(pk=survey.pk)
         if locked.responses.exists():
-            report = ImportReport(file=note)
+            report = ProblemReport(file=note)
             report.add(
                 Problem(
                     note,

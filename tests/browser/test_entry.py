@@ -12,7 +12,7 @@ from python_calamine import CalamineWorkbook
 from municipium.accounts.models import Role
 from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Variable
-from municipium.observations import templates
+from municipium.observations import workbooks
 from municipium.observations.models import ImportBatch, Observation, Period, Status, ValidationRule, Via
 from municipium.observations.services import Row, write_observations
 from municipium.places.models import Unit
@@ -115,7 +115,7 @@ def _filled_template(unit, billed: float, produced: float) -> bytes:
             for code, value in (("water_billed", billed), ("water_produced", produced))
         ]
         write_observations(rows, batch=ImportBatch(file_name="scratch", format="test"))
-        data = templates.build_template(unit, "2025", ["water"], language="en")
+        data = workbooks.build_template(unit, "2025", ["water"], language="en")
         transaction.set_rollback(True)
     return data
 
@@ -129,7 +129,7 @@ def test_an_officer_downloads_the_template_fills_it_fixes_one_bad_cell_and_impor
         page.click("text=Download the Excel template")
     data = open(download.value.path(), "rb").read()
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    assert templates.META_SHEET in book.sheet_names and "Water and sewage" in book.sheet_names
+    assert workbooks.META_SHEET in book.sheet_names and "Water and sewage" in book.sheet_names
 
     bad = _filled_template(unit, billed=-300, produced=1000)
     page.set_input_files(

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from municipium.accounts.models import Role
-from municipium.observations import templates
+from municipium.observations import workbooks
 from municipium.observations.models import ImportBatch, Observation, Status, Via
 from tests import factories as f
 
@@ -172,7 +172,7 @@ def test_a_filled_template_is_read_by_sheet_and_cell(client, officer):
     with transaction.atomic():
         # A template filled with one impossible figure: written, rendered, rolled back.
         f.write([f.row(unit, Variable.objects.get(code="water_billed"), "2025", -3, status=Status.DRAFT)])
-        data = templates.build_template(unit, "2025", ["water"], language="en")
+        data = workbooks.build_template(unit, "2025", ["water"], language="en")
         transaction.set_rollback(True)
     client.force_login(officer)
     response = upload(client, data, "template.xlsx")

@@ -22,11 +22,12 @@ import xlsxwriter
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import ServiceArea, Variable
+from municipium.lib.tabular import Problem, cell_text, column_letter, open_workbook
 from municipium.lib.texts import pick
 from municipium.places.models import Group, Unit
 
-from .imports import COLUMNS, ImportReport, Problem, Table, _cell_text, _clean, _fmt, column_letter, open_workbook
 from .models import Missing, Observation, Period
+from .table import COLUMNS, ImportReport, Table, clean, fmt
 
 META_SHEET = "_municipium"
 META_VERSION = "1"
@@ -208,13 +209,13 @@ def _validate(
     low, high = variable.min_value, variable.max_value
     if low is not None and high is not None:
         rule = {"criteria": "between", "minimum": low, "maximum": high}
-        hint = _("A number from %(min)s to %(max)s.") % {"min": _fmt(low), "max": _fmt(high)}
+        hint = _("A number from %(min)s to %(max)s.") % {"min": fmt(low), "max": fmt(high)}
     elif low is not None:
         rule = {"criteria": ">=", "value": low}
-        hint = _("A number of at least %(min)s.") % {"min": _fmt(low)}
+        hint = _("A number of at least %(min)s.") % {"min": fmt(low)}
     elif high is not None:
         rule = {"criteria": "<=", "value": high}
-        hint = _("A number of at most %(max)s.") % {"max": _fmt(high)}
+        hint = _("A number of at most %(max)s.") % {"max": fmt(high)}
     else:
         rule = {"criteria": "between", "minimum": -1e300, "maximum": 1e300}
         hint = _("A number.")
@@ -281,16 +282,16 @@ def read_template(
         )
         return None
     meta = workbook.get_sheet_by_name(META_SHEET).to_python()
-    period = next((_cell_text(r[3]) for r in meta if r and r[0] == "period"), None)
+    period = next((cell_text(r[3]) for r in meta if r and r[0] == "period"), None)
     sheets: dict[str, dict] = {}
     for entry in meta:
         kind, sheet_name = entry[0], entry[1]
         if kind == "sheet":
             sheets[sheet_name] = {"rows": [], "cols": {}}
         elif kind == "row":
-            sheets[sheet_name]["rows"].append((int(entry[2]), _cell_text(entry[3]), _cell_text(entry[4]) or ""))
+            sheets[sheet_name]["rows"].append((int(entry[2]), cell_text(entry[3]), cell_text(entry[4]) or ""))
         elif kind == "col":
-            sheets[sheet_name]["cols"].setdefault(_cell_text(entry[3]), {})[entry[4]] = int(entry[2])
+            sheets[sheet_name]["cols"].setdefault(cell_text(entry[3]), {})[entry[4]] = int(entry[2])
 
     records: dict[str, list] = {
         c: [] for c in (*COLUMNS, "_row", "_sheet", "_cell_value", "_label_value", "_cell_missing", "_label_missing")
@@ -315,7 +316,7 @@ def read_template(
 
         def cell(r: int, c: int):
             if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
-                return _cell_text(rows[r - 1][c - 1])
+                return cell_text(rows[r - 1][c - 1])
             return None
 
         for unit_code, roles in layout["cols"].items():
@@ -344,7 +345,7 @@ def read_template(
                 records["_label_value"].append(unit_label or unit_code)
                 records["_label_missing"].append(unit_label or unit_code)
     frame = pl.DataFrame(records, schema={**{c: pl.String for c in records}, "_row": pl.Int64})
-    frame = _clean(frame)
+    frame = clean(frame)
     if frame.height == 0:
         report.add(
             Problem(

@@ -12,7 +12,7 @@ from municipium.catalog.models import Variable
 from municipium.observations.imports import commit, dry_run
 from municipium.observations.models import ImportBatch, Observation
 from municipium.observations.services import Row, write_observations
-from municipium.observations.templates import META_SHEET, build_template, read_template
+from municipium.observations.workbooks import META_SHEET, build_template, read_template
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,308 @@
+"""Reading tabular files as people make them, and reporting what is wrong with them.
+
+Every importer in Municipium (observations, catalogue and units, XLSForm questionnaires,
+sampling frames, survey responses, and the planning modules' uploads) reads its files
+through here, so that they all accept the same encodings (UTF-8 with or without BOM,
+Windows-1250/-1251/-1257), the same delimiters (`;`, tab, `,`), both decimal conventions and
+the same workbooks (xlsx, xls, ods via calamine), and all locate a problem the same way:
+file, sheet, row or cell, column, what is wrong and what would be right (DESIGN principle 3).
+
+Pure helpers: no Django models. Messages go through gettext like every user-visible string.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.utils.translation import gettext as _
+
+EXCEL_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
+CSV_FORMATS = {"csv", "tsv", "txt"}
+CANDIDATE_ENCODINGS = ["cp1250", "cp1251", "cp1257"]
+DELIMITERS = (";", "\t", ",")
+# A report lists this many problems and counts the rest: a file with a million bad rows
+# must not make a million-line page.
+MAX_PROBLEMS = 1000
+
+# Thousands separators people type: spaces (plain, no-break, figure, thin, narrow) and '.
+GROUPING_SPACES = r"[\s\u00a0\u2007\u2009\u202f']"
+# A number read with a decimal point (1,234.5 or 1234.5) or with a decimal comma (1.234,5).
+DOT_NUMBER = r"^[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)$"
+COMMA_NUMBER = r"^[-+]?(\d{1,3}(\.\d{3})+(,\d*)?|\d+,?\d*([eE][-+]?\d+)?|,\d+)$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as the person sees it."""
+
+    file: str
+    sheet: str | None
+    row: int | None
+    column: str | None
+    message: str
+    expected: str = ""
+    # The spreadsheet cell ("C7") when the input was a workbook.
+    cell: str = ""
+
+    @property
+    def location(self) -> str:
+        parts = [self.file] if self.file else []
+        if self.sheet and self.cell:
+            parts.append(f"{self.sheet}, {self.cell}")
+        else:
+            if self.sheet:
+                parts.append(_("sheet %(sheet)s") % {"sheet": self.sheet})
+            if self.cell:
+                parts.append(self.cell)
+            elif self.row is not None:
+                parts.append(_("row %(row)s") % {"row": self.row})
+        if self.column and not self.cell:
+            parts.append(_("column '%(column)s'") % {"column": self.column})
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        if self.expected:
+            text += " " + _("(expected: %(expected)s)") % {"expected": self.expected}
+        return text
+
+
+@dataclass
+class ProblemReport:
+    """What was read of one file and everything wrong with it. Importers extend it with
+    what they count (rows written, and so on)."""
+
+    file: str
+    format: str = ""
+    size: int = 0
+    sha256: str = ""
+    encoding: str = ""
+    delimiter: str = ""
+    decimal: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    # Problems found in all, including those not listed beyond MAX_PROBLEMS.
+    problem_count: int = 0
+    rows: int = 0  # data rows read
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def read_source(source, name: str | None, limit: int) -> tuple[bytes | None, str, int]:
+    """Bytes of the source (a path, bytes, or an open or uploaded file), its name and its
+    size; bytes are None when it is larger than `limit` (which is then not read whole)."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        size = path.stat().st_size
+        name = name or path.name
+        if size > limit:
+            return None, name, size
+        return path.read_bytes(), name, size
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source), name or "upload", len(source)
+    name = name or os.path.basename(getattr(source, "name", "") or "") or "upload"
+    declared: int | None = getattr(source, "size", None)
+    if declared is not None and declared > limit:
+        return None, name, declared
+    if hasattr(source, "seek"):
+        source.seek(0)
+    data = source.read(limit + 1)
+    if len(data) > limit:
+        return None, name, declared or len(data)
+    return data, name, len(data)
+
+
+def claimed_format(name: str, data: bytes) -> str:
+    """The format a file claims by its name, or, with no telling name, by its content."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix in EXCEL_FORMATS or suffix in CSV_FORMATS:
+        return "csv" if suffix in CSV_FORMATS else suffix
+    # No telling name: look at the content.
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    return "csv"
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Text of a CSV file and the encoding it was read with.
+
+    UTF-8 is tried strictly first because it is by far the most common and a strict decode
+    never succeeds by accident on cp125x text with accented letters; only then does
+    charset-normalizer choose among the Central and Eastern European code pages.
+    """
+    if encoding:
+        return data.decode(encoding), encoding
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Detection looks at the lines that carry non-ASCII bytes only: they decide, and the
+    # detector is slow on megabytes of digits.
+    sample = _lines_with_high_bytes(data)
+    from charset_normalizer import from_bytes
+
+    ranked = [match.encoding for match in from_bytes(sample, cp_isolation=CANDIDATE_ENCODINGS)]
+    ranked += [c for c in CANDIDATE_ENCODINGS if c not in ranked]
+    # charset-normalizer often ties cp1250 and cp1257 on short files (both are Latin with
+    # accents); the letters each code page exists for break the tie.
+    ranked.sort(key=lambda candidate: -_letter_share(sample, candidate))
+    for candidate in ranked:
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    return data.decode("cp1250", errors="replace"), "cp1250"
+
+
+_LETTERS = {
+    # Polish, Czech, Slovak, Slovene, Croatian, Hungarian, Romanian
+    "cp1250": set("ąćęłńóśźżčďěňřšťůžáéíúýöőüűđâăîşţ"),
+    # Lithuanian, Latvian, Estonian
+    "cp1257": set("ąčęėįšųūžāēģīķļņōŗõäöüó"),
+}
+
+
+def _letter_share(sample: bytes, encoding: str) -> float:
+    """Share of the non-ASCII characters of `sample` that are letters of the languages
+    `encoding` is used for; 0 when it does not decode."""
+    try:
+        text = sample.decode(encoding)
+    except UnicodeDecodeError:
+        return 0.0
+    high = [ch for ch in text if ord(ch) > 0x7F]
+    if not high:
+        return 0.0
+    if encoding == "cp1251":
+        good = sum(1 for ch in high if "\u0400" <= ch <= "\u04ff")
+    else:
+        letters = _LETTERS[encoding]
+        good = sum(1 for ch in high if ch.lower() in letters)
+    return good / len(high)
+
+
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _lines_with_high_bytes(data: bytes, limit: int = 200_000) -> bytes:
+    lines, size, position = [], 0, 0
+    while size < limit and (match := _HIGH.search(data, position)):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        lines.append(data[start:end])
+        size, position = size + end - start, end + 1
+    return b"\n".join(lines)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header and the first lines into the same, largest
+    number of fields. Counting beats csv.Sniffer, which guesses wrong on short files."""
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    best, best_score = ",", (-1, -1)
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(1 for c in counts if c == counts[0])
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def cell_text(value) -> str | None:
+    """A spreadsheet cell as the text a person typed: None for an empty cell (calamine
+    gives ''), whole numbers without '.0', dates in ISO form."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # Excel stores every number as a float: years come as 2024.0, codes as 1234.0.
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def open_workbook(data: bytes, name: str, format: str, report: ProblemReport):
+    """The workbook (calamine), or None with a located problem in `report`."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as error:  # calamine raises several unrelated types for broken files
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the file cannot be read as an Excel workbook (%(format)s): %(error)s")
+                % {"format": format, "error": error},
+                _("a workbook saved by Excel or LibreOffice (.xlsx, .xls, .ods), or a CSV file named .csv"),
+            )
+        )
+        return None
+
+
+def parse_numbers(values: pl.Expr, decimal: str) -> pl.Expr:
+    """Numbers from text in either convention. A value that reads only one way is read
+    that way; one that reads both ways (1,234 or 1.234) is read with `decimal`."""
+    cleaned = values.str.replace_all(GROUPING_SPACES, "").str.replace_all("\u2212", "-")
+    dot = cleaned.str.contains(DOT_NUMBER)
+    comma = cleaned.str.contains(COMMA_NUMBER)
+    as_dot = cleaned.str.replace_all(",", "", literal=True)
+    as_comma = cleaned.str.replace_all(".", "", literal=True).str.replace_all(",", ".", literal=True)
+    use_comma = comma & (~dot | pl.lit(decimal == ","))
+    text = pl.when(use_comma).then(as_comma).when(dot).then(as_dot).otherwise(None)
+    return text.cast(pl.Float64, strict=False)
+
+
+def guess_decimal(values: pl.Series) -> str:
+    """Decimal separator for numbers that read either way: a comma only when some value
+    can be read only with a decimal comma and none only with a decimal point."""
+    values = values.drop_nulls().str.replace_all(GROUPING_SPACES, "")
+    dot = values.str.contains(DOT_NUMBER)
+    comma = values.str.contains(COMMA_NUMBER)
+    only_comma = (comma & ~dot).sum()
+    only_dot = (dot & ~comma).sum()
+    return "," if only_comma and not only_dot else "."
