@@ -105,6 +105,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from municipium.benchmarks import exports as indicator_exports
     from municipium.observations import exports
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "") or "csv"
@@ -120,7 +121,9 @@ def cmd_export(args) -> int:
         data = exports.export_observations(fmt, variables=args.variable or None, status=status, **style, **common)
     else:
         basis = "published" if args.public else "all"
-        data = exports.export_indicator_values(fmt, indicators=args.indicator or None, basis=basis, **style, **common)
+        data = indicator_exports.export_indicator_values(
+            fmt, indicators=args.indicator or None, basis=basis, **style, **common
+        )
     if args.output == "-":
         sys.stdout.buffer.write(data)
         return 0

@@ -6,14 +6,10 @@ import pytest
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
+from municipium.benchmarks.exports import export_indicator_values, indicator_values_frame
 from municipium.benchmarks.models import GroupStatistic, IndicatorValue
-from municipium.observations.exports import (
-    export_indicator_values,
-    export_observations,
-    indicator_values_frame,
-    observations_frame,
-    to_csv,
-)
+from municipium.lib.tabular import to_csv
+from municipium.observations.exports import export_observations, observations_frame
 from municipium.observations.imports import commit
 from municipium.observations.models import Observation, Revision
 from tests import factories as f

@@ -29,7 +29,7 @@ from ninja.throttling import SimpleRateThrottle
 
 from municipium.accounts import access
 from municipium.accounts.models import LoginAttempt
-from municipium.accounts.views import client_ip, recent_failures
+from municipium.accounts.throttle import client_ip, recent_failures
 from municipium.places.models import Membership
 
 from .models import TOKEN_PREFIX, ApiToken

@@ -69,14 +69,14 @@ def _frame(rows: Iterable[Mapping]) -> pl.DataFrame:
 
 def to_csv(rows: Iterable[Mapping]) -> bytes:
     """Plain CSV (UTF-8 with a BOM so that Excel opens it right), one row per value."""
-    from municipium.observations.exports import to_csv as write_csv
+    from municipium.lib.tabular import to_csv as write_csv
 
     return write_csv(_frame(rows), bom=True)
 
 
 def to_xlsx(rows: Iterable[Mapping], sheet: str = "Indicators") -> bytes:
     """An Excel workbook with one sheet of values."""
-    from municipium.observations.exports import to_xlsx as write_xlsx
+    from municipium.lib.tabular import to_xlsx as write_xlsx
 
     return write_xlsx({sheet: _frame(rows)})
 

@@ -26,9 +26,9 @@ class AuditedModelAdmin(admin.ModelAdmin):
 
     def _changed(self):
         if self.recompute:
-            from municipium.benchmarks.tasks import recompute_after_commit
+            from municipium.lib.signals import everything_may_have_changed
 
-            recompute_after_commit()
+            everything_may_have_changed()
 
     def save_model(self, request, obj, form, change):
         before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None

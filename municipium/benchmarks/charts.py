@@ -65,7 +65,7 @@ def render_png(spec: dict, language: str | None = None, width: int = 720, scale:
 
 
 # --- Indicator page ---
-# One indicator across one group's members. Rows come from municipium.benchmarks.indicator
+# One indicator across one group's members. Rows come from municipium.benchmarks.indicator_views
 # with the values already formatted for tooltips (`value_text`), so the tooltip, the table
 # and the map say the same number in the reader's locale.
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import indicator, profile
+from . import indicator_views as indicator
+from . import profile_views as profile
 
 urlpatterns = [
     path("units/<str:code>/", profile.unit_profile, name="unit"),

@@ -20,7 +20,7 @@ def group_set(group, *, actor=None, via: str = "form") -> IndicatorSet:
 def adopt(group, indicators, *, actor=None, via: str = "form") -> list[SetIndicator]:
     """Add indicators to the group's set, after those already in it; ones already there are
     skipped. Audited; derived figures are recomputed after the commit."""
-    from municipium.benchmarks.tasks import recompute_after_commit
+    from municipium.lib.signals import everything_may_have_changed
 
     added = []
     with transaction.atomic():
@@ -43,5 +43,5 @@ def adopt(group, indicators, *, actor=None, via: str = "form") -> list[SetIndica
             present.add(indicator.pk)
             added.append(entry)
         if added:
-            recompute_after_commit()
+            everything_may_have_changed()
     return added

@@ -12,9 +12,9 @@ from municipium.accounts import access
 from municipium.audit.models import record, snapshot
 from municipium.benchmarks import engine, read
 from municipium.benchmarks.models import Basis
-from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.lib.formulas import FormulaError, parse
 from municipium.lib.formulas.readable import readable_html
+from municipium.lib.signals import everything_may_have_changed
 from municipium.observations.models import Observation, Period
 from municipium.places.models import Group, Membership, member_in_own_period
 
@@ -169,7 +169,7 @@ def indicator_edit(request, code):
                 form.apply()
                 indicator.save()
                 record("update", indicator, actor=request.user, before=before, after=snapshot(indicator), via="form")
-                recompute_after_commit()
+                everything_may_have_changed()
             messages.success(request, _("Saved. The indicator's values are being recomputed."))
             return redirect("catalogue-indicator-edit", indicator.code)
         text = request.POST.get("formula", indicator.formula)

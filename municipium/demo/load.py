@@ -15,14 +15,12 @@ import yaml
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from municipium.demo import DemoError
+
 HERE = Path(__file__).resolve().parent
 STARTER = HERE.parent / "catalog" / "starter"
 KOLADA = settings.BASE_DIR / "examples" / "kolada"
 FIELDS = ["unit", "variable", "period", "value", "missing", "breakdown", "source", "comment", "status"]
-
-
-class DemoError(RuntimeError):
-    pass
 
 
 def _check(report, what: str) -> None:

@@ -3,7 +3,7 @@
 Three Rasina municipalities (members of one demo group, so the peer comparison has
 neighbours) each get a survey of the previous full year; Kruševac also one of the year
 before, so "comparison with the previous survey" shows something. Each survey goes through
-the same service functions the pages call: the model questionnaire (`model.create_survey`),
+the same service functions the pages call: the model questionnaire (`starter.create_survey`),
 a synthetic frame imported as a CSV file (`sampling.import_frame`), a stratified draw
 (`sampling.draw`), personal links (`links.issue`), responses submitted through the links
 after `answers.check` (`links.use`, as the respondent's page does), cleaning flags and
@@ -268,21 +268,21 @@ def _raw_answers(rng: random.Random, profile: Profile, area: str, shift: float) 
 
 def _run(unit, year: int, spec: DemoSurvey, actor, *, shift: float = 0.0):
     """One survey through every step; returns it published."""
-    from municipium.demo.load import DemoError
+    from municipium.demo import DemoError
     from municipium.surveys import (
         answers,
         cleaning,
         links,
-        model,
         publish,
         sampling,
+        starter,
         weighting,
     )
     from municipium.surveys.models import Survey
 
     rng = random.Random(f"{spec.unit}:{year}")
     # The unit's earlier survey, when there is one, becomes the one this is compared with.
-    survey = model.create_survey(unit, year, code=survey_code(year), actor=actor)
+    survey = starter.create_survey(unit, year, code=survey_code(year), actor=actor)
     frame = sampling.import_frame(
         survey,
         frame_csv(spec, rng),

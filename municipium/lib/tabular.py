@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import xlsxwriter
 from django.utils.translation import gettext as _
 
 EXCEL_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
@@ -306,3 +307,48 @@ def guess_decimal(values: pl.Series) -> str:
     only_comma = (comma & ~dot).sum()
     only_dot = (dot & ~comma).sum()
     return "," if only_comma and not only_dot else "."
+
+
+# ----------------------------------------------------------------------------------------
+# Writing
+
+
+def to_csv(frame: pl.DataFrame, *, delimiter: str = ",", decimal: str = ".", bom: bool = False) -> bytes:
+    """CSV bytes in UTF-8. `bom=True` for Excel users (Excel reads BOM-less UTF-8 as the
+    local code page); `delimiter=';', decimal=','` for Polish or Lithuanian Excel."""
+    if decimal == "," and delimiter == ",":
+        raise ValueError(_("a decimal comma needs another delimiter than the comma, such as ';'"))
+    # Empty text and no text read the same to people; polars would quote the former.
+    frame = frame.with_columns(pl.col(pl.String).replace("", None))
+    text = frame.write_csv(separator=delimiter, decimal_comma=decimal == ",", include_bom=False, null_value="")
+    return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
+
+
+def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
+    """An .xlsx workbook with one sheet per frame: numbers as numbers, header bold and
+    frozen, columns wide enough to read."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "nan_inf_to_errors": True})
+    bold = book.add_format({"bold": True, "bg_color": "#DDE5F0"})
+    for name, frame in sheets.items():
+        sheet = book.add_worksheet(name[:31])
+        sheet.write_row(0, 0, frame.columns, bold)
+        for column, series in enumerate(frame.iter_columns()):
+            numeric = series.dtype.is_numeric()
+            width = max([len(series.name), *(len(str(v)) for v in series.head(200).to_list() if v is not None)]) + 2
+            sheet.set_column(column, column, min(width, 50))
+            for row, value in enumerate(series.to_list(), start=1):
+                if value is None or value == "":
+                    continue
+                if not numeric:
+                    sheet.write_string(row, column, value)
+                elif float(f"{value:.16G}") == value:
+                    sheet.write_number(row, column, value)
+                else:
+                    # Workbooks keep 16 significant digits; a value that needs 17 goes as
+                    # its exact text so that an export imports back unchanged.
+                    sheet.write_string(row, column, repr(value))
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, frame.height, max(frame.width - 1, 0))
+    book.close()
+    return buffer.getvalue()

@@ -248,6 +248,6 @@ def _insert_new(cursor, cols: str, params: list) -> int:
 
 
 def _enqueue_recompute(variable_ids: list[int], period_ids: list[int]) -> None:
-    from municipium.benchmarks.tasks import recompute_changed
+    from municipium.lib.signals import raw_figures_changed
 
-    recompute_changed.enqueue(variable_ids=variable_ids, period_ids=period_ids)
+    raw_figures_changed(variable_ids, period_ids)

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
-from municipium.benchmarks.tasks import recompute_after_commit
+from municipium.lib.signals import everything_may_have_changed
 from municipium.lib.texts import normalise
 
 from .models import Group, Membership, Succession, Unit
@@ -228,7 +228,7 @@ def save_all_or_nothing(report: LoadReport, save) -> LoadReport:
             if report.problems:
                 raise _Refused
             if report.created or report.updated:
-                recompute_after_commit()
+                everything_may_have_changed()
     except _Refused:
         report.created = report.updated = report.unchanged = 0
     return report

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_POST
 from municipium.accounts import access
 from municipium.audit.models import record, snapshot
 from municipium.benchmarks import engine
-from municipium.benchmarks.tasks import recompute_after_commit
 from municipium.catalog import services
 from municipium.catalog.forms import adapted_prefix
 from municipium.catalog.models import Indicator, IndicatorSet, SetIndicator, Variable
 from municipium.lib.formulas import FormulaError
+from municipium.lib.signals import everything_may_have_changed
 from municipium.observations.models import Missing, Observation, Period, Status
 
 from .forms import AvailabilityForm
@@ -293,7 +293,7 @@ def remove(request, code):
             object_repr=f"{entry.indicator_set.code}: {entry.indicator.code}",
         )
         entry.delete()
-        recompute_after_commit()
+        everything_may_have_changed()
     messages.success(request, _("%(indicator)s was removed from the set.") % {"indicator": entry.indicator.label})
     return _back(group)
 
@@ -356,7 +356,7 @@ def adapt(request, code):
                 via="form",
                 object_repr=f"{entry.indicator_set.code}: {copy.code}",
             )
-        recompute_after_commit()
+        everything_may_have_changed()
     messages.success(
         request, _("The set now follows %(code)s, the group's own version; edit it below.") % {"code": copy.code}
     )

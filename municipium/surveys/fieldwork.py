@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 
 from municipium.accounts import access as accounts_access
 from municipium.accounts.models import LoginAttempt
-from municipium.accounts.views import client_ip, recent_failures
+from municipium.accounts.throttle import client_ip, recent_failures
 from municipium.audit.models import record
 from municipium.lib.texts import pick
 from municipium.observations import uploads

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _l
 from municipium.lib.texts import pick
 from municipium.observations.rules import NumberError, parse_number
 
-from . import access, model
+from . import access, starter
 from .expressions import ExpressionError
 from .expressions import parse as parse_expression
 from .models import Question, Survey
@@ -72,8 +72,8 @@ class SurveyCreateForm(forms.Form):
         units = list(self.fields["unit"].queryset[:2])
         if len(units) == 1:
             self.fields["unit"].initial = units[0].pk
-        self.fields["services"].choices = [(s["code"], pick(s["name"]).text) for s in model.services()]
-        self.fields["services"].initial = [s["code"] for s in model.services()]
+        self.fields["services"].choices = [(s["code"], pick(s["name"]).text) for s in starter.services()]
+        self.fields["services"].initial = [s["code"] for s in starter.services()]
         self.fields["languages"].initial = list(settings.LANGUAGE_CODES)
         self.fields["year"].initial = timezone.localdate().year
 

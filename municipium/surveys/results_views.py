@@ -336,7 +336,7 @@ def report(request, pk: int):
 def report_html(survey: Survey, language: str) -> str:
     """The print HTML in `language`, charts embedded as PNG (WeasyPrint clips SVG text)."""
     from municipium.benchmarks.charts import render_png
-    from municipium.reports.pdf import STYLESHEET
+    from municipium.lib.pdf import STYLESHEET
 
     with translation.override(language):
         context = results(survey)
@@ -357,7 +357,7 @@ def report_html(survey: Survey, language: str) -> str:
 
 
 def report_pdf_bytes(survey: Survey, language: str) -> bytes:
-    from municipium.reports.pdf import html_document
+    from municipium.lib.pdf import html_document
 
     return html_document(report_html(survey, language)).write_pdf()
 

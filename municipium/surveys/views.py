@@ -1,7 +1,7 @@
 """Survey pages of the first two steps: Plan (the questionnaire) and Sample.
 
 Every page asks `surveys.access` first and answers 404 to outsiders. Every change goes
-through `xlsform.replace` (questionnaire), `model.create_survey` or `sampling` — all or
+through `xlsform.replace` (questionnaire), `starter.create_survey` or `sampling` — all or
 nothing and audited — so a page never leaves a half-changed survey behind.
 """
 
@@ -23,7 +23,7 @@ from municipium.audit.models import record, snapshot
 from municipium.lib.survey import sample
 from municipium.lib.texts import pick
 
-from . import access, model, sampling, xlsform
+from . import access, sampling, starter, xlsform
 from .forms import DrawForm, FrameForm, QuestionForm, SampleSizeForm, SurveyCreateForm, UploadForm
 from .models import Question, Survey
 
@@ -135,7 +135,7 @@ def survey_new(request):
     accounts_access.require(form.fields["unit"].queryset.exists())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        survey = model.create_survey(
+        survey = starter.create_survey(
             data["unit"],
             data["year"],
             code=data["code"],
@@ -161,8 +161,8 @@ def survey_questionnaire(request, pk):
     }
     if can_run:
         present = set(survey.questions.exclude(service="").values_list("service", flat=True))
-        context["services_present"] = [s for s in model.services() if s["code"] in present]
-        context["services_missing"] = [s for s in model.services() if s["code"] not in present]
+        context["services_present"] = [s for s in starter.services() if s["code"] in present]
+        context["services_missing"] = [s for s in starter.services() if s["code"] not in present]
         context["has_responses"] = survey.responses.exists()
     if can_run:
         context["earlier_surveys"] = Survey.objects.filter(unit=survey.unit, year__lt=survey.year).order_by("-year")
@@ -250,12 +250,12 @@ def survey_service(request, pk):
     """Add a service of the model questionnaire, or remove one, as a whole group."""
     survey = _runnable(request, pk)
     code = request.POST.get("service", "")
-    known = {s["code"]: s for s in model.services()}
+    known = {s["code"]: s for s in starter.services()}
     form = xlsform.form_of(survey)
     if request.POST.get("action") == "remove":
         form.questions = [q for q in form.questions if q["service"] != code]
     elif code in known and not any(q["service"] == code for q in form.questions):
-        added = model.load([code], survey.languages or None)
+        added = starter.load([code], survey.languages or None)
         rows = [q for q in added.questions if q["service"] == code]
         # After the last service group, or before the overall question, or at the end.
         positions = [i for i, q in enumerate(form.questions) if q["service"]]

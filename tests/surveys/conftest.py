@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from municipium.accounts.models import Role
-from municipium.surveys import model
+from municipium.surveys import starter
 from tests import factories
 
 
@@ -25,4 +25,4 @@ def survey_officer(survey_unit):
 @pytest.fixture
 def model_survey(survey_unit, survey_officer):
     """The 2026 survey of `survey_unit`, with the whole model questionnaire."""
-    return model.create_survey(survey_unit, 2026, code="satisfaction-2026", actor=survey_officer)
+    return starter.create_survey(survey_unit, 2026, code="satisfaction-2026", actor=survey_officer)

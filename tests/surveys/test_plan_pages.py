@@ -198,12 +198,12 @@ def test_logic_reads_as_words_without_rewriting_labels(model_survey):
 def test_a_new_survey_is_compared_with_the_units_latest_earlier_one_and_the_officer_may_change_it(
     client, survey_unit, survey_officer
 ):
-    from municipium.surveys import model
+    from municipium.surveys import starter
     from municipium.surveys.models import Survey
 
-    older = model.create_survey(survey_unit, 2023, code="s2023", actor=survey_officer)
-    last = model.create_survey(survey_unit, 2024, code="s2024", actor=survey_officer)
-    current = model.create_survey(survey_unit, 2025, code="s2025", actor=survey_officer)
+    older = starter.create_survey(survey_unit, 2023, code="s2023", actor=survey_officer)
+    last = starter.create_survey(survey_unit, 2024, code="s2024", actor=survey_officer)
+    current = starter.create_survey(survey_unit, 2025, code="s2025", actor=survey_officer)
     assert (older.previous, last.previous, current.previous) == (None, older, last)
     client.force_login(survey_officer)
     page = reverse("survey", args=[current.pk])

@@ -7,7 +7,7 @@ import pytest
 import xlsxwriter
 
 from municipium.audit.models import AuditEvent
-from municipium.surveys import model, xlsform
+from municipium.surveys import starter, xlsform
 from municipium.surveys.models import Response
 
 
@@ -228,7 +228,7 @@ def test_a_replace_is_audited(model_survey, survey_officer):
 
 
 def test_model_with_chosen_services_and_languages():
-    form = model.load(["roads", "water_supply"], ["pl", "fa"])
+    form = starter.load(["roads", "water_supply"], ["pl", "fa"])
     assert {q["service"] for q in form.questions} == {"", "roads", "water_supply"}
     assert form.languages == ["pl", "fa"]
     assert all(set(q["label"]) <= {"pl", "fa"} for q in form.questions)

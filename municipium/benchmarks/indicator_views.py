@@ -28,10 +28,9 @@ from django.utils.translation import gettext as _
 
 from municipium.accounts import access
 from municipium.catalog.models import Category, Indicator, Variable
-from municipium.lib import numbers, stats
+from municipium.lib import numbers, stats, tabular
 from municipium.lib.formulas import FormulaError
 from municipium.lib.formulas.readable import readable_html, readable_text
-from municipium.observations import exports
 from municipium.observations.models import Period, PeriodCodeError, parse_period
 from municipium.places.models import Group, Unit
 
@@ -506,16 +505,16 @@ def indicator_data(request, code: str):
     frame = data_frame(view)
     if format == "xlsx":
         # A workbook keeps 15–16 significant digits; numbers that need 17 would go in as
-        # text (exports.to_xlsx keeps them exact for re-import), but people need numbers here.
+        # text (tabular.to_xlsx keeps them exact for re-import), but people need numbers here.
         frame = frame.with_columns(
             pl.col(pl.Float64).map_elements(lambda v: float(f"{v:.15G}"), return_dtype=pl.Float64)
         )
         return _attachment(
-            exports.to_xlsx({view.indicator.code: frame}),
+            tabular.to_xlsx({view.indicator.code: frame}),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             _filename(view, ".xlsx"),
         )
-    return _attachment(exports.to_csv(frame, bom=True), "text/csv; charset=utf-8", _filename(view, ".csv"))
+    return _attachment(tabular.to_csv(frame, bom=True), "text/csv; charset=utf-8", _filename(view, ".csv"))
 
 
 def indicator_chart(request, code: str, name: str, format: str):
