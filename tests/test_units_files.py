@@ -6,7 +6,8 @@ import math
 import pytest
 
 from municipium.audit.models import AuditEvent
-from municipium.places.files import attach_boundaries, dump_units, load_units, signed_area
+from municipium.lib.geo import signed_area
+from municipium.places.files import attach_boundaries, dump_units, load_units
 from municipium.places.models import Group, Membership, Succession, Unit
 from tests import factories as f
 

@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
+from municipium.lib import geo
 from municipium.lib.signals import everything_may_have_changed
 from municipium.lib.texts import normalise
 
@@ -667,7 +667,7 @@ def attach_boundaries(
                 )
             continue
         geometry = (feature or {}).get("geometry") or {}
-        polygons = _polygons(geometry)
+        polygons = geo.polygons(geometry)
         if polygons is None:
             report.problem(
                 path.name,
@@ -684,7 +684,7 @@ def attach_boundaries(
         return report
     tolerance, shaped = 0.0, {}
     while True:
-        shaped = {code: _shape(polygons, tolerance) for code, polygons in geometries.items()}
+        shaped = {code: geo.shaped(polygons, tolerance) for code, polygons in geometries.items()}
         size = sum(len(json.dumps(g, separators=(",", ":"))) for g in shaped.values())
         if size <= max_bytes or tolerance > 0.05:
             break
@@ -704,7 +704,7 @@ def attach_boundaries(
                 actor=actor,
                 via=via,
                 before={"boundary": "…" if had else None},
-                after={"boundary": _("%(points)s points") % {"points": _count_points(geometry)}},
+                after={"boundary": _("%(points)s points") % {"points": geo.count_points(geometry)}},
                 note="boundary",
             )
             report.updated += 1
@@ -718,85 +718,3 @@ def _guess_key(features, units, prefix) -> str | None:
             if f"{prefix}{value}" in units:
                 counts[key] = counts.get(key, 0) + 1
     return max(counts, key=counts.get) if counts else None
-
-
-def _polygons(geometry: dict) -> list | None:
-    """A list of polygons (each a list of rings of [lon, lat]) or None when not polygonal."""
-    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
-    try:
-        if kind == "Polygon":
-            polygons = [coordinates]
-        elif kind == "MultiPolygon":
-            polygons = list(coordinates)
-        else:
-            return None
-        result = []
-        for polygon in polygons:
-            rings = [[(float(x), float(y)) for x, y, *_rest in ring] for ring in polygon]
-            if not rings or any(len(ring) < 4 for ring in rings):
-                return None
-            if any(not (-180 <= x <= 180 and -90 <= y <= 90) for ring in rings for x, y in ring):
-                return None
-            result.append(rings)
-        return result
-    except (TypeError, ValueError):
-        return None
-
-
-def signed_area(ring) -> float:
-    """Twice the signed area of a ring in the lon/lat plane: positive when counter-clockwise."""
-    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:]))
-
-
-def simplify(ring, tolerance: float):
-    """Douglas–Peucker on a closed ring, keeping it closed and at least a triangle."""
-    if tolerance <= 0 or len(ring) <= 4:
-        return list(ring)
-    keep = [False] * len(ring)
-    keep[0] = keep[-1] = True
-    # A closed ring has its end on its start; split it at the point farthest from the start.
-    far = max(range(len(ring)), key=lambda i: (ring[i][0] - ring[0][0]) ** 2 + (ring[i][1] - ring[0][1]) ** 2)
-    keep[far] = True
-    stack = [(0, far), (far, len(ring) - 1)]
-    while stack:
-        first, last = stack.pop()
-        if last - first < 2:
-            continue
-        (ax, ay), (bx, by) = ring[first], ring[last]
-        dx, dy = bx - ax, by - ay
-        length = math.hypot(dx, dy)
-        best, best_distance = None, tolerance
-        for i in range(first + 1, last):
-            px, py = ring[i]
-            distance = abs(dy * px - dx * py + bx * ay - by * ax) / length if length else math.hypot(px - ax, py - ay)
-            if distance > best_distance:
-                best, best_distance = i, distance
-        if best is not None:
-            keep[best] = True
-            stack.extend([(first, best), (best, last)])
-    simplified = [point for point, kept in zip(ring, keep) if kept]
-    return simplified if len(simplified) >= 4 else list(ring)
-
-
-def _shape(polygons, tolerance: float) -> dict:
-    shaped = []
-    for _index, polygon in enumerate(polygons):
-        rings = []
-        for ring_index, ring in enumerate(polygon):
-            ring = simplify(ring, tolerance)
-            if len(ring) < 4:
-                continue
-            clockwise_wanted = ring_index == 0
-            if (signed_area(ring) < 0) != clockwise_wanted:
-                ring = ring[::-1]
-            rings.append([[round(x, 5), round(y, 5)] for x, y in ring])
-        if rings:
-            shaped.append(rings)
-    if len(shaped) == 1:
-        return {"type": "Polygon", "coordinates": shaped[0]}
-    return {"type": "MultiPolygon", "coordinates": shaped}
-
-
-def _count_points(geometry: dict) -> int:
-    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-    return sum(len(ring) for polygon in polygons for ring in polygon)
