@@ -205,3 +205,17 @@ def stored_state() -> dict:
         "batches": list(ImportBatch.objects.order_by("pk").values_list("pk", "file_name", "rows", "created")),
         "periods": list(Period.objects.order_by("code").values_list("code", flat=True)),
     }
+
+
+def person(name: str = "someone", kind: str | None = None, *, unit: Unit | None = None, group: Group | None = None):
+    """The shared cast: a user with, optionally, one role of `kind` on a unit or a group.
+    No password (hashing one with Argon2 takes a second); tests log people in with
+    `client.force_login`, browser tests with the `login` fixture, which sets one."""
+    from django.contrib.auth import get_user_model
+
+    from municipium.accounts.models import Role
+
+    user = get_user_model().objects.create_user(name)
+    if kind:
+        Role.objects.create(user=user, kind=kind, unit=unit, group=group)
+    return user

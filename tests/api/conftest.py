@@ -6,11 +6,9 @@ everywhere; 2024 is a draft for A, published for B and C.
 """
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
-from municipium.accounts.models import Role
 from municipium.api.models import issue_token
 from municipium.benchmarks import engine
 from municipium.places.models import Group
@@ -55,13 +53,6 @@ def world(db):
     f.write(rows)
     engine.recompute_all()
     return w
-
-
-def person(name: str, kind: str | None = None, *, unit=None, group=None):
-    user = get_user_model().objects.create_user(name)  # no password: hashing one with Argon2 takes a second
-    if kind:
-        Role.objects.create(user=user, kind=kind, unit=unit, group=group)
-    return user
 
 
 def token_for(user, scopes=("read", "write"), **kwargs) -> str:

@@ -4,24 +4,16 @@ preview on real data; and what a bad formula or an outsider gets."""
 from html import unescape
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
 from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Indicator
 from municipium.observations.models import Period
 from tests import factories as f
+from tests.factories import person
 from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
-
-
-def person(name, kind=None, group=None, unit=None):
-    user = get_user_model().objects.create_user(name, password="x")
-    if kind:
-        Role.objects.create(user=user, kind=kind, group=group, unit=unit)
-    return user
 
 
 @pytest.fixture

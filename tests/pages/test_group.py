@@ -2,23 +2,15 @@
 availability matrix and completeness, and who may see and change what."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
 from municipium.catalog.models import IndicatorSet, SetIndicator
 from municipium.observations.models import Status
 from municipium.places.models import Availability
 from tests import factories as f
+from tests.factories import person
 
 pytestmark = pytest.mark.django_db
-
-
-def person(name="someone", kind=None, group=None, unit=None):
-    user = get_user_model().objects.create_user(name, password="x")
-    if kind:
-        Role.objects.create(user=user, kind=kind, group=group, unit=unit)
-    return user
 
 
 @pytest.fixture

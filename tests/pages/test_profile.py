@@ -4,14 +4,13 @@ import json
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from municipium.accounts.models import Role
 from municipium.benchmarks import bands, read
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator, IndicatorSet
 from municipium.lib.numbers import format_number
 from municipium.observations.models import Observation, Period
+from tests.factories import person
 from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -24,13 +23,6 @@ def world():
     world = build_world(years=(2022, 2023, 2024), groups=("rasina",))
     IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
     return world
-
-
-def person(name, **role):
-    user = get_user_model().objects.create_user(name, password="x")
-    if role:
-        Role.objects.create(user=user, **role)
-    return user
 
 
 def row_of(html: str, indicator_code: str) -> str:

@@ -2,10 +2,8 @@
 whoever may see its figures, downloaded as a PDF in the report's language."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from weasyprint.formatting_structure import boxes
 
-from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
 from municipium.benchmarks import read
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
@@ -13,18 +11,12 @@ from municipium.lib import numbers
 from municipium.observations.models import Period
 from municipium.reports import pdf
 from municipium.reports.models import Report
+from tests.factories import person
 from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 
 UNIT = "RS-70670"  # Kruševac, in the Rasina group
-
-
-def person(name, kind=None, unit=None):
-    user = get_user_model().objects.create_user(name, password="correct horse battery staple")
-    if kind:
-        Role.objects.create(user=user, kind=kind, unit=unit)
-    return user
 
 
 def indicators_with_values(unit, period, count=2):
