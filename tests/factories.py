@@ -207,10 +207,22 @@ def stored_state() -> dict:
     }
 
 
-def person(name: str = "someone", kind: str | None = None, *, unit: Unit | None = None, group: Group | None = None):
-    """The shared cast: a user with, optionally, one role of `kind` on a unit or a group.
-    No password (hashing one with Argon2 takes a second); tests log people in with
-    `client.force_login`, browser tests with the `login` fixture, which sets one."""
+def person(
+    name: str = "someone",
+    kind: str | None = None,
+    scope: Unit | Group | None = None,
+    *,
+    unit: Unit | None = None,
+    group: Group | None = None,
+):
+    """The shared cast: a user with, optionally, one role of `kind` on a unit or a group
+    (given by keyword, or as `scope`, whichever it is). No password (hashing one with
+    Argon2 takes a second); tests log people in with `client.force_login`, browser tests
+    with the `login` fixture, which sets one."""
+    if isinstance(scope, Group):
+        group = scope
+    elif scope is not None:
+        unit = scope
     from django.contrib.auth import get_user_model
 
     from municipium.accounts.models import Role

@@ -13,6 +13,7 @@ from municipium.api.models import issue_token
 from municipium.benchmarks import engine
 from municipium.places.models import Group
 from tests import factories as f
+from tests.factories import person  # noqa: F401  (the cast, re-exported for the API tests)
 
 
 @pytest.fixture(autouse=True)

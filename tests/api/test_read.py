@@ -7,8 +7,9 @@ from django.utils import timezone
 from municipium.benchmarks.models import Basis, IndicatorValue
 from municipium.observations.models import Observation
 from tests import factories as f
+from tests.factories import person
 
-from .conftest import Api, person, token_for
+from .conftest import Api, token_for
 
 
 def codes(response, *fields):

@@ -5,8 +5,9 @@ import datetime as dt
 from django.utils import timezone
 
 from municipium.api.models import ApiToken, hash_secret, issue_token
+from tests.factories import person
 
-from .conftest import Api, person, token_for
+from .conftest import Api, token_for
 
 
 def test_only_a_hash_of_the_token_is_stored_and_its_prefix_is_visible(db):

@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from municipium.observations.models import Observation
 from tests import factories as f
-from tests.factories import stored_state
+from tests.factories import person, stored_state
 
-from .conftest import Api, obs_row, person, token_for
+from .conftest import Api, obs_row, token_for
 
 
 def read_version(api: Api, unit: str, variable: str, period: str) -> int:
