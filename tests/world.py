@@ -5,10 +5,16 @@ the same loaders, write path and engine as the product's own demo (municipium.de
     from tests.world import build_world
     world = build_world()          # inside a test with database access
     world.unit("RS-70670")         # Kruševac
+
+Tests that only read share one world per module: `world = module_world(years=...)` at module
+level builds it once, inside a transaction rolled back when the module is done; each test
+runs in a savepoint inside it, so what a test writes is gone before the next one.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
 import yaml
 from django.db import transaction
 
@@ -52,6 +58,28 @@ def build_world(years=YEARS, groups=WITH_DATA, *, last_year_status: str | None =
         world = _build(years, groups, last_year_status)
         # Everything is computed above; the recomputes the loads scheduled would only repeat it.
         transaction.get_connection().run_on_commit.clear()
+    return world
+
+
+def module_world(*, prepare: Callable[[World], None] | None = None, **kwargs):
+    """A module-scoped `world` fixture: `build_world(**kwargs)` once for all the module's
+    tests (then `prepare(world)`), rolled back after the last one. The tests must carry the
+    `django_db` mark as usual; it wraps each of them in a savepoint of this transaction."""
+
+    @pytest.fixture(scope="module")
+    def world(django_db_setup, django_db_blocker):
+        with django_db_blocker.unblock():
+            outer = transaction.atomic()
+            outer.__enter__()
+            try:
+                built = build_world(**kwargs)
+                if prepare is not None:
+                    prepare(built)
+                yield built
+            finally:
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
+
     return world
 
 

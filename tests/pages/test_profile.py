@@ -9,20 +9,21 @@ from municipium.benchmarks import bands, read
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator, IndicatorSet
 from municipium.lib.numbers import format_number
-from municipium.observations.models import Observation, Period
+from municipium.observations.models import Observation
 from tests.factories import person
-from tests.world import build_world
+from tests.world import module_world
 
 pytestmark = pytest.mark.django_db
 
 KRUSEVAC = "RS-70670"
 
 
-@pytest.fixture
-def world():
-    world = build_world(years=(2022, 2023, 2024), groups=("rasina",))
+def _rasina_follows_water_core(world):
     IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
-    return world
+
+
+# The tests only read (or write inside their own savepoint): one world for the module.
+world = module_world(years=(2022, 2023, 2024), groups=("rasina",), prepare=_rasina_follows_water_core)
 
 
 def row_of(html: str, indicator_code: str) -> str:
@@ -83,18 +84,6 @@ def test_the_profile_groups_the_set_indicators_by_service_area_and_dimension(cli
     assert '<th scope="rowgroup" colspan="8">Quality</th>' in html
 
 
-def test_without_a_group_set_the_profile_shows_every_indicator_with_values_and_says_so(client):
-    world = build_world(years=(2023, 2024), groups=("rasina",))
-    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
-    with_values = set(
-        IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False).values_list(
-            "indicator__code", flat=True
-        )
-    )
-    assert set(re.findall(r'href="/en/indicators/(\w+)/', html)) == with_values
-    assert "groups has an indicator set; all indicators with figures" in html
-
-
 def test_the_period_selector_shows_an_earlier_period(client, world):
     indicator = Indicator.objects.get(code="water_nrw")
     stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2022", basis=Basis.ALL)
@@ -114,28 +103,6 @@ def test_a_unit_in_several_groups_can_be_compared_with_each_of_them(client, worl
     ranked = read.ranks(indicator, period, world.group("rasina-waste"), public=True)
     mine = next(r for r in ranked if r.unit.code == KRUSEVAC)
     assert rank_text(mine) in text_of(row_of(waste, "water_nrw"))
-
-
-def test_anonymous_readers_do_not_see_figures_built_on_draft_data_but_insiders_do(client):
-    world = build_world(years=(2022, 2023, 2024), groups=("rasina",), last_year_status="draft")
-    IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
-    indicator = Indicator.objects.get(code="water_nrw")
-    draft = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
-    draft_text = format_number(draft.value, indicator.decimals, "en")
-
-    anonymous = client.get(f"/en/units/{KRUSEVAC}/?period=2024").content.decode()
-    assert '<option value="2024"' not in anonymous
-    assert "Figures for 2023" in anonymous and "Published figures only." in anonymous
-    assert draft_text not in text_of(row_of(anonymous, "water_nrw"))
-
-    client.force_login(person("insider", kind="viewer", group=world.group("rasina")))
-    insider = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
-    assert '<option value="2024" selected>' in insider
-    assert draft_text in text_of(row_of(insider, "water_nrw"))
-
-    client.logout()
-    compare = client.get(f"/en/compare/?units={KRUSEVAC}&set=water_core&group=rasina&period=2024").content.decode()
-    assert '<option value="2024"' not in compare and "2023" in compare
 
 
 def test_an_unknown_unit_is_not_found(client, world):
@@ -234,25 +201,3 @@ def test_a_persian_compare_page_writes_numbers_in_persian_digits(client, world):
     assert format_number(stored.value, indicator.decimals, "fa") in html
     spec = json.loads(re.search(r'<script id="chart-water_nrw" type="application/json">(.*?)</script>', html).group(1))
     assert {point["period"] for point in spec["data"]["values"]} == {"۲۰۲۲", "۲۰۲۳", "۲۰۲۴"}  # axis labels too
-
-
-@pytest.mark.parametrize("public", [True, False])
-def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public):
-    world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="draft")
-    unit, group = world.unit(KRUSEVAC), world.group("rasina")
-    indicators = list(Indicator.objects.all())
-    ids = [i.pk for i in indicators]
-    many = read.series_many([unit.pk], ids, public=public)
-    for indicator in indicators:
-        assert [r.pk for r in many if r.indicator_id == indicator.pk] == [
-            r.pk for r in read.series(indicator, unit, public=public)
-        ]
-    for period in Period.objects.all():
-        stats = {s.indicator_id: s.pk for s in read.statistics_many(ids, [period.pk], group, public=public)}
-        ranks = read.unit_ranks(unit, ids, period, group, public=public)
-        for indicator in indicators:
-            single = read.statistic(indicator, period, group, public=public)
-            assert stats.get(indicator.pk) == (single.pk if single else None)
-            mine = next((r for r in read.ranks(indicator, period, group, public=public) if r.unit == unit), None)
-            got = ranks.get(indicator.pk)
-            assert ((got.rank, got.n) if got else None) == ((mine.rank, mine.n) if mine else None)

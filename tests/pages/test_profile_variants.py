@@ -1,0 +1,75 @@
+"""Unit profiles over worlds of their own (other years, figures left in draft): each test
+builds the world it needs, so these cannot share the module world of test_profile.py."""
+
+import re
+
+import pytest
+
+from municipium.benchmarks import read
+from municipium.benchmarks.models import Basis, IndicatorValue
+from municipium.catalog.models import Indicator, IndicatorSet
+from municipium.lib.numbers import format_number
+from municipium.observations.models import Period
+from tests.factories import person
+from tests.pages.test_profile import row_of, text_of
+from tests.world import build_world
+
+pytestmark = pytest.mark.django_db
+
+KRUSEVAC = "RS-70670"
+
+
+def test_without_a_group_set_the_profile_shows_every_indicator_with_values_and_says_so(client):
+    world = build_world(years=(2023, 2024), groups=("rasina",))
+    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    with_values = set(
+        IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False).values_list(
+            "indicator__code", flat=True
+        )
+    )
+    assert set(re.findall(r'href="/en/indicators/(\w+)/', html)) == with_values
+    assert "groups has an indicator set; all indicators with figures" in html
+
+
+def test_anonymous_readers_do_not_see_figures_built_on_draft_data_but_insiders_do(client):
+    world = build_world(years=(2022, 2023, 2024), groups=("rasina",), last_year_status="draft")
+    IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
+    indicator = Indicator.objects.get(code="water_nrw")
+    draft = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    draft_text = format_number(draft.value, indicator.decimals, "en")
+
+    anonymous = client.get(f"/en/units/{KRUSEVAC}/?period=2024").content.decode()
+    assert '<option value="2024"' not in anonymous
+    assert "Figures for 2023" in anonymous and "Published figures only." in anonymous
+    assert draft_text not in text_of(row_of(anonymous, "water_nrw"))
+
+    client.force_login(person("insider", kind="viewer", group=world.group("rasina")))
+    insider = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    assert '<option value="2024" selected>' in insider
+    assert draft_text in text_of(row_of(insider, "water_nrw"))
+
+    client.logout()
+    compare = client.get(f"/en/compare/?units={KRUSEVAC}&set=water_core&group=rasina&period=2024").content.decode()
+    assert '<option value="2024"' not in compare and "2023" in compare
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public):
+    world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="draft")
+    unit, group = world.unit(KRUSEVAC), world.group("rasina")
+    indicators = list(Indicator.objects.all())
+    ids = [i.pk for i in indicators]
+    many = read.series_many([unit.pk], ids, public=public)
+    for indicator in indicators:
+        assert [r.pk for r in many if r.indicator_id == indicator.pk] == [
+            r.pk for r in read.series(indicator, unit, public=public)
+        ]
+    for period in Period.objects.all():
+        stats = {s.indicator_id: s.pk for s in read.statistics_many(ids, [period.pk], group, public=public)}
+        ranks = read.unit_ranks(unit, ids, period, group, public=public)
+        for indicator in indicators:
+            single = read.statistic(indicator, period, group, public=public)
+            assert stats.get(indicator.pk) == (single.pk if single else None)
+            mine = next((r for r in read.ranks(indicator, period, group, public=public) if r.unit == unit), None)
+            got = ranks.get(indicator.pk)
+            assert ((got.rank, got.n) if got else None) == ((mine.rank, mine.n) if mine else None)
