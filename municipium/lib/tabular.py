@@ -313,22 +313,75 @@ def guess_decimal(values: pl.Series) -> str:
 # Writing
 
 
+# A cell a spreadsheet would run as a formula: =, @, a tab or carriage return first, or + or -
+# first when the rest is not simply a number ("-2+3+cmd|' /C calc'!A0" is a formula, "-2.5"
+# is not). OWASP's advice: such text goes out with a leading apostrophe, which spreadsheets
+# show as text and never evaluate.
+RUNS_FIRST = r"^[=@\t\r]"
+SIGN_FIRST = r"^[+-]"
+PLAIN_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_RUNS_FIRST, _SIGN_FIRST, _PLAIN_NUMBER = re.compile(RUNS_FIRST), re.compile(SIGN_FIRST), re.compile(PLAIN_NUMBER)
+
+
+def neutralise(text):
+    """Text safe to put in a CSV cell that a spreadsheet opens (issue 20: exports wrote
+    '=HYPERLINK(...)' and '@SUM(...)' cells unchanged). Anything else passes unchanged."""
+    if isinstance(text, str) and (
+        _RUNS_FIRST.match(text) or (_SIGN_FIRST.match(text) and not _PLAIN_NUMBER.match(text))
+    ):
+        return "'" + text
+    return text
+
+
+def _would_run(column: pl.Expr) -> pl.Expr:
+    """`neutralise`'s test as a Polars expression (Rust regexes have no look-ahead)."""
+    return column.str.contains(RUNS_FIRST) | (column.str.contains(SIGN_FIRST) & ~column.str.contains(PLAIN_NUMBER))
+
+
+def csv_bytes(rows, *, delimiter: str = ",", bom: bool = False, lineterminator: str = "\r\n") -> bytes:
+    """Rows of cells as CSV bytes in UTF-8, every text cell neutralised (`neutralise`)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=lineterminator)
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return ("\ufeff" if bom else "").encode("utf-8") + out.getvalue().encode("utf-8")
+
+
 def to_csv(frame: pl.DataFrame, *, delimiter: str = ",", decimal: str = ".", bom: bool = False) -> bytes:
     """CSV bytes in UTF-8. `bom=True` for Excel users (Excel reads BOM-less UTF-8 as the
-    local code page); `delimiter=';', decimal=','` for Polish or Lithuanian Excel."""
+    local code page); `delimiter=';', decimal=','` for Polish or Lithuanian Excel. Text that
+    a spreadsheet would run as a formula is neutralised (`neutralise`)."""
     if decimal == "," and delimiter == ",":
         raise ValueError(_("a decimal comma needs another delimiter than the comma, such as ';'"))
     # Empty text and no text read the same to people; polars would quote the former.
     frame = frame.with_columns(pl.col(pl.String).replace("", None))
+    frame = frame.with_columns(
+        pl.when(_would_run(pl.col(pl.String)))
+        .then(pl.lit("'") + pl.col(pl.String))
+        .otherwise(pl.col(pl.String))
+        .name.keep()
+    )
     text = frame.write_csv(separator=delimiter, decimal_comma=decimal == ",", include_bom=False, null_value="")
     return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
+
+
+# Options for every workbook Municipium writes: text stays text (a cell reading "=..." or
+# "http://..." is not turned into a formula or a link), numbers as numbers.
+SAFE_WORKBOOK = {
+    "in_memory": True,
+    "strings_to_numbers": False,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "nan_inf_to_errors": True,
+}
 
 
 def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
     """An .xlsx workbook with one sheet per frame: numbers as numbers, header bold and
     frozen, columns wide enough to read."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "nan_inf_to_errors": True})
+    # Text is written as text: never a formula, never a link (issue 20).
+    book = xlsxwriter.Workbook(buffer, SAFE_WORKBOOK)
     bold = book.add_format({"bold": True, "bg_color": "#DDE5F0"})
     for name, frame in sheets.items():
         sheet = book.add_worksheet(name[:31])

@@ -22,7 +22,7 @@ import xlsxwriter
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import ServiceArea, Variable
-from municipium.lib.tabular import Problem, cell_text, column_letter, open_workbook
+from municipium.lib.tabular import SAFE_WORKBOOK, Problem, cell_text, column_letter, open_workbook
 from municipium.lib.texts import pick
 from municipium.places.models import Group, Unit
 
@@ -94,7 +94,7 @@ def build_template(
     missing_labels = {code: str(label) for code, label in Missing.choices}
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = xlsxwriter.Workbook(buffer, SAFE_WORKBOOK)  # a unit's name is text, never a formula
     styles = _styles(book)
     meta_rows = [["format", "", "", "municipium-template", META_VERSION], ["period", "", "", period.code, ""]]
     taken: set[str] = set()

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from municipium.audit.models import record
 from municipium.lib import geo
 from municipium.lib.signals import everything_may_have_changed
+from municipium.lib.tabular import csv_bytes
 from municipium.lib.texts import normalise
 
 from .models import Group, Membership, Succession, Unit
@@ -545,21 +546,18 @@ def dump_units(format: str = "yaml") -> str:
     """All units (and, in YAML, successions and groups) in the format load_units reads."""
     units = list(Unit.objects.select_related("parent").order_by("code"))
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(UNIT_CSV_COLUMNS)
-        for unit in units:
-            writer.writerow(
-                [
-                    unit.code,
-                    unit.kind,
-                    unit.parent.code if unit.parent else "",
-                    _iso(unit.valid_from) or "",
-                    _iso(unit.valid_to) or "",
-                    *[unit.name.get(c, "") for c in settings.LANGUAGE_CODES],
-                ]
-            )
-        return out.getvalue()
+        rows = [UNIT_CSV_COLUMNS] + [
+            [
+                unit.code,
+                unit.kind,
+                unit.parent.code if unit.parent else "",
+                _iso(unit.valid_from) or "",
+                _iso(unit.valid_to) or "",
+                *[unit.name.get(c, "") for c in settings.LANGUAGE_CODES],
+            ]
+            for unit in units
+        ]
+        return csv_bytes(rows, lineterminator="\n").decode("utf-8")
     successions: dict[int, list] = {}
     for s in Succession.objects.select_related("successor").order_by("successor__code"):
         successions.setdefault(s.predecessor_id, []).append(

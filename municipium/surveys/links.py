@@ -9,7 +9,6 @@ link's contact in the same transaction that creates the response.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import secrets
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
+from municipium.lib.tabular import SAFE_WORKBOOK, csv_bytes
 from municipium.lib.tokens import digest
 
 from .models import Contact, Link, Response
@@ -107,14 +107,14 @@ def mail_merge_rows(issued: list[Issued], url_for) -> list[list[str]]:
 
 def as_csv(rows: list[list[str]]) -> bytes:
     # UTF-8 with a byte-order mark: Excel then opens Cyrillic and Persian addresses correctly.
-    out = io.StringIO()
-    csv.writer(out, delimiter=";").writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    # An address that reads "=HYPERLINK(...)" must not become a live link that sends the
+    # person's survey link away when the file is opened (issue 20).
+    return csv_bytes(rows, delimiter=";", bom=True)
 
 
 def as_xlsx(rows: list[list[str]]) -> bytes:
     out = io.BytesIO()
-    workbook = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(out, SAFE_WORKBOOK)
     sheet = workbook.add_worksheet(_("Links")[:31])
     bold = workbook.add_format({"bold": True})
     for r, row in enumerate(rows):
