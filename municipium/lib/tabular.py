@@ -24,6 +24,8 @@ import polars as pl
 import xlsxwriter
 from django.utils.translation import gettext as _
 
+from .numbers import format_number
+
 EXCEL_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
 CSV_FORMATS = {"csv", "tsv", "txt"}
 CANDIDATE_ENCODINGS = ["cp1250", "cp1251", "cp1257"]
@@ -264,10 +266,79 @@ def cell_text(value) -> str | None:
     return str(value)
 
 
+# What a workbook may declare or unpack to before it is read at all (issue 20): calamine
+# allocates a sheet's whole range, so one cell at XFD1048576 in a 2 KB file asked for 17
+# billion cells and the process died; a zip bomb of 1.5 MB unpacked to 2.5 GB. A real
+# yearly file (a country's municipalities, a wide template of 500 units) is far below.
+MAX_COLUMNS = 5_000
+MAX_CELLS = 20_000_000
+MAX_UNPACKED = 1024**3  # bytes, all parts of the workbook together
+MAX_RATIO = 100  # unpacked/packed, for workbooks that unpack to more than MAX_RATIO MB
+_CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|dimension)\b[^>]*?\b(?:r|ref)="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def workbook_too_large(data: bytes) -> str | None:
+    """Why a zipped workbook (xlsx, xlsm, ods) must not be opened, or None. Reads the zip's
+    directory and streams each worksheet's XML (within MAX_UNPACKED) for the largest cell
+    reference, without ever unpacking more than that in memory."""
+    import zipfile
+
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return None  # not a zip (xls, or broken): calamine reports it
+    infos = book.infolist()
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_UNPACKED or (unpacked > MAX_RATIO * 1024**2 and unpacked > MAX_RATIO * max(len(data), 1)):
+        return _("it unpacks to %(size)s MB (a compressed bomb, or far more than a workbook of figures)") % {
+            "size": megabytes(unpacked)
+        }
+    for info in infos:
+        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+            continue
+        rows = columns = 0
+        tail = b""
+        with book.open(info) as part:
+            while chunk := part.read(1 << 20):
+                window = tail + chunk
+                for letters, digits in _CELL_REF.findall(window):
+                    columns = max(columns, _column_number(letters))
+                    rows = max(rows, int(digits))
+                tail = window[-256:]
+        if columns > MAX_COLUMNS or rows * columns > MAX_CELLS:
+            return _("a sheet reaches column %(column)s and row %(row)s, more than %(cells)s cells") % {
+                "column": column_letter(columns - 1),
+                "row": format_number(rows, 0, grouping=False),
+                "cells": format_number(MAX_CELLS, 0),
+            }
+    return None
+
+
 def open_workbook(data: bytes, name: str, format: str, report: ProblemReport):
-    """The workbook (calamine), or None with a located problem in `report`."""
+    """The workbook (calamine), or None with a located problem in `report`. A workbook that
+    declares or unpacks to more than a workbook of figures can hold is refused unread."""
     from python_calamine import CalamineWorkbook
 
+    reason = workbook_too_large(data)
+    if reason is not None:
+        report.add(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                _("the workbook is not read: %(reason)s") % {"reason": reason},
+                _("the sheets with the figures only; delete empty rows and columns far below or to the right"),
+            )
+        )
+        return None
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as error:  # calamine raises several unrelated types for broken files

@@ -29,8 +29,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from municipium.catalog.models import Category, Variable
+from municipium.lib.numbers import format_number
 from municipium.lib.tabular import (
     EXCEL_FORMATS,
+    MAX_COLUMNS,
     MAX_PROBLEMS,
     Problem,
     cell_text,
@@ -246,7 +248,7 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
             )
         )
         return None
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:  # anywhere: a NUL after the first 4 KB used to reach the database
         report.add(
             Problem(
                 name,
@@ -274,6 +276,23 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
         )
         return None
     delimiter = options.delimiter or sniff_delimiter(text)
+    first_line = text[: text.find("\n") if "\n" in text else len(text)]
+    if first_line.count(delimiter) >= MAX_COLUMNS:
+        report.add(
+            Problem(
+                name,
+                None,
+                1,
+                None,
+                _("the header has %(count)s columns, more than the %(limit)s a file of figures can have")
+                % {
+                    "count": format_number(first_line.count(delimiter) + 1, 0),
+                    "limit": format_number(MAX_COLUMNS, 0),
+                },
+                _("one row per figure with the columns unit, variable, period, value"),
+            )
+        )
+        return None
     utf8 = text.encode("utf-8")
     try:
         raw = pl.read_csv(
