@@ -149,6 +149,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
+# Every log-in (the site's page, the admin's) goes through the one throttle.
+AUTHENTICATION_BACKENDS = ["municipium.accounts.throttle.ThrottledModelBackend"]
 # Failed log-ins allowed per user name or address within the window (seconds).
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))

@@ -15,8 +15,8 @@ def officer():
     return User.objects.create_user("ana", password=PASSWORD)
 
 
-def attempt(client, password, username="ana"):
-    return client.post("/en/login/", {"username": username, "password": password, "next": "/en/"})
+def attempt(client, password, username="ana", ip="127.0.0.1"):
+    return client.post("/en/login/", {"username": username, "password": password, "next": "/en/"}, REMOTE_ADDR=ip)
 
 
 def test_passwords_are_stored_as_argon2_hashes(officer):
@@ -53,3 +53,32 @@ def test_old_failures_no_longer_count(client, officer, settings):
     attempt(client, "wrong")
     LoginAttempt.objects.update(at="2000-01-01T00:00:00Z")
     assert attempt(client, PASSWORD).status_code == 302
+
+
+def test_the_admin_log_in_is_throttled_by_the_same_count(client, settings):
+    # issue 20, item 1: 30 wrong passwords at /admin/login/ then the right one logged in.
+    settings.LOGIN_FAILURE_LIMIT = 5
+    User.objects.create_superuser("root", "root@example.org", PASSWORD)
+    for _ in range(30):
+        client.post("/admin/login/?next=/admin/", {"username": "root", "password": "wrong"})
+    client.post("/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302  # back to the log-in page
+    assert LoginAttempt.objects.filter(username="root").count() >= 5
+
+
+def test_failures_on_the_admin_page_count_on_the_sites_page_too(client, officer, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        client.post("/admin/login/", {"username": "ana", "password": "wrong"})
+    assert attempt(client, PASSWORD).status_code == 429
+
+
+def test_look_alike_spellings_of_a_name_share_one_count(client, officer, settings):
+    # issue 20, item 6: the form normalises "ａｎａ" (full-width) to "ana"; the count did not.
+    settings.LOGIN_FAILURE_LIMIT = 3
+    # From three addresses, so that only the name's count can stop the last attempt.
+    for number, spelling in enumerate(("ａｎａ", "ａｎａ", "Ａｎａ"), start=1):
+        attempt(client, "wrong", username=spelling, ip=f"192.0.2.{number}")
+    assert attempt(client, PASSWORD, ip="192.0.2.9").status_code == 429
+    assert "_auth_user_id" not in client.session

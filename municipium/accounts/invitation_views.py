@@ -5,6 +5,7 @@ and withdraw, and the page the e-mailed link opens. The rules and the writing ar
 import logging
 import smtplib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -110,7 +111,7 @@ def invitation_accept(request, token):
                     None,
                     new_account={"username": form.cleaned_data["username"], "password": form.cleaned_data["password1"]},
                 )
-                login(request, role.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, role.user, backend=settings.AUTHENTICATION_BACKENDS[0])
             else:
                 role = None
         except invitations.InvitationError as error:

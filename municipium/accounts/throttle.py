@@ -7,12 +7,21 @@ survey links ask it too, and a model or service must not import a page.
 """
 
 import datetime as dt
+import unicodedata
 
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import LoginAttempt
+
+
+def normalised(username: str | None) -> str:
+    """The user name as the log-in form reads it (NFKC, as Django's UsernameField), folded:
+    "ａｄｍｉｎ" and "Admin" count as "admin", so look-alike spellings share one count."""
+    return unicodedata.normalize("NFKC", username or "")[:150].casefold()
 
 
 def client_ip(request) -> str | None:
@@ -29,7 +38,30 @@ def recent_failures(username: str | None, ip: str | None) -> int:
     """Failures within the window for the user name or from the address. Without a user
     name (a failed API token names nobody) only the address counts."""
     since = timezone.now() - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW)
-    who = Q(username=username.casefold()) if username else Q(pk__in=[])
+    who = Q(username=normalised(username)) if username else Q(pk__in=[])
     if ip:
         who |= Q(ip=ip)
     return LoginAttempt.objects.filter(who, at__gte=since).count()
+
+
+def over_limit(username: str | None, ip: str | None) -> bool:
+    return recent_failures(username, ip) >= settings.LOGIN_FAILURE_LIMIT
+
+
+def record_failure(username: str | None, ip: str | None) -> None:
+    LoginAttempt.objects.create(username=normalised(username), ip=ip)
+
+
+class ThrottledModelBackend(ModelBackend):
+    """The one throttle for every way to log in (the site's page, the admin's, anything
+    that calls `authenticate`): over the limit, even the right password is refused, and
+    every failure counts. Before this the admin's log-in page had no throttle at all."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        ip = client_ip(request) if request is not None else None
+        if over_limit(username, ip):
+            raise PermissionDenied  # stops every backend: nobody gets in while throttled
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None and username is not None:
+            record_failure(username, ip)
+        return user

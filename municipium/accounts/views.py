@@ -5,15 +5,14 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.utils.translation import gettext as _
 
-from .models import LoginAttempt
-from .throttle import client_ip, recent_failures
+from .throttle import client_ip, over_limit
 
 
 class LoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = (request.POST.get("username") or "")[:150]
         ip = client_ip(request)
-        if recent_failures(username, ip) >= settings.LOGIN_FAILURE_LIMIT:
+        if over_limit(username, ip):
             form = self.get_form()
             minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
             form.add_error(
@@ -22,8 +21,5 @@ class LoginView(auth_views.LoginView):
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        LoginAttempt.objects.create(
-            username=(form.data.get("username") or "")[:150].casefold(), ip=client_ip(self.request)
-        )
-        return super().form_invalid(form)
+    # Failures are counted by the authentication backend (throttle.ThrottledModelBackend),
+    # for this page and the admin's alike; this page only words the refusal kindly.
