@@ -4,18 +4,19 @@ import pytest
 
 from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import IndicatorSet
-from tests.world import build_world
+from tests.world import module_world
 
 pytestmark = pytest.mark.django_db
 
 KRUSEVAC = "RS-70670"
 
 
-@pytest.fixture
-def world():
-    world = build_world(years=(2023, 2024), groups=("rasina",))
+def _rasina_follows_water_core(world):
     IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
-    return world
+
+
+# Each test changes figures only inside its own savepoint: one world for the module.
+world = module_world(years=(2023, 2024), groups=("rasina",), prepare=_rasina_follows_water_core)
 
 
 def _thin_out(world, year: str, keep: int) -> None:
