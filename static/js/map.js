@@ -16,7 +16,10 @@
           },
           onEachFeature: function (feature, shape) {
             var p = feature.properties;
-            shape.bindTooltip(p.label + (p.value_text ? ": " + p.value_text : ""), { sticky: true });
+            // A text node, never HTML: a unit's name is data, not markup.
+            const tip = document.createElement("span");
+            tip.textContent = p.label + (p.value_text ? ": " + p.value_text : "");
+            shape.bindTooltip(tip, { sticky: true });
             if (p.url) { shape.on("click", function () { window.location.href = p.url; }); }
           }
         }).addTo(map);
