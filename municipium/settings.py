@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "municipium.web.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -150,6 +151,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
+# Signed-in sessions end after this many idle seconds (ASVS level 2, V3.3.2): every request
+# renews the expiry, so someone working is never logged out, an abandoned browser is.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
 # Every log-in (the site's page, the admin's) goes through the one throttle.
 AUTHENTICATION_BACKENDS = ["municipium.accounts.throttle.ThrottledModelBackend"]
 # Failed log-ins allowed per user name or address within the window (seconds).
@@ -161,7 +166,9 @@ LOGOUT_REDIRECT_URL = "start"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # ASVS level 2 (V2.1.1): at least 12 characters; the common-password list below is the
+    # offline breached-password check (Django ships 20,000 of the most common ones).
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

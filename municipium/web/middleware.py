@@ -20,3 +20,19 @@ class RefuseNulMiddleware:
 
 def _has_nul(params) -> bool:
     return any("\x00" in key or any("\x00" in value for value in values) for key, values in params.lists())
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Pages served to a signed-in person are not kept by the browser or any cache between
+    (ASVS level 2, V8.2.1): unpublished figures and personal pages must not be readable from
+    a shared computer's history after log-out. Public pages keep their caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store, private"
+        return response
