@@ -1,21 +1,37 @@
 """Requests refused before any view sees them."""
 
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 
 class RefuseNulMiddleware:
-    """A NUL character in the path, the query or a form field is refused with 400 (issue
-    20: PostgreSQL cannot store or compare text holding NUL, and a search or filter with
-    one answered 500). No person types one; only tools and probes send it."""
+    """A NUL character in a page's address or query is "not found" (nothing lives at such an
+    address), in a form field a 400 (issue 20: PostgreSQL cannot store or compare text
+    holding NUL, and a page with one in a parameter answered 500). No person types one;
+    only tools and probes send it. The API (/api/) gets its own error shape ({detail,
+    problems}) with 400, as its schema promises."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
-            return HttpResponseBadRequest(_("The request holds a NUL character, which no field accepts."))
+        in_address = "\x00" in request.path or _has_nul(request.GET)
+        in_form = request.method == "POST" and not in_address and _has_form_nul(request)
+        if in_address or in_form:
+            message = _("The request holds a NUL character, which no field accepts.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "problems": []}, status=400)
+            if in_address:
+                raise Http404()
+            return HttpResponseBadRequest(message)
         return self.get_response(request)
+
+
+def _has_form_nul(request) -> bool:
+    """A NUL in a form field; a JSON body (the API's writes) is left to its own checks."""
+    if not request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return False
+    return _has_nul(request.POST)
 
 
 def _has_nul(params) -> bool:
@@ -33,6 +49,6 @@ class NoStoreWhenSignedInMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store, private"
         return response

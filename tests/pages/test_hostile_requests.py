@@ -6,13 +6,18 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    "address",
-    ["/en/search/?q=kru%00sevac", "/en/compare/?group=%00", "/api/units?kind=muni%00cipality", "/en/units/RS%0070670/"],
+    "address", ["/pl/search/?q=kru%00sevac", "/pl/compare/?group=%00", "/pl/units/RS%0070670/", "/pl/?x%00=1"]
 )
-def test_a_nul_character_in_a_request_is_a_clear_400_not_a_server_error(client, address):
+def test_a_nul_character_in_a_page_address_is_not_found_never_a_server_error(client, address):
     response = client.get(address)
-    assert response.status_code == 400
-    assert b"NUL" in response.content
+    assert response.status_code == 404
+    assert "Nie znaleziono strony" in response.content.decode()  # the reader's language, with a way on
+
+
+def test_the_api_answers_a_nul_character_in_its_own_error_shape(client):
+    response = client.get("/api/units", {"kind": "muni\x00cipality"})
+    assert response.status_code == 400 and response["Content-Type"].startswith("application/json")
+    assert response.json()["problems"] == [] and "NUL" in response.json()["detail"]
 
 
 def test_a_nul_character_in_a_form_field_is_refused_too(client):
