@@ -33,7 +33,6 @@ from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
-from municipium.accounts import access
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator, ServiceArea, Variable
 from municipium.lib.texts import pick
@@ -639,9 +638,7 @@ def _check_units(caller: Caller, table: imports.Table) -> None:
 
 def _check_statuses(caller: Caller, resolved: pl.DataFrame) -> None:
     """Approving and publishing are an approver's or coordinator's, not a data officer's."""
-    raised = resolved.filter(pl.col("status").is_in([Status.APPROVED, Status.PUBLISHED]))
-    unit_ids = raised.get_column("unit_id").unique().to_list()
-    refused = sorted(u.code for u in Unit.objects.filter(pk__in=unit_ids) if not access.can_approve(caller.user, u))
+    refused = [unit.code for unit in imports.may_not_approve(resolved, caller.user)]
     if refused:
         message = _("only an approver may set the status approved or published for: %(units)s; nothing was stored") % {
             "units": ", ".join(refused)

@@ -108,6 +108,15 @@ def load(language: str, root: Path = ROOT) -> Catalog:
         return read_po(handle, locale=language)
 
 
+def _save(catalog: Catalog, language: str, root: Path = ROOT) -> None:
+    path = _po_path(language, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        # No "#: file:line" comments: they change whenever code moves and make parallel
+        # branches conflict in every catalogue; msgids are sorted instead.
+        write_po(handle, catalog, width=100, omit_header=False, sort_output=True, no_location=True)
+
+
 def update() -> None:
     for root in catalogues():
         template = extract(root)
@@ -118,12 +127,7 @@ def update() -> None:
             template.creation_date = catalog.creation_date
             catalog.update(template, no_fuzzy_matching=True)
             catalog.obsolete.clear()
-            path = _po_path(language, root)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                # No "#: file:line" comments: they change whenever code moves and make
-                # parallel branches conflict in every catalogue; msgids are sorted instead.
-                write_po(handle, catalog, width=100, omit_header=False, sort_output=True, no_location=True)
+            _save(catalog, language, root)
 
 
 def compile_all() -> None:
@@ -196,8 +200,7 @@ def fill(path: Path) -> int:
                     unplaced.discard(key)
                     changed = True
             if changed:
-                with _po_path(language, root).open("wb") as handle:
-                    write_po(handle, catalog, width=100, omit_header=False, sort_output=True, no_location=True)
+                _save(catalog, language, root)
     for key in sorted(unplaced):
         print(f"not in any catalogue: {key!r}", file=sys.stderr)
     return len(unplaced)

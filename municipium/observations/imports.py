@@ -1013,20 +1013,28 @@ def refuse_unwritable(
         )
     if not statuses:
         return  # the caller applies a stricter rule of its own (the import page)
-    raised = resolved.filter(pl.col("status").is_in([Status.APPROVED, Status.PUBLISHED]))
-    for unit in Unit.objects.filter(pk__in=raised.get_column("unit_id").unique().to_list()).order_by("code"):
-        if not access.can_approve(actor, unit):
-            report.add(
-                Problem(
-                    report.file,
-                    None,
-                    None,
-                    "status",
-                    _("only an approver may set the status approved or published for: %(units)s; nothing was stored")
-                    % {"units": unit.code},
-                    _("draft or submitted"),
-                )
+    for unit in may_not_approve(resolved, actor):
+        report.add(
+            Problem(
+                report.file,
+                None,
+                None,
+                "status",
+                _("only an approver may set the status approved or published for: %(units)s; nothing was stored")
+                % {"units": unit.code},
+                _("draft or submitted"),
             )
+        )
+
+
+def may_not_approve(resolved: pl.DataFrame, actor) -> list[Unit]:
+    """The units of the rows sent as approved or published whose figures `actor` may not
+    approve, by code: approving and publishing are an approver's or coordinator's."""
+    from municipium.accounts import access
+
+    raised = resolved.filter(pl.col("status").is_in([Status.APPROVED, Status.PUBLISHED]))
+    units = Unit.objects.filter(pk__in=raised.get_column("unit_id").unique().to_list()).order_by("code")
+    return [unit for unit in units if not access.can_approve(actor, unit)]
 
 
 def commit(

@@ -38,8 +38,7 @@ COLUMNS_PER_UNIT = 3  # value, missing, previous period
 
 def _units_of(group_or_units, period: Period) -> list[Unit]:
     if isinstance(group_or_units, Group):
-        memberships = group_or_units.memberships.select_related("unit")
-        units = {m.unit for m in memberships if m.covers(period.start, period.end)}
+        units = set(group_or_units.members_in(period))
     elif isinstance(group_or_units, Unit):
         units = {group_or_units}
     else:

@@ -141,11 +141,6 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["group", "unit", "valid_from"], name="membership_unique"),
         ]
 
-    def covers(self, start, end) -> bool:
-        """True when the membership overlaps the period [start, end] (the membership row
-        alone; `Membership.objects.during` is the whole rule, unit validity included)."""
-        return (self.valid_from is None or self.valid_from <= end) and (self.valid_to is None or start <= self.valid_to)
-
 
 class Availability(models.Model):
     """A coordinator's declaration of whether a member can deliver a variable, and from where,
