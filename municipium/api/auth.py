@@ -29,7 +29,7 @@ from ninja.throttling import SimpleRateThrottle
 
 from municipium.accounts import access
 from municipium.accounts.models import LoginAttempt
-from municipium.accounts.throttle import client_ip, recent_failures
+from municipium.accounts.throttle import client_ip, recent_failures, record_failure
 from municipium.places.models import Membership
 
 from .models import TOKEN_PREFIX, ApiToken
@@ -143,7 +143,7 @@ class TokenAuth(HttpBearer):
             return self.authenticate(request, token.strip())
         except ApiError as error:
             if error.status == 401:
-                LoginAttempt.objects.create(username="", ip=ip)
+                record_failure(None, ip)
             raise
 
     def authenticate(self, request, token: str):

@@ -64,7 +64,7 @@ def _default_period(rows, periods: list[Period]) -> tuple[Period | None, dict | 
     chosen = next((p for p in reversed(periods) if counts[p.pk] >= best * ENOUGH_FIGURES), periods[-1])
     if chosen == periods[-1]:
         return chosen, None
-    return chosen, {"latest": periods[-1], "latest_count": counts[periods[-1].pk], "chosen_count": counts[chosen.pk]}
+    return chosen, {"latest": periods[-1], "latest_count": counts[periods[-1].pk]}
 
 
 def _ordered(indicators) -> list[Indicator]:
@@ -226,8 +226,9 @@ def unit_profile(request, code):
         group = next((g for g in groups if g.pk in with_sets), groups[0])
 
     periods = _periods_of(rows)
-    period, period_note = _chosen_period(request, periods), None
-    if "period" not in request.GET:
+    if "period" in request.GET:
+        period, period_note = _chosen_period(request, periods), None
+    else:
         period, period_note = _default_period(rows, periods)
     series = defaultdict(list)
     for row in rows:

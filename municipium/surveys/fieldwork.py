@@ -29,8 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access as accounts_access
-from municipium.accounts.models import LoginAttempt
-from municipium.accounts.throttle import client_ip, recent_failures
+from municipium.accounts.throttle import client_ip, recent_failures, record_failure
 from municipium.audit.models import record
 from municipium.lib.texts import pick
 from municipium.observations import uploads
@@ -176,7 +175,7 @@ def respond(request, token: str):
     if link is None:
         # Counted with failed log-ins (the address only, no token, nothing else), so that
         # guessing tokens is as slow as guessing passwords.
-        LoginAttempt.objects.create(username="", ip=ip)
+        record_failure(None, ip)
         return _not_valid(request)
     survey = link.survey
     language = get_language()
