@@ -318,6 +318,11 @@ def cmd_daily(args) -> int:
     released = workflow.release_due_publications(today)
     days = workflow.REMIND_DAYS_BEFORE if args.days_before is None else args.days_before
     sent, failed = workflow.send_due_reminders(today, days_before=days)
+    # The owners of decisions that became overdue (meetings): counted with the other reminders.
+    from municipium.meetings import services as meetings
+
+    sent_overdue, failed_overdue = meetings.send_overdue_reminders(today)
+    sent, failed = sent + sent_overdue, failed + failed_overdue
     print(_("%(released)s figures published, %(sent)s reminders sent") % {"released": released, "sent": sent})
     if failed:
         print(

@@ -160,6 +160,10 @@ AUTHENTICATION_BACKENDS = ["municipium.accounts.throttle.ThrottledModelBackend"]
 # Failed log-ins allowed per user name or address within the window (seconds).
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
+# Public consultation comments (no account needed): at most this many from one connection
+# within the window, in seconds (meetings.services.submit_comment).
+COMMENT_LIMIT = 5
+COMMENT_WINDOW = 3600
 LOGIN_TRUST_FORWARDED_FOR = env_bool("LOGIN_TRUST_FORWARDED_FOR", env_bool("PRODUCTION"))
 LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "start"

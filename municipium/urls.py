@@ -7,11 +7,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from municipium.accounts import views as accounts
+from municipium.meetings import views as meetings
 from municipium.web import views as web
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("municipium.api.urls")),
+    # A person's calendar feed: fetched by Outlook or Thunderbird, which know no language prefix.
+    path("meetings/calendar/<str:token>.ics", meetings.person_calendar, name="person-calendar"),
 ]
 
 urlpatterns += i18n_patterns(

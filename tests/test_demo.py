@@ -6,6 +6,7 @@ import pytest
 from municipium.benchmarks.models import GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator
 from municipium.demo.load import load_demo
+from municipium.meetings.models import Body, Comment, Consultation, Decision, Meeting
 from municipium.observations.models import ImportBatch, Observation, Revision
 from municipium.places.models import Unit
 from municipium.surveys import analysis
@@ -97,6 +98,10 @@ def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_c
             IndicatorValue.objects.count(),
             Survey.objects.count(),
             Response.objects.count(),
+            Body.objects.count(),
+            Meeting.objects.count(),
+            Decision.objects.count(),
+            Comment.objects.count(),
         )
 
     before = counts()
@@ -104,3 +109,26 @@ def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_c
         load_demo()
     assert counts() == before
     assert ImportBatch.objects.order_by("-pk").first().unchanged > 0
+
+
+def test_the_demo_meetings_follow_the_seed_stories(demo, client):
+    """Kutno's two-day meeting, Qom's rotating forum with a decision carried over, Pazardzhik's
+    consultations with the council deadline, Alytus's five working groups by order M-18."""
+    kutno = Meeting.objects.get(body__code="pl-water-exchange")
+    assert (kutno.day.isoformat(), kutno.host.code) == ("2018-02-06", "PL-1002011")
+    assert kutno.agenda.filter(link_id__isnull=False).exists()  # the water indicator set
+
+    qom = list(Meeting.objects.filter(body__code="qom-mayors").order_by("starts"))
+    assert [m.host.code for m in qom] == ["IR-QOM-01", "IR-QOM-03", "IR-QOM-02"]
+    assert [m.next_host.code for m in qom[:2]] == [m.host.code for m in qom[1:]]  # chosen at the last meeting
+    carried = qom[1].agenda.filter(review_of__isnull=False)
+    assert carried.exists() and qom[2].agenda.filter(review_of__in=[i.review_of for i in carried]).exists()
+
+    consultations = Consultation.objects.filter(body__code="pazardzhik-planning")
+    assert {c.council_deadline.isoformat() for c in consultations} == {"2023-03-30"}
+    assert {c.phase() for c in consultations} == {"decided", "closed"}
+
+    alytus = Body.objects.filter(unit__code="LT-02", act_number="M-18")
+    assert alytus.count() == 5 and all(b.members.count() == 5 for b in alytus)
+    assert all("[Demo:" in b.mandate for b in Body.objects.all())
+    assert client.get("/fa/meetings/bodies/qom-mayors/").status_code == 200

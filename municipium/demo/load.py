@@ -97,6 +97,7 @@ def load_demo(
 ) -> None:
     from municipium.benchmarks import engine
     from municipium.catalog.files import load_catalog
+    from municipium.demo.meetings import load_meetings
     from municipium.demo.surveys import load_surveys
     from municipium.observations import imports
     from municipium.places.files import attach_boundaries, load_units
@@ -128,6 +129,9 @@ def load_demo(
     # After the indicator sets, so publishing adds the survey indicators to the groups' sets.
     progress(_("Running the demo user-satisfaction surveys…"))
     load_surveys()
+
+    progress(_("Adding the demo working bodies, meetings and consultations…"))
+    load_meetings()
 
     if recompute:
         progress(_("Computing indicators and group statistics…"))

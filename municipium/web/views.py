@@ -3,6 +3,7 @@
 from django.shortcuts import render
 
 from municipium.catalog.models import ServiceArea
+from municipium.meetings.models import Decision
 from municipium.places.models import Group, Unit
 
 from .search import search
@@ -17,6 +18,8 @@ def start(request):
         "top_units": Unit.objects.filter(parent__isnull=True).order_by("code")[:50],
         "query": request.GET.get("q", ""),
         "hits": search(request.GET.get("q", "")),
+        # The decisions the person owns, overdue ones marked (issue 13: on the owners' start page).
+        "my_decisions": list(Decision.objects.owned_by(request.user).select_related("body", "meeting")[:20]),
     }
     return render(request, "web/start.html", context)
 
