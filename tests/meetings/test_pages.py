@@ -12,7 +12,7 @@ from icalendar import Calendar
 from municipium.meetings import services
 from municipium.meetings.models import Body, CalendarToken, Comment, Consultation, Decision, Meeting
 
-from .world import at, build, consultation
+from .world import build, consultation
 
 pytestmark = pytest.mark.django_db
 
