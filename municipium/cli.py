@@ -36,38 +36,50 @@ def _print_problems(problems) -> None:
 
 def _import_summary(report, dry_run: bool) -> str:
     from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from municipium.lib.numbers import format_number
 
     if report.problem_count:
-        return _("%(file)s: %(count)s problems; nothing was written") % {
-            "file": report.file,
-            "count": report.problem_count,
-        }
+        return ngettext(
+            "%(file)s: %(count)s problem; nothing was written",
+            "%(file)s: %(count)s problems; nothing was written",
+            report.problem_count,
+        ) % {"file": report.file, "count": format_number(report.problem_count, 0)}
     if dry_run:
         return _("%(file)s: no problems (%(encoding)s); nothing was written (dry run)") % {
             "file": report.file,
             "encoding": report.encoding or report.format,
         }
-    return _(
-        "%(file)s: %(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged (import batch %(batch)s)"
+    return ngettext(
+        "%(file)s: %(rows)s row: %(created)s new, %(updated)s changed, %(unchanged)s unchanged (import batch %(batch)s)",
+        "%(file)s: %(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged (import batch %(batch)s)",
+        report.rows,
     ) % {
         "file": report.file,
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
+        "rows": format_number(report.rows, 0),
+        "created": format_number(report.created, 0),
+        "updated": format_number(report.updated, 0),
+        "unchanged": format_number(report.unchanged, 0),
         "batch": report.batch.pk if report.batch else "-",
     }
 
 
 def _load_summary(report, dry_run: bool) -> str:
     from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from municipium.lib.numbers import format_number
 
     if report.problems:
-        return _("%(count)s problems; nothing was written") % {"count": len(report.problems)}
+        count = len(report.problems)
+        return ngettext("%(count)s problem; nothing was written", "%(count)s problems; nothing was written", count) % {
+            "count": format_number(count, 0)
+        }
     text = _("%(created)s new, %(updated)s changed, %(unchanged)s unchanged") % {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
+        "created": format_number(report.created, 0),
+        "updated": format_number(report.updated, 0),
+        "unchanged": format_number(report.unchanged, 0),
     }
     return text + (" " + _("(dry run: nothing was written)") if dry_run else "")
 
@@ -157,11 +169,17 @@ def _load(dry_run: bool, load) -> int:
 
 def _written(path, size: int | None = None) -> int:
     from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from municipium.lib.numbers import format_number
 
     if size is None:
         print(_("%(path)s: written") % {"path": path})
     else:
-        print(_("%(path)s: %(size)s bytes written") % {"path": path, "size": f"{size:,}"})
+        print(
+            ngettext("%(path)s: %(size)s byte written", "%(path)s: %(size)s bytes written", size)
+            % {"path": path, "size": format_number(size, 0)}
+        )
     return 0
 
 
@@ -303,7 +321,9 @@ def cmd_daily(args) -> int:
     import datetime as dt
 
     from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
 
+    from municipium.lib.numbers import format_number
     from municipium.observations import workflow
 
     try:
@@ -323,11 +343,23 @@ def cmd_daily(args) -> int:
 
     sent_overdue, failed_overdue = meetings.send_overdue_reminders(today)
     sent, failed = sent + sent_overdue, failed + failed_overdue
-    print(_("%(released)s figures published, %(sent)s reminders sent") % {"released": released, "sent": sent})
+    published = ngettext("%(count)s figure published", "%(count)s figures published", released)
+    reminded = ngettext("%(count)s reminder sent", "%(count)s reminders sent", sent)
+    print(
+        _("%(published)s, %(reminded)s")
+        % {
+            "published": published % {"count": format_number(released, 0)},
+            "reminded": reminded % {"count": format_number(sent, 0)},
+        }
+    )
     if failed:
         print(
-            _("%(failed)s reminders could not be sent (the mail server refused); the next run tries again")
-            % {"failed": failed},
+            ngettext(
+                "%(failed)s reminder could not be sent (the mail server refused); the next run tries again",
+                "%(failed)s reminders could not be sent (the mail server refused); the next run tries again",
+                failed,
+            )
+            % {"failed": format_number(failed, 0)},
             file=sys.stderr,
         )
         return EXIT_PROBLEMS

@@ -48,7 +48,7 @@ def test_the_reminder_before_the_deadline_goes_out_once(capsys):
         daily(later)
     assert len(mail.outbox) == 1
     assert AuditEvent.objects.filter(action="remind", actor=None, via="command").count() == 1
-    assert "1 reminders sent" in capsys.readouterr().out.splitlines()[1]
+    assert "1 reminder sent" in capsys.readouterr().out.splitlines()[1]
 
 
 @pytest.mark.django_db

@@ -1,5 +1,9 @@
 """Every user-visible string has a translation in all six languages, with its placeholders."""
 
+import re
+
+import pytest
+
 from municipium.lib import messages
 
 
@@ -25,3 +29,72 @@ def test_persian_is_written_right_to_left_and_serbian_in_cyrillic():
     with override("sr"):
         assert gettext("Published") != "Published"
         assert any("\u0400" <= ch <= "\u04ff" for ch in gettext("Published"))
+
+
+# Plural forms per language, as CLDR and gettext count them (Persian has two, both alike).
+PLURAL_FORMS = {"pl": 3, "sr": 3, "bg": 2, "lt": 3, "fa": 2}
+
+
+def test_every_plural_message_has_every_form_of_its_language_in_every_catalogue():
+    incomplete = []
+    for root in messages.catalogues():
+        for language in messages.LANGUAGES:
+            catalog = messages.load(language, root)
+            if catalog.num_plurals != PLURAL_FORMS[language]:
+                incomplete.append(f"{root.name}/{language}: {catalog.num_plurals} plural forms in the header")
+            for message in catalog:
+                if not isinstance(message.id, tuple | list):
+                    continue
+                forms = messages._strs(message)
+                if len(forms) != PLURAL_FORMS[language] or not all(forms):
+                    incomplete.append(f"{root.name}/{language}: {len(forms)} forms for {message.id[0]!r}")
+    assert not incomplete, "\n".join(incomplete)
+
+
+# A number placeholder before a plural English noun in a message that is not plural: a count
+# that skipped ngettext. The few left are decimals (a mean, a size before rounding) or a fixed
+# limit, which take no singular.
+COUNT_BEFORE_NOUN = re.compile(
+    r"%\((\w+)\)[sd] (?:\w+ )?(?:rows|problems|figures|responses|people|arguments|minutes|seconds|questionnaires"
+    r"|points|bytes|columns|fields|characters|units|messages|reminders|decimals|periods|links|events|questions"
+    r"|members|variables|answers|contacts|items|days|hours|meetings|sites|options|cells|invitations)\b"
+)
+NOT_COUNTS = {"n0", "margin", "median", "threshold", "cells", "neff"}
+
+
+def test_every_message_with_a_count_is_a_plural_message():
+    dodged = []
+    for root in messages.catalogues():
+        for message in messages.extract(root):
+            if not message.id or isinstance(message.id, tuple | list):
+                continue
+            for match in COUNT_BEFORE_NOUN.finditer(message.id):
+                if match.group(1) not in NOT_COUNTS:
+                    dodged.append(f"{root.name}: {message.id!r}")
+    assert not dodged, "use ngettext or {% blocktranslate count %}:\n" + "\n".join(dodged)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("sr", ["1 особу", "2 особе", "5 особа", "11 особа", "21 особу", "1.271 особу"]),
+        ("lt", ["1 žmogų", "2 žmones", "5 žmones", "11 žmonių", "21 žmogų", "1 271 žmogų"]),
+        ("pl", ["1 osoby", "2 osób", "5 osób", "11 osób", "21 osób", "1 271 osób"]),
+        ("bg", ["1 човек", "2 души", "5 души", "11 души", "21 души", "1 271 души"]),
+        ("fa", ["۱ نفر", "۲ نفر", "۵ نفر", "۱۱ نفر", "۲۱ نفر", "۱٬۲۷۱ نفر"]),
+    ],
+)
+def test_a_count_takes_the_form_its_number_needs_and_the_language_s_digits(language, expected):
+    from django.utils.translation import ngettext, override
+
+    from municipium.lib.numbers import format_number
+
+    with override(language):
+        shown = [
+            ngettext("Contact <strong>%(n)s</strong> person.", "Contact <strong>%(n)s</strong> people.", n)
+            % {"n": format_number(n, 0)}
+            for n in (1, 2, 5, 11, 21, 1271)
+        ]
+    spaces = str.maketrans({"\u00a0": " ", "\u202f": " "})
+    for text, wanted in zip(shown, expected, strict=True):
+        assert wanted in re.sub(r"</?strong>", "", text).translate(spaces), (text, wanted)

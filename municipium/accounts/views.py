@@ -3,7 +3,9 @@ a window, further attempts are refused (even with the right password) until it p
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from municipium.lib.numbers import format_number
 
 from .throttle import client_ip, over_limit
 
@@ -15,9 +17,12 @@ class LoginView(auth_views.LoginView):
         if over_limit(username, ip):
             form = self.get_form()
             minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
-            form.add_error(
-                None, _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes}
-            )
+            message = ngettext(
+                "Too many failed attempts. Try again in %(minutes)s minute.",
+                "Too many failed attempts. Try again in %(minutes)s minutes.",
+                minutes,
+            ) % {"minutes": format_number(minutes, 0)}
+            form.add_error(None, message)
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 

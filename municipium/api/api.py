@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError, Throttled
@@ -35,6 +35,7 @@ from pydantic import Field
 
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator, ServiceArea, Variable
+from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
 from municipium.observations import imports
 from municipium.observations.models import Observation, PeriodCodeError, Status, Via, parse_period
@@ -128,9 +129,10 @@ def _validation_error(request, exc: NinjaValidationError):
             row, location = location[1] + 1, location[2:]
         column = ".".join(str(part) for part in location if not isinstance(part, int)) or None
         problems.append({"row": row, "column": column, "message": error.get("msg", ""), "expected": _expected(error)})
-    return _error(
-        request, 422, _("the request is not valid: %(count)s problem(s)") % {"count": len(problems)}, problems
-    )
+    message = ngettext(
+        "the request is not valid: %(count)s problem", "the request is not valid: %(count)s problems", len(problems)
+    ) % {"count": format_number(len(problems), 0)}
+    return _error(request, 422, message, problems)
 
 
 def _expected(error: dict) -> str:
@@ -541,7 +543,12 @@ def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Tabl
         ]
         raise ApiError(
             403,
-            _("%(count)s row(s) would change locked figures; nothing was stored") % {"count": len(problems)},
+            ngettext(
+                "%(count)s row would change locked figures; nothing was stored",
+                "%(count)s rows would change locked figures; nothing was stored",
+                len(problems),
+            )
+            % {"count": format_number(len(problems), 0)},
             problems,
         )
     problems = []
@@ -588,7 +595,12 @@ def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Tabl
     if problems:
         raise ApiError(
             409,
-            _("%(count)s row(s) conflict with what is stored now; nothing was stored") % {"count": len(problems)},
+            ngettext(
+                "%(count)s row conflicts with what is stored now; nothing was stored",
+                "%(count)s rows conflict with what is stored now; nothing was stored",
+                len(problems),
+            )
+            % {"count": format_number(len(problems), 0)},
             problems,
         )
 
@@ -621,9 +633,12 @@ def _refused(report: imports.ImportReport) -> ApiError:
     problems = [
         {"row": p.row, "column": p.column, "message": p.message, "expected": p.expected} for p in report.problems
     ]
-    return ApiError(
-        422, _("%(count)s problem(s) found; nothing was stored") % {"count": report.problem_count}, problems
-    )
+    message = ngettext(
+        "%(count)s problem found; nothing was stored",
+        "%(count)s problems found; nothing was stored",
+        report.problem_count,
+    ) % {"count": format_number(report.problem_count, 0)}
+    return ApiError(422, message, problems)
 
 
 def _check_units(caller: Caller, table: imports.Table) -> None:

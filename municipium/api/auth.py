@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import SimpleRateThrottle
@@ -30,6 +31,7 @@ from ninja.throttling import SimpleRateThrottle
 from municipium.accounts import access
 from municipium.accounts.models import LoginAttempt
 from municipium.accounts.throttle import client_ip, recent_failures, record_failure
+from municipium.lib.numbers import format_number
 from municipium.places.models import Membership
 
 from .models import TOKEN_PREFIX, ApiToken
@@ -175,8 +177,12 @@ def _refuse_address_under_attack(ip: str | None) -> None:
     wait = max(1, math.ceil(((oldest.at + window) - timezone.now()).total_seconds())) if oldest else 1
     raise ApiError(
         429,
-        _("too many requests with a token that is not valid from this address; try again in %(seconds)s seconds")
-        % {"seconds": wait},
+        ngettext(
+            "too many requests with a token that is not valid from this address; try again in %(seconds)s second",
+            "too many requests with a token that is not valid from this address; try again in %(seconds)s seconds",
+            wait,
+        )
+        % {"seconds": format_number(wait, 0)},
         headers={"Retry-After": str(wait)},
     )
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from municipium.audit.models import record, snapshot
+from municipium.lib.numbers import format_number
 
 from .models import AgendaItem, Attendance, Body, Comment, CommentRate, Consultation, Decision, Meeting, Member
 
@@ -376,8 +377,12 @@ def submit_comment(consultation: Consultation, *, name: str, text: str, ip: str 
         raise MeetingError(_("Write your comment."), "text")
     if len(text) > COMMENT_LIMIT:
         raise MeetingError(
-            _("The comment has %(length)s characters; the limit is %(limit)s.")
-            % {"length": len(text), "limit": COMMENT_LIMIT},
+            ngettext(
+                "The comment has %(length)s character; the limit is %(limit)s.",
+                "The comment has %(length)s characters; the limit is %(limit)s.",
+                len(text),
+            )
+            % {"length": format_number(len(text), 0), "limit": format_number(COMMENT_LIMIT, 0)},
             "text",
         )
     if comments_throttled(ip):

@@ -26,7 +26,7 @@ import polars as pl
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 
 from municipium.catalog.models import Category, Variable
 from municipium.lib.numbers import format_number
@@ -284,7 +284,11 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
                 None,
                 1,
                 None,
-                _("the header has %(count)s columns, more than the %(limit)s a file of figures can have")
+                ngettext(
+                    "the header has %(count)s column, more than the %(limit)s a file of figures can have",
+                    "the header has %(count)s columns, more than the %(limit)s a file of figures can have",
+                    first_line.count(delimiter) + 1,
+                )
                 % {
                     "count": format_number(first_line.count(delimiter) + 1, 0),
                     "limit": format_number(MAX_COLUMNS, 0),
@@ -361,8 +365,12 @@ def _report_ragged(text: str, delimiter: str, name: str, report: ImportReport, e
                         None,
                         number,
                         None,
-                        _("the row has %(count)s fields but the header has %(width)s")
-                        % {"count": len(fields), "width": width},
+                        ngettext(
+                            "the row has %(count)s field but the header has %(width)s",
+                            "the row has %(count)s fields but the header has %(width)s",
+                            len(fields),
+                        )
+                        % {"count": format_number(len(fields), 0), "width": format_number(width, 0)},
                         _("as many fields as header columns; put text containing '%(delimiter)s' in double quotes")
                         % {"delimiter": delimiter},
                     )

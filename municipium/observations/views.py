@@ -16,12 +16,13 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
 from municipium.catalog.models import ServiceArea
+from municipium.lib.numbers import format_number
 from municipium.places.models import Unit
 
 from . import imports, uploads, workbooks
@@ -118,12 +119,20 @@ def entry(request, unit, period, area):
     if not rows:
         messages.info(request, _("Nothing to save: no figure is filled in."))
     elif submit:
-        messages.success(request, _("Submitted: %(count)s figures.") % {"count": result.rows})
+        messages.success(
+            request,
+            ngettext("Submitted: %(count)s figure.", "Submitted: %(count)s figures.", result.rows)
+            % {"count": format_number(result.rows, 0)},
+        )
     else:
         messages.success(
             request,
             _("Saved as draft: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
-            % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+            % {
+                "created": format_number(result.created, 0),
+                "updated": format_number(result.updated, 0),
+                "unchanged": format_number(result.unchanged, 0),
+            },
         )
     return redirect(request.path)
 
@@ -253,9 +262,9 @@ def _commit(request, context):
             _("Imported %(file)s: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
             % {
                 "file": kept["name"],
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
+                "created": format_number(report.created, 0),
+                "updated": format_number(report.updated, 0),
+                "unchanged": format_number(report.unchanged, 0),
             },
         )
         return redirect("import")

@@ -12,12 +12,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
 from municipium.catalog.models import ServiceArea
+from municipium.lib.numbers import format_number
 from municipium.places.models import Group, Unit
 from municipium.places.views import set_entries, set_variables
 
@@ -216,7 +217,11 @@ def remind(request, code, period):
             _("The reminders could not be sent: the mail server refused them. Nothing was recorded; try again later."),
         )
     else:
-        messages.success(request, _("Reminders sent: %(count)s messages.") % {"count": sent})
+        messages.success(
+            request,
+            ngettext("Reminders sent: %(count)s message.", "Reminders sent: %(count)s messages.", sent)
+            % {"count": format_number(sent, 0)},
+        )
     return _back(group, period_code)
 
 
@@ -224,18 +229,18 @@ def _back(group, period_code):
     return redirect("group-status", group.code, period_code)
 
 
-def _step(request, unit, move, done: str, back):
+def _step(request, unit, move, done, back):
     """Run one workflow step on a unit's figures and say how it went; `move(unit)` is the step."""
     try:
         result = move(unit)
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, done % {"count": result.rows, "unit": unit.label})
+        messages.success(request, done(result.rows) % {"count": format_number(result.rows, 0), "unit": unit.label})
     return back
 
 
-def _move_unit(request, code, period, move, done: str):
+def _move_unit(request, code, period, move, done):
     """Approve or reopen one member's figures from the board; `move(unit, period_code)`."""
     group, period_code = _board_scope(request, code, period)
     access.require(access.inside_group(request.user, group))
@@ -243,7 +248,7 @@ def _move_unit(request, code, period, move, done: str):
     return _step(request, unit, lambda u: move(u, period_code), done, _back(group, period_code))
 
 
-def _move_entry(request, unit, period, area, move, done: str):
+def _move_entry(request, unit, period, area, move, done):
     """The same steps from a unit's entry page, where its approver reviews the figures of one
     service area; `move(unit, period_code, area)`."""
     unit = get_object_or_404(Unit, code=unit)
@@ -255,8 +260,12 @@ def _move_entry(request, unit, period, area, move, done: str):
     )
 
 
-APPROVED = gettext_lazy("Approved %(count)s figures of %(unit)s.")
-REOPENED = gettext_lazy("Reopened %(count)s figures of %(unit)s.")
+def APPROVED(count: int) -> str:
+    return ngettext("Approved %(count)s figure of %(unit)s.", "Approved %(count)s figures of %(unit)s.", count)
+
+
+def REOPENED(count: int) -> str:
+    return ngettext("Reopened %(count)s figure of %(unit)s.", "Reopened %(count)s figures of %(unit)s.", count)
 
 
 @login_required

@@ -21,9 +21,11 @@ import yaml
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from municipium.audit.models import record
 from municipium.lib import geo
+from municipium.lib.numbers import format_number
 from municipium.lib.signals import everything_may_have_changed
 from municipium.lib.tabular import csv_bytes
 from municipium.lib.texts import normalise
@@ -702,11 +704,15 @@ def attach_boundaries(
                 actor=actor,
                 via=via,
                 before={"boundary": "…" if had else None},
-                after={"boundary": _("%(points)s points") % {"points": geo.count_points(geometry)}},
+                after={"boundary": _points(geo.count_points(geometry))},
                 note="boundary",
             )
             report.updated += 1
     return report
+
+
+def _points(count: int) -> str:
+    return ngettext("%(points)s point", "%(points)s points", count) % {"points": format_number(count, 0)}
 
 
 def _guess_key(features, units, prefix) -> str | None:

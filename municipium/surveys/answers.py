@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
 from municipium.observations.rules import NumberError, parse_number
 
@@ -172,7 +174,9 @@ def _convert(question: Question, raw, questionnaire: Questionnaire, language: st
         return number, None
     value = str(raw).strip()
     if len(value) > MAX_TEXT:
-        return None, _("the answer is longer than %(limit)s characters") % {"limit": MAX_TEXT}
+        return None, ngettext(
+            "the answer is longer than %(limit)s character", "the answer is longer than %(limit)s characters", MAX_TEXT
+        ) % {"limit": format_number(MAX_TEXT, 0)}
     return value, None
 
 

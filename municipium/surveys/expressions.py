@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, VisitError
+
+from municipium.lib.numbers import format_number
 
 _GRAMMAR = r"""
 ?start: or_expr
@@ -126,8 +129,17 @@ class _Build(Transformer):
         low, high = _FUNCTIONS[name]
         if not low <= len(args) <= high:
             raise ExpressionError(
-                _("The function “%(name)s” takes %(low)s to %(high)s arguments, not %(count)s.")
-                % {"name": name, "low": low, "high": high, "count": len(args)},
+                ngettext(
+                    "The function “%(name)s” takes %(low)s to %(high)s argument, not %(count)s.",
+                    "The function “%(name)s” takes %(low)s to %(high)s arguments, not %(count)s.",
+                    high,
+                )
+                % {
+                    "name": name,
+                    "low": format_number(low, 0),
+                    "high": format_number(high, 0),
+                    "count": format_number(len(args), 0),
+                },
                 items[0].start_pos,
             )
         return ("call", name, args)

@@ -23,7 +23,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, override
+from django.utils.translation import get_language, ngettext, override
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from municipium.accounts import access as accounts_access
 from municipium.accounts.throttle import client_ip, recent_failures, record_failure
 from municipium.audit.models import record
+from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
 from municipium.observations import uploads
 
@@ -435,7 +436,11 @@ def issue_links(request, pk: int):
         with transaction.atomic():
             issued = links.issue(survey, request.user, reissue=reissue, emails_only=True, note="e-mail")
             sent = links.send(issued, url_for, subject=subject, message=message)
-        messages.success(request, _("%(count)s personal links sent by e-mail.") % {"count": sent})
+        messages.success(
+            request,
+            ngettext("%(count)s personal link sent by e-mail.", "%(count)s personal links sent by e-mail.", sent)
+            % {"count": format_number(sent, 0)},
+        )
         return redirect("survey-fieldwork", survey.pk)
     if how not in ("csv", "xlsx"):
         raise Http404()
@@ -465,7 +470,7 @@ def issue_links(request, pk: int):
 @login_required
 def import_responses(request, pk: int):
     survey = _survey(request, pk)
-    context = {"survey": survey, "limit_mb": f"{imports.max_bytes() / 1048576:.0f}"}
+    context = {"survey": survey, "limit_mb": format_number(imports.max_bytes() / 1048576, 0)}
     if request.method == "POST" and request.POST.get("action") == "commit":
         taken = uploads.take(request, SESSION_KEY, request.POST.get("token", ""))
         if taken is None or taken[1].get("survey") != survey.pk:
@@ -476,8 +481,12 @@ def import_responses(request, pk: int):
         if result.committed:
             messages.success(
                 request,
-                _("Imported %(count)s responses from %(file)s.")
-                % {"count": len(result.responses), "file": kept["name"]},
+                ngettext(
+                    "Imported %(count)s response from %(file)s.",
+                    "Imported %(count)s responses from %(file)s.",
+                    len(result.responses),
+                )
+                % {"count": format_number(len(result.responses), 0), "file": kept["name"]},
             )
             return redirect("survey-fieldwork", survey.pk)
         context["result"] = result

@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from municipium.audit.models import record
+from municipium.lib.numbers import format_number
 from municipium.lib.tabular import Problem, ProblemReport, decode, sniff_delimiter
 
 from . import answers
@@ -363,7 +365,7 @@ def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
             None,
             None,
             _("the file is %(size)s MB, larger than the %(limit)s MB accepted for responses")
-            % {"size": f"{len(data) / 1048576:.1f}", "limit": f"{max_bytes() / 1048576:.0f}"},
+            % {"size": format_number(len(data) / 1048576, 1), "limit": format_number(max_bytes() / 1048576, 0)},
             _("export fewer responses at a time"),
         )
         return result
@@ -416,8 +418,12 @@ def read(survey: Survey, data: bytes, name: str) -> ResponseImport:
                 result,
                 number,
                 None,
-                _("the row has %(found)s fields, the heading %(expected)s")
-                % {"found": len(row), "expected": len(header)},
+                ngettext(
+                    "the row has %(found)s field, the heading %(expected)s",
+                    "the row has %(found)s fields, the heading %(expected)s",
+                    len(row),
+                )
+                % {"found": format_number(len(row), 0), "expected": format_number(len(header), 0)},
                 _("one field per column"),
             )
             continue

@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import get_language_bidi
+from django.utils.translation import get_language_bidi, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -48,10 +48,15 @@ def clean(request, pk: int):
     if request.method == "POST":
         if request.POST.get("action") == "flag":
             counts = cleaning.compute_flags(survey, actor=request.user)
+            flagged = sum(counts.values())
             messages.success(
                 request,
-                _("Flags computed: %(count)s responses flagged.")
-                % {"count": numbers.format_number(sum(counts.values()), 0)},
+                ngettext(
+                    "Flags computed: %(count)s response flagged.",
+                    "Flags computed: %(count)s responses flagged.",
+                    flagged,
+                )
+                % {"count": numbers.format_number(flagged, 0)},
             )
             return redirect("survey-clean", survey.pk)
         try:
@@ -69,7 +74,11 @@ def clean(request, pk: int):
             problems.append(str(error))
         else:
             messages.success(
-                request, _("Decision recorded for %(count)s responses.") % {"count": numbers.format_number(done, 0)}
+                request,
+                ngettext(
+                    "Decision recorded for %(count)s response.", "Decision recorded for %(count)s responses.", done
+                )
+                % {"count": numbers.format_number(done, 0)},
             )
             return redirect("survey-clean", survey.pk)
     durations = list(survey.responses.exclude(duration_seconds__isnull=True).values_list("duration_seconds", flat=True))
@@ -394,7 +403,11 @@ def publish_results(request, pk: int):
         if outcome["status"] == "published":
             messages.success(
                 request,
-                _("The results are published: %(rows)s figures in the catalogue's indicators.")
+                ngettext(
+                    "The results are published: %(rows)s figure in the catalogue's indicators.",
+                    "The results are published: %(rows)s figures in the catalogue's indicators.",
+                    outcome["rows"],
+                )
                 % {"rows": numbers.format_number(outcome["rows"], 0)},
             )
         else:

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from municipium.audit.models import record
+from municipium.lib.numbers import format_number
 from municipium.lib.survey import sample
 from municipium.lib.tabular import (
     EXCEL_FORMATS,
@@ -57,7 +59,7 @@ def read_rows(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[s
     if len(data) > MAX_FRAME_BYTES:
         _refuse(
             name,
-            _("the file is larger than %(limit)s MB") % {"limit": MAX_FRAME_BYTES // (1024 * 1024)},
+            _("the file is larger than %(limit)s MB") % {"limit": format_number(MAX_FRAME_BYTES // (1024 * 1024), 0)},
             _("a frame with only the columns the survey needs"),
         )
     if not data.strip():
@@ -89,7 +91,13 @@ def read_rows(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[s
     body = [(number, row) for number, row in enumerate(table[1:], start=2) if any(row)]
     if len(body) > MAX_FRAME_ROWS:
         _refuse(
-            name, _("the frame has %(rows)s rows, more than %(limit)s") % {"rows": len(body), "limit": MAX_FRAME_ROWS}
+            name,
+            ngettext(
+                "the frame has %(rows)s row, more than %(limit)s",
+                "the frame has %(rows)s rows, more than %(limit)s",
+                len(body),
+            )
+            % {"rows": format_number(len(body), 0), "limit": format_number(MAX_FRAME_ROWS, 0)},
         )
     return header, body, encoding
 

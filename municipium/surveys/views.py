@@ -16,10 +16,12 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access as accounts_access
 from municipium.audit.models import record, snapshot
+from municipium.lib.numbers import format_number
 from municipium.lib.survey import sample
 from municipium.lib.texts import pick
 
@@ -201,8 +203,12 @@ def survey_questionnaire(request, pk):
                 return render(request, "surveys/questionnaire.html", context)
             messages.success(
                 request,
-                _("The questionnaire was replaced by %(file)s: %(count)s rows.")
-                % {"file": file.name, "count": len(form.questions)},
+                ngettext(
+                    "The questionnaire was replaced by %(file)s: %(count)s row.",
+                    "The questionnaire was replaced by %(file)s: %(count)s rows.",
+                    len(form.questions),
+                )
+                % {"file": file.name, "count": format_number(len(form.questions), 0)},
             )
             for note in form.notes:
                 messages.info(request, note)
@@ -301,8 +307,6 @@ def survey_service(request, pk):
 
 def _explain(result: sample.SampleSize) -> list[str]:
     """The calculator's steps as sentences an official can follow."""
-    from municipium.lib.numbers import format_number
-
     values = {step.key: step.value for step in result.steps}
     sentences = [
         _("For %(confidence)s %% confidence the statistical factor z is %(z)s.")
@@ -327,9 +331,12 @@ def _explain(result: sample.SampleSize) -> list[str]:
         )
     if "with_finite_population" in values:
         sentences.append(
-            _(
+            ngettext(
+                "Because only %(population)s person can answer at all, fewer are needed: %(n)s "
+                "(the finite population correction).",
                 "Because only %(population)s people can answer at all, fewer are needed: %(n)s "
-                "(the finite population correction)."
+                "(the finite population correction).",
+                result.population,
             )
             % {
                 "population": format_number(result.population, 0),
@@ -337,10 +344,19 @@ def _explain(result: sample.SampleSize) -> list[str]:
             }
         )
     sentences.append(
-        _("Rounded up: %(completed)s completed questionnaires.") % {"completed": format_number(result.completed, 0)}
+        ngettext(
+            "Rounded up: %(completed)s completed questionnaire.",
+            "Rounded up: %(completed)s completed questionnaires.",
+            result.completed,
+        )
+        % {"completed": format_number(result.completed, 0)}
     )
     sentences.append(
-        _("With %(rate)s %% of contacted people expected to answer, contact %(contacts)s people.")
+        ngettext(
+            "With %(rate)s %% of contacted people expected to answer, contact %(contacts)s person.",
+            "With %(rate)s %% of contacted people expected to answer, contact %(contacts)s people.",
+            result.contacts,
+        )
         % {"rate": format_number(result.response_rate * 100, 0), "contacts": format_number(result.contacts, 0)}
     )
     if result.population is not None and result.contacts >= result.population:
@@ -422,8 +438,12 @@ def survey_sample(request, pk):
             else:
                 messages.success(
                     request,
-                    _("The frame %(file)s was imported: %(count)s rows.")
-                    % {"file": frame.filename, "count": frame.size},
+                    ngettext(
+                        "The frame %(file)s was imported: %(count)s row.",
+                        "The frame %(file)s was imported: %(count)s rows.",
+                        frame.size,
+                    )
+                    % {"file": frame.filename, "count": format_number(frame.size, 0)},
                 )
                 return redirect("survey-sample", survey.pk)
     elif action == "draw":

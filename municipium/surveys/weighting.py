@@ -20,9 +20,11 @@ import math
 import numpy as np
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from municipium.audit.models import record
 from municipium.lib import bulk
+from municipium.lib.numbers import format_number
 from municipium.lib.survey import weights as lib
 
 from . import cleaning
@@ -77,7 +79,7 @@ def parse_margins_csv(data: bytes) -> dict:
     if len(data) > MAX_UPLOAD_BYTES:
         raise WeightingError(
             _("The file is larger than %(size)s kB; margins need only a few lines.")
-            % {"size": MAX_UPLOAD_BYTES // 1000}
+            % {"size": format_number(MAX_UPLOAD_BYTES // 1000, 0)}
         )
     try:
         text = data.decode("utf-8-sig")
@@ -236,11 +238,14 @@ def compute(survey: Survey, *, actor=None) -> dict:
         unanswered = sum(1 for v in values if v in (None, "") or v not in known[name][1])
         if unanswered:
             problems.append(
-                _(
+                ngettext(
+                    "%(count)s kept response has no answer to %(question)s, so it cannot be weighted "
+                    "to its margin; exclude it in cleaning or leave this margin out.",
                     "%(count)s kept responses have no answer to %(question)s, so they cannot be weighted "
-                    "to its margin; exclude them in cleaning or leave this margin out."
+                    "to its margin; exclude them in cleaning or leave this margin out.",
+                    unanswered,
                 )
-                % {"count": unanswered, "question": name}
+                % {"count": format_number(unanswered, 0), "question": name}
             )
         variables[name] = values
     if problems:

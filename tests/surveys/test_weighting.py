@@ -111,7 +111,7 @@ def test_unanswered_margin_questions_and_unreachable_margins_are_refused_untouch
     response = survey.responses.first()
     response.answers.pop("age")
     response.save()
-    with pytest.raises(weighting.WeightingError, match="1 kept responses have no answer to age"):
+    with pytest.raises(weighting.WeightingError, match="1 kept response has no answer to age"):
         weighting.compute(survey)
     assert _state(survey) == before
     Response.objects.filter(pk=response.pk).update(excluded=True)

@@ -6,6 +6,9 @@ The messages are few on purpose: each one is a string translators have to keep u
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from municipium.lib.numbers import format_number
 
 
 class FormulaError(ValueError):
@@ -105,7 +108,12 @@ def unknown_function(position: int, name: str) -> FormulaError:
 def wrong_arity(position: int, function: str, expected: str, count: int) -> FormulaError:
     return FormulaError(
         _("column %(column)s: %(function)s() takes %(expected)s, not %(count)s")
-        % {"column": position + 1, "function": function, "expected": expected, "count": count},
+        % {
+            "column": position + 1,
+            "function": function,
+            "expected": expected,
+            "count": format_number(count, 0),
+        },
         position,
     )
 
@@ -113,12 +121,17 @@ def wrong_arity(position: int, function: str, expected: str, count: int) -> Form
 def arity_phrase(minimum: int, maximum: int | None) -> str:
     """The "takes ..." part of `wrong_arity`, for the few arities the functions have."""
     if maximum is None:
-        return _("at least %(count)s arguments") % {"count": minimum}
+        return ngettext("at least %(count)s argument", "at least %(count)s arguments", minimum) % {
+            "count": format_number(minimum, 0)
+        }
     if minimum == maximum == 1:
         return _("one argument")
     if minimum == maximum:
-        return _("%(count)s arguments") % {"count": minimum}
-    return _("%(minimum)s or %(maximum)s arguments") % {"minimum": minimum, "maximum": maximum}
+        return ngettext("%(count)s argument", "%(count)s arguments", minimum) % {"count": format_number(minimum, 0)}
+    return ngettext("%(minimum)s or %(maximum)s argument", "%(minimum)s or %(maximum)s arguments", maximum) % {
+        "minimum": format_number(minimum, 0),
+        "maximum": format_number(maximum, 0),
+    }
 
 
 def bad_lag(position: int) -> FormulaError:

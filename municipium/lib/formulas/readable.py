@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from municipium.lib.numbers import format_number
 
 from .ast import (
     _ATOM,
@@ -83,9 +86,16 @@ def _render(tree: Node, word: Callable[[Variable], str], esc: Callable[[str], st
             case Round(operand=operand, decimals=decimals):
                 if decimals == 0:
                     return esc(_("rounded") + " (") + text(operand) + esc(")")
-                return esc(_("rounded to %(n)s decimals") % {"n": decimals} + " (") + text(operand) + esc(")")
+                rounded = ngettext("rounded to %(n)s decimal", "rounded to %(n)s decimals", decimals) % {
+                    "n": format_number(decimals, 0)
+                }
+                return esc(rounded + " (") + text(operand) + esc(")")
             case Lag(operand=operand, periods=periods):
-                when = _("previous period") if periods == 1 else _("%(n)s periods earlier") % {"n": periods}
+                when = ngettext("%(n)s period earlier", "%(n)s periods earlier", periods) % {
+                    "n": format_number(periods, 0)
+                }
+                if periods == 1:
+                    when = _("previous period")
                 return wrap(operand, precedence(operand) < _ATOM) + esc(f" ({when})")
         raise TypeError(f"not a formula node: {node!r}")
 
