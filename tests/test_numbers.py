@@ -15,3 +15,31 @@ def test_a_small_negative_value_rounded_to_zero_shows_no_minus_sign(language):
 def test_a_real_negative_value_keeps_its_sign():
     assert format_number(-0.06, 1, "en") == "-0.1"
     assert format_number(-1234.5, 1, "pl").startswith(("-", "−"))
+
+
+def test_a_negative_persian_number_carries_the_left_to_right_mark_before_its_minus():
+    # issue 11: a bare "−" in right-to-left text may show on the number's right.
+    assert format_number(-12.5, 1, "fa") == "\u200e\u2212۱۲٫۵"
+    assert format_share(-12.5, 1, "fa") == "\u200e\u2212۱۲٫۵٪"
+    assert format_number(-1234, 0, "fa") == "\u200e\u2212۱٬۲۳۴"
+    assert format_number(12.5, 1, "fa") == "۱۲٫۵"
+
+
+def test_the_persian_minus_in_charts_is_the_same_as_on_pages():
+    from municipium.lib.numbers import d3_locale
+
+    assert d3_locale("fa")["minus"] == "\u200e\u2212"
+
+
+def test_a_negative_persian_number_copied_from_a_page_reads_back():
+    from municipium.observations.rules import parse_number
+
+    assert parse_number(format_number(-1234.5, 1, "fa"), "fa") == -1234.5
+
+
+def test_a_scale_and_a_percent_sign_are_written_in_persian_digits():
+    from municipium.lib.numbers import localise_digits
+
+    assert localise_digits("0–100", "fa") == "۰–۱۰۰"
+    assert localise_digits("%", "fa") == "٪"
+    assert localise_digits("0–100 %", "pl") == "0–100 %"

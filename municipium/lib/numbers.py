@@ -15,7 +15,10 @@ from django.utils.translation import get_language
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 # Persian writes the decimal separator ٫ and the thousands separator ٬; Babel's "fa" locale
 # with Latin digits gives "." and ",", which would read as Western numbers in Persian text.
-PERSIAN_SEPARATORS = str.maketrans({".": "٫", ",": "٬", "-": "−", "%": "٪"})
+# The minus is CLDR's for Persian: a left-to-right mark before "−", so that in right-to-left
+# text the sign stays on the number's left, not drifting to its right.
+PERSIAN_MINUS = "\u200e\u2212"
+PERSIAN_SEPARATORS = str.maketrans({".": "٫", ",": "٬", "-": PERSIAN_MINUS, "%": "٪"})
 
 
 def _language(language: str | None) -> str:
@@ -23,9 +26,10 @@ def _language(language: str | None) -> str:
 
 
 def localise_digits(text: str, language: str | None = None) -> str:
-    """Write the digits of already formatted text in the language's own digits."""
+    """Write the digits (and percent signs) of already formatted text in the language's own:
+    a year, a count, a scale such as "0–100" or a unit such as "%"."""
     if _language(language) == "fa":
-        return text.translate(PERSIAN_DIGITS)
+        return text.translate(PERSIAN_DIGITS).replace("%", "٪")
     return text
 
 
@@ -87,7 +91,7 @@ def d3_locale(language: str | None = None) -> dict:
             "grouping": [3],
             "currency": ["", " ﷼"],
             "numerals": list("۰۱۲۳۴۵۶۷۸۹"),
-            "minus": "−",
+            "minus": PERSIAN_MINUS,
             "percent": "٪",
         }
     symbols = Locale.parse(language).number_symbols.get("latn", {})

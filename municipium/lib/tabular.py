@@ -34,8 +34,9 @@ DELIMITERS = (";", "\t", ",")
 # must not make a million-line page.
 MAX_PROBLEMS = 1000
 
-# Thousands separators people type: spaces (plain, no-break, figure, thin, narrow) and '.
-GROUPING_SPACES = r"[\s\u00a0\u2007\u2009\u202f']"
+# Thousands separators people type: spaces (plain, no-break, figure, thin, narrow) and ';
+# also the direction marks a Persian number carries before its sign (copied from a page).
+GROUPING_SPACES = r"[\s\u00a0\u2007\u2009\u202f'\u200e\u200f\u061c]"
 # A number read with a decimal point (1,234.5 or 1234.5) or with a decimal comma (1.234,5).
 DOT_NUMBER = r"^[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)$"
 COMMA_NUMBER = r"^[-+]?(\d{1,3}(\.\d{3})+(,\d*)?|\d+,?\d*([eE][-+]?\d+)?|,\d+)$"

@@ -26,6 +26,7 @@ from municipium.accounts import access
 from municipium.audit.models import record, snapshot
 from municipium.catalog import services as catalog_services
 from municipium.catalog.models import Indicator, IndicatorSet, ServiceArea, Variable
+from municipium.lib import numbers
 from municipium.lib.texts import pick
 from municipium.observations.models import ImportBatch, Period, Status, Via
 from municipium.observations.services import Row, write_observations
@@ -107,7 +108,7 @@ def catalogue_entries(service: str, *, actor=None) -> tuple[dict[str, Variable],
             unit_texts = (
                 _in_every_language(lambda _c: _("respondents"))
                 if measure == "n"
-                else {c: unit for c in settings.LANGUAGE_CODES}
+                else {c: numbers.localise_digits(unit, c) for c in settings.LANGUAGE_CODES}
             )
             variable = Variable.objects.create(
                 code=code,
