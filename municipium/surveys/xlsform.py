@@ -62,8 +62,9 @@ _LANGUAGE_ALIASES = {
     "farsi": "fa",
     "فارسی": "fa",
 }
-_TRUE = {"yes", "true", "1", "true()", "y"}
-_FALSE = {"", "no", "false", "0", "false()", "n"}
+# What a yes/no column accepts, in pairs, as pyxform does (an empty cell is no).
+_TRUE = ("yes", "true", "1", "y", "true()")
+_FALSE = ("no", "false", "0", "n", "false()", "")
 # Rows ODK fills in from the device (clock, phone number, user): Municipium asks for none of
 # them, so they are skipped with a note rather than refused.
 METADATA_TYPES = {
@@ -204,6 +205,16 @@ def _split(column: str, default_language: str) -> tuple[str, str | None]:
     return (base, code) if code else (column, None)
 
 
+def not_yes_or_no(value: str) -> str:
+    """The problem for a cell `_boolean` cannot read, naming exactly the words it accepts: they
+    are XLSForm's own (English) words, so a translation must not turn them into "tak" or "да"."""
+    accepted = ", ".join(word for pair in zip(_TRUE, _FALSE, strict=False) for word in pair)
+    return _("'%(value)s' is not yes or no: write one of %(accepted)s, or leave the cell empty") % {
+        "value": value,
+        "accepted": accepted,
+    }
+
+
 def _boolean(value: str) -> bool | None:
     value = value.strip().lower()
     if value in _TRUE:
@@ -292,7 +303,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 choices_sheet,
                 row,
                 "municipium_missing",
-                _("'%(value)s' is not yes or no") % {"value": plain["municipium_missing"]},
+                not_yes_or_no(plain["municipium_missing"]),
                 _('yes for a "don\'t know" choice, otherwise empty'),
             )
             missing = False
@@ -406,7 +417,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 survey_sheet,
                 row,
                 "required",
-                _("'%(value)s' is not yes or no") % {"value": plain["required"]},
+                not_yes_or_no(plain["required"]),
                 _("yes, true or 1 for a required question; empty otherwise"),
             )
             required = False

@@ -232,3 +232,23 @@ def test_model_with_chosen_services_and_languages():
     assert {q["service"] for q in form.questions} == {"", "roads", "water_supply"}
     assert form.languages == ["pl", "fa"]
     assert all(set(q["label"]) <= {"pl", "fa"} for q in form.questions)
+
+
+def _required(value: str) -> bytes:
+    return workbook([["type", "name", "required"], ["text", "a", value]], SCALE)
+
+
+@pytest.mark.parametrize("language", ["en", "pl", "sr", "bg", "lt", "fa"])
+def test_the_yes_or_no_problem_names_exactly_the_words_the_reader_accepts(language):
+    # issue 11: every translation said "tak"/"да"/"taip"/"بله", which the reader refuses.
+    import re
+
+    from django.utils.translation import override
+
+    with override(language):
+        (problem,) = refusal(_required("maybe"))
+    listed = re.findall(r"\b(?:yes|no|true|false|y|n|1|0)\b(?:\(\))?", problem.message.split("maybe", 1)[1])
+    assert set(listed) == {"yes", "no", "true", "false", "1", "0", "y", "n", "true()", "false()"}, problem.message
+    assert not re.search(r"[„“«'](tak|nie|да|не|taip|ne|بله|خیر)[”“»']", problem.message), problem.message
+    for word in listed:
+        xlsform.read(_required(word), "form.xlsx")  # accepted, as the message says
