@@ -31,7 +31,7 @@ def test_an_officer_creates_a_survey_in_polish_and_downloads_the_xlsform(watched
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/pl/surveys/\d+/$"))
     survey = Survey.objects.get(code="zadowolenie-2026")
-    assert "Jak bardzo jest Pan/Pani zadowolony(-a) z odbioru odpadów?" in page.inner_text("main")
+    assert "W jakim stopniu jest Pan/Pani zadowolony(-a) z odbioru odpadów?" in page.inner_text("main")
     assert page.locator(".survey-steps [aria-current=step]").count() == 1
     assert not watched.axe()
 

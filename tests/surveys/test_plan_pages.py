@@ -61,7 +61,7 @@ def test_new_survey_form_refuses_a_taken_short_name(officer_client, model_survey
 
 def test_questionnaire_shows_questions_in_the_readers_language_with_readable_logic(officer_client, model_survey):
     page = officer_client.get(f"/pl/surveys/{model_survey.pk}/").content.decode()
-    assert "Jak bardzo jest Pan/Pani zadowolony(-a) z zaopatrzenia w wodę?" in page
+    assert "W jakim stopniu jest Pan/Pani zadowolony(-a) z zaopatrzenia w wodę?" in page
     # ${use_water_supply} = 'yes' read as the question's label and the choice's label.
     assert "„Czy Pana/Pani gospodarstwo domowe jest podłączone do wodociągu?” = “Tak”".replace("„", "“") in page
     assert 'aria-current="step"' in page and f"/pl/surveys/{model_survey.pk}/sample/" in page
