@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "municipium.api",
     "municipium.surveys",
     "municipium.meetings",
+    "municipium.plans",
     "municipium.tariffs",
     "municipium.siting",
 ]

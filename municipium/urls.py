@@ -32,6 +32,7 @@ urlpatterns += i18n_patterns(
     path("", include("municipium.accounts.urls")),
     path("", include("municipium.surveys.urls")),
     path("meetings/", include("municipium.meetings.urls")),
+    path("plans/", include("municipium.plans.urls")),
     path("tariffs/", include("municipium.tariffs.urls")),
     path("siting/", include("municipium.siting.urls")),
     prefix_default_language=True,

@@ -9,6 +9,8 @@ from municipium.demo.load import load_demo
 from municipium.meetings.models import Body, Comment, Consultation, Decision, Meeting
 from municipium.observations.models import ImportBatch, Observation, Revision
 from municipium.places.models import Unit
+from municipium.plans import progress
+from municipium.plans.models import Item, Plan, Target
 from municipium.surveys import analysis
 from municipium.surveys.models import Response, Survey
 
@@ -102,6 +104,8 @@ def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_c
             Meeting.objects.count(),
             Decision.objects.count(),
             Comment.objects.count(),
+            Item.objects.count(),
+            Target.objects.count(),
         )
 
     before = counts()
@@ -132,3 +136,21 @@ def test_the_demo_meetings_follow_the_seed_stories(demo, client):
     assert alytus.count() == 5 and all(b.members.count() == 5 for b in alytus)
     assert all("[Demo:" in b.mandate for b in Body.objects.all())
     assert client.get("/fa/meetings/bodies/qom-mayors/").status_code == 200
+
+
+def test_the_demo_plan_of_alytus_shows_progress_beside_the_county(demo, client):
+    plan = Plan.objects.get(code="alytus-2030")
+    assert plan.state == "adopted" and plan.compare_with.code == "alytus"
+    assert {i.body.code for i in plan.items.exclude(body=None)} == {
+        "alytus-water",
+        "alytus-waste",
+        "alytus-roads",
+        "alytus-social",
+        "alytus-geodesy",
+    }
+    rows = progress.flatten(progress.compute(plan, public=True))
+    measured = [t for _d, n in rows for t in n.targets if t.target.indicator_id]
+    assert len(measured) >= 5
+    assert all(t.year and t.year >= 2021 for t in measured)
+    assert any(t.rank for t in measured)  # beside the county's other municipalities
+    assert client.get("/lt/plans/alytus-2030/").status_code == 200

@@ -136,4 +136,9 @@ def load_demo(
     if recompute:
         progress(_("Computing indicators and group statistics…"))
         engine.recompute_all()
+        # The plan's baselines are the derived figures of 2020, so it comes after them.
+        from municipium.demo.plans import load_plans
+
+        progress(_("Adding the demo strategic plan…"))
+        load_plans()
     progress(_("The demo data are loaded."))
