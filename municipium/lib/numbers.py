@@ -40,10 +40,18 @@ def _locale(language: str) -> Locale:
 
 
 @lru_cache(maxsize=64)
-def _pattern(decimals: int, grouping: bool, percent: bool = False) -> NumberPattern:
+def _pattern(decimals: int, grouping: bool, percent: str = "") -> NumberPattern:
     # Parsed once: a profile page formats hundreds of numbers.
     text = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals > 0 else "")
-    return parse_pattern(text + ("%" if percent else ""))
+    return parse_pattern(text + percent)
+
+
+@lru_cache(maxsize=16)
+def _percent_suffix(language: str) -> str:
+    """The percent sign as the language writes it after a number: "45,6 %" in Lithuanian
+    (a no-break space, as CLDR and the translations write it), "45,6%" in the others."""
+    pattern = Locale.parse("en" if language == "fa" else language).percent_formats[None].pattern
+    return "\u00a0%" if "\u00a0%" in pattern or " %" in pattern else "%"
 
 
 def _write(text: str, language: str) -> str:
@@ -77,7 +85,8 @@ def format_share(value, decimals: int = 0, language: str | None = None) -> str:
         return "–"
     language = _language(language)
     value = _no_negative_zero(value, decimals)
-    return _write(_pattern(decimals, True, percent=True).apply(value / 100, _locale(language)), language)
+    pattern = _pattern(decimals, True, percent=_percent_suffix(language))
+    return _write(pattern.apply(value / 100, _locale(language)), language)
 
 
 @lru_cache(maxsize=16)
@@ -101,5 +110,5 @@ def d3_locale(language: str | None = None) -> dict:
         "grouping": [3],
         "currency": ["", ""],
         "minus": symbols.get("minusSign", "-"),
-        "percent": symbols.get("percentSign", "%"),
+        "percent": _percent_suffix(language).replace("%", symbols.get("percentSign", "%")),
     }

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from municipium.lib.texts import pick
 
@@ -10,7 +11,7 @@ from municipium.lib.texts import pick
 class Unit(models.Model):
     class Kind(models.TextChoices):
         COUNTRY = "country", _("Country")
-        REGION = "region", _("Region")
+        REGION = "region", pgettext_lazy("unit kind", "Region")
         DISTRICT = "district", _("District")
         MUNICIPALITY = "municipality", _("Municipality")
         UTILITY = "utility", _("Utility company")
@@ -70,7 +71,8 @@ class Group(models.Model):
         PEER = "peer", _("Peer group")
         EXCHANGE = "exchange", _("Exchange group")
         COOPERATION = "cooperation", _("Cooperation")
-        REGION = "region", _("Region")
+        # A group of units in one region, which in Polish or Persian is not the region itself.
+        REGION = "region", pgettext_lazy("group kind", "Region")
 
     code = models.CharField(max_length=64, unique=True)
     name = models.JSONField(default=dict)
