@@ -127,6 +127,7 @@ def test_persian_writes_scales_percent_signs_and_step_numbers_in_its_own_digits(
 # English uses the language's word for it, or keeps the English token where it is a sheet or
 # column name people type.
 TERMS = {
+    r"\bindicators?\b": {"pl": "wskaźnik", "sr": "показатељ", "bg": "показател", "lt": "rodikl", "fa": "شاخص"},
     r"\bviewers?\b": {"pl": "przeglądając", "sr": "посматрач", "bg": "наблюдател", "lt": "stebėtoj", "fa": "مشاهده‌گر"},
     r"\bpolarity\b": {"pl": "kierun", "sr": "пожељни смер", "bg": "желана посока", "lt": "krypt", "fa": "جهت مطلوب"},
     r"non-revenue water": {
@@ -149,7 +150,7 @@ TERMS = {
 SURVEY_UI_ONLY = {r"\bsurveys?\b"}
 # Words the reviews replaced: each meant something else to the reader.
 REPLACED = {
-    "sr": ["Прегледач", "Поларитет", "ревизиј", "Ревизиј", "опажањ", "Губици воде"],
+    "sr": ["Прегледач", "Поларитет", "индикатор", "ревизиј", "Ревизиј", "опажањ", "Губици воде"],
     "bg": ["Полярност", "Неотчетени", "Окръг", "Защриховано", "До (вкл.)"],
     "lt": ["Peržiūrėtoj", "Lauko darbai"],
     "fa": ["نظرسنجی", "حسابرسی", "بیننده", "بومی‌سازی", "بومی‌شده", "این نصب"],
