@@ -202,6 +202,54 @@ def current_frame(survey: Survey) -> Frame | None:
     return survey.frames.order_by("-imported", "-pk").first()
 
 
+def _refuse_impossible(frame: Frame, strata: list[str], method: str, n: int | None, sizes: dict | None) -> None:
+    """The draws a person can ask for that the frame cannot give, refused in their language
+    with the counts in it; lib/survey/sample checks the same rules again, in English, for
+    programmers."""
+    counts = Counter(strata)
+    if not strata:
+        _refuse(frame.filename, _("the frame is empty: there is nobody to draw"))
+    if method in {"simple", "systematic", "proportional"} and isinstance(n, int) and n > len(strata):
+        _refuse(
+            frame.filename,
+            ngettext(
+                "a sample of %(n)s is larger than the frame, which has %(size)s person",
+                "a sample of %(n)s is larger than the frame, which has %(size)s people",
+                len(strata),
+            )
+            % {"n": format_number(n, 0), "size": format_number(len(strata), 0)},
+        )
+    if method == "proportional" and isinstance(n, int) and 0 < n < len(counts):
+        _refuse(
+            frame.filename,
+            ngettext(
+                "a sample of %(n)s cannot take someone from each of the frame's %(strata)s stratum",
+                "a sample of %(n)s cannot take someone from each of the frame's %(strata)s strata",
+                len(counts),
+            )
+            % {"n": format_number(n, 0), "strata": format_number(len(counts), 0)},
+        )
+    if method == "sizes" and sizes is not None:
+        unknown = sorted(set(sizes) - set(counts))
+        if unknown:
+            _refuse(
+                frame.filename,
+                _("these strata are not in the frame: %(strata)s") % {"strata": ", ".join(unknown)},
+                _("the strata of the frame: %(strata)s") % {"strata": ", ".join(sorted(counts))},
+            )
+    for stratum, want in (sizes or {}).items() if method == "sizes" else ():
+        if stratum in counts and isinstance(want, int) and want > counts[stratum]:
+            _refuse(
+                frame.filename,
+                ngettext(
+                    "%(n)s cannot be drawn from the stratum “%(stratum)s”: it has %(size)s person",
+                    "%(n)s cannot be drawn from the stratum “%(stratum)s”: it has %(size)s people",
+                    counts[stratum],
+                )
+                % {"n": format_number(want, 0), "stratum": stratum, "size": format_number(counts[stratum], 0)},
+            )
+
+
 def draw(
     frame: Frame, method: str, *, n: int | None = None, sizes: dict | None = None, seed: int | None = None, actor=None
 ) -> sample.Draw:
@@ -211,6 +259,7 @@ def draw(
     sizes (stratified with a set size per stratum). Statistical refusals (a sample larger
     than the frame, an unknown stratum) come back as SamplingRefused with the reason."""
     strata = list(frame.contacts.order_by("position").values_list("stratum", flat=True))
+    _refuse_impossible(frame, strata, method, n, sizes)
     try:
         if method == "simple":
             result = sample.draw_simple(len(strata), n, seed=seed)

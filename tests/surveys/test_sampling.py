@@ -254,3 +254,34 @@ def test_the_saved_plan_fills_the_form_again_in_the_readers_language(officer_cli
     )
     page = officer_client.get(f"/pl/surveys/{model_survey.pk}/sample/").content.decode()
     assert 'value="3,5"' in page and 'value="1,25"' in page and 'value="40"' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "rows", "larger", "stratum"),
+    [
+        ("sr", 21, "већи је од оквира, који има 21 особу", "он има 7 особа"),
+        ("lt", 22, "kuriame yra 22 žmonės", "jame yra 8 žmonės"),
+        ("fa", 21, "که ۲۱ نفر دارد", "این طبقه ۷ نفر دارد"),
+    ],
+    ids=["sr", "lt", "fa"],
+)
+def test_a_draw_the_frame_cannot_give_is_refused_in_the_reader_s_language_with_its_counts(
+    model_survey, language, rows, larger, stratum
+):
+    # issue 11: the refusal came from lib/survey in English ("sample size 31 is larger than
+    # the frame (30 units)"), inside a translated sentence.
+    from django.utils.translation import override
+
+    frame = sampling.import_frame(
+        model_survey, frame_csv(rows), "f.csv", address_column="adres e-mail", stratum_column="dzielnica"
+    )
+    with override(language):
+        with pytest.raises(sampling.SamplingRefused) as refused:
+            sampling.draw(frame, "simple", n=1000)
+        assert larger in refused.value.report.problems[0].message
+        with pytest.raises(sampling.SamplingRefused) as refused:
+            sampling.draw(frame, "sizes", sizes={"Łąki": 100, "Śródmieście": 1})
+        assert stratum in refused.value.report.problems[0].message
+        with pytest.raises(sampling.SamplingRefused) as refused:
+            sampling.draw(frame, "proportional", n=1)
+        assert "units" not in refused.value.report.problems[0].message
