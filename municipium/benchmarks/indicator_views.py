@@ -504,11 +504,6 @@ def indicator_data(request, code: str):
         raise Http404()
     frame = data_frame(view)
     if format == "xlsx":
-        # A workbook keeps 15–16 significant digits; numbers that need 17 would go in as
-        # text (tabular.to_xlsx keeps them exact for re-import), but people need numbers here.
-        frame = frame.with_columns(
-            pl.col(pl.Float64).map_elements(lambda v: float(f"{v:.15G}"), return_dtype=pl.Float64)
-        )
         return _attachment(
             tabular.to_xlsx({view.indicator.code: frame}),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -448,6 +448,26 @@ SAFE_WORKBOOK = {
 }
 
 
+class _Exact(float):
+    """A float that XlsxWriter writes with every digit it needs. XlsxWriter writes numbers
+    with 16 significant digits ('%.16G'), which changes a double that needs 17
+    (0.30000000000000004 became 0.3); the shortest round-trip text ('repr') is what Excel
+    itself stores, and every reader takes it back as the same double."""
+
+    def __format__(self, spec: str) -> str:
+        if spec == ".16G":
+            return repr(float(self)).upper()
+        return super().__format__(spec)
+
+
+def write_number(sheet, row: int, column: int, value, cell_format=None) -> None:
+    """A number cell holding exactly `value`: the one way Municipium writes a number into a
+    workbook (issue 11: the open-data workbook wrote values that need 17 significant digits
+    as text, which Excel leaves out of sums and charts, while the indicator page rounded
+    them to 15)."""
+    sheet.write_number(row, column, _Exact(value), cell_format)
+
+
 def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
     """An .xlsx workbook with one sheet per frame: numbers as numbers, header bold and
     frozen, columns wide enough to read."""
@@ -465,14 +485,10 @@ def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
             for row, value in enumerate(series.to_list(), start=1):
                 if value is None or value == "":
                     continue
-                if not numeric:
-                    sheet.write_string(row, column, value)
-                elif float(f"{value:.16G}") == value:
-                    sheet.write_number(row, column, value)
+                if numeric:
+                    write_number(sheet, row, column, value)
                 else:
-                    # Workbooks keep 16 significant digits; a value that needs 17 goes as
-                    # its exact text so that an export imports back unchanged.
-                    sheet.write_string(row, column, repr(value))
+                    sheet.write_string(row, column, value)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, frame.height, max(frame.width - 1, 0))
     book.close()

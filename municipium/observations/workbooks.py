@@ -22,7 +22,7 @@ import xlsxwriter
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import ServiceArea, Variable
-from municipium.lib.tabular import SAFE_WORKBOOK, Problem, cell_text, column_letter, open_workbook
+from municipium.lib.tabular import SAFE_WORKBOOK, Problem, cell_text, column_letter, open_workbook, write_number
 from municipium.lib.texts import pick
 from municipium.places.models import Group, Unit
 
@@ -148,13 +148,13 @@ def build_template(
                     col = FIRST_UNIT_COLUMN + position * COLUMNS_PER_UNIT
                     value, missing = current.get((unit.pk, variable.pk, code), (None, ""))
                     if value is not None:
-                        sheet.write_number(row, col, value, styles["input"])
+                        write_number(sheet, row, col, value, styles["input"])
                     else:
                         sheet.write_blank(row, col, None, styles["input"])
                     sheet.write(row, col + 1, missing_labels.get(missing, ""), styles["input"])
                     old_value, old_missing = before.get((unit.pk, variable.pk, code), (None, ""))
                     if old_value is not None:
-                        sheet.write_number(row, col + 2, old_value, styles["previous"])
+                        write_number(sheet, row, col + 2, old_value, styles["previous"])
                     else:
                         sheet.write(row, col + 2, missing_labels.get(old_missing, ""), styles["previous"])
                 row += 1
