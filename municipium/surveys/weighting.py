@@ -247,6 +247,16 @@ def compute(survey: Survey, *, actor=None) -> dict:
                 )
                 % {"count": format_number(unanswered, 0), "question": name}
             )
+        # A category the population has but no kept response answered cannot be weighted up.
+        empty = [category for category in margins[name] if category not in set(values)]
+        if empty:
+            problems.append(
+                _(
+                    "%(question)s: %(categories)s have a population total but no respondent; merge them "
+                    "with another category or leave this margin out."
+                )
+                % {"question": name, "categories": ", ".join(empty)}
+            )
         variables[name] = values
     if problems:
         raise WeightingError(problems)
@@ -255,7 +265,15 @@ def compute(survey: Survey, *, actor=None) -> dict:
     if margins:
         try:
             raking = lib.rake(design, variables, margins)
-        except ValueError as error:  # RakingError is one too
+        except lib.RakingError as error:
+            raise WeightingError(
+                _(
+                    "The margins could not be reached: the weights did not settle, so the margins may not fit "
+                    "the kept responses (for example, a combination nobody answered). Check the totals, or "
+                    "leave a margin out."
+                )
+            ) from error
+        except ValueError as error:
             raise WeightingError(_("The margins could not be reached: %(detail)s") % {"detail": error}) from error
         weights = raking.weights
     trimming = None

@@ -132,3 +132,15 @@ def test_one_trimming_bound_alone_is_enough(survey):
     survey.refresh_from_db()
     assert survey.weighting["report"]["trim_bounds"][0] is None
     assert report["max_weight"] <= 2 * report["mean_weight"] * (1 + 1e-9)
+
+
+def test_a_margin_category_nobody_answered_is_refused_in_the_reader_s_language(survey):
+    # issue 11: the reason came from lib/survey in English inside a translated sentence.
+    from django.utils.translation import override
+
+    weighting.save_settings(survey, MARGINS, {})
+    survey.responses.filter(answers__area="south").update(excluded=True)
+    with override("sr"), pytest.raises(weighting.WeightingError) as refused:
+        weighting.compute(survey)
+    assert "south имају укупан број у популацији, али ниједног испитаника" in str(refused.value.args)
+    assert "variable" not in str(refused.value.args)
