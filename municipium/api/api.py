@@ -38,8 +38,8 @@ from municipium.catalog.models import Indicator, ServiceArea, Variable
 from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
 from municipium.observations import imports
-from municipium.observations.models import Observation, PeriodCodeError, Status, Via, parse_period
-from municipium.observations.services import locked_changes, stored_observations
+from municipium.observations.models import Observation, Period, PeriodCodeError, Status, Via, parse_period
+from municipium.observations.services import AlreadyStored, locked_changes, stored_observations
 from municipium.places.models import Group, Membership, Unit, member_in_own_period
 
 from . import opendata
@@ -488,7 +488,14 @@ def write_observations(request, payload: ObservationsIn, dry_run: bool = False):
         _check_versions(caller, payload, table, resolved)
         if dry_run:
             return {"dry_run": True, "rows": report.rows, "created": 0, "updated": 0, "unchanged": 0, "batch": None}
-        report = imports.commit(table, options=options, actor=caller.user, via=Via.API)
+        keys = _keys(table)
+        # Version 0 means "must not exist yet": the write path holds it against a writer that
+        # creates the same figure after the check above, where no row could be locked.
+        new_only = [key for key, row in zip(keys, payload.rows, strict=True) if row.version == 0]
+        try:
+            report = imports.commit(table, options=options, actor=caller.user, via=Via.API, new_only=new_only)
+        except AlreadyStored as taken:
+            raise _created_meanwhile(keys, taken.keys) from None
         if not report.committed:  # the catalogue changed between the check and the write
             raise _refused(report)
     return {
@@ -603,6 +610,38 @@ def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Tabl
             % {"count": format_number(len(problems), 0)},
             problems,
         )
+
+
+def _created_meanwhile(keys: list[tuple], taken: list[tuple]) -> ApiError:
+    """409 for the rows sent with version 0 whose figure another writer stored meanwhile."""
+    periods = dict(Period.objects.filter(pk__in={key[2] for key in taken}).values_list("pk", "code"))
+    taken_codes = {(u, v, periods[p], b) for u, v, p, b in taken}
+    units = dict(Unit.objects.filter(pk__in={key[0] for key in taken}).values_list("pk", "code"))
+    variables = dict(Variable.objects.filter(pk__in={key[1] for key in taken}).values_list("pk", "code"))
+    problems = [
+        {
+            "row": position + 1,
+            "column": "version",
+            "message": _(
+                "%(unit)s, %(variable)s, %(period)s was stored by someone else while this request "
+                "was written, but the row was sent with version 0 (new); nothing was stored"
+            )
+            % {"unit": units[key[0]], "variable": variables[key[1]], "period": key[2]},
+            "expected": _("read the stored figure and send its version"),
+        }
+        for position, key in enumerate(keys)
+        if key in taken_codes
+    ]
+    return ApiError(
+        409,
+        ngettext(
+            "%(count)s row conflicts with what is stored now; nothing was stored",
+            "%(count)s rows conflict with what is stored now; nothing was stored",
+            len(problems),
+        )
+        % {"count": format_number(len(problems), 0)},
+        problems,
+    )
 
 
 def _table(payload: ObservationsIn, name: str) -> imports.Table:

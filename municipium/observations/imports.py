@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -1046,11 +1047,19 @@ def may_not_approve(resolved: pl.DataFrame, actor) -> list[Unit]:
 
 
 def commit(
-    source, *, name: str | None = None, options: ImportOptions | None = None, actor=None, via: str = Via.IMPORT
+    source,
+    *,
+    name: str | None = None,
+    options: ImportOptions | None = None,
+    actor=None,
+    via: str = Via.IMPORT,
+    new_only: Iterable[tuple] = (),
 ) -> ImportReport:
     """Read, check and, when nothing is wrong, write all rows as one batch: all or nothing.
 
     With any problem the report lists them and nothing is stored (not even periods).
+    `new_only` are (unit_id, variable_id, period_code, breakdown) keys whose figures must not
+    be stored yet (`write_observations` raises `AlreadyStored` otherwise).
     """
     table, report = _load(source, name, options)
     if table is None:
@@ -1096,7 +1105,13 @@ def commit(
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
                 via=via,
             )
-            result = write_observations(rows, batch=batch, actor=actor, via=via)
+            result = write_observations(
+                rows,
+                batch=batch,
+                actor=actor,
+                via=via,
+                new_only=((u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids),
+            )
     except ImportRefused:
         return report
     report.rows, report.created, report.updated, report.unchanged = (

@@ -56,6 +56,16 @@ class WriteResult:
     period_ids: set[int] = field(default_factory=set)
 
 
+class AlreadyStored(Exception):
+    """Raised inside the write's transaction (so nothing is stored) when a row that had to be
+    new finds its figure stored: another writer created it after the caller checked.
+    `keys` are the (unit_id, variable_id, period_id, breakdown) of those rows."""
+
+    def __init__(self, keys: list[tuple]):
+        super().__init__(keys)
+        self.keys = keys
+
+
 def locked(status: str, user) -> bool:
     """The workflow's lock, the one rule for the entry form, the import page and the API:
     once submitted (or approved, published) a figure is no longer the data officer's to
@@ -119,10 +129,23 @@ def _identical(a: str, b: str) -> str:
 
 
 def write_observations(
-    rows: Iterable[Row | tuple], *, batch: ImportBatch, actor=None, via: str | None = None, note: str = ""
+    rows: Iterable[Row | tuple],
+    *,
+    batch: ImportBatch,
+    actor=None,
+    via: str | None = None,
+    note: str = "",
+    new_only: Iterable[tuple] = (),
 ) -> WriteResult:
     """Write rows as one all-or-nothing operation recorded under `batch`; `note` (a reopening
     reason, the revision restored) goes into the audit event.
+
+    `new_only` are the keys (unit_id, variable_id, period_id, breakdown) of rows that must
+    not overwrite a stored figure (an API row sent with version 0: "I saw none"). A caller's
+    check before the write cannot hold such a key, since there is no row to lock, so it is
+    enforced here, where the insert meets a concurrent writer's row: when any of them finds
+    a different figure stored, `AlreadyStored` is raised and nothing is written. Sending
+    exactly what is stored is no conflict.
 
     Rows identical to what is stored are counted as unchanged and leave no revision, so
     re-importing the same file is harmless. When a key occurs twice, the last row wins. The
@@ -134,6 +157,7 @@ def write_observations(
     user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     q = bulk.quote
     result = WriteResult(batch=batch)
+    new_only = set(new_only)
     with transaction.atomic():
         if batch.pk is None:
             batch.save()
@@ -160,6 +184,8 @@ def write_observations(
                     result.variable_ids.add(variable_id)
                     result.period_ids.add(period_id)
                 cols = ", ".join(COLUMNS)
+                if new_only and existing:
+                    _refuse_stored(cursor, new_only, batch.pk, stamp)
                 if result.updated:
                     sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
                     cursor.execute(
@@ -170,6 +196,8 @@ def write_observations(
                 if result.created:
                     inserted = _insert_new(cursor, cols, [stamp, user_id, batch.pk])
                     if inserted < result.created:
+                        if new_only:
+                            _refuse_stored(cursor, new_only, batch.pk, stamp)
                         # Another writer stored some of these keys after they were counted
                         # (PostgreSQL runs writers side by side under READ COMMITTED; SQLite
                         # serialises them): those rows are updates now, not lost writes.
@@ -220,6 +248,21 @@ def write_observations(
             variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)
             transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids))
     return result
+
+
+def _refuse_stored(cursor, new_only: set[tuple], batch_id: int, stamp) -> None:
+    """Raise AlreadyStored for the staged rows of `new_only` keys that meet a different
+    stored figure which this operation did not write."""
+    q = bulk.quote
+    cursor.execute(
+        f"SELECT s.unit_id, s.variable_id, s.period_id, s.breakdown FROM {q(STAGE)} s "
+        f"JOIN {q(OBS)} o ON {_match('s', 'o')} "
+        f"WHERE (o.batch_id IS NULL OR o.batch_id <> %s OR o.updated_at <> %s) AND NOT ({_identical('s', 'o')})",
+        [batch_id, stamp],
+    )
+    taken = sorted(key for key in map(tuple, cursor.fetchall()) if key in new_only)
+    if taken:
+        raise AlreadyStored(taken)
 
 
 def _insert_new(cursor, cols: str, params: list) -> int:
