@@ -343,6 +343,11 @@ def cmd_daily(args) -> int:
 
     sent_overdue, failed_overdue = meetings.send_overdue_reminders(today)
     sent, failed = sent + sent_overdue, failed + failed_overdue
+    # Parties whose obligations under an agreement became overdue (cooperation).
+    from municipium.cooperation import services as cooperation
+
+    sent_overdue, failed_overdue = cooperation.send_overdue_reminders(today)
+    sent, failed = sent + sent_overdue, failed + failed_overdue
     published = ngettext("%(count)s figure published", "%(count)s figures published", released)
     reminded = ngettext("%(count)s reminder sent", "%(count)s reminders sent", sent)
     print(

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "municipium.surveys",
     "municipium.meetings",
     "municipium.plans",
+    "municipium.cooperation",
     "municipium.tariffs",
     "municipium.siting",
 ]

@@ -33,6 +33,7 @@ urlpatterns += i18n_patterns(
     path("", include("municipium.surveys.urls")),
     path("meetings/", include("municipium.meetings.urls")),
     path("plans/", include("municipium.plans.urls")),
+    path("cooperation/", include("municipium.cooperation.urls")),
     path("tariffs/", include("municipium.tariffs.urls")),
     path("siting/", include("municipium.siting.urls")),
     prefix_default_language=True,

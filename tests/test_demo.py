@@ -5,6 +5,8 @@ import pytest
 
 from municipium.benchmarks.models import GroupStatistic, IndicatorValue
 from municipium.catalog.models import Indicator
+from municipium.cooperation import sharing
+from municipium.cooperation.models import Agreement, Facility, Obligation
 from municipium.demo.load import load_demo
 from municipium.meetings.models import Body, Comment, Consultation, Decision, Meeting
 from municipium.observations.models import ImportBatch, Observation, Revision
@@ -106,6 +108,8 @@ def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_c
             Comment.objects.count(),
             Item.objects.count(),
             Target.objects.count(),
+            Agreement.objects.count(),
+            Obligation.objects.count(),
         )
 
     before = counts()
@@ -154,3 +158,15 @@ def test_the_demo_plan_of_alytus_shows_progress_beside_the_county(demo, client):
     assert all(t.year and t.year >= 2021 for t in measured)
     assert any(t.rank for t in measured)  # beside the county's other municipalities
     assert client.get("/lt/plans/alytus-2030/").status_code == 200
+
+
+def test_the_demo_cooperation_follows_the_seed_stories(demo, client):
+    celije = Agreement.objects.get(code="celije-memorandum")
+    assert sorted(p.unit.code for p in celije.parties.all()) == ["RS-70017", "RS-70262", "RS-70343", "RS-70670"]
+    assert {o.state for o in celije.obligations.all()} >= {"done", "overdue"}
+    assert "[Demo:" in celije.subject
+    split = sharing.allocate(Facility.objects.get(code="brus-blace-wwtp"))
+    nucleolus = next(m for m in split.methods if m.code == "nucleolus")
+    assert nucleolus.in_core and all(s.saving > 0 for s in nucleolus.shares)
+    assert Agreement.objects.filter(code="qom-memorandum", parties__unit__code="IR-QOM-01").exists()
+    assert client.get("/sr/cooperation/agreements/celije-memorandum/").status_code == 200

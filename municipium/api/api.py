@@ -958,5 +958,5 @@ def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.c
 # ----------------------------------------------------------------------------------------
 # The planning modules: each keeps its routes in a module of this package with a `router`.
 
-for _module in ("meetings", "plans", "tariffs", "siting"):
+for _module in ("meetings", "plans", "cooperation", "tariffs", "siting"):
     api.add_router(f"/{_module}/", import_module(f"municipium.api.{_module}").router)

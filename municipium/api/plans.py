@@ -5,6 +5,7 @@ from django.http import Http404
 from ninja import Router, Schema
 
 from municipium.accounts import access as accounts_access
+from municipium.api.schemas import responses
 from municipium.plans import access, progress
 from municipium.plans.models import Plan
 
@@ -73,12 +74,12 @@ def _out(plan: Plan) -> dict:
     }
 
 
-@router.get("/", response=list[PlanOut], summary="Plans")
+@router.get("/", response=responses(list[PlanOut]), summary="Plans")
 def plans(request):
     return [_out(p) for p in access.plans_for(_user(request))]
 
 
-@router.get("/{code}", response=PlanDetail, summary="One plan with targets and progress")
+@router.get("/{code}", response=responses(PlanDetail), summary="One plan with targets and progress")
 def plan(request, code: str):
     user = _user(request)
     found = Plan.objects.select_related("unit", "compare_with").filter(code=code).first()

@@ -133,6 +133,11 @@ def load_demo(
     progress(_("Adding the demo working bodies, meetings and consultations…"))
     load_meetings()
 
+    from municipium.demo.cooperation import load_cooperation
+
+    progress(_("Adding the demo agreements and shared facilities…"))
+    load_cooperation()
+
     if recompute:
         progress(_("Computing indicators and group statistics…"))
         engine.recompute_all()

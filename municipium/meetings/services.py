@@ -303,8 +303,18 @@ def set_decision_status(actor, decision: Decision, status: str, note: str = "", 
 # -- consultations -------------------------------------------------------------------------
 
 
-def check_document(data: bytes, name: str) -> tuple[str, str]:
-    """(content type, file name) of an uploaded proposal, or a MeetingError saying why not."""
+OFFICE_DOCUMENTS = {
+    **OPEN_DOCUMENT,
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def check_document(data: bytes, name: str, *, spreadsheets: bool = False) -> tuple[str, str]:
+    """(content type, file name) of an uploaded document, or a MeetingError saying why not.
+    The type is read from the content (a PDF header, an office zip) and must agree with the
+    name; the file is always served as a download, never rendered. Agreements of the
+    cooperation module also take spreadsheets (`spreadsheets=True`)."""
     if len(data) > DOCUMENT_LIMIT:
         raise MeetingError(
             _("The document is %(size)s MB; the limit is %(limit)s MB.")
@@ -315,9 +325,14 @@ def check_document(data: bytes, name: str) -> tuple[str, str]:
     if data.startswith(b"%PDF-") and lower.endswith(".pdf"):
         return "application/pdf", name
     if data.startswith(b"PK\x03\x04"):
-        for suffix, content_type in OPEN_DOCUMENT.items():
+        for suffix, content_type in (OFFICE_DOCUMENTS if spreadsheets else OPEN_DOCUMENT).items():
             if lower.endswith(suffix):
                 return content_type, name
+    if spreadsheets:
+        raise MeetingError(
+            _("%(name)s is not a PDF or an office document (.odt, .docx, .ods, .xlsx).") % {"name": name or "?"},
+            "document",
+        )
     raise MeetingError(
         _("%(name)s is not a PDF, OpenDocument text (.odt) or Word (.docx) file.") % {"name": name or "?"}, "document"
     )

@@ -274,7 +274,7 @@ def test_the_api_shows_what_the_pages_show():
     assert body["meetings"][0]["minutes"] is None and body["members"][0]["name"]
     assert _client().get("/api/meetings/bodies/nope").status_code == 404
     bad = _client(w.member).get("/api/meetings/decisions?state=sideways")
-    assert bad.status_code == 422 and bad.json()["problems"][0]["column"] == "status"
+    assert bad.status_code == 422 and bad.json()["problems"][0]["column"] == "state"
     # The owner closes the decision through the API; an outsider cannot even see it.
     out = _client(w.outsider).post(
         f"/api/meetings/decisions/{decision.pk}/status", {"status": "done"}, content_type="application/json"

@@ -1,0 +1,210 @@
+"""Cooperation between municipalities: agreements with their parties and obligations,
+documents, and shared facilities whose cost the participants split.
+
+A cooperation is a `places.Group` of kind cooperation; an agreement may belong to one (the
+Ćelije memorandum's four municipalities) or simply name its parties. Cost allocations are
+never stored: `sharing.allocate` computes them from the facility's figures on every read.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Agreement(models.Model):
+    class Kind(models.TextChoices):
+        AGREEMENT = "agreement", _("Agreement")
+        MEMORANDUM = "memorandum", _("Memorandum of understanding")
+        CONTRACT = "contract", _("Contract")
+        JOINT_BODY = "joint_body", _("Joint body")
+        JOINT_UTILITY = "joint_utility", _("Joint utility")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        NEGOTIATION = "negotiation", _("In negotiation")
+        SIGNED = "signed", _("Signed")
+        IN_FORCE = "in_force", _("In force")
+        EXPIRED = "expired", _("Expired")
+        TERMINATED = "terminated", _("Terminated")
+
+    code = models.SlugField(_("Short name for addresses"), max_length=64, unique=True)
+    title = models.CharField(_("Title"), max_length=300)
+    kind = models.CharField(_("Kind"), max_length=16, choices=Kind.choices, default=Kind.AGREEMENT)
+    group = models.ForeignKey(
+        "places.Group",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agreements",
+        verbose_name=_("Cooperation group"),
+    )
+    subject = models.TextField(_("Subject"), blank=True, default="")
+    service_areas = models.ManyToManyField(
+        "catalog.ServiceArea", blank=True, related_name="+", verbose_name=_("Service areas")
+    )
+    legal_form = models.CharField(_("Legal form"), max_length=200, blank=True, default="")
+    signed = models.DateField(_("Signed on"), null=True, blank=True)
+    in_force = models.DateField(_("In force from"), null=True, blank=True)
+    review = models.DateField(_("Review by"), null=True, blank=True)
+    expiry = models.DateField(_("Expires on"), null=True, blank=True)
+    status = models.CharField(_("Status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    governance = models.TextField(_("Governance (votes, seats)"), blank=True, default="")
+    exit_rules = models.TextField(_("Leaving the agreement"), blank=True, default="")
+    dispute_rules = models.TextField(_("Settling disputes"), blank=True, default="")
+    published = models.BooleanField(_("Published"), default=False)
+    indicators = models.ManyToManyField(
+        "catalog.Indicator", blank=True, related_name="+", verbose_name=_("Indicators it should move")
+    )
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expiry__isnull=True) | Q(signed__isnull=True) | Q(expiry__gte=models.F("signed")),
+                name="agreement_expiry_after_signing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Party(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="parties")
+    unit = models.ForeignKey(
+        "places.Unit", on_delete=models.PROTECT, related_name="agreement_parties", verbose_name=_("Party")
+    )
+    council_number = models.CharField(_("Council decision number"), max_length=64, blank=True, default="")
+    council_date = models.DateField(_("Council decision date"), null=True, blank=True)
+    signatory = models.CharField(_("Signatory"), max_length=200, blank=True, default="")
+    seats = models.PositiveSmallIntegerField(_("Seats"), null=True, blank=True)
+    votes = models.FloatField(_("Votes"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "unit__code"]
+        constraints = [models.UniqueConstraint(fields=["agreement", "unit"], name="party_once")]
+
+    def __str__(self) -> str:
+        return self.unit.label
+
+
+class Obligation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        DROPPED = "dropped", _("Dropped")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="obligations")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="obligations", verbose_name=_("Party"))
+    text = models.TextField(_("What must be done"))
+    due = models.DateField(_("Due by"), null=True, blank=True)
+    status = models.CharField(_("Status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    evidence = models.TextField(_("Evidence"), blank=True, default="")
+    done_on = models.DateField(null=True, blank=True)
+    overdue_reminded = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due", "pk"]
+
+    def is_overdue(self, today: dt.date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.status == self.Status.OPEN and self.due is not None and self.due < today
+
+    @property
+    def state(self) -> str:
+        return "overdue" if self.is_overdue() else self.status
+
+    @property
+    def state_label(self):
+        return _("Overdue") if self.is_overdue() else self.get_status_display()
+
+
+class Document(models.Model):
+    """An attached file, kept in the database (outside any web root), served only to those
+    who may read the agreement, always as a download, never rendered in the browser."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "name"]
+
+
+DRIVERS = [
+    ("population", _("Population")),
+    ("water_m3", _("Water billed (m³)")),
+    ("wastewater_m3", _("Wastewater collected (m³)")),
+    ("tonnes", _("Waste delivered (t)")),
+    ("pe", _("Population equivalent")),
+    ("capacity", _("Reserved capacity")),
+    ("zone_area", _("Area in the protection zone (km²)")),
+]
+
+
+class Facility(models.Model):
+    class Kind(models.TextChoices):
+        PLANT = "plant", _("Treatment plant")
+        LANDFILL = "landfill", _("Landfill")
+        TRANSFER = "transfer", _("Transfer station")
+        PROTECTION = "protection", _("Protection programme")
+
+    code = models.SlugField(_("Short name for addresses"), max_length=64, unique=True)
+    name = models.CharField(_("Name"), max_length=200)
+    kind = models.CharField(_("Kind"), max_length=16, choices=Kind.choices)
+    group = models.ForeignKey(
+        "places.Group", on_delete=models.PROTECT, related_name="facilities", verbose_name=_("Cooperation group")
+    )
+    agreement = models.ForeignKey(
+        Agreement,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="facilities",
+        verbose_name=_("Agreement"),
+    )
+    year = models.PositiveSmallIntegerField(_("Year of the figures"))
+    capital_cost = models.FloatField(_("Capital cost"), default=0)
+    interest_rate = models.FloatField(_("Interest rate (e.g. 0.04)"), default=0)
+    lifetime = models.PositiveSmallIntegerField(_("Lifetime in years"), default=20)
+    fixed_opex = models.FloatField(_("Fixed operating cost a year"), default=0)
+    variable_opex = models.FloatField(_("Variable operating cost a year"), default=0)
+    fixed_driver = models.CharField(_("Fixed cost shared by"), max_length=16, choices=DRIVERS, default="population")
+    variable_driver = models.CharField(
+        _("Variable cost shared by"), max_length=16, choices=DRIVERS, default="population"
+    )
+    # The cost of serving a coalition on its own: fixed + unit × (its load)^exponent, with the
+    # load measured by `scale_driver`; or typed per coalition in `coalition_costs`.
+    scale_driver = models.CharField(_("Plant size set by"), max_length=16, choices=DRIVERS, default="pe")
+    scale_fixed = models.FloatField(_("Cost of any plant (fixed part)"), default=0)
+    scale_unit = models.FloatField(_("Cost per unit of load"), default=0)
+    scale_exponent = models.FloatField(_("Economies of scale exponent"), default=0.7)
+    coalition_costs = models.JSONField(default=dict, blank=True)  # {"RS-70343+RS-70262": 123.0}
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "facilities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participant(models.Model):
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="participants")
+    unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("Participant"))
+    drivers = models.JSONField(default=dict, blank=True)  # typed drivers, {"pe": 12000}
+    actual = models.JSONField(default=dict, blank=True)  # the year's actual drivers, for the true-up
+
+    class Meta:
+        ordering = ["facility", "unit__code"]
+        constraints = [models.UniqueConstraint(fields=["facility", "unit"], name="participant_once")]
