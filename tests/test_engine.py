@@ -23,8 +23,10 @@ DRAFT, PUBLISHED = Status.DRAFT, Status.PUBLISHED
 
 
 def stored_values(indicator, basis="all"):
-    """{(unit code, period code): value} of the stored rows."""
-    rows = IndicatorValue.objects.filter(indicator=indicator, basis=basis).select_related("unit", "period")
+    """{(unit code, period code): value} of the stored rows that have a value."""
+    rows = IndicatorValue.objects.filter(indicator=indicator, basis=basis, value__isnull=False).select_related(
+        "unit", "period"
+    )
     return {(r.unit.code, r.period.code): r.value for r in rows}
 
 
@@ -85,6 +87,13 @@ def test_a_ratio_is_computed_with_its_parts_and_missing_or_zero_division_gives_n
     f.observe(d, billed, 2024, 10)
     engine.recompute_all()
     assert stored_values(nrw) == {("A", "2024"): 25.0}
+    # The others are stored without a value, saying why (DESIGN principle 2).
+    assert [(u.code, stored(nrw, u, 2024).value, stored(nrw, u, 2024).missing) for u in (a, b, c, d)] == [
+        ("A", 25.0, ""),
+        ("B", None, "confidential"),
+        ("C", None, "not_applicable"),
+        ("D", None, "not_collected"),
+    ]
     row = stored(nrw, a, 2024)
     assert (row.numerator, row.denominator) == (100 * 50, 200)
     frame = engine.compute_indicator(nrw)
@@ -178,7 +187,8 @@ def test_change_change_pct_and_trend():
     assert rows["2023"].trend == pytest.approx(expected)
     f.observe(a, x, 2023, missing="not_shared")
     engine.recompute_all()
-    assert "2023" not in {r.period.code for r in IndicatorValue.objects.filter(indicator=ind)}
+    row = IndicatorValue.objects.get(indicator=ind, period__code="2023")
+    assert (row.value, row.missing, row.change, row.trend) == (None, "not_shared", None, None)
 
 
 def test_quarterly_indicators_lag_across_the_year_boundary():

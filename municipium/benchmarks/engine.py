@@ -17,6 +17,12 @@ Rules, beyond those of the formula language (municipium.lib.formulas.evaluate):
   and `sum(pop, "65-79", "80+")` over the listed ones. A sum is missing only if every
   summed category is missing or absent: a partial sum is a sum of what is known (an
   indicator that must not under-count writes the total, or uses min()/if() on counts).
+- A unit that reported something but gets no value has a stored row with a null value and
+  the reason it is missing (`missing`, the observations' codes): the strongest of its
+  inputs' missing codes (MISSING_ORDER); else not collected when an input was not reported;
+  else not applicable (every input is there and the formula gives nothing: 0 / 0).
+  Pages, ranks and statistics read only rows with a value; open data and the API carry the
+  others too, so that a blank is never a silent zero (DESIGN principle 2).
 - change = value − previous period's value; change_pct = 100 × change ÷ |previous|;
   trend = least-squares slope per period over the current and 4 earlier periods, when at
   least 3 of them have a value (municipium.lib.stats).
@@ -49,7 +55,7 @@ from django.utils import timezone
 from municipium.catalog.models import Indicator, Variable
 from municipium.lib import bulk, frames, stats
 from municipium.lib.formulas import Formula, FormulaError, Ref, dependency_order, parse
-from municipium.observations.models import Observation, Period, Status
+from municipium.observations.models import Missing, Observation, Period, Status
 from municipium.places.models import Membership
 
 from .models import Basis, GroupStatistic, IndicatorValue
@@ -67,9 +73,17 @@ OBS_TABLE = Observation._meta.db_table
 VALUE_COLUMNS = ["value", "numerator", "denominator", "change", "change_pct", "trend"]
 STAT_COLUMNS = ["members", "n", "min", *stats.QUANTILES, "max", "mean", "pooled"]
 
-VALUE_SCHEMA = {"unit_id": pl.Int64, "period_id": pl.Int64, "ordinal": pl.Int64} | {
-    c: pl.Float64 for c in VALUE_COLUMNS
-}
+VALUE_SCHEMA = (
+    {"unit_id": pl.Int64, "period_id": pl.Int64, "ordinal": pl.Int64}
+    | {c: pl.Float64 for c in VALUE_COLUMNS}
+    | {"missing": pl.String}
+)
+# Why a value is missing, when its inputs give more than one reason: a value that cannot
+# exist is not applicable whatever else holds; one that exists but is withheld is
+# confidential before it is merely not shared; not collected is the weakest, and also what
+# an input nobody reported means.
+MISSING_ORDER = [Missing.NOT_COLLECTED, Missing.NOT_SHARED, Missing.CONFIDENTIAL, Missing.NOT_APPLICABLE]
+MISSING_RANK = {code.value: rank for rank, code in enumerate(MISSING_ORDER, start=1)}
 STAT_SCHEMA = {"group_id": pl.Int64, "period_id": pl.Int64, "members": pl.Int64, "n": pl.Int64} | {
     c: pl.Float64 for c in STAT_COLUMNS[2:]
 }
@@ -209,10 +223,11 @@ OBS_SCHEMA = {
     "breakdown": pl.String,
     "value": pl.Float64,
     "published": pl.Int64,
+    "missing": pl.String,
 }
 OBS_SELECT = (
     f"SELECT unit_id, variable_id, period_id, breakdown, value, "
-    f"CASE WHEN status = %s THEN 1 ELSE 0 END FROM {bulk.quote(OBS_TABLE)} "
+    f"CASE WHEN status = %s THEN 1 ELSE 0 END, missing FROM {bulk.quote(OBS_TABLE)} "
 )
 
 
@@ -270,6 +285,9 @@ def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref
     empty = pl.DataFrame(schema={k: v for k, v in VALUE_SCHEMA.items() if k != "period_id"})
     if obs.is_empty():
         return empty
+    obs = obs.with_columns(
+        pl.col("missing").replace_strict(MISSING_RANK, default=0, return_dtype=pl.Int64).alias("missing_rank")
+    )
     parts = []
     for ref, name in columns.items():
         selected = obs.filter(pl.col("variable") == ref.name)
@@ -281,7 +299,10 @@ def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref
             selected = selected.filter(pl.col("breakdown") != "")
         parts.append(
             selected.group_by("unit_id", "ordinal")
-            .agg(pl.when(pl.col("value").count() > 0).then(pl.col("value").sum()).alias("v"))
+            .agg(
+                pl.when(pl.col("value").count() > 0).then(pl.col("value").sum()).alias("v"),
+                pl.col("missing_rank").max().alias("m"),
+            )
             .with_columns(pl.lit(name).alias("ref"))
         )
     long = pl.concat(parts) if parts else None
@@ -293,6 +314,11 @@ def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref
     if wide is not None:
         grid = grid.join(wide, on=["unit_id", "ordinal"], how="left")
     grid = grid.join(present, on=["unit_id", "ordinal"], how="left")
+    if long is not None and not long.is_empty():
+        reasons = long.group_by("unit_id", "ordinal").agg(pl.col("m").max().alias("missing_rank"))
+        grid = grid.join(reasons, on=["unit_id", "ordinal"], how="left")
+    else:
+        grid = grid.with_columns(pl.lit(None, dtype=pl.Int64).alias("missing_rank"))
     missing = [name for name in columns.values() if name not in grid.columns]
     grid = grid.with_columns([pl.lit(None, dtype=pl.Float64).alias(name) for name in missing])
     grid = grid.with_columns([pl.col(name).cast(pl.Float64) for name in columns.values()])
@@ -326,6 +352,24 @@ def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref
         change.alias("change"),
         change_pct.alias("change_pct"),
         stats.trend_expr("value", "unit_id").alias("trend"),
+    )
+    # A missing value says why (DESIGN principle 2): the strongest reason among its inputs'
+    # missing codes (MISSING_ORDER); else not collected when an input was not reported; else
+    # (every input there, the formula gives nothing: a division by zero) not applicable.
+    absent = pl.any_horizontal([pl.col(name).is_null() for name in columns.values()]) if columns else pl.lit(True)
+    reason = (
+        pl.when(pl.col("missing_rank") > 0)
+        .then(pl.col("missing_rank"))
+        .when(absent)
+        .then(MISSING_RANK[Missing.NOT_COLLECTED])
+        .otherwise(MISSING_RANK[Missing.NOT_APPLICABLE])
+    )
+    grid = grid.with_columns(
+        pl.when(pl.col("value").is_null())
+        .then(reason.replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
+        .alias("missing"),
+        # A change or trend belongs to a value; a missing one has neither.
+        *(pl.when(pl.col("value").is_not_null()).then(pl.col(c)).alias(c) for c in ("change", "change_pct", "trend")),
     )
     return grid.filter(present_expr).select(empty.columns)
 
@@ -423,12 +467,17 @@ def _stored_rows(ctx: Context, spec: Spec, computed: Computed) -> dict[str, pl.D
     def flagged(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.join(period_ordinal, on="period_id").filter(unpublished).drop("ordinal")
 
-    values_all = computed.values[Basis.ALL].filter(pl.col("value").is_not_null()).drop("ordinal")
-    values_pub = flagged(computed.values[Basis.PUBLISHED].filter(pl.col("value").is_not_null()).drop("ordinal"))
+    # A value, or a missing value with its reason. A published row that the published
+    # inputs do not give (the value rests on unpublished ones) has neither: readers hide it,
+    # so that outsiders get no hint that such a value exists.
+    kept = pl.col("value").is_not_null() | pl.col("missing").is_not_null()
+    values_all = computed.values[Basis.ALL].filter(kept).drop("ordinal")
+    values_pub = flagged(computed.values[Basis.PUBLISHED].filter(kept).drop("ordinal"))
     shown = flagged(values_all.select("unit_id", "period_id")).join(
         values_pub.select("unit_id", "period_id"), on=["unit_id", "period_id"], how="full", coalesce=True
     )
     values_pub = shown.join(values_pub, on=["unit_id", "period_id"], how="left")
+    values_all, values_pub = (v.with_columns(pl.col("missing").fill_null("")) for v in (values_all, values_pub))
 
     stats_all = computed.statistics[Basis.ALL].filter(pl.col("n") > 0)
     stats_pub = flagged(computed.statistics[Basis.PUBLISHED])
@@ -456,13 +505,16 @@ def _stored_rows(ctx: Context, spec: Spec, computed: Computed) -> dict[str, pl.D
 
 TABLES = {
     # table: (key columns besides indicator, breakdown; compared columns; schema of the stored columns)
-    IV_TABLE: (["unit_id", "period_id", "basis"], VALUE_COLUMNS),
+    IV_TABLE: (["unit_id", "period_id", "basis"], [*VALUE_COLUMNS, "missing"]),
     GS_TABLE: (["group_id", "period_id", "basis"], STAT_COLUMNS),
 }
 INTEGER_COLUMNS = {"unit_id", "period_id", "group_id", "members", "n", "id"}
+STRING_COLUMNS = {"basis", "missing"}
 
 
-def _differs(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+def _differs(a: pl.Expr, b: pl.Expr, text: bool = False) -> pl.Expr:
+    if text:
+        return a.ne_missing(b)
     # Relative tolerance: sums in another order may differ in the last bit; rewriting a
     # row for that would be churn, not news.
     close = (a - b).abs() <= 1e-12 * pl.max_horizontal(a.abs(), b.abs())
@@ -474,7 +526,8 @@ def _sync(
 ) -> None:
     keys, compared = TABLES[table]
     schema = {"id": pl.Int64} | {
-        c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c == "basis" else pl.Float64) for c in [*keys, *compared]
+        c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c in STRING_COLUMNS else pl.Float64)
+        for c in [*keys, *compared]
     }
     sql = f"SELECT {', '.join(bulk.quote(c) for c in schema)} FROM {bulk.quote(table)} WHERE indicator_id = %s AND breakdown = ''"
     params: list = [spec.id]
@@ -488,7 +541,7 @@ def _sync(
         pl.lit(True).alias("_new")
     )
     joined = wanted.join(stored, on=keys, how="full", coalesce=True, suffix="_old")
-    differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old")) for c in compared])
+    differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old"), c in STRING_COLUMNS) for c in compared])
     changed = joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs)).select(
         keys + compared
     )

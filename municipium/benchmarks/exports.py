@@ -30,6 +30,7 @@ INDICATOR_COLUMNS = [
     "change",
     "change_pct",
     "trend",
+    "missing",
 ]
 STATISTIC_COLUMNS = [
     "group",
@@ -62,7 +63,7 @@ def indicator_values_frame(
 ) -> pl.DataFrame:
     """Stored indicator values; with a group, each row also carries the group's statistics
     for that indicator and period (n says how many members they stand on) and the unit's
-    rank in the group."""
+    rank in the group. A missing value says why in `missing` (DESIGN principle 2)."""
     queryset = period_filter(unit_filter(IndicatorValue.objects.filter(basis=basis), units, group), periods)
     if indicators is not None:
         queryset = queryset.filter(indicator__code__in=codes(indicators, Indicator))
@@ -78,6 +79,7 @@ def indicator_values_frame(
                 "period__code",
                 "breakdown",
                 "value",
+                "missing",
                 "change",
                 "change_pct",
                 "trend",
@@ -92,6 +94,7 @@ def indicator_values_frame(
             "period": pl.String,
             "breakdown": pl.String,
             "value": pl.Float64,
+            "missing": pl.String,
             "change": pl.Float64,
             "change_pct": pl.Float64,
             "trend": pl.Float64,

@@ -22,6 +22,8 @@ deletes every stored row it did not compute.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from municipium.observations.models import Missing
+
 
 class Basis(models.TextChoices):
     ALL = "all", _("All data")
@@ -42,6 +44,8 @@ class IndicatorValue(models.Model):
     breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     value = models.FloatField(null=True)
+    # Why `value` is null, in the observations' codes ("" when there is a value); see engine.
+    missing = models.CharField(max_length=16, choices=Missing.choices, default="", blank=True)
     # For ratio indicators: the parts, so that group values can be pooled (Σ num / Σ den).
     numerator = models.FloatField(null=True)
     denominator = models.FloatField(null=True)
