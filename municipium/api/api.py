@@ -724,7 +724,9 @@ def visible_values(caller: Caller) -> QuerySet:
     the "all" basis elsewhere (the rule of benchmarks.read); a caller inside a unit's groups
     gets that unit's "all" values, marked unpublished where they differ from the public's.
     """
-    rows = IndicatorValue.objects.filter(value__isnull=False).annotate(marked=_marked())
+    # A value, or a missing one with its reason; a published row with neither stands for a
+    # value that rests on unpublished data and is not shown (no hint of it to outsiders).
+    rows = IndicatorValue.objects.filter(Q(value__isnull=False) | ~Q(missing="")).annotate(marked=_marked())
     public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
     if caller.admin:
         visible = Q(basis=Basis.ALL)
@@ -764,6 +766,7 @@ VALUE_FIELDS = (
     "period__code",
     "breakdown",
     "value",
+    "missing",
     "change",
     "change_pct",
     "trend",
@@ -790,6 +793,7 @@ def indicator_values(request, filters: Query[IndicatorFilters], paging: Query[Pa
             "period": r["period__code"],
             "breakdown": r["breakdown"],
             "value": r["value"],
+            "missing": r["missing"],
             "change": r["change"],
             "change_pct": r["change_pct"],
             "trend": r["trend"],
@@ -884,7 +888,15 @@ def opendata_rows(caller: Caller, filters: IndicatorFilters, language: str | Non
     )
     values = list(
         rows.values(
-            "indicator_id", "unit_id", "period__code", "breakdown", "value", "basis", "marked", "same_as_public"
+            "indicator_id",
+            "unit_id",
+            "period__code",
+            "breakdown",
+            "value",
+            "missing",
+            "basis",
+            "marked",
+            "same_as_public",
         )
     )
     indicators = {i.pk: i for i in Indicator.objects.filter(pk__in={v["indicator_id"] for v in values})}
@@ -903,6 +915,7 @@ def opendata_rows(caller: Caller, filters: IndicatorFilters, language: str | Non
                 "period": v["period__code"],
                 "breakdown": v["breakdown"],
                 "value": v["value"],
+                "missing": v["missing"],
                 "status": _value_status(v),
             }
         )

@@ -4,15 +4,24 @@ Pure functions over rows, so that the API, pages and exports write the same file
 is a mapping with
 
     unit, unit_name, indicator, indicator_name, unit_of_measure, decimals,
-    period, breakdown, value, status
+    period, breakdown, value, missing, status
 
-where `breakdown` is "" for the total, `status` is "published" or "unpublished", and the
-names are already in the reader's language. Who may see which rows is the caller's
-business (see municipium.api.api).
+where `breakdown` is "" for the total, `missing` says why `value` is None (the observations'
+codes: not_collected, not_shared, confidential, not_applicable; "" for a value), `status` is
+"published" or "unpublished", and the names are already in the reader's language. Who may
+see which rows is the caller's business (see municipium.api.api).
 
-Codes follow what statistical software expects: the total of a breakdown is `_T` and
-observation statuses use the SDMX code list CL_OBS_STATUS (`A` normal, `P` provisional), in
-JSON-stat as in SDMX-CSV, so that the two files say the same thing.
+Codes follow what statistical software expects: the total of a breakdown is `_T`;
+observation statuses use the SDMX code list CL_OBS_STATUS and confidentiality CL_CONF_STATUS,
+in JSON-stat as in SDMX-CSV, so that the files say the same thing (`obs_status`,
+`obs_conf`). A missing value carries its reason in every format (DESIGN principle 2):
+
+    value, published            A  normal value              F  free
+    value, not yet published    P  provisional value         N  not for publication
+    not collected               O  missing value             F/N as the row's status
+    not shared                  L  missing, data exist but were not collected
+    confidential                Q  missing value, suppressed C  confidential
+    not applicable              M  missing, data cannot exist
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from django.utils.translation import gettext as _
 
 TOTAL = "_T"
 OBS_STATUS = {"published": "A", "unpublished": "P"}
+MISSING_STATUS = {"not_collected": "O", "not_shared": "L", "confidential": "Q", "not_applicable": "M"}
+OBS_CONF = {"published": "F", "unpublished": "N"}
+CONFIDENTIAL = "C"
 SDMX_AGENCY = "MUNICIPIUM"
 SDMX_DATAFLOW = "INDICATOR_VALUES"
 SDMX_VERSION = "1.0"
@@ -41,6 +53,7 @@ SDMX_COLUMNS = [
     "BREAKDOWN",
     "OBS_VALUE",
     "OBS_STATUS",
+    "OBS_CONF",
     "UNIT_MEASURE",
 ]
 TABLE_COLUMNS = [
@@ -52,6 +65,7 @@ TABLE_COLUMNS = [
     "period",
     "breakdown",
     "value",
+    "missing",
     "status",
 ]
 MEDIA_TYPES = {
@@ -60,6 +74,32 @@ MEDIA_TYPES = {
     "jsonstat": "application/json",
     "sdmx.csv": "application/vnd.sdmx.data+csv; version=2.0.0; charset=utf-8",
 }
+
+
+def obs_status(row: Mapping) -> str:
+    """The row's CL_OBS_STATUS code: why a value is missing, or whether it is published."""
+    if row.get("value") is None:
+        return MISSING_STATUS.get(row.get("missing") or "", "O")
+    return OBS_STATUS.get(row.get("status") or "published", "A")
+
+
+def obs_conf(row: Mapping) -> str:
+    """The row's CL_CONF_STATUS code: confidential, free, or not for publication (yet)."""
+    if row.get("value") is None and row.get("missing") == "confidential":
+        return CONFIDENTIAL
+    return OBS_CONF.get(row.get("status") or "published", "F")
+
+
+def status_labels() -> dict[str, str]:
+    """What each CL_OBS_STATUS code we write means, in the active language."""
+    return {
+        "A": _("normal value (published)"),
+        "P": _("provisional value (not yet published)"),
+        "O": _("missing value: not collected"),
+        "L": _("missing value: not shared"),
+        "Q": _("missing value: confidential"),
+        "M": _("missing value: not applicable"),
+    }
 
 
 def _frame(rows: Iterable[Mapping]) -> pl.DataFrame:
@@ -96,7 +136,8 @@ def _number(value: float) -> str:
 def to_sdmx_csv(rows: Iterable[Mapping], *, action: str = "I") -> bytes:
     """SDMX-CSV 2.0 data message: the fixed STRUCTURE, STRUCTURE_ID and ACTION columns, then
     the dimensions (UNIT, INDICATOR, TIME_PERIOD, BREAKDOWN), the measure OBS_VALUE and the
-    attributes OBS_STATUS and UNIT_MEASURE. ACTION "I" marks the file as information (a
+    attributes OBS_STATUS, OBS_CONF and UNIT_MEASURE; a missing value is OBS_VALUE NaN
+    whose OBS_STATUS (and OBS_CONF) say why. ACTION "I" marks the file as information (a
     download), not an instruction to replace or delete data in the receiver's database."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
@@ -112,8 +153,11 @@ def to_sdmx_csv(rows: Iterable[Mapping], *, action: str = "I") -> bytes:
                 row["indicator"],
                 sdmx_period(row["period"]),
                 row.get("breakdown") or TOTAL,
-                "" if value is None else _number(value),
-                OBS_STATUS.get(row.get("status") or "published", "A"),
+                # NaN is SDMX's intentionally missing value (an empty field would mean
+                # "not reported" and fails readers' numeric conversion).
+                "NaN" if value is None else _number(value),
+                obs_status(row),
+                obs_conf(row),
                 row.get("unit_of_measure") or "",
             ]
         )
@@ -132,7 +176,8 @@ def jsonstat_dataset(
 
     `labels` overrides the names of the dimensions (by default in the active language). Values are a dense array in
     row-major order of `id` (JSON-stat's default), absent combinations are null; `status`
-    gives each present value's SDMX status code; `extension.unit_of_measure` and the
+    gives each present value's SDMX status code, which for a missing value (null too) says
+    why it is missing (`extension.status` labels the codes); `extension.unit_of_measure` and the
     metric dimension's `category.unit` give each indicator's unit of measure.
     """
     rows = list(rows)
@@ -170,7 +215,7 @@ def jsonstat_dataset(
             code = (row.get(dim) or TOTAL) if dim == "breakdown" else row[dim]
             position = position * len(order[dim]) + index[dim][code]
         values[position] = row.get("value")
-        status[str(position)] = OBS_STATUS.get(row.get("status") or "published", "A")
+        status[str(position)] = obs_status(row)
     dimension = {
         dim: {
             "label": labels[dim],
@@ -192,7 +237,7 @@ def jsonstat_dataset(
         "status": status,
         "extension": {
             "unit_of_measure": {code: measures[code]["label"] for code in order["indicator"]},
-            "status": {"A": _("normal value (published)"), "P": _("provisional value (not yet published)")},
+            "status": status_labels(),
         },
     }
     if updated:

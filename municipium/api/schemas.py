@@ -144,6 +144,9 @@ class IndicatorValueOut(Schema):
     period: str
     breakdown: str
     value: float | None
+    missing: Literal["", "not_collected", "not_shared", "confidential", "not_applicable"] = Field(
+        description="Why there is no value (the observations' missing codes); empty when there is one"
+    )
     change: float | None
     change_pct: float | None
     trend: float | None
