@@ -89,7 +89,9 @@ api = MunicipiumAPI(
         "what you send, the whole request is refused with 409 and each conflicting row is listed with the "
         "stored value and version beside yours. A row without `version` is written only when the observation "
         "does not exist yet or is a draft. Submitted, approved and published figures are locked for data "
-        "officers (403, per row), as on the entry page: an approver reopens them first.\n\n"
+        "officers (403, per row), as on the entry page: an approver reopens them first. Rows come in as draft "
+        "or submitted, as on the import page: approving and publishing (with its embargo) are steps of the "
+        "workflow, not a status to send (403; administrators excepted).\n\n"
         "Repeated requests with a token that is not valid from one address are refused with 429 (and "
         "Retry-After) for a while; every token from that address is refused meanwhile."
     ),
@@ -472,7 +474,9 @@ def write_observations(request, payload: ObservationsIn, dry_run: bool = False):
     with 409 when the stored observation has changed since (unless it already holds exactly
     what the row sends); a row without `version` is written only over nothing or a draft.
     Submitted, approved and published figures are locked for data officers (403), as on the
-    entry page: an approver reopens them first."""
+    entry page: an approver reopens them first. Rows come in as draft or submitted, by the
+    import page's rule (`imports.status_problems`): approving and publishing are the
+    workflow's steps."""
     caller: Caller = request.auth
     caller.require_write()
     table = _table(payload, name=caller.label)
@@ -691,14 +695,14 @@ def _check_units(caller: Caller, table: imports.Table) -> None:
 
 
 def _check_statuses(caller: Caller, resolved: pl.DataFrame) -> None:
-    """Approving and publishing are an approver's or coordinator's, not a data officer's."""
-    refused = [unit.code for unit in imports.may_not_approve(resolved, caller.user)]
-    if refused:
-        message = _("only an approver may set the status approved or published for: %(units)s; nothing was stored") % {
-            "units": ", ".join(refused)
-        }
+    """Rows come in as draft or submitted, as on the import page (`imports.status_problems`,
+    the one rule): approving and publishing are the workflow's steps."""
+    problems = imports.status_problems(resolved, caller.user, caller.label)
+    if problems:
         raise ApiError(
-            403, message, [{"row": None, "column": "status", "message": message, "expected": _("draft or submitted")}]
+            403,
+            problems[0].message,
+            [{"row": None, "column": "status", "message": p.message, "expected": p.expected} for p in problems],
         )
 
 

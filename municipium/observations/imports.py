@@ -968,13 +968,11 @@ def _load(source, name, options) -> tuple[Table | None, ImportReport]:
     return read_table(source, name=name, options=options)
 
 
-def refuse_unwritable(
-    resolved: pl.DataFrame, actor, report: ImportReport, *, lock: bool = False, statuses: bool = True
-) -> None:
+def refuse_unwritable(resolved: pl.DataFrame, actor, report: ImportReport, *, lock: bool = False) -> None:
     """Add a problem for every row `actor` may not write: a unit they do not enter figures
     for (then the whole file is refused), a figure already submitted, approved or published
-    that the row would change (the workflow's lock, `services.locked`), and the status
-    approved or published from someone who may not approve.
+    that the row would change (the workflow's lock, `services.locked`), and a status that
+    only the workflow sets (`status_problems`).
 
     `commit` runs this inside its transaction with `lock=True`, so the stored rows it read
     stay as they are until the write: a figure submitted or approved between a person's
@@ -1020,30 +1018,35 @@ def refuse_unwritable(
                 _("leave this figure out, or ask the coordinator to reopen it"),
             )
         )
-    if not statuses:
-        return  # the caller applies a stricter rule of its own (the import page)
-    for unit in may_not_approve(resolved, actor):
-        report.add(
-            Problem(
-                report.file,
-                None,
-                None,
-                "status",
-                _("only an approver may set the status approved or published for: %(units)s; nothing was stored")
-                % {"units": unit.code},
-                _("draft or submitted"),
-            )
-        )
+    for problem in status_problems(resolved, actor, report.file):
+        report.add(problem)
 
 
-def may_not_approve(resolved: pl.DataFrame, actor) -> list[Unit]:
-    """The units of the rows sent as approved or published whose figures `actor` may not
-    approve, by code: approving and publishing are an approver's or coordinator's."""
+def status_problems(resolved: pl.DataFrame, actor, file: str) -> list[Problem]:
+    """The workflow's rule for figures that come in from outside it (the import page, the
+    API, any caller of `commit`): they come in as draft or submitted. Approving and
+    publishing are steps of the workflow (`workflow.approve`, and `workflow.publish` with
+    its publication record and embargo), not a status a row may carry, whatever roles the
+    sender holds. Administrators may bring figures in as approved or published (restoring,
+    moving installations); `actor` None is the operator at the command line."""
+    if actor is None or resolved.height == 0:
+        return []
     from municipium.accounts import access
 
-    raised = resolved.filter(pl.col("status").is_in([Status.APPROVED, Status.PUBLISHED]))
-    units = Unit.objects.filter(pk__in=raised.get_column("unit_id").unique().to_list()).order_by("code")
-    return [unit for unit in units if not access.can_approve(actor, unit)]
+    if access.is_admin(actor):
+        return []
+    raised = set(resolved.get_column("status").unique().to_list()) - {Status.DRAFT, Status.SUBMITTED}
+    return [
+        Problem(
+            file,
+            None,
+            None,
+            "status",
+            _("figures cannot be imported as %(status)s") % {"status": str(Status(status).label).lower()},
+            _("draft or submitted; approval happens in the workflow"),
+        )
+        for status in sorted(raised, key=list(Status).index)
+    ]
 
 
 def commit(

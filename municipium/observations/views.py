@@ -175,34 +175,13 @@ def _read(data: bytes, name: str):
     return imports.read_table(data, name=name)
 
 
-def _refuse_raised_status(request, resolved, report) -> None:
-    """The import page's own rule on top of the importer's (rights and locks, checked again
-    inside the commit): figures come in as draft or submitted; approval is the workflow's."""
-    if resolved.height == 0:
-        return
-    if access.is_admin(request.user):
-        return  # administrators may import figures as approved or published
-    for status in set(resolved.get_column("status").unique().to_list()) - {Status.DRAFT, Status.SUBMITTED}:
-        report.add(
-            imports.Problem(
-                report.file,
-                None,
-                None,
-                "status",
-                _("figures cannot be imported as %(status)s") % {"status": str(Status(status).label).lower()},
-                _("draft or submitted; approval happens in the workflow"),
-            )
-        )
-
-
 def _check(request, data: bytes, name: str):
     table, report = _read(data, name)
     if table is None:
         return None, report
     resolved, report = imports.check(table, None, report)
     if not report.problems:
-        imports.refuse_unwritable(resolved, request.user, report, statuses=False)
-        _refuse_raised_status(request, resolved, report)
+        imports.refuse_unwritable(resolved, request.user, report)
     return table, report
 
 

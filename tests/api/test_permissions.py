@@ -26,11 +26,9 @@ MATRIX = {
     "viewer": ("viewer", "unit", EVERYONE_INSIDE_EAST),
     "officer": ("officer", "unit", EVERYONE_INSIDE_EAST | {("write", "own")}),
     "approver": ("approver", "unit", EVERYONE_INSIDE_EAST),  # approves, does not enter
-    "coordinator": (
-        "coordinator",
-        "group",
-        EVERYONE_INSIDE_EAST | {(e, t) for e in ("write", "publish") for t in ("own", "other unit")},
-    ),
+    # Publishing is the workflow's step (workflow.publish), not a status rows are sent with:
+    # only an administrator may send published rows (issue 20, item 8).
+    "coordinator": ("coordinator", "group", EVERYONE_INSIDE_EAST | {("write", t) for t in ("own", "other unit")}),
     "admin": ("admin", None, {(e, t) for e in ENDPOINTS for t in TARGETS}),
 }
 
