@@ -21,10 +21,12 @@ from importlib import import_module
 from typing import Literal
 
 import polars as pl
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -34,7 +36,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
-from municipium.catalog.models import Indicator, ServiceArea, Variable
+from municipium.catalog.models import Category, Indicator, ServiceArea, Variable
 from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
 from municipium.observations import imports
@@ -969,7 +971,51 @@ def download_indicators(request, fmt: Literal["csv", "xlsx", "jsonstat", "sdmx.c
     response = HttpResponse(body, content_type=opendata.MEDIA_TYPES[fmt])
     extension = {"jsonstat": "json", "sdmx.csv": "sdmx.csv"}.get(fmt, fmt)
     response["Content-Disposition"] = f'attachment; filename="indicators.{extension}"'
+    if fmt == "sdmx.csv":
+        # Where SDMX software finds the structure the file's STRUCTURE_ID names.
+        structure = request.build_absolute_uri(reverse("api:sdmx_structure"))
+        response["Link"] = f'<{structure}>; rel="describedby"; type="application/vnd.sdmx.structure+xml"'
     return response
+
+
+SDMX_STRUCTURE_CONTENT = {
+    200: {
+        "description": "SDMX-ML 2.1 structure message",
+        "content": {"application/vnd.sdmx.structure+xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@api.get(
+    f"/sdmx/dataflow/{opendata.SDMX_AGENCY}/{opendata.SDMX_DATAFLOW}/{opendata.SDMX_VERSION}",
+    response=responses(None),
+    tags=["open data"],
+    url_name="sdmx_structure",
+    openapi_extra={"responses": SDMX_STRUCTURE_CONTENT},
+)
+def sdmx_structure(request):
+    """The SDMX structure of /data/indicators.sdmx.csv as an SDMX-ML 2.1 message: the dataflow
+    its STRUCTURE_ID names, the data structure definition, the concepts and the codelists
+    (units, indicators, breakdown categories with the total _T, observation and
+    confidentiality statuses), with names in every language of the site. At the address an
+    SDMX REST client asks for the dataflow (with its references)."""
+    _caller(request)
+    languages = list(settings.LANGUAGE_CODES)
+
+    def named(rows) -> dict[str, dict[str, str]]:
+        return {row.code: {language: pick(row.name, language).text for language in languages} for row in rows}
+
+    categories: dict = {}
+    for category in Category.objects.order_by("breakdown__code", "order", "code"):
+        categories.setdefault(category.code, category)
+    body = opendata.sdmx_structure(
+        units=named(Unit.objects.order_by("code")),
+        indicators=named(Indicator.objects.order_by("code")),
+        breakdowns=named(categories.values()),
+        languages=languages,
+        prepared=timezone.now().replace(microsecond=0).isoformat(),
+    )
+    return HttpResponse(body, content_type=opendata.STRUCTURE_MEDIA_TYPE)
 
 
 # ----------------------------------------------------------------------------------------

@@ -248,3 +248,234 @@ def jsonstat_dataset(
 def to_jsonstat(rows: Iterable[Mapping], **kwargs) -> bytes:
     """`jsonstat_dataset` as UTF-8 JSON bytes."""
     return json.dumps(jsonstat_dataset(rows, **kwargs), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+# ----------------------------------------------------------------------------------------
+# The SDMX structure the SDMX-CSV follows: SDMX-ML 2.1, served at a stable address so that
+# SDMX software reads our data without a hand-made structure.
+
+SDMX_NS = {
+    "mes": "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message",
+    "str": "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure",
+    "com": "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common",
+}
+SDMX_CONCEPTS = f"CS_{SDMX_DATAFLOW}"
+STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1; charset=utf-8"
+
+
+def _concept_names() -> dict[str, str]:
+    return {
+        "UNIT": _("Unit"),
+        "INDICATOR": _("Indicator"),
+        "TIME_PERIOD": _("Period"),
+        "BREAKDOWN": _("Breakdown"),
+        "OBS_VALUE": _("Value"),
+        "OBS_STATUS": _("Observation status"),
+        "OBS_CONF": _("Confidentiality status"),
+        "UNIT_MEASURE": _("Unit of measure"),
+    }
+
+
+def _conf_labels() -> dict[str, str]:
+    return {
+        "F": _("free (published)"),
+        "N": _("not for publication (seen inside the group only)"),
+        "C": _("confidential"),
+    }
+
+
+def _fixed_codelists() -> dict[str, tuple[str, dict[str, str]]]:
+    """Codelists whose names come from our catalogues: id -> (name, {code: name})."""
+    return {
+        "CL_OBS_STATUS": (_("Observation status (the codes of SDMX CL_OBS_STATUS 2.2 in use)"), status_labels()),
+        "CL_CONF_STATUS": (_("Confidentiality status (the codes of SDMX CL_CONF_STATUS 1.3 in use)"), _conf_labels()),
+    }
+
+
+def sdmx_structure(
+    *,
+    units: Mapping[str, Mapping[str, str]],
+    indicators: Mapping[str, Mapping[str, str]],
+    breakdowns: Mapping[str, Mapping[str, str]],
+    languages: Iterable[str],
+    prepared: str,
+) -> bytes:
+    """An SDMX-ML 2.1 structure message for `to_sdmx_csv`'s files: the codelists of units,
+    indicators, breakdown categories (with the total `_T`, labelled), observation and
+    confidentiality statuses; the concept scheme; the data structure definition; and the
+    dataflow named in the files' STRUCTURE_ID. `units` etc. give each code's name per
+    language; every label is written in each of `languages` (SDMX names are multilingual,
+    so the one structure serves every reader)."""
+    import xml.etree.ElementTree as ET
+
+    from django.utils import translation
+
+    languages = list(languages)
+    for prefix, uri in SDMX_NS.items():
+        ET.register_namespace(prefix, uri)
+
+    def tag(prefix: str, name: str) -> str:
+        return f"{{{SDMX_NS[prefix]}}}{name}"
+
+    def translated(make) -> dict[str, object]:
+        out = {}
+        for language in languages:
+            with translation.override(language):
+                out[language] = make()
+        return out
+
+    def names(element, texts: Mapping[str, str]) -> None:
+        for language in languages:
+            text = texts.get(language)
+            if text:
+                name = ET.SubElement(element, tag("com", "Name"))
+                name.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+                name.text = text
+
+    def maintainable(parent, kind: str, id: str, texts: Mapping[str, str]):
+        element = ET.SubElement(parent, tag("str", kind), id=id, agencyID=SDMX_AGENCY, version=SDMX_VERSION)
+        element.set("urn", f"urn:sdmx:org.sdmx.infomodel.{URN_PACKAGE[kind]}={SDMX_AGENCY}:{id}({SDMX_VERSION})")
+        names(element, texts)
+        return element
+
+    def ref(parent, wrapper: str, **attributes) -> None:
+        holder = ET.SubElement(parent, tag("str", wrapper))
+        ET.SubElement(holder, "Ref", {k: str(v) for k, v in attributes.items()})
+
+    def concept_ref(parent, concept: str) -> None:
+        ref(
+            parent,
+            "ConceptIdentity",
+            id=concept,
+            maintainableParentID=SDMX_CONCEPTS,
+            maintainableParentVersion=SDMX_VERSION,
+            agencyID=SDMX_AGENCY,
+            package="conceptscheme",
+            **{"class": "Concept"},
+        )
+
+    def enumeration(parent, codelist: str) -> None:
+        representation = ET.SubElement(parent, tag("str", "LocalRepresentation"))
+        ref(
+            representation,
+            "Enumeration",
+            id=codelist,
+            version=SDMX_VERSION,
+            agencyID=SDMX_AGENCY,
+            package="codelist",
+            **{"class": "Codelist"},
+        )
+
+    def text_format(parent, text_type: str) -> None:
+        representation = ET.SubElement(parent, tag("str", "LocalRepresentation"))
+        ET.SubElement(representation, tag("str", "TextFormat"), textType=text_type)
+
+    concept_names = translated(_concept_names)
+    fixed = translated(_fixed_codelists)
+    titles = translated(
+        lambda: {
+            "dataflow": _("Municipium indicator values"),
+            "concepts": _("Concepts of the Municipium indicator values"),
+            "CL_UNIT": _("Units"),
+            "CL_INDICATOR": _("Indicators"),
+            "CL_BREAKDOWN": _("Breakdown categories"),
+            "total": _("Total"),
+        }
+    )
+
+    def title(key: str) -> dict[str, str]:
+        return {language: titles[language][key] for language in languages}
+
+    root = ET.Element(tag("mes", "Structure"))
+    header = ET.SubElement(root, tag("mes", "Header"))
+    ET.SubElement(header, tag("mes", "ID")).text = f"{SDMX_DATAFLOW}_STRUCTURE"
+    ET.SubElement(header, tag("mes", "Test")).text = "false"
+    ET.SubElement(header, tag("mes", "Prepared")).text = prepared
+    ET.SubElement(header, tag("mes", "Sender"), id=SDMX_AGENCY)
+    structures = ET.SubElement(root, tag("mes", "Structures"))
+
+    # The order of the 2.1 schema: dataflows, codelists, concepts, data structures.
+    dataflows = ET.SubElement(structures, tag("str", "Dataflows"))
+    dataflow = maintainable(dataflows, "Dataflow", SDMX_DATAFLOW, title("dataflow"))
+    ref(
+        dataflow,
+        "Structure",
+        id=SDMX_DATAFLOW,
+        version=SDMX_VERSION,
+        agencyID=SDMX_AGENCY,
+        package="datastructure",
+        **{"class": "DataStructure"},
+    )
+
+    codelists = ET.SubElement(structures, tag("str", "Codelists"))
+    totals = {language: titles[language]["total"] for language in languages}
+    coded = {
+        "CL_UNIT": (title("CL_UNIT"), units),
+        "CL_INDICATOR": (title("CL_INDICATOR"), indicators),
+        "CL_BREAKDOWN": (title("CL_BREAKDOWN"), {TOTAL: totals, **breakdowns}),
+    }
+    for id, (name, codes) in coded.items():
+        codelist = maintainable(codelists, "Codelist", id, name)
+        for code, texts in codes.items():
+            names(
+                ET.SubElement(codelist, tag("str", "Code"), id=code),
+                {language: texts.get(language) or code for language in languages},
+            )
+    for id in _fixed_codelists():
+        codelist = maintainable(codelists, "Codelist", id, {language: fixed[language][id][0] for language in languages})
+        for code in fixed[languages[0]][id][1]:
+            names(
+                ET.SubElement(codelist, tag("str", "Code"), id=code),
+                {language: fixed[language][id][1][code] for language in languages},
+            )
+
+    concepts = ET.SubElement(structures, tag("str", "Concepts"))
+    scheme = maintainable(concepts, "ConceptScheme", SDMX_CONCEPTS, title("concepts"))
+    for concept in _concept_names():
+        names(
+            ET.SubElement(scheme, tag("str", "Concept"), id=concept),
+            {language: concept_names[language][concept] for language in languages},
+        )
+
+    data_structures = ET.SubElement(structures, tag("str", "DataStructures"))
+    dsd = maintainable(data_structures, "DataStructure", SDMX_DATAFLOW, title("dataflow"))
+    components = ET.SubElement(dsd, tag("str", "DataStructureComponents"))
+    dimensions = ET.SubElement(components, tag("str", "DimensionList"), id="DimensionDescriptor")
+    for position, (dimension, codelist) in enumerate(
+        [("UNIT", "CL_UNIT"), ("INDICATOR", "CL_INDICATOR"), ("TIME_PERIOD", None), ("BREAKDOWN", "CL_BREAKDOWN")],
+        start=1,
+    ):
+        kind = "TimeDimension" if codelist is None else "Dimension"
+        element = ET.SubElement(dimensions, tag("str", kind), id=dimension, position=str(position))
+        concept_ref(element, dimension)
+        if codelist is None:
+            text_format(element, "ObservationalTimePeriod")
+        else:
+            enumeration(element, codelist)
+    attributes = ET.SubElement(components, tag("str", "AttributeList"), id="AttributeDescriptor")
+    for attribute, codelist, status in [
+        ("OBS_STATUS", "CL_OBS_STATUS", "Mandatory"),
+        ("OBS_CONF", "CL_CONF_STATUS", "Mandatory"),
+        ("UNIT_MEASURE", None, "Conditional"),
+    ]:
+        element = ET.SubElement(attributes, tag("str", "Attribute"), id=attribute, assignmentStatus=status)
+        concept_ref(element, attribute)
+        if codelist is None:
+            text_format(element, "String")
+        else:
+            enumeration(element, codelist)
+        relationship = ET.SubElement(element, tag("str", "AttributeRelationship"))
+        ET.SubElement(relationship, tag("str", "PrimaryMeasure")).text = "OBS_VALUE"
+    measures = ET.SubElement(components, tag("str", "MeasureList"), id="MeasureDescriptor")
+    measure = ET.SubElement(measures, tag("str", "PrimaryMeasure"), id="OBS_VALUE")
+    concept_ref(measure, "OBS_VALUE")
+    text_format(measure, "Double")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+URN_PACKAGE = {
+    "Dataflow": "datastructure.Dataflow",
+    "DataStructure": "datastructure.DataStructure",
+    "Codelist": "codelist.Codelist",
+    "ConceptScheme": "conceptscheme.ConceptScheme",
+}

@@ -1,9 +1,7 @@
 """Open-data downloads read back with the standard Python clients give the stored numbers.
 
 JSON-stat is read with pyjstat. SDMX-CSV 2.0 is read with sdmx1 (2.28 reads SDMX-CSV 2.x
-given the data structure, which we describe here as a DSD with the dimensions UNIT,
-INDICATOR, TIME_PERIOD, BREAKDOWN, the measure OBS_VALUE and the attributes OBS_STATUS and
-UNIT_MEASURE).
+given the data structure, which it reads from the structure the API publishes).
 """
 
 import io
@@ -14,7 +12,6 @@ import sdmx
 from django.db import transaction
 from pyjstat import pyjstat
 from python_calamine import CalamineWorkbook
-from sdmx.model import common, v30
 
 from municipium.api import opendata
 from municipium.benchmarks import read
@@ -58,14 +55,9 @@ def expected(public: bool, units=None) -> dict:
 
 
 def sdmx_structure():
-    agency = common.Agency(id=opendata.SDMX_AGENCY)
-    dsd = v30.DataStructureDefinition(id=opendata.SDMX_DATAFLOW, maintainer=agency, version=opendata.SDMX_VERSION)
-    for dimension in ("UNIT", "INDICATOR", "TIME_PERIOD", "BREAKDOWN"):
-        dsd.dimensions.getdefault(dimension)
-    dsd.measures.getdefault("OBS_VALUE")
-    for attribute in ("OBS_STATUS", "OBS_CONF", "UNIT_MEASURE"):
-        dsd.attributes.getdefault(attribute)
-    return v30.Dataflow(id=opendata.SDMX_DATAFLOW, maintainer=agency, version=opendata.SDMX_VERSION, structure=dsd)
+    """The dataflow as the API publishes it (SDMX-ML 2.1)."""
+    response = Api().get(f"/sdmx/dataflow/{opendata.SDMX_AGENCY}/{opendata.SDMX_DATAFLOW}/{opendata.SDMX_VERSION}")
+    return sdmx.read_sdmx(io.BytesIO(response.content)).dataflow[opendata.SDMX_DATAFLOW]
 
 
 # pyjstat's own DataFrame writer calls its deprecated reader.
