@@ -195,7 +195,7 @@ def jsonstat_dataset(
         categories["indicator"].setdefault(row["indicator"], row.get("indicator_name") or row["indicator"])
         categories["period"].setdefault(row["period"], row["period"])
         breakdown = row.get("breakdown") or TOTAL
-        categories["breakdown"].setdefault(breakdown, breakdown)
+        categories["breakdown"].setdefault(breakdown, _("Total") if breakdown == TOTAL else breakdown)
         measures.setdefault(
             row["indicator"], {"label": row.get("unit_of_measure") or "", "decimals": int(row.get("decimals") or 0)}
         )

@@ -3,6 +3,7 @@ fetches from the API, no hand-made one, and gets the API's values value for valu
 ones with their reasons; the total category is labelled."""
 
 import io
+import json
 import math
 
 import pytest
@@ -79,3 +80,9 @@ def test_the_structure_names_every_code_and_labels_the_total(gaps):
     assert set(structure.codelist["CL_OBS_STATUS"].items) == {"A", "P", "O", "L", "Q", "M"}
     assert set(structure.codelist["CL_CONF_STATUS"].items) == {"F", "N", "C"}
     assert dsd.dimensions.get("BREAKDOWN").local_representation.enumerated is breakdown
+
+
+def test_json_stat_labels_the_total_category_too(gaps):
+    dataset = json.loads(Api().get("/data/indicators.jsonstat", headers={"Accept-Language": "pl"}).content)
+    labels = dataset["dimension"]["breakdown"]["category"]["label"]
+    assert labels[opendata.TOTAL] not in ("", opendata.TOTAL)
