@@ -309,7 +309,7 @@ def cmd_worker(args) -> int:
     """The background worker: recomputes derived figures after every write."""
     from django.core.management import call_command
 
-    call_command("db_worker", *(["--batch"] if args.once else []))
+    call_command("municipium_worker", *(["--batch"] if args.once else []))
     return 0
 
 

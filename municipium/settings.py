@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "municipium.observations",
     "municipium.benchmarks",
     "municipium.audit",
+    "municipium.worker",
     "municipium.reports",
     "municipium.api",
     "municipium.surveys",
@@ -145,6 +146,11 @@ TASKS = {
         "QUEUES": [],
     }
 }
+# The worker holds a lease on the task it runs and renews it every quarter lease; a task whose
+# lease ends (its worker killed or cut off) is taken back by another worker, and given up
+# with a recorded failure after this many interrupted runs (README: The task worker).
+WORKER_LEASE_SECONDS = float(os.environ.get("WORKER_LEASE_SECONDS", "60"))
+WORKER_MAX_ATTEMPTS = int(os.environ.get("WORKER_MAX_ATTEMPTS", "3"))
 
 # Argon2 first: new passwords and every login re-hash to it; the others only read old hashes.
 PASSWORD_HASHERS = [
