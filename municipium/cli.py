@@ -267,8 +267,9 @@ def cmd_serve(args) -> int:
 
     _migrate()
     call_command("collectstatic", interactive=False, verbosity=0)
+    from municipium.worker.supervise import Supervisor
+
     python = sys.executable
-    worker = subprocess.Popen([python, "-m", "municipium.cli", "worker"])
     server = subprocess.Popen(
         [
             python,
@@ -283,25 +284,16 @@ def cmd_serve(args) -> int:
             "-",
         ]
     )
+    # The worker is watched and started again whenever it ends (README: The task worker).
+    supervisor = Supervisor(server, [python, "-m", "municipium.cli", "worker"])
     print(f"Municipium is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-
-    def stop(*_):
-        for process in (server, worker):
-            if process.poll() is None:
-                process.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stopping.set())
     try:
-        server.wait()
+        supervisor.run()
     except KeyboardInterrupt:
         pass
     finally:
-        stop()
-        for process in (server, worker):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        supervisor.stop()
     return 0
 
 
