@@ -46,7 +46,7 @@ class Command(db_worker.Command):
             help="runs of a task interrupted by a lost worker before it is given up (default: %(default)s)",
         )
 
-    def handle(self, *, verbosity, queue_name, exclude_queues, reload, batch, lease_seconds, max_attempts, **options):
+    def handle(self, *, verbosity, queue_name, exclude_queues, reload, batch, lease_seconds, max_attempts, **options):  # type: ignore[override]
         self.configure_logging(verbosity)
         worker_log = logging.getLogger("municipium.worker")
         worker_log.setLevel(logging.CRITICAL if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG)
