@@ -86,6 +86,7 @@ class Workers:
         worker_id = f"w{len(self.started) + 1}-{uuid.uuid4().hex[:8]}"
         log = self.folder / f"{worker_id}.log"
         env = {**os.environ, "DATABASE_URL": self.url, "DEBUG": "0", "PRODUCTION": "0", "LOG_LEVEL": "INFO"}
+        env["CONN_MAX_AGE"] = "60"  # a worker keeps its connection between tasks: that one is cut
         env.pop("MUNICIPIUM_TASKS", None)  # the real queue, not inline
         with log.open("wb") as out:
             process = subprocess.Popen(
