@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from municipium.worker.models import TaskLease
 from municipium.worker.worker import LeasedWorker
-from tests.worker_tasks import mark
+from tests.worker_tasks import lose_connection, mark
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,23 @@ def test_a_task_that_fails_by_itself_is_recorded_failed_at_once(tmp_path):
     assert task.status == "FAILED"
     assert task.exception_class_path == "builtins.FileNotFoundError"
     assert TaskLease.objects.get().attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the worker drops its (broken) connection
+def test_a_task_that_lost_its_connection_is_queued_again_then_given_up_with_the_error():
+    lose_connection.enqueue()
+    worker = _worker("one", max_attempts=2)
+
+    worker.run_task(worker.claim())
+
+    task = DBTaskResult.objects.get()
+    assert task.status == "READY"  # not recorded failed: it runs again
+    assert TaskLease.objects.get().attempts == 1
+
+    worker.run_task(worker.claim())
+
+    task = DBTaskResult.objects.get()
+    assert task.status == "FAILED"
+    assert task.exception_class_path == "django.db.utils.OperationalError"
+    assert "interrupted 2 times" in task.traceback
+    assert "server closed the connection unexpectedly" in task.traceback

@@ -19,3 +19,11 @@ def mark(folder: str, name: str, first_run_seconds: float = 0.0) -> str:
     if runs == 0 and first_run_seconds:
         time.sleep(first_run_seconds)
     return name
+
+
+@task
+def lose_connection() -> None:
+    """Fails as a task does whose database connection was cut under it."""
+    from django.db import OperationalError
+
+    raise OperationalError("server closed the connection unexpectedly")
