@@ -31,7 +31,7 @@ from municipium.catalog.models import Category, Indicator, Variable
 from municipium.lib import numbers, stats, tabular
 from municipium.lib.formulas import FormulaError
 from municipium.lib.formulas.readable import readable_html, readable_text
-from municipium.observations.models import Period, PeriodCodeError, parse_period
+from municipium.observations.models import Missing, Period, PeriodCodeError, parse_period
 from municipium.places.models import Group, Unit
 
 from . import bands, charts, read
@@ -62,6 +62,11 @@ class Row:
     percentile: float | None = None
     band: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
     colour: str = NO_VALUE_COLOUR
+    missing: str = ""  # why there is no value: a Missing code, or "" when nobody said
+
+    @property
+    def missing_label(self) -> str:
+        return str(Missing(self.missing).label) if self.missing else ""
 
 
 def _rank(values: list[float], polarity: str) -> list[tuple[int, float]]:
@@ -176,7 +181,8 @@ class Slice:
             )
         rows.sort(key=lambda r: (r.rank, r.unit.code))
         with_value = {r.unit.pk for r in rows}
-        rows += [Row(u) for u in members if u.pk not in with_value]
+        reasons = read.missing(self.indicator, self.period, self.group, public=self.public)
+        rows += [Row(u, missing=reasons.get(u.pk, "")) for u in members if u.pk not in with_value]
         self._colour(rows)
         return rows
 
@@ -450,7 +456,8 @@ def _attachment(content, content_type: str, filename: str) -> HttpResponse:
 
 
 def data_frame(view: Slice) -> pl.DataFrame:
-    """The table behind the charts, one row per member (an empty value where it has none)."""
+    """The table behind the charts, one row per member (an empty value where it has none,
+    with the reason in `missing` where one is known)."""
     s = view.statistic
     rows = [
         {
@@ -461,6 +468,7 @@ def data_frame(view: Slice) -> pl.DataFrame:
             "group": view.group.code,
             "period": view.period.code,
             "value": r.value,
+            "missing": r.missing,
             "rank": r.rank,
             "rank_of": sum(1 for x in view.rows if x.value is not None),
             "percentile": r.percentile,
@@ -481,6 +489,7 @@ def data_frame(view: Slice) -> pl.DataFrame:
         "group": pl.String,
         "period": pl.String,
         "value": pl.Float64,
+        "missing": pl.String,
         "rank": pl.Int64,
         "rank_of": pl.Int64,
         "percentile": pl.Float64,

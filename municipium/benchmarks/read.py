@@ -47,6 +47,22 @@ def values(indicator, period, group=None, *, public: bool) -> QuerySet[Indicator
     return rows.order_by("unit__code")
 
 
+def missing(indicator, period, group=None, *, public: bool) -> dict[int, str]:
+    """Why units have no value in the period: {unit id: missing code} (DESIGN principle 2).
+    A published row without a reason (its value rests on unpublished data) is left out, so
+    outsiders get no hint of it."""
+    rows = IndicatorValue.objects.filter(
+        indicator=indicator,
+        period=period,
+        breakdown="",
+        basis=basis(indicator, period, public=public),
+        value__isnull=True,
+    ).exclude(missing="")
+    if group is not None:
+        rows = rows.filter(unit_id__in=_members(group, period))
+    return dict(rows.values_list("unit_id", "missing"))
+
+
 def value(indicator, unit, period, *, public: bool) -> IndicatorValue | None:
     return IndicatorValue.objects.filter(
         indicator=indicator,

@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from municipium.api import opendata
 from municipium.benchmarks import engine
+from municipium.places.models import Unit
 from tests import factories as f
 
 from .conftest import Api
@@ -100,3 +101,16 @@ def test_an_outsider_gets_no_row_for_a_value_that_rests_on_unpublished_data(gaps
     assert "A" not in public and public["B"]["missing"] == ""
     text = Api().get("/data/indicators.sdmx.csv", {k: v for k, v in filters.items() if k != "limit"}).content
     assert ",A,nrw,2024," not in text.decode()
+
+
+def test_the_indicator_page_and_its_download_say_why_a_member_has_no_value(gaps, client):
+    f.group("gaps", list(Unit.objects.filter(code__in=["A", *REASONS])))
+    data = client.get("/en/indicators/nrw/data/?group=gaps&period=2023&format=csv")
+    rows = {r["unit"]: r for r in csv.DictReader(io.StringIO(data.content.decode("utf-8-sig")))}
+    assert {code: (rows[code]["value"], rows[code]["missing"]) for code in REASONS} == {
+        code: ("", reason) for code, reason in REASONS.items()
+    }
+    assert rows["A"]["missing"] == ""
+    page = client.get("/pl/indicators/nrw/?group=gaps&period=2023").content.decode()
+    for label in ("Poufne", "Nie dotyczy", "Nieudostępniane", "Niezbierane"):
+        assert label in page
