@@ -149,3 +149,19 @@ def test_a_task_that_lost_its_connection_is_queued_again_then_given_up_with_the_
     assert task.exception_class_path == "django.db.utils.OperationalError"
     assert "interrupted 2 times" in task.traceback
     assert "server closed the connection unexpectedly" in task.traceback
+
+
+def test_an_administrator_sees_the_leases_and_how_often_each_task_was_taken_back(client, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    mark.enqueue(str(tmp_path), "a")
+    _worker("one").claim()
+    _lose_the_lease()
+    _worker("two").reclaim()
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", None)
+    client.force_login(admin)
+
+    page = client.get("/admin/worker/tasklease/")
+
+    assert page.status_code == 200
+    assert "taken back from a lost worker" in page.content.decode()
