@@ -218,6 +218,18 @@ def test_a_broken_formula_is_reported_and_leaves_no_stale_values(water):
         engine.compute_indicator(uses)
 
 
+def test_a_formula_saved_past_the_bounds_is_an_error_and_never_sizes_the_work(water):
+    # Saved before formulas were bounded (or straight into the database): the engine must
+    # report it, not range over 10**18 periods (it used to spin with a transaction open).
+    produced, billed, nrw = water
+    a = f.unit("A")
+    obs = f.observe(a, produced, 2024, 10)
+    far = f.indicator("far", "lag(produced, 1000000000000000000)")
+    result = engine.recompute_changed([produced.pk], [obs.period_id])
+    assert "far" in result.errors and stored_values(far) == {}
+    assert engine.affected_periods(far, [obs.period_id]) == [obs.period_id]
+
+
 # -- groups --------------------------------------------------------------------------------
 
 

@@ -562,3 +562,64 @@ def test_no_lark_exception_leaks_out(text):
 
 def test_a_formula_built_by_parse_is_a_formula():
     assert isinstance(parse("1"), Formula)
+
+
+# --- bounds: what a formula may ask of the engine ------------------------------------------
+
+
+def test_lag_reaches_back_at_most_a_hundred_periods_and_says_where():
+    assert parse("lag(x, 100)").max_lag == 100
+    caught = error("lag(water_produced, 1000000000000000000)")
+    assert str(caught) == "column 21: lag() may reach at most 100 periods back, lags inside lags added up"
+    assert caught.column == 21
+
+
+def test_lags_inside_lags_add_up_to_the_bound():
+    assert parse("lag(lag(x, 50), 50)").max_lag == 100
+    caught = error("x + lag(lag(x, 60), 60)")
+    assert caught.column == 9 and "at most 100 periods back" in str(caught)
+
+
+def test_a_function_takes_at_most_a_hundred_arguments():
+    assert parse("min(" + ", ".join(["x"] * 100) + ")")
+    caught = error("1 + min(" + ",".join(["x"] * 101) + ")")
+    assert str(caught) == "column 5: min() takes at most 100 arguments, not 101"
+    assert "at most 100 arguments" in str(error("sum(pop, " + ", ".join(f'"{i}"' for i in range(100)) + ")"))
+
+
+def test_a_formula_is_at_most_two_thousand_characters():
+    caught = error("min(" + ", ".join(["water_produced"] * 10_000) + ")")
+    assert str(caught) == "column 2001: the formula is too long; it may have at most 2,000 characters"
+    assert caught.column == 2001
+
+
+def test_nesting_is_bounded_and_the_message_points_at_the_first_level_too_deep():
+    assert parse("abs(" * 199 + "x" + ")" * 199)
+    caught = error("abs(" * 201 + "x" + ")" * 201)
+    assert str(caught) == "column 801: the formula is nested too deeply; it may nest at most 200 levels"
+
+
+def test_parentheses_alone_cannot_make_parsing_slow():
+    started = time.monotonic()
+    assert error("(" * 100_000 + "x" + ")" * 100_000).column == 2001
+    assert time.monotonic() - started < 1
+
+
+def test_the_worst_formula_within_the_bounds_computes_in_seconds():
+    deepest = "if(x > 0, " * 66 + "min(" + ", ".join(["x"] * 100) + ")" + ", 0)" * 66
+    widest = "min(" + ", ".join(["x"] * 100) + ") + lag(x, 100)"
+    frame = pl.DataFrame({"unit": [1, 1, 2], "x": [1.0, 2.0, 3.0]})
+    for text in (deepest, widest):
+        started = time.monotonic()
+        frame.with_columns(parse(text).to_polars(column_name))
+        assert time.monotonic() - started < 10, text[:40]
+
+
+def test_a_bound_is_told_in_the_readers_language():
+    from django.utils import translation
+
+    with translation.override("pl"):
+        message = str(error("lag(x, 1000)"))
+    assert message != str(error("lag(x, 1000)")) and "100" in message
+    with translation.override("fa"):
+        assert "۱۰۰" in str(error("lag(x, 1000)"))

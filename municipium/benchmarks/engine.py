@@ -410,7 +410,9 @@ def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
     )
     # A period's published row is needed if anything its window reads is not published.
     raw = set(obs.filter(pl.col("published") == 0)["ordinal"].unique().to_list())
-    result.unpublished = {p for p in ordinals if any(p - d in raw for d in range(spec.window + 1))}
+    # Compared against the periods read, never ranged over the window: the window comes
+    # from a formula someone typed (lib/formulas bounds it too).
+    result.unpublished = {p for p in ordinals if any(0 <= p - r <= spec.window for r in raw)}
 
     out = pl.DataFrame({"ordinal": ordinals}, schema={"ordinal": pl.Int64}).join(
         periods.select("ordinal", "period_id"), on="ordinal"
@@ -653,9 +655,15 @@ def affected_periods(
     ctx = context or Context()
     spec = ctx.spec(indicator if isinstance(indicator, int) else indicator.pk)
     changed = {ctx.period_ordinal[p] for p in period_ids if ctx.period_kind.get(p) == spec.kind}
-    reach = {p + d for p in changed for d in range(spec.window + 1)}
     periods = ctx.periods(spec.kind)
-    return periods.filter(pl.col("ordinal").is_in(sorted(reach)))["period_id"].to_list()
+    # The periods that exist, filtered by distance, never a range as long as the window:
+    # the window comes from a formula someone typed (lib/formulas bounds it too).
+    reached = [
+        period_id
+        for period_id, ordinal in periods.select("period_id", "ordinal").iter_rows()
+        if any(0 <= ordinal - p <= spec.window for p in changed)
+    ]
+    return reached
 
 
 def recompute_changed(variable_ids: Iterable[int], period_ids: Iterable[int]) -> RefreshResult:

@@ -202,3 +202,34 @@ def test_the_edit_page_shows_the_preview_on_the_coordinators_group(client, world
     assert response.url == "/en/catalogue/indicators/rasina__water_nrw/edit/"
     html = client.get(response.url).content.decode()
     assert "preview-table" in html and "Kruševac" in html
+
+
+HOSTILE = {
+    "lag(water_produced, 1000000000000000000)": "column 21: lag() may reach at most 100 periods back",
+    "min(" + ", ".join(["water_produced"] * 10_000) + ")": "column 2001: the formula is too long",
+    "min(" + ", ".join(["water_produced"] * 120) + ")": "column 1: min() takes at most 100 arguments, not 120",
+    "abs(" * 300 + "water_produced" + ")" * 300: "column 801: the formula is nested too deeply",
+}
+
+
+@pytest.mark.parametrize("formula", HOSTILE)
+def test_the_live_preview_refuses_a_formula_beyond_the_bounds_with_where_and_what(client, world, formula):
+    client.force_login(person("admin", "admin"))
+    response = client.post("/en/catalogue/indicators/water_nrw/preview/", {"formula": formula, "group": "rasina"})
+    html = unescape(response.content.decode())
+    assert response.status_code == 200
+    assert HOSTILE[formula] in html and "preview-table" not in html
+    html = unescape(
+        client.post(
+            "/pl/catalogue/indicators/water_nrw/preview/", {"formula": formula, "group": "rasina"}
+        ).content.decode()
+    )
+    assert "pozycja" in html and HOSTILE[formula] not in html
+
+
+def test_a_formula_beyond_the_bounds_is_not_saved(client, small):
+    client.force_login(person("admin", "admin"))
+    formula = "lag(produced, 1000000000000000000)"
+    response = client.post("/en/catalogue/indicators/loss/edit/", form_data(small["loss"], formula=formula))
+    assert "column 15: lag() may reach at most 100 periods back" in unescape(response.content.decode())
+    assert Indicator.objects.get(code="loss").formula == small["loss"].formula

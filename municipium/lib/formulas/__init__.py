@@ -15,6 +15,10 @@ Syntax: numbers (12, 1.5, 1e3); codes; + - * / and unary -; parentheses;
 < <= > >= == != (1.0 or 0.0); and, or, not; min(a, b, ...), max(a, b, ...), abs(x),
 round(x), round(x, n), if(cond, a, b), coalesce(a, b, ...), lag(x), lag(x, n),
 sum(x), sum(x, "65-79", "80+"); categories pop["F"] or pop[F].
+
+Bounds (parser.py, checked at parse time so that no formula can make the engine spin or
+allocate by a number someone typed): at most 2,000 characters, 200 levels of nesting,
+100 arguments to one function, and 100 periods back through lag(), nested lags added up.
 """
 
 from .ast import Ref

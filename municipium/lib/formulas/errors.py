@@ -182,8 +182,57 @@ def number_too_large(position: int) -> FormulaError:
     )
 
 
-def too_deep() -> FormulaError:
-    return FormulaError(_("the formula is nested too deeply"))
+def too_deep(position: int, maximum: int) -> FormulaError:
+    return FormulaError(
+        ngettext(
+            "column %(column)s: the formula is nested too deeply; it may nest at most %(maximum)s level",
+            "column %(column)s: the formula is nested too deeply; it may nest at most %(maximum)s levels",
+            maximum,
+        )
+        % {"column": position + 1, "maximum": format_number(maximum, 0)},
+        position,
+    )
+
+
+def too_long(position: int, maximum: int) -> FormulaError:
+    return FormulaError(
+        ngettext(
+            "column %(column)s: the formula is too long; it may have at most %(maximum)s character",
+            "column %(column)s: the formula is too long; it may have at most %(maximum)s characters",
+            maximum,
+        )
+        % {"column": position + 1, "maximum": format_number(maximum, 0)},
+        position,
+    )
+
+
+def too_many_arguments(position: int, function: str, maximum: int, count: int) -> FormulaError:
+    return FormulaError(
+        ngettext(
+            "column %(column)s: %(function)s() takes at most %(maximum)s argument, not %(count)s",
+            "column %(column)s: %(function)s() takes at most %(maximum)s arguments, not %(count)s",
+            maximum,
+        )
+        % {
+            "column": position + 1,
+            "function": function,
+            "maximum": format_number(maximum, 0),
+            "count": format_number(count, 0),
+        },
+        position,
+    )
+
+
+def lag_too_far(position: int, maximum: int) -> FormulaError:
+    return FormulaError(
+        ngettext(
+            "column %(column)s: lag() may reach at most %(maximum)s period back, lags inside lags added up",
+            "column %(column)s: lag() may reach at most %(maximum)s periods back, lags inside lags added up",
+            maximum,
+        )
+        % {"column": position + 1, "maximum": format_number(maximum, 0)},
+        position,
+    )
 
 
 def expected_phrase(kinds: list[str]) -> str:

@@ -17,15 +17,30 @@ from lark import Lark, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import errors
-from .ast import Binary, Call, Lag, Node, Number, Ref, Round, Text, Unary, Variable, depth
+from .ast import Binary, Call, Lag, Node, Number, Ref, Round, Text, Unary, Variable, children
 
 # Polars rounds with a multiplier of 10**decimals; beyond 15 digits a float has nothing
 # left to round and large multipliers overflow.
 MAX_DECIMALS = 15
 
-# Printing and computing walk the tree recursively; this keeps them far from Python's
-# recursion limit while allowing a sum of a few hundred terms.
-MAX_DEPTH = 300
+# Bounds on what a formula may ask of the engine, checked here at parse time so that no
+# saved or previewed formula can make a worker spin or allocate by a number someone typed
+# (issue 20). Each was measured on the 2-core reference machine: at these limits the worst
+# formula compiles and computes in a second or two.
+#
+# Printing and computing walk the tree recursively, and the Polars expression nests one
+# struct per operator, so its cost grows with the square of the depth; 200 levels still
+# allows a sum of a hundred and fifty terms or thirty nested if(min(coalesce())).
+MAX_DEPTH = 200
+# Longer text only adds parentheses or terms; the starter catalogue's longest is 160.
+MAX_LENGTH = 2000
+# min(), max(), coalesce() and sum()'s categories: the engine packs the arguments in one
+# struct, whose cost grows with their square (10,000 ran into the worker timeout).
+MAX_ARGUMENTS = 100
+# How far back a formula reads, nested lags added up. The engine loads that many earlier
+# periods, so this is what keeps lag(x, 10**18) from looping or allocating; a hundred
+# periods is more than any yearly or monthly series holds.
+MAX_LAG = 100
 
 _WHOLE_NUMBER = re.compile(r"\d+\Z")
 
@@ -118,6 +133,8 @@ class _Build(Transformer):
         fewest, most = _ARITY[function]
         if len(args) < fewest or (most is not None and len(args) > most):
             raise errors.wrong_arity(position, function, errors.arity_phrase(fewest, most), len(args))
+        if len(args) > MAX_ARGUMENTS:
+            raise errors.too_many_arguments(position, function, MAX_ARGUMENTS, len(args))
         if function == "sum":
             return self._sum(position, args)
         operands = [_operand(arg) for arg in (args if function not in ("lag", "round") else args[:1])]
@@ -125,6 +142,8 @@ class _Build(Transformer):
             periods = 1 if len(args) == 1 else _whole_number(_operand(args[1]))
             if not periods:  # None or 0
                 raise errors.bad_lag(args[1].position)
+            if periods > MAX_LAG:
+                raise errors.lag_too_far(args[1].position, MAX_LAG)
             return Lag(operands[0], periods, position)
         if function == "round":
             decimals = 0 if len(args) == 1 else _whole_number(_operand(args[1]))
@@ -180,6 +199,9 @@ def parse_tree(text: str) -> Node:
     """Parse formula text into a tree, or raise FormulaError."""
     if not text.strip():
         raise errors.empty()
+    if len(text) > MAX_LENGTH:
+        # Before parsing: the parser's work grows with the text.
+        raise errors.too_long(MAX_LENGTH, MAX_LENGTH)
     try:
         # The transformer builds the formula's nodes while parsing, so parse() returns
         # one of them (lark types it as a Tree).
@@ -202,6 +224,31 @@ def parse_tree(text: str) -> Node:
         position = getattr(error, "pos_in_stream", None) or 0
         raise errors.unexpected_character(position, text[position : position + 1]) from None
     formula = _operand(node)
-    if depth(formula) > MAX_DEPTH:
-        raise errors.too_deep()
+    _check_bounds(formula)
     return formula
+
+
+def _check_bounds(tree: Node) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH or reading more than MAX_LAG periods back
+    (lags inside lags add up), pointing at the leftmost place that goes past the limit.
+
+    Iterative, like everything that meets a tree before it is known to be shallow.
+    """
+    too_deep: int | None = None
+    too_far: int | None = None
+    stack: list[tuple[Node, int, int]] = [(tree, 1, 0)]
+    while stack:
+        node, level, lag = stack.pop()
+        if level > MAX_DEPTH:
+            too_deep = node.position if too_deep is None else min(too_deep, node.position)
+            continue
+        if isinstance(node, Lag):
+            lag += node.periods
+            if lag > MAX_LAG:
+                too_far = node.position if too_far is None else min(too_far, node.position)
+                continue
+        stack.extend((child, level + 1, lag) for child in children(node))
+    if too_deep is not None:
+        raise errors.too_deep(too_deep, MAX_DEPTH)
+    if too_far is not None:
+        raise errors.lag_too_far(too_far, MAX_LAG)
