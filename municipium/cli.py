@@ -286,7 +286,12 @@ def cmd_serve(args) -> int:
     )
     # The worker is watched and started again whenever it ends (README: The task worker).
     supervisor = Supervisor(server, [python, "-m", "municipium.cli", "worker"])
-    print(f"Municipium is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    from django.utils.translation import gettext as _
+
+    print(
+        _("Municipium is serving on %(url)s (Ctrl-C stops it)") % {"url": f"http://{args.host}:{args.port}/"},
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, lambda *_: supervisor.stopping.set())
     try:
         supervisor.run()
