@@ -51,11 +51,13 @@ def _catalog_dict() -> dict:
     return catalog
 
 
-def build_world(years=YEARS, groups=WITH_DATA, *, last_year_status: str | None = None) -> World:
+def build_world(years=YEARS, groups=WITH_DATA, *, last_year_status: str | None = None, sharing: tuple = ()) -> World:
     """Load the world; `last_year_status` leaves the last year's figures in that status
-    (draft, submitted, ...) instead of published."""
+    (draft, submitted, ...) instead of published; the groups of `sharing` share unpublished
+    figures among their members whatever their kind (Rasina is a region, which does not)."""
     with transaction.atomic():
         world = _build(years, groups, last_year_status)
+        Group.objects.filter(code__in=sharing).update(shares_unpublished=True)
         # Everything is computed above; the recomputes the loads scheduled would only repeat it.
         transaction.get_connection().run_on_commit.clear()
     return world

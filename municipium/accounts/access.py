@@ -3,7 +3,10 @@
 Rules (DESIGN principle 7):
 - published figures are public; units, groups and the catalogue are public;
 - unpublished figures are seen only inside the groups that share them: by anyone with a role
-  on the group, or on one of its member units;
+  on the group, or with a role on one of its member units when the group shares unpublished
+  figures (`Group.shares_unpublished`: exchange groups and cooperations by default, not peer
+  groups or regions, which are compared on published figures only); a role on a unit always
+  shows that unit's own figures;
 - a data officer writes the observations of the units their role reaches, an approver
   approves them, a coordinator manages their group; an administrator may do everything.
 Callers turn a refusal into 404 ("not found"), never a hint that something exists.
@@ -55,15 +58,34 @@ def reached_units(user, kinds=None) -> set[int]:
 
 
 def reached_groups(user, kinds=None) -> set[int]:
-    """Ids of the groups the user is inside: a role on the group or on one of its members."""
+    """Ids of the groups the user is inside, whose members' unpublished figures they see: a
+    role on the group, or a role on one of its members when the group shares unpublished
+    figures. Being a member of a peer group or a region shares nothing before publication."""
     if not user.is_authenticated:
         return set()
     rows = [r for r in _roles(user)["rows"] if kinds is None or r[0] in kinds]
     groups = {group for _k, _u, group in rows if group}
     units = {unit for _k, unit, _g in rows if unit}
     if units:
-        groups |= set(Membership.objects.filter(unit_id__in=_descendants(units)).values_list("group_id", flat=True))
+        groups |= set(
+            Membership.objects.filter(unit_id__in=_descendants(units), group__shares_unpublished=True).values_list(
+                "group_id", flat=True
+            )
+        )
     return groups
+
+
+def insider_units(user) -> set[int]:
+    """Ids of the units whose unpublished figures the user sees (`sees_unpublished` for many
+    units at once): the units their roles reach and the members of the groups they are
+    inside. Not meaningful for administrators, who see everything (ask `is_admin`)."""
+    if not user.is_authenticated:
+        return set()
+    units = reached_units(user)
+    groups = reached_groups(user)
+    if groups:
+        units |= set(Membership.objects.filter(group_id__in=groups).values_list("unit_id", flat=True))
+    return units
 
 
 def inside_group(user, group: Group) -> bool:
@@ -71,18 +93,21 @@ def inside_group(user, group: Group) -> bool:
 
 
 def sees_unpublished(user, unit: Unit | None = None, group: Group | None = None) -> bool:
-    """May the user read unpublished figures of this group (or of a group this unit is in)?"""
+    """May the user read unpublished figures of this unit (their roles reach it, or it is a
+    member of a group they are inside) and of this group (its statistics and ranks)? Given
+    both, as a page that sets a unit against a group does, both must hold: statistics of a
+    group that shares nothing are read on published figures even beside one's own unit."""
     if is_admin(user):
         return True
-    if not user.is_authenticated:
+    if not user.is_authenticated or (unit is None and group is None):
         return False
     inside = reached_groups(user)
-    if group is not None:
-        return group.pk in inside
+    if group is not None and group.pk not in inside:
+        return False
     if unit is not None:
         unit_groups = set(Membership.objects.filter(unit=unit).values_list("group_id", flat=True))
         return bool(unit_groups & inside) or unit.pk in reached_units(user)
-    return False
+    return True
 
 
 def can_enter(user, unit: Unit) -> bool:

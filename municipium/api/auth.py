@@ -32,7 +32,6 @@ from municipium.accounts import access
 from municipium.accounts.models import LoginAttempt
 from municipium.accounts.throttle import client_ip, recent_failures, record_failure
 from municipium.lib.numbers import format_number
-from municipium.places.models import Membership
 
 from .models import TOKEN_PREFIX, ApiToken
 
@@ -88,16 +87,8 @@ class Caller:
 
     @cached_property
     def insider_units(self) -> set[int]:
-        """Units whose unpublished figures the caller sees (access.sees_unpublished, for
-        many units at once): the units their roles reach and the members of the groups
-        they are inside."""
-        if not self.user.is_authenticated:
-            return set()
-        units = access.reached_units(self.user)
-        groups = access.reached_groups(self.user)
-        if groups:
-            units |= set(Membership.objects.filter(group_id__in=groups).values_list("unit_id", flat=True))
-        return units
+        """Units whose unpublished figures the caller sees (access.insider_units)."""
+        return access.insider_units(self.user)
 
     @cached_property
     def insider_groups(self) -> set[int]:

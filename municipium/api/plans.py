@@ -4,7 +4,6 @@ plan's tree with targets and progress from `plans.progress.compute` (the page's 
 from django.http import Http404
 from ninja import Router, Schema
 
-from municipium.accounts import access as accounts_access
 from municipium.api.schemas import responses
 from municipium.plans import access, progress
 from municipium.plans.models import Plan
@@ -85,7 +84,7 @@ def plan(request, code: str):
     found = Plan.objects.select_related("unit", "compare_with").filter(code=code).first()
     if found is None or not access.can_read(user, found):
         raise Http404
-    public = not accounts_access.sees_unpublished(user, unit=found.unit)
+    public = access.public_figures(user, found)
     items = []
     for _depth, node in progress.flatten(progress.compute(found, public=public)):
         item = node.item

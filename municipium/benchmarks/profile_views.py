@@ -236,8 +236,11 @@ def unit_profile(request, code):
     ids = [i.pk for i in indicators]
     statistics, ranks = {}, {}
     if period is not None and group is not None:
-        statistics = {s.indicator_id: s for s in read.statistics_many(ids, [period.pk], group, public=public)}
-        ranks = read.unit_ranks(unit, ids, period, group, public=public)
+        # The group's statistics and ranks hold its other members' figures: drafts only when
+        # the group shares them with this user, even on the page of their own unit.
+        group_public = public or not access.sees_unpublished(request.user, group=group)
+        statistics = {s.indicator_id: s for s in read.statistics_many(ids, [period.pk], group, public=group_public)}
+        ranks = read.unit_ranks(unit, ids, period, group, public=group_public)
 
     areas: list[Area] = []
     dimension_labels = dict(Indicator.Dimension.choices)

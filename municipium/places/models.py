@@ -78,6 +78,17 @@ class Group(models.Model):
     name = models.JSONField(default=dict)
     description = models.JSONField(default=dict, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Whether members see each other's figures before they are published (DESIGN principle
+    # 7; the rule is accounts/access.py's). Exchange groups and cooperations agreed to share;
+    # peer groups and regions are only compared on published figures. A group saved without
+    # a value takes its kind's (`SHARING_KINDS`); the admin form asks explicitly.
+    shares_unpublished = models.BooleanField(
+        _("shares unpublished figures"),
+        help_text=_(
+            "Members' data officers, approvers and viewers see each other's figures before they are "
+            "published. Exchange groups and cooperations usually do; peer groups and regions do not."
+        ),
+    )
     units = models.ManyToManyField(Unit, through="Membership", related_name="groups")
 
     class Meta:
@@ -85,6 +96,11 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {pick(self.name)}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        if self.shares_unpublished is None:
+            self.shares_unpublished = self.kind in SHARING_KINDS
+        super().save(*args, **kwargs)
 
     @property
     def label(self) -> str:
@@ -94,6 +110,10 @@ class Group(models.Model):
         """The units that are members of the group at some time in `period`, by code."""
         ids = Membership.objects.filter(group=self).in_period(period).values("unit_id")
         return Unit.objects.filter(pk__in=ids).order_by("code")
+
+
+# The kinds of group whose members agreed to share unpublished figures, unless set otherwise.
+SHARING_KINDS = frozenset({Group.Kind.EXCHANGE, Group.Kind.COOPERATION})
 
 
 class MembershipQuerySet(models.QuerySet):

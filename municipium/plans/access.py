@@ -46,6 +46,13 @@ def can_read(user, plan: Plan) -> bool:
     return plan.state != Plan.State.DRAFT or can_draft_any(user, plan)
 
 
+def public_figures(user, plan: Plan) -> bool:
+    """Whether the plan's progress is read on published figures for this user: its targets
+    set the unit against the group it compares with, so both must share their unpublished
+    figures with the user (`accounts.access.sees_unpublished`)."""
+    return not access.sees_unpublished(user, unit=plan.unit, group=plan.compare_with)
+
+
 def can_edit_item(user, item: Item) -> bool:
     """Coordinators edit every item; a working group's members the items their body drafts
     and everything below them."""

@@ -28,10 +28,6 @@ def _plan(request, code) -> Plan:
     return plan
 
 
-def _public(user, plan) -> bool:
-    return not accounts_access.sees_unpublished(user, unit=plan.unit)
-
-
 def plans(request):
     return render(
         request,
@@ -73,7 +69,7 @@ def _plan_form(request, plan):
 def plan(request, code):
     plan = _plan(request, code)
     user = request.user
-    tree = progress.compute(plan, public=_public(user, plan))
+    tree = progress.compute(plan, public=access.public_figures(user, plan))
     rows = progress.flatten(tree)
     coordinator = access.can_coordinate(user, plan)
     editable = {n.item.pk for _d, n in rows if plan.state == Plan.State.DRAFT and access.can_edit_item(user, n.item)}
@@ -197,7 +193,7 @@ def report(request, code):
     except ValueError:
         year = this_year - 1
     year = min(max(year, plan.start_year), plan.end_year)
-    rows = progress.flatten(progress.compute(plan, public=_public(request.user, plan), until=year))
+    rows = progress.flatten(progress.compute(plan, public=access.public_figures(request.user, plan), until=year))
     context = {"plan": plan, "rows": rows, "year": year, "years": range(plan.start_year, plan.end_year + 1)}
     if request.GET.get("format") == "pdf":
         from django.template.loader import render_to_string
@@ -233,7 +229,7 @@ def download(request, code, fmt):
         )
         name = f"{plan.code}.xlsx"
     else:
-        rows = progress.flatten(progress.compute(plan, public=_public(request.user, plan)))
+        rows = progress.flatten(progress.compute(plan, public=access.public_figures(request.user, plan)))
         header = [
             "item",
             "level",

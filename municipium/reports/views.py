@@ -37,8 +37,9 @@ def _report(request, code: str, pk: int) -> Report:
     return report
 
 
-def _public(user, unit) -> bool:
-    return not access.sees_unpublished(user, unit=unit)
+def _public(user, report: Report) -> bool:
+    # The report sets its unit against its group: both must share their drafts with the user.
+    return not access.sees_unpublished(user, unit=report.unit, group=report.group)
 
 
 def reports(request, code):
@@ -80,7 +81,7 @@ def report(request, code, pk):
         "unit": report.unit,
         "report": report,
         "form": form,
-        "sections": sections(report, public=_public(request.user, report.unit)),
+        "sections": sections(report, public=_public(request.user, report)),
     }
     return render(request, "reports/report.html", context)
 
@@ -88,7 +89,7 @@ def report(request, code, pk):
 @require_GET
 def report_pdf(request, code, pk):
     report = _report(request, code, pk)
-    content = pdf.render(report, public=_public(request.user, report.unit))
+    content = pdf.render(report, public=_public(request.user, report))
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{pdf.filename(report)}"'
     return response

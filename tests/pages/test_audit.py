@@ -23,7 +23,7 @@ def world():
     billed = f.variable("water_billed", area=area)
     f.indicator("nrw", "100 * (water_produced - water_billed) / water_produced", area=area)
     a, b, c = f.unit("A", {"en": "Alpha"}), f.unit("B", {"en": "Beta"}), f.unit("C", {"en": "Gamma"})
-    peers = f.group("peers", [a, b])
+    peers = f.group("peers", [a, b], kind="exchange")  # members see each other's figures
     f.group("others", [c])
     f.write(
         [

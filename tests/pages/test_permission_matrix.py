@@ -117,7 +117,9 @@ class Target:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
-        build_world(years=(2023, 2024), groups=("rasina", "pl-exchange"), last_year_status="draft")
+        # Rasina's municipalities agreed to share their drafts (a region does not by default:
+        # tests/test_sharing_groups.py); the matrix is about who is inside such a group.
+        build_world(years=(2023, 2024), groups=("rasina", "pl-exchange"), last_year_status="draft", sharing=("rasina",))
         yield _setting()
         transaction.set_rollback(True)
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_report_on_unpublished_figures_is_not_found_by_outsiders():
-    world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="submitted")
+    world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="submitted", sharing=("rasina",))
     kru, period = world.unit(UNIT), Period.objects.get(code="2024")
     report = Report.objects.create(unit=kru, title="Draft figures", period=period, group=world.group("rasina"))
     report.entries.create(indicator=indicators_with_values(kru, period, 1)[0], order=1)
