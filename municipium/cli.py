@@ -312,7 +312,7 @@ def cmd_worker(args) -> int:
 
 def cmd_daily(args) -> int:
     """Once a day (cron, a systemd timer): release the publications whose embargo date has
-    come and send the automatic deadline reminders. Safe to run again, and from several
+    come, send the automatic deadline reminders and remove uploads never committed. Safe to run again, and from several
     servers at once: each release and each reminder is claimed in the database first, so it
     happens once (README: The daily job)."""
     import datetime as dt
@@ -345,6 +345,10 @@ def cmd_daily(args) -> int:
 
     sent_overdue, failed_overdue = cooperation.send_overdue_reminders(today)
     sent, failed = sent + sent_overdue, failed + failed_overdue
+    # Uploaded files that were checked but never committed.
+    from municipium.observations import uploads
+
+    swept = uploads.sweep()
     published = ngettext("%(count)s figure published", "%(count)s figures published", released)
     reminded = ngettext("%(count)s reminder sent", "%(count)s reminders sent", sent)
     print(
@@ -354,6 +358,15 @@ def cmd_daily(args) -> int:
             "reminded": reminded % {"count": format_number(sent, 0)},
         }
     )
+    if swept:
+        print(
+            ngettext(
+                "%(count)s uploaded file that was never imported removed",
+                "%(count)s uploaded files that were never imported removed",
+                swept,
+            )
+            % {"count": format_number(swept, 0)}
+        )
     if failed:
         print(
             ngettext(
@@ -451,7 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recompute", help="recompute every derived figure from the observations")
     p.set_defaults(func=cmd_recompute)
 
-    p = sub.add_parser("daily", help="release embargoed publications and send deadline reminders (run once a day)")
+    p = sub.add_parser(
+        "daily",
+        help="release embargoed publications, send deadline reminders, remove stale uploads (run once a day)",
+    )
     p.add_argument("--today", default=None, help="act as if it were this date (YYYY-MM-DD)")
     p.add_argument(
         "--days-before", type=int, default=None, help="send the reminder this many days before a deadline (default 7)"

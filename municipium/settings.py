@@ -270,6 +270,8 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Uploaded files larger than this are refused before parsing (bytes).
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
+# Uploaded files checked but never committed are removed by the daily job after this long (hours).
+UPLOAD_MAX_AGE_HOURS = int(os.environ.get("UPLOAD_MAX_AGE_HOURS", "24"))
 
 LOGGING = {
     "version": 1,

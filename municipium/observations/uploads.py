@@ -6,8 +6,10 @@ under DATA_DIR/uploads named by a random token, and the session holds what the t
 file changed on disk is refused instead of imported.
 """
 
+import datetime as dt
 import hashlib
 import secrets
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -46,3 +48,22 @@ def take(request, slot: str, token: str) -> tuple[bytes, dict] | None:
 
 def unchanged(data: bytes, kept: dict) -> bool:
     return hashlib.sha256(data).hexdigest() == kept["sha256"]
+
+
+def sweep(max_age: dt.timedelta | None = None, *, now: float | None = None) -> int:
+    """Remove the kept files older than `max_age` (settings.UPLOAD_MAX_AGE_HOURS): files
+    that were checked but never committed, whose session ended or whose person walked away.
+    A commit after that asks for the file again ("no longer here"). Run by the daily job;
+    returns how many files were removed."""
+    if max_age is None:
+        max_age = dt.timedelta(hours=settings.UPLOAD_MAX_AGE_HOURS)
+    cutoff = (time.time() if now is None else now) - max_age.total_seconds()
+    removed = 0
+    for path in directory().iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # taken by its commit, or swept by another run, meanwhile
+            continue
+    return removed
