@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from municipium.places.models import Group, Membership, Unit
 
-from . import access
+from . import access, throttle
 from .models import Role
 
 
@@ -65,6 +65,16 @@ class InvitationForm(forms.Form):
         return data
 
 
+def name_taken(username: str) -> bool:
+    """Whether a user name normalises (NFKC and case folded, as the log-in throttle counts
+    names: `throttle.normalised`) to that of an existing user: "ｏｆｆｉｃｅｒ" or "oﬃcer" would
+    be saved as "officer" (Django stores names NFKC), "straße" counts as "strasse". Folding
+    happens in Python, which SQL's case-insensitive match does not do alike everywhere."""
+    wanted = throttle.normalised(username)
+    names = get_user_model().objects.values_list("username", flat=True)
+    return any(throttle.normalised(name) == wanted for name in names.iterator())
+
+
 class NewAccountForm(forms.Form):
     """A user name and password for the invitee, checked by Django's password validators."""
 
@@ -90,6 +100,10 @@ class NewAccountForm(forms.Form):
         model.username_validator(username)
         if model.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("The user name %(name)s is taken; choose another.") % {"name": username})
+        if name_taken(username):
+            raise forms.ValidationError(
+                _("The user name %(name)s reads the same as one already taken; choose another.") % {"name": username}
+            )
         return username
 
     def clean(self):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -106,12 +107,23 @@ def invitation_accept(request, token):
             if form is None:
                 role = invitations.accept(token, request.user)
             elif form.is_valid():
-                role = invitations.accept(
-                    token,
-                    None,
-                    new_account={"username": form.cleaned_data["username"], "password": form.cleaned_data["password1"]},
-                )
-                login(request, role.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+                try:
+                    role = invitations.accept(
+                        token,
+                        None,
+                        new_account={
+                            "username": form.cleaned_data["username"],
+                            "password": form.cleaned_data["password1"],
+                        },
+                    )
+                except IntegrityError:  # someone took the name since the form's check
+                    form.add_error(
+                        "username",
+                        _("The user name %(name)s is taken; choose another.") % {"name": form.cleaned_data["username"]},
+                    )
+                    role = None
+                else:
+                    login(request, role.user, backend=settings.AUTHENTICATION_BACKENDS[0])
             else:
                 role = None
         except invitations.InvitationError as error:
