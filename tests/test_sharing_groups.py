@@ -102,3 +102,30 @@ def test_a_role_on_the_group_itself_still_sees_its_members_drafts(world):
     coordinator = person("coord_peers", "coordinator", group=world["peers"])
     assert access.sees_unpublished(coordinator, unit=world["nis"])
     assert access.sees_unpublished(coordinator, group=world["peers"])
+
+
+def test_the_units_file_sets_whether_a_group_shares_and_the_export_keeps_it(tmp_path):
+    from municipium.places.files import dump_units, load_units
+
+    text = (
+        "units:\n  - {code: A, kind: municipality, name: A}\n  - {code: B, kind: municipality, name: B}\n"
+        "groups:\n"
+        "  - {code: towns, kind: peer, name: Towns, shares_unpublished: true, members: [A, B]}\n"
+        "  - {code: water, kind: exchange, name: Water, members: [A, B]}\n"
+        "  - {code: closed, kind: exchange, name: Closed, shares_unpublished: false, members: [A]}\n"
+    )
+    path = tmp_path / "units.yaml"
+    path.write_text(text, encoding="utf-8")
+    report = load_units(path)
+    assert report.ok, [str(p) for p in report.problems]
+    stored = dict(Group.objects.values_list("code", "shares_unpublished"))
+    assert stored == {"towns": True, "water": True, "closed": False}
+    dumped = dump_units()
+    assert dumped.count("shares_unpublished") == 2  # written only where it differs from the kind's
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("shares_unpublished: true", "shares_unpublished: maybe"), encoding="utf-8")
+    problems = [str(p) for p in load_units(bad).problems]
+    assert problems == [
+        "bad.yaml: groups[0].shares_unpublished: 'maybe' is not true or false "
+        "(expected: true (members see each other's unpublished figures) or false)"
+    ]

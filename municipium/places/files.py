@@ -30,7 +30,7 @@ from municipium.lib.signals import everything_may_have_changed
 from municipium.lib.tabular import csv_bytes
 from municipium.lib.texts import normalise
 
-from .models import Group, Membership, Succession, Unit
+from .models import SHARING_KINDS, Group, Membership, Succession, Unit
 
 UNIT_CSV_COLUMNS = ["code", "kind", "parent", "valid_from", "valid_to"] + [f"name_{c}" for c in settings.LANGUAGE_CODES]
 
@@ -489,10 +489,20 @@ def _check_groups(entries, new_units: set[str], file: str, report: LoadReport) -
             members.append((unit, start, end))
         if len(set(members)) != len(members):
             report.problem(file, f"{at}.members", _("a member is listed twice"), _("each membership once"))
+        shares = entry.get("shares_unpublished")
+        if shares is not None and not isinstance(shares, bool):
+            report.problem(
+                file,
+                f"{at}.shares_unpublished",
+                _("'%(value)s' is not true or false") % {"value": shares},
+                _("true (members see each other's unpublished figures) or false"),
+            )
+            shares = None
         checked.append(
             {
                 "code": code,
                 "kind": kind,
+                "shares_unpublished": shares,  # None: as stored, or the kind's default when new
                 "name": as_texts(entry.get("name"), report, file, f"{at}.name", required=True),
                 "description": as_texts(entry.get("description"), report, file, f"{at}.description"),
                 "members": members,
@@ -507,9 +517,12 @@ def _save_groups(groups: list[dict], actor, via: str, report: LoadReport) -> Non
     for group in groups:
         instance = existing.get(group["code"]) or Group(code=group["code"])
         exists = instance.pk is not None
+        fields = {"kind": group["kind"], "name": group["name"], "description": group["description"]}
+        if group["shares_unpublished"] is not None:
+            fields["shares_unpublished"] = group["shares_unpublished"]
         save_changes(
             instance,
-            {"kind": group["kind"], "name": group["name"], "description": group["description"]},
+            fields,
             actor=actor,
             via=via,
             report=report,
@@ -590,6 +603,8 @@ def dump_units(format: str = "yaml") -> str:
             else:
                 members.append(m.unit.code)
         entry = {"code": group.code, "kind": group.kind, "name": group.name}
+        if group.shares_unpublished != (group.kind in SHARING_KINDS):  # only where it differs from the kind's
+            entry["shares_unpublished"] = group.shares_unpublished
         if group.description:
             entry["description"] = group.description
         entry["members"] = members
