@@ -257,6 +257,26 @@ def _demo_account() -> None:
     print(_("Sign in as 'demo' with the password %(password)s") % {"password": password}, flush=True)
 
 
+def gunicorn_command(python: str, host: str, port: int, workers: int) -> list[str]:
+    """How `serve` starts the web server: access log on standard output, through the logger
+    that keeps personal survey links and invitation tokens out of it, and the address and
+    time of a respondent's requests (README: Privacy)."""
+    return [
+        python,
+        "-m",
+        "gunicorn",
+        "municipium.wsgi",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--logger-class",
+        "municipium.web.accesslog.PrivateAccessLog",
+    ]
+
+
 def cmd_serve(args) -> int:
     """Web server and task worker together: one command for a laptop or a small server.
 
@@ -270,20 +290,7 @@ def cmd_serve(args) -> int:
     from municipium.worker.supervise import Supervisor
 
     python = sys.executable
-    server = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "gunicorn",
-            "municipium.wsgi",
-            "--bind",
-            f"{args.host}:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--access-logfile",
-            "-",
-        ]
-    )
+    server = subprocess.Popen(gunicorn_command(python, args.host, args.port, args.workers))
     # The worker is watched and started again whenever it ends (README: The task worker).
     supervisor = Supervisor(server, [python, "-m", "municipium.cli", "worker"])
     from django.utils.translation import gettext as _

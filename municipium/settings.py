@@ -273,11 +273,16 @@ MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(200 * 1024 * 1024)
 # Uploaded files checked but never committed are removed by the daily job after this long (hours).
 UPLOAD_MAX_AGE_HOURS = int(os.environ.get("UPLOAD_MAX_AGE_HOURS", "24"))
 
+# Every record passes lib/logs.ScrubTokens: a "Not Found: /fa/s/<token>/" would otherwise
+# write a respondent's personal link into the log (README: Privacy). django.server
+# (runserver's request lines) is routed through the same handler.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"scrub_tokens": {"()": "municipium.lib.logs.ScrubTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 if env_bool("PRODUCTION"):
