@@ -45,15 +45,20 @@ def record(
     note: str = "",
     object_id="",
     object_repr="",
+    day_only: bool = False,
 ) -> AuditEvent:
-    """Write one audit event. Call it inside the transaction that makes the change."""
+    """Write one audit event. Call it inside the transaction that makes the change.
+
+    `day_only` keeps the date without the time of day, for events about what a person said
+    (a survey response keyed in): their time could tell who it was (README: Privacy).
+    """
     if instance is not None:
         model = model or instance._meta.label_lower
         object_id = object_id or str(instance.pk)
         object_repr = object_repr or str(instance)[:255]
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         action=action,
         model=model,
         object_id=object_id,
@@ -65,6 +70,11 @@ def record(
         batch=batch,
         note=note,
     )
+    if day_only:
+        event.at = event.at.replace(hour=0, minute=0, second=0, microsecond=0)
+        # `at` is auto_now_add, which create() always fills with now.
+        AuditEvent.objects.filter(pk=event.pk).update(at=event.at)
+    return event
 
 
 def snapshot(instance) -> dict:

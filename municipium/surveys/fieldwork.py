@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,7 +37,7 @@ from municipium.observations import uploads
 
 from . import answers, imports, links
 from .access import can_run
-from .models import Contact, Link, Response, Survey
+from .models import Contact, Link, Response, Survey, UsedLinks
 
 FIELD_PREFIX = "q-"
 START_SALT = "municipium.surveys.start"
@@ -311,12 +311,16 @@ def enter(request, pk: int, mode: str):
                     duration_seconds=_duration(posted_start) if mode != Response.Mode.PAPER else None,
                     entered_by=request.user,
                 )
+                # Who keyed in a questionnaire, not what it says: the answers are in the
+                # response, and a copy here with a time to the microsecond would tie them to
+                # an interviewer's call or visit. Hence the day only (issue 20).
                 record(
                     "survey.response_entered",
                     response,
                     actor=request.user,
                     via=mode,
-                    after={"mode": mode, "stratum": stratum, "answers": checked.answers},
+                    after={"mode": mode, "stratum": stratum},
+                    day_only=True,
                 )
             messages.success(request, _("Questionnaire saved. Here is the next one."))
             return redirect(request.path)
@@ -366,10 +370,11 @@ def progress(survey) -> dict:
     by_mode = dict(
         Response.objects.filter(survey=survey).values_list("mode").annotate(n=Count("id")).values_list("mode", "n")
     )
-    links_qs = Link.objects.filter(survey=survey)
+    # Used links are deleted; their strata's counts are all that is left of them.
+    used = UsedLinks.objects.filter(survey=survey).aggregate(n=Sum("count"))["n"] or 0
     return {
-        "links_issued": links_qs.count(),
-        "links_used": links_qs.filter(used_on__isnull=False).count(),
+        "links_issued": Link.objects.filter(survey=survey).count() + used,
+        "links_used": used,
         "sampled": total_sampled,
         "responses": total,
         "rate": 100 * total / total_sampled if total_sampled else None,

@@ -3,8 +3,10 @@
 Only the SHA-256 of a link's token is stored, so the token exists in clear only in the
 moment it is issued: in the mail-merge file the coordinator downloads or in the e-mail sent.
 Someone who reads the database (a backup, an administrator) can neither answer in another
-person's name nor tell from a response which link it came through — `use` clears the
-link's contact in the same transaction that creates the response.
+person's name nor tell from a response which link it came through: `use` deletes the link
+in the same transaction that creates the response, leaving only one more in its stratum's
+count (`UsedLinks`), and `issue` creates links in random order, so the ids of the links
+still waiting do not tell the frame's order either (issue 20, README: Privacy).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
 from municipium.lib.tabular import SAFE_WORKBOOK, csv_bytes
 from municipium.lib.tokens import digest
 
-from .models import Contact, Link, Response
+from .models import Contact, Link, Response, UsedLinks
 
 hash_token = digest
 
@@ -34,7 +37,7 @@ def find(token: str) -> Link | None:
     """The unused link this token opens, or None (unknown, forged and used alike)."""
     if not token or len(token) > 100:
         return None
-    return Link.objects.filter(token_hash=hash_token(token), used_on__isnull=True).select_related("survey").first()
+    return Link.objects.filter(token_hash=hash_token(token)).select_related("survey").first()
 
 
 def is_email(address: str) -> bool:
@@ -64,8 +67,8 @@ def _targets(survey, *, reissue: bool, emails_only: bool):
             continue
         link = getattr(contact, "link", None)
         if link is None and contact.link_issued:
-            continue  # its link was used and forgot it: that person has answered
-        if link is None or (reissue and link.used_on is None):
+            continue  # its link was used and deleted: that person has answered
+        if link is None or reissue:
             yield contact, link
 
 
@@ -76,7 +79,11 @@ def issue(survey, actor, *, reissue: bool = False, emails_only: bool = False, no
     astray). Links already used are never touched."""
     issued: list[Issued] = []
     created = replaced = 0
-    for contact, link in _targets(survey, reissue=reissue, emails_only=emails_only):
+    targets = list(_targets(survey, reissue=reissue, emails_only=emails_only))
+    # Created in random order: ids handed out in the frame's order would tell, for each
+    # link, whose it was, and the gaps left by used links who has answered which (issue 20).
+    secrets.SystemRandom().shuffle(targets)
+    for contact, link in targets:
         token = secrets.token_urlsafe(24)
         if link is None:
             Link.objects.create(
@@ -94,6 +101,11 @@ def issue(survey, actor, *, reissue: bool = False, emails_only: bool = False, no
             link.save(update_fields=["token_hash"])
             replaced += 1
         issued.append(Issued(contact, token))
+    for stratum in {item.contact.stratum for item in issued}:
+        # The counter exists before the first use, so `use` only ever increments it.
+        UsedLinks.objects.get_or_create(survey=survey, stratum=stratum)
+    # The mail-merge file and the e-mails follow the frame, as the coordinator knows it.
+    issued.sort(key=lambda item: (item.contact.frame_id, item.contact.position))
     if issued:
         record("survey.links_issued", survey, actor=actor, after={"created": created, "replaced": replaced}, note=note)
         survey.advance(survey.Step.FIELDWORK)
@@ -140,12 +152,19 @@ def send(issued: list[Issued], url_for, *, subject: str, message: str) -> int:
 def use(link: Link, *, answers: dict, language: str, duration_seconds: int | None, today: dt.date | None = None):
     """Store a respondent's answers and spend the link, both or neither. Returns the
     response, or None when the link was spent meanwhile (a second tab, a double click): the
-    conditional UPDATE lets exactly one of two concurrent submissions through."""
+    DELETE lets exactly one of two concurrent submissions through.
+
+    The link is deleted, not marked: a used link that kept its date, stratum or contact
+    could be matched to the response. Only its stratum's count of used links goes up.
+    """
     today = today or dt.date.today()
     with transaction.atomic():
-        spent = Link.objects.filter(pk=link.pk, used_on__isnull=True).update(used_on=today, contact=None)
+        spent, _deleted = Link.objects.filter(pk=link.pk).delete()
         if spent != 1:
             return None
+        counted = UsedLinks.objects.filter(survey_id=link.survey_id, stratum=link.stratum).update(count=F("count") + 1)
+        if not counted:  # a link issued before the counters existed
+            UsedLinks.objects.create(survey_id=link.survey_id, stratum=link.stratum, count=1)
         return Response.objects.create(
             survey_id=link.survey_id,
             mode=Response.Mode.WEB,

@@ -6,8 +6,10 @@ choice lists, settings) so that it round-trips to Excel, ODK and KoboToolbox wit
 
 Respondents' privacy is structural, not a promise: a `Response` has no foreign key to the
 sampling frame, no IP address and no clock time finer than the day. The `Link` that let a
-sampled person answer forgets its `Contact` the moment it is used, keeping only what the
-weighting needs (stratum and inclusion probability), which are copied onto the response.
+sampled person answer is deleted the moment it is used; what the weighting needs (stratum
+and inclusion probability) is copied onto the response, and what the response rate needs is
+one more in its stratum's `UsedLinks` count. Links are created in random order, so neither
+their ids nor anything else stored follows the order of the frame (README: Privacy).
 """
 
 from django.conf import settings
@@ -65,6 +67,10 @@ class Survey(models.Model):
         from municipium.lib.texts import pick
 
         return f"{pick(self.title) or self.code} {self.year}"
+
+    def links_sent(self) -> bool:
+        """Whether personal links were ever issued (used ones are deleted, their count stays)."""
+        return self.links.exists() or self.used_links.exists()
 
     def advance(self, step: str) -> None:
         """Move forward to `step`, never backwards: a published survey stays published while it
@@ -181,15 +187,30 @@ class Contact(models.Model):
 
 
 class Link(models.Model):
-    """A single-use personal link. Only the token's hash is kept; `contact` is cleared on use."""
+    """A single-use personal link, not yet used. Only the token's hash is kept; the link is
+    deleted when it is used (links.use), leaving a count in `UsedLinks`.
+
+    No creation time and no used-on date: with the contact order they would tie a response
+    to a household (issue 20). Links are created in random order (links.issue), so their
+    ids do not follow the frame either.
+    """
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="links")
     contact = models.OneToOneField(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="link")
     token_hash = models.CharField(max_length=64, unique=True)
     stratum = models.CharField(max_length=64, blank=True)
     inclusion_probability = models.FloatField(null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    used_on = models.DateField(null=True, blank=True)
+
+
+class UsedLinks(models.Model):
+    """All that is kept of used links: how many of a stratum were used, for the response rate."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="used_links")
+    stratum = models.CharField(max_length=64, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["survey", "stratum"], name="used_links_stratum_unique")]
 
 
 class Response(models.Model):

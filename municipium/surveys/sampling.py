@@ -103,7 +103,7 @@ def read_rows(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[s
 
 
 def _links_exist(survey: Survey) -> bool:
-    return survey.links.exists()
+    return survey.links_sent()
 
 
 def import_frame(

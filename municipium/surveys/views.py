@@ -490,7 +490,7 @@ def survey_sample(request, pk):
         "strata": sorted(strata.strata.items()) if strata else None,
         "strata_total": strata,
         "summary": sampling.summary(frame) if frame else [],
-        "has_links": survey.links.exists(),
+        "has_links": survey.links_sent(),
     }
     if frame is not None and frame.draw:
         context["method_label"] = dict(DrawForm.METHODS).get(frame.draw.get("method"), frame.draw.get("method"))
