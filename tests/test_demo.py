@@ -169,4 +169,8 @@ def test_the_demo_cooperation_follows_the_seed_stories(demo, client):
     nucleolus = next(m for m in split.methods if m.code == "nucleolus")
     assert nucleolus.in_core and all(s.saving > 0 for s in nucleolus.shares)
     assert Agreement.objects.filter(code="qom-memorandum", parties__unit__code="IR-QOM-01").exists()
+    assert (
+        celije.zones.count() == 3
+        and "map-zone-III" in client.get("/en/cooperation/agreements/celije-memorandum/").content.decode()
+    )
     assert client.get("/sr/cooperation/agreements/celije-memorandum/").status_code == 200

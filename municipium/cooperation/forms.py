@@ -189,3 +189,43 @@ class DriversForm(forms.Form):
                 min_value=0,
                 initial=(participant.actual or {}).get(code),
             )
+
+
+class ZoneForm(forms.Form):
+    source = forms.CharField(label=_("Water source"), max_length=200)
+    level = forms.ChoiceField(
+        label=_("Zone"),
+        choices=[("I", _("Zone I (immediate)")), ("II", _("Zone II (inner)")), ("III", _("Zone III (outer)"))],
+    )
+    restrictions = forms.CharField(
+        label=_("Restrictions in the zone"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    file = forms.FileField(label=_("Zone or outline as GeoJSON (longitude/latitude)"), required=False)
+    lon = forms.FloatField(label=_("Intake longitude"), required=False)
+    lat = forms.FloatField(label=_("Intake latitude"), required=False)
+    distance = forms.FloatField(
+        label=_("Distance in metres (a buffer around the intake or outline)"), required=False, min_value=1
+    )
+
+
+class InventoryLineForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    actor = forms.CharField(label=_("Actor"), max_length=200, help_text=_("A department, a utility, an agency."))
+    category = forms.ChoiceField(label=_("Category"), choices=[])
+    theme = forms.CharField(label=_("Theme"), max_length=120)
+    item = forms.CharField(label=_("Resource"), max_length=200)
+    measure = forms.CharField(label=_("Unit of measure"), max_length=40, required=False)
+    have = forms.FloatField(label=_("Have"), min_value=0)
+    need = forms.FloatField(label=_("Need"), min_value=0)
+
+    def __init__(self, *args, group, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import InventoryLine
+
+        self.fields["unit"].queryset = units
+        self.fields["unit"].label_from_instance = lambda u: u.label
+        self.fields["category"].choices = InventoryLine.Category.choices
+
+
+class InventoryUploadForm(forms.Form):
+    file = forms.FileField(label=_("Inventory file (the Excel template, or CSV with the same columns)"))

@@ -208,3 +208,57 @@ class Participant(models.Model):
     class Meta:
         ordering = ["facility", "unit__code"]
         constraints = [models.UniqueConstraint(fields=["facility", "unit"], name="participant_once")]
+
+
+class Zone(models.Model):
+    """A protection zone (I, II or III) of a shared water source, stored as longitude/latitude
+    GeoJSON; drawn from an uploaded polygon or as a buffer around an intake or an outline."""
+
+    class Level(models.TextChoices):
+        I = "I", _("Zone I (immediate)")  # noqa: E741 - the zones' own names
+        II = "II", _("Zone II (inner)")
+        III = "III", _("Zone III (outer)")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="zones")
+    source = models.CharField(_("Water source"), max_length=200)
+    level = models.CharField(_("Zone"), max_length=3, choices=Level.choices)
+    geometry = models.JSONField()
+    restrictions = models.TextField(_("Restrictions in the zone"), blank=True, default="")
+    distance = models.FloatField(null=True, blank=True)  # metres, when drawn as a buffer
+
+    class Meta:
+        ordering = ["agreement", "source", "level"]
+        constraints = [models.UniqueConstraint(fields=["agreement", "source", "level"], name="zone_once")]
+
+
+class InventoryLine(models.Model):
+    """What one local actor has and needs of one resource: staff by profession (FTE),
+    equipment, facilities, data or budget. The gap is need − have, never stored."""
+
+    class Category(models.TextChoices):
+        STAFF = "staff", _("Staff (FTE)")
+        EQUIPMENT = "equipment", _("Equipment")
+        FACILITY = "facility", _("Facilities")
+        DATA = "data", _("Data")
+        BUDGET = "budget", _("Budget")
+
+    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="inventory")
+    actor = models.CharField(_("Actor"), max_length=200)  # a department, a utility, an agency
+    unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("Unit"))
+    category = models.CharField(_("Category"), max_length=16, choices=Category.choices)
+    theme = models.CharField(_("Theme"), max_length=120)
+    item = models.CharField(_("Resource"), max_length=200)
+    measure = models.CharField(_("Unit of measure"), max_length=40, blank=True, default="")
+    have = models.FloatField(_("Have"), default=0)
+    need = models.FloatField(_("Need"), default=0)
+
+    class Meta:
+        ordering = ["group", "theme", "category", "item", "unit__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "unit", "actor", "category", "item"], name="inventory_once"),
+            models.CheckConstraint(condition=Q(have__gte=0) & Q(need__gte=0), name="inventory_not_negative"),
+        ]
+
+    @property
+    def gap(self) -> float:
+        return self.need - self.have

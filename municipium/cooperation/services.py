@@ -216,3 +216,251 @@ def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
             log.exception("overdue reminder for obligation %s could not be sent", obligation.pk)
             failed += 1
     return sent, failed
+
+
+# -- protection zones -----------------------------------------------------------------------
+
+
+def save_zone(actor, zone, *, geojson: dict | None = None, lon=None, lat=None, distance=None):
+    """Draw a zone from an uploaded polygon, or a buffer of `distance` metres around an intake
+    (lon, lat) or around an uploaded outline; replace the same source's zone of that level."""
+    from shapely.geometry import Point
+
+    from municipium.lib import zones as geo
+
+    from .models import Zone
+
+    try:
+        if geojson is not None:
+            source = geo.read_geometry(geojson)
+            shape = geo.buffered(source, float(distance)) if distance else geo.zone_polygon(source)
+        elif lon is not None and lat is not None:
+            if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+                raise geo.ZoneError(_("the intake's longitude and latitude are outside the Earth"))
+            if not distance:
+                raise geo.ZoneError(_("give the distance around the intake, in metres"))
+            shape = geo.buffered(Point(float(lon), float(lat)), float(distance))
+        else:
+            raise geo.ZoneError(_("upload the zone's GeoJSON, or give the intake's position and a distance"))
+    except geo.ZoneError as error:
+        raise CooperationError(_("The zone cannot be drawn: %(reason)s") % {"reason": error}, "geometry") from error
+    if not (zone.source or "").strip():
+        raise CooperationError(_("Name the water source."), "source")
+    zone.geometry = geo.to_geojson(shape)
+    zone.distance = float(distance) if distance else None
+    with transaction.atomic():
+        existing = Zone.objects.filter(agreement=zone.agreement, source=zone.source, level=zone.level).first()
+        if existing is not None:
+            zone.pk = existing.pk
+        zone.save()
+        record(
+            "update" if existing else "create",
+            zone,
+            actor=actor,
+            via="web",
+            after={
+                "source": zone.source,
+                "level": zone.level,
+                "distance": zone.distance,
+                "points": len(str(zone.geometry)),
+            },
+        )
+    return zone
+
+
+def zone_shares(agreement) -> list[dict]:
+    """Each zone with the area and shares of it inside every party's boundary."""
+    from shapely.geometry import shape
+
+    from municipium.lib import zones as geo
+
+    boundaries = {p.unit.code: p.unit.boundary for p in agreement.parties.select_related("unit")}
+    labels = {p.unit.code: p.unit for p in agreement.parties.select_related("unit")}
+    out = []
+    for zone in agreement.zones.all():
+        rows = geo.shares(shape(zone.geometry), boundaries)
+        out.append(
+            {
+                "zone": zone,
+                "shares": [(labels[r.code], r, r.share_of_zone * 100, r.share_of_unit * 100) for r in rows],
+            }
+        )
+    return out
+
+
+def zone_area_by_unit(agreement) -> dict[int, float]:
+    """km² of each party inside the union of the agreement's zones: a cost driver."""
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    from municipium.lib import zones as geo
+
+    geometries = [shape(z.geometry) for z in agreement.zones.all()]
+    if not geometries:
+        return {}
+    union = unary_union(geometries)
+    parties = {p.unit.code: p.unit for p in agreement.parties.select_related("unit")}
+    return {parties[s.code].pk: s.area_km2 for s in geo.shares(union, {c: u.boundary for c, u in parties.items()})}
+
+
+# -- inventory of resources and competences -----------------------------------------------------
+
+INVENTORY_COLUMNS = ["unit", "actor", "category", "theme", "item", "measure", "have", "need"]
+
+
+def save_line(actor, line) -> object:
+    from municipium.places.models import Membership
+
+    from .models import InventoryLine
+
+    if line.category not in InventoryLine.Category.values:
+        raise CooperationError(_("Unknown category: %(category)s") % {"category": line.category}, "category")
+    if line.have is None or line.need is None or line.have < 0 or line.need < 0:
+        raise CooperationError(_("What an actor has and needs cannot be negative."), "have")
+    if not Membership.objects.filter(group=line.group, unit=line.unit).exists():
+        raise CooperationError(_("%(unit)s is not a member of this cooperation.") % {"unit": line.unit.label}, "unit")
+    for field, message in (
+        ("actor", _("Name the actor.")),
+        ("theme", _("Give the theme.")),
+        ("item", _("Name the resource.")),
+    ):
+        if not (getattr(line, field) or "").strip():
+            raise CooperationError(message, field)
+    with transaction.atomic():
+        existing = InventoryLine.objects.filter(
+            group=line.group, unit=line.unit, actor=line.actor, category=line.category, item=line.item
+        ).first()
+        if existing is not None:
+            line.pk = existing.pk
+        line.save()
+        _audit("update" if existing else "create", line, actor)
+    return line
+
+
+def read_inventory(data: bytes, name: str, group) -> list:
+    """The lines of an inventory file (the Excel template or a CSV with the same columns),
+    checked: every problem with its row and column, nothing saved until all are right."""
+    import io
+
+    from municipium.lib.tabular import ProblemReport, decode, open_workbook, sniff_delimiter
+    from municipium.places.models import Unit
+
+    from .models import InventoryLine
+
+    if len(data) > 5 * 1024 * 1024:
+        raise CooperationError(_("The file is larger than 5 MB."), "file")
+    rows: list[list] = []
+    if name.lower().endswith((".xlsx", ".xls", ".ods")):
+        report = ProblemReport(name)
+        book = open_workbook(data, name, "xlsx", report)
+        if book is None:
+            raise CooperationError(str(report.problems[0]), "file")
+        rows = book.get_sheet_by_index(0).to_python(skip_empty_area=True)
+    elif name.lower().endswith(".csv"):
+        import csv
+
+        text, _encoding = decode(data)
+        rows = list(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)))
+    else:
+        raise CooperationError(_("%(name)s is neither an Excel workbook nor a CSV file.") % {"name": name}, "file")
+    if not rows:
+        raise CooperationError(_("The file is empty."), "file")
+    header = [str(h).strip().lower() for h in rows[0]]
+    missing = [c for c in INVENTORY_COLUMNS if c not in header]
+    if missing:
+        raise CooperationError(_("The file lacks the columns %(columns)s.") % {"columns": ", ".join(missing)}, "file")
+    units = {u.code: u for u in Unit.objects.filter(memberships__group=group)}
+    problems, lines = [], []
+    for number, raw in enumerate(rows[1:], start=2):
+        row = dict(zip(header, raw, strict=False))
+        if all(str(v).strip() == "" for v in row.values()):
+            continue
+        code = str(row.get("unit") or "").strip()
+        if code not in units:
+            problems.append(
+                _("row %(row)s, column unit: %(code)s is not a member of this cooperation")
+                % {"row": number, "code": code}
+            )
+            continue
+        category = str(row.get("category") or "").strip().lower()
+        if category not in InventoryLine.Category.values:
+            problems.append(
+                _("row %(row)s, column category: %(value)s is not one of %(allowed)s")
+                % {"row": number, "value": category, "allowed": ", ".join(InventoryLine.Category.values)}
+            )
+            continue
+        numbers = {}
+        for column in ("have", "need"):
+            value = str(row.get(column) if row.get(column) is not None else "").strip().replace(",", ".")
+            try:
+                numbers[column] = float(value or 0)
+                if numbers[column] < 0:
+                    raise ValueError
+            except ValueError:
+                problems.append(
+                    _("row %(row)s, column %(column)s: %(value)s is not a number of 0 or more")
+                    % {"row": number, "column": column, "value": value}
+                )
+        if len(numbers) < 2:
+            continue
+        lines.append(
+            InventoryLine(
+                group=group,
+                unit=units[code],
+                actor=str(row.get("actor") or "").strip(),
+                category=category,
+                theme=str(row.get("theme") or "").strip(),
+                item=str(row.get("item") or "").strip(),
+                measure=str(row.get("measure") or "").strip(),
+                **numbers,
+            )
+        )
+    if problems:
+        raise CooperationError("; ".join(problems[:20]), "file")
+    return lines
+
+
+def import_inventory(actor, group, data: bytes, name: str) -> int:
+    lines = read_inventory(data, name, group)
+    with transaction.atomic():
+        for n, line in enumerate(lines, start=2):
+            try:
+                save_line(actor, line)
+            except CooperationError as error:
+                raise CooperationError(
+                    _("row %(row)s: %(problem)s") % {"row": n, "problem": error.message}, "file"
+                ) from error
+    return len(lines)
+
+
+def gaps(group) -> list[dict]:
+    """Have, need and gap by theme and category across the cooperation, and whether pooling
+    pays: some actors have more than they need where others lack."""
+    from .models import InventoryLine
+
+    table: dict[tuple[str, str], dict] = {}
+    for line in InventoryLine.objects.filter(group=group).select_related("unit"):
+        key = (line.theme, line.category)
+        entry = table.setdefault(
+            key,
+            {
+                "theme": line.theme,
+                "category": line.get_category_display(),
+                "have": 0.0,
+                "need": 0.0,
+                "short": [],
+                "spare": [],
+            },
+        )
+        entry["have"] += line.have
+        entry["need"] += line.need
+        if line.gap > 0:
+            entry["short"].append(f"{line.actor} ({line.unit.label})")
+        elif line.gap < 0:
+            entry["spare"].append(f"{line.actor} ({line.unit.label})")
+    out = []
+    for entry in table.values():
+        entry["gap"] = entry["need"] - entry["have"]
+        entry["pooling"] = bool(entry["short"] and entry["spare"])
+        out.append(entry)
+    return sorted(out, key=lambda e: (-e["gap"], e["theme"]))

@@ -85,6 +85,11 @@ def driver_values(facility: Facility, participants) -> dict[int, dict[str, tuple
     ).values_list("unit_id", "variable__code", "value")
     for unit_id, variable, value in rows:
         observed[(unit_id, variable)] = value
+    zone_area: dict[int, float] = {}
+    if facility.agreement_id:
+        from .services import zone_area_by_unit
+
+        zone_area = zone_area_by_unit(facility.agreement)
     out = {}
     for p in participants:
         values = {}
@@ -94,6 +99,8 @@ def driver_values(facility: Facility, participants) -> dict[int, dict[str, tuple
                 values[driver] = (float(typed), "typed")
             elif driver in OBSERVED and (p.unit_id, OBSERVED[driver]) in observed:
                 values[driver] = (observed[(p.unit_id, OBSERVED[driver])], "observed")
+            elif driver == "zone_area" and zone_area:
+                values[driver] = (zone_area.get(p.unit_id, 0.0), "zones")
             else:
                 values[driver] = (None, "")
         out[p.pk] = values

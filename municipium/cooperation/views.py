@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access as accounts_access
@@ -25,6 +26,7 @@ from .forms import (
     ParticipantForm,
     PartyForm,
     ReportForm,
+    ZoneForm,
     coordinated,
     put_error,
 )
@@ -172,6 +174,9 @@ def agreement(request, code):
             "facilities": [f for f in agreement.facilities.all() if access.can_read_facility(user, f)],
             "forms": forms,
             "status_choices": Obligation.Status.choices,
+            "zones": services.zone_shares(agreement),
+            "zone_map": zone_map(agreement),
+            "zone_form": ZoneForm() if coordinator else None,
         },
     )
 
@@ -377,3 +382,141 @@ def package(request, code):
     if fmt:
         raise Http404()
     return render(request, "cooperation/package.html", context)
+
+
+# -- protection zones and inventory -----------------------------------------------------------
+
+
+@require_POST
+def zone_add(request, code):
+    import json
+
+    from .forms import ZoneForm
+    from .models import Zone
+
+    agreement = _agreement(request, code)
+    require(access.can_coordinate(request.user, agreement))
+    form = ZoneForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{form.fields[k].label}: {e[0]}" for k, e in form.errors.items()))
+        return redirect("cooperation:agreement", code=code)
+    data = form.cleaned_data
+    geojson = None
+    if data["file"]:
+        raw = data["file"].read(5 * 1024 * 1024 + 1)
+        try:
+            if len(raw) > 5 * 1024 * 1024:
+                raise ValueError(_("The file is larger than 5 MB."))
+            geojson = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            messages.error(request, _("The zone file is not GeoJSON in UTF-8: %(error)s") % {"error": error})
+            return redirect("cooperation:agreement", code=code)
+    try:
+        services.save_zone(
+            request.user,
+            Zone(agreement=agreement, source=data["source"], level=data["level"], restrictions=data["restrictions"]),
+            geojson=geojson,
+            lon=data["lon"],
+            lat=data["lat"],
+            distance=data["distance"],
+        )
+    except CooperationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The zone was drawn."))
+    return redirect("cooperation:agreement", code=code)
+
+
+def zone_map(agreement) -> dict | None:
+    """The SVG map of the parties' boundaries and the zones (no tile server)."""
+    from shapely.geometry import shape
+
+    from municipium.lib import zones as geo
+
+    zones = list(agreement.zones.all())
+    if not zones:
+        return None
+    layers = []
+    for party in agreement.parties.select_related("unit"):
+        if party.unit.boundary:
+            layers.append(("map-unit", shape(party.unit.boundary)))
+    for zone in sorted(zones, key=lambda z: z.level, reverse=True):
+        layers.append((f"map-zone map-zone-{zone.level}", shape(zone.geometry)))
+    view_box, paths = geo.svg_paths(layers)
+    return {"view_box": view_box, "paths": paths}
+
+
+def _group_for_inventory(request, code):
+    from municipium.places.models import Group
+
+    group = get_object_or_404(Group, code=code, kind=Group.Kind.COOPERATION)
+    require(accounts_access.inside_group(request.user, group))
+    return group
+
+
+def inventory(request, code):
+    from .forms import InventoryLineForm, InventoryUploadForm
+    from .models import InventoryLine
+
+    group = _group_for_inventory(request, code)
+    user = request.user
+    coordinator = accounts_access.can_coordinate(user, group)
+    units = group.units.order_by("code")
+    if not coordinator:
+        units = units.filter(pk__in=accounts_access.entry_units(user).values("pk"))
+    line_form = InventoryLineForm(prefix="line", group=group, units=units)
+    upload_form = InventoryUploadForm(prefix="upload")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "line":
+                line_form = InventoryLineForm(request.POST, prefix="line", group=group, units=units)
+                if line_form.is_valid():
+                    services.save_line(user, InventoryLine(group=group, **line_form.cleaned_data))
+                    messages.success(request, _("The line was saved."))
+                    return redirect("cooperation:inventory", code=code)
+            elif action == "upload":
+                require(coordinator)
+                upload_form = InventoryUploadForm(request.POST, request.FILES, prefix="upload")
+                if upload_form.is_valid():
+                    upload = upload_form.cleaned_data["file"]
+                    count = services.import_inventory(user, group, upload.read(5 * 1024 * 1024 + 1), upload.name)
+                    messages.success(
+                        request,
+                        ngettext("%(count)s line was loaded.", "%(count)s lines were loaded.", count)
+                        % {"count": count},
+                    )
+                    return redirect("cooperation:inventory", code=code)
+        except CooperationError as error:
+            form = upload_form if action == "upload" else line_form
+            form.add_error("file" if action == "upload" else None, error.message)
+    lines = InventoryLine.objects.filter(group=group).select_related("unit")
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "template"):
+        from municipium.lib.tabular import csv_bytes
+
+        header = services.INVENTORY_COLUMNS + (["gap"] if fmt == "csv" else [])
+        rows = [
+            [line.unit.code, line.actor, line.category, line.theme, line.item, line.measure, line.have, line.need]
+            + ([line.gap] if fmt == "csv" else [])
+            for line in lines
+        ]
+        if fmt == "template" and not rows:
+            rows = [[u.code, "", "staff", "", "", "FTE", 0, 0] for u in units]
+        response = HttpResponse(csv_bytes([header, *rows], bom=True), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="inventory-{group.code}.csv"'
+        return response
+    if fmt:
+        raise Http404()
+    return render(
+        request,
+        "cooperation/inventory.html",
+        {
+            "group": group,
+            "lines": lines,
+            "gaps": services.gaps(group),
+            "coordinator": coordinator,
+            "line_form": line_form if units.exists() else None,
+            "upload_form": upload_form if coordinator else None,
+        },
+    )

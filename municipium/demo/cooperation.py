@@ -11,7 +11,15 @@ from django.db import transaction
 
 from municipium.catalog.models import Indicator
 from municipium.cooperation import services
-from municipium.cooperation.models import Agreement, Facility, Obligation, Participant, Party
+from municipium.cooperation.models import (
+    Agreement,
+    Facility,
+    InventoryLine,
+    Obligation,
+    Participant,
+    Party,
+    Zone,
+)
 from municipium.places.models import Group, Membership, Unit
 
 NOTE = "\n\n[Demo: synthetic content on a real structure.]"
@@ -87,6 +95,21 @@ def load_cooperation() -> None:
         published=True,
         indicators=["wastewater_treated_share", "water_quality_compliance"],
     )
+    celije_memo = Agreement.objects.get(code="celije-memorandum")
+    if not celije_memo.zones.exists():
+        # Buffers around an approximate intake position: the zones' sizes are illustrative.
+        for level, metres, rule in (
+            ("I", 500, "Забрањен приступ осим за одржавање."),
+            ("II", 3000, "Забрањена изградња и употреба пестицида."),
+            ("III", 10000, "Ограничене индустријске делатности."),
+        ):
+            services.save_zone(
+                None,
+                Zone(agreement=celije_memo, source="Акумулација Ћелије", level=level, restrictions=rule + NOTE),
+                lon=21.28,
+                lat=43.47,
+                distance=metres,
+            )
     brus_blace = _group(
         "brus-blace", {"en": "Brus–Blace wastewater cooperation", "sr": "Сарадња Брус–Блаце"}, ["RS-70343", "RS-70262"]
     )
@@ -132,6 +155,29 @@ def load_cooperation() -> None:
                     unit=Unit.objects.get(code=code),
                     drivers={"pe": pe, "wastewater_m3": m3},
                     actual={"wastewater_m3": m3 * 1.08},
+                ),
+            )
+    if not InventoryLine.objects.filter(group=brus_blace).exists():
+        for code, actor, category, theme, item, measure, have, need in (
+            ("RS-70343", "ЈКП Брус", "staff", "отпадне воде", "Технолог за пречишћавање", "FTE", 0, 1),
+            ("RS-70262", "ЈКП Блаце", "staff", "отпадне воде", "Технолог за пречишћавање", "FTE", 1, 1),
+            ("RS-70343", "ЈКП Брус", "equipment", "водовод", "Детектор губитака", "ком", 1, 1),
+            ("RS-70262", "ЈКП Блаце", "equipment", "водовод", "Детектор губитака", "ком", 0, 1),
+            ("RS-70343", "Општина Брус", "data", "водовод", "ГИС мреже", "", 0, 1),
+            ("RS-70262", "Општина Блаце", "data", "водовод", "ГИС мреже", "", 1, 1),
+        ):
+            services.save_line(
+                None,
+                InventoryLine(
+                    group=brus_blace,
+                    unit=Unit.objects.get(code=code),
+                    actor=actor,
+                    category=category,
+                    theme=theme,
+                    item=item,
+                    measure=measure,
+                    have=have,
+                    need=need,
                 ),
             )
     qom = ["IR-QOM-01", "IR-QOM-02", "IR-QOM-03", "IR-QOM-04", "IR-QOM-05", "IR-QOM-06"]
