@@ -229,3 +229,11 @@ class CallerThrottle(SimpleRateThrottle):
         known = isinstance(caller, Caller) and caller.kind != "anon"
         ident = str(caller) if known else f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def reader(request):
+    """The person behind a read request of a planning module's router, after the token's read
+    scope is checked: their roles decide what the module's own access rules show."""
+    caller = request.auth
+    caller.require_read()
+    return caller.user

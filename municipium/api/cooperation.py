@@ -11,6 +11,8 @@ from municipium.api.schemas import responses
 from municipium.cooperation import access, sharing
 from municipium.cooperation.models import Agreement, Facility
 
+from .auth import reader
+
 router = Router(tags=["cooperation"])
 
 
@@ -62,12 +64,6 @@ class FacilityOut(Schema):
     methods: list[MethodOut]
 
 
-def _user(request):
-    caller = request.auth
-    caller.require_read()
-    return caller.user
-
-
 def _agreement(a: Agreement) -> dict:
     return {
         "code": a.code,
@@ -88,14 +84,14 @@ def _agreement(a: Agreement) -> dict:
 
 @router.get("/agreements", response=responses(list[AgreementOut]), summary="Agreements")
 def agreements(request):
-    user = _user(request)
+    user = reader(request)
     rows = Agreement.objects.select_related("group").prefetch_related("parties__unit")
     return [_agreement(a) for a in rows if access.can_read(user, a)]
 
 
 @router.get("/agreements/{code}", response=responses(AgreementOut), summary="One agreement")
 def agreement(request, code: str):
-    user = _user(request)
+    user = reader(request)
     found = Agreement.objects.filter(code=code).first()
     if found is None or not access.can_read(user, found):
         raise Http404
@@ -104,7 +100,7 @@ def agreement(request, code: str):
 
 @router.get("/facilities/{code}", response=responses(FacilityOut), summary="A facility's cost split by every method")
 def facility(request, code: str):
-    user = _user(request)
+    user = reader(request)
     found = Facility.objects.select_related("group").filter(code=code).first()
     if found is None or not access.can_read_facility(user, found):
         raise Http404

@@ -19,7 +19,7 @@ from municipium.api.schemas import responses
 from municipium.meetings import access, services
 from municipium.meetings.models import Body, Comment, Consultation, Decision, Meeting
 
-from .auth import ApiError
+from .auth import ApiError, reader
 
 router = Router(tags=["meetings"])
 
@@ -152,15 +152,9 @@ def _problem(error) -> ApiError:
     )
 
 
-def _user(request):
-    caller = request.auth
-    caller.require_read()
-    return caller.user
-
-
 @router.get("/bodies", response=responses(list[BodyOut]), summary="Working bodies")
 def bodies(request, unit: str | None = None):
-    _user(request)
+    reader(request)
     rows = Body.objects.select_related("unit", "group")
     if unit:
         rows = rows.filter(Q(unit__code=unit) | Q(group__memberships__unit__code=unit)).distinct()
@@ -169,7 +163,7 @@ def bodies(request, unit: str | None = None):
 
 @router.get("/bodies/{code}", response=responses(BodyDetail), summary="One body with its members and meetings")
 def body(request, code: str):
-    user = _user(request)
+    user = reader(request)
     b = get_object_or_404(Body.objects.select_related("unit", "group"), code=code)
     meetings = b.meetings.select_related("host", "body").prefetch_related("agenda")
     return {
@@ -188,7 +182,7 @@ def decisions(
     unit: str | None = None,
     state: Literal["open", "done", "dropped", "overdue"] | None = None,
 ):
-    user = _user(request)
+    user = reader(request)
     readable = access.readable_body_ids(user)
     rows = Decision.objects.filter(Q(meeting__published__isnull=False) | Q(body_id__in=readable))
     if body:
@@ -221,7 +215,7 @@ def decision_status(request, pk: int, payload: StatusIn):
 
 @router.get("/consultations", response=responses(list[ConsultationOut]), summary="Public consultations")
 def consultations(request):
-    user = _user(request)
+    user = reader(request)
     rows = Consultation.objects.select_related("unit", "body")
     return [
         {

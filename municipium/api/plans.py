@@ -8,6 +8,8 @@ from municipium.api.schemas import responses
 from municipium.plans import access, progress
 from municipium.plans.models import Plan
 
+from .auth import reader
+
 router = Router(tags=["plans"])
 
 
@@ -56,12 +58,6 @@ class PlanDetail(PlanOut):
     items: list[ItemOut]
 
 
-def _user(request):
-    caller = request.auth
-    caller.require_read()
-    return caller.user
-
-
 def _out(plan: Plan) -> dict:
     return {
         "code": plan.code,
@@ -75,12 +71,12 @@ def _out(plan: Plan) -> dict:
 
 @router.get("/", response=responses(list[PlanOut]), summary="Plans")
 def plans(request):
-    return [_out(p) for p in access.plans_for(_user(request))]
+    return [_out(p) for p in access.plans_for(reader(request))]
 
 
 @router.get("/{code}", response=responses(PlanDetail), summary="One plan with targets and progress")
 def plan(request, code: str):
-    user = _user(request)
+    user = reader(request)
     found = Plan.objects.select_related("unit", "compare_with").filter(code=code).first()
     if found is None or not access.can_read(user, found):
         raise Http404

@@ -329,21 +329,9 @@ def package(request, code):
     context = {"facility": facility, "result": result, "drivers": DRIVERS}
     fmt = request.GET.get("format")
     if fmt == "pdf":
-        from django.template.loader import render_to_string
-        from django.utils import translation
+        from municipium.lib.pdf import printed
 
-        from municipium.lib.pdf import STYLESHEET, pdf_bytes
-
-        html = render_to_string(
-            "cooperation/print_package.html",
-            {
-                **context,
-                "stylesheet": STYLESHEET,
-                "rtl": translation.get_language_bidi(),
-                "language": translation.get_language(),
-            },
-        )
-        response = HttpResponse(pdf_bytes(html), content_type="application/pdf")
+        response = HttpResponse(printed("cooperation/print_package.html", context), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{facility.code}-cost-sharing.pdf"'
         return response
     if fmt == "xlsx":

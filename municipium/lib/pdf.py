@@ -49,3 +49,22 @@ def html_document(content: str) -> weasyprint.Document:
 def pdf_bytes(content: str) -> bytes:
     """Print HTML to PDF bytes."""
     return html_document(content).write_pdf()
+
+
+def printed(template: str, context: dict) -> bytes:
+    """A print template rendered in the active language to PDF: the template gets the print
+    stylesheet, the reading direction and the language beside its own context (the planning
+    modules' minutes, reports and decision packages all print through here)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    html = render_to_string(
+        template,
+        {
+            **context,
+            "stylesheet": STYLESHEET,
+            "rtl": translation.get_language_bidi(),
+            "language": translation.get_language(),
+        },
+    )
+    return pdf_bytes(html)

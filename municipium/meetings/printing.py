@@ -1,25 +1,9 @@
 """Minutes and decisions, and the consultation report, as PDF in the reader's language,
 through the one PDF shell (`lib/pdf.py`: static files and data URIs only)."""
 
-from django.template.loader import render_to_string
-from django.utils import translation
-
-from municipium.lib.pdf import STYLESHEET, pdf_bytes
+from municipium.lib.pdf import printed as _render
 
 from . import links, services
-
-
-def _render(template: str, context: dict) -> bytes:
-    html = render_to_string(
-        template,
-        {
-            **context,
-            "stylesheet": STYLESHEET,
-            "rtl": translation.get_language_bidi(),
-            "language": translation.get_language(),
-        },
-    )
-    return pdf_bytes(html)
 
 
 def minutes_pdf(meeting, user) -> bytes:

@@ -196,21 +196,9 @@ def report(request, code):
     rows = progress.flatten(progress.compute(plan, public=access.public_figures(request.user, plan), until=year))
     context = {"plan": plan, "rows": rows, "year": year, "years": range(plan.start_year, plan.end_year + 1)}
     if request.GET.get("format") == "pdf":
-        from django.template.loader import render_to_string
-        from django.utils import translation
+        from municipium.lib.pdf import printed
 
-        from municipium.lib.pdf import STYLESHEET, pdf_bytes
-
-        html = render_to_string(
-            "plans/print_report.html",
-            {
-                **context,
-                "stylesheet": STYLESHEET,
-                "rtl": translation.get_language_bidi(),
-                "language": translation.get_language(),
-            },
-        )
-        response = HttpResponse(pdf_bytes(html), content_type="application/pdf")
+        response = HttpResponse(printed("plans/print_report.html", context), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{plan.code}-{year}.pdf"'
         return response
     return render(request, "plans/report.html", context)
