@@ -173,6 +173,10 @@ LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
 COMMENT_LIMIT = 5
 COMMENT_WINDOW = 3600
 LOGIN_TRUST_FORWARDED_FOR = env_bool("LOGIN_TRUST_FORWARDED_FOR", env_bool("PRODUCTION"))
+# The proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated). A
+# request straight from anywhere else is counted by its own address, whatever it claims to
+# be forwarded for, so a new X-Forwarded-For per attempt cannot get round the throttle.
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()]
 LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "start"
 

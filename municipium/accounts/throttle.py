@@ -24,14 +24,43 @@ def normalised(username: str | None) -> str:
     return unicodedata.normalize("NFKC", username or "")[:150].casefold()
 
 
+def _address(text: str | None):
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+
+
+def trusted_proxy(text: str | None) -> bool:
+    """Is this address one of settings.TRUSTED_PROXIES (addresses or networks)?"""
+    import ipaddress
+
+    address = _address(text)
+    if address is None:
+        return False
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_ip(request) -> str | None:
-    # Behind the proxy the deployment guide sets up, REMOTE_ADDR is the proxy; the proxy
-    # appends the client's address last to X-Forwarded-For.
-    if settings.LOGIN_TRUST_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The address failures are counted by. X-Forwarded-For is believed only when the request
+    comes from a trusted proxy (settings.TRUSTED_PROXIES, with LOGIN_TRUST_FORWARDED_FOR on):
+    then the client is the last hop that is not itself a trusted proxy. From anywhere else the
+    header is ignored, so rotating it gains nothing."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    if settings.LOGIN_TRUST_FORWARDED_FOR and trusted_proxy(remote):
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not trusted_proxy(hop):
+                return str(_address(hop)) if _address(hop) is not None else remote
+    return remote
 
 
 def recent_failures(username: str | None, ip: str | None) -> int:
