@@ -14,6 +14,7 @@ from typing import Any
 
 import shapely
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pyproj import Transformer
 from shapely import make_valid
 from shapely.geometry import GeometryCollection, MultiPolygon, Polygon, mapping, shape
@@ -70,7 +71,14 @@ def read_geometry(data: dict):
         raise ZoneError(_("the file holds no geometry"))
     merged = unary_union(shapes)
     if _vertices(merged) > MAX_VERTICES:
-        raise ZoneError(_("the geometry has more than %(limit)s points") % {"limit": MAX_VERTICES})
+        raise ZoneError(
+            ngettext(
+                "the geometry has more than %(limit)s point",
+                "the geometry has more than %(limit)s points",
+                MAX_VERTICES,
+            )
+            % {"limit": MAX_VERTICES}
+        )
     return merged
 
 
