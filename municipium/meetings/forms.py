@@ -19,7 +19,8 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 
 
 def put_error(form, error) -> None:
-    """A service's MeetingError beside the field it names, or above the form."""
+    """A service's refusal (MeetingError, PlanError, CooperationError: each has `message` and
+    `field`) beside the field it names, or above the form when the form has no such field."""
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
 

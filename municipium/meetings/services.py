@@ -540,3 +540,26 @@ def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
             log.exception("overdue reminder for decision %s could not be sent", decision.pk)
             failed += 1
     return sent, failed
+
+
+def issue_calendar_token(actor) -> str:
+    """A new secret for the person's calendar address; the old address stops working. Only
+    the digest is kept; the audit records that an address was made, never the secret."""
+    import secrets
+
+    from municipium.lib import tokens
+
+    from .models import CalendarToken
+
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        found, made = CalendarToken.objects.update_or_create(user=actor, defaults={"token_hash": tokens.digest(token)})
+        record(
+            "create" if made else "update",
+            found,
+            actor=actor,
+            via="web",
+            after={"user": actor.pk},
+            object_repr=f"calendar address of {actor.get_username()}",
+        )
+    return token

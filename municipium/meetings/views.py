@@ -5,8 +5,6 @@ A `MeetingError` from a service goes beside the field it names; nothing was writ
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -411,8 +409,7 @@ def _safe_next(request) -> bool:
 def my_calendar(request):
     address = None
     if request.method == "POST":
-        token = secrets.token_urlsafe(32)
-        CalendarToken.objects.update_or_create(user=request.user, defaults={"token_hash": tokens.digest(token)})
+        token = services.issue_calendar_token(request.user)
         address = request.build_absolute_uri(reverse("person-calendar", args=[token]))
         messages.success(request, _("Your calendar address is below. It is shown once; a new one ends the old."))
     has_token = CalendarToken.objects.filter(user=request.user).exists()

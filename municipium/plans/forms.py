@@ -5,17 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 from municipium.accounts import access
 from municipium.catalog.models import Indicator
+from municipium.meetings.forms import put_error  # noqa: F401 - the one way a service's refusal reaches a form
 from municipium.meetings.models import Body
 from municipium.places.models import Group
 
 from .models import Item, Plan, Target
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def put_error(form, error) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 class PlanForm(forms.ModelForm):

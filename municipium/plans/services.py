@@ -38,7 +38,10 @@ def save_plan(actor, plan: Plan) -> Plan:
         raise PlanError(_("The plan must end after it starts."), "end_year")
     if plan.at_risk >= plan.on_track:
         raise PlanError(_("The at-risk threshold must be below the on-track threshold."), "at_risk")
-    before = snapshot(Plan.objects.get(pk=plan.pk)) if plan.pk else None
+    stored = Plan.objects.get(pk=plan.pk) if plan.pk else None
+    if stored is not None:
+        _editable(stored)  # settings change only in a draft, whoever calls
+    before = snapshot(stored) if stored is not None else None
     with transaction.atomic():
         plan.save()
         _audit("update" if before else "create", plan, actor, before)

@@ -55,8 +55,6 @@ def _plan_form(request, plan):
         item = form.save(commit=False)
         item.levels = form.cleaned_data["level_names"]
         try:
-            if plan is not None:
-                services._editable(plan)
             services.save_plan(request.user, item)
         except PlanError as error:
             put_error(form, error)

@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 EXACT_LIMIT = 15  # 2^15 coalitions: exact methods stay well under a second
 TOL = 1e-7
@@ -44,9 +46,9 @@ def annualised(capital: float, rate: float, years: int) -> float:
     import numpy_financial as npf
 
     if years <= 0:
-        raise AllocationError("the lifetime must be at least one year")
+        raise AllocationError(_("the lifetime must be at least one year"))
     if rate < 0:
-        raise AllocationError("the interest rate cannot be negative")
+        raise AllocationError(_("the interest rate cannot be negative"))
     if rate == 0:
         return capital / years
     return float(-npf.pmt(rate, years, capital))
@@ -59,10 +61,10 @@ def equal(total: float, n: int) -> list[float]:
 def proportional(total: float, drivers: Sequence[float]) -> list[float]:
     weights = [float(d) for d in drivers]
     if any(w < 0 for w in weights):
-        raise AllocationError("a driver cannot be negative")
+        raise AllocationError(_("a driver cannot be negative"))
     whole = sum(weights)
     if whole <= 0:
-        raise AllocationError("the drivers sum to zero: nothing to share by")
+        raise AllocationError(_("the drivers sum to zero: nothing to share by"))
     return [total * w / whole for w in weights]
 
 
@@ -94,10 +96,15 @@ class Game:
 def game(n: int, cost: Callable[[int], float] | dict[int, float] | Sequence[float]) -> Game:
     """A game from a function of the mask, a {mask: cost} mapping, or a list by mask."""
     if n < 1:
-        raise AllocationError("a game needs at least one participant")
+        raise AllocationError(_("a game needs at least one participant"))
     if n > EXACT_LIMIT:
         raise AllocationError(
-            f"{n} participants make {2**n - 1} coalitions; exact methods stop at {EXACT_LIMIT} participants"
+            ngettext(
+                "%(n)s participant is more than exact methods stop at (%(limit)s participants)",
+                "%(n)s participants make too many coalitions; exact methods stop at %(limit)s participants",
+                n,
+            )
+            % {"n": n, "limit": EXACT_LIMIT}
         )
     size = 1 << n
     costs = np.zeros(size)
@@ -106,12 +113,12 @@ def game(n: int, cost: Callable[[int], float] | dict[int, float] | Sequence[floa
             value = cost(mask)
         elif isinstance(cost, dict):
             if mask not in cost:
-                raise AllocationError(f"the cost of coalition {members(mask)} is missing")
+                raise AllocationError(_("the cost of coalition %(members)s is missing") % {"members": members(mask)})
             value = cost[mask]
         else:
             value = cost[mask]
         if value is None or not math.isfinite(float(value)):
-            raise AllocationError(f"the cost of coalition {members(mask)} is not a number")
+            raise AllocationError(_("the cost of coalition %(members)s is not a number") % {"members": members(mask)})
         costs[mask] = float(value)
     return Game(n, costs)
 
@@ -164,7 +171,7 @@ def shapley_sampled(n: int, cost: Callable[[int], float], *, samples: int = 2000
     rng = np.random.default_rng(seed)
     sums = np.zeros(n)
     squares = np.zeros(n)
-    for _ in range(samples):
+    for _sample in range(samples):
         mask, before = 0, 0.0
         for i in rng.permutation(n):
             mask |= 1 << int(i)
@@ -194,7 +201,7 @@ def nucleolus(g: Game) -> list[float]:
 
     n, grand = g.n, g.grand
     if sum(g.alone(i) for i in range(n)) < g.costs[grand] - TOL:
-        raise AllocationError("no imputation: building together costs more than everyone alone")
+        raise AllocationError(_("no allocation is possible: building together costs more than everyone alone"))
     if n == 1:
         return [float(g.costs[grand])]
     bits = _bits(n).astype(float)
@@ -218,7 +225,7 @@ def nucleolus(g: Game) -> list[float]:
             method="highs",
         )
         if result.status != 0:
-            raise AllocationError(f"the linear program failed: {result.message}")
+            raise AllocationError(_("the linear program failed: %(reason)s") % {"reason": result.message})
         x, t = result.x[:n], result.x[n]
         marginals = np.abs(result.ineqlin.marginals)
         tight = [s for s, m in zip(free, marginals, strict=True) if m > TOL]
@@ -233,7 +240,7 @@ def nucleolus(g: Game) -> list[float]:
         if np.linalg.matrix_rank(rows) >= n or not free:
             break
     if x is None:
-        raise AllocationError("the nucleolus was not found")
+        raise AllocationError(_("the nucleolus was not found"))
     return [float(v) for v in x]
 
 
@@ -298,5 +305,5 @@ def least_core(g: Game) -> float:
         method="highs",
     )
     if result.status != 0:
-        raise AllocationError(f"the linear program failed: {result.message}")
+        raise AllocationError(_("the linear program failed: %(reason)s") % {"reason": result.message})
     return float(result.x[n])
