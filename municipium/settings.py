@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "municipium.cooperation",
     "municipium.tariffs",
     "municipium.siting",
+    "municipium.socialplanning",
 ]
 
 MIDDLEWARE = [

@@ -36,5 +36,6 @@ urlpatterns += i18n_patterns(
     path("cooperation/", include("municipium.cooperation.urls")),
     path("tariffs/", include("municipium.tariffs.urls")),
     path("siting/", include("municipium.siting.urls")),
+    path("social/", include("municipium.socialplanning.urls")),
     prefix_default_language=True,
 )

@@ -1021,5 +1021,5 @@ def sdmx_structure(request):
 # ----------------------------------------------------------------------------------------
 # The planning modules: each keeps its routes in a module of this package with a `router`.
 
-for _module in ("meetings", "plans", "cooperation", "tariffs", "siting"):
+for _module in ("meetings", "plans", "cooperation", "tariffs", "siting", "socialplanning"):
     api.add_router(f"/{_module}/", import_module(f"municipium.api.{_module}").router)
