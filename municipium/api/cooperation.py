@@ -53,6 +53,15 @@ class MethodOut(Schema):
     shares: list[ShareOut]
 
 
+class ScenarioOut(Schema):
+    name: str
+    changes: dict[str, float | int | str]
+    annual_total: float
+    joint_cost: float | None
+    core_empty: bool | None
+    methods: list[MethodOut]
+
+
 class FacilityOut(Schema):
     code: str
     name: str
@@ -62,6 +71,7 @@ class FacilityOut(Schema):
     joint_cost: float | None
     core_empty: bool | None
     methods: list[MethodOut]
+    scenarios: list[ScenarioOut]
 
 
 def _agreement(a: Agreement) -> dict:
@@ -104,12 +114,24 @@ def facility(request, code: str):
     found = Facility.objects.select_related("group").filter(code=code).first()
     if found is None or not access.can_read_facility(user, found):
         raise Http404
-    result = sharing.allocate(found)
+    comparison = sharing.compare(found)
+    result = comparison.variants[0].allocation
     return {
         "code": found.code,
         "name": found.name,
         "group": found.group.code,
         "year": found.year,
+        **_split(result),
+        "scenarios": [
+            {"name": v.scenario.name, "changes": v.scenario.changes(), **_split(v.allocation)}
+            for v in comparison.variants[1:]
+            if v.scenario is not None
+        ],
+    }
+
+
+def _split(result: sharing.Allocation) -> dict:
+    return {
         "annual_total": result.annual_total,
         "joint_cost": result.joint_cost,
         "core_empty": result.core_empty,

@@ -9,7 +9,7 @@ from municipium.lib.texts import pick
 from municipium.meetings.forms import put_error  # noqa: F401 - the one way a service's refusal reaches a form
 from municipium.places.models import Group, Unit
 
-from .models import DRIVERS, Agreement, Facility, Obligation, Party
+from .models import DRIVERS, Agreement, Facility, Obligation, Party, Scenario
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -168,6 +168,21 @@ class ParticipantForm(forms.Form):
         ids = Membership.objects.filter(group=facility.group).values("unit_id")
         self.fields["unit"].queryset = Unit.objects.filter(pk__in=ids).order_by("code")
         self.fields["unit"].label_from_instance = lambda u: u.label
+
+
+class ScenarioForm(forms.ModelForm):
+    """A what-if on the facility's figures; the fields left empty keep the facility's own."""
+
+    class Meta:
+        model = Scenario
+        fields = ["name", *Scenario.FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in Scenario.FIELDS:
+            self.fields[name].required = False
+        for name in ("fixed_driver", "variable_driver"):
+            self.fields[name].choices = [("", _("as the facility"))] + list(DRIVERS)
 
 
 class DriversForm(forms.Form):

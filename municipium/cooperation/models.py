@@ -199,6 +199,70 @@ class Facility(models.Model):
         return self.name
 
 
+class Scenario(models.Model):
+    """A what-if on a facility's figures (a dearer plant, a lower interest rate, a longer
+    lifetime, other drivers), compared side by side with the facility as it stands. An empty
+    field keeps the facility's own figure, so a scenario says only what it changes; it is
+    never stored as a split, only applied on read (`sharing.compare`)."""
+
+    # The facility fields a scenario may change, in the order the page shows them.
+    FIELDS = (
+        "capital_cost",
+        "interest_rate",
+        "lifetime",
+        "fixed_opex",
+        "variable_opex",
+        "fixed_driver",
+        "variable_driver",
+        "scale_exponent",
+    )
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="scenarios")
+    name = models.CharField(_("Scenario"), max_length=120)
+    capital_cost = models.FloatField(_("Capital cost"), null=True, blank=True)
+    interest_rate = models.FloatField(_("Interest rate (e.g. 0.04)"), null=True, blank=True)
+    lifetime = models.PositiveSmallIntegerField(_("Lifetime in years"), null=True, blank=True)
+    fixed_opex = models.FloatField(_("Fixed operating cost a year"), null=True, blank=True)
+    variable_opex = models.FloatField(_("Variable operating cost a year"), null=True, blank=True)
+    fixed_driver = models.CharField(_("Fixed cost shared by"), max_length=16, choices=DRIVERS, blank=True, default="")
+    variable_driver = models.CharField(
+        _("Variable cost shared by"), max_length=16, choices=DRIVERS, blank=True, default=""
+    )
+    scale_exponent = models.FloatField(_("Economies of scale exponent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["facility", "pk"]
+        constraints = [models.UniqueConstraint(fields=["facility", "name"], name="scenario_name_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def changes(self) -> dict:
+        """The figures this scenario sets, by field name."""
+        return {f: getattr(self, f) for f in self.FIELDS if getattr(self, f) not in (None, "")}
+
+    def change_rows(self) -> list[tuple[str, object, bool]]:
+        """For tables: (label, value, is a number) of each figure this scenario sets."""
+        drivers = dict(DRIVERS)
+        rows = []
+        for field, value in self.changes().items():
+            label = str(self._meta.get_field(field).verbose_name)
+            if field.endswith("_driver"):
+                rows.append((label, drivers.get(value, value), False))
+            else:
+                rows.append((label, value, True))
+        return rows
+
+    def applied(self) -> Facility:
+        """The facility as this scenario would have it: an unsaved copy, never written."""
+        import copy
+
+        facility = copy.copy(self.facility)
+        for field, value in self.changes().items():
+            setattr(facility, field, value)
+        return facility
+
+
 class Participant(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="participants")
     unit = models.ForeignKey("places.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("Participant"))

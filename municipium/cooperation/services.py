@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from municipium.audit.models import record, snapshot
 
-from .models import Agreement, Document, Facility, Obligation, Participant, Party
+from .models import Agreement, Document, Facility, Obligation, Participant, Party, Scenario
 
 # The lifecycle of an agreement: which status may follow which.
 NEXT = {
@@ -123,27 +123,57 @@ def attach(actor, agreement: Agreement, data: bytes, name: str) -> Document:
     return document
 
 
-def save_facility(actor, facility: Facility) -> Facility:
-    for field, value in (
-        ("capital_cost", facility.capital_cost),
-        ("fixed_opex", facility.fixed_opex),
-        ("variable_opex", facility.variable_opex),
-        ("scale_fixed", facility.scale_fixed),
-        ("scale_unit", facility.scale_unit),
-    ):
-        if value is None or value < 0:
+def check_figures(item) -> None:
+    """The rule for a facility's figures, and for a scenario's (where an empty figure keeps
+    the facility's own): costs not negative, a rate as a fraction, a plausible exponent."""
+    for field in ("capital_cost", "fixed_opex", "variable_opex", "scale_fixed", "scale_unit"):
+        value = getattr(item, field, None)
+        if isinstance(item, Facility) and value is None:
             raise CooperationError(_("A cost cannot be negative."), field)
-    if not (0 <= facility.interest_rate < 1):
+        if value is not None and value < 0:
+            raise CooperationError(_("A cost cannot be negative."), field)
+    if item.interest_rate is not None and not (0 <= item.interest_rate < 1):
         raise CooperationError(_("Write the interest rate as a fraction, e.g. 0.04 for 4 %."), "interest_rate")
-    if not (0 < facility.scale_exponent <= 1.5):
+    if item.scale_exponent is not None and not (0 < item.scale_exponent <= 1.5):
         raise CooperationError(
             _("The economies of scale exponent lies between 0 and 1.5 (0.6–0.8 is usual)."), "scale_exponent"
         )
+    if item.lifetime is not None and item.lifetime < 1:
+        raise CooperationError(_("The lifetime is at least one year."), "lifetime")
+
+
+def save_facility(actor, facility: Facility) -> Facility:
+    check_figures(facility)
     before = snapshot(Facility.objects.get(pk=facility.pk)) if facility.pk else None
     with transaction.atomic():
         facility.save()
         _audit("update" if before else "create", facility, actor, before)
     return facility
+
+
+def save_scenario(actor, scenario: Scenario) -> Scenario:
+    """Add or change a what-if on a facility's figures; audited like the facility itself."""
+    if not scenario.name.strip():
+        raise CooperationError(_("Give the scenario a name."), "name")
+    clash = Scenario.objects.filter(facility_id=scenario.facility_id, name=scenario.name.strip())
+    if clash.exclude(pk=scenario.pk).exists():
+        raise CooperationError(_("The facility already has a scenario of this name."), "name")
+    if not scenario.changes():
+        raise CooperationError(_("A scenario changes at least one figure of the facility."), "capital_cost")
+    check_figures(scenario)
+    scenario.name = scenario.name.strip()
+    before = snapshot(Scenario.objects.get(pk=scenario.pk)) if scenario.pk else None
+    with transaction.atomic():
+        scenario.save()
+        _audit("update" if before else "create", scenario, actor, before)
+    return scenario
+
+
+def delete_scenario(actor, scenario: Scenario) -> None:
+    before = snapshot(scenario)
+    with transaction.atomic():
+        record("delete", scenario, actor=actor, before=before, after=None, via="web")
+        scenario.delete()
 
 
 def save_participant(actor, participant: Participant) -> Participant:

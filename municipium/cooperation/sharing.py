@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from municipium.lib import allocation as maths
 from municipium.observations.models import Observation
 
-from .models import Facility, Participant
+from .models import Facility, Participant, Scenario
 
 # Drivers read from the participants' own observations when they exist (variable codes of
 # the starter catalogue); the rest are typed on the facility page.
@@ -107,14 +107,6 @@ def driver_values(facility: Facility, participants) -> dict[int, dict[str, tuple
     return out
 
 
-def annual_total(facility: Facility) -> float:
-    return (
-        maths.annualised(facility.capital_cost, facility.interest_rate, facility.lifetime)
-        + facility.fixed_opex
-        + facility.variable_opex
-    )
-
-
 def _column(drivers, participants, driver: str) -> list[float]:
     values = [drivers[p.pk][driver][0] for p in participants]
     missing = [p.unit.label for p, v in zip(participants, values, strict=True) if v is None]
@@ -165,10 +157,16 @@ def build_game(facility: Facility, participants, drivers) -> maths.Game | None:
     )
 
 
-def allocate(facility: Facility) -> Allocation:
-    participants = list(facility.participants.select_related("unit"))
-    drivers = driver_values(facility, participants)
-    total = annual_total(facility)
+def allocate(facility: Facility, participants=None, drivers=None) -> Allocation:
+    """Every method's split of the facility's yearly cost. `participants` and `drivers` may be
+    passed in when several variants of one facility are split (`compare`), so that they are
+    read once."""
+    if participants is None:
+        participants = list(facility.participants.select_related("unit"))
+    if drivers is None:
+        drivers = driver_values(facility, participants)
+    annuity = maths.annualised(facility.capital_cost, facility.interest_rate, facility.lifetime)
+    total = annuity + facility.fixed_opex + facility.variable_opex
     result = Allocation(facility, participants, drivers, total, None, None, [])
     if not participants:
         result.problem = _("The facility has no participants yet.")
@@ -180,7 +178,6 @@ def allocate(facility: Facility) -> Allocation:
     if game is not None:
         result.joint_cost = float(game.costs[game.grand])
         result.core_empty = maths.least_core(game) > 1e-9 * max(1.0, abs(result.joint_cost))
-    annuity = maths.annualised(facility.capital_cost, facility.interest_rate, facility.lifetime)
     for code, label in METHODS:
         method = Method(code, str(label))
         try:
@@ -222,6 +219,51 @@ def allocate(facility: Facility) -> Allocation:
             method.objecting = [participants[i].unit.label for i in check.objecting or []]
         result.methods.append(method)
     return result
+
+
+@dataclass
+class Variant:
+    """One column of the scenarios table: the facility as it stands (scenario None) or as a
+    scenario changes it, split by every method."""
+
+    scenario: Scenario | None
+    allocation: Allocation
+
+    def method(self, code: str) -> Method | None:
+        return next((m for m in self.allocation.methods if m.code == code), None)
+
+
+@dataclass
+class Comparison:
+    participants: list[Participant]
+    method: str
+    variants: list[Variant]
+
+    def rows(self) -> list[tuple[Participant, list[float | None]]]:
+        """Each participant with what it pays under the chosen method in every variant
+        (None where the method cannot split that variant)."""
+        out = []
+        for i, p in enumerate(self.participants):
+            costs: list[float | None] = []
+            for variant in self.variants:
+                method = variant.method(self.method)
+                costs.append(method.shares[i].cost if method and method.shares else None)
+            out.append((p, costs))
+        return out
+
+
+def compare(facility: Facility, method: str = "two_part") -> Comparison:
+    """The facility and each of its scenarios split side by side. The participants and their
+    drivers are read once: a scenario changes the facility's figures, not who takes part."""
+    participants = list(facility.participants.select_related("unit"))
+    drivers = driver_values(facility, participants)
+    variants = [Variant(None, allocate(facility, participants, drivers))]
+    for scenario in facility.scenarios.all():
+        scenario.facility = facility
+        variants.append(Variant(scenario, allocate(scenario.applied(), participants, drivers)))
+    if method not in dict(METHODS):
+        method = "two_part"
+    return Comparison(participants, method, variants)
 
 
 @dataclass

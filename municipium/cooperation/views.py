@@ -26,11 +26,12 @@ from .forms import (
     ParticipantForm,
     PartyForm,
     ReportForm,
+    ScenarioForm,
     ZoneForm,
     coordinated,
     put_error,
 )
-from .models import DRIVERS, Agreement, Document, Facility, Obligation, Participant
+from .models import DRIVERS, Agreement, Document, Facility, Obligation, Participant, Scenario
 from .services import CooperationError
 
 require = accounts_access.require
@@ -265,9 +266,27 @@ def facility(request, code):
     user = request.user
     manager = access.can_manage_facility(user, facility)
     participant_form = ParticipantForm(prefix="participant", facility=facility) if manager else None
+    scenario_form = ScenarioForm(prefix="scenario") if manager else None
     if request.method == "POST":
         action = request.POST.get("action")
-        if action == "participant":
+        if action == "scenario":
+            require(manager)
+            scenario_form = ScenarioForm(request.POST, prefix="scenario", instance=Scenario(facility=facility))
+            if scenario_form.is_valid():
+                try:
+                    services.save_scenario(user, scenario_form.save(commit=False))
+                except CooperationError as error:
+                    put_error(scenario_form, error)
+                else:
+                    messages.success(request, _("The scenario was saved."))
+                    return redirect(f"{request.path}#scenarios-heading")
+        elif action == "scenario-delete":
+            require(manager)
+            scenario = get_object_or_404(Scenario, pk=request.POST.get("scenario"), facility=facility)
+            services.delete_scenario(user, scenario)
+            messages.success(request, _("The scenario was removed."))
+            return redirect(f"{request.path}#scenarios-heading")
+        elif action == "participant":
             require(manager)
             participant_form = ParticipantForm(request.POST, prefix="participant", facility=facility)
             if participant_form.is_valid():
@@ -297,7 +316,8 @@ def facility(request, code):
                     return redirect("cooperation:facility", code=code)
             else:
                 messages.error(request, "; ".join(f"{form.fields[k].label}: {e[0]}" for k, e in form.errors.items()))
-    result = sharing.allocate(facility)
+    comparison = sharing.compare(facility, request.GET.get("method", "two_part"))
+    result = comparison.variants[0].allocation
     try:
         trueup = sharing.true_up(facility)
     except AllocationError:
@@ -315,6 +335,9 @@ def facility(request, code):
             "result": result,
             "manager": manager,
             "participant_form": participant_form,
+            "scenario_form": scenario_form,
+            "comparison": comparison,
+            "methods": sharing.METHODS,
             "driver_forms": driver_forms,
             "trueup": trueup,
             "drivers": DRIVERS,
@@ -325,8 +348,15 @@ def facility(request, code):
 def package(request, code):
     """The council's decision package: the facility, its costs and the split by every method."""
     facility = _facility(request, code)
-    result = sharing.allocate(facility)
-    context = {"facility": facility, "result": result, "drivers": DRIVERS}
+    comparison = sharing.compare(facility, request.GET.get("method", "two_part"))
+    result = comparison.variants[0].allocation
+    context = {
+        "facility": facility,
+        "result": result,
+        "drivers": DRIVERS,
+        "comparison": comparison,
+        "comparison_label": dict(sharing.METHODS)[comparison.method],
+    }
     fmt = request.GET.get("format")
     if fmt == "pdf":
         from municipium.lib.pdf import printed
@@ -352,6 +382,17 @@ def package(request, code):
                         "saving": share.saving,
                     }
                 )
+        scenarios = [
+            {
+                "scenario": variant.scenario.name if variant.scenario else "",
+                "method": method.label,
+                "participant": share.participant.unit.code,
+                "cost": share.cost,
+            }
+            for variant in comparison.variants
+            for method in variant.allocation.methods
+            for share in method.shares
+        ]
         drivers = [
             {"participant": p.unit.code, **{c: result.drivers[p.pk][c][0] for c, _l in DRIVERS}}
             for p in result.participants
@@ -362,6 +403,9 @@ def package(request, code):
                 "drivers": pl.DataFrame(drivers, infer_schema_length=None)
                 if drivers
                 else pl.DataFrame({"participant": []}),
+                "scenarios": pl.DataFrame(scenarios, infer_schema_length=None)
+                if scenarios
+                else pl.DataFrame({"scenario": []}),
             }
         )
         response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -18,6 +18,7 @@ from municipium.cooperation.models import (
     Obligation,
     Participant,
     Party,
+    Scenario,
     Zone,
 )
 from municipium.places.models import Group, Membership, Unit
@@ -157,6 +158,13 @@ def load_cooperation() -> None:
                     actual={"wastewater_m3": m3 * 1.08},
                 ),
             )
+        # Two what-ifs the councils asked for: an EU grant covering 60 % of the investment,
+        # and a commercial loan at 7 % instead of the development bank's 4 %.
+        for name, changes in (
+            ("Грант ЕУ 60 %", {"capital_cost": 192_000_000}),
+            ("Комерцијални кредит 7 %", {"interest_rate": 0.07}),
+        ):
+            services.save_scenario(None, Scenario(facility=plant, name=name, **changes))
     if not InventoryLine.objects.filter(group=brus_blace).exists():
         for code, actor, category, theme, item, measure, have, need in (
             ("RS-70343", "ЈКП Брус", "staff", "отпадне воде", "Технолог за пречишћавање", "FTE", 0, 1),

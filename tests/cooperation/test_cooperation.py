@@ -245,3 +245,64 @@ def test_the_agreement_links_from_a_meeting_agenda():
     options = [v for _h, group in links.grouped_choices(body) for v, _l in group]
     assert f"cooperation.agreement:{w.agreement.pk}" in options
     assert Agreement.objects.count() == 1
+
+
+def test_scenarios_are_split_side_by_side_and_refused_when_bad():
+    """A coordinator adds what-ifs on the page; each is split by every method beside the
+    facility as it stands; bad figures are refused on the field and nothing is stored."""
+    from municipium.cooperation.models import Scenario
+    from municipium.lib.allocation import annualised
+
+    w = build()
+    url = f"/en/cooperation/facilities/{w.plant.code}/"
+    coordinator = _client(w.coordinator)
+    response = coordinator.post(
+        url, {"action": "scenario", "scenario-name": "Grant 50 %", "scenario-capital_cost": "2000000"}
+    )
+    assert response.status_code == 302
+    coordinator.post(url, {"action": "scenario", "scenario-name": "Dear loan", "scenario-interest_rate": "0.08"})
+    grant, loan = Scenario.objects.filter(facility=w.plant).order_by("pk")
+    assert grant.changes() == {"capital_cost": 2_000_000} and loan.changes() == {"interest_rate": 0.08}
+    assert AuditEvent.objects.filter(model="cooperation.scenario", action="create").count() == 2
+
+    comparison = sharing.compare(w.plant, "two_part")
+    assert [v.scenario for v in comparison.variants] == [None, grant, loan]
+    totals = [v.allocation.annual_total for v in comparison.variants]
+    opex = 120_000 + 80_000
+    assert totals == pytest.approx(
+        [annualised(4e6, 0.04, 25) + opex, annualised(2e6, 0.04, 25) + opex, annualised(4e6, 0.08, 25) + opex]
+    )
+    # Both costs are shared by population equivalent: Blace 6,000, Brus 9,000 (code order).
+    for (_participant, costs), weight in zip(comparison.rows(), (0.4, 0.6), strict=True):
+        assert costs == pytest.approx([t * weight for t in totals])
+    # The cost game does not depend on the financing, so the game methods agree across them.
+    shapley = sharing.compare(w.plant, "shapley").rows()
+    assert all(c[0] == pytest.approx(c[1]) == pytest.approx(c[2]) for _p, c in shapley)
+
+    page = coordinator.get(url).content.decode()
+    assert "Grant 50 %" in page and 'class="table table-sm scenarios"' in page
+    api = coordinator.get(f"/api/cooperation/facilities/{w.plant.code}").json()
+    assert [s["name"] for s in api["scenarios"]] == ["Grant 50 %", "Dear loan"]
+    assert api["scenarios"][0]["annual_total"] == pytest.approx(totals[1])
+    package = coordinator.get(url + "package/").content.decode()
+    assert "Dear loan" in package
+
+    before = list(Scenario.objects.values())
+    for data, field in (
+        ({"scenario-name": "Bad", "scenario-capital_cost": "-5"}, "capital_cost"),
+        ({"scenario-name": "Percent", "scenario-interest_rate": "7"}, "interest_rate"),
+        ({"scenario-name": "Nothing"}, "capital_cost"),
+        ({"scenario-name": "Grant 50 %", "scenario-lifetime": "40"}, "name"),
+    ):
+        page = coordinator.post(url, {"action": "scenario", **data}).content.decode()
+        assert f'id="id_scenario-{field}-error"' in page, data
+    assert list(Scenario.objects.values()) == before
+    # Only those who manage the facility add or remove scenarios.
+    officer = _client(w.brus_officer)
+    assert (
+        officer.post(url, {"action": "scenario", "scenario-name": "Mine", "scenario-lifetime": "5"}).status_code == 404
+    )
+    assert officer.post(url, {"action": "scenario-delete", "scenario": grant.pk}).status_code == 404
+    coordinator.post(url, {"action": "scenario-delete", "scenario": grant.pk})
+    assert list(Scenario.objects.filter(facility=w.plant)) == [loan]
+    assert AuditEvent.objects.filter(model="cooperation.scenario", action="delete").count() == 1
