@@ -19,7 +19,8 @@ that peak memory is that step's own:
    publication, and the analysis page's server time.
 
 `--steps pages` (any list without `setup`) reuses the database a previous run left;
-`--steps surveys` needs none (it migrates an empty one and brings its own unit).
+`--steps surveys` needs none (it migrates an empty one and brings its own unit); nor does
+`--steps cooperation` (6. a cost-sharing page of 15 municipalities, every method side by side).
 
 Results go to bench/RESULTS.md (and bench/results.json), beside the targets of issue 2.
 """
@@ -48,6 +49,7 @@ TARGETS = {
     "indicator_warm_p95_ms": ("≤ 150 ms", lambda v: v <= 150),
     "indicator_page_mb": ("≤ 1.5 MB", lambda v: v <= 1.5),
     "indicator_page_gzip_mb": ("≤ 1.5 MB", lambda v: v <= 1.5),
+    "coop_page_p95_ms": ("≤ 1,000 ms", lambda v: v <= 1000),
 }
 
 
@@ -399,6 +401,85 @@ def step_surveys(args) -> dict:
     return result
 
 
+def step_cooperation(args) -> dict:
+    """The cost-sharing page of a facility shared by 15 municipalities (the largest game split
+    exactly): a cost function with economies of scale, typed drivers, two financing
+    scenarios; every method side by side (Shapley over 32,767 coalitions, SCRB, the nucleolus
+    as a sequence of LPs, the least core and a core check each). Needs only a migrated
+    database; it brings its own units."""
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    _django()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from municipium.accounts.models import Role
+    from municipium.cooperation import services, sharing
+    from municipium.cooperation.models import Facility, Participant, Scenario
+    from municipium.places.models import Group, Membership, Unit
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(15)
+    Facility.objects.filter(code="bench-landfill").delete()
+    units = [
+        Unit.objects.get_or_create(code=f"BENCH-COOP-{i:02d}", defaults={"name": {"en": f"Member {i}"}})[0]
+        for i in range(15)
+    ]
+    group, _made = Group.objects.get_or_create(
+        code="bench-coop", defaults={"name": {"en": "Bench cooperation"}, "kind": Group.Kind.COOPERATION}
+    )
+    for unit in units:
+        Membership.objects.get_or_create(group=group, unit=unit)
+    user, _made = get_user_model().objects.get_or_create(username="bench-cooperation")
+    Role.objects.get_or_create(user=user, kind=Role.Kind.ADMIN)
+    facility = services.save_facility(
+        user,
+        Facility(
+            code="bench-landfill",
+            name="Regional landfill (bench)",
+            kind=Facility.Kind.LANDFILL,
+            group=group,
+            year=2025,
+            capital_cost=25_000_000,
+            interest_rate=0.04,
+            lifetime=25,
+            fixed_opex=900_000,
+            variable_opex=1_400_000,
+            fixed_driver="population",
+            variable_driver="tonnes",
+            scale_driver="tonnes",
+            scale_fixed=300_000,
+            scale_unit=450.0,
+            scale_exponent=0.7,
+        ),
+    )
+    for unit in units:
+        people = rng.randint(4_000, 180_000)
+        services.save_participant(
+            user,
+            Participant(facility=facility, unit=unit, drivers={"population": people, "tonnes": people * 0.38}),
+        )
+    services.save_scenario(user, Scenario(facility=facility, name="Grant 60 %", capital_cost=10_000_000))
+    services.save_scenario(user, Scenario(facility=facility, name="Loan 7 %", interest_rate=0.07))
+
+    def timed(function) -> float:
+        started = time.perf_counter()
+        function()
+        return time.perf_counter() - started
+
+    result = {"coop_participants": len(units)}
+    result["coop_split_s"] = timed(lambda: sharing.compare(facility))
+    client = Client()
+    client.force_login(user)
+    url = f"/en/cooperation/facilities/{facility.code}/"
+    pages = [timed(lambda: client.get(url)) for _n in range(5)]
+    result["coop_page_first_ms"] = 1000 * pages[0]
+    result["coop_page_p95_ms"] = 1000 * _p95(pages[1:])
+    result["coop_package_pdf_s"] = timed(lambda: client.get(url + "package/?format=pdf"))
+    result["coop_peak_gib"] = peak_gib()
+    return result
+
+
 STEPS = {
     "setup": step_setup,
     "import": step_import,
@@ -406,6 +487,7 @@ STEPS = {
     "latency": step_latency,
     "pages": step_pages,
     "surveys": step_surveys,
+    "cooperation": step_cooperation,
 }
 
 
@@ -474,10 +556,20 @@ def run_step(step: str, url: str, args) -> dict:
 
 
 def write_results(results: dict, args) -> None:
+    # The data the figures were measured on: the scale of the run that built the database
+    # (a partial run, e.g. `--steps cooperation`, keeps it), else this run's arguments.
+    scale = next((r["data_scale"] for r in results.values() if "data_scale" in r), None)
+    if scale:
+        args = argparse.Namespace(**{**vars(args), **scale})
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` (`bench/run.py`) on {time.strftime('%Y-%m-%d %H:%M')}.",
+        f"Written by `make bench` (`bench/run.py`) on {time.strftime('%Y-%m-%d %H:%M')}"
+        + (
+            "."
+            if "setup" in args.steps.split(",")
+            else f", steps {args.steps}; the other figures are those of the last full run, on the data below."
+        ),
         "",
         f"Machine: {machine()}. PostgreSQL with its default configuration (shared_buffers 128 MB).",
         "",
@@ -519,6 +611,12 @@ def write_results(results: dict, args) -> None:
         ("survey: analysis page, p95 of the next 4 (analysis kept), ms", "survey_page_p95_ms", "{:.0f}"),
         ("survey: publication as observations (analysis kept), s", "survey_publish_s", "{:.2f}"),
         ("survey: peak memory of the step, GiB", "survey_peak_gib", "{:.2f}"),
+        ("cost sharing: participants of the facility", "coop_participants", "{:,}"),
+        ("cost sharing: every method, facility and 2 scenarios, s", "coop_split_s", "{:.2f}"),
+        ("cost sharing: facility page, first request, ms", "coop_page_first_ms", "{:.0f}"),
+        ("cost sharing: facility page, p95 of the next 4, ms", "coop_page_p95_ms", "{:.0f}"),
+        ("cost sharing: decision package PDF, s", "coop_package_pdf_s", "{:.2f}"),
+        ("cost sharing: peak memory of the step, GiB", "coop_peak_gib", "{:.2f}"),
         ("import: first 1M-row file, s", "import_first_file_s", "{:.1f}"),
         ("import: last file (table full), s", "import_last_file_s", "{:.1f}"),
         ("import, peak memory GiB", "import_peak_gib", "{:.2f}"),
@@ -555,7 +653,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument(
         "--steps",
-        default="setup,import,recompute,latency,pages,surveys",
+        default="setup,import,recompute,latency,pages,surveys,cooperation",
         help="which steps to run, in order (default: all)",
     )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
@@ -574,6 +672,8 @@ def main() -> None:
         url = fresh_database(kind, args.pg) if "setup" in args.steps.split(",") else existing_database(kind, args.pg)
         if "setup" in args.steps.split(",") or kind not in results:
             results[kind] = {}
+        if "setup" in args.steps.split(","):
+            results[kind]["data_scale"] = {k: getattr(args, k) for k in ("units", "indicators", "variables", "years")}
         try:
             for step in args.steps.split(","):
                 results[kind].update(run_step(step, url, args))

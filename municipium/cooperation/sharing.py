@@ -157,10 +157,21 @@ def build_game(facility: Facility, participants, drivers) -> maths.Game | None:
     )
 
 
-def allocate(facility: Facility, participants=None, drivers=None) -> Allocation:
+def _solved(memo: dict | None, game: maths.Game, what: str, solve):
+    """`solve(game)` once per game: scenarios that change only the financing keep the cost
+    game, and its LPs (nucleolus, least core) are the slow part of a split at 15 players."""
+    if memo is None:
+        return solve(game)
+    key = (game.n, game.costs.tobytes(), what)
+    if key not in memo:
+        memo[key] = solve(game)
+    return memo[key]
+
+
+def allocate(facility: Facility, participants=None, drivers=None, memo: dict | None = None) -> Allocation:
     """Every method's split of the facility's yearly cost. `participants` and `drivers` may be
     passed in when several variants of one facility are split (`compare`), so that they are
-    read once."""
+    read once; `memo` then keeps the game's solutions between variants."""
     if participants is None:
         participants = list(facility.participants.select_related("unit"))
     if drivers is None:
@@ -177,7 +188,9 @@ def allocate(facility: Facility, participants=None, drivers=None) -> Allocation:
         game, result.problem = None, str(error)
     if game is not None:
         result.joint_cost = float(game.costs[game.grand])
-        result.core_empty = maths.least_core(game) > 1e-9 * max(1.0, abs(result.joint_cost))
+        result.core_empty = _solved(memo, game, "least_core", maths.least_core) > 1e-9 * max(
+            1.0, abs(result.joint_cost)
+        )
     for code, label in METHODS:
         method = Method(code, str(label))
         try:
@@ -197,7 +210,9 @@ def allocate(facility: Facility, participants=None, drivers=None) -> Allocation:
                 result.methods.append(method)
                 continue
             else:
-                costs = {"shapley": maths.shapley, "scrb": maths.scrb, "nucleolus": maths.nucleolus}[code](game)
+                costs = _solved(
+                    memo, game, code, {"shapley": maths.shapley, "scrb": maths.scrb, "nucleolus": maths.nucleolus}[code]
+                )
         except maths.AllocationError as error:
             method.problem = str(error)
             result.methods.append(method)
@@ -214,7 +229,7 @@ def allocate(facility: Facility, participants=None, drivers=None) -> Allocation:
                 )
             )
         if game is not None and code in ("shapley", "scrb", "nucleolus"):
-            check = maths.core_check(game, costs)
+            check = _solved(memo, game, f"core:{code}", lambda g, costs=costs: maths.core_check(g, costs))
             method.in_core = check.in_core
             method.objecting = [participants[i].unit.label for i in check.objecting or []]
         result.methods.append(method)
@@ -257,10 +272,11 @@ def compare(facility: Facility, method: str = "two_part") -> Comparison:
     drivers are read once: a scenario changes the facility's figures, not who takes part."""
     participants = list(facility.participants.select_related("unit"))
     drivers = driver_values(facility, participants)
-    variants = [Variant(None, allocate(facility, participants, drivers))]
+    memo: dict = {}
+    variants = [Variant(None, allocate(facility, participants, drivers, memo))]
     for scenario in facility.scenarios.all():
         scenario.facility = facility
-        variants.append(Variant(scenario, allocate(scenario.applied(), participants, drivers)))
+        variants.append(Variant(scenario, allocate(scenario.applied(), participants, drivers, memo)))
     if method not in dict(METHODS):
         method = "two_part"
     return Comparison(participants, method, variants)
