@@ -199,17 +199,12 @@ def save_participant(actor, participant: Participant) -> Participant:
 
 def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
     """Daily: one e-mail per overdue obligation to those who answer for the party's data,
-    once (claimed with a conditional UPDATE, as the other reminders). Returns (sent, failed)."""
-    import logging
-    import smtplib
-
-    from django.conf import settings
+    once (`lib.reminders.send_once`). Returns (sent, failed)."""
     from django.core.mail import send_mail
-    from django.utils import translation
 
     from municipium.accounts.models import Role
+    from municipium.lib.reminders import send_once
 
-    log = logging.getLogger(__name__)
     today = today or timezone.localdate()
     sent = failed = 0
     due = Obligation.objects.filter(status=Obligation.Status.OPEN, due__lt=today, overdue_reminded__isnull=True)
@@ -223,28 +218,28 @@ def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
         )
         if not addresses:
             continue
-        try:
-            with transaction.atomic():
-                if not Obligation.objects.filter(pk=obligation.pk, overdue_reminded__isnull=True).update(
-                    overdue_reminded=timezone.now()
-                ):
-                    continue
-                with translation.override(settings.LANGUAGE_CODE):
-                    subject = _("Overdue obligation: %(agreement)s") % {"agreement": obligation.agreement.title}
-                    body = _(
-                        "%(party)s was to do this by %(due)s:\n\n%(text)s\n\nReport it done, with the evidence, "
-                        "on the agreement's page."
-                    ) % {
-                        "party": obligation.party.unit.label,
-                        "due": obligation.due.isoformat() if obligation.due else "",
-                        "text": obligation.text,
-                    }
-                send_mail(subject, body, None, addresses)
-                record("remind", obligation, actor=None, via="command", note="overdue")
-                sent += 1
-        except (smtplib.SMTPException, OSError):
-            log.exception("overdue reminder for obligation %s could not be sent", obligation.pk)
-            failed += 1
+
+        def send(obligation=obligation, addresses=addresses) -> int:
+            subject = _("Overdue obligation: %(agreement)s") % {"agreement": obligation.agreement.title}
+            body = _(
+                "%(party)s was to do this by %(due)s:\n\n%(text)s\n\nReport it done, with the evidence, "
+                "on the agreement's page."
+            ) % {
+                "party": obligation.party.unit.label,
+                "due": obligation.due.isoformat() if obligation.due else "",
+                "text": obligation.text,
+            }
+            send_mail(subject, body, None, addresses)
+            record("remind", obligation, actor=None, via="command", note="overdue")
+            return 1
+
+        done, fail = send_once(
+            Obligation.objects.filter(pk=obligation.pk),
+            "overdue_reminded",
+            send,
+            f"overdue reminder for obligation {obligation.pk}",
+        )
+        sent, failed = sent + done, failed + fail
     return sent, failed
 
 

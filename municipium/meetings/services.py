@@ -501,16 +501,13 @@ def report(consultation: Consultation) -> dict:
 
 def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
     """Daily: one e-mail to the owner of each decision that became overdue, once per
-    decision even when several servers run the job (a conditional UPDATE claims it; a failed
-    send rolls the claim back so the next run tries again). Owners without an account or an
-    e-mail address see it on their start page only. Returns (sent, failed)."""
-    import logging
-    import smtplib
-
+    decision even when several servers run the job (`lib.reminders.send_once`). Owners
+    without an account or an e-mail address see it on their start page only. Returns
+    (sent, failed)."""
     from django.core.mail import send_mail
-    from django.utils import translation
 
-    log = logging.getLogger(__name__)
+    from municipium.lib.reminders import send_once
+
     today = today or timezone.localdate()
     sent = failed = 0
     due = Decision.objects.overdue(today).filter(overdue_reminded__isnull=True, owner__user__isnull=False)
@@ -518,27 +515,27 @@ def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
         address = decision.owner.user.email
         if not address:
             continue
-        try:
-            with transaction.atomic():
-                if not Decision.objects.filter(pk=decision.pk, overdue_reminded__isnull=True).update(
-                    overdue_reminded=timezone.now()
-                ):
-                    continue  # another server sent it
-                with translation.override(settings.LANGUAGE_CODE):
-                    subject = _("Overdue: decision %(number)s of %(body)s") % {
-                        "number": decision.number,
-                        "body": decision.body.name,
-                    }
-                    text = _(
-                        "The deadline of this decision was %(deadline)s and it is still open:\n\n%(text)s\n\n"
-                        "Mark it done or dropped in the decisions register, or ask the body's secretary for a new date."
-                    ) % {"deadline": decision.deadline.isoformat(), "text": decision.text}
-                send_mail(subject, text, None, [address])
-                record("remind", decision, actor=None, via="command", note="overdue")
-                sent += 1
-        except (smtplib.SMTPException, OSError):
-            log.exception("overdue reminder for decision %s could not be sent", decision.pk)
-            failed += 1
+
+        def send(decision=decision, address=address) -> int:
+            subject = _("Overdue: decision %(number)s of %(body)s") % {
+                "number": decision.number,
+                "body": decision.body.name,
+            }
+            text = _(
+                "The deadline of this decision was %(deadline)s and it is still open:\n\n%(text)s\n\n"
+                "Mark it done or dropped in the decisions register, or ask the body's secretary for a new date."
+            ) % {"deadline": decision.deadline.isoformat(), "text": decision.text}
+            send_mail(subject, text, None, [address])
+            record("remind", decision, actor=None, via="command", note="overdue")
+            return 1
+
+        done, fail = send_once(
+            Decision.objects.filter(pk=decision.pk),
+            "overdue_reminded",
+            send,
+            f"overdue reminder for decision {decision.pk}",
+        )
+        sent, failed = sent + done, failed + fail
     return sent, failed
 
 

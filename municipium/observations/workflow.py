@@ -11,7 +11,6 @@ turn "you may not see this at all" into 404 before they get here.
 
 import datetime as dt
 import logging
-import smtplib
 
 from django.db import transaction
 from django.tasks import task
@@ -448,13 +447,12 @@ def remind(actor, group: Group, period, *, step: str = "manual", site: str = "",
 
 def send_due_reminders(today: dt.date | None = None, days_before: int = REMIND_DAYS_BEFORE) -> tuple[int, int]:
     """Daily: the reminder `days_before` days before each deadline and the one after it
-    passed, each once per deadline even when several servers run this at the same time: a
-    conditional UPDATE claims the step, and only the one run whose UPDATE changed the row
-    sends (a failed send rolls the claim back, so the next run tries again).
+    passed, each once per deadline even when several servers run this at the same time
+    (`lib.reminders.send_once`: claimed by a conditional UPDATE, rolled back when the send
+    fails, so the next run tries again).
 
     Returns (messages sent, steps that failed to send)."""
-    from django.conf import settings
-    from django.utils import translation
+    from municipium.lib.reminders import send_once
 
     from .models import Deadline
 
@@ -468,19 +466,20 @@ def send_due_reminders(today: dt.date | None = None, days_before: int = REMIND_D
         for step, column, due_now in steps:
             if getattr(deadline, column) is not None or not due_now(deadline):
                 continue
-            try:
-                with transaction.atomic():
-                    claimed = Deadline.objects.filter(
-                        pk=deadline.pk, due=deadline.due, **{f"{column}__isnull": True}
-                    ).update(**{column: timezone.now()})
-                    if not claimed:
-                        continue  # another server took this step, or the deadline moved meanwhile
-                    with translation.override(settings.LANGUAGE_CODE):
-                        try:
-                            sent += remind(None, deadline.group, deadline.period, step=step, via="command")
-                        except WorkflowError:
-                            pass  # everyone has submitted: the step is done without a message
-            except (smtplib.SMTPException, OSError):
-                log.exception("reminder for deadline %s (%s) could not be sent", deadline.pk, step)
-                failed += 1
+
+            def send(deadline=deadline, step=step) -> int:
+                try:
+                    return remind(None, deadline.group, deadline.period, step=step, via="command")
+                except WorkflowError:
+                    return 0  # everyone has submitted: the step is done without a message
+
+            # The row must still have the due date seen here: a deadline moved meanwhile is
+            # left for the next run.
+            done, fail = send_once(
+                Deadline.objects.filter(pk=deadline.pk, due=deadline.due),
+                column,
+                send,
+                f"reminder for deadline {deadline.pk} ({step})",
+            )
+            sent, failed = sent + done, failed + fail
     return sent, failed

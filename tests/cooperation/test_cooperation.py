@@ -236,6 +236,30 @@ def test_overdue_obligations_are_reminded_once_by_the_daily_job(mailoutbox):
     assert len(messages) == 1 and messages[0].to == ["brus@example.org"]
 
 
+def test_a_reminder_the_mail_server_refuses_is_tried_again_the_next_day(mailoutbox, monkeypatch):
+    """lib.reminders.send_once: a failed send rolls the claim back, is counted and logged,
+    and the next run sends it (once)."""
+    import smtplib
+
+    from django.core import mail
+
+    w = build()
+    real = mail.send_mail
+
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("the mail server went away")
+
+    monkeypatch.setattr(mail, "send_mail", refuse)
+    assert services.send_overdue_reminders(dt.date(2020, 7, 1)) == (0, 1)
+    w.obligation.refresh_from_db()
+    assert w.obligation.overdue_reminded is None
+    assert not AuditEvent.objects.filter(action="remind").exists()
+    monkeypatch.setattr(mail, "send_mail", real)
+    assert services.send_overdue_reminders(dt.date(2020, 7, 2)) == (1, 0)
+    assert services.send_overdue_reminders(dt.date(2020, 7, 3)) == (0, 0)
+    assert len(mailoutbox) == 1 and AuditEvent.objects.filter(action="remind").count() == 1
+
+
 def test_the_agreement_links_from_a_meeting_agenda():
     from municipium.meetings import links
     from municipium.meetings.models import Body
