@@ -92,6 +92,14 @@ class Party(models.Model):
         return self.unit.label
 
 
+class ObligationQuerySet(models.QuerySet):
+    def overdue(self, today: dt.date | None = None) -> "ObligationQuerySet":
+        """Open obligations past their date; the same rule as `Obligation.is_overdue`, for
+        the database. "Overdue" is never stored, so it is never stale."""
+        today = today or timezone.localdate()
+        return self.filter(status=Obligation.Status.OPEN, due__lt=today)
+
+
 class Obligation(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -107,10 +115,13 @@ class Obligation(models.Model):
     done_on = models.DateField(null=True, blank=True)
     overdue_reminded = models.DateTimeField(null=True, blank=True)
 
+    objects = ObligationQuerySet.as_manager()
+
     class Meta:
         ordering = ["due", "pk"]
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
+        """The rule of `ObligationQuerySet.overdue`, for one obligation in hand."""
         today = today or timezone.localdate()
         return self.status == self.Status.OPEN and self.due is not None and self.due < today
 

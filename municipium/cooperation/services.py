@@ -207,7 +207,7 @@ def send_overdue_reminders(today: dt.date | None = None) -> tuple[int, int]:
 
     today = today or timezone.localdate()
     sent = failed = 0
-    due = Obligation.objects.filter(status=Obligation.Status.OPEN, due__lt=today, overdue_reminded__isnull=True)
+    due = Obligation.objects.overdue(today).filter(overdue_reminded__isnull=True)
     for obligation in due.select_related("agreement", "party__unit").order_by("pk"):
         addresses = sorted(
             set(
