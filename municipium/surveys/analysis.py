@@ -28,7 +28,7 @@ from municipium.lib.survey import estimates as lib
 from municipium.lib.texts import pick
 from municipium.places.models import Membership
 
-from . import cleaning, weighting
+from . import cleaning, weighting, xlsform
 from .models import Question, Response, Survey
 
 CONFIDENCE = 0.95
@@ -43,13 +43,17 @@ class AnalysisError(Exception):
 
 @dataclass
 class Scale:
-    """A choice list read as numbers: the value of each choice name, its "don't know"
-    names and the scale's ends."""
+    """A rated question's declared scale: its points low..high (choice names "1".."7"), the
+    points counted satisfied, and its list's other choices ("don't know / not used" codes)."""
 
-    values: dict
-    missing: set
     low: int
     high: int
+    satisfied: tuple[int, ...]
+    missing: set
+
+    @property
+    def values(self) -> dict:
+        return {str(v): v for v in range(self.low, self.high + 1)}
 
     def code(self, answer):
         if answer in (None, ""):
@@ -58,24 +62,26 @@ class Scale:
             return lib.DONT_KNOW
         return self.values.get(answer, answer)
 
+    @property
+    def key(self) -> tuple:
+        return (self.low, self.high, self.satisfied)
 
-def scales(survey: Survey) -> dict[str, Scale]:
-    """Each choice list as a scale: numeric choice names keep their number; other names are
-    numbered in their order (1, 2, ...)."""
+
+def scale_of(question: Question, choices: dict[str, list]) -> Scale:
+    """The question's declared scale (the importer's default 1–5, top two satisfied, for a
+    rated question stored without one); `choices` maps list names to their choice names."""
+    declared = question.scale or xlsform.DEFAULT_SCALE
+    low, high = int(declared["low"]), int(declared["high"])
+    points = {str(v) for v in range(low, high + 1)}
+    missing = {name for name in choices.get(question.list_name, ()) if name not in points}
+    return Scale(low, high, tuple(int(v) for v in declared["satisfied"]), missing)
+
+
+def _choice_names(survey: Survey) -> dict[str, list]:
     lists: dict[str, list] = {}
-    for choice in survey.choices.order_by("list_name", "order"):
-        lists.setdefault(choice.list_name, []).append(choice)
-    out = {}
-    for name, choices in lists.items():
-        present = [c for c in choices if not c.is_missing]
-        if not present:
-            continue
-        try:
-            values = {c.name: int(c.name) for c in present}
-        except ValueError:
-            values = {c.name: position for position, c in enumerate(present, start=1)}
-        out[name] = Scale(values, {c.name for c in choices if c.is_missing}, min(values.values()), max(values.values()))
-    return out
+    for list_name, name in survey.choices.order_by("list_name", "order").values_list("list_name", "name"):
+        lists.setdefault(list_name, []).append(name)
+    return lists
 
 
 @dataclass
@@ -84,7 +90,9 @@ class ServiceResult:
     question: Question
     label: str
     result: lib.Satisfaction | None
+    scale: Scale | None = None
     importance: lib.Estimate | None = None
+    importance_scale: Scale | None = None
 
     @property
     def share(self):
@@ -139,6 +147,17 @@ def service_label(code: str) -> str:
     return (pick(area.name).text if area else "") or code.replace("_", " ")
 
 
+def _index(mean: float, scale: Scale) -> float:
+    return (mean - scale.low) / (scale.high - scale.low) * 100
+
+
+def common_scale(analysis: "Analysis") -> Scale | None:
+    """The one scale every rated result is on, or None when they differ."""
+    scales = {s.scale.key: s.scale for s in [*analysis.services, *([analysis.overall] if analysis.overall else [])]}
+    scales |= {s.importance_scale.key: s.importance_scale for s in analysis.services if s.importance_scale}
+    return next(iter(scales.values())) if len(scales) == 1 else None
+
+
 def _label(question: Question) -> str:
     return pick(question.label).text or question.name
 
@@ -153,7 +172,9 @@ def _satisfaction(question: Question, scale: Scale, answers, d, where=None, code
         if coded is not None:
             coded[question.name] = values
     try:
-        return lib.satisfaction(values, d, scale=(scale.low, scale.high), where=where, confidence=CONFIDENCE)
+        return lib.satisfaction(
+            values, d, scale=(scale.low, scale.high), satisfied=scale.satisfied, where=where, confidence=CONFIDENCE
+        )
     except ValueError as error:
         if "nobody answered" in str(error):
             return None
@@ -214,27 +235,29 @@ def _analyse(survey: Survey) -> Analysis:
     answers = [r.answers or {} for r in responses]
     d = _design(survey, responses)
     coded: dict = {}
-    scale_of = scales(survey)
+    lists = _choice_names(survey)
     questions = [q for q in survey.questions.all() if q.name]
+    rated = {q.name: scale_of(q, lists) for q in questions if q.role in xlsform.SCALE_ROLES and q.list_name}
     importance = {q.service: q for q in questions if q.role == Question.Role.IMPORTANCE and q.service}
 
     services = []
     for q in questions:
-        if q.role != Question.Role.SATISFACTION or q.list_name not in scale_of:
+        if q.role != Question.Role.SATISFACTION or q.name not in rated:
             continue
         result = ServiceResult(
-            q.service or q.name, q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d, coded=coded)
+            q.service or q.name, q, _label(q), _satisfaction(q, rated[q.name], answers, d, coded=coded), rated[q.name]
         )
         asked = importance.get(q.service)
-        if asked is not None and asked.list_name in scale_of:
-            weight = _satisfaction(asked, scale_of[asked.list_name], answers, d)
+        if asked is not None and asked.name in rated:
+            weight = _satisfaction(asked, rated[asked.name], answers, d)
             result.importance = weight.mean if weight else None
+            result.importance_scale = rated[asked.name]
         services.append(result)
     overall = next(
         (
-            ServiceResult("overall", q, _label(q), _satisfaction(q, scale_of[q.list_name], answers, d))
+            ServiceResult("overall", q, _label(q), _satisfaction(q, rated[q.name], answers, d), rated[q.name])
             for q in questions
-            if q.role == Question.Role.OVERALL and q.list_name in scale_of
+            if q.role == Question.Role.OVERALL and q.name in rated
         ),
         None,
     )
@@ -251,19 +274,18 @@ def _analyse(survey: Survey) -> Analysis:
             cells = {}
             for s in services:
                 found = (
-                    _satisfaction(s.question, scale_of[s.question.list_name], answers, d, where=where, coded=coded)
-                    if where.any()
-                    else None
+                    _satisfaction(s.question, s.scale, answers, d, where=where, coded=coded) if where.any() else None
                 )
                 cells[s.service] = found.share_satisfied if found else None
             part.rows.append((category, labels.get((q.list_name, category), category), cells, int(where.sum())))
         breakdowns.append(part)
 
-    scored = {
-        s.service: (s.importance.value, s.result.mean.value)
-        for s in services
-        if s.importance is not None and s.result is not None
-    }
+    paired = [s for s in services if s.importance is not None and s.result is not None]
+    # Gaps compare means on one scale; questions on different scales compare 0–100 indices.
+    if len({s.scale.key[:2] for s in paired} | {s.importance_scale.key[:2] for s in paired}) <= 1:
+        scored = {s.service: (s.importance.value, s.result.mean.value) for s in paired}
+    else:
+        scored = {s.service: (_index(s.importance.value, s.importance_scale), s.result.index.value) for s in paired}
     gaps = lib.importance_satisfaction(scored) if scored else None
     return Analysis(
         survey, len(responses), weighting.is_weighted(survey), services, overall, breakdowns, gaps, d, answers

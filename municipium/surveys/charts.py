@@ -29,7 +29,13 @@ def quadrant_labels() -> dict:
 
 
 def matrix(
-    rows: list[dict], *, mean_importance: float, mean_satisfaction: float, title: str, rtl: bool = False
+    rows: list[dict],
+    *,
+    mean_importance: float,
+    mean_satisfaction: float,
+    title: str,
+    axis: str,
+    rtl: bool = False,
 ) -> dict:
     """The importance–satisfaction matrix: one point per service, the means as dashed rules
     dividing it into the four priority quadrants (named in the legend, not by colour alone).
@@ -44,13 +50,13 @@ def matrix(
     x = {
         "field": "satisfaction",
         "type": "quantitative",
-        "title": _("Satisfaction (mean, 1–5)"),
+        "title": _("Satisfaction (%(axis)s)") % {"axis": axis},
         "scale": {"zero": False, "reverse": rtl, "padding": 20},
     }
     y = {
         "field": "importance",
         "type": "quantitative",
-        "title": _("Importance (mean, 1–5)"),
+        "title": _("Importance (%(axis)s)") % {"axis": axis},
         "scale": {"zero": False, "padding": 20},
     }
     if rtl:

@@ -119,6 +119,10 @@ class Question(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.NONE, blank=True)
     # Service area code (catalog.ServiceArea.code or a free code such as "public_cleanliness").
     service = models.CharField(max_length=64, blank=True)
+    # A rated question's declared scale (XLSForm columns `municipium_scale`, `municipium_satisfied`):
+    # {"low": 1, "high": 5, "satisfied": [4, 5]}; empty for other questions. Its list's choices
+    # outside low–high are the "don't know / not used" codes (marked `municipium_missing`).
+    scale = models.JSONField(default=dict, blank=True)
     # Columns of the survey sheet we do not interpret, kept so that export gives them back.
     extra = models.JSONField(default=dict, blank=True)
 

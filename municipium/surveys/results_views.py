@@ -189,6 +189,42 @@ def _interval(estimate, scale: float = 100, decimals: int = 1) -> str:
     return f"{numbers.format_number(low, decimals)} – {numbers.format_number(high, decimals)}"
 
 
+def scale_text(scale) -> str:
+    """A scale's range in the reader's digits ("1–7", "۰–۱۰")."""
+    return f"{numbers.format_number(scale.low, 0)}–{numbers.format_number(scale.high, 0)}"
+
+
+def _points(scale) -> str:
+    return ", ".join(numbers.format_number(v, 0) for v in scale.satisfied)
+
+
+def scale_notes(found) -> dict:
+    """Headers and explanations that name the scale: the questionnaire's declared one when
+    every rated question shares it, else each row shows its own."""
+    common = analysis.common_scale(found)
+    if common is not None:
+        return {
+            "common_scale": True,
+            "mean_header": _("Mean (%(scale)s)") % {"scale": scale_text(common)},
+            "satisfied_note": _(
+                "“Satisfied” means an answer of %(points)s on the scale %(scale)s; “don't know” is left out."
+            )
+            % {"points": _points(common), "scale": scale_text(common)},
+            "gap_note": _("both as average answers on the scale %(scale)s") % {"scale": scale_text(common)},
+            "axis": _("mean, %(scale)s") % {"scale": scale_text(common)},
+        }
+    return {
+        "common_scale": False,
+        "mean_header": _("Mean (on the question's scale)"),
+        "satisfied_note": _(
+            "“Satisfied” means an answer the questionnaire counts as satisfied, shown under each service; "
+            "“don't know” is left out."
+        ),
+        "gap_note": _("both as indices from 0 to 100, since the questions use different scales"),
+        "axis": _("index, 0–100"),
+    }
+
+
 def results(survey: Survey) -> dict:
     """Everything the analysis page, the report page and the PDF show, in the active
     language: one place so that the three say the same numbers."""
@@ -209,8 +245,11 @@ def results(survey: Survey) -> dict:
                 "mean_interval": _interval(r.mean, 1, 2) if r else "",
                 "index_interval": _interval(r.index, 1) if r else "",
                 "importance": s.importance,
+                "scale": scale_text(s.scale) if s.scale else "",
+                "satisfied_points": _points(s.scale) if s.scale else "",
             }
         )
+    notes = scale_notes(found)
     with_answers = [s for s in services if s["result"]]
     share_spec = charts.shares(
         [
@@ -258,6 +297,7 @@ def results(survey: Survey) -> dict:
             ],
             mean_importance=found.gaps.mean_importance,
             mean_satisfaction=found.gaps.mean_satisfaction,
+            axis=notes["axis"],
             title=_("Importance and satisfaction"),
             rtl=rtl,
         )
@@ -312,6 +352,7 @@ def results(survey: Survey) -> dict:
         "breakdowns": breakdowns,
         "breakdown_head": [labels[s.service] for s in found.services],
         "significance": analysis.SIGNIFICANCE,
+        **notes,
     }
 
 

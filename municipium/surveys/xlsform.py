@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from municipium.audit.models import record
+from municipium.lib.numbers import format_number
 from municipium.lib.tabular import Problem, ProblemReport, cell_text, column_letter, open_workbook, read_source
 
 from .expressions import ExpressionError
@@ -41,6 +42,8 @@ SURVEY_COLUMNS = (
     "appearance",
     "municipium_role",
     "municipium_service",
+    "municipium_scale",
+    "municipium_satisfied",
 )
 CHOICE_COLUMNS = ("list_name", "name", "label", "municipium_missing")
 # The native name of each language, as written in the `label::Polski (pl)` headers we export.
@@ -96,10 +99,50 @@ _PLAIN_TYPES = {
 }
 _SELECT_TYPE = re.compile(r"^(select_one|select_multiple|select one|select multiple)\s+(\S+)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-# A satisfaction or importance question is read on 1–5; a list without one of the points
-# would make shares and means silently wrong.
-SCALE_POINTS = ("1", "2", "3", "4", "5")
+# A rated (satisfaction, importance, overall) question declares its scale: `municipium_scale`
+# "1-7" or "0–10" and `municipium_satisfied` "6,7" or "9-10", the answers counted satisfied.
+# Its list must have every point of the scale; any other choice must be marked as "don't
+# know / not used" (`municipium_missing`). A 99 left unmarked would otherwise enter the mean.
+# Without the two columns a rated question is on the default scale 1–5 with 4 and 5 satisfied
+# (what every questionnaire before declared scales was read as), which its list must then fit.
+DEFAULT_SCALE = {"low": 1, "high": 5, "satisfied": [4, 5]}
 SCALE_ROLES = {Question.Role.SATISFACTION, Question.Role.IMPORTANCE, Question.Role.OVERALL}
+_RANGE = re.compile(r"^\s*(-?\d+)\s*(?:-|–|—|\.\.|to)\s*(-?\d+)\s*$")
+
+
+def scale_range(text: str) -> tuple[int, int] | None:
+    """ "1-7", "0–10", "1..5" → (low, high) with low < high; None when it is not one."""
+    found = _RANGE.match(text or "")
+    if not found:
+        return None
+    low, high = int(found.group(1)), int(found.group(2))
+    return (low, high) if low < high else None
+
+
+def scale_values(text: str) -> list[int] | None:
+    """ "4,5", "9-10", "6, 7" → the whole numbers listed or spanned; None when unreadable."""
+    out: list[int] = []
+    for part in re.split(r"[,;\s]+", (text or "").strip()):
+        if not part:
+            continue
+        if re.fullmatch(r"-?\d+", part):
+            out.append(int(part))
+        elif span := scale_range(part):
+            out.extend(range(span[0], span[1] + 1))
+        else:
+            return None
+    return sorted(set(out)) or None
+
+
+def _n(value: int) -> str:
+    return format_number(value, 0, grouping=False)
+
+
+def scale_text(scale: dict) -> tuple[str, str]:
+    """A declared scale as the two XLSForm cells it is written in."""
+    if not scale:
+        return "", ""
+    return f"{scale['low']}-{scale['high']}", ",".join(str(v) for v in scale["satisfied"])
 
 
 @dataclass
@@ -271,6 +314,9 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     # Choices first: the survey rows are checked against the lists.
     choices_sheet = sheets["choices"]
     lists: dict[str, list[str]] = {}
+    choice_row: dict[tuple[str, str], int] = {}
+    marked_missing: set[tuple[str, str]] = set()
+    checked_lists: set[tuple[str, int, int]] = set()
     for row, values in choices_sheet.rows:
         plain, texts, extra = split_row(
             {("list_name" if k.strip().lower() == "list name" else k): v for k, v in values.items()}, CHOICE_COLUMNS
@@ -308,6 +354,9 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
             )
             missing = False
         lists.setdefault(list_name, []).append(name)
+        choice_row[(list_name, name)] = row
+        if missing:
+            marked_missing.add((list_name, name))
         form.choices.append(
             {
                 "list_name": list_name,
@@ -320,6 +369,98 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
         )
 
     survey_sheet = sheets["survey"]
+
+    def declared_scale(row: int, name: str, kind: str, list_name: str, plain: dict) -> dict:
+        """The rated question's scale as declared (or the default 1–5), its list checked
+        against it; {} after reporting a problem."""
+        if kind != Question.Kind.SELECT_ONE:
+            problem(
+                survey_sheet,
+                row,
+                "type",
+                _("a rated question must be a select_one over the points of its scale"),
+                _("select_one with a list whose choices are named by the points, e.g. 1 to 5"),
+            )
+            return {}
+        scale_cell, satisfied_cell = plain.get("municipium_scale", ""), plain.get("municipium_satisfied", "")
+        if not scale_cell and not satisfied_cell:
+            scale = dict(DEFAULT_SCALE)
+        else:
+            span = scale_range(scale_cell)
+            if span is None:
+                problem(
+                    survey_sheet,
+                    row,
+                    "municipium_scale",
+                    _("'%(value)s' is not a scale") % {"value": scale_cell},
+                    _("the lowest and highest point, e.g. 1-5, 1-7 or 0-10"),
+                )
+                return {}
+            satisfied = scale_values(satisfied_cell)
+            if (
+                not satisfied
+                or not all(span[0] <= v <= span[1] for v in satisfied)
+                or len(satisfied) > span[1] - span[0]
+            ):
+                problem(
+                    survey_sheet,
+                    row,
+                    "municipium_satisfied",
+                    _("'%(value)s' does not say which points of the scale %(low)s–%(high)s count as satisfied")
+                    % {"value": satisfied_cell, "low": _n(span[0]), "high": _n(span[1])},
+                    _("some (not all) points of the scale, e.g. 4,5 on 1-5 or 9-10 on 0-10"),
+                )
+                return {}
+            scale = {"low": span[0], "high": span[1], "satisfied": satisfied}
+        if list_name not in lists:
+            return scale
+        points = [str(v) for v in range(scale["low"], scale["high"] + 1)]
+        absent = [p for p in points if p not in lists[list_name]]
+        if absent:
+            problem(
+                survey_sheet,
+                row,
+                "municipium_scale" if scale_cell else "type",
+                _("the question is rated on %(low)s–%(high)s but its list '%(list)s' lacks the choice(s) %(absent)s")
+                % {"low": _n(scale["low"]), "high": _n(scale["high"]), "list": list_name, "absent": ", ".join(absent)},
+                _("a choice named by each point of the scale, or the scale of the list in municipium_scale"),
+            )
+            return {}
+        if (list_name, scale["low"], scale["high"]) in checked_lists:
+            return scale
+        checked_lists.add((list_name, scale["low"], scale["high"]))
+        ok = True
+        for choice in lists[list_name]:
+            on_scale = choice in points
+            if on_scale == ((list_name, choice) in marked_missing):
+                ok = False
+                problem(
+                    choices_sheet,
+                    choice_row[(list_name, choice)],
+                    "municipium_missing" if "municipium_missing" in choices_sheet.header else "name",
+                    (
+                        _(
+                            "the choice '%(choice)s' is a point of the scale %(low)s–%(high)s (question "
+                            '%(name)s, row %(row)s) but is marked as "don\'t know"'
+                        )
+                        if on_scale
+                        else _(
+                            "the choice '%(choice)s' of the list '%(list)s' is outside the scale %(low)s–%(high)s "
+                            '(question %(name)s, row %(row)s) and not marked as "don\'t know / not used"'
+                        )
+                    )
+                    % {
+                        "choice": choice,
+                        "list": list_name,
+                        "low": _n(scale["low"]),
+                        "high": _n(scale["high"]),
+                        "row": row,
+                        "name": name,
+                    },
+                    _('yes in municipium_missing for a "don\'t know" code such as 99, or a wider declared scale'),
+                )
+        return scale if ok else {}
+
     names: dict[str, int] = {}
     answerable: set[str] = set()
     open_groups: list[tuple[int, str]] = []
@@ -431,17 +572,17 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 ", ".join(r for r in Question.Role.values if r),
             )
             role = ""
-        if role in SCALE_ROLES and list_name in lists:
-            absent = [point for point in SCALE_POINTS if point not in lists[list_name]]
-            if absent or kind != Question.Kind.SELECT_ONE:
-                problem(
-                    survey_sheet,
-                    row,
-                    "type",
-                    _("the question is a 1–5 rating but its list '%(list)s' lacks the choice(s) %(absent)s")
-                    % {"list": list_name, "absent": ", ".join(absent) or "-"},
-                    _('select_one with choices named 1, 2, 3, 4 and 5 (and a "don\'t know")'),
-                )
+        scale: dict = {}
+        if role in SCALE_ROLES:
+            scale = declared_scale(row, name, kind, list_name, plain)
+        elif plain.get("municipium_scale") or plain.get("municipium_satisfied"):
+            problem(
+                survey_sheet,
+                row,
+                "municipium_scale" if plain.get("municipium_scale") else "municipium_satisfied",
+                _("only a rated question (satisfaction, importance, overall) has a scale"),
+                _("the role satisfaction, importance or overall, or empty scale cells"),
+            )
         for column in ("relevant", "constraint"):
             if plain.get(column):
                 pending_expressions.append((row, column, plain[column]))
@@ -460,6 +601,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 "appearance": plain.get("appearance", ""),
                 "role": role,
                 "service": plain.get("municipium_service", ""),
+                "scale": scale,
                 "extra": extra,
             }
         )
@@ -528,6 +670,7 @@ def questionnaire_state(survey: Survey) -> dict:
                 "appearance",
                 "role",
                 "service",
+                "scale",
                 "extra",
             )
         ),
@@ -621,7 +764,10 @@ def sheets_of(
     survey_header += [_language_header(base, code) for base in ("label", "hint") for code in languages]
     survey_header += ["required", "relevant", "constraint"]
     survey_header += [_language_header("constraint_message", code) for code in languages]
-    survey_header += ["appearance", "municipium_role", "municipium_service", *survey_extra]
+    survey_header += ["appearance", "municipium_role", "municipium_service"]
+    if any(q.get("scale") for q in questions):
+        survey_header += ["municipium_scale", "municipium_satisfied"]
+    survey_header += survey_extra
     survey_rows = []
     for q in questions:
         row = {
@@ -633,6 +779,7 @@ def sheets_of(
             "appearance": q["appearance"],
             "municipium_role": q["role"],
             "municipium_service": q["service"],
+            **dict(zip(("municipium_scale", "municipium_satisfied"), scale_text(q.get("scale") or {}), strict=True)),
             **q["extra"],
         }
         for base in TRANSLATED:

@@ -366,14 +366,16 @@ def satisfaction(
     *,
     scale: tuple[int, int] = (1, 5),
     top_boxes: int = 2,
+    satisfied: Sequence[int] | None = None,
     dont_know: Sequence = (DONT_KNOW,),
     where: Sequence[bool] | None = None,
     confidence: float = 0.95,
 ) -> Satisfaction:
     """Share satisfied, mean and index = (mean − low)/(high − low) × 100 with intervals.
 
-    `answers` holds one value per respondent: a whole number on the scale, None (not
-    answered) or a "don't know" code. Answers outside the scale are refused. Those who did
+    `satisfied` lists the points counted satisfied (the questionnaire's declaration); without
+    it, the `top_boxes` highest points. `answers` holds one value per respondent: a whole
+    number on the scale, None (not answered) or a "don't know" code. Answers outside the scale are refused. Those who did
     not answer or did not know are excluded as a domain, so the design is kept intact.
     """
     low, high = scale
@@ -381,6 +383,10 @@ def satisfaction(
         raise ValueError(f"scale must be two whole numbers (low, high) with low < high, got {scale!r}")
     if not 1 <= top_boxes <= high - low:
         raise ValueError(f"top_boxes must be between 1 and {high - low}, got {top_boxes!r}")
+    if satisfied is not None and (
+        not satisfied or len(set(satisfied)) > high - low or not all(low <= v <= high for v in satisfied)
+    ):
+        raise ValueError(f"satisfied must be some, not all, points of the scale {low}–{high}, got {satisfied!r}")
     d = d if d is not None else design(n=len(answers))
     same_length("answers", answers, len(d.weights), "weights")
     base = _domain(d, where)
@@ -400,7 +406,10 @@ def satisfaction(
     valid = base & ~np.isnan(values)
     if not valid.any():
         raise ValueError("nobody answered on the scale")
-    top = np.where(valid, values > high - top_boxes, False)
+    if satisfied is None:
+        top = np.where(valid, values > high - top_boxes, False)
+    else:
+        top = np.where(valid, np.isin(values, np.asarray(list(satisfied), dtype=float)), False)
     share = weighted_mean(top.astype(float), d, where=valid, confidence=confidence)
     mean = weighted_mean(values, d, where=valid, confidence=confidence)
     span = high - low
