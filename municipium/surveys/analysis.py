@@ -32,6 +32,10 @@ from . import cleaning, weighting, xlsform
 from .models import Question, Response, Survey
 
 CONFIDENCE = 0.95
+# Cells with fewer answers than this show their n and effective n beside the share; below
+# MINIMUM_ANSWERS they are greyed out as too few to read (stated on the page).
+SMALL_CELL = 100
+MINIMUM_ANSWERS = 30
 # Mode mixes further apart than this (total variation distance) make comparisons doubtful.
 MODE_MIX_TOLERANCE = 0.2
 SIGNIFICANCE = 0.05
@@ -109,6 +113,8 @@ class Breakdown:
     label: str
     # (category name, category label, {service: Estimate of the share or None}, n in category)
     rows: list = field(default_factory=list)
+    # {(category name, service): Korn–Graubard interval of the share}
+    intervals: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -277,6 +283,8 @@ def _analyse(survey: Survey) -> Analysis:
                     _satisfaction(s.question, s.scale, answers, d, where=where, coded=coded) if where.any() else None
                 )
                 cells[s.service] = found.share_satisfied if found else None
+                if found:
+                    part.intervals[(category, s.service)] = found.share_interval
             part.rows.append((category, labels.get((q.list_name, category), category), cells, int(where.sum())))
         breakdowns.append(part)
 

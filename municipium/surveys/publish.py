@@ -2,7 +2,7 @@
 
 Per service (and for overall satisfaction) five variables are written for the survey's unit
 and year: `survey_<service>_satisfied_share` (per cent), `_index` (0–100), `_n` (who
-answered, "don't know" excluded) and `_ci_low`/`_ci_high` (the share's 95 % interval). They
+answered, "don't know" excluded) and `_ci_low`/`_ci_high` (the share's 95 % Korn–Graubard interval). They
 are made in the catalogue the first time, named in every language, in the service's area
 when the question's `service` is a catalogue service area and in a "Surveys" area otherwise;
 the share and the index each get an indicator (`survey_<service>_share_satisfied`,
@@ -176,12 +176,13 @@ def rows_for(survey: Survey, *, actor=None, status: str = Status.APPROVED) -> tu
         variables, made = catalogue_entries(service.service, actor=actor)
         indicators += made
         share = service.result.share_satisfied
+        interval = service.result.share_interval
         values = {
             "satisfied_share": 100 * share.value,
             "index": service.result.index.value,
             "n": float(service.result.answered),
-            "ci_low": 100 * max(0.0, share.ci_low),
-            "ci_high": 100 * min(1.0, share.ci_high),
+            "ci_low": 100 * interval.low,
+            "ci_high": 100 * interval.high,
         }
         for measure, value in values.items():
             rows.append(

@@ -182,6 +182,21 @@ def weight(request, pk: int):
 # -- Analyse, report -----------------------------------------------------------------------
 
 
+def _share_interval(interval, decimals: int = 1) -> str:
+    """A share's Korn–Graubard interval in percent ("61.2 – 78.9")."""
+    return f"{numbers.format_number(100 * interval.low, decimals)} – {numbers.format_number(100 * interval.high, decimals)}"
+
+
+def _cell_size(n: int, interval) -> dict:
+    """n and effective n of a small cell, and whether it is below the minimum shown."""
+    return {
+        "small": n < analysis.SMALL_CELL,
+        "too_few": n < analysis.MINIMUM_ANSWERS,
+        "n_text": numbers.format_number(n, 0),
+        "effective_n_text": numbers.format_number(interval.effective_n, 1) if interval else "",
+    }
+
+
 def _interval(estimate, scale: float = 100, decimals: int = 1) -> str:
     low, high = max(0.0, estimate.ci_low * scale), estimate.ci_high * scale
     if scale == 100:
@@ -241,7 +256,8 @@ def results(survey: Survey) -> dict:
                 "result": r,
                 "overall": s is found.overall,
                 "share": 100 * r.share_satisfied.value if r else None,
-                "share_interval": _interval(r.share_satisfied) if r else "",
+                "share_interval": _share_interval(r.share_interval) if r else "",
+                "size": _cell_size(r.answered, r.share_interval) if r else None,
                 "mean_interval": _interval(r.mean, 1, 2) if r else "",
                 "index_interval": _interval(r.index, 1) if r else "",
                 "importance": s.importance,
@@ -256,8 +272,8 @@ def results(survey: Survey) -> dict:
             {
                 "label": s["label"],
                 "share": round(s["share"], 3),
-                "ci_low": round(max(0.0, 100 * s["result"].share_satisfied.ci_low), 3),
-                "ci_high": round(min(100.0, 100 * s["result"].share_satisfied.ci_high), 3),
+                "ci_low": round(100 * s["result"].share_interval.low, 3),
+                "ci_high": round(100 * s["result"].share_interval.high, 3),
                 "share_text": numbers.format_share(s["share"], 1),
                 "interval_text": s["share_interval"],
                 "n_text": numbers.format_number(s["result"].answered, 0),
@@ -311,13 +327,19 @@ def results(survey: Survey) -> dict:
                     "label": label,
                     "n": n,
                     "cells": [
-                        (numbers.format_share(100 * cells[s.service].value, 1), _interval(cells[s.service], 100, 0))
+                        {
+                            "share": numbers.format_share(100 * cells[s.service].value, 1),
+                            "interval": _share_interval(part.intervals[(category, s.service)], 0),
+                            **_cell_size(
+                                part.intervals[(category, s.service)].n, part.intervals[(category, s.service)]
+                            ),
+                        }
                         if cells.get(s.service)
                         else None
                         for s in found.services
                     ],
                 }
-                for _category, label, cells, n in part.rows
+                for category, label, cells, n in part.rows
             ],
         }
         for part in found.breakdowns
@@ -352,6 +374,24 @@ def results(survey: Survey) -> dict:
         "breakdowns": breakdowns,
         "breakdown_head": [labels[s.service] for s in found.services],
         "significance": analysis.SIGNIFICANCE,
+        "interval_note": _(
+            "The ranges of the shares are Korn–Graubard intervals: they take the weights, strata and clusters "
+            "into account and stay within the possible shares even when everyone or nobody is satisfied."
+        ),
+        "small_note": ngettext(
+            "Beside a share from fewer than %(n)s answer: n, the number of answers, and the effective n, "
+            "how many simple random interviews would be as precise.",
+            "Beside a share from fewer than %(n)s answers: n, the number of answers, and the effective n, "
+            "how many simple random interviews would be as precise.",
+            analysis.SMALL_CELL,
+        )
+        % {"n": numbers.format_number(analysis.SMALL_CELL, 0)},
+        "minimum_note": ngettext(
+            "Shares from fewer than %(n)s answer are greyed out: too few to rely on.",
+            "Shares from fewer than %(n)s answers are greyed out: too few to rely on.",
+            analysis.MINIMUM_ANSWERS,
+        )
+        % {"n": numbers.format_number(analysis.MINIMUM_ANSWERS, 0)},
         **notes,
     }
 

@@ -51,7 +51,11 @@ def test_an_administrator_publishes_and_the_share_appears_in_reads_and_the_profi
     value = read.value(indicator, survey.unit, Period.objects.get(code="2025"), public=True)
     assert value.value == pytest.approx(100 * share.value)
     low = Observation.objects.get(variable__code="survey_waste_ci_low", unit=survey.unit).value
-    assert low == pytest.approx(100 * share.ci_low)
+    high = Observation.objects.get(variable__code="survey_waste_ci_high", unit=survey.unit).value
+    # The published limits are the Korn–Graubard interval the pages show, not the normal one.
+    interval = analysis.analyse(survey).service("waste").result.share_interval
+    assert (low, high) == pytest.approx((100 * interval.low, 100 * interval.high))
+    assert low != pytest.approx(100 * share.ci_low)
     assert Observation.objects.get(variable__code="survey_waste_n").value == share.n
     assert Indicator.objects.filter(code__startswith="survey_waste").count() == 2
 

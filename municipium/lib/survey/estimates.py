@@ -339,6 +339,85 @@ def wilson_interval_weighted(
     return wilson_interval(p * k.effective_n, k.effective_n, confidence)
 
 
+# -- Korn–Graubard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareInterval:
+    """Korn–Graubard interval for a design-based proportion (R: `svyciprop(method = "beta")`).
+
+    The share's design variance gives an effective sample size n_eff = p(1 − p)/var (the
+    number of simple-random interviews that would be as precise); it is scaled by
+    (t_{n−1} / t_df)², df being the design's degrees of freedom (sampling units minus strata
+    in the domain), and the exact Clopper–Pearson beta limits are taken for n_eff·p
+    successes out of n_eff. It stays inside [0, 1] and never collapses: when every answer
+    (or none) is "satisfied" the variance is 0 and n_eff is the number of answers (Korn and
+    Graubard 1998), so a 12-of-12 cell gets 73.5–100 %, not "100 – 100".
+
+    Step keys: proportion, n, variance, effective_n, degrees_of_freedom, df_adjusted_n,
+    low, high.
+    """
+
+    proportion: float
+    n: int
+    effective_n: float
+    degrees_of_freedom: int
+    low: float
+    high: float
+    confidence: float
+    steps: tuple[Step, ...]
+
+
+def _degrees_of_freedom(d: Design, inside: np.ndarray) -> int:
+    """R's `degf`: sampling units minus strata, counting only those with someone in the domain."""
+    units = np.unique(d.sampling_units[inside]).size
+    strata = np.unique(d.stratum_codes[1][inside]).size
+    return int(units - strata)
+
+
+def share_interval(
+    indicator: Sequence[bool | int] | np.ndarray,
+    d: Design,
+    *,
+    where: Sequence[bool] | None = None,
+    confidence: float = 0.95,
+) -> ShareInterval:
+    """Korn–Graubard confidence interval of the share for which `indicator` is true."""
+    estimate = weighted_proportion(indicator, d, where=where, confidence=confidence)
+    return _korn_graubard(estimate, d, _domain(d, where) & (d.weights > 0), confidence)
+
+
+def _korn_graubard(estimate: Estimate, d: Design, inside: np.ndarray, confidence: float) -> ShareInterval:
+    from scipy import stats
+
+    p, variance = estimate.value, estimate.se**2
+    # R counts the rows of the subset design; a calibrated design keeps every row.
+    n_rows = len(d.weights) if d.raked_on else int(inside.sum())
+    df = _degrees_of_freedom(d, inside)
+    if variance > 0 and 0 < p < 1:
+        effective_n = p * (1 - p) / variance
+    else:
+        effective_n = float(estimate.n)
+    alpha = 1 - confidence
+    adjusted = effective_n
+    if n_rows > 1 and df >= 1:
+        adjusted = effective_n * (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+    x = adjusted * p
+    low = 0.0 if x <= 0 else float(stats.beta.ppf(alpha / 2, x, adjusted - x + 1))
+    high = 1.0 if adjusted - x <= 0 else float(stats.beta.ppf(1 - alpha / 2, x + 1, adjusted - x))
+    steps = (
+        Step("proportion", p),
+        Step("n", estimate.n),
+        Step("variance", variance),
+        Step("effective_n", effective_n),
+        Step("degrees_of_freedom", df),
+        Step("df_adjusted_n", adjusted),
+        Step("low", low),
+        Step("high", high),
+    )
+    return ShareInterval(p, estimate.n, effective_n, df, low, high, confidence, steps)
+
+
 # -- satisfaction --------------------------------------------------------------------------
 
 
@@ -346,8 +425,9 @@ def wilson_interval_weighted(
 class Satisfaction:
     """Share satisfied (top boxes), mean and 0–100 index for one question.
 
-    `share_wilson` is the Wilson interval for the share with Kish's effective n, useful when
-    few answered or nearly all are satisfied (the normal interval can leave [0, 1]).
+    `share_interval` is the Korn–Graubard interval of the share (what pages, reports and
+    published figures show); `share_satisfied` keeps the normal one (its standard error is
+    what comparisons test). `share_wilson` is the Wilson interval with Kish's effective n.
     `answered` excludes "don't know" and missing answers, which are counted separately.
     """
 
@@ -358,6 +438,7 @@ class Satisfaction:
     answered: int
     dont_know: int
     missing: int
+    share_interval: ShareInterval | None = None
 
 
 def satisfaction(
@@ -436,7 +517,8 @@ def satisfaction(
         ),
     )
     wilson = wilson_interval_weighted(top[valid], d.weights[valid], confidence)
-    return Satisfaction(share, wilson, mean, index, int(valid.sum()), n_dk, n_missing)
+    interval = _korn_graubard(share, d, valid & (d.weights > 0), confidence)
+    return Satisfaction(share, wilson, mean, index, int(valid.sum()), n_dk, n_missing, interval)
 
 
 # -- comparisons ---------------------------------------------------------------------------
