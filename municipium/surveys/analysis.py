@@ -141,7 +141,41 @@ def _design(survey: Survey, responses: list[Response]) -> lib.Design:
     if weighted:
         margins = (survey.weighting or {}).get("margins") or {}
         raked_on = [[r.answers.get(name) for r in responses] for name in margins] or None
-    return lib.design(weights, n=len(responses), strata=strata if all(strata) else None, raked_on=raked_on)
+    stratified = all(strata)
+    return lib.design(
+        weights,
+        n=len(responses),
+        strata=strata if stratified else None,
+        raked_on=raked_on,
+        population_sizes=_population_sizes(survey, strata if stratified else None, len(responses)),
+        # A stratum with a single respondent is counted as taken with certainty (adds no
+        # variance), as R's options(survey.lonely.psu = "certainty"), instead of stopping the
+        # analysis; a stratum the frame says was taken whole adds none in any case.
+        lonely_psu="certainty",
+    )
+
+
+def _population_sizes(survey: Survey, strata: list | None, n: int) -> list | None:
+    """Each respondent's stratum population from the sampling frame (R's `fpc`), when the
+    survey was drawn from one and every respondent's stratum is in it; else None (no finite
+    population correction: "with replacement", the cautious side)."""
+    from . import sampling
+
+    frame = sampling.current_frame(survey)
+    if frame is None or not frame.draw:
+        return None
+    if strata is None:
+        size = frame.contacts.count()
+        return [size] * n if 0 < n <= size else None
+    sizes = sampling.stratum_sizes(frame)
+    if not all(s in sizes for s in strata):
+        return None
+    counts: dict = {}
+    for s in strata:
+        counts[s] = counts.get(s, 0) + 1
+    if any(counts[s] > sizes[s] for s in counts):
+        return None  # more respondents than the frame lists: the frame is not their population
+    return [sizes[s] for s in strata]
 
 
 def service_label(code: str) -> str:
@@ -213,6 +247,7 @@ def _state(survey: Survey) -> tuple:
         found["last"],
         found["excluded"],
         found["weights"],
+        survey.frames.aggregate(last=Max("id"))["last"],
     )
 
 

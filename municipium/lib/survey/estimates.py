@@ -46,6 +46,12 @@ class Design:
     fractions. Omitted, the variance is "with replacement" (no finite population
     correction). `raked_on` lists the category sequences the weights were raked on (the
     values of `variables` given to `rake`).
+
+    A stratum taken whole (as many sampled units as its population) has no sampling error
+    and adds nothing to the variance, whatever its number of units, as in R. A stratum with
+    a single sampling unit otherwise has no variance estimate: `lonely_psu` says what to do,
+    as R's `options(survey.lonely.psu=)`: "fail" (refuse, R's default) or "certainty" (treat
+    it as taken with certainty: it adds nothing).
     """
 
     weights: np.ndarray
@@ -53,6 +59,7 @@ class Design:
     clusters: Sequence[Hashable] | None = None
     population_sizes: Sequence[float] | None = None
     raked_on: Sequence[Sequence[Hashable]] | None = None
+    lonely_psu: str = "fail"
 
     # What every estimate on this design needs, worked out once: an analysis asks for dozens
     # of estimates (each service, each breakdown) on the same respondents, and recoding the
@@ -91,8 +98,11 @@ def design(
     clusters: Sequence[Hashable] | None = None,
     population_sizes: Sequence[float] | None = None,
     raked_on: Sequence[Sequence[Hashable]] | None = None,
+    lonely_psu: str = "fail",
 ) -> Design:
     """Build and check a `Design`; without weights, `n` equally weighted respondents."""
+    if lonely_psu not in ("fail", "certainty"):
+        raise ValueError(f"lonely_psu must be 'fail' or 'certainty', got {lonely_psu!r}")
     if weights is None:
         if n is None:
             raise ValueError("give weights or the number of respondents n")
@@ -106,7 +116,7 @@ def design(
             same_length(name, values, len(w), "weights")
     for values in raked_on or ():
         same_length("a raking variable", values, len(w), "weights")
-    return Design(w, strata, clusters, population_sizes, raked_on)
+    return Design(w, strata, clusters, population_sizes, raked_on, lonely_psu)
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ class Estimate:
     """A design-based estimate with its standard error and normal confidence interval.
 
     Step keys: n, sum_weights, value, standard_error, z, margin, ci_low, ci_high, strata,
-    clusters, finite_population_correction, calibrated.
+    clusters, finite_population_correction, certainty_strata, calibrated.
     """
 
     value: float
@@ -157,14 +167,10 @@ def _variance(scores: np.ndarray, d: Design) -> tuple[float, list[Step]]:
     if d.population_sizes is not None:
         fpc = np.asarray(d.population_sizes, dtype=float)
     variance = 0.0
+    certain = 0
     for h, label in enumerate(stratum_labels):
         t = totals[psu_stratum == h]
         n_h = len(t)
-        if n_h < 2:
-            raise ValueError(
-                f"stratum {label!r} has only one sampling unit, so its variance "
-                "cannot be estimated; merge it with a similar stratum"
-            )
         factor = 1.0
         if fpc is not None:
             sizes = np.unique(fpc[stratum_codes == h])
@@ -175,11 +181,23 @@ def _variance(scores: np.ndarray, d: Design) -> tuple[float, list[Step]]:
             if fraction > 1:
                 raise ValueError(f"stratum {label!r}: {n_h} sampled units but a population of only {size:g}")
             factor = 1 - fraction
+        if factor < 1e-7:
+            certain += 1
+            continue  # taken whole: no sampling error (R's onestrat returns 0)
+        if n_h < 2:
+            if d.lonely_psu == "certainty":
+                certain += 1
+                continue
+            raise ValueError(
+                f"stratum {label!r} has only one sampling unit, so its variance "
+                "cannot be estimated; merge it with a similar stratum"
+            )
         variance += factor * n_h / (n_h - 1) * float(np.sum((t - t.mean()) ** 2))
     steps = [
         Step("strata", len(stratum_labels)),
         Step("clusters", n_psu_total),
         Step("finite_population_correction", "yes" if fpc is not None else "no"),
+        Step("certainty_strata", certain),
         Step("calibrated", "yes" if d.raked_on else "no"),
     ]
     return variance, steps
