@@ -74,13 +74,21 @@ def check(matrix) -> np.ndarray:
         for j in range(n):
             v = a[i, j]
             if not math.isfinite(v) or v <= 0:
-                raise AHPError("positive", f"row {i + 1}, column {j + 1}: a judgement must be a positive number", (i, j))
+                raise AHPError(
+                    "positive", f"row {i + 1}, column {j + 1}: a judgement must be a positive number", (i, j)
+                )
             if i == j and abs(v - 1) > 1e-9:
-                raise AHPError("diagonal", f"row {i + 1}, column {j + 1}: a criterion compared with itself is 1", (i, j))
+                raise AHPError(
+                    "diagonal", f"row {i + 1}, column {j + 1}: a criterion compared with itself is 1", (i, j)
+                )
             if not (SCALE_MIN - 1e-9 <= v <= SCALE_MAX + 1e-9):
                 raise AHPError("scale", f"row {i + 1}, column {j + 1}: judgements run from 1/9 to 9", (i, j))
             if abs(v * a[j, i] - 1) > 0.01:
-                raise AHPError("reciprocal", f"row {i + 1}, column {j + 1}: the judgement is not the reciprocal of its mirror", (i, j))
+                raise AHPError(
+                    "reciprocal",
+                    f"row {i + 1}, column {j + 1}: the judgement is not the reciprocal of its mirror",
+                    (i, j),
+                )
     return a
 
 

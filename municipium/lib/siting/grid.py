@@ -42,14 +42,13 @@ class GridError(ValueError):
 
 def utm_epsg(lon: float, lat: float) -> int:
     """The EPSG code of the WGS84 UTM zone holding (lon, lat)."""
-    found = query_utm_crs_info(
-        datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
-    )
+    found = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
     if not found:
         raise GridError("utm", f"no UTM zone for {lon}, {lat}")
+
     # Points on a zone edge fall into two zones: take the one whose centre meridian is nearer.
     def distance(info) -> float:
-        zone = int(CRS.from_epsg(int(info.code)).utm_zone[:-1])
+        zone = int((CRS.from_epsg(int(info.code)).utm_zone or "0N")[:-1])
         return abs(lon - (zone * 6 - 183))
 
     return int(min(found, key=distance).code)

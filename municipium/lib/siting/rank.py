@@ -108,7 +108,7 @@ def ranks(scores) -> list[int]:
     return [1 + sum(1 for other in s if other > mine + 1e-12) for mine in s]
 
 
-def shifted(weights: Sequence[float], k: int, change: float) -> np.ndarray:
+def shifted(weights, k: int, change: float) -> np.ndarray:
     """Weights with w_k multiplied by (1 + change) and the others rescaled in proportion."""
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
@@ -147,7 +147,7 @@ def sensitivity(
     w = w / w.sum()
     base = rank_for(w)
     n = len(base)
-    oat = []
+    oat: list[dict] = []
     for k in range(len(w)):
         for change in (-share, share):
             oat.append({"criterion": k, "change": change, "ranks": rank_for(shifted(w, k, change))})
@@ -161,7 +161,8 @@ def sensitivity(
             counts[c, rank - 1] += 1
             low[c], high[c] = min(low[c], rank), max(high[c], rank)
     for entry in oat:
-        for c, rank in enumerate(entry["ranks"]):
+        entry_ranks: list[int] = entry["ranks"]
+        for c, rank in enumerate(entry_ranks):
             low[c], high[c] = min(low[c], rank), max(high[c], rank)
     shares = (counts / draws).tolist() if draws else [[0.0] * n for _ in range(n)]
     return Stability(base, oat, draws, shares, [row[0] for row in shares], low, high)
