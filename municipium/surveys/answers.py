@@ -30,6 +30,10 @@ Kind = Question.Kind
 # Open answers longer than this are refused rather than truncated: a person should know.
 MAX_TEXT = 5000
 ANSWERED_KINDS = {Kind.SELECT_ONE, Kind.SELECT_MULTIPLE, Kind.INTEGER, Kind.DECIMAL, Kind.TEXT}
+# What opens and closes a block. A repeat (household members) is kept for ODK and
+# KoboToolbox but not asked here: its block counts as never relevant.
+OPENING = {Kind.BEGIN_GROUP, Kind.BEGIN_REPEAT}
+CLOSING = {Kind.END_GROUP, Kind.END_REPEAT}
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,9 @@ class Questionnaire:
                 pages.append(current)
                 current = []
             current.append(question)
-            if question.kind == Kind.BEGIN_GROUP:
+            if question.kind in OPENING:
                 depth += 1
-            elif question.kind == Kind.END_GROUP:
+            elif question.kind in CLOSING:
                 depth = max(0, depth - 1)
                 if depth == 0:
                     pages.append(current)
@@ -207,13 +211,16 @@ def check(
             errors.append(AnswerError(question.name, message))
 
     for question in questionnaire.questions:
-        if question.kind == Kind.END_GROUP:
+        if question.kind in CLOSING:
             if groups:
                 groups.pop()
             continue
         outer = all(groups)
         condition = _condition(question.relevant, questionnaire) if question.relevant.strip() else None
         is_relevant = outer and (condition is None or condition.holds(answers))
+        if question.kind == Kind.BEGIN_REPEAT:
+            groups.append(False)
+            continue
         if question.kind == Kind.BEGIN_GROUP:
             groups.append(is_relevant)
             if is_relevant and question.name:

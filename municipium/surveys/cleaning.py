@@ -64,10 +64,10 @@ def grids(survey: Survey) -> list[list[str]]:
     group = 0
     depth = 0
     for q in survey.questions.all():
-        if q.kind == Question.Kind.BEGIN_GROUP:
+        if q.kind in (Question.Kind.BEGIN_GROUP, Question.Kind.BEGIN_REPEAT):
             depth += 1
             group += 1
-        elif q.kind == Question.Kind.END_GROUP:
+        elif q.kind in (Question.Kind.END_GROUP, Question.Kind.END_REPEAT):
             depth = max(0, depth - 1)
         elif q.kind == Question.Kind.SELECT_ONE and q.list_name and q.name:
             if q.role in (Question.Role.SATISFACTION, Question.Role.IMPORTANCE):

@@ -85,15 +85,20 @@ def _items(questionnaire, questions, raw: dict, checked: answers.Checked, errors
     hidden_depth = 0
     for question in questions:
         kind = question.kind
-        if kind == question.Kind.END_GROUP:
+        if kind in answers.CLOSING:
             if hidden_depth:
                 hidden_depth -= 1
             else:
                 items.append({"kind": "end"})
             continue
         if hidden_depth:
-            if kind == question.Kind.BEGIN_GROUP:
+            if kind in answers.OPENING:
                 hidden_depth += 1
+            continue
+        if kind == question.Kind.BEGIN_REPEAT:
+            hidden_depth = 1  # kept for ODK and KoboToolbox, not asked here
+            continue
+        if kind in (question.Kind.DATE, question.Kind.CALCULATE):
             continue
         if question.name and question.name not in relevant:
             if kind == question.Kind.BEGIN_GROUP:

@@ -91,7 +91,13 @@ class SurveyCreateForm(forms.Form):
 def _answerable_names(survey: Survey) -> frozenset[str]:
     return frozenset(
         survey.questions.exclude(
-            kind__in=[Question.Kind.BEGIN_GROUP, Question.Kind.END_GROUP, Question.Kind.NOTE]
+            kind__in=[
+                Question.Kind.BEGIN_GROUP,
+                Question.Kind.END_GROUP,
+                Question.Kind.BEGIN_REPEAT,
+                Question.Kind.END_REPEAT,
+                Question.Kind.NOTE,
+            ]
         ).values_list("name", flat=True)
     )
 

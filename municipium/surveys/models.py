@@ -93,6 +93,12 @@ class Question(models.Model):
         NOTE = "note", "note"
         BEGIN_GROUP = "begin_group", "begin_group"
         END_GROUP = "end_group", "end_group"
+        # Stored and exported, not asked on Municipium's own web form nor analysed (the
+        # questionnaire page says so): collected in ODK or KoboToolbox and imported.
+        DATE = "date", "date"
+        CALCULATE = "calculate", "calculate"
+        BEGIN_REPEAT = "begin_repeat", "begin_repeat"
+        END_REPEAT = "end_repeat", "end_repeat"
 
     class Role(models.TextChoices):
         """What an analysis does with the answers; stored in the XLSForm column `municipium_role`."""
@@ -116,6 +122,8 @@ class Question(models.Model):
     constraint = models.TextField(blank=True)
     constraint_message = models.JSONField(default=dict, blank=True)
     appearance = models.CharField(max_length=64, blank=True)
+    # `select_one list or_other`: an "other" choice with a text answer, as ODK adds it.
+    or_other = models.BooleanField(default=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.NONE, blank=True)
     # Service area code (catalog.ServiceArea.code or a free code such as "public_cleanliness").
     service = models.CharField(max_length=64, blank=True)
@@ -148,7 +156,9 @@ class Choice(models.Model):
 
     class Meta:
         ordering = ["survey", "list_name", "order"]
-        constraints = [models.UniqueConstraint(fields=["survey", "list_name", "name"], name="choice_name_unique")]
+        # No unique (list, name): a list filtered by a choice_filter may repeat a name (the
+        # county "king" under two states), as pyxform allows; the importer checks the rest.
+        indexes = [models.Index(fields=["survey", "list_name", "name"], name="choice_list_name")]
 
     def __str__(self) -> str:
         return f"{self.list_name}:{self.name}"

@@ -98,22 +98,27 @@ def _questionnaire_rows(survey: Survey) -> list[dict]:
     lists: dict[str, list] = {}
     for c in choices:
         lists.setdefault(c.list_name, []).append(c)
-    rows, depth = [], 0
+    rows, depth, repeats = [], 0, 0
     for q in questions:
-        if q.kind == Question.Kind.END_GROUP:
+        if q.kind in (Question.Kind.END_GROUP, Question.Kind.END_REPEAT):
             depth = max(depth - 1, 0)
+            repeats = max(repeats - (q.kind == Question.Kind.END_REPEAT), 0)
             continue
         rows.append(
             {
                 "question": q,
                 "depth": depth,
+                # Stored and exported, but neither asked on the web form nor analysed.
+                "not_analysed": bool(repeats)
+                or q.kind in (Question.Kind.DATE, Question.Kind.CALCULATE, Question.Kind.BEGIN_REPEAT),
                 "choices": lists.get(q.list_name, []),
                 "relevant": readable(q.relevant, by_name, labels),
                 "constraint": readable(q.constraint, by_name, labels),
             }
         )
-        if q.kind == Question.Kind.BEGIN_GROUP:
+        if q.kind in (Question.Kind.BEGIN_GROUP, Question.Kind.BEGIN_REPEAT):
             depth += 1
+            repeats += q.kind == Question.Kind.BEGIN_REPEAT
     return rows
 
 

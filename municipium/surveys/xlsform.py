@@ -30,6 +30,10 @@ from .expressions import parse as parse_expression
 from .models import Choice, Question, Survey
 
 SHEETS = ("survey", "choices", "settings")
+# The start of every Excel 97–2003 (.xls) file: an OLE2 compound document, which calamine reads.
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# pyxform's aliases of settings columns: written once, under the name ODK documents.
+SETTING_ALIASES = {"title": "form_title", "id_string": "form_id"}
 # Columns that hold one text per language (`label::English (en)`).
 TRANSLATED = ("label", "hint", "constraint_message")
 SURVEY_COLUMNS = (
@@ -88,7 +92,14 @@ _GROUP_TYPES = {
     "begin group": Question.Kind.BEGIN_GROUP,
     "end_group": Question.Kind.END_GROUP,
     "end group": Question.Kind.END_GROUP,
+    "begin_repeat": Question.Kind.BEGIN_REPEAT,
+    "begin repeat": Question.Kind.BEGIN_REPEAT,
+    "end_repeat": Question.Kind.END_REPEAT,
+    "end repeat": Question.Kind.END_REPEAT,
 }
+_OPENS = {Question.Kind.BEGIN_GROUP: Question.Kind.END_GROUP, Question.Kind.BEGIN_REPEAT: Question.Kind.END_REPEAT}
+# Types stored and exported but neither asked on the web form nor analysed.
+NOT_ANALYSED = {Question.Kind.DATE, Question.Kind.CALCULATE}
 _PLAIN_TYPES = {
     "integer": Question.Kind.INTEGER,
     "int": Question.Kind.INTEGER,
@@ -96,8 +107,14 @@ _PLAIN_TYPES = {
     "text": Question.Kind.TEXT,
     "string": Question.Kind.TEXT,
     "note": Question.Kind.NOTE,
+    "date": Question.Kind.DATE,
+    "calculate": Question.Kind.CALCULATE,
 }
-_SELECT_TYPE = re.compile(r"^(select_one|select_multiple|select one|select multiple)\s+(\S+)$")
+_SELECT_TYPE = re.compile(
+    r"^(select_one|select_multiple|select one|select multiple|select all that apply)\s+(?:from\s+)?(\S+)"
+    r"(\s+(?:or_other|or specify other))?$",
+    re.IGNORECASE,
+)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 # A rated (satisfaction, importance, overall) question declares its scale: `municipium_scale`
 # "1-7" or "0–10" and `municipium_satisfied` "6,7" or "9-10", the answers counted satisfied.
@@ -154,7 +171,12 @@ class Sheet:
     rows: list[tuple[int, dict[str, str]]]
 
     def letter(self, column: str) -> str:
-        return column_letter(self.header.index(column)) if column in self.header else ""
+        if column in self.header:
+            return column_letter(self.header.index(column))
+        # `Type`, `List name`: headers are read whatever their case and spacing.
+        wanted = column.strip().lower().replace(" ", "_")
+        found = [i for i, h in enumerate(self.header) if h.strip().lower().replace(" ", "_") == wanted]
+        return column_letter(found[0]) if found else ""
 
 
 @dataclass
@@ -195,19 +217,21 @@ def read_workbook(source, name: str | None = None) -> tuple[dict[str, Sheet], Pr
             )
         )
         return {}, report
-    if data[:4] != b"PK\x03\x04":
+    if data[:8] == OLE2:
+        report.format = "xls"
+    elif data[:4] != b"PK\x03\x04":
         report.add(
             Problem(
                 name,
                 None,
                 None,
                 None,
-                _("the file is not an Excel workbook (.xlsx)"),
-                _("an XLSForm saved from Excel, LibreOffice, KoboToolbox or ODK as .xlsx"),
+                _("the file is not an Excel workbook (.xlsx or .xls)"),
+                _("an XLSForm saved from Excel, LibreOffice, KoboToolbox or ODK as .xlsx or .xls"),
             )
         )
         return {}, report
-    workbook = open_workbook(data, name, "xlsx", report)
+    workbook = open_workbook(data, name, report.format, report)
     if workbook is None:
         return {}, report
     sheets = {}
@@ -239,6 +263,11 @@ def _split(column: str, default_language: str) -> tuple[str, str | None]:
     """`label::English (en)` → ("label", "en"); `label` → ("label", default language);
     a translated column in a language we do not offer → (column, None), kept as extra."""
     base, _sep, language = column.partition("::")
+    if not _sep and ":" in column:
+        # `label:English`, as pyxform also reads it (a single colon).
+        single, _one, rest = column.partition(":")
+        if single.strip().lower().replace(" ", "_") in TRANSLATED:
+            base, _sep, language = single, ":", rest
     base = base.strip().lower().replace(" ", "_")
     if base not in TRANSLATED:
         return base, None
@@ -270,7 +299,7 @@ def _boolean(value: str) -> bool | None:
 def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     """Check an XLSForm read into sheets; the Form to store, or FormRefused listing every problem."""
     report = ProblemReport(file=file, format="xlsx")
-    for required in ("survey", "choices"):
+    for required in ("survey",):
         if required not in sheets:
             report.add(
                 Problem(
@@ -279,7 +308,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                     None,
                     None,
                     _("the workbook has no sheet named '%(sheet)s'") % {"sheet": required},
-                    _("the XLSForm sheets survey, choices and (optionally) settings"),
+                    _("the XLSForm sheets survey, choices (when there are selects) and (optionally) settings"),
                 )
             )
     if not report.ok:
@@ -287,7 +316,11 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
 
     form = Form()
     setting_rows = sheets["settings"].rows if "settings" in sheets else []
-    form.settings = dict(setting_rows[0][1]) if setting_rows else {}
+    form.settings = {}
+    for key, value in (setting_rows[0][1] if setting_rows else {}).items():
+        key = SETTING_ALIASES.get(key.strip().lower(), key)
+        if value or key not in form.settings:
+            form.settings[key] = value
     default_language = language_code(form.settings.get("default_language", "") or "") or settings.LANGUAGE_CODE
     if form.settings.get("default_language"):
         form.settings["default_language"] = default_language
@@ -312,8 +345,9 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
         return plain, texts, extra
 
     # Choices first: the survey rows are checked against the lists.
-    choices_sheet = sheets["choices"]
+    choices_sheet = sheets.get("choices") or Sheet("choices", [], [])
     lists: dict[str, list[str]] = {}
+    duplicates: dict[str, list[tuple[int, str]]] = {}
     choice_row: dict[tuple[str, str], int] = {}
     marked_missing: set[tuple[str, str]] = set()
     checked_lists: set[tuple[str, int, int]] = set()
@@ -335,14 +369,8 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
             problem(choices_sheet, row, "name", _("the choice has no name"), _("a short code such as 1 or yes"))
             continue
         if name in lists.get(list_name, []):
-            problem(
-                choices_sheet,
-                row,
-                "name",
-                _("the list '%(list)s' has the choice '%(name)s' twice") % {"list": list_name, "name": name},
-                _("each choice name once per list"),
-            )
-            continue
+            # Allowed where a choice_filter tells them apart (checked once the survey is read).
+            duplicates.setdefault(list_name, []).append((row, name))
         missing = _boolean(plain.get("municipium_missing", ""))
         if missing is None:
             problem(
@@ -354,7 +382,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
             )
             missing = False
         lists.setdefault(list_name, []).append(name)
-        choice_row[(list_name, name)] = row
+        choice_row.setdefault((list_name, name), row)
         if missing:
             marked_missing.add((list_name, name))
         form.choices.append(
@@ -463,7 +491,8 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
 
     names: dict[str, int] = {}
     answerable: set[str] = set()
-    open_groups: list[tuple[int, str]] = []
+    open_groups: list[tuple[int, str, str]] = []
+    filtered: set[str] = set()
     pending_expressions = []
     roles = set(Question.Role.values)
     for row, values in survey_sheet.rows:
@@ -472,6 +501,9 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
         lowered = raw_type.lower()
         name = plain.get("name", "")
         list_name = ""
+        or_other = False
+        if not raw_type and not name and not texts.get("label"):
+            continue  # a comment row (pyxform skips it too)
         if lowered in METADATA_TYPES:
             form.notes.append(
                 _("Row %(row)s (%(type)s) skipped: Municipium does not record device data.")
@@ -485,10 +517,11 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
         elif select := _SELECT_TYPE.match(raw_type):
             kind = (
                 Question.Kind.SELECT_ONE
-                if select.group(1).replace(" ", "_") == "select_one"
+                if select.group(1).lower().replace(" ", "_") == "select_one"
                 else Question.Kind.SELECT_MULTIPLE
             )
             list_name = select.group(2)
+            or_other = bool(select.group(3))
             if list_name not in lists:
                 problem(
                     survey_sheet,
@@ -512,21 +545,37 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 row,
                 "type",
                 _("the type '%(type)s' is not supported") % {"type": raw_type},
-                _("select_one, select_multiple, integer, decimal, text, note, begin_group or end_group"),
+                _(
+                    "select_one, select_multiple (… or_other), integer, decimal, text, note, date, calculate, "
+                    "begin_group/end_group or begin_repeat/end_repeat"
+                ),
             )
             continue
 
-        if kind == Question.Kind.END_GROUP:
+        if kind in (Question.Kind.END_GROUP, Question.Kind.END_REPEAT):
             if not open_groups:
                 problem(
                     survey_sheet,
                     row,
                     "type",
-                    _("end_group without a begin_group before it"),
-                    _("a begin_group row earlier in the sheet"),
+                    _("end_group without a begin_group before it")
+                    if kind == Question.Kind.END_GROUP
+                    else _("end_repeat without a begin_repeat before it"),
+                    _("a begin_group row earlier in the sheet")
+                    if kind == Question.Kind.END_GROUP
+                    else _("a begin_repeat row earlier in the sheet"),
                 )
             else:
-                open_groups.pop()
+                opened_row, opened_name, opened_kind = open_groups.pop()
+                if _OPENS[opened_kind] != kind:
+                    problem(
+                        survey_sheet,
+                        row,
+                        "type",
+                        _("'%(type)s' closes '%(name)s' of row %(row)s, which needs %(closing)s")
+                        % {"type": raw_type, "name": opened_name, "row": opened_row, "closing": _OPENS[opened_kind]},
+                        _("end_group for a begin_group, end_repeat for a begin_repeat"),
+                    )
         elif not name:
             problem(survey_sheet, row, "name", _("the row has no name"), _("a short name of letters, digits and _"))
         elif not _NAME.match(name):
@@ -547,10 +596,10 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
             )
         else:
             names[name] = row
-            if kind not in (Question.Kind.BEGIN_GROUP, Question.Kind.NOTE):
+            if kind not in (Question.Kind.BEGIN_GROUP, Question.Kind.BEGIN_REPEAT, Question.Kind.NOTE):
                 answerable.add(name)
-        if kind == Question.Kind.BEGIN_GROUP:
-            open_groups.append((row, name))
+        if kind in _OPENS:
+            open_groups.append((row, name, kind))
 
         required = _boolean(plain.get("required", ""))
         if required is None:
@@ -583,6 +632,8 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 _("only a rated question (satisfaction, importance, overall) has a scale"),
                 _("the role satisfaction, importance or overall, or empty scale cells"),
             )
+        if list_name and any(k.strip().lower() == "choice_filter" and v for k, v in extra.items()):
+            filtered.add(list_name)
         for column in ("relevant", "constraint"):
             if plain.get(column):
                 pending_expressions.append((row, column, plain[column]))
@@ -590,7 +641,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
             {
                 "order": len(form.questions) + 1,
                 "kind": kind,
-                "name": name if kind != Question.Kind.END_GROUP else "",
+                "name": name if kind not in (Question.Kind.END_GROUP, Question.Kind.END_REPEAT) else "",
                 "list_name": list_name,
                 "label": texts.get("label", {}),
                 "hint": texts.get("hint", {}),
@@ -599,13 +650,26 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                 "relevant": plain.get("relevant", ""),
                 "constraint": plain.get("constraint", ""),
                 "appearance": plain.get("appearance", ""),
+                "or_other": or_other,
                 "role": role,
                 "service": plain.get("municipium_service", ""),
                 "scale": scale,
                 "extra": extra,
             }
         )
-    for row, name in open_groups:
+    allow_duplicates = _boolean(str(form.settings.get("allow_choice_duplicates", ""))) is True
+    for list_name, repeated in duplicates.items():
+        if allow_duplicates or list_name in filtered:
+            continue
+        for row, name in repeated:
+            problem(
+                choices_sheet,
+                row,
+                "name",
+                _("the list '%(list)s' has the choice '%(name)s' twice") % {"list": list_name, "name": name},
+                _("each choice name once per list, unless a choice_filter tells them apart"),
+            )
+    for row, name, _kind in open_groups:
         problem(
             survey_sheet,
             row,
@@ -668,6 +732,7 @@ def questionnaire_state(survey: Survey) -> dict:
                 "constraint",
                 "constraint_message",
                 "appearance",
+                "or_other",
                 "role",
                 "service",
                 "scale",
@@ -771,7 +836,8 @@ def sheets_of(
     survey_rows = []
     for q in questions:
         row = {
-            "type": f"{q['kind']} {q['list_name']}" if q["list_name"] else q["kind"],
+            "type": (f"{q['kind']} {q['list_name']}" if q["list_name"] else q["kind"])
+            + (" or_other" if q.get("or_other") else ""),
             "name": q["name"],
             "required": "yes" if q["required"] else "",
             "relevant": q["relevant"],
@@ -825,7 +891,12 @@ def export(survey: Survey) -> bytes:
     import xlsxwriter
 
     form = form_of(survey)
-    form_settings = {"form_id": survey.code, "version": str(survey.version), **form.settings}
+    stored = {SETTING_ALIASES.get(k.strip().lower(), k): v for k, v in form.settings.items()}
+    names = [(c["list_name"], c["name"]) for c in form.choices]
+    if len(set(names)) < len(names):
+        # Repeated names under a choice_filter: pyxform asks for the setting that allows them.
+        stored.setdefault("allow_choice_duplicates", "yes")
+    form_settings = {"form_id": survey.code, "version": str(survey.version), **stored}
     if "form_title" not in form_settings:
         from municipium.lib.texts import pick
 

@@ -156,7 +156,9 @@ def test_a_kobo_shaped_form_reads_with_language_columns_and_spaced_groups(model_
 
 BAD = {
     "not xlsx": (b"type,name\ntext,a\n", "the file is not an Excel workbook"),
-    "missing sheet": (workbook(GOOD, sheets=("survey",)), "no sheet named 'choices'"),
+    # Without selects no choices sheet is needed (issue 11); with them, each select is refused.
+    "selects without a choices sheet": (workbook(GOOD, sheets=("survey",)), "is not on the choices sheet"),
+    "missing sheet": (workbook(GOOD, SCALE, sheets=("choices",)), "no sheet named 'survey'"),
     "unknown type": (
         workbook([["type", "name"], ["geopoint", "where"]], SCALE),
         "the type 'geopoint' is not supported",
