@@ -1,0 +1,317 @@
+"""The figures of a planning round, computed on read (DESIGN principle 5: the pages, the API
+and the exports all take them from here): target populations from the units' published
+observations projected to the planning year, need by the round's norms, supply, gap,
+coverage, utilisation and flags per municipality and rolled up to the district, the
+accessibility of settlements (2SFCA/E2SFCA) and the quotas of shared services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from municipium.lib.socialneed import catchment, need, projection, quotas
+from municipium.observations.models import Observation
+from municipium.places.models import Membership, Unit
+
+from .models import Norm, Round, Service, ServiceType, Settlement, SharedService
+
+FLAGS = {
+    "under": gettext_lazy("Under-supplied"),
+    "over": gettext_lazy("Over-supplied"),
+    "waiting": gettext_lazy("Full, with a waiting list"),
+}
+RECOMMENDATIONS = {
+    "municipal": gettext_lazy("Each municipality"),
+    "shared": gettext_lazy("Shared by agreement"),
+    "district": gettext_lazy("At district level"),
+}
+
+# How many years back the constant-rate projection looks for its earlier population.
+TREND_YEARS = 5
+
+
+def members(round_: Round) -> list[Unit]:
+    start, end = dt.date(round_.year, 1, 1), dt.date(round_.year, 12, 31)
+    ids = Membership.objects.filter(group=round_.group).during(start, end).values("unit_id")
+    return list(Unit.objects.filter(pk__in=ids, kind=Unit.Kind.MUNICIPALITY).order_by("code"))
+
+
+def _target(norm: Norm, unit_ids: list[int], years: list[int]) -> dict[tuple[int, int], float]:
+    """Published population of the norm's target group by (unit, year); a unit-year lacking
+    one of the categories is left out (missing, never a partial sum)."""
+    categories = list(norm.categories or []) or [""]
+    rows = Observation.objects.filter(
+        unit_id__in=unit_ids,
+        variable_id=norm.variable_id,
+        period__code__in=[str(y) for y in years],
+        breakdown__in=categories,
+        status="published",
+        value__isnull=False,
+    ).values_list("unit_id", "period__code", "breakdown", "value")
+    found: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
+    for unit_id, code, breakdown, value in rows:
+        found[(unit_id, int(code))][breakdown] = float(value or 0)
+    return {key: sum(v.values()) for key, v in found.items() if len(v) == len(categories)}
+
+
+@dataclass
+class Target:
+    base: float | None  # the round's year
+    projected: float | None  # the planning year
+    rate: float | None  # yearly rate of the constant-rate projection, None without a trend
+
+
+def target_populations(round_: Round, norm: Norm, units: list[Unit]) -> dict[int, Target]:
+    ids = [u.pk for u in units]
+    years = list(range(round_.year - TREND_YEARS, round_.year + 1))
+    found = _target(norm, ids, years)
+    out = {}
+    for unit_id in ids:
+        base = found.get((unit_id, round_.year))
+        if base is None:
+            out[unit_id] = Target(None, None, None)
+            continue
+        earlier = next(((y, found[(unit_id, y)]) for y in years[:-1] if (unit_id, y) in found), None)
+        rate = None
+        if earlier is not None and earlier[1] > 0:
+            rate = projection.growth_rate(earlier[1], base, round_.year - earlier[0])
+        projected = projection.constant_rate({"t": base}, {"t": rate or 0.0}, round_.horizon - round_.year)["t"]
+        out[unit_id] = Target(base, projected, rate)
+    return out
+
+
+@dataclass
+class Row:
+    unit: Unit
+    service_type: ServiceType
+    line: need.Line | None  # None: the target population is missing
+    target: float | None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def flag_labels(self) -> list[str]:
+        return [str(FLAGS[f]) for f in self.flags]
+
+
+@dataclass
+class TypeSummary:
+    service_type: ServiceType
+    rows: list[Row]
+    roll_up: need.RollUp | None
+    missing: list[Unit]
+
+    @property
+    def recommendation(self) -> str:
+        return str(RECOMMENDATIONS[self.roll_up.recommendation]) if self.roll_up else ""
+
+    @property
+    def too_small(self) -> list[str]:
+        codes = set(self.roll_up.too_small) if self.roll_up else set()
+        return [row.unit.label for row in self.rows if row.unit.code in codes]
+
+
+def supply(units: list[Unit], year: int) -> dict[tuple[int, int], dict]:
+    """Capacity, users and waiting list by (unit, service type) in a year."""
+    out: dict[tuple[int, int], dict] = defaultdict(lambda: {"capacity": 0.0, "users": None, "waiting": 0.0})
+    for service in Service.objects.filter(provider__unit__in=units, year=year).select_related("provider"):
+        entry = out[(service.provider.unit_id, service.service_type_id)]
+        entry["capacity"] += service.capacity
+        entry["waiting"] += service.waiting
+        if service.users is not None:
+            entry["users"] = (entry["users"] or 0.0) + service.users
+    return out
+
+
+def needs_table(round_: Round, units: list[Unit] | None = None) -> list[TypeSummary]:
+    """Need against capacity for every service type the round's norms cover, by municipality
+    and for the district (the roll-up counts only municipalities whose need is known)."""
+    units = units if units is not None else members(round_)
+    norms = list(round_.norms.norms.select_related("service_type", "variable"))
+    by_type: dict[int, list[Norm]] = defaultdict(list)
+    for norm in norms:
+        by_type[norm.service_type_id].append(norm)
+    have = supply(units, round_.year)
+    out = []
+    for type_id, type_norms in sorted(by_type.items(), key=lambda kv: (kv[1][0].service_type.order, kv[0])):
+        service_type = type_norms[0].service_type
+        targets = [target_populations(round_, n, units) for n in type_norms]
+        rows, lines, missing = [], {}, []
+        for unit in units:
+            terms = [(t[unit.pk].projected, n.places, n.per) for n, t in zip(type_norms, targets, strict=True)]
+            figures = have.get((unit.pk, type_id), {"capacity": 0.0, "users": None, "waiting": 0.0})
+            if any(p is None for p, _places, _per in terms):
+                rows.append(Row(unit, service_type, None, None))
+                missing.append(unit)
+                continue
+            total = need.normative_need([(float(p), places, per) for p, places, per in terms if p is not None])
+            line = need.Line(need=total, **figures)
+            lines[unit.code] = line
+            target = sum(float(t[unit.pk].projected or 0) for t in targets)
+            rows.append(Row(unit, service_type, line, target, line.flags()))
+        up = need.roll_up(lines, service_type.minimum_places, service_type.level) if lines else None
+        out.append(TypeSummary(service_type, rows, up, missing))
+    return out
+
+
+def unit_needs(round_: Round, service_type: ServiceType) -> dict[str, float]:
+    """Need by municipality code for one service type (the default key of quotas)."""
+    for summary in needs_table(round_):
+        if summary.service_type.pk == service_type.pk:
+            return {row.unit.code: row.line.need for row in summary.rows if row.line is not None}
+    return {}
+
+
+def shared_quotas(shared: SharedService) -> list[dict]:
+    """Each party's places: as agreed when `quotas` is set, else in proportion to need."""
+    parties = list(shared.agreement.parties.select_related("unit"))
+    codes = [p.unit.code for p in parties]
+    needs = unit_needs(shared.round, shared.service_type)
+    by_need = None
+    party_needs = {c: needs.get(c, 0.0) for c in codes}
+    if sum(party_needs.values()) > 0:
+        by_need = quotas.quotas(shared.places, party_needs)
+    out = []
+    for party in parties:
+        code = party.unit.code
+        agreed = shared.quotas.get(code) if shared.quotas else None
+        out.append(
+            {
+                "party": party,
+                "unit": party.unit,
+                "need": party_needs[code],
+                "by_need": by_need.get(code) if by_need else None,
+                "places": agreed if agreed is not None else (by_need.get(code) if by_need else None),
+                "agreed": agreed is not None,
+            }
+        )
+    return out
+
+
+# -- accessibility -----------------------------------------------------------------------------
+
+DECAYS = ("none", "step", "gaussian")
+
+
+@dataclass
+class Accessibility:
+    settlements: list[Settlement]
+    services: list[Service]
+    access: list[float]  # places per 1,000 of the target group reachable, by settlement
+    ratio: list[float]  # places per 1,000 of the target group in each service point's catchment
+    unreached: list[bool]
+    method: str
+    size: float
+
+
+def accessibility(
+    round_: Round,
+    service_type: ServiceType,
+    method: str = "none",
+    size: float = 30.0,
+    matrix: dict[tuple[str, int], float] | None = None,
+) -> Accessibility:
+    """Settlements' access to a service type (2SFCA for "none", E2SFCA otherwise). Demand is
+    a settlement's population times its municipality's share of the target group; distances
+    are straight lines in km, or minutes from an uploaded matrix keyed by (settlement code,
+    service id). Step zones are the catchment's thirds weighted 1, 0.68, 0.22 (Luo & Qi
+    2009); the Gaussian's width is half the catchment."""
+    units = members(round_)
+    settlements = list(Settlement.objects.filter(unit__in=units).select_related("unit"))
+    services = list(
+        Service.objects.filter(
+            provider__unit__in=units, year=round_.year, service_type=service_type, lon__isnull=False, lat__isnull=False
+        ).select_related("provider")
+    )
+    share = _target_share(round_, service_type, units)
+    demand = [s.population * share.get(s.unit_id, 0.0) for s in settlements]
+    if matrix is not None:
+        import numpy as np
+
+        cost = np.array(
+            [[matrix.get((s.code, v.pk), np.nan) for v in services] for s in settlements], dtype=float
+        ).reshape(len(settlements), len(services))
+    else:
+        cost = catchment.straight_line_km(
+            [(s.lon, s.lat) for s in settlements], [(float(v.lon or 0), float(v.lat or 0)) for v in services]
+        )
+    steps = [(size / 3, 1.0), (2 * size / 3, 0.68), (size, 0.22)]
+    result = catchment.supply_to_demand(
+        demand, [v.capacity for v in services], cost, method, size=size, steps=steps, sigma=size / 2
+    )
+    return Accessibility(
+        settlements,
+        services,
+        [float(a) * 1000 for a in result.access],
+        [float(r) * 1000 for r in result.ratio],
+        [bool(u) for u in result.unreached],
+        method,
+        size,
+    )
+
+
+def _target_share(round_: Round, service_type: ServiceType, units: list[Unit]) -> dict[int, float]:
+    """Each municipality's target group as a share of its population (base year)."""
+    norms = list(round_.norms.norms.filter(service_type=service_type).select_related("variable"))
+    if not norms:
+        return {}
+    totals = dict(
+        Observation.objects.filter(
+            unit__in=units,
+            variable__code="population",
+            period__code=str(round_.year),
+            breakdown="",
+            status="published",
+            value__isnull=False,
+        ).values_list("unit_id", "value")
+    )
+    target = target_populations(round_, norms[0], units)
+    out = {}
+    for unit in units:
+        total, base = totals.get(unit.pk), target[unit.pk].base
+        if total and base is not None:
+            out[unit.pk] = base / float(total)
+    return out
+
+
+# -- the board ---------------------------------------------------------------------------------
+
+
+def board(round_: Round, today: dt.date | None = None) -> list[dict]:
+    """Where each municipality stands: proposal, consultation, council decision, sent."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    proposals = {p.unit_id: p for p in round_.proposals.select_related("consultation").prefetch_related("lines")}
+    out = []
+    for unit in members(round_):
+        proposal = proposals.get(unit.pk)
+        consultation = proposal.consultation if proposal else None
+        lines = list(proposal.lines.all()) if proposal else []
+        if proposal and proposal.sent_on:
+            stage, label = "sent", _("Sent to the agency")
+        elif consultation and consultation.council_date:
+            stage, label = "decided", _("Approved by the council")
+        elif consultation:
+            stage = consultation.phase(today)
+            label = str(consultation.Phase(stage).label)
+        elif lines:
+            stage, label = "drafted", _("Proposal drafted")
+        else:
+            stage, label = "none", _("No proposal yet")
+        late = stage != "sent" and today > round_.agency_deadline
+        out.append(
+            {
+                "unit": unit,
+                "proposal": proposal,
+                "places": sum(line.places for line in lines),
+                "consultation": consultation,
+                "stage": stage,
+                "label": label,
+                "late": late,
+            }
+        )
+    return out

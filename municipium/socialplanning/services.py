@@ -1,0 +1,645 @@
+"""Every change to social-service planning: checked, in one transaction, audited. A refusal
+is a `PlanningError` naming the field (or, for a file, the sheet, row and column)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from municipium.audit.models import record, snapshot
+from municipium.lib.numbers import format_number
+
+from .models import Norm, NormTable, Proposal, ProposalLine, Provider, Round, Service, ServiceType, Settlement
+
+STARTER = Path(__file__).resolve().parent / "starter.yaml"
+FILE_LIMIT = 5 * 1024 * 1024
+
+
+class PlanningError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _save(actor, instance, via="web", note=""):
+    model = type(instance)
+    before = snapshot(model.objects.get(pk=instance.pk)) if instance.pk else None
+    instance.save()
+    record(
+        "update" if before else "create",
+        instance,
+        actor=actor,
+        before=before,
+        after=snapshot(instance),
+        via=via,
+        note=note,
+    )
+    return instance
+
+
+# -- service types and norms -------------------------------------------------------------------
+
+
+def save_service_type(actor, item: ServiceType) -> ServiceType:
+    if item.kind not in ServiceType.Kind.values:
+        raise PlanningError(_("Unknown kind of service: %(kind)s") % {"kind": item.kind}, "kind")
+    if item.level not in ServiceType.Level.values:
+        raise PlanningError(_("Unknown planning level: %(level)s") % {"level": item.level}, "level")
+    if item.minimum_places is not None and item.minimum_places < 0:
+        raise PlanningError(_("The smallest viable service cannot be negative."), "minimum_places")
+    if not any((item.name or {}).values()):
+        raise PlanningError(_("Name the service type."), "name")
+    with transaction.atomic():
+        return _save(actor, item)
+
+
+def load_starter(actor) -> tuple[int, int]:
+    """The starter service types (the kinds of the Bulgarian Social Services Act) and the
+    starter norms tables (published benchmarks with their citation, and labelled examples).
+    Loading twice changes nothing; an existing item keeps its edits."""
+    import yaml
+
+    from municipium.catalog.models import Variable
+
+    data = yaml.safe_load(STARTER.read_text(encoding="utf-8"))
+    types = tables = 0
+    with transaction.atomic():
+        for order, entry in enumerate(data["service_types"]):
+            if ServiceType.objects.filter(code=entry["code"]).exists():
+                continue
+            save_service_type(
+                actor,
+                ServiceType(
+                    code=entry["code"],
+                    name=entry["name"],
+                    kind=entry["kind"],
+                    level=entry.get("level", "municipal"),
+                    country=entry.get("country", ""),
+                    order=order,
+                ),
+            )
+            types += 1
+        for entry in data["norm_tables"]:
+            if NormTable.objects.filter(code=entry["code"], version=entry["version"]).exists():
+                continue
+            table = _save(
+                actor,
+                NormTable(
+                    code=entry["code"],
+                    version=entry["version"],
+                    title=entry["title"],
+                    jurisdiction=entry["jurisdiction"],
+                    source=entry["source"].strip(),
+                    effective=entry["effective"],
+                    status=entry["status"],
+                ),
+            )
+            for norm in entry["norms"]:
+                save_norm(
+                    actor,
+                    Norm(
+                        table=table,
+                        service_type=ServiceType.objects.get(code=norm["service_type"]),
+                        variable=Variable.objects.get(code=norm["variable"]),
+                        categories=norm.get("categories", []),
+                        places=norm["places"],
+                        per=norm.get("per", 1000),
+                        note=norm.get("note", ""),
+                    ),
+                )
+            tables += 1
+    return types, tables
+
+
+def save_norm(actor, norm: Norm) -> Norm:
+    if norm.places is None or norm.places < 0:
+        raise PlanningError(_("A norm's places cannot be negative."), "places")
+    if norm.per is None or norm.per <= 0:
+        raise PlanningError(_("A norm is places per a number of people above zero."), "per")
+    breakdown = norm.variable.breakdown
+    allowed = set(breakdown.categories.values_list("code", flat=True)) if breakdown else set()
+    unknown = [c for c in norm.categories or [] if c not in allowed]
+    if unknown:
+        raise PlanningError(
+            _("%(variable)s has no category %(codes)s.")
+            % {"variable": norm.variable.code, "codes": ", ".join(unknown)},
+            "categories",
+        )
+    with transaction.atomic():
+        return _save(actor, norm)
+
+
+# -- supply ------------------------------------------------------------------------------------
+
+
+def _check_point(lon, lat, field="lon"):
+    if (lon is None) != (lat is None):
+        raise PlanningError(_("Give both the longitude and the latitude, or neither."), field)
+    if lon is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise PlanningError(_("The longitude and latitude are outside the Earth."), field)
+
+
+def save_settlement(actor, settlement: Settlement, via="web") -> Settlement:
+    _check_point(settlement.lon, settlement.lat)
+    if settlement.population is None or settlement.population < 0:
+        raise PlanningError(_("The population cannot be negative."), "population")
+    if not settlement.code.strip() or not settlement.name.strip():
+        raise PlanningError(_("Give the settlement's code and name."), "code")
+    with transaction.atomic():
+        existing = Settlement.objects.filter(unit=settlement.unit, code=settlement.code).first()
+        if existing and not settlement.pk:
+            settlement.pk = existing.pk
+        return _save(actor, settlement, via)
+
+
+def check_service(service: Service) -> None:
+    _check_point(service.lon, service.lat)
+    for name in ("capacity", "users", "waiting", "staff"):
+        value = getattr(service, name)
+        if value is not None and value < 0:
+            raise PlanningError(_("A capacity, a number of users, a waiting list or staff cannot be negative."), name)
+    if service.capacity is None:
+        raise PlanningError(_("Give the capacity in places."), "capacity")
+    if service.funding not in Service.Funding.values:
+        raise PlanningError(_("Unknown funding source: %(value)s") % {"value": service.funding}, "funding")
+    if not (service.name or "").strip():
+        raise PlanningError(_("Name the service."), "name")
+    if not 1900 <= (service.year or 0) <= 2200:
+        raise PlanningError(_("The year is not a year."), "year")
+
+
+def save_provider(actor, provider: Provider, via="web") -> Provider:
+    if provider.kind not in Provider.Kind.values:
+        raise PlanningError(_("Unknown kind of provider: %(kind)s") % {"kind": provider.kind}, "kind")
+    if not provider.name.strip():
+        raise PlanningError(_("Name the provider."), "name")
+    with transaction.atomic():
+        existing = Provider.objects.filter(unit=provider.unit, name=provider.name).first()
+        if existing and not provider.pk:
+            provider.pk = existing.pk
+        return _save(actor, provider, via)
+
+
+def save_service(actor, service: Service, settlements=None, via="web") -> Service:
+    check_service(service)
+    if settlements is not None:
+        foreign = [s for s in settlements if s.unit_id != service.provider.unit_id]
+        if foreign and not service.service_type.level == ServiceType.Level.DISTRICT:
+            # A municipal service may serve other municipalities' settlements only by an
+            # agreement; the planner records those as a shared service of the round instead.
+            raise PlanningError(
+                _("%(settlement)s is not in %(unit)s; a service shared by municipalities is planned in the round.")
+                % {"settlement": foreign[0].name, "unit": service.provider.unit.label},
+                "settlements",
+            )
+    with transaction.atomic():
+        existing = Service.objects.filter(
+            provider=service.provider, service_type=service.service_type, name=service.name, year=service.year
+        ).first()
+        if existing and not service.pk:
+            service.pk = existing.pk
+        _save(actor, service, via)
+        if settlements is not None:
+            service.settlements.set(settlements)
+    return service
+
+
+def delete_service(actor, service: Service) -> None:
+    with transaction.atomic():
+        record("delete", service, actor=actor, before=snapshot(service), after=None, via="web")
+        service.delete()
+
+
+# -- the supply file ---------------------------------------------------------------------------
+
+SETTLEMENT_COLUMNS = ["unit", "code", "name", "lon", "lat", "population"]
+SERVICE_COLUMNS = [
+    "unit",
+    "provider",
+    "provider_kind",
+    "licence",
+    "service_type",
+    "service",
+    "year",
+    "lon",
+    "lat",
+    "capacity",
+    "users",
+    "waiting",
+    "staff",
+    "funding",
+    "settlements",
+]
+
+
+def _sheets(data: bytes, name: str) -> dict[str, list[list]]:
+    import csv
+    import io
+
+    from municipium.lib.tabular import ProblemReport, decode, open_workbook, sniff_delimiter
+
+    if len(data) > FILE_LIMIT:
+        raise PlanningError(_("The file is larger than 5 MB."), "file")
+    lower = name.lower()
+    if lower.endswith((".xlsx", ".xls", ".ods")):
+        report = ProblemReport(name)
+        book = open_workbook(data, name, "xlsx", report)
+        if book is None:
+            raise PlanningError(str(report.problems[0]), "file")
+        out = {}
+        for sheet in book.sheet_names:
+            out[sheet.strip().lower()] = book.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
+        return out
+    if lower.endswith(".csv"):
+        text, _encoding = decode(data)
+        return {"services": list(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)))}
+    raise PlanningError(_("%(name)s is neither an Excel workbook nor a CSV file.") % {"name": name}, "file")
+
+
+def _rows(sheet: str, rows: list[list], columns: list[str], problems: list[str]):
+    if not rows:
+        problems.append(_("sheet %(sheet)s: it is empty") % {"sheet": sheet})
+        return
+    header = [str(h).strip().lower() for h in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        problems.append(
+            _("sheet %(sheet)s: the columns %(columns)s are missing") % {"sheet": sheet, "columns": ", ".join(missing)}
+        )
+        return
+    for number, raw in enumerate(rows[1:], start=2):
+        row = {k: _cell(v) for k, v in zip(header, raw, strict=False)}
+        if any(row.values()):
+            yield number, row
+
+
+def _cell(value) -> str:
+    """A cell as text: spreadsheets hand whole numbers over as floats (2022.0, -1.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _number(row, column, where, problems, *, required=True, integer=False):
+    text = row.get(column, "").replace(",", ".").replace(" ", "")
+    if text == "":
+        if required:
+            problems.append(_("%(where)s, column %(column)s: a number is needed") % {"where": where, "column": column})
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        problems.append(
+            _("%(where)s, column %(column)s: %(value)s is not a number")
+            % {"where": where, "column": column, "value": row[column][:40]}
+        )
+        return None
+    if value < 0 or value != value or value in (float("inf"), float("-inf")):
+        problems.append(
+            _("%(where)s, column %(column)s: %(value)s is below zero")
+            % {"where": where, "column": column, "value": text}
+        )
+        return None
+    return int(value) if integer else value
+
+
+def read_supply(data: bytes, name: str, units) -> tuple[list[Settlement], list[tuple]]:
+    """The settlements and services of a supply file (the Excel template: sheets
+    "settlements" and "services"; or a CSV with the services' columns), every problem located
+    by sheet, row and column; nothing is saved until all are right."""
+    sheets = _sheets(data, name)
+    if "services" not in sheets:
+        raise PlanningError(_("The workbook has no sheet named services."), "file")
+    by_code = {u.code: u for u in units}
+    types = {t.code: t for t in ServiceType.objects.all()}
+    problems: list[str] = []
+    settlements: list[Settlement] = []
+    known: dict[tuple[str, str], Settlement] = {
+        (s.unit.code, s.code): s for s in Settlement.objects.filter(unit__in=units).select_related("unit")
+    }
+    for number, row in _rows(
+        "settlements", sheets.get("settlements", [["unit", *SETTLEMENT_COLUMNS[1:]]]), SETTLEMENT_COLUMNS, problems
+    ):
+        where = _("sheet %(sheet)s, row %(row)s") % {"sheet": "settlements", "row": number}
+        unit = by_code.get(row["unit"])
+        if unit is None:
+            problems.append(
+                _("%(where)s, column unit: %(code)s is not a municipality you may enter")
+                % {"where": where, "code": row["unit"][:40]}
+            )
+            continue
+        lon, lat = _number(row, "lon", where, problems), _number(row, "lat", where, problems)
+        population = _number(row, "population", where, problems)
+        if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            problems.append(_("%(where)s, column lon: the point is outside the Earth") % {"where": where})
+            continue
+        if not row["code"] or not row["name"]:
+            problems.append(_("%(where)s, column code: give the settlement's code and name") % {"where": where})
+            continue
+        if None in (lon, lat, population):
+            continue
+        settlement = Settlement(unit=unit, code=row["code"], name=row["name"], lon=lon, lat=lat, population=population)
+        settlements.append(settlement)
+        known[(unit.code, settlement.code)] = settlement
+    services: list[tuple] = []
+    for number, row in _rows("services", sheets["services"], SERVICE_COLUMNS, problems):
+        where = _("sheet %(sheet)s, row %(row)s") % {"sheet": "services", "row": number}
+        unit = by_code.get(row["unit"])
+        if unit is None:
+            problems.append(
+                _("%(where)s, column unit: %(code)s is not a municipality you may enter")
+                % {"where": where, "code": row["unit"][:40]}
+            )
+            continue
+        service_type = types.get(row["service_type"])
+        if service_type is None:
+            problems.append(
+                _("%(where)s, column service_type: %(code)s is not a service type")
+                % {"where": where, "code": row["service_type"][:40]}
+            )
+        choices = {
+            "provider_kind": Provider.Kind.values,
+            "funding": Service.Funding.values,
+        }
+        for column, allowed in choices.items():
+            if row[column] not in allowed:
+                problems.append(
+                    _("%(where)s, column %(column)s: %(value)s is not one of %(allowed)s")
+                    % {"where": where, "column": column, "value": row[column][:40], "allowed": ", ".join(allowed)}
+                )
+        figures = {
+            "year": _number(row, "year", where, problems, integer=True),
+            "capacity": _number(row, "capacity", where, problems),
+            "users": _number(row, "users", where, problems, required=False),
+            "waiting": _number(row, "waiting", where, problems, required=False) or 0.0,
+            "staff": _number(row, "staff", where, problems, required=False),
+            "lon": _number(row, "lon", where, problems, required=False),
+            "lat": _number(row, "lat", where, problems, required=False),
+        }
+        served = []
+        for code in [c.strip() for c in row["settlements"].replace(",", ";").split(";") if c.strip()]:
+            if (unit.code, code) not in known:
+                problems.append(
+                    _("%(where)s, column settlements: %(code)s is not a settlement of %(unit)s")
+                    % {"where": where, "code": code[:40], "unit": unit.code}
+                )
+            else:
+                served.append((unit.code, code))
+        if not row["provider"] or not row["service"]:
+            problems.append(_("%(where)s, column provider: name the provider and the service") % {"where": where})
+            continue
+        if service_type is None or figures["year"] is None or figures["capacity"] is None:
+            continue
+        provider = Provider(unit=unit, name=row["provider"], kind=row["provider_kind"], licence=row["licence"])
+        service = Service(service_type=service_type, name=row["service"], funding=row["funding"], **figures)
+        try:
+            _check_point(service.lon, service.lat)
+            if not 1900 <= service.year <= 2200:
+                raise PlanningError(_("The year is not a year."), "year")
+        except PlanningError as error:
+            problems.append(
+                _("%(where)s, column %(column)s: %(problem)s")
+                % {"where": where, "column": error.field, "problem": error.message}
+            )
+            continue
+        services.append((number, provider, service, served))
+    if problems:
+        shown = "; ".join(problems[:20])
+        more = len(problems) - 20
+        if more > 0:
+            shown += " " + ngettext("(and %(count)s more problem)", "(and %(count)s more problems)", more) % {
+                "count": format_number(more, 0)
+            }
+        raise PlanningError(shown, "file")
+    return settlements, services
+
+
+def import_supply(actor, data: bytes, name: str, units) -> tuple[int, int]:
+    """Load a supply file all or nothing. Returns (settlements, services)."""
+    settlements, services = read_supply(data, name, units)
+    with transaction.atomic():
+        saved = {}
+        for item in settlements:
+            settlement = save_settlement(actor, item, via="import")
+            saved[(settlement.unit.code, settlement.code)] = settlement
+        for number, provider, service, served in services:
+            try:
+                provider = save_provider(actor, provider, via="import")
+                service.provider = provider
+                places = [saved.get(key) or Settlement.objects.get(unit__code=key[0], code=key[1]) for key in served]
+                save_service(actor, service, places, via="import")
+            except PlanningError as error:
+                raise PlanningError(
+                    _("sheet %(sheet)s, row %(row)s: %(problem)s")
+                    % {"sheet": "services", "row": number, "problem": error.message},
+                    "file",
+                ) from error
+    return len(settlements), len(services)
+
+
+def read_matrix(data: bytes, name: str, settlements, services) -> dict[tuple[str, int], float]:
+    """A travel-time matrix: CSV or workbook with columns settlement, service, minutes."""
+    sheets = _sheets(data, name)
+    rows = next(iter(sheets.values())) if sheets else []
+    problems: list[str] = []
+    codes = {s.code for s in settlements}
+    ids = {v.pk for v in services}
+    out = {}
+    for number, row in _rows("matrix", rows, ["settlement", "service", "minutes"], problems):
+        where = _("sheet %(sheet)s, row %(row)s") % {"sheet": "matrix", "row": number}
+        if row["settlement"] not in codes:
+            problems.append(
+                _("%(where)s, column settlement: %(code)s is not a settlement of the district")
+                % {"where": where, "code": row["settlement"][:40]}
+            )
+            continue
+        service = _number(row, "service", where, problems, integer=True)
+        if service is not None and service not in ids:
+            problems.append(
+                _("%(where)s, column service: %(code)s is not a service point of this type")
+                % {"where": where, "code": row["service"][:40]}
+            )
+            continue
+        minutes = _number(row, "minutes", where, problems)
+        if service is not None and minutes is not None:
+            out[(row["settlement"], service)] = minutes
+    if problems:
+        raise PlanningError("; ".join(problems[:20]), "file")
+    if not out:
+        raise PlanningError(_("The matrix has no travel times."), "file")
+    return out
+
+
+# -- the planning round ------------------------------------------------------------------------
+
+
+def save_round(actor, item: Round) -> Round:
+    if item.horizon is not None and item.year is not None and item.horizon < item.year:
+        raise PlanningError(_("The planning year cannot come before the year of the figures."), "horizon")
+    if item.agency_deadline and item.opens and item.agency_deadline < item.opens:
+        raise PlanningError(_("The agency's deadline cannot come before the round opens."), "agency_deadline")
+    if item.agreement_deadline and item.agency_deadline and item.agreement_deadline > item.agency_deadline:
+        raise PlanningError(_("Draft agreements are due before the proposals go to the agency."), "agreement_deadline")
+    with transaction.atomic():
+        return _save(actor, item)
+
+
+def proposal_for(actor, round_: Round, unit) -> Proposal:
+    proposal = Proposal.objects.filter(round=round_, unit=unit).first()
+    if proposal is None:
+        with transaction.atomic():
+            proposal = _save(actor, Proposal(round=round_, unit=unit))
+    return proposal
+
+
+def _check_open(proposal: Proposal) -> None:
+    if proposal.sent_on:
+        raise PlanningError(_("The proposal has been sent to the agency and can no longer change."), "places")
+    if proposal.consultation is not None and proposal.consultation.council_date:
+        raise PlanningError(_("The council has approved the proposal; it can no longer change."), "places")
+
+
+def save_line(actor, line: ProposalLine) -> ProposalLine:
+    _check_open(line.proposal)
+    if line.places is None or line.places < 0:
+        raise PlanningError(_("The places cannot be negative."), "places")
+    if line.funding not in Service.Funding.values:
+        raise PlanningError(_("Unknown funding source: %(value)s") % {"value": line.funding}, "funding")
+    with transaction.atomic():
+        existing = ProposalLine.objects.filter(
+            proposal=line.proposal, service_type=line.service_type, funding=line.funding
+        ).first()
+        if existing and not line.pk:
+            line.pk = existing.pk
+        return _save(actor, line)
+
+
+def open_consultation(actor, proposal: Proposal, opens: dt.date, summary: str = ""):
+    """The public consultation of a municipality's proposal, in the meetings app, open for the
+    round's 30 days."""
+    from municipium.meetings.models import Consultation
+    from municipium.meetings.services import MeetingError, save_consultation
+
+    if proposal.consultation_id:
+        raise PlanningError(_("The proposal is already under consultation."), "opens")
+    if not proposal.lines.exists():
+        raise PlanningError(_("A proposal goes to consultation once it plans at least one service."), "opens")
+    if opens > proposal.round.agency_deadline:
+        raise PlanningError(_("The consultation would open after the agency's deadline."), "opens")
+    consultation = Consultation(
+        unit=proposal.unit,
+        code=f"social-{proposal.round.code}-{proposal.unit.code}".lower()[:64],
+        title=(
+            _("Social services proposal %(year)s: %(unit)s")
+            % {"year": proposal.round.horizon, "unit": proposal.unit.label}
+        )[:200],
+        summary=summary or _("The municipality's proposal of social services for the planning round."),
+        opens=opens,
+        closes=opens + dt.timedelta(days=CONSULTATION_DAYS - 1),
+        council_deadline=proposal.round.agency_deadline,
+        published=True,
+    )
+    try:
+        with transaction.atomic():
+            save_consultation(actor, consultation)
+            proposal.consultation = consultation
+            _save(actor, proposal, note="consultation opened")
+    except MeetingError as error:
+        raise PlanningError(error.message, "opens") from error
+    return consultation
+
+
+CONSULTATION_DAYS = 30
+
+
+def mark_sent(actor, proposal: Proposal, day: dt.date) -> Proposal:
+    """Sent to the agency: only once the council has approved it after the consultation."""
+    consultation = proposal.consultation
+    if consultation is None or not consultation.council_date:
+        raise PlanningError(_("A proposal goes to the agency once the council has approved it."), "sent_on")
+    if consultation.council_date and day < consultation.council_date:
+        raise PlanningError(_("The proposal cannot be sent before the council approved it."), "sent_on")
+    if proposal.sent_on:
+        raise PlanningError(_("The proposal has been sent already."), "sent_on")
+    proposal.sent_on = day
+    with transaction.atomic():
+        return _save(actor, proposal, note="sent to the agency")
+
+
+def add_shared(actor, round_: Round, service_type: ServiceType, host, places: int, parties, title: str = ""):
+    """A service delivered across municipalities, recorded as a draft cooperation agreement
+    whose parties are the municipalities it serves (their council decisions are recorded on
+    the agreement's parties, in the cooperation app)."""
+    from municipium.cooperation.models import Agreement, Party
+    from municipium.cooperation.services import CooperationError, save_agreement, save_party
+
+    from .models import SharedService
+    from .planning import members
+
+    parties = list(parties)
+    codes = {u.code for u in members(round_)}
+    if host not in parties:
+        parties.insert(0, host)
+    if len(parties) < 2:
+        raise PlanningError(_("A shared service has at least two municipalities."), "parties")
+    outside = [u.label for u in parties if u.code not in codes]
+    if outside:
+        raise PlanningError(_("%(units)s are not members of the district.") % {"units": ", ".join(outside)}, "parties")
+    if places is None or places < 1:
+        raise PlanningError(_("A shared service has at least one place."), "places")
+    code = f"social-{round_.code}-{service_type.code}-{host.code}".lower()[:64]
+    if Agreement.objects.filter(code=code).exists():
+        raise PlanningError(_("This service is already shared from this host in the round."), "service_type")
+    try:
+        with transaction.atomic():
+            agreement = save_agreement(
+                actor,
+                Agreement(
+                    code=code,
+                    title=(
+                        title
+                        or _("%(service)s shared by municipalities, hosted by %(host)s")
+                        % {"service": service_type.label, "host": host.label}
+                    )[:300],
+                    kind=Agreement.Kind.AGREEMENT,
+                    subject=_("Places of %(service)s in proportion to need, planning round %(round)s.")
+                    % {"service": service_type.label, "round": round_.title},
+                    review=round_.agreement_deadline,
+                ),
+            )
+            for unit in parties:
+                save_party(actor, Party(agreement=agreement, unit=unit))
+            shared = _save(
+                actor,
+                SharedService(round=round_, service_type=service_type, host=host, places=places, agreement=agreement),
+            )
+    except CooperationError as error:
+        raise PlanningError(error.message, error.field) from error
+    return shared
+
+
+def set_quotas(actor, shared, quotas: dict[str, int]) -> object:
+    """Places agreed otherwise than by need: every party gets a whole number, and they add
+    up to the service's places. An empty dict goes back to proportional to need."""
+    codes = set(shared.agreement.parties.values_list("unit__code", flat=True))
+    if quotas:
+        if set(quotas) != codes:
+            raise PlanningError(_("Give the places of every party, and of no one else."), "quotas")
+        if any(not isinstance(v, int) or v < 0 for v in quotas.values()):
+            raise PlanningError(_("Quotas are whole numbers of places, not negative."), "quotas")
+        if sum(quotas.values()) != shared.places:
+            raise PlanningError(
+                _("The quotas add up to %(sum)s, not to the service's %(places)s places.")
+                % {"sum": format_number(sum(quotas.values()), 0), "places": format_number(shared.places, 0)},
+                "quotas",
+            )
+    shared.quotas = dict(quotas)
+    with transaction.atomic():
+        return _save(actor, shared)

@@ -1,0 +1,309 @@
+"""Social-service planning as its people use it: needs against capacity per municipality and
+for the district, who sees what (404 to outsiders), the supply form and workbook with
+located refusals that change nothing, the planning round's proposals, consultations,
+council decisions and shared services with quotas, the accessibility map, the exports."""
+
+import datetime as dt
+import io
+
+import pytest
+import xlsxwriter
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from municipium.audit.models import AuditEvent
+from municipium.cooperation.models import Agreement
+from municipium.meetings.services import record_council_decision
+from municipium.socialplanning import planning, services
+from municipium.socialplanning.models import Proposal, ProposalLine, Service, Settlement, SharedService
+from municipium.socialplanning.services import PlanningError
+
+pytestmark = pytest.mark.django_db
+
+GROWTH = (2800 / 2500) ** (1 / 5)  # Alpha's 65+ from 2017 to 2022, a year
+
+
+def _client(user=None):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _state():
+    return (
+        Service.objects.count(),
+        Settlement.objects.count(),
+        Proposal.objects.count(),
+        ProposalLine.objects.count(),
+        SharedService.objects.count(),
+        Agreement.objects.count(),
+    )
+
+
+def _workbook(settlements, services_rows):
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    for name, rows in (("settlements", settlements), ("services", services_rows)):
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                sheet.write(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+SERVICE_HEADER = services.SERVICE_COLUMNS
+
+
+def test_need_projected_to_the_planning_year_against_capacity_and_rolled_up(world):
+    table = {s.service_type.code: s for s in planning.needs_table(world.round)}
+    day = table["day-care-older"]
+    rows = {r.unit.code: r for r in day.rows}
+    alpha = rows["BG-T01"]
+    assert alpha.target == pytest.approx(2800 * GROWTH**3)
+    assert alpha.line.need == pytest.approx(2800 * GROWTH**3 * 5 / 1000)
+    assert alpha.line.capacity == 10 and alpha.line.users == 10 and alpha.line.waiting == 3
+    assert alpha.line.gap == pytest.approx(alpha.line.need - 10)
+    assert alpha.flags == ["under", "waiting"]
+    assert rows["BG-T02"].line.need == pytest.approx(1200 * 5 / 1000)  # no growth
+    assert rows["BG-T03"].line is None and [u.code for u in day.missing] == ["BG-T03"]
+    # Both known needs are under the 15 places of a viable day centre, the district's is not.
+    assert day.roll_up.too_small == ["BG-T01", "BG-T02"]
+    assert day.roll_up.recommendation == "shared"
+    assert day.roll_up.total.need == pytest.approx(alpha.line.need + 6)
+    residential = table["residential-older"]
+    assert residential.roll_up.recommendation == "district"  # a district-level type
+    assert {r.unit.code: r.line.need for r in residential.rows} == pytest.approx(
+        {"BG-T01": 800 * (800 / 700) ** (3 / 5) * 0.03, "BG-T02": 9.0, "BG-T03": 3.0}
+    )
+
+
+def test_outsiders_get_404_and_officers_edit_only_their_own(world):
+    round_url = f"/en/social/rounds/{world.round.code}/"
+    assert _client(world.outsider).get(round_url).status_code == 404
+    assert _client().get(round_url).status_code == 404
+    assert _client(world.outsider).get("/en/social/supply/BG-T01/").status_code == 404
+    assert _client(world.beta_officer).get(round_url).status_code == 200
+    assert _client(world.beta_officer).get("/en/social/supply/BG-T01/").status_code == 404
+    before = _state()
+    response = _client(world.beta_officer).post(f"{round_url}BG-T01/", {"action": "line"})
+    assert response.status_code == 404
+    assert _state() == before
+    page = _client(world.coordinator).get(round_url)
+    assert page.status_code == 200
+    assert b"Alpha day centre" not in page.content and b'data-recommendation="shared"' in page.content
+    assert _client(world.alpha_officer).get("/en/social/supply/BG-T01/").status_code == 200
+
+
+def test_a_service_entered_in_the_form_is_saved_and_audited(world):
+    client = _client(world.alpha_officer)
+    response = client.post(
+        "/en/social/supply/BG-T01/",
+        {
+            "action": "service",
+            "service-provider": "Caritas Alpha",
+            "service-provider_kind": "ngo",
+            "service-service_type": world.day_care.pk,
+            "service-name": "Caritas day club",
+            "service-year": 2022,
+            "service-capacity": 12,
+            "service-users": 9,
+            "service-funding": "project",
+            "service-settlements": [Settlement.objects.get(code="A2").pk],
+        },
+    )
+    assert response.status_code == 302
+    saved = Service.objects.get(name="Caritas day club")
+    assert saved.provider.kind == "ngo" and saved.occupancy == pytest.approx(0.75)
+    assert AuditEvent.objects.filter(model="socialplanning.service", object_id=str(saved.pk)).exists()
+    before = _state()
+    response = client.post(
+        "/en/social/supply/BG-T01/",
+        {
+            "action": "service",
+            "service-provider": "Caritas Alpha",
+            "service-provider_kind": "ngo",
+            "service-service_type": world.day_care.pk,
+            "service-name": "Nowhere club",
+            "service-year": 2022,
+            "service-capacity": -3,
+            "service-funding": "project",
+            "service-lon": 24.3,
+        },
+    )
+    assert response.status_code == 200 and _state() == before
+    assert b"Give both the longitude and the latitude" in response.content or b"cannot be negative" in response.content
+
+
+def test_the_supply_workbook_loads_all_or_nothing_with_located_problems(world):
+    good = _workbook(
+        [["unit", "code", "name", "lon", "lat", "population"], ["BG-T01", "A3", "Alpha hamlet", 24.5, 42.3, 120]],
+        [
+            SERVICE_HEADER,
+            [
+                "BG-T01",
+                "Alpha social services",
+                "public",
+                "L-1",
+                "home-care",
+                "Home care Alpha",
+                2022,
+                "",
+                "",
+                40,
+                38,
+                5,
+                12,
+                "municipal",
+                "A1;A3",
+            ],
+        ],
+    )
+    loaded = services.import_supply(world.alpha_officer, good, "supply.xlsx", [world.units["BG-T01"]])
+    assert loaded == (1, 1)
+    home = Service.objects.get(name="Home care Alpha")
+    assert sorted(s.code for s in home.settlements.all()) == ["A1", "A3"]
+    bad = _workbook(
+        [["unit", "code", "name", "lon", "lat", "population"], ["BG-T01", "A4", "Alpha farm", 240, 42.3, 50]],
+        [
+            SERVICE_HEADER,
+            ["BG-T01", "P", "public", "", "no-such-type", "S1", 2022, "", "", 10, "", "", "", "municipal", ""],
+            ["BG-T02", "P", "public", "", "home-care", "S2", 2022, "", "", 10, "", "", "", "municipal", ""],
+            ["BG-T01", "P", "charity", "", "home-care", "S3", 2022, "", "", "ten", "", "", "", "budget", "Z9"],
+            ["BG-T01", "P", "public", "", "home-care", "S4", 2022, "", "", -1, "", "", "", "state", ""],
+        ],
+    )
+    before = _state()
+    with pytest.raises(PlanningError) as caught:
+        services.import_supply(world.alpha_officer, bad, "supply.xlsx", [world.units["BG-T01"]])
+    message = caught.value.message
+    assert "sheet settlements, row 2, column lon: the point is outside the Earth" in message
+    assert "sheet services, row 2, column service_type: no-such-type is not a service type" in message
+    assert "sheet services, row 3, column unit: BG-T02 is not a municipality you may enter" in message
+    assert "sheet services, row 4, column provider_kind: charity is not one of public, private, ngo" in message
+    assert "row 4, column capacity: ten is not a number" in message
+    assert "row 4, column settlements: Z9 is not a settlement of BG-T01" in message
+    assert "sheet services, row 5, column capacity: -1 is below zero" in message
+    assert _state() == before
+    for data, name in ((b"\x00\x01 not a workbook", "supply.xlsx"), (b"PK\x03\x04broken", "x.xlsx"), (b"x", "a.exe")):
+        with pytest.raises(PlanningError):
+            services.import_supply(world.alpha_officer, data, name, [world.units["BG-T01"]])
+    assert _state() == before
+    response = _client(world.alpha_officer).post(
+        "/en/social/supply/BG-T01/",
+        {"action": "upload", "upload-file": SimpleUploadedFile("supply.xlsx", bad)},
+    )
+    assert response.status_code == 200  # the form again, with the problems; never a 500
+    assert b"row 5, column capacity: -1 is below zero" in response.content and _state() == before
+    template = _client(world.alpha_officer).get("/en/social/supply/BG-T01/?format=template")
+    assert template["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_a_proposal_goes_through_consultation_council_and_agency(world):
+    alpha = world.units["BG-T01"]
+    proposal = services.proposal_for(world.alpha_officer, world.round, alpha)
+    with pytest.raises(PlanningError, match="at least one service"):
+        services.open_consultation(world.alpha_officer, proposal, dt.date(2023, 2, 6))
+    services.save_line(
+        world.alpha_officer, ProposalLine(proposal=proposal, service_type=world.day_care, places=15, funding="state")
+    )
+    with pytest.raises(PlanningError, match="negative"):
+        services.save_line(
+            world.alpha_officer,
+            ProposalLine(proposal=proposal, service_type=world.day_care, places=-1, funding="state"),
+        )
+    consultation = services.open_consultation(world.alpha_officer, proposal, dt.date(2023, 2, 6))
+    assert (consultation.closes - consultation.opens).days + 1 == 30
+    assert consultation.unit == alpha and consultation.published
+    board = {b["unit"].code: b for b in planning.board(world.round, today=dt.date(2023, 2, 10))}
+    assert board["BG-T01"]["stage"] == "open" and board["BG-T01"]["places"] == 15
+    assert board["BG-T02"]["stage"] == "none"
+    with pytest.raises(PlanningError, match="council has approved"):
+        services.mark_sent(world.alpha_officer, proposal, dt.date(2023, 3, 10))
+    record_council_decision(
+        world.alpha_officer, consultation, number="123/2023", date=dt.date(2023, 3, 9), today=dt.date(2023, 3, 9)
+    )
+    proposal.refresh_from_db()
+    with pytest.raises(PlanningError, match="no longer change"):
+        services.save_line(
+            world.alpha_officer,
+            ProposalLine(proposal=proposal, service_type=world.day_care, places=20, funding="state"),
+        )
+    services.mark_sent(world.alpha_officer, proposal, dt.date(2023, 3, 20))
+    board = {b["unit"].code: b for b in planning.board(world.round, today=dt.date(2023, 4, 2))}
+    assert board["BG-T01"]["stage"] == "sent" and not board["BG-T01"]["late"]
+    assert board["BG-T02"]["late"]
+    page = _client(world.coordinator).get(f"/en/social/rounds/{world.round.code}/BG-T01/")
+    assert b"123/2023" in page.content
+
+
+def test_a_shared_service_is_an_agreement_with_quotas_in_proportion_to_need(world):
+    alpha, beta = world.units["BG-T01"], world.units["BG-T02"]
+    before = _state()
+    with pytest.raises(PlanningError, match="at least two"):
+        services.add_shared(world.coordinator, world.round, world.day_care, alpha, 20, [])
+    assert _state() == before
+    shared = services.add_shared(world.coordinator, world.round, world.day_care, alpha, 20, [beta])
+    assert sorted(shared.agreement.parties.values_list("unit__code", flat=True)) == ["BG-T01", "BG-T02"]
+    quotas = {q["unit"].code: q for q in planning.shared_quotas(shared)}
+    need_alpha = 2800 * GROWTH**3 * 5 / 1000  # 14.985, against Beta's 6.0
+    assert quotas["BG-T01"]["need"] == pytest.approx(need_alpha)
+    # 20 × 14.985 / 20.985 = 14.28 and 5.72: whole parts 14 and 5, the last place to Beta's .72.
+    assert (quotas["BG-T01"]["places"], quotas["BG-T02"]["places"]) == (14, 6)
+    for bad in ({"BG-T01": 10}, {"BG-T01": 10, "BG-T02": 9}, {"BG-T01": 21, "BG-T02": -1}):
+        with pytest.raises(PlanningError):
+            services.set_quotas(world.coordinator, shared, bad)
+    shared.refresh_from_db()
+    assert shared.quotas == {}
+    services.set_quotas(world.coordinator, shared, {"BG-T01": 12, "BG-T02": 8})
+    assert [q["places"] for q in planning.shared_quotas(shared)] == [12, 8]
+    with pytest.raises(PlanningError, match="already shared"):
+        services.add_shared(world.coordinator, world.round, world.day_care, alpha, 20, [beta])
+    response = _client(world.beta_officer).post(
+        f"/en/social/rounds/{world.round.code}/shared/{shared.pk}/quotas/", {"q-BG-T01": "0", "q-BG-T02": "20"}
+    )
+    assert response.status_code == 404
+
+
+def test_accessibility_by_2sfca_on_the_page_and_from_a_matrix(world):
+    result = planning.accessibility(world.round, world.day_care, "none", 30)
+    by_code = {s.code: a for s, a in zip(result.settlements, result.access, strict=True)}
+    # Demand: population × the municipality's 65+ share (Alpha 2,800 / 9,800); the centre's
+    # 10 places reach Alpha town and village (≈ 11 km) but not Beta town (≈ 21 km: in reach).
+    share_alpha, share_beta = 2800 / 9800, 1200 / 4700
+    demand = 8000 * share_alpha + 1800 * share_alpha + 4700 * share_beta
+    assert by_code["A1"] == pytest.approx(10 / demand * 1000)
+    assert by_code["B1"] == pytest.approx(10 / demand * 1000)
+    short = planning.accessibility(world.round, world.day_care, "none", 15)
+    assert {s.code: a for s, a in zip(short.settlements, short.access, strict=True)}["B1"] == 0
+    client = _client(world.alpha_officer)
+    url = f"/en/social/rounds/{world.round.code}/accessibility/?service_type={world.day_care.pk}&method=step&size=30"
+    assert client.get(url).status_code == 200
+    geo = client.get(url + "&format=geojson").json()
+    assert {f["properties"]["kind"] for f in geo["features"]} == {"settlement", "service"}
+    centre = world.centre.pk
+    matrix = f"settlement,service,minutes\nA1,{centre},5\nA2,{centre},25\nB1,{centre},45\n".encode()
+    page = client.post(url.replace("step", "none"), {"matrix-matrix": SimpleUploadedFile("times.csv", matrix)})
+    assert page.status_code == 200
+    values = dict(zip([s.code for s, _v in page.context["rows"]], [v for _s, v in page.context["rows"]], strict=True))
+    assert values["B1"] == 0 and values["A1"] == pytest.approx(10 / (9800 * share_alpha) * 1000)
+    bad = b"settlement,service,minutes\nZZ,1,5\nA1,999999,x\n"
+    page = client.post(url, {"matrix-matrix": SimpleUploadedFile("times.csv", bad)})
+    assert page.status_code == 200 and b"ZZ is not a settlement of the district" in page.content
+    assert _client(world.outsider).get(url).status_code == 404
+
+
+def test_the_proposal_exports_as_xlsx_and_pdf(world):
+    client = _client(world.coordinator)
+    xlsx = client.get(f"/en/social/rounds/{world.round.code}/?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content))
+    assert book.sheet_names == ["needs", "proposal", "shared"]
+    rows = book.get_sheet_by_name("needs").to_python()
+    assert rows[0][:5] == ["service_type", "unit", "name", "target_population", "need"]
+    pdf = client.get(f"/en/social/rounds/{world.round.code}/BG-T01/?format=pdf")
+    assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"
+    assert client.get(f"/fa/social/rounds/{world.round.code}/").status_code == 200
