@@ -311,6 +311,17 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
                     _("the XLSForm sheets survey, choices (when there are selects) and (optionally) settings"),
                 )
             )
+    if "entities" in sheets and sheets["entities"].rows:
+        report.add(
+            Problem(
+                file,
+                "entities",
+                sheets["entities"].rows[0][0],
+                None,
+                _("ODK entities (the 'entities' sheet) are not supported"),
+                _("a form without an entities sheet"),
+            )
+        )
     if not report.ok:
         raise FormRefused(report)
 
@@ -318,7 +329,9 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     setting_rows = sheets["settings"].rows if "settings" in sheets else []
     form.settings = {}
     for key, value in (setting_rows[0][1] if setting_rows else {}).items():
-        key = SETTING_ALIASES.get(key.strip().lower(), key)
+        # Settings headers are read whatever their case, as pyxform reads them (Form_ID = form_id).
+        key = key.strip().lower()
+        key = SETTING_ALIASES.get(key, key)
         if value or key not in form.settings:
             form.settings[key] = value
     default_language = language_code(form.settings.get("default_language", "") or "") or settings.LANGUAGE_CODE
@@ -492,6 +505,7 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
     names: dict[str, int] = {}
     answerable: set[str] = set()
     open_groups: list[tuple[int, str, str]] = []
+    skipped: dict[str, int] = {}
     filtered: set[str] = set()
     pending_expressions = []
     roles = set(Question.Role.values)
@@ -505,6 +519,8 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
         if not raw_type and not name and not texts.get("label"):
             continue  # a comment row (pyxform skips it too)
         if lowered in METADATA_TYPES:
+            if name:
+                skipped[name] = row
             form.notes.append(
                 _("Row %(row)s (%(type)s) skipped: Municipium does not record device data.")
                 % {"row": row, "type": raw_type}
@@ -677,6 +693,20 @@ def parse(sheets: dict[str, Sheet], file: str = "") -> Form:
             _("the group '%(name)s' is never closed") % {"name": name},
             _("an end_group row after its questions"),
         )
+    if skipped:
+        # A skipped device-data row that a label or expression uses would leave it pointing at nothing.
+        for row, values in survey_sheet.rows:
+            for column, value in values.items():
+                for used in re.findall(r"\$\{([^}]+)\}", value or ""):
+                    if used.strip() in skipped and used.strip() not in names:
+                        problem(
+                            survey_sheet,
+                            row,
+                            column,
+                            _("${%(name)s} is device data (row %(row)s), which Municipium does not record")
+                            % {"name": used.strip(), "row": skipped[used.strip()]},
+                            _("no reference to start, end, today, deviceid and the other device-data rows"),
+                        )
     known = frozenset(answerable)
     for row, column, text in pending_expressions:
         try:

@@ -151,3 +151,45 @@ def test_the_web_form_skips_what_it_does_not_ask(survey):
     # The required date and the repeat's required age are not asked here, so not missing.
     assert not checked.errors and checked.answers["members"] == 3
     assert "age" not in checked.relevant and "visited" in checked.relevant
+
+
+@pytest.mark.slow
+def test_every_markdown_form_of_pyxform_s_tests_imports_or_is_refused_and_exports_when_pyxform_accepts_it():
+    """803 forms, about 7 s: one test rather than 803 so the run stays short."""
+    import json
+    from unittest import mock
+
+    from pyxform import xls2json_backends
+
+    class Unsaved:  # export reads only these from the survey
+        code, version, title, languages = "corpus", 1, {}, []
+
+    forms = json.loads((CORPUS / "markdown_forms.json").read_text())["forms"]
+    outcome = {"imported": 0, "refused": 0}
+    wrong = []
+    for entry in forms:
+        buffer = io.BytesIO()
+        xls2json_backends.md_table_to_workbook(entry["md"]).save(buffer)
+        where = f"{entry['file']}:{entry['line']}"
+        try:
+            form = xlsform.read(buffer.getvalue(), "form.xlsx")
+        except xlsform.FormRefused as refused:
+            outcome["refused"] += 1
+            if not all(p.message and p.file == "form.xlsx" for p in refused.report.problems):
+                wrong.append(f"{where}: unlocated refusal")
+            continue
+        outcome["imported"] += 1
+        with mock.patch.object(xlsform, "form_of", lambda _survey, form=form: form):
+            exported = xlsform.export(Unsaved())
+        try:
+            converts(exported)
+        except Exception as error:  # noqa: BLE001 (pyxform raises several types)
+            try:
+                converts(buffer.getvalue())
+            except Exception:  # noqa: BLE001
+                continue  # pyxform refuses the original too: nothing of ours lost
+            wrong.append(f"{where}: the export does not convert: {error}")
+            continue
+        xlsform.read(exported, "export.xlsx")
+    assert not wrong, "\n".join(wrong)
+    assert outcome["imported"] > 300 and outcome["refused"] > 300  # 338 and 465 with pyxform 4.5
