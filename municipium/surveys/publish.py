@@ -137,13 +137,15 @@ def catalogue_entries(service: str, *, actor=None) -> tuple[dict[str, Variable],
                     definition=_in_every_language(
                         lambda _c: (
                             _(
-                                "From the municipality's user-satisfaction survey: the share answering one of the two "
-                                'most satisfied options ("don\'t know" left out), weighted to the population.'
+                                "From the municipality's user-satisfaction survey: the share giving an answer its "
+                                "questionnaire counts as satisfied (the points declared on the question's scale, "
+                                '"don\'t know" left out), weighted to the population.'
                             )
                             if measure == "satisfied_share"
                             else _(
-                                "From the municipality's user-satisfaction survey: the mean rating rescaled to 0 (all very "
-                                "dissatisfied) to 100 (all very satisfied), weighted to the population."
+                                "From the municipality's user-satisfaction survey: the mean rating rescaled from the "
+                                "question's declared scale to 0 (all at the lowest point) to 100 (all at the highest "
+                                "point), weighted to the population."
                             )
                         )
                     ),

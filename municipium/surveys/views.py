@@ -90,6 +90,18 @@ def readable(expression: str, questions: dict[str, Question], choice_labels: dic
     return _TOKEN.sub(replace, expression)
 
 
+def _scale_note(question: Question) -> str:
+    """A rated question's declared scale, as the analysis reads it ("Scale 1–7; satisfied: 6, 7")."""
+    if question.role not in xlsform.SCALE_ROLES or not question.list_name:
+        return ""
+    scale = question.scale or xlsform.DEFAULT_SCALE
+    return _("Scale %(low)s–%(high)s; counted as satisfied: %(points)s") % {
+        "low": format_number(scale["low"], 0),
+        "high": format_number(scale["high"], 0),
+        "points": ", ".join(format_number(v, 0) for v in scale["satisfied"]),
+    }
+
+
 def _questionnaire_rows(survey: Survey) -> list[dict]:
     questions = list(survey.questions.all())
     by_name = {q.name: q for q in questions if q.name}
@@ -109,6 +121,7 @@ def _questionnaire_rows(survey: Survey) -> list[dict]:
                 "question": q,
                 "depth": depth,
                 # Stored and exported, but neither asked on the web form nor analysed.
+                "scale": _scale_note(q),
                 "not_analysed": bool(repeats)
                 or q.kind in (Question.Kind.DATE, Question.Kind.CALCULATE, Question.Kind.BEGIN_REPEAT),
                 "choices": lists.get(q.list_name, []),

@@ -154,3 +154,13 @@ def test_the_library_counts_the_declared_points_and_keeps_top_boxes_as_before():
     assert only_five.share_satisfied.value == 2 / 8
     with pytest.raises(ValueError, match="some, not all"):
         estimates.satisfaction(answers, satisfied=(1, 2, 3, 4, 5))
+
+
+def test_the_questionnaire_page_shows_the_declared_scale(surveys, client):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("scale-admin", password="x"))
+    page = client.get(f"/en/surveys/{surveys['0-10'].pk}/").content.decode()
+    assert "Scale 0–10; counted as satisfied: 9, 10" in page
+    persian = client.get(f"/fa/surveys/{surveys['1-7'].pk}/").content.decode()
+    assert "۱–۷" in persian and "۶, ۷" in persian
