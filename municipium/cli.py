@@ -108,7 +108,13 @@ def _migrate(verbosity: int = 0) -> None:
 def cmd_import(args) -> int:
     from municipium.observations import imports
 
-    options = imports.ImportOptions(decimal=args.decimal, encoding=args.encoding, delimiter=args.delimiter)
+    options = imports.ImportOptions(
+        decimal=args.decimal,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        status=args.status,
+        source=args.source,
+    )
     run = imports.dry_run if args.dry_run else imports.commit
     report = run(Path(args.path), options=options)
     _print_problems(report.problems)
@@ -424,6 +430,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decimal", choices=["auto", ".", ","], default="auto")
     p.add_argument("--encoding", default=None, help="force an encoding (utf-8, cp1250, cp1251, cp1257)")
     p.add_argument("--delimiter", default=None, help="force a CSV delimiter")
+    p.add_argument(
+        "--status",
+        choices=["draft", "submitted", "approved", "published"],
+        default="draft",
+        help="status of the rows whose status column is empty or absent (default draft; "
+        "published for figures a statistics office has already published)",
+    )
+    p.add_argument("--source", default="", help="source recorded for the rows whose source column is empty or absent")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export observations or indicator values with group statistics")
@@ -487,12 +501,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that read or write the data: on a database never set up (or left behind by a
+# newer version) they first apply the migrations, as `demo` and `serve` do, instead of
+# failing with a traceback about a missing table (issue 18).
+DATA_COMMANDS = {"import", "export", "template", "catalog", "units", "recompute", "daily"}
+
+
+def _pending_migrations() -> int:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+def _ready_database() -> None:
+    from django.utils.translation import ngettext
+
+    pending = _pending_migrations()
+    if pending:
+        print(
+            "municipium: "
+            + ngettext(
+                "the database is not set up yet (%(count)s migration to apply); applying it first, as `municipium serve` does",
+                "the database is not set up yet (%(count)s migrations to apply); applying them first, as `municipium serve` does",
+                pending,
+            )
+            % {"count": pending},
+            file=sys.stderr,
+        )
+        _migrate()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup()
     from django.core.exceptions import ObjectDoesNotExist
+    from django.db.utils import OperationalError
     from django.utils.translation import gettext as _
 
+    if args.command in DATA_COMMANDS:
+        try:
+            _ready_database()
+        except OperationalError as error:
+            print(
+                "municipium: "
+                + _("cannot use the database (%(error)s); check DATABASE_URL and that the database server runs")
+                % {"error": str(error).strip()},
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
     try:
         return args.func(args)
     except FileNotFoundError as error:

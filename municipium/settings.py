@@ -58,7 +58,22 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or (
 )
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 
-DATA_DIR = Path(os.environ.get("MUNICIPIUM_DATA_DIR", BASE_DIR / "var"))
+
+
+def default_data_dir() -> Path:
+    """Where uploads in transit, collected static files and (without DATABASE_URL) the SQLite
+    database live, unless MUNICIPIUM_DATA_DIR says. The SQLite quick start keeps it all in the
+    checkout's ./var (ignored by git); an installation with its own database (DATABASE_URL,
+    usually PostgreSQL) writes nothing into the code's folder: it uses the user's data folder,
+    $XDG_DATA_HOME/municipium (~/.local/share/municipium). Issue 18."""
+    if os.environ.get("MUNICIPIUM_DATA_DIR"):
+        return Path(os.environ["MUNICIPIUM_DATA_DIR"])
+    if not os.environ.get("DATABASE_URL"):
+        return BASE_DIR / "var"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "municipium"
+
+
+DATA_DIR = default_data_dir()
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -224,7 +239,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not env_bool("PRODUCTION")
 if not env_bool("PRODUCTION"):
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when it is absent
+    try:
+        STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when it is absent
+    except OSError:
+        pass  # an unwritable data folder costs a warning, not the start-up
 
 # A strict Content-Security-Policy on every response: scripts, styles, fonts, images and
 # data only from our own origin, no inline script or style, no eval. Charts run under it

@@ -1,6 +1,12 @@
 """The municipium command as a data officer or operator uses it: exit status and messages."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 
 from municipium.cli import main
 from municipium.observations.models import Observation, Revision
@@ -45,6 +51,97 @@ def test_import_commits_all_rows_and_reports_the_batch(tmp_path, water, capsys, 
     assert main(["export", "indicators", "--group", "pl-exchange", "-o", str(tmp_path / "out.csv")]) == 0
     exported = (tmp_path / "out.csv").read_text(encoding="utf-8")
     assert "water_nrw" in exported and "PL-1002011" in exported and ",20" in exported
+
+
+def test_import_status_and_source_fill_the_rows_that_leave_them_empty(tmp_path, water, capsys):
+    path = tmp_path / "published.csv"
+    path.write_text(
+        "unit,variable,period,value,source,status\n"
+        "PL-1002011,water_produced,2024,100,,\n"
+        "PL-1002011,water_billed,2024,80,billing system,submitted\n"
+    )
+    assert main(["import", str(path), "--status", "published", "--source", "Statistics Lithuania"]) == 0
+    stored = {o.variable.code: (o.status, o.source) for o in Observation.objects.select_related("variable")}
+    assert stored == {
+        "water_produced": ("published", "Statistics Lithuania"),
+        "water_billed": ("submitted", "billing system"),  # the file's own columns win
+    }
+
+
+def test_import_without_status_keeps_rows_as_drafts(tmp_path, water):
+    path = tmp_path / "kutno.csv"
+    path.write_text("unit,variable,period,value\nPL-1002011,water_produced,2024,100\n")
+    assert main(["import", str(path)]) == 0
+    assert Observation.objects.get().status == "draft" and Observation.objects.get().source == ""
+
+
+def test_import_refuses_an_unknown_status_before_reading(tmp_path, water, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["import", str(tmp_path / "x.csv"), "--status", "final"])
+    assert stopped.value.code == 2
+    assert "invalid choice: 'final'" in capsys.readouterr().err
+
+
+def _run_cli(args, env, cwd):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MUNICIPIUM_DATA_DIR")}
+    return subprocess.run(
+        [sys.executable, "-m", "municipium.cli", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.django_db(False)
+def test_import_on_a_never_migrated_database_sets_it_up_instead_of_a_traceback(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("unit,variable,period,value\nPL-1002011,water_produced,2024,100\n")
+    checkout = Path(settings.BASE_DIR)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}", "MUNICIPIUM_DATA_DIR": str(tmp_path)}
+    done = _run_cli(["import", str(path), "--dry-run"], env, checkout)
+    assert "Traceback" not in done.stderr
+    assert "the database is not set up yet" in done.stderr and "applying them first" in done.stderr
+    assert "unknown unit 'PL-1002011'" in done.stderr  # the import itself ran, on the set-up database
+    assert done.returncode == 1
+    again = _run_cli(["import", str(path), "--dry-run"], env, checkout)
+    assert "not set up" not in again.stderr  # once set up, nothing more is said
+
+
+@pytest.mark.django_db(False)
+def test_an_unreachable_database_is_one_clear_line(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'db.sqlite3'}", "MUNICIPIUM_DATA_DIR": str(tmp_path)}
+    done = _run_cli(["recompute"], env, Path(settings.BASE_DIR))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot use the database" in done.stderr and "DATABASE_URL" in done.stderr
+
+
+@pytest.mark.django_db(False)
+def test_with_its_own_database_and_no_data_dir_nothing_is_written_into_the_checkout(tmp_path):
+    """A PostgreSQL installation without MUNICIPIUM_DATA_DIR uses the user's data folder
+    ($XDG_DATA_HOME/municipium), not ./var in the code's folder."""
+    code = "from django.conf import settings; print(settings.DATA_DIR); print(settings.STATIC_ROOT)"
+    env = {
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "DJANGO_SETTINGS_MODULE": "municipium.settings",
+    }
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MUNICIPIUM_DATA_DIR")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        env={**clean, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    data_dir, static_root = done.stdout.split()
+    assert data_dir == str(tmp_path / "xdg" / "municipium")
+    assert static_root == str(tmp_path / "xdg" / "municipium" / "static")
+    assert (tmp_path / "xdg" / "municipium" / "static").is_dir()
+    assert not Path(static_root).is_relative_to(settings.BASE_DIR)
 
 
 def test_a_missing_file_is_a_clear_error(capsys, water):

@@ -355,6 +355,8 @@ def test_a_file_larger_than_the_limit_is_refused_before_reading(catalogue, tmp_p
     path = write(tmp_path, "big.csv", "unit,variable,period,value\n" + "PL1438011,water_produced,2024,1\n" * 10)
     report = dry_run(path)
     assert len(report.problems) == 1 and "larger than" in report.problems[0].message
+    # ... and says how to raise the limit, with the setting's name and its value now.
+    assert "set MAX_IMPORT_BYTES (in bytes, now 100)" in report.problems[0].expected
     with open(path, "rb") as handle:
         assert "larger than" in dry_run(handle).problems[0].message
 

@@ -119,6 +119,17 @@ def test_a_bad_row_in_a_units_csv_names_row_and_column(tmp_path):
     assert [p.path for p in report.problems] == ["row 3, column 'kind'", "row 3, column 'valid_from'"]
 
 
+def test_a_units_csv_with_a_plain_name_column_is_refused_once_naming_the_columns(tmp_path):
+    rows = "".join(f"SE{n:04d},municipality,,,,Kommun {n}\n" for n in range(312))
+    report = load_units(write(tmp_path, "kommuner.csv", "code,kind,parent,valid_from,valid_to,name\n" + rows))
+    assert len(report.problems) == 1  # once for the file, not once per row
+    problem = report.problems[0]
+    assert problem.path == "row 1"
+    assert "no name column" in problem.message and "name_en" in problem.message
+    assert "the columns found are code, kind, parent, valid_from, valid_to, name" in problem.message
+    assert not Unit.objects.filter(code__startswith="SE").exists()
+
+
 @pytest.mark.parametrize("fmt, name", [("yaml", "saved.yaml"), ("csv", "saved.csv")])
 def test_saved_units_load_back_unchanged(tmp_path, fmt, name):
     load_units(write(tmp_path, "units.yaml", UNITS))

@@ -123,7 +123,7 @@ class Slice:
             if self.group not in self.groups:
                 self.groups.append(self.group)
         else:
-            self.group = self.groups[0] if self.groups else None
+            self.group = self._default_group(request, [(g, n) for g, p, b, n in slices if n and shown(g, p, b)])
         self.public = not access.sees_unpublished(request.user, group=self.group) if self.group else True
         group_id = self.group.pk if self.group else None
         self.periods = list(
@@ -143,6 +143,31 @@ class Slice:
         else:
             self.period = self.periods[-1] if self.periods else None
         self.ready = self.group is not None and self.period is not None
+
+    def _default_group(self, request, sizes: list[tuple[int, int]]) -> Group | None:
+        """The group shown when none is asked for: the largest group of the unit the reader
+        came from (`?unit=`), else the largest of the reader's own groups, else the largest
+        group with figures (most members with a value; ties by code). Never merely the
+        first by code, which is rarely the comparison anyone wants."""
+        if not self.groups:
+            return None
+        largest: dict[int, int] = {}
+        for group_id, size in sizes:
+            largest[group_id] = max(largest.get(group_id, 0), size)
+
+        def best(candidates) -> Group | None:
+            chosen = [g for g in self.groups if g.pk in candidates]
+            return min(chosen, key=lambda g: (-largest.get(g.pk, 0), g.code)) if chosen else None
+
+        unit_code = request.GET.get("unit", "").strip()
+        if unit_code:
+            unit = Unit.objects.filter(code=_code(unit_code)).first()
+            if unit is not None:
+                found = best(set(unit.memberships.values_list("group_id", flat=True)))
+                if found is not None:
+                    return found
+        found = best(access.reached_groups(request.user))
+        return found or best({g.pk for g in self.groups})
 
     # --- what is read -------------------------------------------------------------
 

@@ -51,7 +51,10 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > settings.MAX_IMPORT_BYTES:
             raise forms.ValidationError(
-                _("The file is %(size)s MB, larger than the %(limit)s MB this installation accepts.")
+                _(
+                    "The file is %(size)s MB, larger than the %(limit)s MB this installation accepts. Split it by year "
+                    "or by service area, or ask the operator to raise the limit (the MAX_IMPORT_BYTES setting)."
+                )
                 % {"size": f"{upload.size / 1048576:.1f}", "limit": f"{settings.MAX_IMPORT_BYTES / 1048576:.1f}"}
             )
         return upload

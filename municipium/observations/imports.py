@@ -196,7 +196,11 @@ def read_table(
                 None,
                 _("the file is %(size)s MB, larger than the %(limit)s MB this installation accepts")
                 % {"size": megabytes(size), "limit": megabytes(settings.MAX_IMPORT_BYTES)},
-                _("a smaller file; split it by year or by service area"),
+                _(
+                    "a smaller file (split it by year or by service area), or a larger limit: "
+                    "set MAX_IMPORT_BYTES (in bytes, now %(bytes)s) in the environment of the server and the command line"
+                )
+                % {"bytes": settings.MAX_IMPORT_BYTES},
             )
         )
         return None, report

@@ -260,6 +260,17 @@ def _units_from_csv(path: Path, report: LoadReport) -> list[dict] | None:
             ", ".join(UNIT_CSV_COLUMNS),
         )
         return None
+    name_columns = [f"name_{c}" for c in settings.LANGUAGE_CODES]
+    if not any(column in header for column in name_columns):
+        # Said once for the file, not "the name is empty" on every row (issue 18).
+        report.problem(
+            path.name,
+            _("row 1"),
+            _("no name column: the names go in %(columns)s (one column per language, at least name_en); the columns found are %(found)s")
+            % {"columns": ", ".join(name_columns), "found": ", ".join(rows[0])},
+            ", ".join(UNIT_CSV_COLUMNS),
+        )
+        return None
     entries = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):

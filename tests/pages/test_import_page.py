@@ -107,6 +107,7 @@ def test_a_file_larger_than_the_limit_is_refused(client, officer, settings):
     client.force_login(officer)
     response = upload(client, GOOD)
     assert "larger than the" in response.content.decode()
+    assert "raise the limit (the MAX_IMPORT_BYTES setting)" in response.content.decode()
     assert uploads(settings) == [] and not Observation.objects.exists()
 
 

@@ -87,16 +87,41 @@ def test_the_ranking_spec_lists_every_member_with_a_value_best_first(client, wor
     assert any(layer["mark"]["type"] == "rect" for layer in spec["layer"])
 
 
-def test_without_a_choice_the_page_shows_the_first_group_with_values_and_the_latest_period(client, world):
+def _largest_group(code):
+    """The group with the most members holding a published value (ties by code)."""
+    rows = GroupStatistic.objects.filter(indicator__code=code, breakdown="", basis=Basis.ALL, n__gt=0)
+    sizes = {}
+    for group_code, n in rows.values_list("group__code", "n"):
+        sizes[group_code] = max(sizes.get(group_code, 0), n)
+    return min(sizes, key=lambda g: (-sizes[g], g)), sizes
+
+
+def test_without_a_choice_the_page_shows_the_largest_group_with_values_and_the_latest_period(client, world):
     code = _nrw_code()
+    largest, sizes = _largest_group(code)
+    assert len(set(sizes.values())) > 1 and largest != min(sizes)  # the largest is not the first by code
     response = client.get(f"/en/indicators/{code}/")
     assert response.status_code == 200
-    assert response.context["group"].code == "alytus"  # the first by code
+    assert response.context["group"].code == largest
     assert response.context["period"].code == "2023"  # the latest published
     # A small group: every member with a value is in the time series.
     assert len(response.context["view"].series_units) == len(
         [r for r in response.context["rows"] if r.value is not None]
     )
+
+
+def test_coming_from_a_unit_the_page_shows_that_units_largest_group(client, world):
+    code = _nrw_code()
+    largest, sizes = _largest_group(code)
+    other = Group.objects.get(code=min((g for g in sizes if g != largest), key=lambda g: (-sizes[g], g)))
+    outside = set(Group.objects.get(code=largest).memberships.values_list("unit_id", flat=True))
+    unit = other.memberships.exclude(unit_id__in=outside).select_related("unit").first().unit
+    response = client.get(f"/en/indicators/{code}/?unit={unit.code}")
+    assert response.status_code == 200
+    assert response.context["group"].code == other.code
+    # An unknown unit is no error: the largest group, as without it.
+    response = client.get(f"/en/indicators/{code}/?unit=nowhere")
+    assert response.context["group"].code == largest
 
 
 def test_htmx_requests_get_the_results_part_only(client, world):
