@@ -59,7 +59,6 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or (
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 
 
-
 def default_data_dir() -> Path:
     """Where uploads in transit, collected static files and (without DATABASE_URL) the SQLite
     database live, unless MUNICIPIUM_DATA_DIR says. The SQLite quick start keeps it all in the

@@ -111,7 +111,10 @@ def test_import_on_a_never_migrated_database_sets_it_up_instead_of_a_traceback(t
 
 @pytest.mark.django_db(False)
 def test_an_unreachable_database_is_one_clear_line(tmp_path):
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'db.sqlite3'}", "MUNICIPIUM_DATA_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'db.sqlite3'}",
+        "MUNICIPIUM_DATA_DIR": str(tmp_path),
+    }
     done = _run_cli(["recompute"], env, Path(settings.BASE_DIR))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "cannot use the database" in done.stderr and "DATABASE_URL" in done.stderr

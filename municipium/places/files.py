@@ -266,7 +266,9 @@ def _units_from_csv(path: Path, report: LoadReport) -> list[dict] | None:
         report.problem(
             path.name,
             _("row 1"),
-            _("no name column: the names go in %(columns)s (one column per language, at least name_en); the columns found are %(found)s")
+            _(
+                "no name column: the names go in %(columns)s (one column per language, at least name_en); the columns found are %(found)s"
+            )
             % {"columns": ", ".join(name_columns), "found": ", ".join(rows[0])},
             ", ".join(UNIT_CSV_COLUMNS),
         )
