@@ -156,18 +156,22 @@ def _design(survey: Survey, responses: list[Response]) -> lib.Design:
 
 
 def _population_sizes(survey: Survey, strata: list | None, n: int) -> list | None:
-    """Each respondent's stratum population from the sampling frame (R's `fpc`), when the
-    survey was drawn from one and every respondent's stratum is in it; else None (no finite
-    population correction: "with replacement", the cautious side)."""
+    """Each respondent's stratum population (R's `fpc`): typed on the weighting page, or from
+    the sampling frame the survey was drawn from, when every respondent's stratum has one;
+    else None (no finite population correction: "with replacement", the cautious side)."""
     from . import sampling
 
+    typed = (survey.weighting or {}).get("stratum_sizes") or {}
     frame = sampling.current_frame(survey)
-    if frame is None or not frame.draw:
+    if strata is not None and typed and all(s in typed for s in strata):
+        sizes = typed  # typed on the weighting page: they win over the frame
+    elif frame is None or not frame.draw:
         return None
-    if strata is None:
+    elif strata is None:
         size = frame.contacts.count()
         return [size] * n if 0 < n <= size else None
-    sizes = sampling.stratum_sizes(frame)
+    else:
+        sizes = sampling.stratum_sizes(frame)
     if not all(s in sizes for s in strata):
         return None
     counts: dict = {}

@@ -118,8 +118,10 @@ def weight(request, pk: int):
     survey = _survey(request, pk)
     questions = weighting.margin_questions(survey)
     stored_settings = survey.weighting or {}
+    strata = weighting.response_strata(survey)
     problems = []
     entered = None
+    typed_sizes: dict = {}
     if request.method == "POST":
         upload = request.FILES.get("margins_file")
         try:
@@ -127,10 +129,14 @@ def weight(request, pk: int):
                 margins = weighting.parse_margins_csv(upload.read(weighting.MAX_UPLOAD_BYTES + 1))
             else:
                 entered = margins = _margins_from_form(request.POST, questions)
+            typed_sizes = {
+                stratum: request.POST.get(f"stratum-size-{position}", "") for position, stratum in enumerate(strata)
+            }
             weighting.save_settings(
                 survey,
                 margins,
                 {"lower": request.POST.get("trim_lower", ""), "upper": request.POST.get("trim_upper", "")},
+                stratum_sizes=typed_sizes if strata else None,
                 actor=request.user,
             )
             weighting.compute(survey, actor=request.user)
@@ -163,7 +169,17 @@ def weight(request, pk: int):
                 if question
                 else row["category"]
             )
+    stored_sizes = stored_settings.get("stratum_sizes") or {}
     context = {
+        "strata_rows": [
+            {
+                "position": position,
+                "stratum": stratum,
+                "responses": numbers.format_number(count, 0),
+                "value": typed_sizes.get(stratum, "") if problems else stored_sizes.get(stratum, ""),
+            }
+            for position, (stratum, count) in enumerate(strata.items())
+        ],
         "form_rows": form_rows,
         "trim": trim,
         "report": report,

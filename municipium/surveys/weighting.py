@@ -183,13 +183,57 @@ def validate_trim(lower, upper) -> dict:
     return {"lower": lo, "upper": hi}
 
 
-def save_settings(survey: Survey, margins: dict, trim: dict, *, actor=None) -> None:
-    """Store validated margins and trimming bounds; nothing is stored when anything is wrong."""
+def response_strata(survey: Survey) -> dict[str, int]:
+    """The kept responses' strata and how many responded in each (empty when any has none)."""
+    strata = list(cleaning.included(survey).values_list("stratum", flat=True))
+    if not strata or not all(strata):
+        return {}
+    counts: dict[str, int] = {}
+    for stratum in strata:
+        counts[stratum] = counts.get(stratum, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def validate_stratum_sizes(survey: Survey, sizes: dict) -> dict[str, int]:
+    """Typed stratum population sizes (for the finite population correction): a whole
+    number at least the stratum's kept responses, or empty (unknown). Unknown strata leave
+    the analysis without the correction."""
+    responded = response_strata(survey)
+    clean, problems = {}, []
+    for stratum, text in sizes.items():
+        if str(text).strip() == "":
+            continue
+        number = parse_number(str(text))
+        if stratum not in responded:
+            problems.append(_("%(stratum)s is not a stratum of the kept responses.") % {"stratum": stratum})
+        elif number is None or not float(number).is_integer() or number < responded[stratum]:
+            problems.append(
+                ngettext(
+                    "%(stratum)s: the population is a whole number of at least its %(n)s kept response.",
+                    "%(stratum)s: the population is a whole number of at least its %(n)s kept responses.",
+                    responded[stratum],
+                )
+                % {"stratum": stratum, "n": format_number(responded[stratum], 0)}
+            )
+        else:
+            clean[stratum] = int(number)
+    if problems:
+        raise WeightingError(problems)
+    return clean
+
+
+def save_settings(survey: Survey, margins: dict, trim: dict, *, stratum_sizes: dict | None = None, actor=None) -> None:
+    """Store validated margins, trimming bounds and (when given) stratum population sizes;
+    nothing is stored when anything is wrong."""
     clean = validate_margins(survey, margins)
     bounds = validate_trim(trim.get("lower"), trim.get("upper"))
+    sizes = validate_stratum_sizes(survey, stratum_sizes) if stratum_sizes is not None else None
     with transaction.atomic():
-        before = {k: survey.weighting.get(k) for k in ("margins", "trim")}
-        survey.weighting = {**survey.weighting, "margins": clean, "trim": bounds}
+        before = {k: survey.weighting.get(k) for k in ("margins", "trim", "stratum_sizes")}
+        after = {"margins": clean, "trim": bounds}
+        if sizes is not None:
+            after["stratum_sizes"] = sizes
+        survey.weighting = {**survey.weighting, **after}
         survey.save(update_fields=["weighting"])
         record(
             "update",
@@ -197,7 +241,7 @@ def save_settings(survey: Survey, margins: dict, trim: dict, *, actor=None) -> N
             actor=actor,
             via="form",
             before=before,
-            after={"margins": clean, "trim": bounds},
+            after=after,
             note="weighting settings",
         )
 

@@ -50,3 +50,30 @@ def test_the_frame_gives_the_finite_population_correction_and_a_whole_stratum_ad
     assert water.result.mean.se == pytest.approx(estimates.weighted_mean(values, without).se * (2 / 3) ** 0.5)
     steps = dict((s.key, s.value) for s in water.result.mean.steps)
     assert steps["finite_population_correction"] == "yes" and steps["certainty_strata"] == 1
+
+
+def test_stratum_populations_typed_on_the_weighting_page_give_the_correction(client):
+    from django.contrib.auth import get_user_model
+
+    from municipium.surveys import weighting
+
+    town = ["5", "4", "2", "3", "4", "1", "5", "4", "2", "4"] * 3  # 30 answers
+    survey = _survey("typed", 30, town)
+    survey.frames.all().delete()  # no frame: only typed sizes can give the correction
+    before = analysis.analyse(survey).service("water").result.mean
+    assert dict((s.key, s.value) for s in before.steps)["finite_population_correction"] == "no"
+
+    client.force_login(get_user_model().objects.create_superuser("typed-admin", password="x"))
+    page = client.get(f"/en/surveys/{survey.pk}/weight/").content.decode()
+    assert "Population of each stratum" in page and 'name="stratum-size-1"' in page  # farm, town
+    refused = client.post(f"/en/surveys/{survey.pk}/weight/", {"stratum-size-0": "1", "stratum-size-1": "12"})
+    assert refused.status_code == 422 and "at least its 30 kept responses" in refused.content.decode()
+    survey.refresh_from_db()
+    assert "stratum_sizes" not in survey.weighting  # nothing stored
+
+    weighting.save_settings(survey, {}, {}, stratum_sizes={"farm": "1", "town": "90"})
+    values = np.array([int(a) for a in town] + [5], dtype=float)
+    d = estimates.design(n=31, strata=["town"] * 30 + ["farm"], population_sizes=[90] * 30 + [1])
+    after = analysis.analyse(survey).service("water").result.mean
+    assert after.se == pytest.approx(estimates.weighted_mean(values, d).se, rel=1e-12)
+    assert after.se == pytest.approx(before.se * (1 - 30 / 90) ** 0.5)
