@@ -6,5 +6,5 @@ class SitingConfig(AppConfig):
     name = "municipium.siting"
     verbose_name = _("Siting")
     # Entries this app adds to the "Planning" menu: (label, url name, who sees it). See
-    # municipium.web.context.planning_menu. Empty until the app has pages.
-    menu: list = []
+    # municipium.web.context.planning_menu.
+    menu: list = [(_("Choosing a site for a shared facility"), "siting:projects", None)]

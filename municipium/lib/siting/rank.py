@@ -131,7 +131,7 @@ class Stability:
 
 
 def sensitivity(
-    weights: Sequence[float],
+    weights,
     rank_for: Callable[[np.ndarray], list[int]],
     share: float = 0.2,
     draws: int = 500,
