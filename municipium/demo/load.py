@@ -137,6 +137,10 @@ def load_demo(
 
     progress(_("Adding the demo agreements and shared facilities…"))
     load_cooperation()
+    # The landfill siting around Qom (synthetic layers) on the Qom cooperation group.
+    from municipium.demo.siting import load_siting
+
+    load_siting()
 
     if recompute:
         progress(_("Computing indicators and group statistics…"))

@@ -61,7 +61,7 @@ class Criterion(models.Model):
     class Measure(models.TextChoices):
         DISTANCE = "distance", _("Distance to the layer's features")
         VALUE = "value", _("Value of the raster")
-        SLOPE = "slope", _("Slope (%) of the elevation")
+        SLOPE = "slope", _("Slope of the elevation (percent)")
 
     class Shape(models.TextChoices):
         LINEAR = "linear", _("Linear")

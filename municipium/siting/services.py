@@ -767,7 +767,3 @@ def hand_off(actor, run_: Run, rank_: int, year: int | None = None):
             participant.drivers = drivers
             cooperation.save_participant(actor, participant)
     return facility
-
-
-def runs_label(count: int) -> str:
-    return ngettext("%(count)s run", "%(count)s runs", count) % {"count": format_number(count, 0)}

@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 ('code', models.SlugField(max_length=40, verbose_name='Code')),
                 ('name', models.CharField(max_length=200, verbose_name='Name')),
                 ('kind', models.CharField(choices=[('constraint', 'Constraint (excludes)'), ('factor', 'Factor (scores)')], max_length=16, verbose_name='Kind')),
-                ('measure', models.CharField(choices=[('distance', "Distance to the layer's features"), ('value', 'Value of the raster'), ('slope', 'Slope (%) of the elevation')], default='distance', max_length=16, verbose_name='Measure')),
+                ('measure', models.CharField(choices=[('distance', "Distance to the layer's features"), ('value', 'Value of the raster'), ('slope', 'Slope of the elevation (percent)')], default='distance', max_length=16, verbose_name='Measure')),
                 ('topic', models.CharField(choices=[('settlements', 'Settlements'), ('rivers', 'Rivers and streams'), ('wells', 'Wells and qanats'), ('roads', 'Roads'), ('airports', 'Airports'), ('faults', 'Faults'), ('protected', 'Protected areas'), ('flood', 'Flood zones'), ('landuse', 'Land use'), ('elevation', 'Elevation'), ('groundwater', 'Groundwater depth')], max_length=16, verbose_name='Layer')),
                 ('buffer_m', models.FloatField(default=0, verbose_name='Buffer (m)')),
                 ('low', models.FloatField(blank=True, null=True, verbose_name='Allowed from')),
