@@ -20,7 +20,8 @@ that peak memory is that step's own:
 
 `--steps pages` (any list without `setup`) reuses the database a previous run left;
 `--steps surveys` needs none (it migrates an empty one and brings its own unit); nor does
-`--steps cooperation` (6. a cost-sharing page of 15 municipalities, every method side by side).
+`--steps cooperation` (6. a cost-sharing page of 15 municipalities, every method side by side),
+nor `--steps siting` (7. a ~2,000 × 2,000-cell suitability analysis with 10 layers, bench/siting.py).
 
 Results go to bench/RESULTS.md (and bench/results.json), beside the targets of issue 2.
 """
@@ -50,6 +51,8 @@ TARGETS = {
     "indicator_page_mb": ("≤ 1.5 MB", lambda v: v <= 1.5),
     "indicator_page_gzip_mb": ("≤ 1.5 MB", lambda v: v <= 1.5),
     "coop_page_p95_ms": ("≤ 1,000 ms", lambda v: v <= 1000),
+    "siting_total_s": ("≤ 10 s", lambda v: v <= 10),
+    "siting_peak_gib": ("≤ 2 GiB", lambda v: v <= 2),
 }
 
 
@@ -480,6 +483,15 @@ def step_cooperation(args) -> dict:
     return result
 
 
+def step_siting(args) -> dict:
+    """7. A siting analysis of ~2,000 × 2,000 cells with 10 layers (bench/siting.py): pure
+    library code, no database, so both columns measure the same thing."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import siting
+
+    return siting.main()
+
+
 STEPS = {
     "setup": step_setup,
     "import": step_import,
@@ -488,6 +500,7 @@ STEPS = {
     "pages": step_pages,
     "surveys": step_surveys,
     "cooperation": step_cooperation,
+    "siting": step_siting,
 }
 
 
@@ -617,6 +630,15 @@ def write_results(results: dict, args) -> None:
         ("cost sharing: facility page, p95 of the next 4, ms", "coop_page_p95_ms", "{:.0f}"),
         ("cost sharing: decision package PDF, s", "coop_package_pdf_s", "{:.2f}"),
         ("cost sharing: peak memory of the step, GiB", "coop_peak_gib", "{:.2f}"),
+        ("siting: cells of the study area (10 layers)", "siting_cells", "{}"),
+        (
+            "siting: constraints, factors, WLC, candidates, TOPSIS and 500 Monte-Carlo draws, s",
+            "siting_analysis_s",
+            "{:.2f}",
+        ),
+        ("siting: PNG overlay and GeoTIFF, s", "siting_outputs_s", "{:.2f}"),
+        ("siting: the whole run, s", "siting_total_s", "{:.2f}"),
+        ("siting: peak memory of the step, GiB", "siting_peak_gib", "{:.2f}"),
         ("import: first 1M-row file, s", "import_first_file_s", "{:.1f}"),
         ("import: last file (table full), s", "import_last_file_s", "{:.1f}"),
         ("import, peak memory GiB", "import_peak_gib", "{:.2f}"),
@@ -653,7 +675,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument(
         "--steps",
-        default="setup,import,recompute,latency,pages,surveys,cooperation",
+        default="setup,import,recompute,latency,pages,surveys,cooperation,siting",
         help="which steps to run, in order (default: all)",
     )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)

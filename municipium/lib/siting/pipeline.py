@@ -369,7 +369,7 @@ def png(outcome: Outcome, max_side: int = 1200) -> tuple[bytes, tuple[float, flo
     outside = covered == 0
     rgba[outside] = (0, 0, 0, 0)
     buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=True)
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", compress_level=6)
     from pyproj import Transformer
 
     back = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True).transform
