@@ -41,7 +41,7 @@ from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
 from municipium.observations import imports
 from municipium.observations.models import Observation, Period, PeriodCodeError, Status, Via, parse_period
-from municipium.observations.services import AlreadyStored, locked_changes, stored_observations
+from municipium.observations.services import AlreadyStored, changes, locked_changes, stored_observations
 from municipium.places.models import Group, Membership, Unit, member_in_own_period
 
 from . import opendata
@@ -535,7 +535,7 @@ def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Tabl
     wanted = {tuple(row[:4]): row for row in resolved.iter_rows()}
     rows = [wanted[key] for key in keys]
     stored = stored_observations(keys, lock=True)
-    locked = locked_changes(rows, caller.user, stored)
+    locked = locked_changes(rows, caller.user, stored, keep_blank=True)
     if locked:
         problems = [
             {
@@ -567,13 +567,7 @@ def _check_versions(caller: Caller, payload: ObservationsIn, table: imports.Tabl
     problems = []
     for position, (sent, row) in enumerate(zip(payload.rows, rows, strict=True)):
         observation = stored.get(keys[position])
-        if observation is not None and tuple(row[4:9]) == (
-            observation.value,
-            observation.missing or "",
-            observation.status,
-            observation.source,
-            observation.comment,
-        ):
+        if observation is not None and not changes(row, observation, keep_blank=True):
             continue  # already what the row sends: writing it loses nothing
         now = observation.version if observation is not None else 0
         if sent.version is None:

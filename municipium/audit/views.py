@@ -99,12 +99,27 @@ def _decimals(value) -> int:
     return min(len(repr(float(value)).split(".")[1].rstrip("0")), 6)
 
 
+def _changes(before: Revision | None, after: Revision) -> list[str]:
+    """What a revision changed from the one before it, in words (issue 19: two history rows
+    that looked the same differed in a comment nobody could see)."""
+    if before is None:
+        return [_("first version")]
+    fields = (
+        (("value", "missing"), _("value")),
+        (("status",), _("status")),
+        (("source",), _("source")),
+        (("comment",), _("comment")),
+    )
+    return [label for names, label in fields if any(getattr(before, n) != getattr(after, n) for n in names)]
+
+
 @login_required
 def observation_history(request, pk):
     observation = _observation(request, pk)
     revisions = list(observation.revisions.select_related("changed_by", "batch").order_by("-version"))
-    for revision in revisions:
+    for revision, before in zip(revisions, [*revisions[1:], None], strict=True):
         revision.decimals = _decimals(revision.value)
+        revision.changes = _changes(before, revision)
     return render(
         request,
         "audit/observation.html",

@@ -1005,7 +1005,7 @@ def refuse_unwritable(resolved: pl.DataFrame, actor, report: ImportReport, *, lo
         return
     rows = list(resolved.iter_rows())
     stored = stored_observations((row[:4] for row in rows), lock=lock)
-    for _position, observation in locked_changes(rows, actor, stored):
+    for _position, observation in locked_changes(rows, actor, stored, keep_blank=True):
         report.add(
             Problem(
                 report.file,
@@ -1118,6 +1118,7 @@ def commit(
                 actor=actor,
                 via=via,
                 new_only=((u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids),
+                keep_blank=True,
             )
     except ImportRefused:
         return report

@@ -28,6 +28,7 @@ STAGE = "observation_stage"
 KEY = ("unit_id", "variable_id", "period_id", "breakdown")
 CONTENT = ("value", "missing", "status", "source", "comment")
 COLUMNS = KEY + CONTENT
+KEPT_WHEN_BLANK = ("source", "comment")  # optional notes an import leaves as stored when empty
 
 
 class Row(NamedTuple):
@@ -94,11 +95,14 @@ def stored_observations(keys: Iterable[tuple], *, lock: bool = False) -> dict[tu
     return found
 
 
-def locked_changes(rows: Iterable[tuple], user, stored: dict[tuple, Observation] | None = None) -> list[tuple]:
+def locked_changes(
+    rows: Iterable[tuple], user, stored: dict[tuple, Observation] | None = None, *, keep_blank: bool = False
+) -> list[tuple]:
     """(position, stored observation) of the rows that would change a figure locked for
     `user`. Rows are (unit_id, variable_id, period_code, breakdown, value, missing, status,
     source, comment), as the importer resolves them; a row identical to what is stored
-    changes nothing and passes, so sending the same figures again is harmless."""
+    changes nothing and passes, so sending the same figures again is harmless. With
+    `keep_blank` (as `write_observations`) an empty source or comment keeps the stored one."""
     rows = list(rows)
     if stored is None:
         stored = stored_observations(row[:4] for row in rows)
@@ -107,16 +111,20 @@ def locked_changes(rows: Iterable[tuple], user, stored: dict[tuple, Observation]
         observation = stored.get(tuple(row[:4]))
         if observation is None or not locked(observation.status, user):
             continue
-        now = (
-            observation.value,
-            observation.missing or "",
-            observation.status,
-            observation.source,
-            observation.comment,
-        )
-        if tuple(row[4:9]) != now:
+        if changes(row, observation, keep_blank=keep_blank):
             refused.append((position, observation))
     return refused
+
+
+def changes(row: tuple, observation: Observation, *, keep_blank: bool = False) -> bool:
+    """Whether writing `row` (in `locked_changes`' column order) would change `observation`;
+    with `keep_blank` an empty source or comment keeps the stored one, as in
+    `write_observations`."""
+    now = (observation.value, observation.missing or "", observation.status, observation.source, observation.comment)
+    wanted = tuple(row[4:9])
+    if keep_blank:
+        wanted = wanted[:3] + tuple(mine or theirs for mine, theirs in zip(wanted[3:], now[3:], strict=True))
+    return wanted != now
 
 
 def _match(a: str, b: str) -> str:
@@ -136,9 +144,13 @@ def write_observations(
     via: str | None = None,
     note: str = "",
     new_only: Iterable[tuple] = (),
+    keep_blank: bool = False,
 ) -> WriteResult:
     """Write rows as one all-or-nothing operation recorded under `batch`; `note` (a reopening
     reason, the revision restored) goes into the audit event.
+
+    `keep_blank` (a file's import): an empty source or comment keeps what is stored instead
+    of erasing it, since an empty optional column says nothing about them (issue 19).
 
     `new_only` are the keys (unit_id, variable_id, period_id, breakdown) of rows that must
     not overwrite a stored figure (an API row sent with version 0: "I saw none"). A caller's
@@ -166,6 +178,13 @@ def write_observations(
         result.rows = bulk.stage(STAGE, OBS, COLUMNS, latest.values())
         del latest
         with connection.cursor() as cursor:
+            if keep_blank:
+                for column in KEPT_WHEN_BLANK:
+                    cursor.execute(
+                        f"UPDATE {q(STAGE)} SET {column} = (SELECT o.{column} FROM {q(OBS)} o "
+                        f"WHERE {_match(q(STAGE), 'o')}) WHERE {column} = '' AND EXISTS "
+                        f"(SELECT 1 FROM {q(OBS)} o WHERE {_match(q(STAGE), 'o')})"
+                    )
             cursor.execute(
                 f"SELECT COUNT(o.id), COALESCE(SUM(CASE WHEN {_identical('s', 'o')} THEN 1 ELSE 0 END), 0) "
                 f"FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}"

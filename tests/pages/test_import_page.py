@@ -181,3 +181,33 @@ def test_a_filled_template_is_read_by_sheet_and_cell(client, officer):
     assert [(p.sheet, p.cell) for p in report.problems] == [("Water", "D6")]
     assert "D6" in response.content.decode()
     assert not Observation.objects.exists()
+
+
+def _import(client, content):
+    token = upload(client, content).context["token"]
+    return client.post(reverse("import"), {"action": "commit", "token": token}, follow=True).content.decode()
+
+
+def test_an_empty_source_or_comment_column_keeps_what_is_stored_and_the_history_says_what_changed(client, officer):
+    """Issue 19, item 9: a file whose optional source or comment cell is empty erased the
+    stored one, reported '1 changed' and left two history rows that looked the same."""
+    client.force_login(officer)
+    header = "unit;variable;period;value;source;comment\n"
+    _import(client, header + "RS-1;water_billed;2024;100;Utility report;counted twice\n")
+    page = _import(client, header + "RS-1;water_billed;2024;100;;\n")
+    assert "0 new, 0 changed, 1 unchanged" in page
+    observation = Observation.objects.get(variable__code="water_billed")
+    assert (observation.source, observation.comment, observation.version) == ("Utility report", "counted twice", 1)
+    # a file without the columns at all keeps them too
+    _import(client, "unit;variable;period;value\nRS-1;water_billed;2024;100\n")
+    observation.refresh_from_db()
+    assert (observation.source, observation.comment, observation.version) == ("Utility report", "counted twice", 1)
+    # a changed comment is a revision, and the history shows what changed
+    page = _import(client, header + "RS-1;water_billed;2024;100;;meter replaced\n")
+    assert "0 new, 1 changed, 0 unchanged" in page
+    observation.refresh_from_db()
+    assert (observation.source, observation.comment, observation.version) == ("Utility report", "meter replaced", 2)
+    page = client.get(reverse("audit-observation", args=[observation.pk])).content.decode()
+    assert "meter replaced" in page and "counted twice" in page and "Utility report" in page
+    assert "What changed" in page
+    assert page.count('class="revision-changes">comment<') == 1  # version 2 changed the comment only
