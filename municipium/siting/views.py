@@ -71,16 +71,16 @@ def project_edit(request, code=None):
 def project(request, code):
     project = _project(request, code)
     editor = access.can_edit(request.user, project)
-    member_form = MemberForm(project=project)
-    layer_form = LayerForm()
-    area_form = AreaForm()
-    adopt_form = AdoptForm()
+    member_form = MemberForm(project=project, prefix="member")
+    layer_form = LayerForm(prefix="layer")
+    area_form = AreaForm(prefix="area")
+    adopt_form = AdoptForm(prefix="adopt")
     if request.method == "POST":
         require(editor)
         action = request.POST.get("action")
         try:
             if action == "member":
-                member_form = MemberForm(request.POST, project=project)
+                member_form = MemberForm(request.POST, project=project, prefix="member")
                 if member_form.is_valid():
                     d = member_form.cleaned_data
                     if d["lon"] is None or d["lat"] is None:
@@ -95,7 +95,7 @@ def project(request, code):
                     services.save_member(request.user, member)
                     return redirect("siting:project", project.code)
             elif action == "area":
-                area_form = AreaForm(request.POST, request.FILES)
+                area_form = AreaForm(request.POST, request.FILES, prefix="area")
                 if area_form.is_valid():
                     upload = area_form.cleaned_data["file"]
                     if upload:
@@ -104,7 +104,7 @@ def project(request, code):
                         services.set_area(request.user, project)
                     return redirect("siting:project", project.code)
             elif action == "layer":
-                layer_form = LayerForm(request.POST, request.FILES)
+                layer_form = LayerForm(request.POST, request.FILES, prefix="layer")
                 if layer_form.is_valid():
                     upload = layer_form.cleaned_data["file"]
                     services.upload_layer(
@@ -117,7 +117,7 @@ def project(request, code):
                 services.delete_layer(request.user, layer)
                 return redirect("siting:project", project.code)
             elif action == "adopt":
-                adopt_form = AdoptForm(request.POST)
+                adopt_form = AdoptForm(request.POST, prefix="adopt")
                 if adopt_form.is_valid():
                     services.adopt(request.user, project, adopt_form.cleaned_data["starter"])
                     return redirect("siting:project", project.code)

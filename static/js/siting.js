@@ -12,10 +12,17 @@
     var bounds = L.latLngBounds([b[0], b[1]], [b[2], b[3]]);
     var map = L.map(el, { attributionControl: false, zoomSnap: 0.25, keyboard: true });
     map.fitBounds(bounds);
-    var overlay = L.imageOverlay(el.dataset.image, bounds, { opacity: 0.85, alt: el.dataset.labelSuitability }).addTo(map);
     var layers = {};
-    layers[el.dataset.labelSuitability] = overlay;
-    Promise.all([json(el.dataset.constraints), json(el.dataset.candidates)]).then(function (found) {
+    // One request at a time (the vectors, then the image): the server answers each in turn.
+    var found = [];
+    json(el.dataset.constraints).then(function (constraints) {
+      found.push(constraints);
+      return json(el.dataset.candidates);
+    }).then(function (candidatesData) {
+      found.push(candidatesData);
+      var overlay = L.imageOverlay(el.dataset.image, bounds, { opacity: 0.85, alt: el.dataset.labelSuitability }).addTo(map);
+      overlay.bringToBack();
+      layers[el.dataset.labelSuitability] = overlay;
       var constraints = L.geoJSON(found[0], {
         style: function () { return { color: "#455a64", weight: 1, fillColor: "#607d8b", fillOpacity: 0.25 }; },
         onEachFeature: function (feature, shape) {
@@ -36,7 +43,7 @@
       layers[el.dataset.labelConstraints] = constraints;
       layers[el.dataset.labelCandidates] = candidates;
       L.control.layers(null, layers, { collapsed: false }).addTo(map);
-      el.dataset.ready = String(candidates.getLayers().length);
+      overlay.on("load", function () { el.dataset.ready = String(candidates.getLayers().length); });
     }).catch(function (error) { el.dataset.error = String(error); });
   }
   document.addEventListener("DOMContentLoaded", function () {

@@ -93,12 +93,12 @@ def test_a_layer_uploaded_through_the_page_and_a_bad_one(world):
     url = f"/en/siting/{world.project.code}/"
     good = io.BytesIO(demo.geojson(demo.vectors()["airports"]))
     good.name = "airport.geojson"
-    assert client.post(url, {"action": "layer", "topic": "airports", "file": good}).status_code == 302
+    assert client.post(url, {"action": "layer", "layer-topic": "airports", "layer-file": good}).status_code == 302
     bad = io.BytesIO(
         b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19, 45]}}]}'
     )
     bad.name = "far.geojson"
-    response = client.post(url, {"action": "layer", "topic": "airports", "file": bad})
+    response = client.post(url, {"action": "layer", "layer-topic": "airports", "layer-file": bad})
     assert response.status_code == 200 and "outside the study area" in response.content.decode()
     assert world.project.layers.get(topic="airports").name == "airport.geojson"
 
