@@ -4,7 +4,6 @@ suitability and the candidate sites, sees them on the map (the server's PNG over
 excluded zones and the sites as vectors, no other origin, no CSP violation) and in the table
 with their stability; the Persian page is right to left with the legend in Persian."""
 
-
 import pytest
 from playwright.sync_api import expect
 
