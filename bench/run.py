@@ -21,7 +21,9 @@ that peak memory is that step's own:
 `--steps pages` (any list without `setup`) reuses the database a previous run left;
 `--steps surveys` needs none (it migrates an empty one and brings its own unit); nor does
 `--steps cooperation` (6. a cost-sharing page of 15 municipalities, every method side by side),
-nor `--steps siting` (7. a ~2,000 × 2,000-cell suitability analysis with 10 layers, bench/siting.py).
+nor `--steps siting` (7. a ~2,000 × 2,000-cell suitability analysis with 10 layers, bench/siting.py),
+nor `--steps social` (8. 2SFCA/E2SFCA of 15,000 settlements to 200 service points and the
+needs table of a 30-municipality district).
 
 Results go to bench/RESULTS.md (and bench/results.json), beside the targets of issue 2.
 """
@@ -53,6 +55,7 @@ TARGETS = {
     "coop_page_p95_ms": ("≤ 1,000 ms", lambda v: v <= 1000),
     "siting_total_s": ("≤ 10 s", lambda v: v <= 10),
     "siting_peak_gib": ("≤ 2 GiB", lambda v: v <= 2),
+    "social_total_s": ("≤ 2 s", lambda v: v <= 2),
 }
 
 
@@ -492,6 +495,165 @@ def step_siting(args) -> dict:
     return siting.main()
 
 
+def step_social(args) -> dict:
+    """Social-service planning at district scale (issue 15): 30 municipalities with 500
+    settlements each (15,000) and 200 service points of one type; the 2SFCA / E2SFCA
+    accessibility of every settlement and the needs-against-capacity table of the round. Needs
+    only a migrated database; it brings its own units, population and supply (bulk-inserted:
+    the setup is not what is measured)."""
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    _django()
+    import datetime as dt
+
+    from django.core.management import call_command
+
+    from municipium.catalog.models import Breakdown, Category, ServiceArea, Variable
+    from municipium.observations.models import Observation, Period
+    from municipium.places.models import Group, Membership, Unit
+    from municipium.socialplanning import planning, services
+    from municipium.socialplanning.models import Norm, NormTable, Provider, Round, Service, ServiceType, Settlement
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(15)
+    Round.objects.filter(code="bench-social").delete()
+    area, _made = ServiceArea.objects.get_or_create(code="population", defaults={"name": {"en": "Population"}})
+    bands, _made = Breakdown.objects.get_or_create(code="age_band", defaults={"name": {"en": "Age band"}})
+    for order, code in enumerate(["0-14", "15-64", "65-79", "80+"]):
+        Category.objects.get_or_create(breakdown=bands, code=code, defaults={"name": {"en": code}, "order": order})
+    ages, _made = Variable.objects.get_or_create(
+        code="population_by_age",
+        defaults={"service_area": area, "name": {"en": "Population by age"}, "breakdown": bands},
+    )
+    total, _made = Variable.objects.get_or_create(
+        code="population", defaults={"service_area": area, "name": {"en": "Population"}}
+    )
+    services.load_starter(None)
+    day_care = ServiceType.objects.get(code="day-care-older")
+    table, _made = NormTable.objects.get_or_create(
+        code="bench-norms",
+        version=1,
+        defaults={
+            "title": "Bench norms (example)",
+            "jurisdiction": "example",
+            "source": "bench",
+            "effective": dt.date(2020, 1, 1),
+            "status": "example",
+        },
+    )
+    if not table.norms.exists():
+        for code, categories, places in (
+            ("day-care-older", ["65-79", "80+"], 5),
+            ("residential-older", ["65-79", "80+"], 42),
+            ("home-care", ["80+"], 40),
+            ("day-care-disability", ["15-64"], 1),
+        ):
+            Norm.objects.create(
+                table=table,
+                service_type=ServiceType.objects.get(code=code),
+                variable=ages,
+                categories=categories,
+                places=places,
+            )
+    group, _made = Group.objects.get_or_create(
+        code="bench-district", defaults={"name": {"en": "Bench district"}, "kind": Group.Kind.REGION}
+    )
+    units = []
+    for i in range(30):
+        unit, made = Unit.objects.get_or_create(
+            code=f"BENCH-SOC-{i:02d}", defaults={"name": {"en": f"Municipality {i}"}}
+        )
+        Membership.objects.get_or_create(group=group, unit=unit)
+        units.append(unit)
+    periods = [Period.objects.for_code(str(year)) for year in (2019, 2024)]
+    if not Observation.objects.filter(unit=units[0], variable=ages).exists():
+        rows = []
+        for unit in units:
+            people = rng.randint(3_000, 120_000)
+            for period in periods:
+                shares = {"0-14": 0.13, "15-64": 0.63, "65-79": 0.17, "80+": 0.07}
+                for band, share in shares.items():
+                    rows.append(
+                        Observation(
+                            unit=unit,
+                            variable=ages,
+                            period=period,
+                            breakdown=band,
+                            value=people * share,
+                            status="published",
+                        )
+                    )
+                rows.append(Observation(unit=unit, variable=total, period=period, value=people, status="published"))
+                people *= rng.uniform(0.92, 1.03)
+        Observation.objects.bulk_create(rows)
+    if not Settlement.objects.filter(unit__in=units).exists():
+        settlements = []
+        for n, unit in enumerate(units):
+            lon0, lat0 = 22.5 + (n % 6) * 0.45, 42.0 + (n // 6) * 0.3
+            for k in range(500):
+                settlements.append(
+                    Settlement(
+                        unit=unit,
+                        code=f"{unit.code}-{k:03d}",
+                        name=f"Settlement {k}",
+                        lon=lon0 + rng.uniform(0, 0.45),
+                        lat=lat0 + rng.uniform(0, 0.3),
+                        population=rng.randint(20, 4_000),
+                    )
+                )
+        Settlement.objects.bulk_create(settlements, batch_size=2_000)
+        points = []
+        for k in range(200):
+            unit = units[k % 30]
+            provider, _made = Provider.objects.get_or_create(
+                unit=unit, name="Bench provider", defaults={"kind": "public"}
+            )
+            points.append(
+                Service(
+                    provider=provider,
+                    service_type=day_care,
+                    name=f"Day centre {k}",
+                    year=2024,
+                    lon=22.5 + rng.uniform(0, 2.7),
+                    lat=42.0 + rng.uniform(0, 1.5),
+                    capacity=rng.randint(10, 60),
+                    users=rng.randint(5, 60),
+                    waiting=rng.randint(0, 10),
+                    funding="state",
+                )
+            )
+        Service.objects.bulk_create(points)
+    round_ = Round.objects.create(
+        code="bench-social",
+        title="Bench round",
+        group=group,
+        year=2024,
+        horizon=2027,
+        norms=table,
+        opens=dt.date(2025, 2, 1),
+        agreement_deadline=dt.date(2025, 3, 1),
+        agency_deadline=dt.date(2025, 3, 31),
+    )
+
+    def timed(function) -> tuple[float, object]:
+        started = time.perf_counter()
+        value = function()
+        return time.perf_counter() - started, value
+
+    result = {"social_settlements": Settlement.objects.filter(unit__in=units).count(), "social_points": 200}
+    runs = {}
+    for method in ("none", "step", "gaussian"):
+        seconds = [timed(lambda m=method: planning.accessibility(round_, day_care, m, 30.0)) for _n in range(3)]
+        runs[method] = min(s for s, _v in seconds)
+        assert len(seconds[0][1].access) == result["social_settlements"]
+    table_s = [timed(lambda: planning.needs_table(round_))[0] for _n in range(3)]
+    result["social_2sfca_s"] = runs["none"]
+    result["social_e2sfca_s"] = max(runs["step"], runs["gaussian"])
+    result["social_needs_s"] = min(table_s)
+    result["social_total_s"] = result["social_e2sfca_s"] + result["social_needs_s"]
+    result["social_peak_gib"] = peak_gib()
+    return result
+
+
 STEPS = {
     "setup": step_setup,
     "import": step_import,
@@ -501,6 +663,7 @@ STEPS = {
     "surveys": step_surveys,
     "cooperation": step_cooperation,
     "siting": step_siting,
+    "social": step_social,
 }
 
 
@@ -639,6 +802,13 @@ def write_results(results: dict, args) -> None:
         ("siting: PNG overlay and GeoTIFF, s", "siting_outputs_s", "{:.2f}"),
         ("siting: the whole run, s", "siting_total_s", "{:.2f}"),
         ("siting: peak memory of the step, GiB", "siting_peak_gib", "{:.2f}"),
+        ("social planning: settlements (30 municipalities × 500)", "social_settlements", "{:,}"),
+        ("social planning: service points", "social_points", "{:,}"),
+        ("social planning: 2SFCA of every settlement, s", "social_2sfca_s", "{:.2f}"),
+        ("social planning: E2SFCA (slower of step and Gaussian decay), s", "social_e2sfca_s", "{:.2f}"),
+        ("social planning: needs-against-capacity table of the round, s", "social_needs_s", "{:.2f}"),
+        ("social planning: E2SFCA and the needs table together, s", "social_total_s", "{:.2f}"),
+        ("social planning: peak memory of the step, GiB", "social_peak_gib", "{:.2f}"),
         ("import: first 1M-row file, s", "import_first_file_s", "{:.1f}"),
         ("import: last file (table full), s", "import_last_file_s", "{:.1f}"),
         ("import, peak memory GiB", "import_peak_gib", "{:.2f}"),

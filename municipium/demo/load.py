@@ -142,6 +142,11 @@ def load_demo(
 
     load_siting()
 
+    from municipium.demo.socialplanning import load_socialplanning
+
+    progress(_("Adding the demo social-service planning round…"))
+    load_socialplanning()
+
     if recompute:
         progress(_("Computing indicators and group statistics…"))
         engine.recompute_all()
