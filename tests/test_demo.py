@@ -13,6 +13,9 @@ from municipium.observations.models import ImportBatch, Observation, Revision
 from municipium.places.models import Unit
 from municipium.plans import progress
 from municipium.plans.models import Item, Plan, Target
+from municipium.socialplanning import planning
+from municipium.socialplanning.models import Proposal, Round
+from municipium.socialplanning.models import Service as SocialService
 from municipium.surveys import analysis
 from municipium.surveys.models import Response, Survey
 
@@ -110,6 +113,8 @@ def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_c
             Target.objects.count(),
             Agreement.objects.count(),
             Obligation.objects.count(),
+            SocialService.objects.count(),
+            Proposal.objects.count(),
         )
 
     before = counts()
@@ -174,3 +179,14 @@ def test_the_demo_cooperation_follows_the_seed_stories(demo, client):
         and "map-zone-III" in client.get("/en/cooperation/agreements/celije-memorandum/").content.decode()
     )
     assert client.get("/sr/cooperation/agreements/celije-memorandum/").status_code == 200
+    # The Pazardzhik social-services round: eleven municipalities at every stage, and the home
+    # for older people shared by five of them as an agreement with quotas by need.
+    round_ = Round.objects.get(code="pazardzhik-2023")
+    stages = [b["stage"] for b in planning.board(round_)]
+    assert len(stages) == 11 and {"sent", "decided", "closed", "drafted"} <= set(stages)
+    shared = round_.shared.get()
+    quotas = planning.shared_quotas(shared)
+    assert len(quotas) == 5 and sum(q["places"] for q in quotas) == shared.places == 40
+    assert {s.service_type.code: s.roll_up.recommendation for s in planning.needs_table(round_)}[
+        "residential-older"
+    ] == "district"

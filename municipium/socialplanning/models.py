@@ -134,6 +134,11 @@ class Service(models.Model):
     def occupancy(self) -> float | None:
         return self.users / self.capacity if self.users is not None and self.capacity > 0 else None
 
+    @property
+    def occupancy_percent(self) -> float | None:
+        occupancy = self.occupancy
+        return None if occupancy is None else 100 * occupancy
+
 
 class NormTable(models.Model):
     """A versioned table of norms: where it applies, who published it, from when, and whether

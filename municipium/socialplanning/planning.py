@@ -93,6 +93,11 @@ class Row:
     flags: list[str] = field(default_factory=list)
 
     @property
+    def coverage_percent(self) -> float | None:
+        coverage = self.line.coverage if self.line else None
+        return None if coverage is None else 100 * coverage
+
+    @property
     def flag_labels(self) -> list[str]:
         return [str(FLAGS[f]) for f in self.flags]
 
@@ -103,6 +108,11 @@ class TypeSummary:
     rows: list[Row]
     roll_up: need.RollUp | None
     missing: list[Unit]
+
+    @property
+    def coverage_percent(self) -> float | None:
+        coverage = self.roll_up.total.coverage if self.roll_up else None
+        return None if coverage is None else 100 * coverage
 
     @property
     def recommendation(self) -> str:

@@ -307,3 +307,12 @@ def test_the_proposal_exports_as_xlsx_and_pdf(world):
     pdf = client.get(f"/en/social/rounds/{world.round.code}/BG-T01/?format=pdf")
     assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"
     assert client.get(f"/fa/social/rounds/{world.round.code}/").status_code == 200
+
+
+def test_coverage_and_occupancy_show_as_percentages(world):
+    page = _client(world.coordinator).get(f"/en/social/rounds/{world.round.code}/").content.decode()
+    alpha = next(r for r in planning.needs_table(world.round)[0].rows if r.unit.code == "BG-T01")
+    assert alpha.coverage_percent == pytest.approx(100 * 10 / alpha.line.need)  # 67 % of 14.985 places
+    assert f"{alpha.coverage_percent:.0f}%" in page
+    supply = _client(world.alpha_officer).get("/en/social/supply/BG-T01/").content.decode()
+    assert "100%" in supply  # the day centre: 10 users in 10 places
