@@ -845,7 +845,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument(
         "--steps",
-        default="setup,import,recompute,latency,pages,surveys,cooperation,siting",
+        default="setup,import,recompute,latency,pages,surveys,cooperation,siting,social",
         help="which steps to run, in order (default: all)",
     )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
