@@ -141,7 +141,7 @@ def load_siting(cell: float = 500.0) -> None:
             years=20,
             growth=0.014,
             kg_per_person_day=0.85,
-            threshold=0.85,
+            threshold=0.92,
             synthetic=True,
         ),
     )

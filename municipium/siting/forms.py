@@ -86,6 +86,13 @@ class AdoptForm(forms.Form):
     starter = forms.ModelChoiceField(queryset=CriteriaSet.objects.filter(project=None), label=_("Starter criteria"))
 
 
+class CriteriaSetForm(forms.ModelForm):
+    class Meta:
+        model = CriteriaSet
+        fields = ["name", "legal_status", "source"]
+        widgets = {"source": forms.Textarea(attrs={"rows": 3})}
+
+
 class CriterionForm(forms.ModelForm):
     class Meta:
         model = Criterion

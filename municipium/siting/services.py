@@ -324,6 +324,20 @@ def adopt(actor, project: Project, starter: CriteriaSet) -> CriteriaSet:
     return copy
 
 
+def save_criteria_set(actor, criteria_set: CriteriaSet) -> CriteriaSet:
+    """Change a project's own set's name, source or legal status; the version goes up."""
+    if criteria_set.project_id is None:
+        raise SitingError(_("A starter set is not changed: adopt it in a project and change the copy."), "name")
+    if not criteria_set.name.strip():
+        raise SitingError(_("Give the set a name."), "name")
+    before = snapshot(CriteriaSet.objects.get(pk=criteria_set.pk))
+    with transaction.atomic():
+        criteria_set.version = before["version"] + 1
+        criteria_set.save()
+        _audit("update", criteria_set, actor, before)
+    return criteria_set
+
+
 def check_criterion(c: Criterion) -> None:
     if c.kind == Criterion.Kind.CONSTRAINT:
         if c.measure == Criterion.Measure.DISTANCE:

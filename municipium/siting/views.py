@@ -22,6 +22,7 @@ from . import access, services, starters
 from .forms import (
     AdoptForm,
     AreaForm,
+    CriteriaSetForm,
     CriterionForm,
     ExpertForm,
     HandOffForm,
@@ -75,6 +76,7 @@ def project(request, code):
     layer_form = LayerForm(prefix="layer")
     area_form = AreaForm(prefix="area")
     adopt_form = AdoptForm(prefix="adopt")
+    set_form = CriteriaSetForm(instance=project.criteria_set, prefix="set") if project.criteria_set else None
     if request.method == "POST":
         require(editor)
         action = request.POST.get("action")
@@ -121,6 +123,11 @@ def project(request, code):
                 if adopt_form.is_valid():
                     services.adopt(request.user, project, adopt_form.cleaned_data["starter"])
                     return redirect("siting:project", project.code)
+            elif action == "criteria-set" and project.criteria_set is not None:
+                set_form = CriteriaSetForm(request.POST, instance=project.criteria_set, prefix="set")
+                if set_form.is_valid():
+                    services.save_criteria_set(request.user, set_form.save(commit=False))
+                    return redirect("siting:project", project.code)
             elif action == "delete-criterion":
                 criterion = get_object_or_404(
                     Criterion, pk=request.POST.get("criterion"), criteria_set__project=project
@@ -131,7 +138,13 @@ def project(request, code):
                 saved = services.run(request.user, project)
                 return redirect("siting:run", project.code, saved.number)
         except SitingError as error:
-            form = {"member": member_form, "area": area_form, "layer": layer_form, "adopt": adopt_form}.get(action)
+            form = {
+                "member": member_form,
+                "area": area_form,
+                "layer": layer_form,
+                "adopt": adopt_form,
+                "criteria-set": set_form,
+            }.get(action)
             if form is not None:
                 put_error(form, error)
             else:
@@ -153,6 +166,7 @@ def project(request, code):
             "layer_form": layer_form,
             "area_form": area_form,
             "adopt_form": adopt_form,
+            "set_form": set_form,
             "need": _need(project),
         },
     )

@@ -111,3 +111,24 @@ def test_an_editor_runs_and_hands_off_through_the_pages(world):
     assert response["Location"].endswith(f"/runs/{number}/")
     response = client.post(f"/en/siting/{world.project.code}/runs/{number}/", {"rank": 1})
     assert response.status_code == 302 and "/cooperation/facilities/" in response["Location"]
+
+
+def test_the_projects_criteria_set_is_editable_and_versioned(world):
+    client = _client(world.coordinator)
+    criteria_set = world.project.criteria_set
+    version = criteria_set.version
+    url = f"/en/siting/{world.project.code}/"
+    data = {
+        "action": "criteria-set",
+        "set-name": "Qom rules",
+        "set-legal_status": "rule",
+        "set-source": "Provincial decision (demo)",
+    }
+    assert client.post(url, data).status_code == 302
+    criteria_set.refresh_from_db()
+    assert (criteria_set.name, criteria_set.legal_status, criteria_set.version) == ("Qom rules", "rule", version + 1)
+    response = client.post(url, {**data, "set-name": " "})
+    assert response.status_code == 200
+    criteria_set.refresh_from_db()
+    assert criteria_set.version == version + 1
+    assert _client(world.viewer).post(url, data).status_code in (403, 404)

@@ -338,3 +338,55 @@ def test_the_area_from_an_uploaded_polygon_and_bad_areas(world):
         services.set_area(world.coordinator, world.project, units=[world.units["IR-QOM-01"]])  # no boundary
     services.set_area(world.coordinator, world.project, data=demo.geojson([demo.AREA]), name="area.geojson")
     assert world.project.epsg == 32639
+
+
+def test_every_change_is_audited(world):
+    from municipium.siting.models import Layer as LayerModel
+    from municipium.siting.models import Run as RunModel
+
+    before = AuditEvent.objects.count()
+    layer = services.upload_layer(
+        world.officer, world.project, "landuse", _fc(mapping(box(50.9, 34.5, 50.95, 34.55))), "x.geojson"
+    )
+    made = services.run(world.officer, world.project, draws=20)
+    services.delete_layer(world.officer, layer)
+    events = list(AuditEvent.objects.order_by("pk")[before:])
+    assert len(events) == 3
+    assert [e.action for e in events] == ["create", "create", "delete"]
+    assert [e.model for e in events] == [
+        LayerModel._meta.label_lower,
+        RunModel._meta.label_lower,
+        LayerModel._meta.label_lower,
+    ]
+    assert events[0].after["name"] == "x.geojson" and events[2].before["name"] == "x.geojson"
+    assert events[1].after["number"] == made.number and events[1].actor_id == world.officer.pk
+
+
+def test_owa_with_risk_attitudes_brackets_wlc(world):
+    """OWA's extremes bound the weighted linear combination: with alpha near 0 (optimistic, OR)
+    every candidate scores at least its WLC mean, with a large alpha (AND) at most."""
+    from municipium.lib.siting import pipeline
+
+    inputs, _kept = services.inputs_for(world.project, draws=0)
+    inputs.outlines = False
+    base = pipeline.analyse(inputs)
+    optimistic = pipeline.analyse(pipeline.Inputs(**{**vars(inputs), "method": "owa", "alpha": 0.01}))
+    cautious = pipeline.analyse(pipeline.Inputs(**{**vars(inputs), "method": "owa", "alpha": 50}))
+    allowed = ~base.excluded
+    assert np.all(optimistic.suitability[allowed] >= base.suitability[allowed] - 1e-5)
+    assert np.all(cautious.suitability[allowed] <= base.suitability[allowed] + 1e-5)
+    assert np.nanmean(optimistic.suitability) > np.nanmean(base.suitability) > np.nanmean(cautious.suitability)
+
+
+def test_the_area_from_the_members_boundaries(world):
+    from municipium.siting.models import Member
+
+    world.project.refresh_from_db()
+    qom = world.units["IR-QOM-01"]
+    qom.boundary = mapping(box(50.8, 34.55, 50.95, 34.7))
+    qom.save()
+    member = services.member_for(world.project, qom, 1_201_000)
+    assert (member.lon, member.lat) == pytest.approx((50.875, 34.625))
+    services.set_area(world.coordinator, world.project, units=[qom])
+    assert world.project.area["type"] == "Polygon"
+    assert Member.objects.filter(project=world.project).count() == 4
