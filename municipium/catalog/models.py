@@ -53,6 +53,11 @@ class Category(models.Model):
         return pick(self.name).text or self.code
 
 
+# The variables a user-satisfaction survey publishes (survey_<service>_<measure>): nobody
+# enters them, so entry forms leave them out and completeness does not count them as owed.
+SURVEY_VARIABLE_PREFIX = "survey_"
+
+
 class Variable(models.Model):
     """A raw figure a unit reports for a period."""
 
@@ -81,6 +86,11 @@ class Variable(models.Model):
     @property
     def unit_label(self) -> str:
         return pick(self.unit_of_measure).text
+
+    @property
+    def entered(self) -> bool:
+        """Whether members enter this figure (a survey's published figures they do not)."""
+        return not self.code.startswith(SURVEY_VARIABLE_PREFIX)
 
 
 class Indicator(models.Model):

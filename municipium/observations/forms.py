@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from municipium.accounts import access
-from municipium.catalog.models import Category, ServiceArea, Variable
+from municipium.catalog.models import SURVEY_VARIABLE_PREFIX, Category, ServiceArea, Variable
 from municipium.places.models import Membership, Unit
 
 from . import rules as checks
@@ -131,8 +131,20 @@ class EntrySheet:
         self.load()
 
     def load(self) -> None:
+        from django.db.models import Q
+
+        from municipium.places.views import needed_variables
+
+        query = Variable.objects.filter(service_area=self.area, period_kind=self.kind)
+        needed = needed_variables(self.unit)
+        if needed is not None:
+            # The form follows the indicator sets of the unit's groups (issue 19): another
+            # country's variables of the same service area are not this unit's to enter.
+            # Figures already stored stay on the form, so nothing stored disappears from it.
+            stored_here = Observation.objects.filter(unit=self.unit, period__code=self.period_code)
+            query = query.filter(Q(pk__in=[v.pk for v in needed]) | Q(pk__in=stored_here.values("variable_id")))
         variables = list(
-            Variable.objects.filter(service_area=self.area, period_kind=self.kind)
+            query.exclude(code__startswith=SURVEY_VARIABLE_PREFIX)
             .select_related("breakdown")
             .prefetch_related("breakdown__categories")
             .order_by("order", "code")

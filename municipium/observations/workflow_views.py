@@ -80,13 +80,33 @@ def _failures(unit, period_obj, language):
     return found
 
 
+def _missing(unit, period_code, variables) -> list[dict]:
+    """The member's missing figures by service area, named, each area with the address of
+    the member's entry form for it."""
+    areas: dict[int, dict] = {}
+    for variable in variables:
+        area = variable.service_area
+        if area.pk not in areas:
+            areas[area.pk] = {
+                "area": area,
+                "url": reverse("entry", args=[unit.code, period_code, area.code]),
+                "variables": [],
+            }
+        areas[area.pk]["variables"].append(variable)
+    return list(areas.values())
+
+
 @login_required
 def status_board(request, code, period):
     group, period_code = _board_scope(request, code, period)
     access.require(access.can_coordinate(request.user, group))
     period_obj = Period.objects.filter(code=period_code).first()
     units = workflow.members(group, period_obj) if period_obj else []
-    variables = sorted(set_variables(set_entries(group)), key=lambda v: v.code)
+    # What the sets need from members: a survey's published figures are nobody's to enter.
+    variables = sorted(
+        (v for v in set_variables(set_entries(group)) if v.entered),
+        key=lambda v: (v.service_area.order, v.service_area.code, v.order, v.code),
+    )
     counts = workflow.progress(units, period_obj)
     reported, submissions = set(), {}
     if period_obj and units:
@@ -115,7 +135,9 @@ def status_board(request, code, period):
             {
                 "unit": unit,
                 "counts": [mine[status] for status in STATUSES],
-                "missing": [v for v in variables if (unit.pk, v.pk) not in reported] if variables else None,
+                "missing": _missing(unit, period_code, [v for v in variables if (unit.pk, v.pk) not in reported])
+                if variables
+                else None,
                 "failures": _failures(unit, period_obj, language) if period_obj else [],
                 "owes": owes,
                 "late": bool(deadline and owes and today > deadline.due),

@@ -122,6 +122,17 @@ def set_variables(entries) -> list[Variable]:
     return list(Variable.objects.filter(code__in=names).select_related("service_area"))
 
 
+def needed_variables(unit) -> list[Variable] | None:
+    """The variables the indicator sets of the unit's groups read that members enter (a
+    survey's figures left out): what its entry forms offer and what it owes. None when none
+    of its groups has adopted a set; then every variable of the catalogue is open to it."""
+    groups = Membership.objects.filter(unit=unit).values("group_id")
+    entries = list(SetIndicator.objects.filter(indicator_set__group_id__in=groups).select_related("indicator"))
+    if not entries:
+        return None
+    return [variable for variable in set_variables(entries) if variable.entered]
+
+
 def _observations(units, variables, period, insider):
     rows = Observation.objects.filter(unit__in=units, variable__in=variables, period=period)
     if not insider:
@@ -232,7 +243,8 @@ def group_workspace(request, code):
         "matrix": matrix,
         "periods": periods,
         "period": period,
-        "completeness": completeness(units, variables, found) if variables else [],
+        # What members owe: a survey's published figures are nobody's to enter.
+        "completeness": completeness(units, [v for v in variables if v.entered], found) if variables else [],
     }
     if coordinator:
         context["adoptable"] = adoptable_indicators(group, entries)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from municipium.accounts import access
 from municipium.audit.models import record, snapshot
 from municipium.catalog import services as catalog_services
-from municipium.catalog.models import Indicator, IndicatorSet, ServiceArea, Variable
+from municipium.catalog.models import SURVEY_VARIABLE_PREFIX, Indicator, IndicatorSet, ServiceArea, Variable
 from municipium.lib import numbers
 from municipium.lib.texts import pick
 from municipium.observations.models import ImportBatch, Period, Status, Via
@@ -51,7 +51,7 @@ class PublishError(Exception):
 
 
 def variable_code(service: str, measure: str) -> str:
-    return f"survey_{service}_{measure}"
+    return f"{SURVEY_VARIABLE_PREFIX}{service}_{measure}"
 
 
 def _in_every_language(make) -> dict:

@@ -63,7 +63,7 @@ def test_the_board_lists_failed_checks_with_a_link_to_the_entry_page_and_what_is
     assert "Billed water cannot exceed the water produced." in alpha
     assert 'href="/en/entry/A/2024/water/"' in alpha
     assert "outside the usual range" not in page  # the unrelated group's rule is not applied
-    assert "<code>water_billed</code>" in beta.split('class="board-missing"')[1].split("</td>")[0]
+    assert "<li>water_billed</li>" in beta.split('class="board-missing"')[1].split("</td>")[0]
     assert "None" in beta.split('class="board-failures"')[1]
 
 
