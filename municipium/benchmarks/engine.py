@@ -573,6 +573,7 @@ class RefreshResult:
     deleted: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # indicator code: why it has no values
     seconds: float = 0.0
+    absorbed: int = 0  # queued recomputes this full one made unnecessary
 
     def summary(self) -> str:
         def count(d: dict[str, int], table: str) -> int:
@@ -583,6 +584,8 @@ class RefreshResult:
             f"values {count(self.written, IV_TABLE)} written / {count(self.deleted, IV_TABLE)} deleted, "
             f"group statistics {count(self.written, GS_TABLE)} / {count(self.deleted, GS_TABLE)}"
         )
+        if self.absorbed:
+            text += f"; {self.absorbed} queued recomputes absorbed"
         for code, error in sorted(self.errors.items()):
             text += f"\n{code}: {error}"
         return text
@@ -683,7 +686,23 @@ def recompute_changed(variable_ids: Iterable[int], period_ids: Iterable[int]) ->
 
 def recompute_all(progress: Callable[[int, int], None] | None = None) -> RefreshResult:
     """Recompute every indicator for every period, one indicator at a time so memory stays
-    bounded by one indicator's frames; stores only what differs. `progress(done, total)`."""
+    bounded by one indicator's frames; stores only what differs. `progress(done, total)`.
+
+    The recomputes waiting in the task queue when it starts are absorbed (done by this pass,
+    `tasks.absorb_queued`), and queued again if it fails."""
+    from . import tasks
+
+    absorbed = tasks.absorb_queued()
+    try:
+        result = _recompute_all(progress)
+    except BaseException:
+        tasks.unabsorb(absorbed)
+        raise
+    result.absorbed = len(absorbed)
+    return result
+
+
+def _recompute_all(progress: Callable[[int, int], None] | None) -> RefreshResult:
     started = time.perf_counter()
     ctx = Context()
     ctx.cache = VariableCache()
