@@ -255,6 +255,8 @@ def upload_layer(actor, project: Project, topic: str, data: bytes, name: str, sy
         raise SitingError(_("Set the study area before uploading layers."), "topic")
     area = shape(project.area)
     raster = topic in RASTER_TOPICS and layers.kind_of_safe(data, name) == "geotiff"
+    if topic in (Topic.ELEVATION, Topic.GROUNDWATER) and not raster:
+        raise SitingError(layer_message(layers.LayerError("not_raster", "not a GeoTIFF"), name), "file")
     try:
         if raster:
             found_raster = layers.read_raster(data, name)

@@ -306,8 +306,9 @@ def test_rasters_are_checked(world, monkeypatch):
     _refused(world, "elevation", _tiff(), "big.tif", "more than")
 
 
-def test_a_raster_is_not_a_vector_layer(world):
+def test_a_raster_is_not_a_vector_layer_nor_the_reverse(world):
     _refused(world, "roads", _tiff(), "roads.tif", "raster")
+    _refused(world, "elevation", _fc(mapping(Point(50.9, 34.6))), "dem.geojson", "is not a GeoTIFF")
 
 
 def test_a_missing_layer_stops_the_run_with_its_name(world):
