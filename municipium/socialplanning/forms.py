@@ -54,11 +54,24 @@ class RoundForm(forms.ModelForm):
             "year",
             "horizon",
             "norms",
+            "projection",
+            "assumptions",
             "opens",
             "agreement_deadline",
             "agency_deadline",
         ]
-        widgets = {"opens": DATE, "agreement_deadline": DATE, "agency_deadline": DATE}
+        widgets = {
+            "opens": DATE,
+            "agreement_deadline": DATE,
+            "agency_deadline": DATE,
+            "assumptions": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "assumptions": _(
+                'JSON, e.g. {"survival": {"0-14": 0.999, "15-64": 0.996, "65-79": 0.97, "80+": 0.86}, '
+                '"migration": {"15-64": -0.005}, "births_per_person": 0.013, "mothers": ["15-64"]}'
+            )
+        }
 
     def __init__(self, *args, groups, **kwargs):
         super().__init__(*args, **kwargs)

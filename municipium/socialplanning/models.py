@@ -196,15 +196,32 @@ class Round(models.Model):
     horizon = models.PositiveSmallIntegerField(_("Planning year"))
     norms = models.ForeignKey(NormTable, on_delete=models.PROTECT, related_name="rounds", verbose_name=_("Norms"))
     opens = models.DateField(_("Opens on"))
+
+    class Projection(models.TextChoices):
+        CONSTANT = "constant", _("Constant rates of the last five years")
+        COHORT = "cohort", _("Cohort-component, with the assumptions below")
+
+    projection = models.CharField(
+        _("Projection to the planning year"), max_length=16, choices=Projection.choices, default=Projection.CONSTANT
+    )
+    # The cohort-component projection's stated assumptions, by age band code: yearly survival
+    # ratios, yearly net migration rates, births per person of the mothers' bands a year.
+    assumptions = models.JSONField(_("Assumptions of the cohort-component projection"), default=dict, blank=True)
     agreement_deadline = models.DateField(_("Draft agreements due by"))
     agency_deadline = models.DateField(_("Proposals due at the agency by"))
 
     class Meta:
         ordering = ["-year", "code"]
         constraints = [
-            models.CheckConstraint(condition=Q(horizon__gte=models.F("year")), name="round_horizon_after_year"),
             models.CheckConstraint(
-                condition=Q(agency_deadline__gte=models.F("opens")), name="round_deadline_after_opening"
+                condition=Q(horizon__gte=models.F("year")),
+                name="round_horizon_after_year",
+                violation_error_message=_("The planning year cannot come before the year of the figures."),
+            ),
+            models.CheckConstraint(
+                condition=Q(agency_deadline__gte=models.F("opens")),
+                name="round_deadline_after_opening",
+                violation_error_message=_("The agency's deadline cannot come before the round opens."),
             ),
         ]
 

@@ -66,6 +66,8 @@ class Target:
 
 
 def target_populations(round_: Round, norm: Norm, units: list[Unit]) -> dict[int, Target]:
+    if round_.projection == Round.Projection.COHORT and norm.variable.breakdown_id is not None:
+        return _cohort(round_, norm, units)
     ids = [u.pk for u in units]
     years = list(range(round_.year - TREND_YEARS, round_.year + 1))
     found = _target(norm, ids, years)
@@ -82,6 +84,50 @@ def target_populations(round_: Round, norm: Norm, units: list[Unit]) -> dict[int
         projected = projection.constant_rate({"t": base}, {"t": rate or 0.0}, round_.horizon - round_.year)["t"]
         out[unit_id] = Target(base, projected, rate)
     return out
+
+
+def _cohort(round_: Round, norm: Norm, units: list[Unit]) -> dict[int, Target]:
+    """The target group carried to the planning year by the cohort-component projection of the
+    whole population by age band, under the round's stated assumptions; a unit lacking a band
+    in the round's year is missing."""
+    bands = list(norm.variable.breakdown.categories.order_by("order", "code").values_list("code", flat=True))
+    a = round_.assumptions or {}
+    widths = projection.band_widths(bands)
+    wanted = list(norm.categories or []) or bands
+    full = Norm(variable=norm.variable, categories=bands)
+    found = _target_bands(full, [u.pk for u in units], round_.year)
+    out = {}
+    for unit in units:
+        base = found.get(unit.pk)
+        if base is None or len(base) < len(bands):
+            out[unit.pk] = Target(None, None, None)
+            continue
+        rows = projection.cohort_component(
+            [base[b] for b in bands],
+            widths,
+            [float(a["survival"][b]) for b in bands],
+            float(a.get("births_per_person", 0)),
+            [bands.index(b) for b in a.get("mothers", [])],
+            [float((a.get("migration") or {}).get(b, 0)) for b in bands],
+            round_.horizon - round_.year,
+        )
+        out[unit.pk] = Target(sum(base[b] for b in wanted), sum(rows[-1][bands.index(b)] for b in wanted), None)
+    return out
+
+
+def _target_bands(norm: Norm, unit_ids: list[int], year: int) -> dict[int, dict[str, float]]:
+    rows = Observation.objects.filter(
+        unit_id__in=unit_ids,
+        variable_id=norm.variable_id,
+        period__code=str(year),
+        breakdown__in=list(norm.categories),
+        status="published",
+        value__isnull=False,
+    ).values_list("unit_id", "breakdown", "value")
+    found: dict[int, dict[str, float]] = defaultdict(dict)
+    for unit_id, breakdown, value in rows:
+        found[unit_id][breakdown] = float(value or 0)
+    return found
 
 
 @dataclass

@@ -480,7 +480,51 @@ def read_matrix(data: bytes, name: str, settlements, services) -> dict[tuple[str
 # -- the planning round ------------------------------------------------------------------------
 
 
+def check_assumptions(item: Round) -> None:
+    """The cohort-component projection's assumptions, stated in full for every age band of
+    the round's norms: a survival ratio between 0 and 1, optional net migration above −1,
+    births per person of the mothers' bands not negative."""
+    from municipium.lib.socialneed.projection import ProjectionError, band_widths
+
+    if item.projection != Round.Projection.COHORT:
+        return
+    a = item.assumptions if isinstance(item.assumptions, dict) else None
+    if a is None or not isinstance(a.get("survival"), dict):
+        raise PlanningError(_("State the survival ratio of every age band (survival)."), "assumptions")
+    variables = {n.variable for n in item.norms.norms.select_related("variable__breakdown")} if item.norms_id else set()
+    for variable in variables:
+        if variable.breakdown is None:
+            continue
+        bands = list(variable.breakdown.categories.order_by("order", "code").values_list("code", flat=True))
+        try:
+            band_widths(bands)
+        except ProjectionError as error:
+            raise PlanningError(str(error), "projection") from error
+        for band in bands:
+            value = a["survival"].get(band)
+            if not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise PlanningError(
+                    _("The survival ratio of %(band)s must be a number between 0 and 1.") % {"band": band},
+                    "assumptions",
+                )
+            migration = (a.get("migration") or {}).get(band, 0)
+            if not isinstance(migration, int | float) or migration <= -1:
+                raise PlanningError(
+                    _("The net migration rate of %(band)s must be a number above -1.") % {"band": band},
+                    "assumptions",
+                )
+        mothers = a.get("mothers", [])
+        if not isinstance(mothers, list) or any(m not in bands for m in mothers):
+            raise PlanningError(_("The mothers' bands must be age bands of the population."), "assumptions")
+    births = a.get("births_per_person", 0)
+    if not isinstance(births, int | float) or births < 0:
+        raise PlanningError(_("Births per person cannot be negative."), "assumptions")
+
+
 def save_round(actor, item: Round) -> Round:
+    if item.assumptions is None:
+        item.assumptions = {}
+    check_assumptions(item)
     if item.horizon is not None and item.year is not None and item.horizon < item.year:
         raise PlanningError(_("The planning year cannot come before the year of the figures."), "horizon")
     if item.agency_deadline and item.opens and item.agency_deadline < item.opens:

@@ -3,6 +3,8 @@ outsiders), check the form, call a service, render. Figures come from `planning`
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
@@ -211,6 +213,7 @@ def round_view(request, code):
             "shared_form": shared_form,
             "editable": editable,
             "coordinator": coordinator,
+            "assumptions": json.dumps(round_.assumptions, ensure_ascii=False),
         },
     )
 

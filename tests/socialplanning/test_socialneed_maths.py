@@ -185,3 +185,10 @@ def test_quotas_proportional_to_need_by_largest_remainder():
     assert sum(quotas.quotas(101, {"A": 1, "B": 1, "C": 1}).values()) == 101
     with pytest.raises(quotas.QuotaError):
         quotas.quotas(10, {"A": 0, "B": 0})
+
+
+def test_age_band_widths_from_their_codes():
+    assert projection.band_widths(["0-14", "15-64", "65-79", "80+"]) == [15, 50, 15, None]
+    for bad in (["0-14", "16-64"], ["80+", "0-14"], ["0-14", "old"], ["14-0"]):
+        with pytest.raises(projection.ProjectionError):
+            projection.band_widths(bad)

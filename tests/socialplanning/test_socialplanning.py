@@ -316,3 +316,93 @@ def test_coverage_and_occupancy_show_as_percentages(world):
     assert f"{alpha.coverage_percent:.0f}%" in page
     supply = _client(world.alpha_officer).get("/en/social/supply/BG-T01/").content.decode()
     assert "100%" in supply  # the day centre: 10 users in 10 places
+
+
+COHORT = {
+    "survival": {"0-14": 0.999, "15-64": 0.997, "65-79": 0.97, "80+": 0.85},
+    "migration": {"15-64": -0.01},
+    "births_per_person": 0.012,
+    "mothers": ["15-64"],
+}
+
+
+def test_a_round_may_project_by_cohort_component_with_stated_assumptions(world):
+    from municipium.lib.socialneed import projection
+    from municipium.socialplanning.models import Round
+
+    cohort = services.save_round(
+        world.coordinator,
+        Round(
+            code="paz-cohort",
+            title="Cohort round",
+            group=world.group,
+            year=2022,
+            horizon=2025,
+            norms=world.table,
+            projection="cohort",
+            assumptions=COHORT,
+            opens=dt.date(2023, 2, 1),
+            agreement_deadline=dt.date(2023, 3, 15),
+            agency_deadline=dt.date(2023, 3, 31),
+        ),
+    )
+    rows = projection.cohort_component(
+        [500, 3000, 900, 300], [15, 50, 15, None], [0.999, 0.997, 0.97, 0.85], 0.012, [1], [0, -0.01, 0, 0], 3
+    )
+    day = next(s for s in planning.needs_table(cohort) if s.service_type.code == "day-care-older")
+    beta = next(r for r in day.rows if r.unit.code == "BG-T02")
+    assert beta.target == pytest.approx(rows[-1][2] + rows[-1][3])
+    assert beta.line.need == pytest.approx((rows[-1][2] + rows[-1][3]) * 5 / 1000)
+    assert next(r for r in day.rows if r.unit.code == "BG-T03").line is None  # Gamma lacks 65-79
+    page = _client(world.coordinator).get("/en/social/rounds/paz-cohort/").content.decode()
+    assert "cohort-component" in page and "births_per_person" in page
+    before = _state(), Round.objects.count()
+    for bad in ({}, {"survival": {"0-14": 1.2}}, {**COHORT, "mothers": ["20-40"]}, {**COHORT, "births_per_person": -1}):
+        with pytest.raises(PlanningError) as caught:
+            services.save_round(
+                world.coordinator,
+                Round(
+                    code="paz-bad",
+                    title="Bad",
+                    group=world.group,
+                    year=2022,
+                    horizon=2025,
+                    norms=world.table,
+                    projection="cohort",
+                    assumptions=bad,
+                    opens=dt.date(2023, 2, 1),
+                    agreement_deadline=dt.date(2023, 3, 15),
+                    agency_deadline=dt.date(2023, 3, 31),
+                ),
+            )
+        assert caught.value.field == "assumptions"
+    assert (_state(), Round.objects.count()) == before
+
+
+def test_a_coordinator_starts_a_round_in_the_form_and_bad_input_changes_nothing(world):
+    from municipium.socialplanning.models import Round
+
+    client = _client(world.coordinator)
+    data = {
+        "code": "paz-form",
+        "title": "Round from the form",
+        "group": world.group.pk,
+        "year": 2022,
+        "horizon": 2021,
+        "norms": world.table.pk,
+        "projection": "constant",
+        "assumptions": "",
+        "opens": "2023-02-01",
+        "agreement_deadline": "2023-03-15",
+        "agency_deadline": "2023-03-31",
+    }
+    count = Round.objects.count()
+    page = client.post("/en/social/rounds/new/", data)
+    assert page.status_code == 200 and b"cannot come before the year of the figures" in page.content
+    page = client.post(
+        "/en/social/rounds/new/", {**data, "horizon": 2025, "projection": "cohort", "assumptions": "{oops"}
+    )
+    assert page.status_code == 200 and Round.objects.count() == count
+    assert client.post("/en/social/rounds/new/", {**data, "horizon": 2025}).status_code == 302
+    assert Round.objects.get(code="paz-form").assumptions == {}
+    assert _client(world.alpha_officer).get("/en/social/rounds/new/").status_code == 404

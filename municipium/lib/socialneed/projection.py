@@ -82,3 +82,29 @@ def cohort_component(
             nxt.append(value * (1 + migration[i]))
         rows.append(nxt)
     return rows
+
+
+def band_widths(codes: Sequence[str]) -> list[int | None]:
+    """Widths in years of age bands written "0-14", "15-64", "80+" (the open last band: None).
+    The bands must follow each other without gaps or overlaps."""
+    import re
+
+    widths: list[int | None] = []
+    expected = None
+    for n, code in enumerate(codes):
+        closed = re.fullmatch(r"\s*(\d+)\s*[-–]\s*(\d+)\s*", code)
+        open_ = re.fullmatch(r"\s*(\d+)\s*\+\s*", code)
+        if closed:
+            low, high = int(closed[1]), int(closed[2])
+            if high < low:
+                raise ProjectionError(f"the age band {code} ends before it starts")
+            width: int | None = high - low + 1
+        elif open_ and n == len(codes) - 1:
+            low, width = int(open_[1]), None
+        else:
+            raise ProjectionError(f"{code} is not an age band such as 15-64, or an open last band such as 80+")
+        if expected is not None and low != expected:
+            raise ProjectionError(f"the age band {code} does not follow the one before it")
+        expected = low + width if width else None
+        widths.append(width)
+    return widths
