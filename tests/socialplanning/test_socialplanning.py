@@ -406,3 +406,13 @@ def test_a_coordinator_starts_a_round_in_the_form_and_bad_input_changes_nothing(
     assert client.post("/en/social/rounds/new/", {**data, "horizon": 2025}).status_code == 302
     assert Round.objects.get(code="paz-form").assumptions == {}
     assert _client(world.alpha_officer).get("/en/social/rounds/new/").status_code == 404
+
+
+def test_a_service_type_without_service_points_reaches_no_one_and_an_agenda_may_link_the_round(world):
+    result = planning.accessibility(world.round, world.residential, "gaussian", 20)
+    assert len(result.access) == 3 and not any(result.access) and result.services == []
+    from municipium.meetings import links
+
+    kind = links.KINDS["socialplanning.round"]
+    assert kind.url(world.round) == f"/en/social/rounds/{world.round.code}/"
+    assert kind.visible(world.beta_officer, world.round) and not kind.visible(world.outsider, world.round)
