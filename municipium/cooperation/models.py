@@ -160,6 +160,8 @@ DRIVERS = [
     ("pe", _("Population equivalent")),
     ("capacity", _("Reserved capacity")),
     ("zone_area", _("Area in the protection zone (km²)")),
+    ("haul_km", _("Haul distance to the facility (km)")),
+    ("tonne_km", _("Waste hauled (tonne-km)")),
 ]
 
 

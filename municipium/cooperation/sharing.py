@@ -93,7 +93,7 @@ def driver_values(facility: Facility, participants) -> dict[int, dict[str, tuple
     out = {}
     for p in participants:
         values = {}
-        for driver in OBSERVED.keys() | {"pe", "capacity", "zone_area"}:
+        for driver in OBSERVED.keys() | {"pe", "capacity", "zone_area", "haul_km"}:
             typed = (p.drivers or {}).get(driver)
             if typed not in (None, ""):
                 values[driver] = (float(typed), "typed")
@@ -103,6 +103,16 @@ def driver_values(facility: Facility, participants) -> dict[int, dict[str, tuple
                 values[driver] = (zone_area.get(p.unit_id, 0.0), "zones")
             else:
                 values[driver] = (None, "")
+        # Tonne-kilometres: what each participant's waste costs to haul to the site (the
+        # siting module hands over the haul distances), unless typed.
+        typed = (p.drivers or {}).get("tonne_km")
+        tonnes, haul = values["tonnes"][0], values["haul_km"][0]
+        if typed not in (None, ""):
+            values["tonne_km"] = (float(typed), "typed")
+        elif tonnes is not None and haul is not None:
+            values["tonne_km"] = (tonnes * haul, "derived")
+        else:
+            values["tonne_km"] = (None, "")
         out[p.pk] = values
     return out
 

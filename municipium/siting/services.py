@@ -736,7 +736,7 @@ def hand_off(actor, run_: Run, rank_: int, year: int | None = None):
     (haul_km) as drivers; the variable cost shared by tonnes. Costs are then entered and
     shared in the cooperation module."""
     from municipium.cooperation import services as cooperation
-    from municipium.cooperation.models import Facility, Participant
+    from municipium.cooperation.models import Facility, Participant, Scenario
 
     project = run_.project
     chosen = candidate(run_, rank_)
@@ -782,4 +782,9 @@ def hand_off(actor, run_: Run, rank_: int, year: int | None = None):
             drivers["haul_km"] = round(km, 2)
             participant.drivers = drivers
             cooperation.save_participant(actor, participant)
+        # Beside the split by tonnes, the one where the variable cost follows the haul
+        # (tonnes × km to this site), for the councils to compare.
+        name = _("Variable cost shared by tonne-km")
+        if not facility.scenarios.filter(name=name).exists():
+            cooperation.save_scenario(actor, Scenario(facility=facility, name=name, variable_driver="tonne_km"))
     return facility

@@ -171,8 +171,25 @@ def test_a_joint_site_hands_its_haul_distances_to_cost_sharing(world):
         assert drivers[code]["haul_km"] == pytest.approx(km, abs=0.01)
     tonnes_year = world.run.inputs["need"]["tonnes"] / 20
     assert drivers["IR-QOM-01"]["tonnes"] == pytest.approx(tonnes_year * 1_201_000 / 1_216_600, abs=0.1)
+    # The costs are entered in cost sharing; the hand-off adds a scenario in which the
+    # variable cost follows the haul (tonnes × km to the site).
+    from municipium.cooperation import services as cooperation
+    from municipium.cooperation import sharing
+
+    facility.variable_opex = 1_000_000
+    cooperation.save_facility(world.coordinator, facility)
+    comparison = sharing.compare(facility, "two_part")
+    assert [v.scenario.variable_driver for v in comparison.variants[1:]] == ["tonne_km"]
+    tonne_km = {c: d["tonnes"] * d["haul_km"] for c, d in drivers.items()}
+    for participant, (by_tonnes, by_haul) in comparison.rows():
+        code = participant.unit.code
+        assert by_tonnes == pytest.approx(
+            1_000_000 * drivers[code]["tonnes"] / sum(d["tonnes"] for d in drivers.values())
+        )
+        assert by_haul == pytest.approx(1_000_000 * tonne_km[code] / sum(tonne_km.values()))
     again = services.hand_off(world.coordinator, world.run, 1)
     assert again.pk == facility.pk and Participant.objects.filter(facility=facility).count() == 4
+    assert facility.scenarios.count() == 1
     with pytest.raises(SitingError):
         services.hand_off(world.coordinator, world.run, 99)
 
