@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from municipium.accounts import access
 from municipium.catalog.models import SURVEY_VARIABLE_PREFIX, Category, ServiceArea, Variable
+from municipium.lib.texts import pick
 from municipium.places.models import Membership, Unit
 
 from . import rules as checks
@@ -159,6 +160,15 @@ class EntrySheet:
         ):
             if rule.group_id is None or rule.group_id in groups:
                 rules.setdefault(rule.variable_id, []).append(rule)
+        # The checks every variable gets by default (issue 19), named in the reader's language.
+        wholes = {checks.PARTS[v.code] for v in variables if v.code in checks.PARTS}
+        names = {
+            v.code: pick(v.name, self.language).text or v.code
+            for v in [*variables, *Variable.objects.filter(code__in=wholes - {v.code for v in variables})]
+        }
+        for variable in variables:
+            mine = rules.setdefault(variable.pk, [])
+            mine += checks.default_rules(variable.code, mine, names, self.language)
         self.slots: list[Slot] = []
         for variable in variables:
             categories = list(variable.breakdown.categories.all()) if variable.breakdown_id else [None]

@@ -95,6 +95,71 @@ def show(value: float | None, language: str | None = None) -> str:
     return numbers.format_number(value, decimals, language)
 
 
+# ----------------------------------------------------------------------------------------
+# Checks that apply by default (issue 19): plausibility the starter catalogue's variables
+# carry without anyone writing a rule. Coordinators' rules come on top; a coordinator's
+# change rule on a variable replaces the default ten-fold check.
+
+
+class DefaultRule(NamedTuple):
+    """A rule in the shape of a ValidationRule, made in code rather than stored."""
+
+    kind: str
+    expression: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    threshold: float | None = None
+    severity: str = WARNING
+    message: dict = {}
+    group_id: None = None
+
+
+# A part that cannot be larger than its whole: {part: whole} over the starter's codes.
+PARTS = {
+    "water_billed": "water_produced",
+    "water_billed_households": "water_billed",
+    "water_samples_compliant": "water_samples_total",
+    "wastewater_treated": "wastewater_collected",
+    "water_pop_served": "population",
+    "sewer_pop_served": "population",
+    "waste_separate": "waste_collected",
+    "waste_recycled": "waste_collected",
+    "waste_landfilled": "waste_collected",
+    "waste_pop_covered": "population",
+    "roads_paved_length": "roads_length",
+    "roads_good_length": "roads_length",
+    "housing_vacant": "housing_dwellings",
+    "capex": "expenditure_total",
+    "capex_external": "capex",
+    "permits_on_time": "permits_issued",
+    "projects_on_time": "projects_completed",
+    "projects_on_budget": "projects_completed",
+    "geo_buildings_addressed": "geo_buildings_total",
+    "geo_surveys_on_time": "geo_surveys_received",
+    "geo_requests_online": "geo_requests_total",
+    "revenue_own": "revenue_total",
+    "tax_payments_online": "tax_payments_total",
+}
+JUMP = 10  # a figure ten times (or a tenth of) the previous period's is worth a second look
+
+
+def default_rules(code: str, rules: Iterable, names: Mapping[str, str], language: str | None = None) -> list:
+    """The checks a variable gets by default, besides its coordinators' `rules`: the
+    ten-fold jump unless they set a change rule, and that a part is no larger than its
+    whole (`names`: variable code -> name in the reader's language)."""
+    found: list = []
+    if not any(rule.kind == "change" for rule in rules):
+        found.append(DefaultRule("jump", threshold=JUMP))
+    whole = PARTS.get(code)
+    if whole is not None:
+        text = _("%(part)s cannot be larger than %(whole)s; please check both figures") % {
+            "part": names.get(code, code),
+            "whole": names.get(whole, whole),
+        }
+        found.append(DefaultRule("consistency", expression=f"{code} <= {whole}", message={_language(language): text}))
+    return found
+
+
 def _rule_message(rule, default: str, language: str | None) -> str:
     picked = pick(getattr(rule, "message", None) or {}, language).text
     return picked or default
@@ -157,6 +222,24 @@ def check_value(
                         "previous": show(previous, language)
                     }
                 found.append(Finding(rule.severity, _rule_message(rule, default, language)))
+        elif rule.kind == "jump" and previous and value and (value > 0) == (previous > 0):
+            ratio = value / previous
+            if ratio >= rule.threshold:
+                message = _(
+                    "%(value)s is more than ten times the previous period's figure (%(previous)s); please check it"
+                )
+            elif ratio <= 1 / rule.threshold:
+                message = _(
+                    "%(value)s is less than a tenth of the previous period's figure (%(previous)s); please check it"
+                )
+            else:
+                continue
+            found.append(
+                Finding(
+                    rule.severity,
+                    message % {"value": show(value, language), "previous": show(previous, language)},
+                )
+            )
     return found
 
 

@@ -61,7 +61,7 @@ def _sheet(request, unit, period, area) -> EntrySheet:
     return EntrySheet(unit, canonical, area, get_language(), user=request.user)
 
 
-def _entry_page(request, sheet, status=200):
+def _entry_page(request, sheet, status=200, confirm=""):
     from .workflow_views import ReopenForm
 
     statuses = sheet.statuses
@@ -77,6 +77,7 @@ def _entry_page(request, sheet, status=200):
             and bool(statuses & {Status.SUBMITTED, Status.APPROVED}),
             "reopen_form": ReopenForm(initial={"unit": sheet.unit.code}),
             "validate_url": reverse("entry-validate", args=[sheet.unit.code, sheet.period_code, sheet.area.code]),
+            "confirm": confirm,
         },
         status=status,
     )
@@ -95,6 +96,17 @@ def entry(request, unit, period, area):
     if not sheet.bind(request.POST, submit=submit):
         messages.error(request, _("Nothing was saved: correct the figures marked below."))
         return _entry_page(request, sheet)
+    # Warnings are not silent (issue 19): the officer sees them on the page and saves again
+    # to confirm those figures; the confirmation goes into the audit trail.
+    warned = [slot.key for slot in sheet.slots if slot.warnings and not slot.locked]
+    confirmed = set(request.POST.get("confirmed", "").split(","))
+    if set(warned) - confirmed:
+        messages.warning(
+            request,
+            _("Nothing was saved yet: check the figures with a warning below, then save again to confirm them."),
+        )
+        return _entry_page(request, sheet, confirm=",".join(warned))
+    note = _("warnings confirmed: %(fields)s") % {"fields": ", ".join(warned)} if warned else ""
     status = Status.SUBMITTED if submit else Status.DRAFT
     with transaction.atomic():
         period_obj = Period.objects.for_code(sheet.period_code)
@@ -112,7 +124,7 @@ def entry(request, unit, period, area):
                     via=Via.FORM,
                     created_by=request.user,
                 )
-                result = write_observations(rows, batch=batch, actor=request.user, via=Via.FORM)
+                result = write_observations(rows, batch=batch, actor=request.user, via=Via.FORM, note=note)
     if conflict:
         messages.error(request, _("Nothing was saved: some figures were changed by someone else meanwhile."))
         return _entry_page(request, sheet, status=409)

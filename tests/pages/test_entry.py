@@ -195,8 +195,11 @@ def test_inline_validation_returns_a_message_for_the_field_and_a_warning_does_no
     assert 'id="m1" hx-swap-oob="innerHTML"' in page
     assert "Billed cannot exceed produced." in page
     assert "150 % change from the previous period" in page
-    # a warning alone: saved
-    response = client.post(url(), filled(**{"value-water_produced.": "5000", "value-water_billed.": "2000"}))
+    # a warning alone: saved once the officer confirms it (issue 19: warnings are not silent)
+    data = filled(**{"value-water_produced.": "5000", "value-water_billed.": "2000"})
+    response = client.post(url(), data)
+    assert response.status_code == 200 and not Observation.objects.filter(period__code="2024").exists()
+    response = client.post(url(), {**data, "confirmed": response.context["confirm"]})
     assert response.status_code == 302
     # the error blocks
     response = client.post(
