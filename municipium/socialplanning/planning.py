@@ -247,6 +247,36 @@ def shared_quotas(shared: SharedService) -> list[dict]:
     return out
 
 
+def proposal_check(round_: Round, unit: Unit, table: list[TypeSummary] | None = None) -> list[dict]:
+    """A municipality's proposal against its identified need, type by type: the places it
+    plans for the planning year beside the need and today's capacity, flagged where they fall
+    short of the need or exceed it by the same thresholds as the supply (lib/socialneed)."""
+    from .models import ProposalLine
+
+    table = table if table is not None else needs_table(round_, [unit])
+    planned: dict[int, float] = defaultdict(float)
+    for line in ProposalLine.objects.filter(proposal__round=round_, proposal__unit=unit):
+        planned[line.service_type_id] += line.places
+    out = []
+    for summary in table:
+        row = next((r for r in summary.rows if r.unit.pk == unit.pk), None)
+        if row is None or row.line is None:
+            continue
+        places = planned.get(summary.service_type.pk)
+        check = need.Line(need=row.line.need, capacity=places or 0.0)
+        out.append(
+            {
+                "service_type": summary.service_type,
+                "need": row.line.need,
+                "capacity": row.line.capacity,
+                "proposed": places,
+                "difference": (places or 0.0) - row.line.need,
+                "flags": [str(FLAGS[f]) for f in check.flags() if f != "waiting"],
+            }
+        )
+    return out
+
+
 # -- accessibility -----------------------------------------------------------------------------
 
 DECAYS = ("none", "step", "gaussian")

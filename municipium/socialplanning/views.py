@@ -279,6 +279,7 @@ def proposal(request, code, unit):
             "proposal": item,
             "lines": item.lines.select_related("service_type") if item else [],
             "table": table,
+            "check": planning.proposal_check(round_, unit, table),
             "forms": forms if editable else None,
         },
     )

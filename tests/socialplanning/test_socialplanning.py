@@ -416,3 +416,21 @@ def test_a_service_type_without_service_points_reaches_no_one_and_an_agenda_may_
     kind = links.KINDS["socialplanning.round"]
     assert kind.url(world.round) == f"/en/social/rounds/{world.round.code}/"
     assert kind.visible(world.beta_officer, world.round) and not kind.visible(world.outsider, world.round)
+
+
+def test_a_proposal_is_checked_against_the_identified_need(world):
+    beta = world.units["BG-T02"]
+    proposal = services.proposal_for(world.beta_officer, world.round, beta)
+    services.save_line(
+        world.beta_officer, ProposalLine(proposal=proposal, service_type=world.day_care, places=4, funding="municipal")
+    )
+    services.save_line(
+        world.beta_officer, ProposalLine(proposal=proposal, service_type=world.residential, places=9, funding="state")
+    )
+    check = {c["service_type"].code: c for c in planning.proposal_check(world.round, beta)}
+    assert check["day-care-older"]["need"] == pytest.approx(6.0)  # 1,200 aged 65+ × 5 / 1,000
+    assert check["day-care-older"]["difference"] == pytest.approx(-2.0)
+    assert check["day-care-older"]["flags"] == ["Under-supplied"]  # 4 of 6 places: 67 %
+    assert check["residential-older"]["difference"] == pytest.approx(0) and check["residential-older"]["flags"] == []
+    page = _client(world.beta_officer).get(f"/en/social/rounds/{world.round.code}/BG-T02/").content.decode()
+    assert 'class="table table-sm check"' in page and "Under-supplied" in page
