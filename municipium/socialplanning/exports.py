@@ -156,7 +156,39 @@ def response(round_, unit, fmt: str) -> HttpResponse:
                 "council_decision": pl.String,
             },
         )
-        data = to_xlsx({"needs": _needs_frame(table), "proposal": _lines_frame(round_, unit), "shared": quotas})
+        units_checked = [unit] if unit is not None else planning.members(round_)
+        check = pl.DataFrame(
+            [
+                {
+                    "unit": u.code,
+                    "service_type": c["service_type"].code,
+                    "need": c["need"],
+                    "capacity": c["capacity"],
+                    "proposed": c["proposed"],
+                    "proposed_minus_need": c["difference"],
+                    "flags": ", ".join(c["flags"]),
+                }
+                for u in units_checked
+                for c in planning.proposal_check(round_, u, table)
+            ],
+            schema={
+                "unit": pl.String,
+                "service_type": pl.String,
+                "need": pl.Float64,
+                "capacity": pl.Float64,
+                "proposed": pl.Float64,
+                "proposed_minus_need": pl.Float64,
+                "flags": pl.String,
+            },
+        )
+        data = to_xlsx(
+            {
+                "needs": _needs_frame(table),
+                "proposal": _lines_frame(round_, unit),
+                "check": check,
+                "shared": quotas,
+            }
+        )
         out = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         out["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         return out
@@ -214,4 +246,10 @@ def access_geojson(result: planning.Accessibility) -> dict:
                 },
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    units = {s.unit_id: s.unit for s in result.settlements}
+    outlines = [
+        {"type": "Feature", "geometry": u.boundary, "properties": {"kind": "unit", "label": u.label, "value_text": ""}}
+        for u in units.values()
+        if u.boundary
+    ]
+    return {"type": "FeatureCollection", "features": outlines + features}

@@ -11,18 +11,22 @@
       .then(function (collection) {
         var map = L.map(el, { attributionControl: false, zoomSnap: 0.25, keyboard: true });
         var layer = L.geoJSON(collection, {
+          // One style per kind: municipal outlines, service points, settlements by colour.
+          style: function (feature) {
+            var p = feature.properties;
+            if (p.kind === "unit") { return { color: "#607d8b", weight: 1, fill: false }; }
+            if (p.kind === "service") { return { color: "#1b1b1b", weight: 2, fillColor: "#ffffff", fillOpacity: 1 }; }
+            return { color: "#37474f", weight: 1, fillColor: p.color, fillOpacity: 0.85 };
+          },
           pointToLayer: function (feature, latlng) {
             var p = feature.properties;
-            if (p.kind === "service") {
-              return L.circleMarker(latlng, { radius: 7, color: "#1b1b1b", weight: 2, fillColor: "#ffffff", fillOpacity: 1 });
-            }
-            var radius = Math.max(3, Math.min(14, Math.sqrt(p.population || 0) / 8));
-            return L.circleMarker(latlng, { radius: radius, color: "#37474f", weight: 1, fillColor: p.color, fillOpacity: 0.85 });
+            var radius = p.kind === "service" ? 7 : Math.max(3, Math.min(14, Math.sqrt(p.population || 0) / 8));
+            return L.circleMarker(latlng, { radius: radius });
           },
           onEachFeature: function (feature, shape) {
             var p = feature.properties;
             var tip = document.createElement("span");
-            tip.textContent = p.label + ": " + p.value_text;
+            tip.textContent = p.value_text ? p.label + ": " + p.value_text : p.label;
             shape.bindTooltip(tip, { sticky: true });
           }
         }).addTo(map);

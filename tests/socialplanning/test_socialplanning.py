@@ -301,7 +301,7 @@ def test_the_proposal_exports_as_xlsx_and_pdf(world):
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content))
-    assert book.sheet_names == ["needs", "proposal", "shared"]
+    assert book.sheet_names == ["needs", "proposal", "check", "shared"]
     rows = book.get_sheet_by_name("needs").to_python()
     assert rows[0][:5] == ["service_type", "unit", "name", "target_population", "need"]
     pdf = client.get(f"/en/social/rounds/{world.round.code}/BG-T01/?format=pdf")
