@@ -208,11 +208,19 @@ def step_recompute(args) -> dict:
     # them so the latency step measures a save on an idle queue, not the import's backlog.
     DBTaskResult.objects.all().delete()
     started = time.perf_counter()
-    engine.recompute_all()
+    skipped = engine.recompute_all()
     again = time.perf_counter() - started
+    # The same with the input fingerprints ignored: every indicator computed and every stored
+    # row compared (what `recompute --force` does, and every no-op recompute before issue 18).
+    started = time.perf_counter()
+    engine.recompute_all(force=True)
+    forced = time.perf_counter() - started
     return {
         "recompute_s": seconds,
         "recompute_unchanged_s": again,
+        "recompute_unchanged_skipped": skipped.skipped,
+        "recompute_unchanged_forced_s": forced,
+        "load_average": os.getloadavg()[0],
         "recompute_peak_gib": peak_gib(),
         "indicator_values": IndicatorValue.objects.count(),
         "group_statistics": GroupStatistic.objects.count(),
@@ -766,7 +774,10 @@ def write_results(results: dict, args) -> None:
         ("import throughput, observations/s", "import_rows_per_s", "{:,.0f}"),
         ("full recompute, s", "recompute_s", "{:.1f}"),
         ("full recompute, peak memory GiB", "recompute_peak_gib", "{:.2f}"),
-        ("full recompute when nothing changed (checks every stored row), s", "recompute_unchanged_s", "{:.1f}"),
+        ("full recompute when nothing changed (skips indicators whose inputs did not change), s", "recompute_unchanged_s", "{:.1f}"),
+        ("  indicators it skipped", "recompute_unchanged_skipped", "{:,}"),
+        ("full recompute when nothing changed, forced (checks every stored row), s", "recompute_unchanged_forced_s", "{:.1f}"),
+        ("1-minute load average at the end of the recompute step (2 cores, shared)", "load_average", "{:.1f}"),
         ("save → derived figures updated, s (median of 5)", "save_to_derived_s", "{:.2f}"),
         ("save → derived, slowest of 5, s", "save_to_derived_max_s", "{:.2f}"),
         ("unit profile, server time p95, cold, ms", "profile_cold_p95_ms", "{:.0f}"),

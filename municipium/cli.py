@@ -225,7 +225,7 @@ def cmd_recompute(args) -> int:
         bar.n = done
         bar.refresh()
 
-    result = engine.recompute_all(progress=progress)
+    result = engine.recompute_all(progress=progress, force=args.force)
     bar.close()
     print(result.summary())
     return EXIT_PROBLEMS if result.errors else 0
@@ -483,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_units)
 
     p = sub.add_parser("recompute", help="recompute every derived figure from the observations")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute every indicator, also those whose inputs have not changed since the last full recompute "
+        "(and compare every stored row)",
+    )
     p.set_defaults(func=cmd_recompute)
 
     p = sub.add_parser(

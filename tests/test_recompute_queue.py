@@ -107,7 +107,7 @@ def test_a_running_recompute_is_left_to_finish(water):
 def test_a_full_recompute_that_fails_queues_the_absorbed_ones_again(water, monkeypatch):
     queued = tasks.recompute_everything.enqueue()
 
-    def broken(progress):
+    def broken(progress, force=False):
         assert DBTaskResult.objects.get(pk=queued.id).status == "SUCCESSFUL"  # absorbed while it runs
         raise RuntimeError("disk full")
 

@@ -43,6 +43,7 @@ slice and a reader never falls back to "all" rows built on unpublished data
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -58,7 +59,7 @@ from municipium.lib.formulas import Formula, FormulaError, Ref, dependency_order
 from municipium.observations.models import Missing, Observation, Period, Status
 from municipium.places.models import Membership
 
-from .models import Basis, GroupStatistic, IndicatorValue
+from .models import Basis, GroupStatistic, IndicatorValue, InputFingerprint
 
 log = logging.getLogger(__name__)
 
@@ -574,6 +575,7 @@ class RefreshResult:
     errors: dict[str, str] = field(default_factory=dict)  # indicator code: why it has no values
     seconds: float = 0.0
     absorbed: int = 0  # queued recomputes this full one made unnecessary
+    skipped: int = 0  # indicators a full recompute left alone: nothing they read had changed
 
     def summary(self) -> str:
         def count(d: dict[str, int], table: str) -> int:
@@ -584,6 +586,8 @@ class RefreshResult:
             f"values {count(self.written, IV_TABLE)} written / {count(self.deleted, IV_TABLE)} deleted, "
             f"group statistics {count(self.written, GS_TABLE)} / {count(self.deleted, GS_TABLE)}"
         )
+        if self.skipped:
+            text += f"; {self.skipped} unchanged indicators skipped"
         if self.absorbed:
             text += f"; {self.absorbed} queued recomputes absorbed"
         for code, error in sorted(self.errors.items()):
@@ -591,7 +595,9 @@ class RefreshResult:
         return text
 
 
-def _refresh_indicator(ctx: Context, spec: Spec, ordinals: list[int] | None, result: RefreshResult) -> None:
+def _refresh_indicator(
+    ctx: Context, spec: Spec, ordinals: list[int] | None, result: RefreshResult, *, digest: str | None = None
+) -> None:
     periods = ctx.periods(spec.kind)
     period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
     if period_ids is not None and not period_ids:
@@ -609,6 +615,18 @@ def _refresh_indicator(ctx: Context, spec: Spec, ordinals: list[int] | None, res
         now = timezone.now()
         for table, wanted in _stored_rows(ctx, spec, computed).items():
             _sync(table, spec, wanted, period_ids, now, result)
+        if digest is not None:
+            # A full recompute's: what this indicator was computed from, and what it stored.
+            values_stored, statistics_stored = _derived_counts(spec.id)
+            InputFingerprint.objects.update_or_create(
+                indicator_id=spec.id,
+                defaults={
+                    "digest": digest,
+                    "values_stored": values_stored,
+                    "statistics_stored": statistics_stored,
+                    "computed_at": now,
+                },
+            )
     result.indicators += 1
 
 
@@ -684,7 +702,103 @@ def recompute_changed(variable_ids: Iterable[int], period_ids: Iterable[int]) ->
     return result
 
 
-def recompute_all(progress: Callable[[int, int], None] | None = None) -> RefreshResult:
+# -- what a full recompute can skip -----------------------------------------------------------
+#
+# A full recompute that finds nothing to change used to cost most of a real one: every
+# indicator computed and every stored row read back and compared. Now each indicator's
+# inputs are summarised in a digest before it is computed, and stored with the number of
+# derived rows it then has (InputFingerprint). A later full recompute skips an indicator
+# whose digest and row counts are the same. The digest is taken before anything is read,
+# so a change that lands during the recompute only makes the next one recompute more.
+#
+# What goes in: the source of the code that computes (this module, lib/stats, lib/formulas,
+# lib/frames), every indicator's definition (a catalogue change recomputes everything: it
+# is rare and queues a full recompute anyway), the variables' codes, the periods, the
+# units' validity and the memberships (read whole: they are small), and for each of the
+# indicator's variables an aggregate of its observations that every write changes: the
+# write path bumps `version` and sets `updated_at` on every change, inserts add rows and
+# ids, deletes remove them.
+
+_CODE_DIGEST: str | None = None
+
+
+def _code_digest() -> str:
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        from pathlib import Path
+
+        here = Path(__file__).resolve().parent
+        lib = here.parent / "lib"
+        files = [here / "engine.py", lib / "frames.py", *sorted((lib / "stats").glob("**/*.py"))]
+        files += sorted((lib / "formulas").glob("**/*.py"))
+        if (lib / "stats.py").exists():
+            files.append(lib / "stats.py")
+        digest = hashlib.sha256()
+        for path in files:
+            if path.exists():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _CODE_DIGEST = digest.hexdigest()
+    return _CODE_DIGEST
+
+
+def _rows_digest(sql: str) -> str:
+    digest = hashlib.sha256()
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for row in cursor.fetchall():
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+class Fingerprints:
+    """The digests of a full recompute's inputs, read once at its start."""
+
+    def __init__(self):
+        q = bulk.quote
+        from municipium.places.models import Unit
+
+        shared = hashlib.sha256(_code_digest().encode())
+        for sql in (
+            f"SELECT id, code, formula, polarity, period_kind FROM {q(Indicator._meta.db_table)} ORDER BY id",
+            f"SELECT id, code FROM {q(Variable._meta.db_table)} ORDER BY id",
+            f"SELECT id, kind, ordinal, start, {q('end')} FROM {q(Period._meta.db_table)} ORDER BY id",
+            f"SELECT id, valid_from, valid_to FROM {q(Unit._meta.db_table)} ORDER BY id",
+            f"SELECT id, group_id, unit_id, valid_from, valid_to FROM {q(Membership._meta.db_table)} ORDER BY id",
+        ):
+            shared.update(_rows_digest(sql).encode())
+        self.shared = shared.hexdigest()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT variable_id, COUNT(*), SUM(id), SUM(version), SUM(unit_id), SUM(period_id), "
+                f"MIN(updated_at), MAX(updated_at) FROM {q(OBS_TABLE)} GROUP BY variable_id"
+            )
+            self.variables = {row[0]: repr(tuple(row[1:])) for row in cursor.fetchall()}
+        self.stored = {
+            row[0]: row[1:]
+            for row in InputFingerprint.objects.values_list(
+                "indicator_id", "digest", "values_stored", "statistics_stored"
+            )
+        }
+
+    def digest(self, spec: Spec) -> str:
+        parts = [self.shared, str(spec.id), *(f"{v}:{self.variables.get(v, '-')}" for v in spec.variable_ids)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def unchanged(self, spec: Spec, digest: str) -> bool:
+        stored = self.stored.get(spec.id)
+        return stored is not None and stored[0] == digest and stored[1:] == _derived_counts(spec.id)
+
+
+def _derived_counts(indicator_id: int) -> tuple[int, int]:
+    counts = []
+    with connection.cursor() as cursor:
+        for table in (IV_TABLE, GS_TABLE):
+            cursor.execute(f"SELECT COUNT(*) FROM {bulk.quote(table)} WHERE indicator_id = %s", [indicator_id])
+            counts.append(cursor.fetchone()[0])
+    return counts[0], counts[1]
+
+
+def recompute_all(progress: Callable[[int, int], None] | None = None, *, force: bool = False) -> RefreshResult:
     """Recompute every indicator for every period, one indicator at a time so memory stays
     bounded by one indicator's frames; stores only what differs. `progress(done, total)`.
 
@@ -694,7 +808,7 @@ def recompute_all(progress: Callable[[int, int], None] | None = None) -> Refresh
 
     absorbed = tasks.absorb_queued()
     try:
-        result = _recompute_all(progress)
+        result = _recompute_all(progress, force=force)
     except BaseException:
         tasks.unabsorb(absorbed)
         raise
@@ -702,8 +816,9 @@ def recompute_all(progress: Callable[[int, int], None] | None = None) -> Refresh
     return result
 
 
-def _recompute_all(progress: Callable[[int, int], None] | None) -> RefreshResult:
+def _recompute_all(progress: Callable[[int, int], None] | None, *, force: bool = False) -> RefreshResult:
     started = time.perf_counter()
+    fingerprints = Fingerprints()  # before anything is read: see "what a full recompute can skip"
     ctx = Context()
     ctx.cache = VariableCache()
     result = RefreshResult()
@@ -711,8 +826,19 @@ def _recompute_all(progress: Callable[[int, int], None] | None) -> RefreshResult
     ids = sorted(ctx.indicators, key=lambda i: (ctx.spec(i).variable_ids, i))
     if progress:
         progress(0, len(ids))
+    for table in (IV_TABLE, GS_TABLE):
+        result.written.setdefault(table, 0)
+        result.deleted.setdefault(table, 0)
     for done, indicator_id in enumerate(ids, 1):
-        _refresh_indicator(ctx, ctx.spec(indicator_id), None, result)
+        spec = ctx.spec(indicator_id)
+        digest = fingerprints.digest(spec)
+        if not force and fingerprints.unchanged(spec, digest):
+            result.skipped += 1
+            result.indicators += 1
+            if spec.error:
+                result.errors[spec.code] = spec.error
+        else:
+            _refresh_indicator(ctx, spec, None, result, digest=digest)
         if progress:
             progress(done, len(ids))
     result.seconds = time.perf_counter() - started

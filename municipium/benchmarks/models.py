@@ -98,3 +98,19 @@ class GroupStatistic(models.Model):
                 fields=["indicator", "group", "period", "breakdown", "basis"], name="group_statistic_unique"
             )
         ]
+
+
+class InputFingerprint(models.Model):
+    """What a full recompute last computed an indicator from (engine.fingerprints): a digest
+    of its inputs (the engine's code, the catalogue, periods, units, memberships and its
+    variables' observations) and how many derived rows it then stored. A full recompute
+    whose digest and row counts match skips the indicator: nothing it reads has changed
+    since, so recomputing would write nothing (issue 18). `recompute --force` ignores them."""
+
+    indicator = models.OneToOneField(
+        "catalog.Indicator", primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    digest = models.CharField(max_length=64)
+    values_stored = models.PositiveBigIntegerField()
+    statistics_stored = models.PositiveBigIntegerField()
+    computed_at = models.DateTimeField()
