@@ -434,3 +434,47 @@ def test_a_proposal_is_checked_against_the_identified_need(world):
     assert check["residential-older"]["difference"] == pytest.approx(0) and check["residential-older"]["flags"] == []
     page = _client(world.beta_officer).get(f"/en/social/rounds/{world.round.code}/BG-T02/").content.decode()
     assert 'class="table table-sm check"' in page and "Under-supplied" in page
+
+
+def test_a_target_group_may_be_a_sex_from_the_catalogue_breakdowns(world):
+    from municipium.socialplanning.models import Norm, NormTable, Round
+    from tests import factories as f
+
+    by_sex = f.variable("population_by_sex", area="population", breakdown=f.breakdown("sex", ["F", "M"]))
+    for code, women in (("BG-T01", 5100), ("BG-T02", 2400)):
+        for year in (2017, 2022):
+            f.observe(world.units[code], by_sex, year, women, breakdown="F")
+    table = NormTable.objects.create(
+        code="women-example",
+        title="Example: shelter places per 10,000 women",
+        jurisdiction="example",
+        source="hand-made for the tests",
+        effective=dt.date(2022, 1, 1),
+        status="example",
+    )
+    services.save_norm(
+        world.coordinator,
+        Norm(table=table, service_type=world.day_care, variable=by_sex, categories=["F"], places=1, per=10_000),
+    )
+    with pytest.raises(PlanningError, match="no category X"):
+        services.save_norm(
+            world.coordinator,
+            Norm(table=table, service_type=world.day_care, variable=by_sex, categories=["X"], places=1),
+        )
+    round_ = services.save_round(
+        world.coordinator,
+        Round(
+            code="paz-women",
+            title="Women",
+            group=world.group,
+            year=2022,
+            horizon=2022,
+            norms=table,
+            opens=dt.date(2023, 2, 1),
+            agreement_deadline=dt.date(2023, 3, 15),
+            agency_deadline=dt.date(2023, 3, 31),
+        ),
+    )
+    rows = {r.unit.code: r for r in planning.needs_table(round_)[0].rows}
+    assert rows["BG-T01"].line.need == pytest.approx(0.51) and rows["BG-T02"].line.need == pytest.approx(0.24)
+    assert rows["BG-T03"].line is None
