@@ -182,13 +182,30 @@ def _population_sizes(survey: Survey, strata: list | None, n: int) -> list | Non
     return [sizes[s] for s in strata]
 
 
-def service_label(code: str) -> str:
-    """A service's name: the catalogue's service area when the code is one, else the code
-    written out ("public_cleanliness" → "public cleanliness")."""
+def service_label(code: str, survey: Survey | None = None, language: str | None = None) -> str:
+    """A service's name in `language` (the reader's by default): the catalogue's service
+    area when the code is one, else the survey's own group for the service (its label),
+    else the model questionnaire's name for it (all six languages), else the code written
+    out ("snow_clearing" → "snow clearing")."""
     from municipium.catalog.models import ServiceArea
 
+    from .starter import services
+
     area = ServiceArea.objects.filter(code=code).first()
-    return (pick(area.name).text if area else "") or code.replace("_", " ")
+    names = [area.name] if area else []
+    if survey is not None:
+        names += [
+            q.label for q in survey.questions.filter(kind=Question.Kind.BEGIN_GROUP, service=code).exclude(label={})[:1]
+        ]
+    names += [s["name"] for s in services() if s["code"] == code]
+    language = (language or get_language() or "en").split("-")[0]
+    for name in names:  # the first that has the reader's language ...
+        if name.get(language):
+            return name[language]
+    for name in names:  # ... else the first in any
+        if pick(name, language).text:
+            return pick(name, language).text
+    return code.replace("_", " ")
 
 
 def _index(mean: float, scale: Scale) -> float:
@@ -398,7 +415,7 @@ def _compare(own: Analysis, other: Analysis, kind: str) -> Comparison:
             )
         )
     warnings = []
-    changed = [service_label(r.service) for r in rows if r.wording_differs]
+    changed = [service_label(r.service, own.survey) for r in rows if r.wording_differs]
     if changed:
         warnings.append(
             _(

@@ -27,12 +27,11 @@ from municipium.audit.models import record, snapshot
 from municipium.catalog import services as catalog_services
 from municipium.catalog.models import SURVEY_VARIABLE_PREFIX, Indicator, IndicatorSet, ServiceArea, Variable
 from municipium.lib import numbers
-from municipium.lib.texts import pick
 from municipium.observations.models import ImportBatch, Period, Status, Via
 from municipium.observations.services import Row, write_observations
 from municipium.places.models import Group
 
-from .analysis import AnalysisError, analyse
+from .analysis import AnalysisError, analyse, service_label
 from .models import Survey
 
 SURVEYS_AREA = "surveys"
@@ -63,12 +62,10 @@ def _in_every_language(make) -> dict:
     return texts
 
 
-def _service_name(service: str, area: ServiceArea | None, language: str) -> str:
+def _service_name(service: str, survey: Survey | None, language: str) -> str:
     if service == "overall":
         return _("all communal services")
-    if area is not None:
-        return pick(area.name, language).text or service
-    return service.replace("_", " ")
+    return service_label(service, survey, language)
 
 
 NAMES = {
@@ -95,9 +92,12 @@ def _area(service: str, actor) -> tuple[ServiceArea, ServiceArea | None]:
     return area, None
 
 
-def catalogue_entries(service: str, *, actor=None) -> tuple[dict[str, Variable], list[Indicator]]:
-    """The service's survey variables and indicators, made (and audited) when missing."""
-    area, matching = _area(service, actor)
+def catalogue_entries(
+    service: str, *, actor=None, survey: Survey | None = None
+) -> tuple[dict[str, Variable], list[Indicator]]:
+    """The service's survey variables and indicators, made (and audited) when missing, named
+    in every language (the service's name as `analysis.service_label` gives it)."""
+    area, _matching = _area(service, actor)
     found = {}
     indicators = []
     for measure in MEASURES:
@@ -116,7 +116,7 @@ def catalogue_entries(service: str, *, actor=None) -> tuple[dict[str, Variable],
                 unit_of_measure=unit_texts,
                 min_value=0,
                 max_value=None if measure == "n" else 100,
-                name=_in_every_language(lambda c: NAMES[measure](_service_name(service, matching, c))),
+                name=_in_every_language(lambda c: NAMES[measure](_service_name(service, survey, c))),
                 source=_in_every_language(lambda _c: _("User-satisfaction survey")),
             )
             record("create", variable, actor=actor, after=snapshot(variable), via="form")
@@ -175,7 +175,7 @@ def rows_for(survey: Survey, *, actor=None, status: str = Status.APPROVED) -> tu
     for service in [*result.services, *([result.overall] if result.overall else [])]:
         if service.result is None:
             continue
-        variables, made = catalogue_entries(service.service, actor=actor)
+        variables, made = catalogue_entries(service.service, actor=actor, survey=survey)
         indicators += made
         share = service.result.share_satisfied
         interval = service.result.share_interval

@@ -267,7 +267,7 @@ def results(survey: Survey) -> dict:
         services.append(
             {
                 "service": s.service,
-                "label": analysis.service_label(s.service) if s.service != "overall" else _("Overall"),
+                "label": analysis.service_label(s.service, survey) if s.service != "overall" else _("Overall"),
                 "question": s.label,
                 "result": r,
                 "overall": s is found.overall,
@@ -306,7 +306,7 @@ def results(survey: Survey) -> dict:
         for g in sorted(found.gaps.services, key=lambda g: g.priority):
             gaps.append(
                 {
-                    "label": analysis.service_label(g.service),
+                    "label": analysis.service_label(g.service, survey),
                     "importance": g.importance,
                     "satisfaction": g.satisfaction,
                     "gap": g.gap,
@@ -333,7 +333,7 @@ def results(survey: Survey) -> dict:
             title=_("Importance and satisfaction"),
             rtl=rtl,
         )
-    labels = {s.service: analysis.service_label(s.service) for s in found.services}
+    labels = {s.service: analysis.service_label(s.service, survey) for s in found.services}
     breakdowns = [
         {
             "name": part.question.name,

@@ -93,7 +93,7 @@ def test_changed_wording_mode_and_weighting_are_warned_about(survey):
     weighting.compute(later)
     [comparison] = analysis.comparisons(later)
     text = " ".join(comparison.warnings)
-    assert "worded differently for: roads." in text
+    assert "worded differently for: Local roads and streets." in text
     assert "answered in different ways" in text and "weighted differently" in text
     roads = next(r for r in comparison.rows if r.service == "roads")
     assert roads.wording_differs
