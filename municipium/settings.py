@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "municipium.web.middleware.NoStoreWhenSignedInMiddleware",
+    "municipium.web.middleware.SecondFactorRequiredMiddleware",
     "municipium.web.middleware.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -181,6 +182,10 @@ SESSION_SAVE_EVERY_REQUEST = True
 # Every log-in (the site's page, the admin's) goes through the one throttle.
 AUTHENTICATION_BACKENDS = ["municipium.accounts.throttle.ThrottledModelBackend"]
 # Failed log-ins allowed per user name or address within the window (seconds).
+# Administrators must set up a second factor (an authenticator app) before they can work;
+# off by default: a coordinator or administrator may set one up on their account page.
+SECOND_FACTOR_ISSUER = os.environ.get("SECOND_FACTOR_ISSUER", "Municipium")  # the name authenticator apps show
+SECOND_FACTOR_REQUIRED_FOR_ADMINS = os.environ.get("SECOND_FACTOR_REQUIRED_FOR_ADMINS", "") in ("1", "true", "yes")
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
 # Public consultation comments (no account needed): at most this many from one connection

@@ -119,3 +119,20 @@ class Invitation(models.Model):
     @property
     def state_label(self) -> str:
         return self.State(self.state()).label
+
+
+class SecondFactor(models.Model):
+    """A person's authenticator app (TOTP, `lib/totp.py`): optional, offered to coordinators
+    and administrators. The setup key is shown once, while the person sets it up, and never
+    again; it stays in the database (it must, to check codes), readable only by whoever can
+    read the database. Recovery codes are kept only as digests (`lib/tokens.digest`)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="second_factor")
+    secret = models.CharField(max_length=64)
+    confirmed = models.DateTimeField(null=True, blank=True)  # on once a first code was right
+    last_step = models.BigIntegerField(default=0)  # the last time step used: a code works once
+    recovery = models.JSONField(default=list, blank=True)  # digests of the unused recovery codes
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -50,6 +50,8 @@ def site(request) -> dict:
         "site_boards": list(Group.objects.filter(pk__in=coordinated).order_by("code")) if coordinated else [],
         "site_can_audit": bool(signed_in and access.can_read_audit(user)),
         "site_can_invite": bool(signed_in and (coordinated or access.is_admin(user))),
+        # Coordinators and administrators may protect their account with a second factor.
+        "site_second_factor": bool(signed_in and (coordinated or access.is_admin(user))),
         "d3_locale": numbers.d3_locale(current),
         "site_planning_menu": planning_menu(user),
     }

@@ -52,3 +52,31 @@ class NoStoreWhenSignedInMiddleware:
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store, private"
         return response
+
+
+class SecondFactorRequiredMiddleware:
+    """Where settings.SECOND_FACTOR_REQUIRED_FOR_ADMINS is on, an administrator without a
+    second factor reaches only the page that sets one up (and can log out): an
+    administrator's password alone must not open the whole installation."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        user = getattr(request, "user", None)
+        if settings.SECOND_FACTOR_REQUIRED_FOR_ADMINS and user is not None and user.is_authenticated:
+            from django.shortcuts import redirect
+            from django.urls import reverse
+
+            from municipium.accounts import second_factor
+
+            allowed = (reverse("second-factor"), reverse("second-factor-qr"), reverse("logout"))
+            if (
+                request.path not in allowed
+                and not request.path.startswith(settings.STATIC_URL)
+                and second_factor.must_set_up(user)
+            ):
+                return redirect("second-factor")
+        return self.get_response(request)
