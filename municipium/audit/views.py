@@ -11,11 +11,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
 from municipium.accounts.models import Role
+from municipium.lib.numbers import format_number, localise_digits
+from municipium.lib.texts import pick
 from municipium.observations import workflow
 from municipium.observations.models import Observation, Revision, Via
 
@@ -82,7 +84,109 @@ def audit_log(request):
     if form.is_bound:
         events = form.apply(events)
     page = Paginator(events.select_related("actor", "batch"), PER_PAGE).get_page(request.GET.get("page"))
+    figures = _figures({event.batch_id for event in page if event.batch_id})
+    vias = dict(Via.choices)
+    for event in page:
+        event.figures = figures.get(event.batch_id, [])
+        event.changes = _changed_fields(event.before, event.after)
+        event.via_label = vias.get(event.via, event.via)
     return render(request, "audit/log.html", {"form": form, "page": page})
+
+
+FIGURES_SHOWN = 10  # per event; the rest are counted
+
+
+def _figures(batch_ids: set[int]) -> dict[int, list[str]]:
+    """For each batch, its figures in words: "unit · variable · period: old → new" (a new
+    figure has no old value), the first FIGURES_SHOWN of them and a count of the rest."""
+    if not batch_ids:
+        return {}
+    found: dict[int, list] = {}
+    extra: dict[int, int] = {}
+    revisions = (
+        Revision.objects.filter(batch_id__in=batch_ids)
+        .select_related("observation__unit", "observation__variable", "observation__period")
+        .order_by("batch_id", "observation__unit__code", "observation__variable__code", "pk")
+    )
+    for revision in revisions:
+        shown = found.setdefault(revision.batch_id, [])
+        if len(shown) < FIGURES_SHOWN:
+            shown.append(revision)
+        else:
+            extra[revision.batch_id] = extra.get(revision.batch_id, 0) + 1
+    wanted = {(r.observation_id, r.version - 1) for shown in found.values() for r in shown if r.version > 1}
+    before = {}
+    if wanted:
+        for old in Revision.objects.filter(
+            observation_id__in={o for o, _v in wanted}, version__in={v for _o, v in wanted}
+        ):
+            before[(old.observation_id, old.version)] = old
+    texts: dict[int, list[str]] = {}
+    for batch_id, shown in found.items():
+        lines = []
+        for revision in shown:
+            o = revision.observation
+            old = before.get((revision.observation_id, revision.version - 1))
+            where = " · ".join(
+                (
+                    pick(o.unit.name).text or o.unit.code,
+                    pick(o.variable.name).text or o.variable.code,
+                    localise_digits(o.period.code),
+                )
+            )
+            new_text = _figure(revision)
+            if old is None:
+                lines.append(_("%(figure)s: %(new)s (new)") % {"figure": where, "new": new_text})
+            else:
+                lines.append(f"{where}: {_figure(old)} → {new_text}")
+        if extra.get(batch_id):
+            count = extra[batch_id]
+            lines.append(
+                ngettext("and %(count)s more figure", "and %(count)s more figures", count)
+                % {"count": format_number(count, 0)}
+            )
+        texts[batch_id] = lines
+    return texts
+
+
+def _figure(revision: Revision) -> str:
+    if revision.missing:
+        return str(revision.get_missing_display())
+    return format_number(revision.value, _decimals(revision.value)) if revision.value is not None else "–"
+
+
+def _plain(value) -> str:
+    """A recorded value in words: a text by language in the reader's, a list joined."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, dict):
+        picked = pick(value).text if all(isinstance(v, str) for v in value.values()) else ""
+        return picked or "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, float):
+        return format_number(value, _decimals(value))
+    return str(value)
+
+
+def _changed_fields(before, after) -> list[str]:
+    """A record's change field by field ("name: old → new"), unchanged fields left out."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    lines = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if key not in before:
+            lines.append(f"{key}: {_plain(new)}")
+        elif key not in after:
+            lines.append(f"{key}: {_plain(old)} → –")
+        else:
+            lines.append(f"{key}: {_plain(old)} → {_plain(new)}")
+    return lines
 
 
 def _observation(request, pk) -> Observation:

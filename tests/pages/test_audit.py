@@ -257,3 +257,25 @@ def test_a_revision_of_another_observation_cannot_be_restored(client, world, edi
     other = Revision.objects.exclude(observation=edited).first()
     client.force_login(world["admin"])
     assert client.post(history(edited, "audit-restore"), {"revision": other.pk, "version": 2}).status_code == 404
+
+
+def test_the_trail_reads_in_words_which_figure_old_to_new_who_when_and_why(client, world, edited):
+    """Issue 19 (what LG Inform readers expect): the trail showed Python dictionaries
+    ("{'rows': 1, 'created': 0, ...}"); it names the figure, its old and new value, and a
+    record's changed fields one by one."""
+    record(
+        "update",
+        model="places.unit",
+        object_id="1",
+        object_repr="Alpha",
+        actor=world["admin"],
+        before={"name": {"en": "Alpha"}, "population": 100},
+        after={"name": {"en": "Alpha town"}, "population": 100},
+        note="renamed by the council",
+    )
+    client.force_login(world["admin"])
+    page = client.get(reverse("audit")).content.decode()
+    assert "{'" not in page and "{&#x27;" not in page
+    assert "Alpha · water_produced · 2024: 1,000 → 1,200" in page
+    assert "name: Alpha → Alpha town" in page and "population" not in page  # unchanged fields left out
+    assert "renamed by the council" in page
