@@ -135,3 +135,25 @@ def test_affordability_by_income_group_and_the_cost_of_a_social_tariff():
     with pytest.raises(TariffError) as caught:
         affordability([IncomeGroup("decile 1", 100, 0)], 20, 0.03)
     assert caught.value.where == "income row 1"
+
+
+def test_customer_classes_show_who_pays_for_whom():
+    from municipium.lib.tariffs import CustomerClass, by_class
+
+    classes = [
+        CustomerClass("households", demand=800, price=1.0, fixed_share=0.7),
+        CustomerClass("business", demand=200, price=3.0, fixed_share=0.3),
+    ]
+    first, *_rest, last = by_class(classes, years=2, fixed_cost=1000, unit_cost=0.5)
+    households, business = first
+    # Households: revenue 800, cost 700 + 400 = 1,100 → subsidised by 300; business: 600 − (300 + 100) = +200.
+    assert households.cross_subsidy == pytest.approx(-300) and business.cross_subsidy == pytest.approx(200)
+    # A 10 % real increase for households only, demand at elasticity −0.2.
+    classes[0].elasticity = -0.2
+    last = by_class(classes, years=2, fixed_cost=1000, unit_cost=0.5, increase={"households": 0.1})[-1][0]
+    demand = 800 * 1.1 ** (2 * -0.2)
+    assert last.demand == pytest.approx(demand)
+    assert last.revenue == pytest.approx(demand * 1.0 * 1.1**2)
+    with pytest.raises(TariffError) as caught:
+        by_class([CustomerClass("households", 1, 1, 0.5)], years=1, fixed_cost=1, unit_cost=0)
+    assert caught.value.where == "fixed_share"

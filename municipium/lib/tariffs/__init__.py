@@ -376,3 +376,72 @@ def affordability(groups: Sequence[IncomeGroup], household_bill: float, threshol
             subsidy += group.households * (household_bill - threshold * group.income)
     total = sum(g.households for g in groups)
     return Affordability(shares, above, above / total if total else 0.0, subsidy)
+
+
+# -- customer classes ------------------------------------------------------------------------
+
+
+@dataclass
+class CustomerClass:
+    """Households, business, institutions...: what the class is billed, how its demand
+    moves, and the share of the service's fixed cost it causes (from a cost-of-service
+    study; the variable cost follows each class's volume)."""
+
+    name: str
+    demand: float  # units billed in the first year (m³, tonnes...)
+    price: float  # per unit
+    fixed_share: float  # share of the fixed cost this class causes (the shares add up to 1)
+    customers: float = 0.0
+    fixed_charge: float = 0.0  # per customer a year
+    elasticity: float = 0.0
+    growth: float = 0.0
+
+
+@dataclass
+class ClassYear:
+    name: str
+    demand: float
+    revenue: float  # collected
+    cost: float  # what the class causes
+    cross_subsidy: float  # revenue − cost: above zero the class pays for others
+
+
+def by_class(
+    classes: Sequence[CustomerClass],
+    *,
+    years: int,
+    fixed_cost: float,
+    unit_cost: float,
+    inflation: float = 0.0,
+    collection: float = 1.0,
+    increase: dict[str, float] | None = None,
+) -> list[list[ClassYear]]:
+    """Each year (0 = the first) of each class: demand answering its real price, revenue,
+    the cost it causes (its share of the fixed cost, the unit cost on its volume) and the
+    cross-subsidy between classes. `increase` is each class's yearly real price increase."""
+    if not classes:
+        raise TariffError(_("Give at least one customer class."), "classes")
+    if abs(sum(c.fixed_share for c in classes) - 1) > 1e-9:
+        raise TariffError(_("The classes' shares of the fixed cost must add up to 1."), "fixed_share")
+    if not 0 < collection <= 1:
+        raise TariffError(_("The collection rate lies between 0 and 1 (e.g. 0.92)."), "collection")
+    for c in classes:
+        for name in ("demand", "price", "fixed_share", "customers", "fixed_charge"):
+            _not_negative(getattr(c, name), f"{c.name}: {name}")
+        if c.elasticity > 0:
+            raise TariffError(
+                _("A price elasticity of demand is zero or negative (e.g. −0.2)."), f"{c.name}: elasticity"
+            )
+    increase = increase or {}
+    out = []
+    for t in range(years + 1):
+        index = (1 + inflation) ** t
+        row = []
+        for c in classes:
+            real = (1 + increase.get(c.name, 0.0)) ** t
+            demand = c.demand * (1 + c.growth) ** t * real**c.elasticity
+            revenue = (c.price * demand + c.fixed_charge * c.customers) * index * real * collection
+            cost = (fixed_cost * c.fixed_share + unit_cost * demand) * index
+            row.append(ClassYear(c.name, demand, revenue, cost, revenue - cost))
+        out.append(row)
+    return out
