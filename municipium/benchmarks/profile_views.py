@@ -135,6 +135,26 @@ class ProfileRow:
     rank: read.UnitRank | None
     band: bands.Band
     spark: Spark | None
+    previous: object = None  # the series row of the period before, when it has a value
+
+    @property
+    def change(self) -> dict | None:
+        """The change since the period before, in the indicator's unit, with an arrow:
+        {"arrow", "text", "direction"} (direction "up", "down" or "same")."""
+        if self.value is None or self.previous is None or self.value.value is None or self.previous.value is None:
+            return None
+        decimals = self.indicator.decimals
+        change = round(self.value.value - self.previous.value, decimals)
+        period = numbers.localise_digits(self.previous.period.code)
+        if change == 0:
+            return {"arrow": "→", "text": _("unchanged since %(period)s") % {"period": period}, "direction": "same"}
+        sign = "+" if change > 0 else "\u2212"
+        return {
+            "arrow": "↑" if change > 0 else "↓",
+            "text": _("%(change)s since %(period)s")
+            % {"change": sign + numbers.format_number(abs(change), decimals), "period": period},
+            "direction": "up" if change > 0 else "down",
+        }
 
     @property
     def standard(self) -> bands.Band:
@@ -257,6 +277,10 @@ def unit_profile(request, code):
             ranks.get(indicator.pk),
             bands.band(value.value if value else None, indicator, statistic),
             sparkline(own, indicator.decimals, period),
+            next(
+                (r for r in own if period and r.period.kind == period.kind and r.period.ordinal == period.ordinal - 1),
+                None,
+            ),
         )
         dimensions = areas[-1].dimensions
         dimension = next((d for d in dimensions if d.code == indicator.dimension), None)

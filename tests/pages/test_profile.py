@@ -81,7 +81,7 @@ def test_the_profile_groups_the_set_indicators_by_service_area_and_dimension(cli
     shown = set(re.findall(r'href="/en/indicators/(\w+)/', html))
     assert shown == water_set
     assert 'id="area-water"' in html and "Water and sewage" in html
-    assert '<th scope="rowgroup" colspan="8">Quality</th>' in html
+    assert '<th scope="rowgroup" colspan="9">Quality</th>' in html
 
 
 def test_the_period_selector_shows_an_earlier_period(client, world):
@@ -201,3 +201,24 @@ def test_a_persian_compare_page_writes_numbers_in_persian_digits(client, world):
     assert format_number(stored.value, indicator.decimals, "fa") in html
     spec = json.loads(re.search(r'<script id="chart-water_nrw" type="application/json">(.*?)</script>', html).group(1))
     assert {point["period"] for point in spec["data"]["values"]} == {"۲۰۲۲", "۲۰۲۳", "۲۰۲۴"}  # axis labels too
+
+
+def test_the_profile_shows_the_change_since_the_previous_year_with_its_number(client, world):
+    """Issue 19 (what Kolada readers expect): year-on-year change and a trend arrow with
+    numbers, not only a sparkline."""
+    unit = world.unit(KRUSEVAC)
+    indicator = Indicator.objects.get(code="water_nrw")
+    now, before = (
+        IndicatorValue.objects.get(indicator=indicator, unit=unit, period__code=year, breakdown="", basis=Basis.ALL)
+        for year in ("2024", "2023")
+    )
+    change = round(now.value - before.value, indicator.decimals)
+    shown = text_of(row_of(client.get(f"/en/units/{KRUSEVAC}/").content.decode(), "water_nrw"))
+    if change == 0:
+        assert "unchanged since 2023" in shown
+    else:
+        sign = "+" if change > 0 else "−"
+        arrow = "↑" if change > 0 else "↓"
+        assert f"{arrow} {sign}{format_number(abs(change), indicator.decimals, 'en')} since 2023" in shown
+    persian = text_of(row_of(client.get(f"/fa/units/{KRUSEVAC}/").content.decode(), "water_nrw"))
+    assert "۲۰۲۳" in persian and "2023" not in persian
