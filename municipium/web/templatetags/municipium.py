@@ -35,9 +35,11 @@ def text(texts, fallback=""):
     picked = pick(texts)
     if not picked.text:
         return fallback
-    if picked.is_fallback and picked.language:
+    # A text without letters ("%", "0–100") reads the same in every language: no mark.
+    if picked.is_fallback and picked.language and any(c.isalpha() for c in picked.text):
+        # The space keeps the mark apart from the text ("% en", not "%en") when copied or read.
         return format_html(
-            '<span lang="{}" class="fallback" title="{}">{}</span>'
+            '<span lang="{}" class="fallback" title="{}">{}</span> '
             '<span class="badge text-bg-light fallback-mark">{}</span>',
             picked.language,
             _("Not yet translated; shown in another language"),
