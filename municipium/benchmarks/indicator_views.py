@@ -407,6 +407,9 @@ def indicator_page(request, code: str):
         "rows": view.rows,
         "statistic": view.statistic,
         "legend": view.legend() if view.ready else [],
+        # Without any member's boundary the map would be an empty box: say why instead.
+        "has_boundaries": view.ready
+        and Unit.objects.filter(pk__in=read._members(view.group, view.period), boundary__isnull=False).exists(),
     }
     if view.ready:
         context["specs"] = {name: view.spec(name) for name in CHARTS}

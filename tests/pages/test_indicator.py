@@ -71,7 +71,7 @@ def test_the_page_shows_the_stored_values_and_the_group_median(client, world):
     assert "System input volume" in html and "Water billed" in html
     for name in ("chart-ranking", "chart-series", "chart-distribution"):
         assert f'id="{name}"' in html and f'data-chart="{name}"' in html
-    assert 'data-map="/en/indicators/' in html
+    assert "No map: the boundaries" in html  # Rasina has no boundaries loaded (issue 19, item 11)
 
 
 def test_the_ranking_spec_lists_every_member_with_a_value_best_first(client, world):
@@ -260,3 +260,12 @@ def test_members_for_the_time_series_are_chosen_with_checkboxes_not_a_ctrl_click
     assert "Ctrl" not in html
     chosen = client.get(f"/en/indicators/{code}/?group=rasina&period=2023&units=RS-70670&units=RS-71170")
     assert sorted(u.code for u in chosen.context["view"].series_units) == ["RS-70670", "RS-71170"]
+
+
+def test_a_group_without_boundaries_gets_a_sentence_saying_why_instead_of_an_empty_map(client, world):
+    """Issue 19, item 11: an empty map box with no message where no boundaries are loaded."""
+    code = _nrw_code()
+    rasina = client.get(f"/en/indicators/{code}/?group=rasina&period=2023").content.decode()
+    assert "No map: the boundaries of these members are not loaded" in rasina and "data-map=" not in rasina
+    alytus = client.get(f"/en/indicators/{code}/?group=alytus&period=2023").content.decode()
+    assert "data-map=" in alytus and "No map:" not in alytus
