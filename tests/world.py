@@ -12,6 +12,7 @@ runs in a savepoint inside it, so what a test writes is gone before the next one
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -61,6 +62,21 @@ def build_world(years=YEARS, groups=WITH_DATA, *, last_year_status: str | None =
         # Everything is computed above; the recomputes the loads scheduled would only repeat it.
         transaction.get_connection().run_on_commit.clear()
     return world
+
+
+@contextmanager
+def rolled_back(django_db_blocker):
+    """For a module-scoped fixture that writes: everything it writes (audit events
+    included) happens in a transaction rolled back after the module's last test, so nothing
+    leaks into the next module on the same worker. Each test runs in a savepoint inside."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def module_world(*, prepare: Callable[[World], None] | None = None, **kwargs):

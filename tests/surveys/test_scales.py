@@ -12,6 +12,7 @@ from municipium.surveys import analysis, results_views, xlsform
 from municipium.surveys.models import Response, Survey
 from tests.factories import unit
 from tests.surveys.test_xlsform import refusal, workbook
+from tests.world import rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def surveys(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    with rolled_back(django_db_blocker):
         place = unit("XX-SCALE")
         made = {}
         for position, (case, (data, given, _low, _high)) in enumerate(CASES.items()):
@@ -65,9 +66,6 @@ def surveys(django_db_setup, django_db_blocker):
             )
             made[case] = survey
         yield made
-        for survey in made.values():
-            survey.delete()
-        place.delete()
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))

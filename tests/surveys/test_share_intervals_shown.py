@@ -10,6 +10,7 @@ from municipium.surveys import results_views, xlsform
 from municipium.surveys.models import Response, Survey
 from tests.factories import unit
 from tests.surveys.test_xlsform import SCALE, workbook
+from tests.world import rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ FORM = [
 
 @pytest.fixture(scope="module")
 def survey(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    with rolled_back(django_db_blocker):
         place = unit("XX-KG")
         made = Survey.objects.create(unit=place, year=2026, code="kg", step=Survey.Step.ANALYSE)
         xlsform.replace(made, xlsform.read(workbook(FORM, SCALE), "kg.xlsx"))
@@ -34,8 +35,6 @@ def survey(django_db_setup, django_db_blocker):
             Response(survey=made, mode="web", answers=a, submitted_on=dt.date(2026, 5, 1)) for a in answers
         )
         yield made
-        made.delete()
-        place.delete()
 
 
 def test_an_all_satisfied_subgroup_gets_an_interval_that_does_not_collapse(survey):

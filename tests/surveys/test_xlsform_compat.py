@@ -15,6 +15,7 @@ from municipium.surveys import xlsform
 from municipium.surveys.models import Survey
 from tests.factories import unit
 from tests.surveys.test_xlsform import workbook
+from tests.world import rolled_back
 
 pytestmark = pytest.mark.django_db
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "xlsform" / "pyxform"
@@ -23,12 +24,9 @@ FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".xls", ".xlsx", ".
 
 @pytest.fixture(scope="module")
 def survey(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    with rolled_back(django_db_blocker):
         place = unit("XX-XLSF")
-        made = Survey.objects.create(unit=place, year=2026, code="compat")
-        yield made
-        made.delete()
-        place.delete()
+        yield Survey.objects.create(unit=place, year=2026, code="compat")
 
 
 def converts(data: bytes) -> str:
