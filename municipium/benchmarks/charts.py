@@ -26,7 +26,31 @@ COLOURS = {
     "middle": "#b8860b",
     "poor": "#b3261e",
     "none": "#78909c",
+    "highlight": "#111111",
 }
+# The unit the reader came from (`?unit=`) is outlined in every chart: a condition on the
+# row's `highlight` field, which Vega's expression interpreter evaluates without eval (CSP).
+HIGHLIGHT = "datum.highlight"
+HIGHLIGHT_STROKE_WIDTH = 3
+
+
+def _outline() -> dict:
+    """Encoding channels that outline the highlighted unit's mark and leave the others bare."""
+    return {
+        "stroke": {"condition": {"test": HIGHLIGHT, "value": COLOURS["highlight"]}, "value": None},
+        "strokeWidth": {"condition": {"test": HIGHLIGHT, "value": HIGHLIGHT_STROKE_WIDTH}, "value": 0},
+    }
+
+
+def _highlighted(rows: list[dict]) -> str:
+    """The label of the highlighted row, or "" when none is."""
+    return next((r["label"] for r in rows if r.get("highlight")), "")
+
+
+def _subtitle(spec: dict, *lines: str) -> None:
+    """The chart's subtitle: its reading key, one line each."""
+    lines = tuple(line for line in lines if line)
+    spec["title"]["subtitle"] = list(lines) if len(lines) > 1 else lines[0]
 
 
 def base(title: str = "", *, width="container", height: int = 260, rtl: bool = False) -> dict:
@@ -127,7 +151,8 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
     """One bar per member, best first, coloured by band; the group median as a dashed rule and
     the middle half of the group (p25–p75) as a shaded band.
 
-    rows: {unit, label, value, value_text, rank, rank_text, band, band_label}, best first.
+    rows: {unit, label, value, value_text, rank, rank_text, band, band_label, highlight}, best
+    first; the row with `highlight` true (the unit the reader came from) is outlined.
     statistic: {median, p25, p75, median_text} or None.
     """
     named = len(rows) <= RANKING_NAMED_BARS
@@ -136,8 +161,11 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
         # One band of fixed height per member: the chart grows with the group.
         spec["autosize"] = {"type": "fit-x", "contains": "padding"}
         spec["height"] = {"step": 22}
-    spec["title"]["subtitle"] = _(
-        "Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile)."
+    highlighted = _highlighted(rows)
+    _subtitle(
+        spec,
+        _("Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile)."),
+        _("Outlined: %(unit)s") % {"unit": highlighted} if highlighted else "",
     )
     value_axis, unit_axis = ("x", "y") if named else ("y", "x")
     value = {"field": "value", "type": "quantitative", "title": measure}
@@ -152,7 +180,13 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
     under, over = _quartile_layers(statistic, value_axis, measure)
     bars = {
         "mark": {"type": "bar", "tooltip": True},
-        "encoding": {value_axis: value, unit_axis: unit, "color": _band_colour(rows), "tooltip": _tooltip()},
+        "encoding": {
+            value_axis: value,
+            unit_axis: unit,
+            "color": _band_colour(rows),
+            "tooltip": _tooltip(),
+            **(_outline() if highlighted else {}),
+        },
     }
     spec["data"] = {"values": rows}
     spec["layer"] = [*under, bars, *over]
@@ -170,12 +204,17 @@ def series(
 ) -> dict:
     """The chosen members' values over all periods, with the group's median as a dashed line.
 
-    rows: {label, period, value, value_text}; periods: the period codes in time order;
-    medians: {period, value, value_text}.
+    rows: {label, period, value, value_text, highlight}; periods: the period codes in time
+    order; medians: {period, value, value_text}. The highlighted unit's line is drawn thick.
     """
     spec = base(title, height=220, rtl=rtl)
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
-    spec["title"]["subtitle"] = _("Dashed line: group median.")
+    highlighted = _highlighted(rows)
+    _subtitle(
+        spec,
+        _("Dashed line: group median."),
+        _("Thick line: %(unit)s") % {"unit": highlighted} if highlighted else "",
+    )
     x = {
         "field": "period",
         "type": "ordinal",
@@ -205,6 +244,14 @@ def series(
             },
         }
     ]
+    if highlighted:
+        layers.append(
+            {
+                "transform": [{"filter": HIGHLIGHT}],
+                "mark": {"type": "line", "color": COLOURS["highlight"], "strokeWidth": 5, "opacity": 0.45},
+                "encoding": {"x": x, "y": y, "detail": {"field": "label", "type": "nominal"}},
+            }
+        )
     if medians:
         label = _("Group median")
         layers.append(
@@ -231,14 +278,18 @@ def distribution(
     """How the members' values spread: one tick per member (a strip) in small groups, a
     histogram in large ones; the median and the middle half as on the ranking.
 
-    rows: {label, value, value_text, band, band_label}.
+    rows: {label, value, value_text, band, band_label, highlight}; the highlighted unit's
+    value is marked by a solid rule.
     """
     histogram = len(rows) >= HISTOGRAM_FROM
     spec = base(title, height=200 if histogram else 70, rtl=rtl)
     # The plot gets the height; title and legend come on top of it.
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
-    spec["title"]["subtitle"] = _(
-        "Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile)."
+    highlighted = _highlighted(rows)
+    _subtitle(
+        spec,
+        _("Dashed line: group median. Shaded: the middle half of the group (25th–75th percentile)."),
+        _("Solid line: %(unit)s") % {"unit": highlighted} if highlighted else "",
     )
     under, over = _quartile_layers(statistic, "x", measure)
     x = {"field": "value", "type": "quantitative", "title": measure, "scale": {"reverse": rtl, "zero": False}}
@@ -260,6 +311,17 @@ def distribution(
             "mark": {"type": "tick", "thickness": 3, "size": 60},
             "encoding": {"x": x, "color": _band_colour(rows), "tooltip": _tooltip(rows_have_rank=False)},
         }
+    if highlighted:
+        over.append(
+            {
+                "transform": [{"filter": HIGHLIGHT}],
+                "mark": {"type": "rule", "color": COLOURS["highlight"], "strokeWidth": HIGHLIGHT_STROKE_WIDTH},
+                "encoding": {
+                    "x": {"field": "value", "type": "quantitative"},
+                    "tooltip": _tooltip(rows_have_rank=False),
+                },
+            }
+        )
     spec["data"] = {"values": rows}
     spec["layer"] = [*under, marks, *over]
     return spec

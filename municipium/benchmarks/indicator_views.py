@@ -63,6 +63,7 @@ class Row:
     band: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
     colour: str = NO_VALUE_COLOUR
     missing: str = ""  # why there is no value: a Missing code, or "" when nobody said
+    highlight: bool = False  # the unit the reader came from (`?unit=`)
 
     @property
     def missing_label(self) -> str:
@@ -144,6 +145,14 @@ class Slice:
             self.period = self.periods[-1] if self.periods else None
         self.ready = self.group is not None and self.period is not None
 
+    @cached_property
+    def unit(self) -> Unit | None:
+        """The unit the reader came from (`?unit=`, as profile links carry it): outlined in
+        the table, the charts and the map when it is a member. An unknown code highlights
+        nothing; the page is still the group's."""
+        code = self.request.GET.get("unit", "").strip()
+        return Unit.objects.filter(code=code).defer("boundary").first() if code and len(code) <= 64 else None
+
     def _default_group(self, request, sizes: list[tuple[int, int]]) -> Group | None:
         """The group shown when none is asked for: the largest group of the unit the reader
         came from (`?unit=`), else the largest of the reader's own groups, else the largest
@@ -208,6 +217,9 @@ class Slice:
         with_value = {r.unit.pk for r in rows}
         reasons = read.missing(self.indicator, self.period, self.group, public=self.public)
         rows += [Row(u, missing=reasons.get(u.pk, "")) for u in members if u.pk not in with_value]
+        if self.unit is not None:
+            for row in rows:
+                row.highlight = row.unit.pk == self.unit.pk
         self._colour(rows)
         return rows
 
@@ -263,7 +275,15 @@ class Slice:
         if not picked:
             ranked = [r.unit for r in self.rows if r.value is not None]
             picked = ranked if len(ranked) <= FEW_MEMBERS else ranked[:TOP_UNITS]
+            # The unit the reader came from is always drawn, wherever it ranks.
+            if self.highlighted is not None and self.highlighted not in picked:
+                picked = [*picked, self.highlighted]
         return picked[:MAX_SERIES_UNITS]
+
+    @cached_property
+    def highlighted(self) -> Unit | None:
+        """The highlighted unit when it is a member of the group in the period."""
+        return next((r.unit for r in self.rows if r.highlight), None)
 
     @cached_property
     def series(self) -> dict:
@@ -300,6 +320,7 @@ class Slice:
         """The selection as a query string, for the map, the downloads and the chart images."""
         params = [("group", self.group.code), ("period", self.period.code)] if self.ready else []
         params += [("units", u.code) for u in self.series_units] if self.request.GET.get("units") else []
+        params += [("unit", self.unit.code)] if self.unit is not None else []
         return urlencode(params)
 
     def title(self, name: str) -> str:
@@ -324,7 +345,13 @@ class Slice:
             periods = [self.digits(p.code) for p in data["periods"]]
             codes = {p.pk: self.digits(p.code) for p in data["periods"]}
             rows = [
-                {"label": unit.label, "period": codes[pid], "value": v, "value_text": self.number(v)}
+                {
+                    "label": unit.label,
+                    "period": codes[pid],
+                    "value": v,
+                    "value_text": self.number(v),
+                    "highlight": unit == self.highlighted,
+                }
                 for unit, values in data["units"]
                 for pid, v in values.items()
                 if pid in codes
@@ -361,6 +388,7 @@ class Slice:
             "rank_text": self.digits(row.rank),
             "band": row.band.band,
             "band_label": row.band.label,
+            "highlight": row.highlight,
         }
 
 
@@ -461,6 +489,7 @@ def indicator_map(request, code: str):
                         "value": row.value,
                         "value_text": value_text,
                         "color": row.colour,
+                        "highlight": row.highlight,
                         "url": reverse("unit", args=[row.unit.code]),
                     },
                 }

@@ -12,7 +12,10 @@
         var map = L.map(el, { attributionControl: false, zoomSnap: 0.25, keyboard: true });
         var layer = L.geoJSON(collection, {
           style: function (feature) {
-            return { color: "#37474f", weight: 1, fillOpacity: 0.85, fillColor: feature.properties.color || "#eceff1" };
+            // The unit the reader came from (?unit=) is outlined thick and dark.
+            var outlined = feature.properties.highlight;
+            return { color: outlined ? "#111111" : "#37474f", weight: outlined ? 4 : 1, fillOpacity: 0.85,
+                     fillColor: feature.properties.color || "#eceff1", className: outlined ? "map-highlight" : "" };
           },
           onEachFeature: function (feature, shape) {
             var p = feature.properties;
@@ -23,6 +26,7 @@
             if (p.url) { shape.on("click", function () { window.location.href = p.url; }); }
           }
         }).addTo(map);
+        layer.eachLayer(function (shape) { if (shape.feature.properties.highlight) { shape.bringToFront(); } });
         if (layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
         else { map.setView([45, 20], 4); }
         el.dataset.ready = String(layer.getLayers().length);

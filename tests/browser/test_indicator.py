@@ -26,8 +26,13 @@ def _drawn(page):
 
 
 def test_a_chart_and_a_map_render_on_the_indicator_page(watched):
-    page = _page(watched)
+    page = _page(watched, query="?group=alytus&period=2024&unit=LT-07")
     _drawn(page)
+    # The unit the reader came from is outlined: one bar with the highlight stroke, one map shape.
+    assert (
+        page.locator("[data-chart='chart-ranking'] svg path[aria-roledescription='bar'][stroke='#111111']").count() == 1
+    )
+    assert page.locator("[data-map] path.map-highlight").count() == 1
     assert page.get_attribute("[data-chart='chart-ranking'] svg", "aria-label")
     assert page.locator("[data-map] path.leaflet-interactive").count() == 5
     # Bars: one per member with a value (Vega draws them as paths with role graphics-symbol).

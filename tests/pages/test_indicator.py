@@ -269,3 +269,43 @@ def test_a_group_without_boundaries_gets_a_sentence_saying_why_instead_of_an_emp
     assert "No map: the boundaries of these members are not loaded" in rasina and "data-map=" not in rasina
     alytus = client.get(f"/en/indicators/{code}/?group=alytus&period=2023").content.decode()
     assert "data-map=" in alytus and "No map:" not in alytus
+
+
+def test_a_unit_opened_from_its_profile_is_highlighted_in_the_table_the_charts_and_the_map(client, world):
+    """Issue 19: the unit the reader came from stands out in every ranking, chart and map."""
+    code = _nrw_code()
+    _indicator, values, _statistic = _stored(code, "alytus", "2023")
+    unit = Group.objects.get(code="alytus").members_in(Period.objects.get(code="2023")).first()
+    profile = client.get(f"/en/units/{unit.code}/?group=alytus&period=2023").content.decode()
+    assert f"/en/indicators/{code}/?group=alytus&amp;period=2023&amp;unit={unit.code}" in profile
+
+    response = client.get(f"/en/indicators/{code}/?group=alytus&period=2023&unit={unit.code}")
+    html = response.content.decode()
+    assert f'<tr data-unit="{unit.code}" class="unit-highlight" aria-current="true">' in html
+    assert html.count("unit-highlight") == 1
+    # Filters and downloads keep the highlight (the address restores the view).
+    assert f'<input type="hidden" name="unit" value="{unit.code}">' in html
+    assert f"unit={unit.code}" in response.context["view"].query
+    ranking = response.context["specs"]["ranking"]
+    assert [r["unit"] for r in ranking["data"]["values"] if r["highlight"]] == [unit.code]
+    bars = next(layer for layer in ranking["layer"] if layer["mark"]["type"] == "bar")
+    assert bars["encoding"]["stroke"]["condition"] == {"test": "datum.highlight", "value": "#111111"}
+    assert f"Outlined: {unit.label}" in ranking["title"]["subtitle"]
+    series = response.context["specs"]["series"]
+    assert {r["label"] for r in series["data"]["values"] if r["highlight"]} == {unit.label}
+    assert any(layer.get("transform") == [{"filter": "datum.highlight"}] for layer in series["layer"])
+    distribution = response.context["specs"]["distribution"]
+    assert any(layer.get("transform") == [{"filter": "datum.highlight"}] for layer in distribution["layer"])
+    features = client.get(f"/en/indicators/{code}/map.geojson?{response.context['view'].query}").json()["features"]
+    assert [f["id"] for f in features if f["properties"]["highlight"]] == [unit.code]
+
+    # Without it, or with a unit outside the group, nothing is outlined.
+    plain = client.get(f"/en/indicators/{code}/?group=alytus&period=2023")
+    assert "unit-highlight" not in plain.content.decode()
+    assert (
+        "stroke"
+        not in next(la for la in plain.context["specs"]["ranking"]["layer"] if la["mark"]["type"] == "bar")["encoding"]
+    )
+    outsider = Group.objects.get(code="rasina").members_in(Period.objects.get(code="2023")).first()
+    other = client.get(f"/en/indicators/{code}/?group=alytus&period=2023&unit={outsider.code}")
+    assert not any(r["highlight"] for r in other.context["specs"]["ranking"]["data"]["values"])

@@ -71,7 +71,7 @@ def test_the_profile_shows_value_median_quartiles_rank_and_band_of_an_indicator(
     ) in shown
     assert rank_text(ranked) in shown
     assert band.css in row and band.label in shown  # colour and words, never colour alone
-    assert 'href="/en/indicators/water_nrw/?group=rasina&amp;period=2024"' in row
+    assert f'href="/en/indicators/water_nrw/?group=rasina&amp;period=2024&amp;unit={KRUSEVAC}"' in row
     assert '<svg class="sparkline"' in row and "<polyline points=" in row and "style=" not in row
 
 
