@@ -140,3 +140,82 @@ def district_groups(user):
     if access.is_admin(user):
         return Group.objects.all().order_by("code")
     return Group.objects.filter(pk__in=access.coordinated_groups(user)).order_by("code")
+
+
+LANGUAGE_NAMES = {
+    "en": _("Name in English"),
+    "pl": _("Name in Polish"),
+    "sr": _("Name in Serbian"),
+    "bg": _("Name in Bulgarian"),
+    "lt": _("Name in Lithuanian"),
+    "fa": _("Name in Persian"),
+}
+
+
+class ServiceTypeForm(forms.ModelForm):
+    """A service type with its name in each working language (stored as one JSON field)."""
+
+    class Meta:
+        model = ServiceType
+        fields = ["code", "kind", "level", "country", "minimum_places", "order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = self.instance.name or {}
+        for code, label in LANGUAGE_NAMES.items():
+            self.fields[f"name_{code}"] = forms.CharField(
+                label=label, max_length=200, required=code == "en", initial=names.get(code, "")
+            )
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+
+    def names(self) -> dict:
+        data = self.cleaned_data
+        return {code: data[f"name_{code}"].strip() for code in LANGUAGE_NAMES if data.get(f"name_{code}", "").strip()}
+
+
+class NormTableForm(forms.ModelForm):
+    class Meta:
+        model = NormTable
+        fields = ["code", "version", "title", "jurisdiction", "status", "effective", "source", "group"]
+        widgets = {"effective": DATE, "source": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, groups, shared_allowed, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = groups
+        self.fields["group"].label_from_instance = lambda g: g.label
+        self.fields["group"].required = not shared_allowed
+        self.fields["group"].help_text = _("The district whose coordinators keep the table; empty: a shared table.")
+
+
+class NormForm(forms.Form):
+    """One row of a norms table: places per `per` people of a target group (a population
+    variable and some of its breakdown's categories, e.g. 65-79, 80+)."""
+
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    service_type = forms.ModelChoiceField(queryset=None, label=_("Service type"))
+    variable = forms.ModelChoiceField(queryset=None, label=_("Target population"))
+    categories = forms.CharField(
+        label=_("Categories"),
+        required=False,
+        max_length=300,
+        help_text=_("Codes of the breakdown's categories, separated by commas (e.g. 65-79, 80+); empty: the total."),
+    )
+    places = forms.FloatField(label=_("Places"))
+    per = forms.FloatField(label=_("Per people"), initial=1000)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        from municipium.catalog.models import Variable
+
+        super().__init__(*args, **kwargs)
+        self.fields["service_type"].queryset = ServiceType.objects.all()
+        self.fields["service_type"].label_from_instance = lambda t: t.label
+        self.fields["variable"].queryset = Variable.objects.select_related("breakdown").order_by("code")
+        self.fields["variable"].label_from_instance = lambda v: f"{v.label} ({v.code})"
+
+    def clean_categories(self) -> list[str]:
+        return [c.strip() for c in self.cleaned_data["categories"].split(",") if c.strip()]
+
+
+NormFormSet = forms.formset_factory(NormForm, extra=2, can_delete=True)

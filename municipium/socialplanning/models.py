@@ -156,6 +156,16 @@ class NormTable(models.Model):
     source = models.TextField(_("Source (citation)"))
     effective = models.DateField(_("Effective from"))
     status = models.CharField(_("Legal status"), max_length=16, choices=Status.choices)
+    # The district whose coordinators keep the table (socialplanning.access.can_edit_norms);
+    # none: a shared reference table (the starter's), kept by those who edit the catalogue.
+    group = models.ForeignKey(
+        "places.Group",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Kept by"),
+    )
 
     class Meta:
         ordering = ["code", "-version"]

@@ -20,10 +20,11 @@ FILE_LIMIT = 5 * 1024 * 1024
 
 
 class PlanningError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, row: int | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.row = row  # the row of a table of rows (a norms table's norms), counted from 0
 
 
 def _save(actor, instance, via="web", note=""):
@@ -46,6 +47,10 @@ def _save(actor, instance, via="web", note=""):
 
 
 def save_service_type(actor, item: ServiceType) -> ServiceType:
+    if not item.code or not item.code.strip():
+        raise PlanningError(_("Give the service type a code."), "code")
+    if ServiceType.objects.filter(code=item.code).exclude(pk=item.pk).exists():
+        raise PlanningError(_("Another service type has the code %(code)s.") % {"code": item.code}, "code")
     if item.kind not in ServiceType.Kind.values:
         raise PlanningError(_("Unknown kind of service: %(kind)s") % {"kind": item.kind}, "kind")
     if item.level not in ServiceType.Level.values:
@@ -116,7 +121,93 @@ def load_starter(actor) -> tuple[int, int]:
     return types, tables
 
 
-def save_norm(actor, norm: Norm) -> Norm:
+def check_norm_table(table: NormTable) -> None:
+    if not table.code or not table.code.strip():
+        raise PlanningError(_("Give the table a code."), "code")
+    if not table.version or table.version < 1:
+        raise PlanningError(_("The version is a whole number from 1."), "version")
+    clash = NormTable.objects.filter(code=table.code, version=table.version).exclude(pk=table.pk)
+    if clash.exists():
+        raise PlanningError(
+            _("Version %(version)s of %(code)s exists already; give the next version a higher number.")
+            % {"version": format_number(table.version, 0), "code": table.code},
+            "version",
+        )
+    for name, message in (
+        ("title", _("Give the table a title.")),
+        ("jurisdiction", _("Say where the norms apply (a country, a region, or example).")),
+        ("source", _("Cite the source of the norms: the law, the publication, or that they are examples.")),
+    ):
+        if not (getattr(table, name) or "").strip():
+            raise PlanningError(message, name)
+    if table.status not in NormTable.Status.values:
+        raise PlanningError(_("Unknown legal status: %(status)s") % {"status": table.status}, "status")
+    if table.effective is None:
+        raise PlanningError(_("Give the date from which the norms apply."), "effective")
+
+
+def save_norm_table(actor, table: NormTable, norms: list[Norm], removed: list[Norm] = ()) -> NormTable:
+    """A norms table and its norms at once: every norm is checked first, a refusal names the
+    row and the column, and nothing is saved unless all are right."""
+    check_norm_table(table)
+    for row, norm in enumerate(norms):
+        try:
+            check_norm(norm)
+        except PlanningError as error:
+            error.row = row
+            raise
+    seen: dict[tuple, int] = {}
+    for row, norm in enumerate(norms):
+        key = (norm.service_type_id, norm.variable_id, tuple(sorted(norm.categories or [])))
+        if key in seen:
+            raise PlanningError(
+                _("This target group already has a norm for this service type in row %(row)s.")
+                % {"row": format_number(seen[key] + 1, 0)},
+                "categories",
+                row,
+            )
+        seen[key] = row
+    with transaction.atomic():
+        _save(actor, table)
+        for norm in removed:
+            if norm.pk and norm.table_id == table.pk:
+                record("delete", norm, actor=actor, before=snapshot(norm), after=None, via="web")
+                norm.delete()
+        for norm in norms:
+            norm.table = table
+            _save(actor, norm)
+    return table
+
+
+def new_version(actor, table: NormTable, group=None) -> NormTable:
+    """The next version of a norms table with a copy of its norms, kept by `group`: a district
+    changes its norms without changing them under the rounds that used the earlier version."""
+    latest = NormTable.objects.filter(code=table.code).order_by("-version").first()
+    copy = NormTable(
+        code=table.code,
+        version=(latest.version if latest else table.version) + 1,
+        title=table.title,
+        jurisdiction=table.jurisdiction,
+        source=table.source,
+        effective=table.effective,
+        status=table.status,
+        group=group,
+    )
+    norms = [
+        Norm(
+            service_type=n.service_type,
+            variable=n.variable,
+            categories=list(n.categories or []),
+            places=n.places,
+            per=n.per,
+            note=n.note,
+        )
+        for n in table.norms.select_related("variable__breakdown")
+    ]
+    return save_norm_table(actor, copy, norms)
+
+
+def check_norm(norm: Norm) -> None:
     if norm.places is None or norm.places < 0:
         raise PlanningError(_("A norm's places cannot be negative."), "places")
     if norm.per is None or norm.per <= 0:
@@ -124,12 +215,23 @@ def save_norm(actor, norm: Norm) -> Norm:
     breakdown = norm.variable.breakdown
     allowed = set(breakdown.categories.values_list("code", flat=True)) if breakdown else set()
     unknown = [c for c in norm.categories or [] if c not in allowed]
-    if unknown:
+    if unknown and not allowed:
         raise PlanningError(
-            _("%(variable)s has no category %(codes)s.")
-            % {"variable": norm.variable.code, "codes": ", ".join(unknown)},
+            _("%(variable)s has no categories: leave the categories empty for its total.")
+            % {"variable": norm.variable.code},
             "categories",
         )
+    if unknown:
+        ordered = breakdown.categories.order_by("order", "code").values_list("code", flat=True)
+        raise PlanningError(
+            _("%(variable)s has no category %(codes)s; its categories are %(known)s.")
+            % {"variable": norm.variable.code, "codes": ", ".join(unknown), "known": ", ".join(ordered)},
+            "categories",
+        )
+
+
+def save_norm(actor, norm: Norm) -> Norm:
+    check_norm(norm)
     with transaction.atomic():
         return _save(actor, norm)
 

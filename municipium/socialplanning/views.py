@@ -7,6 +7,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,15 +25,18 @@ from .forms import (
     ConsultationForm,
     LineForm,
     MatrixForm,
+    NormFormSet,
+    NormTableForm,
     RoundForm,
     SentForm,
     ServiceForm,
+    ServiceTypeForm,
     SharedForm,
     UploadForm,
     district_groups,
     put_error,
 )
-from .models import NormTable, Proposal, ProposalLine, Provider, Round, Service, ServiceType, SharedService
+from .models import Norm, NormTable, Proposal, ProposalLine, Provider, Round, Service, ServiceType, SharedService
 from .services import PlanningError
 
 require = accounts_access.require
@@ -70,15 +74,127 @@ def types(request):
             % {"count": format_number(added, 0)},
         )
         return redirect("socialplanning:types")
+    tables = list(NormTable.objects.select_related("group").prefetch_related("norms__service_type", "norms__variable"))
+    groups = access.norm_groups(request.user) if request.user.is_authenticated else None
     return render(
         request,
         "socialplanning/types.html",
         {
             "types": ServiceType.objects.all(),
-            "tables": NormTable.objects.prefetch_related("norms__service_type", "norms__variable"),
+            "tables": tables,
+            "editable": {t.pk for t in tables if access.can_edit_norms(request.user, t)},
             "may_load": accounts_access.can_edit_catalogue(request.user),
+            "may_edit_types": access.can_edit_types(request.user),
+            "version_groups": list(groups) if groups is not None else [],
+            "may_add_norms": _may_add_norms(request.user),
         },
     )
+
+
+def _may_add_norms(user) -> bool:
+    return user.is_authenticated and (access.can_edit_types(user) or access.norm_groups(user).exists())
+
+
+@login_required
+def type_edit(request, code=None):
+    """Add or edit a service type (those who edit the catalogue; 404 to everyone else)."""
+    require(access.can_edit_types(request.user))
+    item = get_object_or_404(ServiceType, code=code) if code else ServiceType()
+    form = ServiceTypeForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        item = form.save(commit=False)
+        item.name = form.names()
+        try:
+            services.save_service_type(request.user, item)
+            messages.success(request, _("The service type was saved."))
+            return redirect("socialplanning:types")
+        except PlanningError as error:
+            if error.field == "name":
+                error.field = "name_en"
+            put_error(form, error)
+    return render(request, "socialplanning/type_edit.html", {"form": form, "item": item})
+
+
+@login_required
+def norms_edit(request, pk=None):
+    """A norms table and its rows in one form; a refused row is named beside its field and
+    nothing is saved (404 to those who may not keep the table)."""
+    user = request.user
+    if pk is None:
+        require(_may_add_norms(user))
+        table = NormTable()
+    else:
+        table = get_object_or_404(NormTable.objects.select_related("group"), pk=pk)
+        require(access.can_edit_norms(user, table))
+    shared_allowed = access.can_edit_types(user) and (table.pk is None or table.group_id is None)
+    groups = access.norm_groups(user)
+    if table.group_id is not None:
+        groups = groups.model.objects.filter(Q(pk__in=groups.values("pk")) | Q(pk=table.group_id)).order_by("code")
+    existing = {n.pk: n for n in table.norms.select_related("variable__breakdown")} if table.pk else {}
+    initial = [
+        {
+            "id": n.pk,
+            "service_type": n.service_type_id,
+            "variable": n.variable_id,
+            "categories": ", ".join(n.categories or []),
+            "places": n.places,
+            "per": n.per,
+            "note": n.note,
+        }
+        for n in existing.values()
+    ]
+    data = request.POST if request.method == "POST" else None
+    form = NormTableForm(data, instance=table, groups=groups, shared_allowed=shared_allowed)
+    rows = NormFormSet(data, prefix="norms", initial=initial)
+    if data is not None and form.is_valid() & rows.is_valid():
+        item = form.save(commit=False)
+        if item.group_id is None and not shared_allowed:
+            form.add_error("group", _("Choose the district that keeps the table."))
+        else:
+            norms, removed, forms_kept = [], [], []
+            for row in rows.forms:
+                cleaned = row.cleaned_data
+                if not cleaned:
+                    continue
+                known = existing.get(cleaned.get("id"))
+                if cleaned.get("DELETE"):
+                    if known is not None:
+                        removed.append(known)
+                    continue
+                norm = known or Norm()
+                norm.service_type = cleaned["service_type"]
+                norm.variable = cleaned["variable"]
+                norm.categories = cleaned["categories"]
+                norm.places = cleaned["places"]
+                norm.per = cleaned["per"]
+                norm.note = cleaned["note"]
+                norms.append(norm)
+                forms_kept.append(row)
+            try:
+                services.save_norm_table(user, item, norms, removed)
+                messages.success(request, _("The norms table was saved."))
+                return redirect("socialplanning:types")
+            except PlanningError as error:
+                if error.row is not None:
+                    put_error(forms_kept[error.row], error)
+                else:
+                    put_error(form, error)
+    return render(request, "socialplanning/norms_edit.html", {"form": form, "rows": rows, "table": table})
+
+
+@require_POST
+@login_required
+def norms_version(request, pk):
+    """The next version of a norms table, kept by one of the user's districts."""
+    table = get_object_or_404(NormTable, pk=pk)
+    require(_may_add_norms(request.user))
+    groups = access.norm_groups(request.user)
+    group = groups.filter(pk=request.POST.get("group") or 0).first()
+    if group is None and not access.can_edit_types(request.user):
+        raise Http404()
+    copy = services.new_version(request.user, table, group)
+    messages.success(request, _("A new version of the norms table was made; change it below."))
+    return redirect("socialplanning:norms-edit", pk=copy.pk)
 
 
 @login_required
@@ -213,6 +329,7 @@ def round_view(request, code):
             "shared_form": shared_form,
             "editable": editable,
             "coordinator": coordinator,
+            "may_edit_norms": access.can_edit_norms(request.user, round_.norms),
             "assumptions": json.dumps(round_.assumptions, ensure_ascii=False),
         },
     )
