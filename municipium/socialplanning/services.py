@@ -146,7 +146,7 @@ def check_norm_table(table: NormTable) -> None:
         raise PlanningError(_("Give the date from which the norms apply."), "effective")
 
 
-def save_norm_table(actor, table: NormTable, norms: list[Norm], removed: list[Norm] = ()) -> NormTable:
+def save_norm_table(actor, table: NormTable, norms: list[Norm], removed: list[Norm] | None = None) -> NormTable:
     """A norms table and its norms at once: every norm is checked first, a refusal names the
     row and the column, and nothing is saved unless all are right."""
     check_norm_table(table)
@@ -169,7 +169,7 @@ def save_norm_table(actor, table: NormTable, norms: list[Norm], removed: list[No
         seen[key] = row
     with transaction.atomic():
         _save(actor, table)
-        for norm in removed:
+        for norm in removed or []:
             if norm.pk and norm.table_id == table.pk:
                 record("delete", norm, actor=actor, before=snapshot(norm), after=None, via="web")
                 norm.delete()
@@ -221,7 +221,7 @@ def check_norm(norm: Norm) -> None:
             % {"variable": norm.variable.code},
             "categories",
         )
-    if unknown:
+    if unknown and breakdown is not None:
         ordered = breakdown.categories.order_by("order", "code").values_list("code", flat=True)
         raise PlanningError(
             _("%(variable)s has no category %(codes)s; its categories are %(known)s.")
