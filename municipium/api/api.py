@@ -35,6 +35,7 @@ from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
+from municipium.benchmarks import read
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.catalog.models import Category, Indicator, ServiceArea, Variable
 from municipium.lib.numbers import format_number
@@ -57,6 +58,7 @@ from .schemas import (
     ObservationPage,
     ObservationsIn,
     ServiceAreaOut,
+    SimilarOut,
     UnitOut,
     UnitPage,
     VariableOut,
@@ -379,6 +381,54 @@ def unit(request, code: str):
     if not rows:
         raise Http404
     return _unit(rows[0])
+
+
+@api.get("/units/{code}/similar", response=responses(SimilarOut), tags=["units and groups"])
+def similar_units(request, code: str, indicator: str | None = None, period: str | None = None):
+    """The units most like this one by size and kind (Kolada's "similar municipalities"):
+    the same kind, the same country, closest in latest published population; with
+    `indicator` and `period`, their median and the national figure beside it (published
+    figures only). The same rule as the profile and indicator pages (benchmarks.read)."""
+    _caller(request)
+    unit = Unit.objects.filter(code=code).defer("boundary").first()
+    if unit is None:
+        raise Http404
+    similar = read.similar_units(unit)
+    out: dict = {
+        "unit": unit.code,
+        "country": similar.country.code if similar else None,
+        "population": similar.population if similar else None,
+        "population_period": similar.period.code if similar else None,
+        "rule": similar.how()
+        if similar
+        else _("No similar units: the unit has no country or no published population."),
+        "units": [{"code": u.code, "name": u.name, "population": p} for u, p in similar.units] if similar else [],
+    }
+    if indicator or period:
+        if not (indicator and period):
+            raise _unknown(
+                "period" if indicator else "indicator", _("Give both an indicator and a period, or neither.")
+            )
+        chosen = Indicator.objects.get(pk=_codes(Indicator, [indicator], "indicator", _("indicator"))[0])
+        try:
+            code = parse_period(period)[0]
+        except PeriodCodeError as error:
+            raise _unknown("period", str(error)) from None
+        found = Period.objects.filter(code=code).first()
+        if found is None:
+            raise _unknown("period", _("unknown %(what)s: %(codes)s") % {"what": _("period"), "codes": period})
+        country, national = read.national([chosen.pk], found, unit)
+        medians = read.medians([chosen.pk], found, [u.pk for u, _p in similar.units]) if similar else {}
+        mine, theirs = medians.get(chosen.pk), national.get(chosen.pk)
+        out |= {
+            "indicator": chosen.code,
+            "period": found.code,
+            "similar_median": mine.value if mine else None,
+            "similar_n": mine.n if mine else None,
+            "national": theirs.value if theirs else None,
+            "national_n": theirs.n if theirs else None,
+        }
+    return out
 
 
 def _groups_page(request, rows, paging: Paging) -> dict:

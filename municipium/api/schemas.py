@@ -180,6 +180,29 @@ class Page(Schema):
     limit: int
 
 
+class SimilarUnitOut(Schema):
+    code: str
+    name: Texts
+    population: float
+
+
+class SimilarOut(Schema):
+    unit: str
+    country: str | None = Field(description="The unit of kind country above the unit.")
+    population: float | None = Field(description="The unit's latest published population.")
+    population_period: str | None
+    rule: str = Field(description="How the similar units were chosen, in the request's language.")
+    units: list[SimilarUnitOut] = Field(description="The similar units, closest in population first.")
+    indicator: str | None = None
+    period: str | None = None
+    similar_median: float | None = Field(None, description="The similar units' median (published figures).")
+    similar_n: int | None = None
+    national: float | None = Field(
+        None, description="The country's own figure, else the median of its units of the unit's kind."
+    )
+    national_n: int | None = Field(None, description="Units behind the national median; null for the country's own.")
+
+
 class UnitPage(Page):
     items: list[UnitOut]
 

@@ -36,6 +36,7 @@ from municipium.places.models import Group, Unit
 
 from . import bands, charts, read
 from .models import Basis, GroupStatistic
+from .profile_views import comparisons_beside
 
 CHARTS = ("ranking", "series", "distribution")
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -450,6 +451,12 @@ def indicator_page(request, code: str):
         context["has_parts"] = bool(parts)
         context["parts_decimals"] = 0 if all(float(x).is_integer() for x in parts) else 2
         context["series"] = view.series
+        if view.unit is not None:
+            # Beside the group: the units like the one the reader came from, and the nation.
+            beside = comparisons_beside(view.unit, [view.indicator.pk], view.period)
+            context |= beside
+            context["similar_figure"] = beside["similar_figures"].get(view.indicator.pk)
+            context["national_figure"] = beside["national_figures"].get(view.indicator.pk)
         periods, medians = view.series["periods"], view.series["medians"]
         context["series_table"] = [
             (unit.label, [view.number(values[p.pk]) if p.pk in values else "–" for p in periods])

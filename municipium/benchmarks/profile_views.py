@@ -136,6 +136,8 @@ class ProfileRow:
     band: bands.Band
     spark: Spark | None
     previous: object = None  # the series row of the period before, when it has a value
+    similar: read.Reference | None = None  # the median of the similar units (read.similar_units)
+    national: read.Reference | None = None  # the national figure (read.national)
 
     @property
     def change(self) -> dict | None:
@@ -261,6 +263,7 @@ def unit_profile(request, code):
         group_public = public or not access.sees_unpublished(request.user, group=group)
         statistics = {s.indicator_id: s for s in read.statistics_many(ids, [period.pk], group, public=group_public)}
         ranks = read.unit_ranks(unit, ids, period, group, public=group_public)
+    comparisons = comparisons_beside(unit, ids, period)
 
     areas: list[Area] = []
     dimension_labels = dict(Indicator.Dimension.choices)
@@ -281,6 +284,8 @@ def unit_profile(request, code):
                 (r for r in own if period and r.period.kind == period.kind and r.period.ordinal == period.ordinal - 1),
                 None,
             ),
+            comparisons["similar_figures"].get(indicator.pk),
+            comparisons["national_figures"].get(indicator.pk),
         )
         dimensions = areas[-1].dimensions
         dimension = next((d for d in dimensions if d.code == indicator.dimension), None)
@@ -306,8 +311,26 @@ def unit_profile(request, code):
         "can_enter": access.can_enter(request.user, unit),
         "compare_set": group_sets[0] if group_sets else (sets[0] if sets else None),
         "fallback": not sets,
+        **comparisons,
     }
     return render(request, "benchmarks/profile.html", context)
+
+
+def comparisons_beside(unit, indicator_ids, period) -> dict:
+    """The comparisons beside the group's (issue 19, as Kolada's readers know them): the
+    similar units (`read.similar_units`) with how they were chosen, their median per
+    indicator, and the national figure per indicator. Published figures only."""
+    family = read.kin(unit)
+    similar = read.similar_units(unit, family=family) if family else None
+    country, national = read.national(indicator_ids, period, unit, family=family) if period and family else (None, {})
+    medians = read.medians(indicator_ids, period, [u.pk for u, _p in similar.units]) if similar and period else {}
+    return {
+        "similar": similar,
+        "similar_how": similar.how() if similar else "",
+        "similar_figures": medians,
+        "country": country,
+        "national_figures": national,
+    }
 
 
 # -- compare -------------------------------------------------------------------------------

@@ -7,14 +7,17 @@ a public reader gets those; elsewhere the "all" rows are the published figures t
 municipium.benchmarks.engine). Access control (who may read public=False) is the caller's.
 """
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 
 import polars as pl
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import ngettext
 
 from municipium.catalog.models import Indicator
-from municipium.lib import stats
-from municipium.observations.models import Period
+from municipium.lib import numbers, stats
+from municipium.observations.models import Observation, Period, Status
 from municipium.places.models import Membership, Unit
 
 from .models import Basis, GroupStatistic, IndicatorValue
@@ -255,3 +258,192 @@ def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int,
             rank = stats.competition_ranks(numbers, polarity[indicator_id])[units.index(unit.pk)]
             out[indicator_id] = UnitRank(indicator_id, rank, len(numbers))
     return out
+
+
+# --- Comparisons beyond the group: similar units and the national figure -----------------
+# Kolada's "liknande kommuner": the units of the same kind in the same country whose
+# population is closest. One rule here, for the profile, the indicator page and the API.
+# These comparisons cross groups, so they are always on published figures.
+
+POPULATION = "population"  # the catalogue variable a unit's size is read from
+SIMILAR_COUNT = 10  # how many similar units are compared
+
+
+@dataclass(frozen=True)
+class Kin:
+    """A unit's country and the country's units of the unit's kind (the unit included)."""
+
+    country: Unit
+    unit_ids: list[int]
+
+
+def kin(unit: Unit) -> Kin | None:
+    """The unit's country (the unit of kind country above it, at any depth) and its units
+    of the same kind that have not ended; None for a unit without a country or a country itself. Two queries:
+    the units' tree is read once and walked here."""
+    rows = list(Unit.objects.values_list("pk", "parent_id", "kind", "valid_to"))
+    tree = {pk: (parent, kind) for pk, parent, kind, _to in rows}
+    # A unit that has ended (merged into another) is no comparison any more.
+    ended = {pk for pk, _parent, _kind, to in rows if to is not None and to < dt.date.today()}
+    countries: dict[int, int | None] = {}
+
+    def country_id(pk: int | None) -> int | None:
+        path, found = [], None
+        while pk is not None and pk not in countries and pk not in path:
+            path.append(pk)
+            parent, kind = tree.get(pk, (None, ""))
+            if kind == Unit.Kind.COUNTRY:
+                found = pk
+                break
+            pk = parent
+        else:
+            found = countries.get(pk) if pk is not None else None
+        for step in path:
+            countries[step] = found
+        return found
+
+    mine = country_id(unit.pk)
+    if mine is None or mine == unit.pk:
+        return None
+    same = [
+        pk
+        for pk, (_parent, kind) in tree.items()
+        if kind == unit.kind and (pk == unit.pk or pk not in ended) and country_id(pk) == mine
+    ]
+    return Kin(Unit.objects.defer("boundary").get(pk=mine), sorted(same))
+
+
+def populations(unit_ids) -> dict[int, tuple[float, Period]]:
+    """Each unit's latest published population: {unit id: (inhabitants, period)}."""
+    rows = (
+        Observation.objects.filter(
+            unit_id__in=list(unit_ids),
+            variable__code=POPULATION,
+            breakdown="",
+            status=Status.PUBLISHED,
+            value__isnull=False,
+        )
+        .select_related("period")
+        .order_by("unit_id", "period__end", "period__ordinal")
+    )
+    out: dict[int, tuple[float, Period]] = {}
+    for row in rows:
+        out[row.unit_id] = (float(row.value), row.period)  # the last one, by period, stays
+    return out
+
+
+@dataclass(frozen=True)
+class Similar:
+    """The units most like `unit` by size and kind, and how they were chosen."""
+
+    unit: Unit
+    country: Unit
+    population: float  # the unit's own latest published population
+    period: Period  # the period of that population figure
+    units: list[tuple[Unit, float]]  # the similar units with their populations, closest first
+    candidates: int  # how many units of the kind in the country have a population
+
+    @property
+    def low(self) -> float:
+        return min(p for _u, p in self.units)
+
+    @property
+    def high(self) -> float:
+        return max(p for _u, p in self.units)
+
+    def how(self) -> str:
+        """How the similar units were chosen, in the reader's language (pages and API)."""
+        count = len(self.units)
+        how = ngettext(
+            "The %(count)s unit of the same kind (%(kind)s) in %(country)s closest in population to %(unit)s, "
+            "by the latest published population (%(unit)s: %(population)s in %(period)s); "
+            "it has %(inhabitants)s inhabitants.",
+            "The %(count)s units of the same kind (%(kind)s) in %(country)s closest in population to %(unit)s, "
+            "by the latest published population (%(unit)s: %(population)s in %(period)s); "
+            "they have %(inhabitants)s inhabitants.",
+            count,
+        ) % {
+            "count": numbers.format_number(count, 0),
+            "kind": self.unit.get_kind_display(),
+            "country": self.country.label,
+            "unit": self.unit.label,
+            "population": numbers.format_number(self.population, 0),
+            "period": numbers.localise_digits(self.period.code),
+            "inhabitants": numbers.format_number(self.low, 0)
+            + ("" if self.low == self.high else "–" + numbers.format_number(self.high, 0)),
+        }
+        return how
+
+
+def similar_units(unit: Unit, count: int = SIMILAR_COUNT, *, family: Kin | None = None) -> Similar | None:
+    """The `count` units of the same kind in the same country closest to `unit` in
+    population (on a log scale: 10,000 is as far from 20,000 as 50,000 from 100,000), each
+    by its latest published population; ties by code. None when the unit has no country, no
+    published population or no such neighbour. `family`: `kin(unit)`, when already read."""
+    family = family or kin(unit)
+    if family is None:
+        return None
+    sizes = populations(family.unit_ids)
+    own = sizes.get(unit.pk)
+    if own is None or own[0] <= 0:
+        return None
+    others = {u.pk: u for u in Unit.objects.filter(pk__in=[pk for pk in sizes if pk != unit.pk]).defer("boundary")}
+    sized = [(u, sizes[pk][0]) for pk, u in others.items() if sizes[pk][0] > 0]
+    sized.sort(key=lambda pair: (abs(math.log(pair[1] / own[0])), pair[0].code))
+    if not sized:
+        return None
+    return Similar(unit, family.country, own[0], own[1], sized[:count], len(sized))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A comparison figure for one indicator: a median over `n` units, or (n None) the
+    figure stored for a unit itself (a country's own aggregate)."""
+
+    value: float
+    n: int | None = None
+
+
+def medians(indicator_ids, period, unit_ids) -> dict[int, Reference]:
+    """The median of the units' published values, per indicator, in one period."""
+    rows = _on_basis(
+        IndicatorValue.objects.filter(
+            indicator_id__in=list(indicator_ids),
+            period=period,
+            unit_id__in=list(unit_ids),
+            breakdown="",
+            value__isnull=False,
+        ),
+        public=True,
+    ).values_list("indicator_id", "value")
+    found: dict[int, list[float]] = {}
+    for indicator_id, number in rows:
+        found.setdefault(indicator_id, []).append(number)
+    out = {}
+    for indicator_id, found_values in found.items():
+        median = stats.quantile(found_values, 0.5)
+        if median is not None:
+            out[indicator_id] = Reference(median, len(found_values))
+    return out
+
+
+def national(
+    indicator_ids, period, unit: Unit, *, family: Kin | None = None
+) -> tuple[Unit | None, dict[int, Reference]]:
+    """The national figure beside `unit`'s, per indicator: the country's own published value
+    where it has one (the national aggregate), else the median of the country's units of
+    the unit's kind. Returns the country (None when the unit has none) and the figures.
+    `family`: `kin(unit)`, when already read."""
+    family = family or kin(unit)
+    if family is None:
+        return None, {}
+    indicator_ids = list(indicator_ids)
+    out = medians(indicator_ids, period, family.unit_ids)
+    own = _on_basis(
+        IndicatorValue.objects.filter(
+            indicator_id__in=indicator_ids, period=period, unit=family.country, breakdown="", value__isnull=False
+        ),
+        public=True,
+    ).values_list("indicator_id", "value")
+    out.update({indicator_id: Reference(number) for indicator_id, number in own})
+    return family.country, out
