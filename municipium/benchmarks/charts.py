@@ -8,6 +8,7 @@ Numbers on axes and in tooltips follow the page's language through the d3 locale
 """
 
 import vl_convert
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 
 from municipium.lib import numbers
@@ -80,12 +81,56 @@ def _fixed_size(spec: dict, width: int) -> dict:
     return spec
 
 
+# Unicode's right-to-left isolate and its end (UAX #9).
+RLI, PDI = "\u2067", "\u2069"
+
+
+def _isolated(value):
+    """A title, or each line of a multi-line one, set apart as right-to-left text."""
+    if isinstance(value, str):
+        return f"{RLI}{value}{PDI}" if value else value
+    if isinstance(value, list):
+        return [_isolated(line) for line in value]
+    return value
+
+
+def right_to_left_texts(spec):
+    """The spec with its titles, subtitles and axis and legend titles isolated as right-to-left
+    text, for rendering on the server. The browser lays the texts out in the page's direction;
+    vl-convert lays out every text as left to right, so a Persian subtitle ending in "." or
+    "٪" came out jumbled, and the lines of a two-line subtitle were drawn over each other."""
+    if isinstance(spec, list):
+        return [right_to_left_texts(item) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for key, value in spec.items():
+        if key == "data":
+            out[key] = value
+        elif key == "title" and isinstance(value, dict):
+            out[key] = {**value, **{k: _isolated(value[k]) for k in ("text", "subtitle") if k in value}}
+        elif key == "title":
+            out[key] = _isolated(value)
+        else:
+            out[key] = right_to_left_texts(value)
+    return out
+
+
+def for_server(spec: dict, language: str | None = None, width: int = 720) -> dict:
+    """The spec as vl-convert is given it: a fixed width, and right-to-left titles isolated."""
+    spec = _fixed_size(spec, width)
+    code = (language or get_language() or "en").split("-")[0]
+    return right_to_left_texts(spec) if get_language_info(code)["bidi"] else spec
+
+
 def render_svg(spec: dict, language: str | None = None, width: int = 720) -> str:
-    return vl_convert.vegalite_to_svg(_fixed_size(spec, width), format_locale=numbers.d3_locale(language))
+    return vl_convert.vegalite_to_svg(for_server(spec, language, width), format_locale=numbers.d3_locale(language))
 
 
 def render_png(spec: dict, language: str | None = None, width: int = 720, scale: float = 2) -> bytes:
-    return vl_convert.vegalite_to_png(_fixed_size(spec, width), scale=scale, format_locale=numbers.d3_locale(language))
+    return vl_convert.vegalite_to_png(
+        for_server(spec, language, width), scale=scale, format_locale=numbers.d3_locale(language)
+    )
 
 
 # --- Indicator page ---
@@ -215,6 +260,10 @@ def series(
         _("Dashed line: group median."),
         _("Thick line: %(unit)s") % {"unit": highlighted} if highlighted else "",
     )
+    # The periods are the axis's labels: written in the reader's digits (۲۰۲۴ in Persian).
+    periods = [numbers.localise_digits(p) for p in periods]
+    rows = [{**r, "period": numbers.localise_digits(r["period"])} for r in rows]
+    medians = [{**m, "period": numbers.localise_digits(m["period"])} for m in medians or []]
     x = {
         "field": "period",
         "type": "ordinal",
@@ -232,14 +281,16 @@ def series(
         {"field": "value_text", "title": _("Value")},
     ]
     # Shape as well as colour tells the lines apart.
+    labels = list(dict.fromkeys(r["label"] for r in rows))
     layers = [
         {
             "mark": {"type": "line", "point": {"size": 60, "filled": True}, "strokeWidth": 2},
             "encoding": {
                 "x": x,
                 "y": y,
-                "color": {"field": "label", "type": "nominal", "title": _("Unit")},
-                "shape": {"field": "label", "type": "nominal", "title": _("Unit")},
+                # One domain for colour and shape: one legend, not two side by side.
+                "color": {"field": "label", "type": "nominal", "title": _("Unit"), "scale": {"domain": labels}},
+                "shape": {"field": "label", "type": "nominal", "title": _("Unit"), "scale": {"domain": labels}},
                 "tooltip": tooltip,
             },
         }

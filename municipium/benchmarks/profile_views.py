@@ -95,9 +95,10 @@ class Spark:
         )
 
 
-def sparkline(series, decimals: int, current: Period | None = None) -> Spark | None:
+def sparkline(series, decimals: int, current: Period | None = None, *, rtl: bool = False) -> Spark | None:
     """SVG polyline points for a unit's values over time (from `read.series` rows, oldest
-    first); the dot marks the chosen period, or the last one."""
+    first); the dot marks the chosen period, or the last one. Right to left, time runs from
+    right to left, as on the time charts."""
     if not series:
         return None
     ordinals = [row.period.ordinal for row in series]
@@ -108,6 +109,8 @@ def sparkline(series, decimals: int, current: Period | None = None) -> Spark | N
 
     def xy(ordinal, value):
         x = SPARK_PAD + (inner_w * (ordinal - lo_x) / (hi_x - lo_x) if hi_x > lo_x else inner_w / 2)
+        if rtl:
+            x = SPARK_WIDTH - x
         y = SPARK_PAD + (inner_h * (hi_y - value) / (hi_y - lo_y) if hi_y > lo_y else inner_h / 2)
         return round(x, 1), round(y, 1)
 
@@ -265,6 +268,7 @@ def unit_profile(request, code):
         ranks = read.unit_ranks(unit, ids, period, group, public=group_public)
     comparisons = comparisons_beside(unit, ids, period)
 
+    rtl = get_language_bidi()
     areas: list[Area] = []
     dimension_labels = dict(Indicator.Dimension.choices)
     for indicator in indicators:
@@ -279,7 +283,7 @@ def unit_profile(request, code):
             statistic,
             ranks.get(indicator.pk),
             bands.band(value.value if value else None, indicator, statistic),
-            sparkline(own, indicator.decimals, period),
+            sparkline(own, indicator.decimals, period, rtl=rtl),
             next(
                 (r for r in own if period and r.period.kind == period.kind and r.period.ordinal == period.ordinal - 1),
                 None,

@@ -33,6 +33,17 @@ def localise_digits(text: str, language: str | None = None) -> str:
     return text
 
 
+def separator(language: str | None = None) -> str:
+    """The mark between the parts of a line ("Kruševac · 2024"). Persian writes its zero as a
+    dot (۰), so a middle dot beside Persian digits reads as a zero: it takes the Persian comma."""
+    return "، " if _language(language) == "fa" else " · "
+
+
+def comma(language: str | None = None) -> str:
+    """The comma between the items of a list ("4, 5"); Persian has its own (۴، ۵)."""
+    return "، " if _language(language) == "fa" else ", "
+
+
 @lru_cache(maxsize=16)
 def _locale(language: str) -> Locale:
     # Persian takes its separators and digits from the tables above, the rest from English.

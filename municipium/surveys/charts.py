@@ -92,7 +92,14 @@ def matrix(
                 "x": x,
                 "y": y,
                 "color": colour,
-                "shape": {"field": "quadrant_label", "type": "nominal", "title": _("Priority")},
+                # The same domain as the colour's: one legend for both, not two side by side
+                # (the second ran off the chart's edge).
+                "shape": {
+                    "field": "quadrant_label",
+                    "type": "nominal",
+                    "title": _("Priority"),
+                    "scale": {"domain": colour["scale"]["domain"]},
+                },
                 "tooltip": tooltip,
             },
         },

@@ -226,7 +226,7 @@ def scale_text(scale) -> str:
 
 
 def _points(scale) -> str:
-    return ", ".join(numbers.format_number(v, 0) for v in scale.satisfied)
+    return numbers.comma().join(numbers.format_number(v, 0) for v in scale.satisfied)
 
 
 def scale_notes(found) -> dict:

@@ -224,3 +224,18 @@ def test_the_profile_shows_the_change_since_the_previous_year_with_its_number(cl
         assert f"{arrow} {sign}{format_number(abs(change), indicator.decimals, 'en')} since 2023" in shown
     persian = text_of(row_of(client.get(f"/fa/units/{KRUSEVAC}/").content.decode(), "water_nrw"))
     assert "۲۰۲۳" in persian and "2023" not in persian
+
+
+def _sparkline_xs(html: str) -> list[float]:
+    points = re.search(r'<svg class="sparkline".*?<polyline points="([^"]+)"', row_of(html, "water_nrw"), re.S)
+    return [float(point.split(",")[0]) for point in points.group(1).split()]
+
+
+def test_sparklines_run_right_to_left_in_persian_as_the_time_charts_do(client, world):
+    """Issue 19, item 4: the time charts put the latest year on the left in Persian; the
+    sparklines beside them ran the other way."""
+    english = _sparkline_xs(client.get(f"/en/units/{KRUSEVAC}/").content.decode())
+    persian = _sparkline_xs(client.get(f"/fa/units/{KRUSEVAC}/").content.decode())
+    assert len(english) == 3 and english == sorted(english)  # 2022 on the left
+    assert persian == sorted(persian, reverse=True)  # 2022 on the right
+    assert [90 - x for x in english] == persian

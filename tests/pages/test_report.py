@@ -1,17 +1,22 @@
 """The municipality report for the council: made and edited by the unit's people, read by
 whoever may see its figures, downloaded as a PDF in the report's language."""
 
+import re
+
 import pytest
+from django.utils import translation
 from weasyprint.formatting_structure import boxes
 
 from municipium.audit.models import AuditEvent
-from municipium.benchmarks import read
+from municipium.benchmarks import charts, read
 from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
 from municipium.lib import numbers
 from municipium.observations.models import Period
 from municipium.reports import pdf
-from municipium.reports.models import Report
+from municipium.reports.figures import sections
+from municipium.reports.models import Chart, Report
 from tests.factories import person
+from tests.pdf_pages import page_fill, page_texts
 from tests.world import module_world
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +47,7 @@ def _cast(world):
     world.period = Period.objects.get(code="2024")
     world.rasina = world.group("rasina")
     world.chosen = indicators_with_values(world.kru, world.period)
+    world.four = indicators_with_values(world.kru, world.period, count=4)
 
 
 # One world for the module; each test's reports live in its own savepoint.
@@ -219,3 +225,42 @@ def test_an_indicator_without_figures_shows_dashes_on_the_page_and_in_the_pdf(cl
     page = client.get(f"/en/reports/{UNIT}/{report.pk}/")
     assert page.status_code == 200 and 'data-value="">–' in page.content.decode()
     assert client.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf").content.startswith(b"%PDF")
+
+
+def test_a_report_fills_its_pages_instead_of_starting_each_indicator_on_a_new_one(client, world):
+    """Issue 19, item 5: each indicator was kept whole, so most pages ended half empty."""
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world, indicators=[str(i.pk) for i in world.four])
+    document = pdf.document(Report.objects.get(), public=False)
+    fill = page_fill(document)
+    assert len(document.pages) < len(world.four)
+    assert all(share > 0.6 for share in fill[:-1]), fill
+    # A chart is never cut in two: each image lies on one page.
+    images = [
+        b for page in document.pages for b in page._page_box.descendants() if isinstance(b, boxes.InlineReplacedBox)
+    ]
+    assert len(images) == len(world.four)
+
+
+def test_the_persian_pdf_has_persian_digits_and_separators_and_isolated_chart_titles(client, world):
+    """Issue 19, item 4: no Latin digits (the date), no middle dot (read as a Persian zero),
+    chart titles and subtitle lines isolated as right-to-left text for the server's renderer
+    (it drew a two-line Persian subtitle over itself), the years of a time chart in Persian."""
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world, language="fa", title="خدمات ۱۴۰۳", introduction="برای شورا.")
+    report = Report.objects.get()
+    series = report.ordered_entries()[1]
+    series.chart = Chart.SERIES
+    series.save()
+    text = " ".join(page_texts(pdf.document(report, public=False)))
+    assert "کروشواتس، ۲۰۲۴" in text and "·" not in text
+    assert not re.findall(r"[^\s]*[0-9][^\s]*", text)
+
+    with translation.override("fa"):
+        ranking_spec, series_spec = (section.spec for section in sections(report, public=False))
+    drawn = charts.for_server(ranking_spec, "fa")
+    lines = drawn["title"]["subtitle"]
+    assert len(lines) == 2 and all(line.startswith(charts.RLI) and line.endswith(charts.PDI) for line in lines)
+    assert drawn["title"]["text"] == charts.RLI + ranking_spec["title"]["text"] + charts.PDI
+    assert charts.for_server(ranking_spec, "en")["title"] == ranking_spec["title"]
+    assert series_spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["۲۰۲۳", "۲۰۲۴"]

@@ -10,6 +10,7 @@ from municipium.accounts.models import Role
 from municipium.surveys import cleaning
 from municipium.surveys.models import Response, Survey
 from tests.factories import unit
+from tests.pdf_pages import page_fill, page_texts
 from tests.surveys.responses import MARGINS, questionnaire, respond
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +96,19 @@ def test_the_report_pdf_is_made_in_the_chosen_language_with_charts(survey, clien
     assert response.status_code == 200 and response.content.startswith(b"%PDF") and len(response.content) > 20_000
     assert response["Content-Disposition"].endswith('-fa.pdf"')
     assert client.get(f"/en/surveys/{survey.pk}/report/").status_code == 200
+
+
+def test_the_report_pdf_starts_its_results_on_the_first_page_in_persian_digits_and_separators(survey, officer):
+    """Issue 19, items 4 and 5: the results were kept in one block, which left the title alone
+    on the first page; in Persian the middle dot read as a zero and the satisfied points were
+    listed with a Latin comma."""
+    from municipium.lib.pdf import html_document
+    from municipium.surveys.results_views import report_html
+
+    document = html_document(report_html(survey, "fa"))
+    first = page_texts(document)[0]
+    assert "رضایت بر حسب خدمت" in first and "How satisfied are you with green areas?" in first  # the table
+    assert all(share > 0.6 for share in page_fill(document)[:-1]), page_fill(document)
+    text = " ".join(page_texts(document))
+    assert "تستوگراد، ۲۰۲۵" in text and "·" not in text
+    assert "۴، ۵" in text

@@ -23,6 +23,12 @@ def digits(value):
     return numbers.localise_digits(str(value))
 
 
+@register.simple_tag
+def sep():
+    """{% sep %} — the mark between the parts of a line, " · " ("، " in Persian)."""
+    return numbers.separator()
+
+
 @register.filter
 def share(value, decimals=0):
     return numbers.format_share(value, decimals)
