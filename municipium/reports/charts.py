@@ -4,19 +4,15 @@ browser) and the PDF (a PNG from `municipium.benchmarks.charts.render_png`)."""
 
 import json
 
-from django.utils.translation import gettext as _
-
 from municipium.benchmarks import charts
-
-UNIT_COLOUR = charts.COLOURS["unit"]
 
 
 def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | None, rtl: bool = False) -> dict:
     """The group's members best first, the report's unit outlined and named in bold.
 
-    rows: as for `charts.ranking`, plus `highlight` (True on the report's unit)."""
+    rows: as for `charts.ranking`, with `highlight` True on the report's unit: the ranking
+    outlines it and names it in its subtitle; here its name is bold and the others pale."""
     spec = charts.ranking(rows, title=title, measure=measure, statistic=statistic, rtl=rtl)
-    spec["title"]["subtitle"] = [spec["title"].get("subtitle", ""), _("Outlined: this municipality.")]
     if len(rows) <= charts.RANKING_NAMED_BARS:
         # The height is the bars' alone, not shared with the titles and the legend.
         spec["autosize"] = {"type": "fit-x", "contains": "padding"}
@@ -24,8 +20,6 @@ def ranking(rows: list[dict], *, title: str, measure: str, statistic: dict | Non
     for layer in spec["layer"]:
         if layer.get("mark", {}).get("type") == "bar":
             encoding = layer["encoding"]
-            encoding["stroke"] = {"condition": {"test": "datum.highlight", "value": UNIT_COLOUR}, "value": None}
-            encoding["strokeWidth"] = {"condition": {"test": "datum.highlight", "value": 3}, "value": 0}
             encoding["opacity"] = {"condition": {"test": "datum.highlight", "value": 1}, "value": 0.7}
             unit_axis = "y" if encoding["y"].get("type") == "nominal" else "x"
             own = [r["label"] for r in rows if r.get("highlight")]
