@@ -29,6 +29,7 @@ Results go to bench/RESULTS.md (and bench/results.json), beside the targets of i
 """
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -336,6 +337,94 @@ def step_pages(args) -> dict:
     result["indicator_page_mb"] = raw / 1e6
     result["indicator_page_gzip_mb"] = packed / 1e6
     result["page_group_members"] = args.units // 5
+    return result
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _download(fmt: str, query: str = "") -> dict:
+    """One open-data download through the web server `municipium serve` starts (the same
+    gunicorn command, one worker, a fresh process for each download so that its peak memory
+    is this download's): seconds, bytes, HTTP status and the worker's peak resident memory."""
+    import urllib.error
+    import urllib.request
+
+    from municipium.cli import gunicorn_command
+
+    port = _free_port()
+    server = subprocess.Popen(
+        gunicorn_command(sys.executable, "127.0.0.1", port, 1),
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.perf_counter() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/service-areas", timeout=5).read()
+                break
+            except OSError:
+                if time.perf_counter() > deadline:
+                    raise
+                time.sleep(0.2)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        worker = int(children[0])
+
+        def resident(field: str) -> float:
+            status = Path(f"/proc/{worker}/status").read_text() if Path(f"/proc/{worker}").exists() else ""
+            return next((int(line.split()[1]) for line in status.splitlines() if line.startswith(field)), 0) / 1024**2
+
+        # The worker's memory once it has served a small request: Django and the libraries.
+        idle = resident("VmRSS")
+        started = time.perf_counter()
+        size, status = 0, 200
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/data/indicators.{fmt}{query}") as response:
+                while piece := response.read(1 << 20):
+                    size += len(piece)
+        except urllib.error.HTTPError as error:
+            status, size = error.code, len(error.read())
+        except (urllib.error.URLError, ConnectionError, http.client.IncompleteRead) as error:
+            status = f"cut off after {size:,} bytes ({type(error).__name__})"
+        seconds = time.perf_counter() - started
+        return {"s": seconds, "mb": size / 1e6, "status": status, "peak_gib": resident("VmHWM"), "idle_gib": idle}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def step_download(args) -> dict:
+    """The whole published data set downloaded through the web server `municipium serve`
+    starts (issue 18): every indicator value, anonymously (published figures), as CSV,
+    SDMX-CSV and JSON-stat; Excel for one year (its row limit refuses the whole set, which
+    is measured too). Time, size and the web worker's peak memory for each."""
+    _django()
+    from django.conf import settings
+
+    from municipium.benchmarks.models import IndicatorValue
+
+    result = {"download_rows": IndicatorValue.objects.filter(basis="all").count()}
+    last = "2024"  # the latest year is still a draft in the bench data: 2024 is published
+    for name, fmt, query in (
+        ("csv", "csv", ""),
+        ("sdmx", "sdmx.csv", ""),
+        ("jsonstat", "jsonstat", ""),
+        ("xlsx_year", "xlsx", f"?period_from={last}&period_to={last}"),
+        ("xlsx_all", "xlsx", ""),
+    ):
+        measured = _download(fmt, query)
+        print(name, measured, file=sys.stderr, flush=True)
+        for key, value in measured.items():
+            result[f"download_{name}_{key}"] = value
+    result["download_xlsx_limit"] = settings.OPENDATA_XLSX_MAX_ROWS
     return result
 
 
@@ -705,6 +794,7 @@ STEPS = {
     "recompute": step_recompute,
     "latency": step_latency,
     "pages": step_pages,
+    "download": step_download,
     "surveys": step_surveys,
     "cooperation": step_cooperation,
     "siting": step_siting,
@@ -832,6 +922,33 @@ def write_results(results: dict, args) -> None:
         ("indicator page, server time p95, warm, ms", "indicator_warm_p95_ms", "{:.0f}"),
         ("indicator page weight with assets and map, MB", "indicator_page_mb", "{:.2f}"),
         ("the same, gzip-compressed as served in production, MB", "indicator_page_gzip_mb", "{:.2f}"),
+        ("open data: indicator values stored (the download reads the published ones)", "download_rows", "{:,}"),
+        *[
+            row
+            for name, label in (
+                ("csv", "whole set as CSV"),
+                ("sdmx", "whole set as SDMX-CSV"),
+                ("jsonstat", "whole set as JSON-stat"),
+                ("xlsx_year", "one year as Excel"),
+                ("xlsx_all", "whole set as Excel"),
+            )
+            for row in (
+                (f"open data through `serve`: {label}, HTTP status", f"download_{name}_status", "{}"),
+                (f"open data through `serve`: {label}, s", f"download_{name}_s", "{:.1f}"),
+                (f"open data through `serve`: {label}, MB", f"download_{name}_mb", "{:.1f}"),
+                (
+                    f"open data through `serve`: {label}, web worker peak memory GiB",
+                    f"download_{name}_peak_gib",
+                    "{:.2f}",
+                ),
+                (
+                    "  the same worker before the download (Django and libraries loaded), GiB",
+                    f"download_{name}_idle_gib",
+                    "{:.2f}",
+                ),
+            )
+        ],
+        ("open data: Excel row limit (OPENDATA_XLSX_MAX_ROWS)", "download_xlsx_limit", "{:,}"),
         ("survey: responses", "survey_responses", "{:,}"),
         ("survey: cleaning flags for every response, s", "survey_flags_s", "{:.2f}"),
         ("survey: design weights, raking (3 margins) and trimming, s", "survey_weighting_s", "{:.2f}"),

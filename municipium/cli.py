@@ -276,6 +276,13 @@ def gunicorn_command(python: str, host: str, port: int, workers: int) -> list[st
         f"{host}:{port}",
         "--workers",
         str(workers),
+        # Threaded workers tell gunicorn they are alive while a request runs: a synchronous
+        # worker is killed after the timeout (30 s) however its response streams, and the
+        # whole open-data set takes longer than that to send (issue 18).
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
         "--access-logfile",
         "-",
         "--logger-class",

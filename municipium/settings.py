@@ -297,6 +297,10 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Uploaded files larger than this are refused before parsing (bytes).
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
+# The open-data Excel download refuses a selection of more rows than this (CSV, SDMX-CSV and
+# JSON-stat stream any size). A sheet holds 1,048,576 rows; XlsxWriter writes about 30,000
+# rows a second on one core, and a workbook cannot be sent before it is finished.
+OPENDATA_XLSX_MAX_ROWS = min(int(os.environ.get("OPENDATA_XLSX_MAX_ROWS", "500000")), 1_048_575)
 # Uploaded files checked but never committed are removed by the daily job after this long (hours).
 UPLOAD_MAX_AGE_HOURS = int(os.environ.get("UPLOAD_MAX_AGE_HOURS", "24"))
 

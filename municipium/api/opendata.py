@@ -29,12 +29,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 
+import numpy as np
 import polars as pl
 from django.utils.translation import gettext as _
 
 TOTAL = "_T"
+# Rows read, written and held at a time by the streamed downloads.
+CHUNK_ROWS = 20_000
 OBS_STATUS = {"published": "A", "unpublished": "P"}
 MISSING_STATUS = {"not_collected": "O", "not_shared": "L", "confidential": "Q", "not_applicable": "M"}
 OBS_CONF = {"published": "F", "unpublished": "N"}
@@ -102,23 +106,40 @@ def status_labels() -> dict[str, str]:
     }
 
 
-def _frame(rows: Iterable[Mapping]) -> pl.DataFrame:
+def _frame(rows: list[Mapping]) -> pl.DataFrame:
     schema = {c: pl.String for c in TABLE_COLUMNS} | {"value": pl.Float64}
     return pl.DataFrame([{c: row.get(c) for c in TABLE_COLUMNS} for row in rows], schema=schema)
 
 
-def to_csv(rows: Iterable[Mapping]) -> bytes:
-    """Plain CSV (UTF-8 with a BOM so that Excel opens it right), one row per value."""
-    from municipium.lib.tabular import to_csv as write_csv
+def _batches(rows: Iterable[Mapping]) -> Iterator[list[Mapping]]:
+    size = CHUNK_ROWS
+    batch: list[Mapping] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
-    return write_csv(_frame(rows), bom=True)
+
+def csv_chunks(rows: Iterable[Mapping]) -> Iterator[bytes]:
+    """Plain CSV (UTF-8 with a BOM so that Excel opens it right), one row per value, as
+    pieces of bytes written batch by batch: memory holds one batch, whatever the rows."""
+    from municipium.lib.tabular import csv_pieces
+
+    return csv_pieces((_frame(batch) for batch in _batches(rows)), bom=True, empty=_frame([]))
 
 
-def to_xlsx(rows: Iterable[Mapping], sheet: str = "Indicators") -> bytes:
-    """An Excel workbook with one sheet of values."""
-    from municipium.lib.tabular import to_xlsx as write_xlsx
+def write_xlsx(rows: Iterable[Mapping], target, sheet: str = "Indicators") -> int:
+    """An Excel workbook with one sheet of values, written into `target` (a file) row by
+    row in XlsxWriter's constant-memory mode; returns the number of rows."""
+    from municipium.lib.tabular import write_sheet
 
-    return write_xlsx({sheet: _frame(rows)})
+    numeric = {"value"}
+    return write_sheet(
+        target, sheet, TABLE_COLUMNS, ([row.get(c) for c in TABLE_COLUMNS] for row in rows), numeric=numeric
+    )
 
 
 def sdmx_period(code: str) -> str:
@@ -133,54 +154,73 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
 
 
-def to_sdmx_csv(rows: Iterable[Mapping], *, action: str = "I") -> bytes:
+def sdmx_csv_chunks(rows: Iterable[Mapping], *, action: str = "I") -> Iterator[bytes]:
     """SDMX-CSV 2.0 data message: the fixed STRUCTURE, STRUCTURE_ID and ACTION columns, then
     the dimensions (UNIT, INDICATOR, TIME_PERIOD, BREAKDOWN), the measure OBS_VALUE and the
     attributes OBS_STATUS, OBS_CONF and UNIT_MEASURE; a missing value is OBS_VALUE NaN
     whose OBS_STATUS (and OBS_CONF) say why. ACTION "I" marks the file as information (a
-    download), not an instruction to replace or delete data in the receiver's database."""
+    download), not an instruction to replace or delete data in the receiver's database.
+    Written batch by batch, as pieces of bytes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     writer.writerow(SDMX_COLUMNS)
-    for row in rows:
-        value = row.get("value")
-        writer.writerow(
-            [
-                "dataflow",
-                SDMX_STRUCTURE_ID,
-                action,
-                row["unit"],
-                row["indicator"],
-                sdmx_period(row["period"]),
-                row.get("breakdown") or TOTAL,
-                # NaN is SDMX's intentionally missing value (an empty field would mean
-                # "not reported" and fails readers' numeric conversion).
-                "NaN" if value is None else _number(value),
-                obs_status(row),
-                obs_conf(row),
-                row.get("unit_of_measure") or "",
-            ]
-        )
-    return buffer.getvalue().encode("utf-8")
+    for batch in _batches(rows):
+        for row in batch:
+            value = row.get("value")
+            writer.writerow(
+                [
+                    "dataflow",
+                    SDMX_STRUCTURE_ID,
+                    action,
+                    row["unit"],
+                    row["indicator"],
+                    sdmx_period(row["period"]),
+                    row.get("breakdown") or TOTAL,
+                    # NaN is SDMX's intentionally missing value (an empty field would mean
+                    # "not reported" and fails readers' numeric conversion).
+                    "NaN" if value is None else _number(value),
+                    obs_status(row),
+                    obs_conf(row),
+                    row.get("unit_of_measure") or "",
+                ]
+            )
+        yield buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
 
 
-def jsonstat_dataset(
+# The status codes a JSON-stat cell may carry, by their number in the spool (0: no value).
+_STATUS_CODES = ["", *OBS_STATUS.values(), *MISSING_STATUS.values()]
+_STATUS_NUMBER = {code: number for number, code in enumerate(_STATUS_CODES)}
+_SPOOL = np.dtype(
+    [("unit", "<i4"), ("indicator", "<i4"), ("period", "<i4"), ("breakdown", "<i4"), ("value", "<f8"), ("status", "u1")]
+)
+
+
+def jsonstat_chunks(
     rows: Iterable[Mapping],
     *,
     label: str = "",
     source: str = "",
     updated: str | None = None,
     labels: Mapping[str, str] | None = None,
-) -> dict:
-    """A JSON-stat 2.0 dataset with the dimensions unit, indicator, period and breakdown.
+) -> Iterator[bytes]:
+    """A JSON-stat 2.0 dataset with the dimensions unit, indicator, period and breakdown, as
+    UTF-8 JSON in pieces.
 
     `labels` overrides the names of the dimensions (by default in the active language). Values are a dense array in
     row-major order of `id` (JSON-stat's default), absent combinations are null; `status`
     gives each present value's SDMX status code, which for a missing value (null too) says
     why it is missing (`extension.status` labels the codes); `extension.unit_of_measure` and the
     metric dimension's `category.unit` give each indicator's unit of measure.
+
+    The dense array needs every dimension's categories before its first value, and the rows
+    come in any order: they are read once into a spool file on disk (the categories kept in
+    memory, a few thousand at most), then placed in a disk-backed array of the cube's cells,
+    which is written out slice by slice. Memory holds one batch and the categories.
     """
-    rows = list(rows)
     labels = {
         "unit": _("Unit"),
         "indicator": _("Indicator"),
@@ -188,66 +228,115 @@ def jsonstat_dataset(
         "breakdown": _("Breakdown"),
         **(labels or {}),
     }
-    categories: dict[str, dict[str, str]] = {"unit": {}, "indicator": {}, "period": {}, "breakdown": {}}
-    measures: dict[str, dict] = {}
-    for row in rows:
-        categories["unit"].setdefault(row["unit"], row.get("unit_name") or row["unit"])
-        categories["indicator"].setdefault(row["indicator"], row.get("indicator_name") or row["indicator"])
-        categories["period"].setdefault(row["period"], row["period"])
-        breakdown = row.get("breakdown") or TOTAL
-        categories["breakdown"].setdefault(breakdown, _("Total") if breakdown == TOTAL else breakdown)
-        measures.setdefault(
-            row["indicator"], {"label": row.get("unit_of_measure") or "", "decimals": int(row.get("decimals") or 0)}
-        )
+    total = _("Total")
+    status_labels_ = status_labels()
     ids = ["unit", "indicator", "period", "breakdown"]
-    order = {dim: sorted(cats) for dim, cats in categories.items()}
-    # Periods sort as text correctly within a kind (2023 < 2024, 2024Q1 < 2024Q2).
-    index = {dim: {code: i for i, code in enumerate(codes)} for dim, codes in order.items()}
-    size = [len(order[dim]) for dim in ids]
-    cells = 1
-    for n in size:
-        cells *= n
-    values: list = [None] * cells if rows else []
-    status: dict[str, str] = {}
-    for row in rows:
-        position = 0
-        for dim in ids:
-            code = (row.get(dim) or TOTAL) if dim == "breakdown" else row[dim]
-            position = position * len(order[dim]) + index[dim][code]
-        values[position] = row.get("value")
-        status[str(position)] = obs_status(row)
-    dimension = {
-        dim: {
-            "label": labels[dim],
-            "category": {"index": index[dim], "label": {code: categories[dim][code] for code in order[dim]}},
+    categories: dict[str, dict[str, str]] = {dim: {} for dim in ids}
+    numbers: dict[str, dict[str, int]] = {dim: {} for dim in ids}
+    measures: dict[str, dict] = {}
+
+    def number(dim: str, code: str, name: str) -> int:
+        found = numbers[dim].get(code)
+        if found is None:
+            found = numbers[dim][code] = len(numbers[dim])
+            categories[dim][code] = name
+        return found
+
+    with tempfile.TemporaryFile(prefix="municipium-jsonstat-") as spool:
+        count = 0
+        for batch in _batches(rows):
+            records = np.zeros(len(batch), dtype=_SPOOL)
+            for i, row in enumerate(batch):
+                breakdown = row.get("breakdown") or TOTAL
+                indicator = row["indicator"]
+                if indicator not in measures:
+                    measures[indicator] = {
+                        "label": row.get("unit_of_measure") or "",
+                        "decimals": int(row.get("decimals") or 0),
+                    }
+                value = row.get("value")
+                records[i] = (
+                    number("unit", row["unit"], row.get("unit_name") or row["unit"]),
+                    number("indicator", indicator, row.get("indicator_name") or indicator),
+                    number("period", row["period"], row["period"]),
+                    number("breakdown", breakdown, total if breakdown == TOTAL else breakdown),
+                    np.nan if value is None else value,
+                    _STATUS_NUMBER[obs_status(row)],
+                )
+            spool.write(records.tobytes())
+            count += len(batch)
+
+        order = {dim: sorted(categories[dim]) for dim in ids}
+        # Periods sort as text correctly within a kind (2023 < 2024, 2024Q1 < 2024Q2).
+        index = {dim: {code: i for i, code in enumerate(codes)} for dim, codes in order.items()}
+        size = [len(order[dim]) for dim in ids]
+        dimension = {
+            dim: {
+                "label": labels[dim],
+                "category": {"index": index[dim], "label": {code: categories[dim][code] for code in order[dim]}},
+            }
+            for dim in ids
         }
-        for dim in ids
-    }
-    dimension["indicator"]["category"]["unit"] = {code: measures[code] for code in order["indicator"]}
-    dataset = {
-        "version": "2.0",
-        "class": "dataset",
-        "label": label,
-        "source": source,
-        "id": ids,
-        "size": size,
-        "role": {"geo": ["unit"], "metric": ["indicator"], "time": ["period"]},
-        "dimension": dimension,
-        "value": values,
-        "status": status,
-        "extension": {
-            "unit_of_measure": {code: measures[code]["label"] for code in order["indicator"]},
-            "status": status_labels(),
-        },
-    }
-    if updated:
-        dataset["updated"] = updated
-    return dataset
+        dimension["indicator"]["category"]["unit"] = {code: measures[code] for code in order["indicator"]}
+        head = {
+            "version": "2.0",
+            "class": "dataset",
+            "label": label,
+            "source": source,
+            "id": ids,
+            "size": size,
+            "role": {"geo": ["unit"], "metric": ["indicator"], "time": ["period"]},
+            "dimension": dimension,
+        }
+        tail = {
+            "extension": {
+                "unit_of_measure": {code: measures[code]["label"] for code in order["indicator"]},
+                "status": status_labels_,
+            }
+        }
+        if updated:
+            tail["updated"] = updated
+        yield _dumps(head)[:-1].encode("utf-8")
+
+        cells = int(np.prod(size, dtype=np.int64)) if count else 0
+        with tempfile.TemporaryFile(prefix="municipium-jsonstat-") as cube_file:
+            if cells:
+                cube_file.truncate(cells * 9)
+                values = np.memmap(cube_file, dtype="<f8", mode="r+", shape=(cells,))
+                status = np.memmap(cube_file, dtype="u1", mode="r+", offset=cells * 8, shape=(cells,))
+                values[:] = np.nan
+                # Each category's number as first met -> its place in the sorted order.
+                places = {dim: np.array([index[dim][code] for code in numbers[dim]], dtype=np.int64) for dim in ids}
+                spool.seek(0)
+                while chunk := spool.read(_SPOOL.itemsize * CHUNK_ROWS):
+                    records = np.frombuffer(chunk, dtype=_SPOOL)
+                    position = np.zeros(len(records), dtype=np.int64)
+                    for dim, n in zip(ids, size, strict=True):
+                        position = position * n + places[dim][records[dim]]
+                    values[position] = records["value"]
+                    status[position] = records["status"]
+            yield b', "value": ['
+            for start in range(0, cells, CHUNK_ROWS):
+                part = values[start : start + CHUNK_ROWS]
+                text = ", ".join("null" if v != v else repr(v) for v in part.tolist())
+                yield ((", " if start else "") + text).encode("utf-8")
+            yield b'], "status": {'
+            first = True
+            for start in range(0, cells, CHUNK_ROWS):
+                part = status[start : start + CHUNK_ROWS]
+                present = np.flatnonzero(part)
+                if not len(present):
+                    continue
+                text = ", ".join(
+                    f'"{start + int(p)}": "{_STATUS_CODES[c]}"' for p, c in zip(present, part[present], strict=True)
+                )
+                yield (("" if first else ", ") + text).encode("utf-8")
+                first = False
+            yield b"}, " + _dumps(tail)[1:].encode("utf-8")
 
 
-def to_jsonstat(rows: Iterable[Mapping], **kwargs) -> bytes:
-    """`jsonstat_dataset` as UTF-8 JSON bytes."""
-    return json.dumps(jsonstat_dataset(rows, **kwargs), ensure_ascii=False, allow_nan=False).encode("utf-8")
+def _dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
 
 
 # ----------------------------------------------------------------------------------------

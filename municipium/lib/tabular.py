@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -423,8 +424,26 @@ def to_csv(frame: pl.DataFrame, *, delimiter: str = ",", decimal: str = ".", bom
     """CSV bytes in UTF-8. `bom=True` for Excel users (Excel reads BOM-less UTF-8 as the
     local code page); `delimiter=';', decimal=','` for Polish or Lithuanian Excel. Text that
     a spreadsheet would run as a formula is neutralised (`neutralise`)."""
+    return b"".join(csv_pieces([frame], delimiter=delimiter, decimal=decimal, bom=bom))
+
+
+def csv_pieces(
+    frames, *, delimiter: str = ",", decimal: str = ".", bom: bool = False, empty: pl.DataFrame | None = None
+):
+    """`to_csv` of the frames one after the other, as pieces of bytes: a file written frame
+    by frame in the memory of one frame (the open-data downloads stream this). The header
+    comes from the first frame, or from `empty` when there is none."""
     if decimal == "," and delimiter == ",":
         raise ValueError(_("a decimal comma needs another delimiter than the comma, such as ';'"))
+    header = True
+    for frame in frames:
+        yield _csv_text(frame, delimiter, decimal, bom=bom and header, header=header)
+        header = False
+    if header and empty is not None:
+        yield _csv_text(empty, delimiter, decimal, bom=bom, header=True)
+
+
+def _csv_text(frame: pl.DataFrame, delimiter: str, decimal: str, *, bom: bool, header: bool) -> bytes:
     # Empty text and no text read the same to people; polars would quote the former.
     frame = frame.with_columns(pl.col(pl.String).replace("", None))
     frame = frame.with_columns(
@@ -433,7 +452,9 @@ def to_csv(frame: pl.DataFrame, *, delimiter: str = ",", decimal: str = ".", bom
         .otherwise(pl.col(pl.String))
         .name.keep()
     )
-    text = frame.write_csv(separator=delimiter, decimal_comma=decimal == ",", include_bom=False, null_value="")
+    text = frame.write_csv(
+        separator=delimiter, decimal_comma=decimal == ",", include_bom=False, include_header=header, null_value=""
+    )
     return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
 
 
@@ -480,8 +501,7 @@ def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
         sheet.write_row(0, 0, frame.columns, bold)
         for column, series in enumerate(frame.iter_columns()):
             numeric = series.dtype.is_numeric()
-            width = max([len(series.name), *(len(str(v)) for v in series.head(200).to_list() if v is not None)]) + 2
-            sheet.set_column(column, column, min(width, 50))
+            sheet.set_column(column, column, _width(series.name, series.head(200).to_list()))
             for row, value in enumerate(series.to_list(), start=1):
                 if value is None or value == "":
                     continue
@@ -493,3 +513,37 @@ def to_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
         sheet.autofilter(0, 0, frame.height, max(frame.width - 1, 0))
     book.close()
     return buffer.getvalue()
+
+
+def _width(name: str, head: list) -> int:
+    """A column wide enough to read its name and its first 200 values (50 at most)."""
+    return min(max([len(name), *(len(str(v)) for v in head if v is not None)]) + 2, 50)
+
+
+def write_sheet(target, name: str, columns: list[str], rows, *, numeric=frozenset()) -> int:
+    """A one-sheet .xlsx workbook written into `target` (a path or a binary file) row by row
+    in XlsxWriter's constant-memory mode, as `to_xlsx` would write the same table: numbers
+    (the columns named in `numeric`) as numbers, text as text, header bold and frozen, widths
+    from the first 200 rows. Memory holds a row, not the sheet; returns the number of rows."""
+    book = xlsxwriter.Workbook(target, {**SAFE_WORKBOOK, "in_memory": False, "constant_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#DDE5F0"})
+    sheet = book.add_worksheet(name[:31])
+    rows = iter(rows)
+    head = [row for _, row in zip(range(200), rows, strict=False)]
+    for column, title in enumerate(columns):
+        sheet.set_column(column, column, _width(title, [row[column] for row in head]))
+    sheet.write_row(0, 0, columns, bold)
+    numbers = [title in numeric for title in columns]
+    count = 0
+    for count, row in enumerate(itertools.chain(head, rows), start=1):
+        for column, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if numbers[column]:
+                write_number(sheet, count, column, value)
+            else:
+                sheet.write_string(count, column, value)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, count, max(len(columns) - 1, 0))
+    book.close()
+    return count

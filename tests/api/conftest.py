@@ -7,6 +7,7 @@ everywhere; 2024 is a draft for A, published for B and C.
 
 import pytest
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client
 
 from municipium.api.models import issue_token
@@ -74,7 +75,16 @@ class Api:
         return out
 
     def get(self, path, params=None, headers=None):
-        return self.client.get(f"/api{path}", params or {}, headers=self._headers(headers))
+        """The response; a streamed one (the open-data downloads) read whole, as a client
+        receives it, with `streamed` set."""
+        response = self.client.get(f"/api{path}", params or {}, headers=self._headers(headers))
+        if not response.streaming:
+            return response
+        whole = HttpResponse(b"".join(response.streaming_content), status=response.status_code)
+        for name, value in response.items():
+            whole[name] = value
+        whole.streamed = True
+        return whole
 
     def post(self, path, body, headers=None, raw=False):
         import json
