@@ -548,6 +548,10 @@ def _ready_database() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        # Static files compressed, content-hashed and cached for a year, as in production:
+        # read by the settings here and by the web server started below (same environment).
+        os.environ.setdefault("COMPRESSED_STATIC", "1")
     _setup()
     from django.core.exceptions import ObjectDoesNotExist
     from django.db.utils import OperationalError

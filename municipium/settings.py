@@ -229,20 +229,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 # Every asset is vendored under static/ and served by the app itself (WhiteNoise): no page
-# asks any other origin for anything. In production `collectstatic` writes compressed,
-# content-hashed copies; elsewhere files are served straight from the source folders.
+# asks any other origin for anything. In production and under `municipium serve` (which sets
+# COMPRESSED_STATIC), `collectstatic` writes content-hashed copies with gzip and Brotli
+# twins; WhiteNoise serves a hashed name with a ten-year, immutable Cache-Control and the
+# compressed twin to a browser that accepts it. Elsewhere (tests, runserver) files are
+# served straight from the source folders.
+COMPRESSED_STATIC = env_bool("PRODUCTION") or env_bool("COMPRESSED_STATIC")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env_bool("PRODUCTION")
+            "municipium.web.staticfiles.CompressedManifestStorage"
+            if COMPRESSED_STATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = not env_bool("PRODUCTION")
-if not env_bool("PRODUCTION"):
+WHITENOISE_USE_FINDERS = not COMPRESSED_STATIC
+if not COMPRESSED_STATIC:
     try:
         STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when it is absent
     except OSError:
