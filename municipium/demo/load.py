@@ -147,6 +147,11 @@ def load_demo(
     progress(_("Adding the demo social-service planning round…"))
     load_socialplanning()
 
+    from municipium.demo.tariffs import load_tariffs
+
+    progress(_("Adding the demo tariff studies…"))
+    load_tariffs()
+
     if recompute:
         progress(_("Computing indicators and group statistics…"))
         engine.recompute_all()

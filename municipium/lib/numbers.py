@@ -123,3 +123,23 @@ def d3_locale(language: str | None = None) -> dict:
         "minus": symbols.get("minusSign", "-"),
         "percent": _percent_suffix(language).replace("%", symbols.get("percentSign", "%")),
     }
+
+
+def format_money(value, currency: str, language: str | None = None, *, decimals: int | None = None) -> str:
+    """An amount in a currency as the language writes it (CLDR's pattern and symbol: "1 234,50
+    zł", "€1,234.50", "‎ریال ۱٬۲۳۴"), with the currency's usual decimals (none for the rial)
+    unless `decimals` says otherwise. None → "–"."""
+    import copy
+
+    from babel.numbers import format_currency, get_currency_precision
+
+    if value is None:
+        return "–"
+    language = _language(language)
+    locale = Locale.parse(language)
+    digits = get_currency_precision(currency) if decimals is None else int(decimals)
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    value = _no_negative_zero(value, digits)
+    text = format_currency(value, currency, format=pattern, locale=locale, currency_digits=False)
+    return _write(text, language)

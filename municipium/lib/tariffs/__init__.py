@@ -297,7 +297,7 @@ class Scenario:
         return out
 
 
-def phase_in(scenario: Scenario, target: float, by_year: int, cap: float) -> PhaseIn:
+def phase_in(scenario: Scenario | ClassScenario, target: float, by_year: int, cap: float) -> PhaseIn:
     """The smallest constant yearly real increase (at most `cap`) with which cost recovery
     reaches `target` by `by_year`, solved with scipy's brentq. When no increase under the
     cap gets there, says so and gives the closest path: the cap every year, and the recovery
@@ -305,6 +305,10 @@ def phase_in(scenario: Scenario, target: float, by_year: int, cap: float) -> Pha
     from scipy.optimize import brentq
 
     scenario.check()
+    if target is None or not 0 < target <= 10:
+        raise TariffError(
+            _("The cost recovery target is a ratio above zero (e.g. 1.0 for full cost recovery)."), "target"
+        )
     if not scenario.first_year < by_year <= scenario.first_year + scenario.years:
         raise TariffError(_("The target year lies within the scenario's years."), "by_year")
     if cap < 0:
@@ -352,6 +356,11 @@ class Affordability:
     households_above: float
     share_above: float
     subsidy: float  # what a social tariff bringing every group to the threshold costs
+
+    @property
+    def households_above_count(self) -> int:
+        """Households above the threshold as a whole number (for plural messages)."""
+        return int(round(self.households_above))
 
 
 def affordability(groups: Sequence[IncomeGroup], household_bill: float, threshold: float) -> Affordability:
@@ -445,3 +454,71 @@ def by_class(
             row.append(ClassYear(c.name, demand, revenue, cost, revenue - cost))
         out.append(row)
     return out
+
+
+@dataclass
+class ClassScenario:
+    """A multi-year what-if on the customer classes themselves: each class's demand grows and
+    answers its real price, the cost is a fixed part (shared by the classes' `fixed_share`)
+    and a part per unit of volume, both rising with inflation. The service's year is the sum
+    of its classes' years, so the class split and the totals always agree; `phase_in` solves
+    on it as on a `Scenario`. `growth`, when given, replaces each class's own growth."""
+
+    first_year: int
+    years: int
+    classes: Sequence[CustomerClass]
+    fixed_cost: float
+    unit_cost: float
+    inflation: float = 0.0
+    collection: float = 1.0
+    growth: float | None = None
+
+    def _classes(self) -> list[CustomerClass]:
+        if self.growth is None:
+            return list(self.classes)
+        from dataclasses import replace
+
+        return [replace(c, growth=self.growth) for c in self.classes]
+
+    def check(self) -> None:
+        if self.years < 1:
+            raise TariffError(_("A scenario covers at least one year."), "years")
+        for name in ("fixed_cost", "unit_cost"):
+            _not_negative(getattr(self, name), name)
+        if self.inflation <= -1:
+            raise TariffError(_("An inflation rate must be above −100 %."), "inflation")
+        if not sum(c.demand for c in self.classes):
+            raise TariffError(_("The customer classes bill no volume: give each class its volume."), "classes")
+
+    def by_class(self, increase: float) -> list[list[ClassYear]]:
+        return by_class(
+            self._classes(),
+            years=self.years,
+            fixed_cost=self.fixed_cost,
+            unit_cost=self.unit_cost,
+            inflation=self.inflation,
+            collection=self.collection,
+            increase={c.name: increase for c in self.classes},
+        )
+
+    def run(self, increase: float) -> list[Year]:
+        """The service's years: the classes' demand, revenue and cost added up; `tariff` is
+        the average revenue billed per unit of volume."""
+        self.check()
+        out = []
+        for t, row in enumerate(self.by_class(increase)):
+            demand = sum(c.demand for c in row)
+            revenue = sum(c.revenue for c in row)
+            cost = sum(c.cost for c in row)
+            out.append(
+                Year(
+                    self.first_year + t,
+                    revenue / self.collection / demand if demand else 0.0,
+                    demand,
+                    revenue,
+                    cost,
+                    revenue / cost if cost else math.inf,
+                    increase if t else 0.0,
+                )
+            )
+        return out

@@ -30,6 +30,18 @@ def sep():
 
 
 @register.filter
+def money(value, currency):
+    """{{ amount|money:study.currency }} — the locale's pattern, symbol and digits."""
+    return numbers.format_money(value, currency)
+
+
+@register.filter
+def fraction(value, decimals=0):
+    """{{ 0.034|fraction:1 }} — a share given as 0..1 written as a percentage ("3.4%")."""
+    return numbers.format_share(None if value is None else 100 * value, decimals)
+
+
+@register.filter
 def share(value, decimals=0):
     return numbers.format_share(value, decimals)
 
