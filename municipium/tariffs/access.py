@@ -12,9 +12,9 @@ from municipium.accounts import access
 from municipium.accounts.models import Role
 from municipium.places.models import Membership, Unit
 
-EDIT_KINDS = {Role.Kind.OFFICER, Role.Kind.APPROVER}
-
 from .models import Study
+
+EDIT_KINDS = {Role.Kind.OFFICER, Role.Kind.APPROVER}
 
 
 def _answers_for(user, unit: Unit, kinds) -> bool:
