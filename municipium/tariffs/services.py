@@ -782,10 +782,10 @@ def incomes_from_file(upload) -> list[dict]:
         except UnicodeDecodeError:
             raise StudyError(_("%(file)s cannot be read as text.") % {"file": name}, "income_file") from None
     else:
-        report = tabular.ProblemReport()
+        report = tabular.ProblemReport(name)
         book = tabular.open_workbook(data, name, fmt, report)
         if book is None:
-            raise StudyError("; ".join(p.message for p in report.problems) or name, "income_file")
+            raise StudyError(f"{name}: " + "; ".join(p.message for p in report.problems), "income_file")
         sheet = book.get_sheet_by_index(0).to_python()
         text = "\n".join(";".join(tabular.cell_text(v) or "" for v in row[:3]) for row in sheet)
     try:

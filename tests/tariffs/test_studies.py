@@ -6,7 +6,10 @@ path; the package prints in the reader's language; the API gives the same figure
 One world for the module (the demo's units and groups, figures for 2022–2024); the demo's
 tariff studies are loaded into it once (municipium.demo.tariffs, labelled synthetic)."""
 
+import io
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from municipium.accounts.models import Role
@@ -109,13 +112,7 @@ def test_bad_study_input_is_refused_naming_the_field_and_nothing_changes(world, 
     study = _krusevac()
     before = (Study.objects.filter(pk=study.pk).values().get(), AuditEvent.objects.count())
     client.force_login(officer)
-    form = client.get(reverse("tariffs:study-edit", args=[study.code])).context["form"]
-    data = {}
-    for name, bound in form.fields.items():
-        initial = form.initial.get(name, bound.initial)
-        if name == "consultation" or name == "income_file":
-            continue
-        data[name] = "" if initial is None else initial
+    data = _form_data(client, study)
     data[field] = value
     response = client.post(reverse("tariffs:study-edit", args=[study.code]), data)
     assert response.status_code == 200
@@ -123,6 +120,52 @@ def test_bad_study_input_is_refused_naming_the_field_and_nothing_changes(world, 
     assert errors, "the form must be refused"
     text = " ".join(str(e) for e in errors.values())
     assert words in text
+    assert (Study.objects.filter(pk=study.pk).values().get(), AuditEvent.objects.count()) == before
+
+
+def _form_data(client, study) -> dict:
+    form = client.get(reverse("tariffs:study-edit", args=[study.code])).context["form"]
+    data = {}
+    for name, bound in form.fields.items():
+        if name in ("consultation", "income_file"):
+            continue
+        initial = form.initial.get(name, bound.initial)
+        data[name] = "" if initial is None else initial
+    return data
+
+
+def test_the_income_table_uploaded_as_excel_replaces_the_typed_one(world, client, officer):
+    import xlsxwriter
+
+    study = _krusevac()
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("incomes")
+    sheet.write_row(0, 0, ["group", "households", "income"])
+    for row, (label, households, income) in enumerate([("decile 1", 4600, 380000), ("decile 2", 4600, 530000.5)], 1):
+        sheet.write_row(row, 0, [label, households, income])
+    book.close()
+    client.force_login(officer)
+    data = _form_data(client, study)
+    upload = SimpleUploadedFile("incomes.xlsx", buffer.getvalue())
+    response = client.post(reverse("tariffs:study-edit", args=[study.code]), {**data, "income_file": upload})
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert study.incomes == [
+        {"label": "decile 1", "households": 4600.0, "income": 380000.0},
+        {"label": "decile 2", "households": 4600.0, "income": 530000.5},
+    ]
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_naming_it_and_nothing_changes(world, client, officer):
+    study = _krusevac()
+    before = (Study.objects.filter(pk=study.pk).values().get(), AuditEvent.objects.count())
+    client.force_login(officer)
+    data = _form_data(client, study)
+    upload = SimpleUploadedFile("incomes.xlsx", b"PK\x03\x04 not really a zip")
+    response = client.post(reverse("tariffs:study-edit", args=[study.code]), {**data, "income_file": upload})
+    assert response.status_code == 200
+    assert "incomes.xlsx" in " ".join(response.context["form"].errors.get("income_file", []))
     assert (Study.objects.filter(pk=study.pk).values().get(), AuditEvent.objects.count()) == before
 
 

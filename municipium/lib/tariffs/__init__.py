@@ -2,8 +2,8 @@
 a year (the revenue requirement), how much of it fees recover, what a tariff structure bills
 a household, how a tariff left unchanged loses value, the phase-in path that reaches a cost
 recovery target under a cap on the yearly real increase, and whether households can afford
-the bill. Pure functions on plain numbers; the pages and the stored scenarios come later
-(issue 16's `tariffs` app).
+the bill. Pure functions on plain numbers; the `tariffs` app stores a study's inputs and
+calls these on every read (`municipium.tariffs.services`).
 
 The vocabulary is the one utility regulators and IBNET use:
 - *revenue requirement* = operating costs + capital charge (depreciation, or the annuity of
