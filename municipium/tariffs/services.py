@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from municipium.accounts import access as accounts_access
 from municipium.audit.models import record, snapshot
@@ -792,3 +793,95 @@ def incomes_from_file(upload) -> list[dict]:
         return parse_incomes(text)
     except StudyError as error:
         raise StudyError(f"{name}: {error.message}", "income_file") from None
+
+
+# -- the catalogue's figures -----------------------------------------------------------------
+
+# What the starter catalogue records of each service, by the role it plays in a study.
+CATALOGUE = {
+    "water": {
+        "operating": "water_opex",
+        "billed": "water_revenue_billed",
+        "collected": "water_revenue_collected",
+        "volume": "water_billed",
+    },
+    "sewage": {
+        "operating": "water_opex",
+        "billed": "water_revenue_billed",
+        "collected": "water_revenue_collected",
+        "volume": "water_billed",
+    },
+    "waste": {"operating": "waste_cost", "billed": "waste_fee_revenue", "volume": "waste_collected"},
+}
+
+
+ROLE_LABELS = {
+    "operating": _lazy("Operating costs"),
+    "billed": _lazy("Billed by the fees"),
+    "collected": _lazy("Collected"),
+    "volume": _lazy("Volume billed"),
+    "collection": _lazy("Collection rate"),
+}
+
+
+@dataclass
+class CatalogueFigure:
+    role: str
+    variable: Variable
+    value: float
+    status: str
+    study_value: float | None  # what the study itself gives for the same figure
+
+    @property
+    def status_label(self) -> str:
+        return str(Status(self.status).label)
+
+
+def catalogue_figures(study: Study, base: Figures | None = None) -> list[CatalogueFigure]:
+    """The unit's own observations of the base year for the figures a study uses (operating
+    costs, revenue billed and collected, volume billed), beside what the study computes, so
+    an officer sees where the study and the reported figures part."""
+    from municipium.observations.models import Observation
+
+    base = base or figures(study)
+    codes = CATALOGUE.get(study.service, {})
+    mine = {
+        "operating": base.operating_total,
+        "billed": base.billed,
+        "collected": base.collected,
+        "volume": base.demand,
+    }
+    rows = {
+        o.variable.code: o
+        for o in Observation.objects.filter(
+            unit=study.unit,
+            variable__code__in=codes.values(),
+            period__code=str(study.base_year),
+            breakdown="",
+            value__isnull=False,
+        ).select_related("variable")
+    }
+    return [
+        CatalogueFigure(role, rows[code].variable, rows[code].value, rows[code].status, mine.get(role))
+        for role, code in codes.items()
+        if code in rows
+    ]
+
+
+def fill_from_catalogue(actor, study: Study) -> list[str]:
+    """Take what the catalogue has where the study has nothing: the operating costs (as
+    "other" when no category is typed) and the collection rate (collected / billed).
+    Returns the roles taken; audited as one change of the study."""
+    found = {f.role: f for f in catalogue_figures(study)}
+    taken = []
+    if "operating" in found and not study.operating:
+        study.operating = {"other": found["operating"].value}
+        taken.append("operating")
+    if "billed" in found and "collected" in found and found["billed"].value:
+        rate = found["collected"].value / found["billed"].value
+        if 0 < rate <= 1 and study.collection == 1.0:
+            study.collection = round(rate, 4)
+            taken.append("collection")
+    if taken:
+        save_study(actor, study)
+    return taken

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:code>/", views.study, name="study"),
     path("<slug:code>/edit/", views.study_edit, name="study-edit"),
     path("<slug:code>/package/", views.package, name="package"),
+    path("<slug:code>/fill/", views.fill, name="fill"),
     path("<slug:code>/classes/new/", views.class_edit, name="class-new"),
     path("<slug:code>/classes/<int:pk>/", views.class_edit, name="class-edit"),
     path("<slug:code>/scenarios/new/", views.scenario_edit, name="scenario-new"),

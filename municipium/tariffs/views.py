@@ -99,6 +99,7 @@ def _context(request, study: Study) -> dict:
         "editor": access.can_edit(request.user, study),
         "may_adopt": services.may_adopt(request.user, study),
         "consultation": study.consultation,
+        "catalogue": services.catalogue_figures(study, base),
     }
 
 
@@ -114,6 +115,23 @@ def study(request, code):
         else None
     )
     return render(request, "tariffs/study.html", context)
+
+
+@login_required
+@require_POST
+def fill(request, code):
+    """Take the catalogue's operating costs and collection rate where the study has none."""
+    study = _editable(request, code)
+    taken = services.fill_from_catalogue(request.user, study)
+    if taken:
+        messages.success(
+            request,
+            _("Taken from the catalogue's figures: %(what)s.")
+            % {"what": ", ".join(str(services.ROLE_LABELS[t]) for t in taken)},
+        )
+    else:
+        messages.info(request, _("Nothing to take: the study has its own figures, or the catalogue has none."))
+    return redirect("tariffs:study", study.code)
 
 
 @login_required

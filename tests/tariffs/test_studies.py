@@ -328,3 +328,32 @@ def test_the_api_gives_the_pages_figures(world, client):
     outsider = person("api-outsider", Role.Kind.OFFICER, world.unit("IR-QOM-02"))
     client.force_login(outsider)
     assert client.get(f"/api/tariffs/studies/{study.code}").status_code == 404
+
+
+def test_the_catalogues_figures_stand_beside_the_study_and_fill_what_it_lacks(world, client, officer):
+    from municipium.observations.models import Observation
+
+    unit = world.unit("RS-70670")
+    study = services.save_study(
+        officer,
+        Study(
+            code="water-krusevac-town", name="Water (town)", unit=unit, service="water", currency="RSD", base_year=2024
+        ),
+    )
+    reported = {
+        o.variable.code: o.value
+        for o in Observation.objects.filter(unit=unit, period__code="2024", breakdown="", value__isnull=False)
+    }
+    assert {"water_opex", "water_revenue_billed", "water_revenue_collected"} <= set(reported)
+    found = {f.role: f for f in services.catalogue_figures(study)}
+    assert found["operating"].value == reported["water_opex"]
+    admin = person("fill-admin", Role.Kind.ADMIN)
+    taken = services.fill_from_catalogue(admin, study)
+    study.refresh_from_db()
+    assert taken == ["operating", "collection"]
+    assert study.operating == {"other": reported["water_opex"]}
+    assert study.collection == pytest.approx(
+        reported["water_revenue_collected"] / reported["water_revenue_billed"], abs=1e-4
+    )
+    # A second fill takes nothing: the study has its own figures now.
+    assert services.fill_from_catalogue(admin, study) == []
