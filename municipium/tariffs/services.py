@@ -885,3 +885,51 @@ def fill_from_catalogue(actor, study: Study) -> list[str]:
     if taken:
         save_study(actor, study)
     return taken
+
+
+# -- the hand-off to cost sharing ------------------------------------------------------------
+
+
+def facilities_for(user, study: Study):
+    """The cooperation facilities of the study's unit's groups the user manages: where its
+    costs can be handed as a scenario."""
+    from municipium.cooperation import access as cooperation_access
+    from municipium.cooperation.models import Facility
+
+    found = Facility.objects.filter(group__memberships__unit=study.unit).distinct().order_by("code")
+    return [f for f in found if cooperation_access.can_manage_facility(user, f)]
+
+
+def hand_to_facility(actor, study: Study, facility) -> object:
+    """Hand the study's yearly costs to a shared facility's cost sharing as a what-if
+    scenario beside the facility's own figures (made, or updated when handed again): the
+    operating costs split by the share that follows the volume into the fixed and variable
+    parts, and the investment with its rate and lifetime when the study has one (a study
+    that states depreciation instead leaves the facility's capital figures as they are).
+    The cooperation app's rules and audit apply (`cooperation.services.save_scenario`)."""
+    from municipium.cooperation import access as cooperation_access
+    from municipium.cooperation import services as cooperation
+    from municipium.cooperation.models import Scenario as SharingScenario
+    from municipium.cooperation.services import CooperationError
+
+    from . import access
+
+    if not (access.can_read(actor, study) and cooperation_access.can_manage_facility(actor, facility)):
+        raise StudyError(_("Only a coordinator of the facility's group may hand it a study's costs."))
+    base = figures(study)
+    if not base.operating_total:
+        raise StudyError(_("The study has no operating costs to hand over."), "operating")
+    name = (_("Tariff study: %(name)s") % {"name": study.name})[:120]
+    scenario = SharingScenario.objects.filter(facility=facility, name=name).first() or SharingScenario(
+        facility=facility, name=name
+    )
+    scenario.fixed_opex = base.operating_total * (1 - study.variable_share)
+    scenario.variable_opex = base.operating_total * study.variable_share
+    if study.depreciation is None and study.investment:
+        scenario.capital_cost = study.investment
+        scenario.interest_rate = study.rate
+        scenario.lifetime = study.lifetime
+    try:
+        return cooperation.save_scenario(actor, scenario)
+    except CooperationError as error:
+        raise StudyError(error.message, error.field) from None

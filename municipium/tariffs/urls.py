@@ -12,6 +12,7 @@ urlpatterns = [
     path("<slug:code>/edit/", views.study_edit, name="study-edit"),
     path("<slug:code>/package/", views.package, name="package"),
     path("<slug:code>/fill/", views.fill, name="fill"),
+    path("<slug:code>/hand-off/", views.hand_off, name="hand-off"),
     path("<slug:code>/classes/new/", views.class_edit, name="class-new"),
     path("<slug:code>/classes/<int:pk>/", views.class_edit, name="class-edit"),
     path("<slug:code>/scenarios/new/", views.scenario_edit, name="scenario-new"),

@@ -100,6 +100,7 @@ def _context(request, study: Study) -> dict:
         "may_adopt": services.may_adopt(request.user, study),
         "consultation": study.consultation,
         "catalogue": services.catalogue_figures(study, base),
+        "facilities": services.facilities_for(request.user, study) if request.user.is_authenticated else [],
     }
 
 
@@ -132,6 +133,29 @@ def fill(request, code):
     else:
         messages.info(request, _("Nothing to take: the study has its own figures, or the catalogue has none."))
     return redirect("tariffs:study", study.code)
+
+
+@login_required
+@require_POST
+def hand_off(request, code):
+    """Hand the study's costs to a shared facility's cost sharing as a scenario."""
+    study = _study(request, code)
+    facility = next(
+        (f for f in services.facilities_for(request.user, study) if str(f.pk) == request.POST.get("facility")), None
+    )
+    if facility is None:
+        raise Http404
+    try:
+        scenario = services.hand_to_facility(request.user, study, facility)
+    except StudyError as error:
+        messages.error(request, error.message)
+        return redirect("tariffs:study", study.code)
+    messages.success(
+        request,
+        _("The costs were handed to %(facility)s as the scenario “%(scenario)s”.")
+        % {"facility": facility.name, "scenario": scenario.name},
+    )
+    return redirect("cooperation:facility", facility.code)
 
 
 @login_required

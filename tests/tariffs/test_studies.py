@@ -331,29 +331,57 @@ def test_the_api_gives_the_pages_figures(world, client):
 
 
 def test_the_catalogues_figures_stand_beside_the_study_and_fill_what_it_lacks(world, client, officer):
-    from municipium.observations.models import Observation
+    from municipium.catalog.models import Variable
+    from tests import factories
 
-    unit = world.unit("RS-70670")
+    unit = factories.unit("RS-TEST-VOD", {"en": "Test water utility"})
+    for code, value in [("water_opex", 900e6), ("water_revenue_billed", 1_000e6), ("water_revenue_collected", 880e6)]:
+        factories.observe(unit, Variable.objects.get(code=code), 2024, value, status="approved")
     study = services.save_study(
         officer,
-        Study(
-            code="water-krusevac-town", name="Water (town)", unit=unit, service="water", currency="RSD", base_year=2024
-        ),
+        Study(code="water-test-vod", name="Water (test)", unit=unit, service="water", currency="RSD", base_year=2024),
     )
-    reported = {
-        o.variable.code: o.value
-        for o in Observation.objects.filter(unit=unit, period__code="2024", breakdown="", value__isnull=False)
-    }
-    assert {"water_opex", "water_revenue_billed", "water_revenue_collected"} <= set(reported)
     found = {f.role: f for f in services.catalogue_figures(study)}
-    assert found["operating"].value == reported["water_opex"]
+    assert (found["operating"].value, found["billed"].value, found["collected"].value) == (900e6, 1_000e6, 880e6)
+    assert found["billed"].status_label == "Approved" and "volume" not in found
     admin = person("fill-admin", Role.Kind.ADMIN)
-    taken = services.fill_from_catalogue(admin, study)
+    assert services.fill_from_catalogue(admin, study) == ["operating", "collection"]
     study.refresh_from_db()
-    assert taken == ["operating", "collection"]
-    assert study.operating == {"other": reported["water_opex"]}
-    assert study.collection == pytest.approx(
-        reported["water_revenue_collected"] / reported["water_revenue_billed"], abs=1e-4
-    )
+    assert study.operating == {"other": 900e6}
+    assert study.collection == pytest.approx(0.88)
     # A second fill takes nothing: the study has its own figures now.
     assert services.fill_from_catalogue(admin, study) == []
+
+
+def test_a_study_hands_its_costs_to_a_shared_facility_as_a_scenario(world, client):
+    from municipium.cooperation import services as cooperation
+    from municipium.cooperation.models import Facility
+    from municipium.places.models import Group
+    from tests import factories
+
+    qom = world.unit("IR-QOM-01")
+    group = factories.group("qom-landfill-group", [qom, world.unit("IR-QOM-03")], kind=Group.Kind.COOPERATION)
+    coordinator = person("landfill-coordinator", Role.Kind.COORDINATOR, group)
+    facility = cooperation.save_facility(
+        None,
+        Facility(code="qom-landfill", name="Qom landfill", kind=Facility.Kind.LANDFILL, group=group, year=2024),
+    )
+    study = Study.objects.get(code="waste-ir-qom-01")
+    client.force_login(coordinator)
+    page = client.get(reverse("tariffs:study", args=[study.code])).content.decode()
+    assert "Hand the study&#x27;s costs" in page or "Hand the study's costs" in page
+    response = client.post(reverse("tariffs:hand-off", args=[study.code]), {"facility": facility.pk})
+    assert response.status_code == 302 and response["Location"].endswith(f"/cooperation/facilities/{facility.code}/")
+    handed = facility.scenarios.get()
+    base = services.figures(study)
+    assert handed.fixed_opex + handed.variable_opex == pytest.approx(base.operating_total)
+    assert handed.variable_opex == pytest.approx(base.operating_total * study.variable_share)
+    assert handed.capital_cost == pytest.approx(study.investment) and handed.lifetime == study.lifetime
+    # Handing again updates the same scenario; a facility of another group is 404.
+    client.post(reverse("tariffs:hand-off", args=[study.code]), {"facility": facility.pk})
+    assert facility.scenarios.count() == 1
+    other = factories.group("elsewhere", [world.unit("RS-70343")], kind=Group.Kind.COOPERATION)
+    stranger = cooperation.save_facility(
+        None, Facility(code="elsewhere-plant", name="Elsewhere", kind=Facility.Kind.LANDFILL, group=other, year=2024)
+    )
+    assert client.post(reverse("tariffs:hand-off", args=[study.code]), {"facility": stranger.pk}).status_code == 404
