@@ -90,6 +90,19 @@ class StudyOut(Schema):
     problems: list[str]
 
 
+class PeerOut(Schema):
+    indicator: str
+    group: str
+    period: str
+    n: int
+    p25: float | None
+    median: float | None
+    p75: float | None
+    own: float | None
+    proposed: float | None
+    peers_below_proposed: int | None
+
+
 def _affordability(found, bill, threshold):
     if found is None:
         return None
@@ -119,12 +132,48 @@ def studies(request):
     return list(access.readable(user).order_by("code").values_list("code", flat=True))
 
 
-@router.get("/studies/{code}", response=responses(StudyOut), summary="A tariff study, its figures and scenarios")
-def study(request, code: str):
+def _readable(request, code: str) -> tuple:
     user = reader(request)
     found = Study.objects.select_related("unit").filter(code=code).first()
     if found is None or not access.can_read(user, found):
         raise Http404
+    return user, found
+
+
+@router.get(
+    "/studies/{code}/peers",
+    response=responses(list[PeerOut]),
+    summary="The unit's figures against its groups, and where a scenario's first year would sit",
+)
+def peers(request, code: str, scenario: str | None = None):
+    """`scenario` names the scenario to place (default: the adopted one, else the first)."""
+    user, found = _readable(request, code)
+    base = services.figures(found)
+    results = services.all_scenarios(found, base)
+    chosen = next((r for r in results if r.scenario.name == scenario), None) if scenario else None
+    if scenario and chosen is None:
+        raise Http404
+    chosen = chosen or next((r for r in results if r.scenario.adopted), results[0] if results else None)
+    return [
+        {
+            "indicator": p.indicator.code,
+            "group": p.group.code,
+            "period": p.period.code,
+            "n": p.n,
+            "p25": p.p25,
+            "median": p.median,
+            "p75": p.p75,
+            "own": p.own,
+            "proposed": p.proposed,
+            "peers_below_proposed": p.below,
+        }
+        for p in services.peers(found, user, chosen, base)
+    ]
+
+
+@router.get("/studies/{code}", response=responses(StudyOut), summary="A tariff study, its figures and scenarios")
+def study(request, code: str):
+    user, found = _readable(request, code)
     base = services.figures(found)
     ratios = base.ratios
     scenarios = []

@@ -325,9 +325,13 @@ def test_the_api_gives_the_pages_figures(world, client):
     result = services.scenario_figures(study.scenarios.get(name=scenario["name"]), base)
     assert scenario["increase"] == pytest.approx(result.path.increase)
     assert [y["recovery"] for y in scenario["years"]] == pytest.approx([y.recovery for y in result.path.years])
+    placed = client.get(f"/api/tariffs/studies/{study.code}/peers", {"scenario": scenario["name"]}).json()
+    tariff = next(p for p in placed if p["indicator"] == "water_avg_tariff")
+    assert tariff["proposed"] == pytest.approx(result.first.tariff)
     outsider = person("api-outsider", Role.Kind.OFFICER, world.unit("IR-QOM-02"))
     client.force_login(outsider)
     assert client.get(f"/api/tariffs/studies/{study.code}").status_code == 404
+    assert client.get(f"/api/tariffs/studies/{study.code}/peers").status_code == 404
 
 
 def test_the_catalogues_figures_stand_beside_the_study_and_fill_what_it_lacks(world, client, officer):
@@ -385,3 +389,41 @@ def test_a_study_hands_its_costs_to_a_shared_facility_as_a_scenario(world, clien
         None, Facility(code="elsewhere-plant", name="Elsewhere", kind=Facility.Kind.LANDFILL, group=other, year=2024)
     )
     assert client.post(reverse("tariffs:hand-off", args=[study.code]), {"facility": stranger.pk}).status_code == 404
+
+
+def test_bad_class_figures_and_an_unreachable_target_are_said_on_the_pages(world, client, officer):
+    study = _krusevac()
+    client.force_login(officer)
+    count = study.classes.count()
+    response = client.post(
+        reverse("tariffs:class-new", args=[study.code]),
+        {
+            "class-name": "industry",
+            "class-customers": "10",
+            "class-demand": "-5",
+            "class-price": "100",
+            "class-fixed_charge": "0",
+            "class-fixed_share": "0",
+            "class-elasticity": "0",
+            "class-growth": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "cannot be negative" in str(response.context["form"].errors["demand"])
+    assert study.classes.count() == count
+    response = client.post(
+        reverse("tariffs:scenario-new", args=[study.code]),
+        {
+            "scenario-name": "Out of reach",
+            "scenario-years": "5",
+            "scenario-inflation": "0.04",
+            "scenario-growth": "0",
+            "scenario-collection": "0.9",
+            "scenario-target": "2.0",
+            "scenario-by_year": "2026",
+            "scenario-cap": "0.01",
+        },
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "No path under the cap reaches" in page
+    assert 'class="btn btn-success adopt"' not in page  # what is not reached cannot be adopted
