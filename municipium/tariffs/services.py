@@ -146,7 +146,7 @@ def _number(text: str, where: str) -> float:
 
 def _rows(text: str) -> list[list[str]]:
     """Lines of "a; b; c" (or tab- or comma-separated when there is no semicolon)."""
-    rows = []
+    rows: list[list[str]] = []
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             rows.append([])
@@ -520,6 +520,8 @@ def scenario_figures(scenario: Scenario, base: Figures | None = None) -> Scenari
         if scenario.increase is not None:
             out.path = lib.PhaseIn(model.run(scenario.increase), scenario.increase, True)
         else:
+            # check_scenario made sure a scenario without an increase has all three.
+            assert scenario.target is not None and scenario.by_year is not None and scenario.cap is not None
             out.path = lib.phase_in(model, scenario.target, scenario.by_year, scenario.cap)
             out.problem = out.path.problem
         out.classes = model.by_class(out.path.increase)
@@ -563,7 +565,7 @@ def _peer_figures(study: Study, base: Figures, chosen: ScenarioFigures | None) -
         operating = (base.operating_total or 0) * (1 + inflation)
         return [
             ("water_avg_tariff", first.tariff if first else None),
-            ("water_cost_coverage", proposed_billed / operating if first and operating else None),
+            ("water_cost_coverage", proposed_billed / operating if proposed_billed is not None and operating else None),
             ("water_unit_opex", None),
         ]
     return [
@@ -610,7 +612,7 @@ def peers(study: Study, user, chosen: ScenarioFigures | None = None, base: Figur
             if stat is None or not stat.n:
                 continue
             period = stat.period
-            values = [v.value for v in read.values(indicator, period, group, public=public)]
+            values = [v.value for v in read.values(indicator, period, group, public=public) if v.value is not None]
             own = read.value(indicator, study.unit, period, public=public)
             out.append(
                 Peer(
@@ -666,6 +668,8 @@ def _bill_entries(study: Study, actor) -> Variable:
             ServiceArea.objects.filter(code="waste" if study.service == "waste" else "water").first()
             or ServiceArea.objects.order_by("pk").first()
         )
+        if area is None:
+            raise StudyError(_("The catalogue has no service area to put the tariff's figure in."))
         service_names = dict(study._meta.get_field("service").flatchoices)
         variable = Variable.objects.create(
             code=code,
@@ -862,7 +866,7 @@ def catalogue_figures(study: Study, base: Figures | None = None) -> list[Catalog
         ).select_related("variable")
     }
     return [
-        CatalogueFigure(role, rows[code].variable, rows[code].value, rows[code].status, mine.get(role))
+        CatalogueFigure(role, rows[code].variable, float(rows[code].value or 0.0), rows[code].status, mine.get(role))
         for role, code in codes.items()
         if code in rows
     ]
@@ -932,4 +936,4 @@ def hand_to_facility(actor, study: Study, facility) -> object:
     try:
         return cooperation.save_scenario(actor, scenario)
     except CooperationError as error:
-        raise StudyError(error.message, error.field) from None
+        raise StudyError(error.message, error.field or "") from None
