@@ -503,6 +503,19 @@ def _by_age(y: Year) -> dict:
     return {k: bands[k] for k in ("0-14", "15-64", "65-79", "80+")}
 
 
+# Women's share of each age band: about even among children, more among the old (women
+# live longer). Synthetic round figures, not statistics.
+WOMEN_BY_AGE = {"0-14": 0.487, "15-64": 0.497, "65-79": 0.55, "80+": 0.64}
+
+
+def _by_age_sex(y: Year) -> dict:
+    out = {}
+    for band, people in _by_age(y).items():
+        women = _count(people * WOMEN_BY_AGE[band])
+        out[f"{band} F"], out[f"{band} M"] = women, people - women
+    return {f"{band} {sex}": out[f"{band} {sex}"] for sex in "FM" for band in WOMEN_BY_AGE}
+
+
 def _water_rules() -> dict:
     urban = lambda y: y.p.urban  # noqa: E731
     return {
@@ -791,6 +804,7 @@ RULES = {
     "population": _population,
     "population_by_sex": _by_sex,
     "population_by_age": _by_age,
+    "population_by_age_sex": _by_age_sex,
     "area_km2": _area,
     "households": lambda y: _count(y.pop / (y.lvl("hh") * y.p.factor("hh", 0.05) * (1 - 0.006 * y.t))),
     **_water_rules(),

@@ -69,7 +69,10 @@ class RoundForm(forms.ModelForm):
         help_texts = {
             "assumptions": _(
                 'JSON, e.g. {"survival": {"0-14": 0.999, "15-64": 0.996, "65-79": 0.97, "80+": 0.86}, '
-                '"migration": {"15-64": -0.005}, "births_per_person": 0.013, "mothers": ["15-64"]}'
+                '"migration": {"15-64": -0.005}, "births_per_person": 0.013, "mothers": ["15-64"]}. '
+                'For a population by age band and sex, a ratio may be stated for a band and sex ("80+ F": 0.88), '
+                'and births need the mothers\' sex and the shares of births by sex: "mothers_sex": "F", '
+                '"birth_shares": {"M": 0.512, "F": 0.488}.'
             )
         }
 

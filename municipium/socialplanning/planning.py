@@ -92,6 +92,9 @@ def _cohort(round_: Round, norm: Norm, units: list[Unit]) -> dict[int, Target]:
     in the round's year is missing."""
     bands = list(norm.variable.breakdown.categories.order_by("order", "code").values_list("code", flat=True))
     a = round_.assumptions or {}
+    by_sex = projection.split_age_sex(bands)
+    if by_sex is not None:
+        return _cohort_by_sex(round_, norm, units, bands, *by_sex)
     widths = projection.band_widths(bands)
     wanted = list(norm.categories or []) or bands
     full = Norm(variable=norm.variable, categories=bands)
@@ -112,6 +115,51 @@ def _cohort(round_: Round, norm: Norm, units: list[Unit]) -> dict[int, Target]:
             round_.horizon - round_.year,
         )
         out[unit.pk] = Target(sum(base[b] for b in wanted), sum(rows[-1][bands.index(b)] for b in wanted), None)
+    return out
+
+
+def _cohort_by_sex(
+    round_: Round, norm: Norm, units: list[Unit], codes: list[str], bands: list[str], sexes: list[str]
+) -> dict[int, Target]:
+    """The cohort-component projection of a population by age band and sex (categories
+    "<band> <sex>"): each sex with its survival and migration (an assumption stated for a band
+    and sex, else for the band), births from the mothers' bands of the mothers' sex split by
+    the stated shares of births."""
+    a = round_.assumptions or {}
+    widths = projection.band_widths(bands)
+    wanted = list(norm.categories or []) or codes
+    found = _target_bands(Norm(variable=norm.variable, categories=codes), [u.pk for u in units], round_.year)
+
+    def per_band(key: str, sex: str, default: float | None) -> list[float]:
+        given = a.get(key) or {}
+        return [float(given.get(f"{band} {sex}", given.get(band, default))) for band in bands]
+
+    survival = {sex: per_band("survival", sex, None) for sex in sexes}
+    migration = {sex: per_band("migration", sex, 0.0) for sex in sexes}
+    shares = {sex: float((a.get("birth_shares") or {}).get(sex, 0)) for sex in sexes}
+    if not any(shares.values()):
+        shares = {sex: 1 / len(sexes) for sex in sexes}  # no births assumed: the shares are idle
+    mothers = [bands.index(b) for b in a.get("mothers", [])]
+    out = {}
+    for unit in units:
+        base = found.get(unit.pk)
+        if base is None or len(base) < len(codes):
+            out[unit.pk] = Target(None, None, None)
+            continue
+        rows = projection.cohort_component_by_sex(
+            {sex: [base[f"{band} {sex}"] for band in bands] for sex in sexes},
+            widths,
+            survival,
+            float(a.get("births_per_person", 0)),
+            mothers,
+            a.get("mothers_sex", sexes[0]),
+            shares,
+            migration,
+            round_.horizon - round_.year,
+        )
+        last = rows[-1]
+        projected = sum(last[code.rsplit(" ", 1)[1]][bands.index(code.rsplit(" ", 1)[0])] for code in wanted)
+        out[unit.pk] = Target(sum(base[c] for c in wanted), projected, None)
     return out
 
 

@@ -586,7 +586,7 @@ def check_assumptions(item: Round) -> None:
     """The cohort-component projection's assumptions, stated in full for every age band of
     the round's norms: a survival ratio between 0 and 1, optional net migration above −1,
     births per person of the mothers' bands not negative."""
-    from municipium.lib.socialneed.projection import ProjectionError, band_widths
+    from municipium.lib.socialneed.projection import ProjectionError, band_widths, split_age_sex
 
     if item.projection != Round.Projection.COHORT:
         return
@@ -598,18 +598,27 @@ def check_assumptions(item: Round) -> None:
         if variable.breakdown is None:
             continue
         bands = list(variable.breakdown.categories.order_by("order", "code").values_list("code", flat=True))
+        by_sex = split_age_sex(bands)
+        keys = [(band, band) for band in bands]
+        if by_sex is not None:
+            # By age band and sex: an assumption may be stated for a band and sex ("80+ F") or
+            # for the band alone, which then holds for both sexes.
+            bands = by_sex[0]
+            keys = [(f"{band} {sex}", band) for band in bands for sex in by_sex[1]]
+            _check_births_by_sex(a, by_sex[1])
         try:
             band_widths(bands)
         except ProjectionError as error:
             raise PlanningError(str(error), "projection") from error
-        for band in bands:
-            value = a["survival"].get(band)
+        for key, band in keys:
+            value = a["survival"].get(key, a["survival"].get(band))
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise PlanningError(
-                    _("The survival ratio of %(band)s must be a number between 0 and 1.") % {"band": band},
+                    _("The survival ratio of %(band)s must be a number between 0 and 1.") % {"band": key},
                     "assumptions",
                 )
-            migration = (a.get("migration") or {}).get(band, 0)
+            given = a.get("migration") or {}
+            migration = given.get(key, given.get(band, 0))
             if not isinstance(migration, int | float) or migration <= -1:
                 raise PlanningError(
                     _("The net migration rate of %(band)s must be a number above -1.") % {"band": band},
@@ -621,6 +630,35 @@ def check_assumptions(item: Round) -> None:
     births = a.get("births_per_person", 0)
     if not isinstance(births, int | float) or births < 0:
         raise PlanningError(_("Births per person cannot be negative."), "assumptions")
+
+
+def _check_births_by_sex(a: dict, sexes: list[str]) -> None:
+    """Births of a population by sex come from the mothers' sex and are split between the
+    sexes by shares the round states (no default is assumed when there are births)."""
+    mothers_sex = a.get("mothers_sex", sexes[0])
+    if mothers_sex not in sexes:
+        raise PlanningError(
+            _("The mothers' sex must be one of %(sexes)s.") % {"sexes": ", ".join(sexes)},
+            "assumptions",
+        )
+    births = a.get("births_per_person", 0)
+    if not isinstance(births, int | float) or births == 0:
+        return
+    shares = a.get("birth_shares")
+    if (
+        not isinstance(shares, dict)
+        or set(shares) != set(sexes)
+        or any(not isinstance(v, int | float) or not 0 <= v <= 1 for v in shares.values())
+        or abs(sum(shares.values()) - 1) > 1e-6
+    ):
+        raise PlanningError(
+            _(
+                "State the shares of births by sex (birth_shares), one for each of %(sexes)s, adding up to 1, "
+                'e.g. {"M": 0.512, "F": 0.488} for 105 boys to 100 girls.'
+            )
+            % {"sexes": ", ".join(sexes)},
+            "assumptions",
+        )
 
 
 def save_round(actor, item: Round) -> Round:

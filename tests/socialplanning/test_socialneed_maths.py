@@ -179,6 +179,54 @@ def test_cohort_component_projection_by_hand():
         projection.cohort_component([1, 2], [5, None], [1.2, 1], 0, [0])
 
 
+def test_cohort_component_by_sex_by_hand_and_against_the_sexes_together():
+    # Women [100, 50], men [100, 40] in a 10-year band and an open one; 0.1 births per woman
+    # of the first band, split half and half. By hand, one year: women survive [100, 45], a
+    # tenth of the first band's survivors (10) moves up, 5 girls are born: [95, 55]; men
+    # survive [100, 32]: [95, 42].
+    rows = projection.cohort_component_by_sex(
+        {"F": [100, 50], "M": [100, 40]},
+        [10, None],
+        {"F": [1, 0.9], "M": [1, 0.8]},
+        0.1,
+        [0],
+        "F",
+        {"F": 0.5, "M": 0.5},
+        years=1,
+    )
+    assert rows[1]["F"] == pytest.approx([95, 55]) and rows[1]["M"] == pytest.approx([95, 42])
+    # Without births, with one survival and migration for both sexes, the sexes added up
+    # are the projection of the whole population (the step is linear).
+    women, men = [150, 320, 80, 30], [160, 330, 70, 20]
+    widths, survival, migration = [15, 50, 15, None], [0.999, 0.997, 0.97, 0.85], [0, -0.01, 0, 0.02]
+    split = projection.cohort_component_by_sex(
+        {"F": women, "M": men},
+        widths,
+        {"F": survival, "M": survival},
+        0,
+        [],
+        "F",
+        {"F": 0.5, "M": 0.5},
+        {"F": migration, "M": migration},
+        years=5,
+    )
+    whole = projection.cohort_component(
+        [w + m for w, m in zip(women, men, strict=True)], widths, survival, 0, [], migration, 5
+    )
+    assert [f + m for f, m in zip(split[-1]["F"], split[-1]["M"], strict=True)] == pytest.approx(whole[-1])
+    with pytest.raises(projection.ProjectionError, match="add up to 1"):
+        projection.cohort_component_by_sex(
+            {"F": [1], "M": [1]}, [None], {"F": [1], "M": [1]}, 0, [], "F", {"F": 0.6, "M": 0.6}
+        )
+    with pytest.raises(projection.ProjectionError, match="survival"):
+        projection.cohort_component_by_sex(
+            {"F": [1], "M": [1]}, [None], {"F": [1.5], "M": [1]}, 0, [], "F", {"F": 0.5, "M": 0.5}
+        )
+    assert projection.split_age_sex(["0-64 F", "65+ F", "0-64 M", "65+ M"]) == (["0-64", "65+"], ["F", "M"])
+    assert projection.split_age_sex(["0-14", "15-64"]) is None
+    assert projection.split_age_sex(["0-64 F", "65+ F", "0-64 M"]) is None  # not a full cross
+
+
 def test_quotas_proportional_to_need_by_largest_remainder():
     assert quotas.quotas(30, {"A": 12.6, "B": 20.6, "C": 6.8}) == {"A": 9, "B": 16, "C": 5}
     assert quotas.quotas(0, {"A": 1, "B": 1}) == {"A": 0, "B": 0}

@@ -478,3 +478,111 @@ def test_a_target_group_may_be_a_sex_from_the_catalogue_breakdowns(world):
     rows = {r.unit.code: r for r in planning.needs_table(round_)[0].rows}
     assert rows["BG-T01"].line.need == pytest.approx(0.51) and rows["BG-T02"].line.need == pytest.approx(0.24)
     assert rows["BG-T03"].line is None
+
+
+AGE_SEX = {
+    # unit: {year: {band: (women, men)}}
+    "BG-T01": {
+        2017: {"0-14": (540, 560), "15-64": (3050, 3150), "65-79": (1000, 800), "80+": (450, 250)},
+        2022: {"0-14": (490, 510), "15-64": (2950, 3050), "65-79": (1100, 900), "80+": (520, 280)},
+    },
+    "BG-T02": {
+        2017: {"0-14": (270, 280), "15-64": (1500, 1600), "65-79": (500, 400), "80+": (200, 100)},
+        2022: {"0-14": (250, 250), "15-64": (1450, 1550), "65-79": (500, 400), "80+": (200, 100)},
+    },
+}
+
+
+def _round(world, code, table, **fields):
+    from municipium.socialplanning.models import Round
+
+    data = {
+        "code": code,
+        "title": code,
+        "group": world.group,
+        "year": 2022,
+        "horizon": 2025,
+        "norms": table,
+        "opens": dt.date(2023, 2, 1),
+        "agreement_deadline": dt.date(2023, 3, 15),
+        "agency_deadline": dt.date(2023, 3, 31),
+    }
+    data.update(fields)
+    return Round(**data)
+
+
+def test_a_target_group_may_be_an_age_band_and_a_sex_projected_by_sex(world):
+    """Population by age band and sex (a cross breakdown "<band> <sex>" of the catalogue):
+    a norm for women aged 80+, projected at constant rates or by cohort-component with each
+    sex's survival; births by sex need their stated shares."""
+    from municipium.lib.socialneed import projection
+    from municipium.socialplanning.models import Norm, NormTable, Round
+    from tests import factories as f
+
+    codes = [f"{band} {sex}" for sex in ("F", "M") for band in ("0-14", "15-64", "65-79", "80+")]
+    variable = f.variable("population_by_age_sex", area="population", breakdown=f.breakdown("age_sex", codes))
+    for code, years in AGE_SEX.items():
+        for year, bands in years.items():
+            for band, (women, men) in bands.items():
+                f.observe(world.units[code], variable, year, women, breakdown=f"{band} F")
+                f.observe(world.units[code], variable, year, men, breakdown=f"{band} M")
+    table = NormTable.objects.create(
+        code="women-80",
+        title="Example: home care per 1,000 women aged 80+",
+        jurisdiction="example",
+        source="hand-made for the tests",
+        effective=dt.date(2022, 1, 1),
+        status="example",
+    )
+    services.save_norm(
+        world.coordinator,
+        Norm(table=table, service_type=world.residential, variable=variable, categories=["80+ F"], places=40),
+    )
+    with pytest.raises(PlanningError, match="no category 80\\+ X; its categories are 0-14 F"):
+        services.save_norm(
+            world.coordinator,
+            Norm(table=table, service_type=world.residential, variable=variable, categories=["80+ X"], places=1),
+        )
+    constant = services.save_round(world.coordinator, _round(world, "paz-women-80", table))
+    rows = {r.unit.code: r for r in planning.needs_table(constant)[0].rows}
+    assert rows["BG-T01"].target == pytest.approx(520 * (520 / 450) ** (3 / 5))
+    assert rows["BG-T02"].line.need == pytest.approx(200 * 40 / 1000)
+    assert rows["BG-T03"].line is None  # no figures by age and sex
+
+    survival = {"0-14": 0.999, "15-64": 0.996, "65-79": 0.97, "80+ F": 0.88, "80+ M": 0.84}
+    assumptions = {"survival": survival, "migration": {"15-64 M": -0.01}, "mothers": ["15-64"], "mothers_sex": "F"}
+    cohort = services.save_round(
+        world.coordinator, _round(world, "paz-women-cohort", table, projection="cohort", assumptions=assumptions)
+    )
+    expected = projection.cohort_component_by_sex(
+        {sex: [AGE_SEX["BG-T02"][2022][b][i] for b in ("0-14", "15-64", "65-79", "80+")] for i, sex in enumerate("FM")},
+        [15, 50, 15, None],
+        {"F": [0.999, 0.996, 0.97, 0.88], "M": [0.999, 0.996, 0.97, 0.84]},
+        0,
+        [1],
+        "F",
+        {"F": 0.5, "M": 0.5},
+        {"F": [0, 0, 0, 0], "M": [0, -0.01, 0, 0]},
+        years=3,
+    )
+    beta = next(r for r in planning.needs_table(cohort)[0].rows if r.unit.code == "BG-T02")
+    assert beta.target == pytest.approx(expected[-1]["F"][3])
+    assert beta.line.need == pytest.approx(expected[-1]["F"][3] * 40 / 1000)
+    before = Round.objects.count()
+    for bad, words in (
+        ({**assumptions, "births_per_person": 0.04}, "shares of births by sex"),
+        ({**assumptions, "births_per_person": 0.04, "birth_shares": {"M": 0.6, "F": 0.6}}, "shares of births"),
+        ({**assumptions, "mothers_sex": "X"}, "mothers' sex"),
+        ({**assumptions, "survival": {**survival, "80+ F": 1.3}}, "80\\+ F"),
+        ({"survival": {"0-14": 1}}, "15-64 F"),
+    ):
+        with pytest.raises(PlanningError, match=words) as caught:
+            services.save_round(
+                world.coordinator, _round(world, "paz-bad-sex", table, projection="cohort", assumptions=bad)
+            )
+        assert caught.value.field == "assumptions"
+    assert Round.objects.count() == before
+    with_births = {**assumptions, "births_per_person": 0.04, "birth_shares": {"M": 0.512, "F": 0.488}}
+    services.save_round(
+        world.coordinator, _round(world, "paz-births", table, projection="cohort", assumptions=with_births)
+    )

@@ -13,6 +13,9 @@ to a council:
   population of the bands named as mothers' bands, enter the first band and are counted as
   survivors of their first year; (5) net migration is a yearly rate per band applied after
   ageing and births.
+- `cohort_component_by_sex`: the same for a population by age band and sex, each sex with its
+  own survival and migration; births come from the mothers' bands of one sex (usually
+  women) and are split between the sexes by stated shares (e.g. 105 boys to 100 girls).
 """
 
 from __future__ import annotations
@@ -73,15 +76,82 @@ def cohort_component(
     rows = [list(map(float, population))]
     for _ in range(years):
         current = rows[-1]
-        survivors = [p * s for p, s in zip(current, survival, strict=True)]
-        moving = [sv / w if w else 0.0 for sv, w in zip(survivors, widths, strict=True)]
-        births = births_per_person * sum(current[m] for m in mothers)
-        nxt = []
-        for i in range(k):
-            value = survivors[i] - moving[i] + (moving[i - 1] if i else births)
-            nxt.append(value * (1 + migration[i]))
-        rows.append(nxt)
+        rows.append(_step(current, widths, survival, births_per_person * sum(current[m] for m in mothers), migration))
     return rows
+
+
+def _step(current, widths, survival, births: float, migration) -> list[float]:
+    """One year: survival, ageing by 1/width of each closed band, births into the first band,
+    then net migration."""
+    survivors = [p * s for p, s in zip(current, survival, strict=True)]
+    moving = [sv / w if w else 0.0 for sv, w in zip(survivors, widths, strict=True)]
+    out = []
+    for i in range(len(current)):
+        value = survivors[i] - moving[i] + (moving[i - 1] if i else births)
+        out.append(value * (1 + migration[i]))
+    return out
+
+
+def cohort_component_by_sex(
+    population: dict[str, Sequence[float]],
+    widths: Sequence[int | None],
+    survival: dict[str, Sequence[float]],
+    births_per_person: float,
+    mothers: Sequence[int],
+    mothers_sex: str,
+    birth_shares: dict[str, float],
+    migration: dict[str, Sequence[float]] | None = None,
+    years: int = 1,
+) -> list[dict[str, list[float]]]:
+    """The population by sex and band after each yearly step (the first is the base). Births
+    are `births_per_person` times the start-of-year population of the `mothers` bands of
+    `mothers_sex`, split by `birth_shares` (one share per sex, adding up to 1)."""
+    sexes = list(population)
+    if not sexes or set(survival) != set(sexes) or set(birth_shares) != set(sexes):
+        raise ProjectionError("give a survival ratio and a share of births for every sex")
+    if mothers_sex not in population:
+        raise ProjectionError("the mothers' sex must be one of the population's")
+    if any(not 0 <= v <= 1 for v in birth_shares.values()) or abs(sum(birth_shares.values()) - 1) > 1e-9:
+        raise ProjectionError("the shares of births by sex lie between 0 and 1 and add up to 1")
+    migration = migration or {}
+    for sex in sexes:  # the checks of one sex's projection, without births
+        cohort_component(population[sex], widths, survival[sex], 0.0, [], migration.get(sex), 0)
+    if births_per_person < 0 or any(not 0 <= m < len(widths) for m in mothers):
+        raise ProjectionError("births cannot be negative and the mothers' bands must be bands of the population")
+    zero = [0.0] * len(widths)
+    rows = [{sex: list(map(float, population[sex])) for sex in sexes}]
+    for _ in range(years):
+        current = rows[-1]
+        births = births_per_person * sum(current[mothers_sex][m] for m in mothers)
+        rows.append(
+            {
+                sex: _step(current[sex], widths, survival[sex], births * birth_shares[sex], migration.get(sex) or zero)
+                for sex in sexes
+            }
+        )
+    return rows
+
+
+def split_age_sex(codes: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """The age bands and sexes of a cross breakdown whose categories are written
+    "<band> <sex>" ("65-79 F", "80+ M"), in the order the bands first appear; None when the
+    codes are not such a full cross of bands and sexes."""
+    bands: list[str] = []
+    sexes: list[str] = []
+    pairs = set()
+    for code in codes:
+        parts = code.strip().rsplit(" ", 1)
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            return None
+        band, sex = parts[0].strip(), parts[1].strip()
+        if band not in bands:
+            bands.append(band)
+        if sex not in sexes:
+            sexes.append(sex)
+        pairs.add((band, sex))
+    if len(sexes) < 2 or len(pairs) != len(bands) * len(sexes) or len(pairs) != len(codes):
+        return None
+    return bands, sexes
 
 
 def band_widths(codes: Sequence[str]) -> list[int | None]:
