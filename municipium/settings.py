@@ -269,6 +269,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# Who may frame the embeddable charts (/<language>/embed/...), the only pages that may be
+# framed at all: every site by default, or the origins listed (space-separated).
+EMBED_FRAME_ANCESTORS = os.environ.get("EMBED_FRAME_ANCESTORS", "*").split() or [CSP.NONE]
 
 # E-mail (invitations, reminders): printed on the console in development; in production,
 # or whenever EMAIL_HOST is set, sent by SMTP (to the machine's own mail server unless

@@ -19,18 +19,25 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 import polars as pl
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Max
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
 from django.utils.translation import get_language, get_language_bidi
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
 
 from municipium.accounts import access
 from municipium.catalog.models import Category, Indicator, Variable
 from municipium.lib import numbers, stats, tabular
 from municipium.lib.formulas import FormulaError
 from municipium.lib.formulas.readable import readable_html, readable_text
+from municipium.lib.texts import pick
 from municipium.observations.models import Missing, Period, PeriodCodeError, parse_period
 from municipium.places.models import Group, Unit
 
@@ -96,8 +103,11 @@ def _published_for(user):
 class Slice:
     """What the request selects: indicator, group, period and who looks (public or not)."""
 
-    def __init__(self, request, code: str):
+    def __init__(self, request, code: str, *, anonymous: bool = False):
+        """`anonymous`: read as someone outside every group (published figures only), as an
+        embedded chart is, whoever's browser shows it."""
         self.request = request
+        self.user = AnonymousUser() if anonymous else request.user
         self.indicator = get_object_or_404(Indicator.objects.select_related("service_area"), code=_code(code))
         self.language = get_language()
         self.rtl = get_language_bidi()
@@ -109,7 +119,7 @@ class Slice:
             )
         )
         marked = {p for _g, p, b, _n in slices if b == Basis.PUBLISHED}
-        public_for = _published_for(request.user)
+        public_for = _published_for(self.user)
 
         def shown(group_id, period_id, basis) -> bool:
             public = public_for(group_id) and period_id in marked
@@ -126,7 +136,7 @@ class Slice:
                 self.groups.append(self.group)
         else:
             self.group = self._default_group(request, [(g, n) for g, p, b, n in slices if n and shown(g, p, b)])
-        self.public = not access.sees_unpublished(request.user, group=self.group) if self.group else True
+        self.public = not access.sees_unpublished(self.user, group=self.group) if self.group else True
         group_id = self.group.pk if self.group else None
         self.periods = list(
             Period.objects.filter(pk__in={p for g, p in with_values if g == group_id}).order_by("kind", "ordinal")
@@ -176,7 +186,7 @@ class Slice:
                 found = best(set(unit.memberships.values_list("group_id", flat=True)))
                 if found is not None:
                     return found
-        found = best(access.reached_groups(request.user))
+        found = best(access.reached_groups(self.user))
         return found or best({g.pk for g in self.groups})
 
     # --- what is read -------------------------------------------------------------
@@ -325,6 +335,9 @@ class Slice:
         return urlencode(params)
 
     def title(self, name: str) -> str:
+        """A chart's title (`name` one of CHARTS or "map"); "" gives the indicator's name."""
+        if not name:
+            return self.indicator.label
         where = {"group": self.group.label, "period": self.digits(self.period.code)}
         titles = {
             "ranking": _("Ranking in %(group)s, %(period)s") % where,
@@ -451,6 +464,18 @@ def indicator_page(request, code: str):
         context["has_parts"] = bool(parts)
         context["parts_decimals"] = 0 if all(float(x).is_integer() for x in parts) else 2
         context["series"] = view.series
+        # Share: the address that restores this view, and the code that frames its ranking.
+        context["share_url"] = request.build_absolute_uri(
+            reverse("indicator", args=[view.indicator.code]) + "?" + view.query
+        )
+        embed = request.build_absolute_uri(
+            reverse("indicator-embed", args=[view.indicator.code, "ranking"]) + "?" + view.query
+        )
+        context["embed_code"] = format_html(
+            '<iframe src="{}" title="{}" width="720" height="480" loading="lazy"></iframe>',
+            embed,
+            view.title("ranking"),
+        )
         if view.unit is not None:
             # Beside the group: the units like the one the reader came from, and the nation.
             beside = comparisons_beside(view.unit, [view.indicator.pk], view.period)
@@ -596,3 +621,56 @@ def indicator_chart(request, code: str, name: str, format: str):
     language = view.language
     content = charts.render_png(spec, language) if format == "png" else charts.render_svg(spec, language)
     return _attachment(content, IMAGE_FORMATS[format], _filename(view, f"-{name}.{format}"))
+
+
+# --- share and embed -------------------------------------------------------------------
+
+
+def source_line(view: Slice) -> dict:
+    """What a chart shown on its own must carry: its title, group and period, the sources of
+    the figures it is computed from, and when they were computed."""
+    formula_names = set()
+    try:
+        formula_names = set(view.indicator.parsed.names)
+    except FormulaError:
+        pass
+    sources = sorted(
+        {
+            text
+            for source in Variable.objects.filter(code__in=formula_names).values_list("source", flat=True)
+            if source and (text := pick(source).text)
+        }
+    )
+    computed = read.values(view.indicator, view.period, view.group, public=view.public).aggregate(
+        latest=Max("computed_at")
+    )["latest"]
+    return {
+        "title": view.title(""),
+        "group": view.group.label,
+        "period": view.digits(view.period.code),
+        "sources": sources,
+        "computed": view.digits(computed.date().isoformat()) if computed else "",
+    }
+
+
+@xframe_options_exempt
+@csp_override({**settings.SECURE_CSP, "frame-ancestors": settings.EMBED_FRAME_ANCESTORS})
+def indicator_embed(request, code: str, name: str):
+    """One chart of the indicator page on a page of its own, with its source line, that other
+    sites may frame (the only route whose X-Frame-Options and CSP frame-ancestors allow it).
+    It shows published figures only, whoever's browser opens it."""
+    if name not in CHARTS:
+        raise Http404()
+    view = Slice(request, code, anonymous=True)
+    if not view.ready:
+        raise Http404()
+    context = {
+        "view": view,
+        "indicator": view.indicator,
+        "name": name,
+        "spec": view.spec(name),
+        "title": view.title(name),
+        "source": source_line(view),
+        "page_url": request.build_absolute_uri(reverse("indicator", args=[view.indicator.code]) + "?" + view.query),
+    }
+    return render(request, "benchmarks/embed.html", context)

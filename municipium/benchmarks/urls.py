@@ -10,4 +10,5 @@ urlpatterns = [
     path("indicators/<str:code>/data/", indicator.indicator_data, name="indicator-data"),
     path("indicators/<str:code>/chart/<slug:name>.<slug:format>", indicator.indicator_chart, name="indicator-chart"),
     path("compare/", profile.compare, name="compare"),
+    path("embed/indicators/<str:code>/<slug:name>/", indicator.indicator_embed, name="indicator-embed"),
 ]

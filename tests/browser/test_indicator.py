@@ -57,3 +57,7 @@ def test_the_persian_page_draws_its_charts_right_to_left(watched):
     assert page.get_attribute("html", "dir") == "rtl"
     assert "۲۰۲۴" in page.inner_text("#summary-heading")
     assert watched.axe() == []
+    # The embeddable chart draws on its own page under the same CSP.
+    page.goto(page.get_attribute("a[href*='/embed/indicators/'][href*='/ranking/']", "href"))
+    page.wait_for_selector("[data-chart='chart-embed'][data-ready] svg")
+    assert "۲۰۲۴" in page.inner_text(".embed-source")

@@ -65,6 +65,11 @@ def test_the_compare_form_chooses_units_with_plain_checkboxes(watched, world):
     headers = page.locator("table.compare-table thead th").all_inner_texts()
     assert "Kruševac" in headers and "Trstenik" in headers
     page.wait_for_selector("[data-chart][data-ready]")
+    # Choosing another group lists its members at once (issue 19, item 12); the chosen stay chosen.
+    page.select_option("#compare-group", "small-towns")
+    page.wait_for_url("**group=small-towns**")
+    assert page.locator("#compare-unit-PL-1420011").count() == 1
+    assert page.is_checked(f"#compare-unit-{KRUSEVAC}")
 
 
 def test_the_persian_compare_page_draws_its_charts_right_to_left(watched, world):

@@ -309,3 +309,57 @@ def test_a_unit_opened_from_its_profile_is_highlighted_in_the_table_the_charts_a
     outsider = Group.objects.get(code="rasina").members_in(Period.objects.get(code="2023")).first()
     other = client.get(f"/en/indicators/{code}/?group=alytus&period=2023&unit={outsider.code}")
     assert not any(r["highlight"] for r in other.context["specs"]["ranking"]["data"]["values"])
+
+
+def test_the_page_offers_a_link_that_restores_the_view_and_the_code_to_embed_its_ranking(client, world):
+    code = _nrw_code()
+    unit = Group.objects.get(code="alytus").members_in(Period.objects.get(code="2023")).first()
+    response = client.get(f"/en/indicators/{code}/?group=alytus&period=2023&unit={unit.code}")
+    html = response.content.decode()
+    share = f"http://testserver/en/indicators/{code}/?group=alytus&amp;period=2023&amp;unit={unit.code}"
+    assert f'id="share-link" class="form-control form-control-sm" type="text" readonly value="{share}"' in html
+    # The link restores what it shows: the same group, period and highlighted unit.
+    again = client.get(share.replace("http://testserver", "").replace("&amp;", "&"))
+    assert (again.context["group"].code, again.context["period"].code) == ("alytus", "2023")
+    assert [r.unit.code for r in again.context["rows"] if r.highlight] == [unit.code]
+    embed = f"http://testserver/en/embed/indicators/{code}/ranking/?group=alytus&amp;amp;period=2023&amp;amp;unit={unit.code}"
+    assert f"&lt;iframe src=&quot;{embed}&quot;" in html
+    for name in ("ranking", "series", "distribution"):
+        assert f'href="/en/embed/indicators/{code}/{name}/?group=alytus&amp;period=2023&amp;unit={unit.code}"' in html
+
+
+def test_an_embedded_chart_may_be_framed_and_carries_its_source_line(client, world):
+    code = _nrw_code()
+    indicator = Indicator.objects.get(code=code)
+    page = client.get(f"/en/indicators/{code}/?group=alytus&period=2023")
+    assert page["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page["Content-Security-Policy"]
+
+    response = client.get(f"/en/embed/indicators/{code}/ranking/?group=alytus&period=2023")
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response
+    policy = response["Content-Security-Policy"]
+    assert "frame-ancestors *" in policy and "script-src 'self'" in policy and "unsafe" not in policy
+    html = response.content.decode()
+    assert 'id="chart-embed" type="application/json"' in html and 'data-chart="chart-embed"' in html
+    source = html[html.index('<figcaption class="embed-source">') :]
+    source = source[: source.index("</figcaption>")]
+    assert indicator.label in source and "Alytus" in source and "2023" in source
+    assert "Source:" in source and "Figures as of" in source and "Published figures only." in source
+    assert "<header" not in html  # the chart and its source line, not the site's frame
+    assert client.get(f"/en/embed/indicators/{code}/table/?group=alytus&period=2023").status_code == 404
+    persian = client.get(f"/fa/embed/indicators/{code}/series/?group=alytus&period=2023").content.decode()
+    assert 'dir="rtl"' in persian and "۲۰۲۳" in persian
+
+
+def test_an_embedded_chart_shows_published_figures_even_to_a_reader_inside_the_group(client, world):
+    code = _nrw_code()
+    user = get_user_model().objects.create_user("insider")
+    Role.objects.create(user=user, kind="viewer", group=Group.objects.get(code="rasina"))
+    client.force_login(user)
+    response = client.get(f"/en/embed/indicators/{code}/ranking/?group=rasina&period=2023")
+    assert response.status_code == 200 and response.context["view"].public is True
+    # 2024 is still draft: nothing published to embed.
+    assert (
+        client.get(f"/en/embed/indicators/{code}/ranking/?group=rasina&period=2024").context["spec"]["data"]["values"]
+        == []
+    )
