@@ -76,9 +76,9 @@ class Watched:
     def violations(self) -> list[str]:
         return self.page.evaluate("window.__violations || []")
 
-    def axe(self) -> list[dict]:
+    def axe(self, impacts=("serious", "critical")) -> list[dict]:
         """Serious and critical accessibility violations on the current page (axe-core,
-        WCAG 2.1 A and AA rules)."""
+        WCAG 2.1 A and AA rules); `impacts=None` for violations of any impact."""
         # Evaluated through the DevTools protocol, which the page's CSP does not govern; a
         # <script> tag would be (rightly) refused by our own policy.
         self.page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
@@ -88,7 +88,7 @@ class Watched:
         return [
             {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
             for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
+            if impacts is None or v["impact"] in impacts
         ]
 
 

@@ -1,0 +1,71 @@
+"""The pages most readers open, on a phone and through axe-core, in English and Persian
+(issue 19, item 13 and the targets): nothing scrolls sideways at 390 px, the charts keep
+their titles and legends inside their width, and axe finds no WCAG 2.1 A/AA violation of
+any impact."""
+
+import pytest
+
+from municipium.catalog.models import IndicatorSet
+from municipium.surveys import links
+from tests.surveys.fieldwork import questionnaire, sampled_frame
+from tests.world import build_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+KRUSEVAC = "RS-70670"
+LANGUAGES = ("en", "fa")
+
+# Everything a chart draws lies within its container: [container width, svg width, the
+# texts (titles, legends, labels) whose box runs past either edge].
+CHART_FIT = """el => {
+  const box = el.getBoundingClientRect();
+  const svg = el.querySelector('svg');
+  const out = [...svg.querySelectorAll('text')].filter(t => {
+    const b = t.getBoundingClientRect();
+    return b.width > 0 && (b.left < box.left - 1 || b.right > box.right + 1);
+  }).map(t => t.textContent);
+  return [el.clientWidth, svg.getBoundingClientRect().width, out];
+}"""
+SCROLL = "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+
+
+@pytest.fixture
+def pages():
+    world = build_world(years=(2023, 2024), groups=("rasina",))
+    IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
+    survey = questionnaire()
+    sampled_frame(survey, {"north": ["a@example.org"]})
+    token = links.issue(survey, None)[0].token
+    return {
+        "start": "/",
+        "profile": f"/units/{KRUSEVAC}/",
+        "indicator": "/indicators/water_nrw/?group=rasina&period=2024",
+        "compare": f"/compare/?units={KRUSEVAC},RS-71170&set=water_core&group=rasina",
+        "questionnaire": f"/s/{token}/",
+    }
+
+
+def test_the_main_pages_do_not_scroll_sideways_on_a_phone_and_charts_fit(watched, pages):
+    page = watched.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    for language in LANGUAGES:
+        for name, path in pages.items():
+            page.goto(f"/{language}{path}")
+            charts = page.locator("[data-chart]")
+            for n in range(charts.count()):
+                chart = charts.nth(n)
+                chart.and_(page.locator("[data-ready]")).wait_for()
+                width, drawn, outside = chart.evaluate(CHART_FIT)
+                assert drawn <= width + 1 and not outside, (language, name, n, width, drawn, outside)
+            scroll, client = page.evaluate(SCROLL)
+            assert scroll <= client, f"{language}{path} scrolls sideways: {scroll} > {client}"
+
+
+def test_the_main_pages_have_no_accessibility_violation_in_english_and_persian(watched, pages):
+    page = watched.page
+    for language in LANGUAGES:
+        for name, path in {**pages, "log-in": "/login/"}.items():
+            page.goto(f"/{language}{path}")
+            page.locator("[data-chart]:not([data-ready])").first.wait_for(state="detached")
+            found = watched.axe(impacts=None)
+            assert found == [], (language, name, found)
