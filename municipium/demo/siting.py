@@ -4,8 +4,9 @@ Every layer here is invented for the demo and says so in its file name: a study 
 Qom, settlements (Qom as an area, towns and villages as points), the Qom river and its flood
 zone, qanats, roads, an airport, a fault, protected land, and elevation and groundwater depth
 rasters. The shapes are placed roughly where such things are, but they are not survey data.
-The project adopts the literature-default criteria set and three experts' AHP judgements
-(also invented), and runs once at coarse cells so that the demo loads quickly. Everything
+The project adopts the Iranian guidance criteria set (the Department of Environment's
+exclusions, the Management and Planning Organization's distances, literature defaults
+elsewhere) and three experts' AHP judgements (also invented), and runs once at coarse cells so that the demo loads quickly. Everything
 goes through the services the pages call, the layers as uploaded files. Loading twice
 changes nothing.
 """
@@ -156,7 +157,10 @@ def load_siting(cell: float = 500.0) -> None:
         services.upload_layer(None, project, topic, geojson(geometries), f"synthetic-{topic}.geojson", synthetic=True)
     for topic, data in rasters().items():
         services.upload_layer(None, project, topic, data, f"synthetic-{topic}.tif", synthetic=True)
-    services.adopt(None, project, starters.ensure()[0])
+    # The Iranian guidance set: the Department of Environment's exclusions and the Management
+    # and Planning Organization's distances, literature defaults where neither gives a number.
+    iranian = next(s for s in starters.ensure() if s.name == starters.IRAN["name"])
+    services.adopt(None, project, iranian)
     for name, values in EXPERTS.items():
         services.save_expert(None, Expert(project=project, name=name, judgements=_pairs(values)))
     services.run(None, project, draws=200)

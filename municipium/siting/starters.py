@@ -4,9 +4,12 @@ Values with a binding rule behind them cite it (the US landfill criteria, 40 CFR
 are the best-known national rule with distances in the text). The others are literature
 defaults: values common in published landfill-siting studies, among them Iranian ones
 (Moeinaddini et al. 2010 for Karaj; Sener et al. 2006), to be replaced by the rule in force
-where the project is. The Iranian Department of Environment's siting criteria could not be
-checked against their published text, so no value here claims to be theirs; a planner who
-has that text changes the project's copy and the set's version records it.
+where the project is. A second set, "Iranian guidance", takes what the Iranian Department of Environment's
+environmental criteria for disposal sites exclude (river beds, the 100-year flood, the areas
+under the Department's management) and the distances of the Management and Planning
+Organization (1380/2001) as Persian sources quote them; each criterion says which, and the
+values neither text gives stay literature defaults, marked. A planner with the text in force
+changes the project's copy and the set's version records it.
 """
 
 from django.db import transaction
@@ -295,7 +298,47 @@ LANDFILL = {
     ],
 }
 
-STARTERS = [LANDFILL]
+# Iranian guidance. The Department of Environment's environmental criteria for disposal sites
+# of ordinary (municipal) waste name what is excluded but few distances; the distances below
+# are the Management and Planning Organization's values of 1380 (2001) as Persian sources
+# quote them. Values neither gives stay the literature defaults above and say so.
+DOE = (
+    "Iran Department of Environment, Environmental criteria for disposal sites of ordinary waste "
+    "(ضوابط زیست‌محیطی محل‌های دفع پسماندهای عادی), issued under art. 12 of the Waste Management Law "
+    "(1383/2004) and art. 23 of its executive regulation; text as published by the Department's Lorestan "
+    "provincial office (lorestandoe.ir)"
+)
+MPO = (
+    "Management and Planning Organization of Iran (1380/2001), landfill siting distances as quoted in "
+    "Persian secondary sources (graphicworld.ir, 'حفاظت محیط زیست'); not checked against the primary text"
+)
+IRAN_VALUES = {
+    # code: (buffer in metres, citation)
+    "rivers": (100, f"{MPO}: 100 m from rivers and streams; {DOE}, art. 3: never in a river's bed or legal buffer"),
+    "wells": (400, f"{MPO}: 400 m from urban water wells"),
+    "roads": (30, f"{MPO}: 30 m from the right of way of roads and highways"),
+    "airports": (3000, f"{MPO}: at least 3 km from an airport"),
+    "protected": (
+        0,
+        f"{DOE}, art. 2 (the four kinds of area under the Department's management); {MPO}: bird habitats and hunting grounds excluded",
+    ),
+    "flood": (0, f"{DOE}, art. 4: outside the 100-year flood"),
+}
+IRAN = {
+    "name": "Sanitary landfill: Iranian guidance",
+    "legal_status": CriteriaSet.Legal.GUIDELINE,
+    "source": (
+        f"Exclusions from {DOE}; distances from {MPO}. Settlements, faults, slopes, groundwater and every "
+        "factor are the literature defaults of the set 'Sanitary landfill: literature defaults', marked as such "
+        "on each criterion: neither text gives them as numbers."
+    ),
+    "criteria": [
+        (*row[:5], IRAN_VALUES[row[0]][0], *row[6:13], IRAN_VALUES[row[0]][1]) if row[0] in IRAN_VALUES else row
+        for row in LANDFILL["criteria"]
+    ],
+}
+
+STARTERS = [LANDFILL, IRAN]
 
 
 def ensure() -> list[CriteriaSet]:
@@ -351,6 +394,7 @@ NAMES = {
     "Gentle slope": _("Gentle slope"),
     "Depth to groundwater": _("Depth to groundwater"),
     "Sanitary landfill: literature defaults": _("Sanitary landfill: literature defaults"),
+    "Sanitary landfill: Iranian guidance": _("Sanitary landfill: Iranian guidance"),
 }
 
 

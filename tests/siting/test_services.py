@@ -73,8 +73,10 @@ def test_the_run_ranks_candidates_at_least_as_large_as_the_need(world):
 
 
 def test_the_airport_exclusion_is_the_disc_of_its_rule(world):
-    # 3,048 m around one point on 1,500 m cells: the cell centres within the disc, counted by hand
-    # from the grid's origin.
+    # The rule's distance (3 km in the Iranian guidance the demo adopts) around one point on
+    # 1,500 m cells: the cell centres within the disc, counted by hand from the grid's origin.
+    buffer = next(c["buffer_m"] for c in world.run.inputs["criteria"] if c["code"] == "airports")
+    assert buffer == 3000
     grid = world.run.results["grid"]
     from municipium.lib.siting.grid import Grid
 
@@ -84,7 +86,7 @@ def test_the_airport_exclusion_is_the_disc_of_its_rule(world):
         1
         for r in range(g.height)
         for c in range(g.width)
-        if math.hypot(g.centre(r, c)[0] - x, g.centre(r, c)[1] - y) < 3048
+        if math.hypot(g.centre(r, c)[0] - x, g.centre(r, c)[1] - y) < buffer
     )
     airport = next(e for e in world.run.results["exclusions"] if e["code"] == "airports")
     assert airport["cells"] == expected and expected >= 9
@@ -125,6 +127,23 @@ def test_judgements_are_checked_and_located(world):
     assert "has not compared" in caught.value.message
     assert not Expert.objects.filter(name="Bad").exists()
     assert services.parse_judgement("1/7") == pytest.approx(1 / 7)
+
+
+def test_the_iranian_guidance_set_cites_its_source_for_every_value(world):
+    iranian = next(s for s in starters.ensure() if s.name == "Sanitary landfill: Iranian guidance")
+    assert iranian.legal_status == "guideline" and world.project.criteria_set.based_on == iranian
+    rows = {c.code: c for c in iranian.criteria.all()}
+    literature = {c.code: c for c in starters.ensure()[0].criteria.all()}
+    assert set(rows) == set(literature)  # the same criteria: the experts' judgements apply to both
+    expected = {"rivers": 100, "wells": 400, "roads": 30, "airports": 3000, "protected": 0, "flood": 0}
+    for code, metres in expected.items():
+        assert rows[code].buffer_m == metres
+        assert (
+            "Management and Planning Organization" in rows[code].citation
+            or "Department of Environment" in rows[code].citation
+        )
+    for code in set(rows) - set(expected):
+        assert rows[code].citation == literature[code].citation  # "Literature default ..." or the US rule, as there
 
 
 def test_criteria_versions_and_starters_stay_unchanged(world):
