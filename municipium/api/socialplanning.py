@@ -136,6 +136,9 @@ class AccessibilityOut(Schema):
     service_type: str
     method: str
     size: float
+    basis: Literal["km", "minutes"] = Field(
+        ..., description="km: straight lines; minutes: the round's stored travel-time matrix for the type"
+    )
     settlements: list[AccessOut]
 
 
@@ -300,7 +303,9 @@ def shared(request, code: str):
 class AccessQuery(Schema):
     service_type: str = Field(..., description="Service type code")
     method: Literal["none", "step", "gaussian"] = Field("none", description="none: 2SFCA; step, gaussian: E2SFCA")
-    size: float = Field(30.0, gt=0, le=500, description="Catchment in km")
+    size: float = Field(
+        30.0, gt=0, le=500, description="Catchment in km, or in minutes where a travel-time matrix is stored"
+    )
 
 
 @router.get(
@@ -321,6 +326,7 @@ def accessibility(request, code: str, query: Query[AccessQuery]):
         "service_type": service_type.code,
         "method": query.method,
         "size": query.size,
+        "basis": result.basis,
         "settlements": [
             {
                 "settlement": s.code,

@@ -284,3 +284,30 @@ class SharedService(models.Model):
 
     class Meta:
         ordering = ["round", "service_type__order"]
+
+
+class TravelMatrix(models.Model):
+    """Travel times from settlements to the service points of one type, uploaded for a round;
+    when one is stored, the round's accessibility of that type is computed on its minutes
+    instead of straight-line distances (a pair missing from it is out of reach)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="travel_matrices")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("File"), max_length=200)
+    uploaded = models.DateTimeField(_("Uploaded"), auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "service_type"], name="travel_matrix_once")]
+
+
+class TravelTime(models.Model):
+    matrix = models.ForeignKey(TravelMatrix, on_delete=models.CASCADE, related_name="times")
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    minutes = models.FloatField(_("Minutes"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["matrix", "settlement", "service"], name="travel_time_once"),
+            models.CheckConstraint(condition=Q(minutes__gte=0), name="travel_time_not_negative"),
+        ]

@@ -339,6 +339,11 @@ class Accessibility:
     unreached: list[bool]
     method: str
     size: float
+    matrix: object | None = None  # the stored TravelMatrix whose minutes were used; None: straight lines in km
+
+    @property
+    def basis(self) -> str:
+        return "minutes" if self.matrix is not None else "km"
 
 
 def accessibility(
@@ -346,13 +351,15 @@ def accessibility(
     service_type: ServiceType,
     method: str = "none",
     size: float = 30.0,
-    matrix: dict[tuple[str, int], float] | None = None,
 ) -> Accessibility:
     """Settlements' access to a service type (2SFCA for "none", E2SFCA otherwise). Demand is
     a settlement's population times its municipality's share of the target group; distances
-    are straight lines in km, or minutes from an uploaded matrix keyed by (settlement code,
-    service id). Step zones are the catchment's thirds weighted 1, 0.68, 0.22 (Luo & Qi
-    2009); the Gaussian's width is half the catchment."""
+    are the minutes of the round's stored travel-time matrix for the type when there is one
+    (a pair it lacks is out of reach), else straight lines in km. Step zones are the
+    catchment's thirds weighted 1, 0.68, 0.22 (Luo & Qi 2009); the Gaussian's width is half
+    the catchment."""
+    from .models import TravelMatrix, TravelTime
+
     units = members(round_)
     settlements = list(Settlement.objects.filter(unit__in=units).select_related("unit"))
     services = list(
@@ -362,11 +369,18 @@ def accessibility(
     )
     share = _target_share(round_, service_type, units)
     demand = [s.population * share.get(s.unit_id, 0.0) for s in settlements]
+    matrix = TravelMatrix.objects.filter(round=round_, service_type=service_type).first()
     if matrix is not None:
         import numpy as np
 
+        times = {
+            (s, v): m
+            for s, v, m in TravelTime.objects.filter(matrix=matrix).values_list(
+                "settlement_id", "service_id", "minutes"
+            )
+        }
         cost = np.array(
-            [[matrix.get((s.code, v.pk), np.nan) for v in services] for s in settlements], dtype=float
+            [[times.get((s.pk, v.pk), np.nan) for v in services] for s in settlements], dtype=float
         ).reshape(len(settlements), len(services))
     else:
         cost = catchment.straight_line_km(
@@ -384,6 +398,7 @@ def accessibility(
         [bool(u) for u in result.unreached],
         method,
         size,
+        matrix,
     )
 
 

@@ -546,37 +546,125 @@ def import_supply(actor, data: bytes, name: str, units) -> tuple[int, int]:
     return len(settlements), len(services)
 
 
-def read_matrix(data: bytes, name: str, settlements, services) -> dict[tuple[str, int], float]:
-    """A travel-time matrix: CSV or workbook with columns settlement, service, minutes."""
+def read_matrix(data: bytes, name: str, settlements, services) -> dict[tuple[int, int], float]:
+    """A travel-time matrix: CSV or workbook with columns settlement, service, minutes and,
+    where settlement codes repeat across municipalities, unit. A service is named by its
+    number or its name. Returns minutes by (settlement id, service id); every problem is
+    located by row and column, and nothing is kept unless all rows are right."""
     sheets = _sheets(data, name)
     rows = next(iter(sheets.values())) if sheets else []
     problems: list[str] = []
-    codes = {s.code for s in settlements}
-    ids = {v.pk for v in services}
-    out = {}
+    by_code: dict[str, list] = {}
+    for settlement in settlements:
+        by_code.setdefault(settlement.code, []).append(settlement)
+    by_id = {str(v.pk): v for v in services}
+    by_name: dict[str, list] = {}
+    for service in services:
+        by_name.setdefault(service.name.strip().lower(), []).append(service)
+    out: dict[tuple[int, int], float] = {}
+    where_seen: dict[tuple[int, int], int] = {}
     for number, row in _rows("matrix", rows, ["settlement", "service", "minutes"], problems):
         where = _("sheet %(sheet)s, row %(row)s") % {"sheet": "matrix", "row": number}
-        if row["settlement"] not in codes:
+        found = by_code.get(row["settlement"], [])
+        if row.get("unit"):
+            found = [s for s in found if s.unit.code == row["unit"]]
+        if not found:
             problems.append(
                 _("%(where)s, column settlement: %(code)s is not a settlement of the district")
                 % {"where": where, "code": row["settlement"][:40]}
             )
             continue
-        service = _number(row, "service", where, problems, integer=True)
-        if service is not None and service not in ids:
+        if len(found) > 1:
             problems.append(
-                _("%(where)s, column service: %(code)s is not a service point of this type")
-                % {"where": where, "code": row["service"][:40]}
+                _("%(where)s, column unit: settlement %(code)s is in several municipalities; name its municipality")
+                % {"where": where, "code": row["settlement"][:40]}
+            )
+            continue
+        text = row["service"]
+        points = [by_id[text]] if text in by_id else by_name.get(text.strip().lower(), [])
+        if len(points) != 1:
+            problems.append(
+                (
+                    _("%(where)s, column service: %(code)s is not a service point of this type")
+                    if not points
+                    else _("%(where)s, column service: several service points are called %(code)s; give its number")
+                )
+                % {"where": where, "code": text[:40]}
             )
             continue
         minutes = _number(row, "minutes", where, problems)
-        if service is not None and minutes is not None:
-            out[(row["settlement"], service)] = minutes
+        if minutes is None:
+            continue
+        key = (found[0].pk, points[0].pk)
+        if key in where_seen:
+            problems.append(
+                _("%(where)s: the same settlement and service point as row %(row)s")
+                % {"where": where, "row": where_seen[key]}
+            )
+            continue
+        where_seen[key] = number
+        out[key] = minutes
     if problems:
-        raise PlanningError("; ".join(problems[:20]), "file")
+        shown = "; ".join(problems[:20])
+        more = len(problems) - 20
+        if more > 0:
+            shown += " " + ngettext("(and %(count)s more problem)", "(and %(count)s more problems)", more) % {
+                "count": format_number(more, 0)
+            }
+        raise PlanningError(shown, "matrix")
     if not out:
-        raise PlanningError(_("The matrix has no travel times."), "file")
+        raise PlanningError(_("The matrix has no travel times."), "matrix")
     return out
+
+
+def save_matrix(actor, round_: Round, service_type: ServiceType, data: bytes, name: str):
+    """Store a round's travel-time matrix for a service type, replacing the one before; the
+    accessibility of that type is then computed on its minutes."""
+    from .models import TravelMatrix, TravelTime
+    from .planning import members
+
+    units = members(round_)
+    settlements = list(Settlement.objects.filter(unit__in=units).select_related("unit"))
+    points = list(
+        Service.objects.filter(provider__unit__in=units, year=round_.year, service_type=service_type, lon__isnull=False)
+    )
+    times = read_matrix(data, name, settlements, points)
+    with transaction.atomic():
+        matrix = TravelMatrix.objects.filter(round=round_, service_type=service_type).first()
+        before = snapshot(matrix) if matrix else None
+        replaced = matrix.times.count() if matrix else 0
+        if matrix is None:
+            matrix = TravelMatrix(round=round_, service_type=service_type)
+        matrix.file_name = name[:200]
+        matrix.save()
+        matrix.times.all().delete()
+        TravelTime.objects.bulk_create(
+            TravelTime(matrix=matrix, settlement_id=s, service_id=v, minutes=m) for (s, v), m in times.items()
+        )
+        record(
+            "update" if before else "create",
+            matrix,
+            actor=actor,
+            before=before,
+            after=snapshot(matrix),
+            via="import",
+            note=f"{len(times)} travel times" + (f", replacing {replaced}" if before else ""),
+        )
+    return matrix
+
+
+def delete_matrix(actor, matrix) -> None:
+    with transaction.atomic():
+        record(
+            "delete",
+            matrix,
+            actor=actor,
+            before=snapshot(matrix),
+            after=None,
+            via="web",
+            note=f"{matrix.times.count()} travel times",
+        )
+        matrix.delete()
 
 
 # -- the planning round ------------------------------------------------------------------------

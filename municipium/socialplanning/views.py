@@ -403,36 +403,59 @@ def proposal(request, code, unit):
 
 
 def accessibility(request, code):
+    """The accessibility map and table. The round's coordinator uploads (or removes) a
+    travel-time matrix for the chosen service type; when one is stored it is used, and the
+    page says so."""
+    from .models import TravelMatrix
+
     round_ = _round(request, code)
+    coordinator = access.can_coordinate(request.user, round_)
     type_ids = round_.norms.norms.values("service_type_id")
     form = AccessForm(request.GET or None, types=ServiceType.objects.filter(pk__in=type_ids))
     matrix_form = MatrixForm(prefix="matrix")
-    result, error = None, None
+    result, error, stored = None, None, None
     if form.is_valid():
         data = form.cleaned_data
-        matrix = None
         if request.method == "POST":
+            require(coordinator)
+            action = request.POST.get("action")
+            if action == "remove":
+                found = TravelMatrix.objects.filter(round=round_, service_type=data["service_type"]).first()
+                if found is not None:
+                    services.delete_matrix(request.user, found)
+                    messages.success(request, _("The travel-time matrix was removed; distances are straight lines."))
+                return redirect(request.get_full_path())
+            if action != "upload":
+                raise Http404()
             matrix_form = MatrixForm(request.POST, request.FILES, prefix="matrix")
             if matrix_form.is_valid():
                 upload = matrix_form.cleaned_data["matrix"]
                 try:
-                    settlements, points = _points(round_, data["service_type"])
-                    matrix = services.read_matrix(
-                        upload.read(services.FILE_LIMIT + 1), upload.name, settlements, points
+                    saved = services.save_matrix(
+                        request.user, round_, data["service_type"], upload.read(services.FILE_LIMIT + 1), upload.name
                     )
+                    count = saved.times.count()
+                    messages.success(
+                        request,
+                        ngettext(
+                            "The travel-time matrix was stored (%(count)s travel time).",
+                            "The travel-time matrix was stored (%(count)s travel times).",
+                            count,
+                        )
+                        % {"count": format_number(count, 0)},
+                    )
+                    return redirect(request.get_full_path())
                 except PlanningError as failure:
                     put_error(matrix_form, failure)
-            if matrix is None:
-                matrix = {}
+        elif request.method != "GET":
+            raise Http404()
         try:
-            if matrix == {}:
-                result = None
-            else:
-                result = planning.accessibility(round_, data["service_type"], data["method"], data["size"], matrix)
+            result = planning.accessibility(round_, data["service_type"], data["method"], data["size"])
         except CatchmentError as failure:
             error = str(failure)
         if result is not None and request.GET.get("format") == "geojson":
             return JsonResponse(exports.access_geojson(result))
+        stored = TravelMatrix.objects.filter(round=round_, service_type=data["service_type"]).first()
     rows = []
     if result is not None:
         rows = sorted(zip(result.settlements, result.access, strict=True), key=lambda r: (r[1], r[0].name))
@@ -442,7 +465,9 @@ def accessibility(request, code):
         {
             "round": round_,
             "form": form,
-            "matrix_form": matrix_form,
+            "matrix_form": matrix_form if coordinator else None,
+            "stored": stored,
+            "stored_count": stored.times.count() if stored else 0,
             "result": result,
             "rows": rows,
             "points": list(zip(result.services, result.ratio, result.unreached, strict=True)) if result else [],
@@ -450,17 +475,6 @@ def accessibility(request, code):
             "query": request.GET.urlencode(),
         },
     )
-
-
-def _points(round_, service_type):
-    from .models import Settlement
-
-    units = planning.members(round_)
-    settlements = list(Settlement.objects.filter(unit__in=units))
-    points = list(
-        Service.objects.filter(provider__unit__in=units, year=round_.year, service_type=service_type, lon__isnull=False)
-    )
-    return settlements, points
 
 
 @require_POST

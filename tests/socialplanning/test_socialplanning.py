@@ -282,16 +282,71 @@ def test_accessibility_by_2sfca_on_the_page_and_from_a_matrix(world):
     assert client.get(url).status_code == 200
     geo = client.get(url + "&format=geojson").json()
     assert {f["properties"]["kind"] for f in geo["features"]} == {"settlement", "service"}
-    centre = world.centre.pk
-    matrix = f"settlement,service,minutes\nA1,{centre},5\nA2,{centre},25\nB1,{centre},45\n".encode()
-    page = client.post(url.replace("step", "none"), {"matrix-matrix": SimpleUploadedFile("times.csv", matrix)})
-    assert page.status_code == 200
-    values = dict(zip([s.code for s, _v in page.context["rows"]], [v for _s, v in page.context["rows"]], strict=True))
-    assert values["B1"] == 0 and values["A1"] == pytest.approx(10 / (9800 * share_alpha) * 1000)
-    bad = b"settlement,service,minutes\nZZ,1,5\nA1,999999,x\n"
-    page = client.post(url, {"matrix-matrix": SimpleUploadedFile("times.csv", bad)})
-    assert page.status_code == 200 and b"ZZ is not a settlement of the district" in page.content
+    assert "straight lines in km" in client.get(url).content.decode()
     assert _client(world.outsider).get(url).status_code == 404
+
+
+def test_a_stored_travel_time_matrix_is_used_instead_of_straight_lines(world):
+    """The round's coordinator uploads a CSV of settlement, service point and minutes; it is
+    checked with located refusals that store nothing, stored (audited), used by the
+    accessibility on the page, the map and the API instead of straight lines, and the page
+    says which was used; others may not upload."""
+    from municipium.socialplanning.models import TravelMatrix, TravelTime
+
+    share_alpha = 2800 / 9800
+    centre = world.centre.pk
+    url = f"/en/social/rounds/{world.round.code}/accessibility/?service_type={world.day_care.pk}&method=none&size=30"
+    client = _client(world.coordinator)
+    events = AuditEvent.objects.count()
+    bad = b"unit,settlement,service,minutes\nBG-T01,ZZ,1,5\nBG-T01,A1,999999,5\nBG-T01,A2,Alpha day centre,x\n"
+    page = client.post(url, {"action": "upload", "matrix-matrix": SimpleUploadedFile("times.csv", bad)})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "sheet matrix, row 2, column settlement: ZZ is not a settlement of the district" in text
+    assert "row 3, column service: 999999 is not a service point of this type" in text
+    assert "row 4, column minutes: x is not a number" in text
+    twice = f"settlement,service,minutes\nA1,{centre},5\nA1,{centre},6\n".encode()
+    page = client.post(url, {"action": "upload", "matrix-matrix": SimpleUploadedFile("t.csv", twice)})
+    assert "row 3: the same settlement and service point as row 2" in page.content.decode()
+    negative = f"settlement,service,minutes\nA1,{centre},-5\n".encode()
+    page = client.post(url, {"action": "upload", "matrix-matrix": SimpleUploadedFile("t.csv", negative)})
+    assert "column minutes: -5 is below zero" in page.content.decode()
+    assert not TravelMatrix.objects.exists() and AuditEvent.objects.count() == events
+    # Officers read the map but may not upload.
+    good = f"settlement,service,minutes\nA1,{centre},5\nA2,Alpha day centre,25\nB1,{centre},45\n".encode()
+    officer = _client(world.alpha_officer)
+    assert (
+        officer.post(url, {"action": "upload", "matrix-matrix": SimpleUploadedFile("t.csv", good)}).status_code == 404
+    )
+    assert "matrix-form" not in officer.get(url).content.decode()
+    response = client.post(url, {"action": "upload", "matrix-matrix": SimpleUploadedFile("times.csv", good)})
+    assert response.status_code == 302
+    matrix = TravelMatrix.objects.get(round=world.round, service_type=world.day_care)
+    assert TravelTime.objects.filter(matrix=matrix).count() == 3 and matrix.file_name == "times.csv"
+    event = AuditEvent.objects.get(model="socialplanning.travelmatrix", action="create")
+    assert "3 travel times" in event.note
+    # Beta town is 45 minutes away: outside a 30-minute catchment, though 21 km in a line.
+    page = officer.get(url)
+    values = {s.code: v for s, v in page.context["rows"]}
+    assert values["B1"] == 0 and values["A1"] == pytest.approx(10 / (9800 * share_alpha) * 1000)
+    assert "travel times in minutes from the stored matrix times.csv (3 travel times" in page.content.decode()
+    assert page.context["result"].basis == "minutes"
+    geo = officer.get(url + "&format=geojson").json()
+    assert {f["properties"]["label"]: f["properties"]["value"] for f in geo["features"]}["Beta town"] == 0
+    api = officer.get(f"/api/socialplanning/rounds/{world.round.code}/accessibility?service_type=day-care-older")
+    assert api.status_code == 200 and api.json()["basis"] == "minutes"
+    # Another service type keeps straight lines.
+    other = planning.accessibility(world.round, world.residential, "none", 30)
+    assert other.basis == "km" and other.matrix is None
+    # A new upload replaces the matrix; removing it goes back to straight lines.
+    shorter = f"settlement,service,minutes\nA1,{centre},5\nB1,{centre},20\n".encode()
+    client.post(url, {"action": "upload", "matrix-matrix": SimpleUploadedFile("v2.csv", shorter)})
+    assert TravelTime.objects.filter(matrix__round=world.round).count() == 2
+    assert {s.code: v for s, v in officer.get(url).context["rows"]}["B1"] > 0
+    assert client.post(url, {"action": "remove"}).status_code == 302
+    assert not TravelMatrix.objects.exists()
+    assert AuditEvent.objects.filter(model="socialplanning.travelmatrix").count() == 3
+    assert officer.get(url).context["result"].basis == "km"
 
 
 def test_the_proposal_exports_as_xlsx_and_pdf(world):
