@@ -37,3 +37,13 @@ def test_a_target_takes_precedence_over_quartiles():
     assert band(5, ind(target=4), QUARTILES).band == "good"
     assert (band(25, ind(target=30), QUARTILES).band, band(25, ind(target=30), QUARTILES).basis) == ("poor", "target")
     assert band(3, ind("lower_is_better", target=4), QUARTILES).band == "good"
+
+
+def test_a_rank_reads_in_the_direction_of_polarity_and_by_size_when_neutral():
+    from municipium.benchmarks.bands import rank_text
+
+    assert rank_text(1, 6, "lower_is_better") == "best of 6"
+    assert rank_text(6, 6, "higher_is_better") == "last of 6"
+    assert rank_text(3, 6, "higher_is_better") == "3 of 6"
+    assert rank_text(1, 6, "neutral") == "1 of 6 by size"
+    assert rank_text(None, 6, "higher_is_better") == "–"

@@ -9,7 +9,10 @@ good; a neutral indicator is never coloured.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from municipium.lib import numbers
 
 GOOD, MIDDLE, POOR, NONE = "good", "middle", "poor", "none"
 # Fewer members than this and quartiles say nothing worth a colour.
@@ -94,3 +97,19 @@ def band(value: float | None, indicator, statistic=None) -> Band:
     if standard.band != NONE or value is None or indicator.polarity == "neutral":
         return standard
     return peer_band(value, indicator, statistic)
+
+
+def rank_text(rank: int | None, n: int, polarity: str) -> str:
+    """A rank as a reader takes it: in the direction of polarity ("best of 6", "2 of 6",
+    "last of 6"; rank 1 is the best by the indicator's polarity), or by size for a neutral
+    indicator, where no place is better than another. "–" without a rank."""
+    if rank is None:
+        return "–"
+    place, of = numbers.localise_digits(str(rank)), numbers.localise_digits(str(n))
+    if polarity == "neutral":
+        return gettext("%(rank)s of %(n)s by size") % {"rank": place, "n": of}
+    if rank == 1:
+        return gettext("best of %(n)s") % {"n": of}
+    if rank == n:
+        return gettext("last of %(n)s") % {"n": of}
+    return gettext("%(rank)s of %(n)s") % {"rank": place, "n": of}

@@ -72,6 +72,11 @@ class Row:
     colour: str = NO_VALUE_COLOUR
     missing: str = ""  # why there is no value: a Missing code, or "" when nobody said
     highlight: bool = False  # the unit the reader came from (`?unit=`)
+    # The two assessments apart (the colour `band` is one of them): by the set standard and
+    # among the group's members; and the rank in words ("best of 6").
+    standard: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
+    peer: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
+    rank_text: str = "–"
 
     @property
     def missing_label(self) -> str:
@@ -225,6 +230,10 @@ class Slice:
                 )
             )
         rows.sort(key=lambda r: (r.rank, r.unit.code))
+        for row in rows:
+            row.standard = bands.standard_band(row.value, self.indicator)
+            row.peer = bands.peer_band(row.value, self.indicator, statistic)
+            row.rank_text = bands.rank_text(row.rank, len(found), self.indicator.polarity)
         with_value = {r.unit.pk for r in rows}
         reasons = read.missing(self.indicator, self.period, self.group, public=self.public)
         rows += [Row(u, missing=reasons.get(u.pk, "")) for u in members if u.pk not in with_value]
@@ -399,7 +408,7 @@ class Slice:
             "value": row.value,
             "value_text": self.number(row.value),
             "rank": row.rank,
-            "rank_text": self.digits(row.rank),
+            "rank_text": row.rank_text,
             "band": row.band.band,
             "band_label": row.band.label,
             "highlight": row.highlight,

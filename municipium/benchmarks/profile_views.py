@@ -173,18 +173,10 @@ class ProfileRow:
 
     @property
     def rank_text(self) -> str:
-        """The rank as a reader takes it: in the direction of polarity ("best of 6"), or by
-        size for a neutral indicator, where no place is better than another."""
+        """The rank in the direction of polarity ("best of 6"): `bands.rank_text`."""
         if self.rank is None:
             return "–"
-        rank, n = numbers.localise_digits(str(self.rank.rank)), numbers.localise_digits(str(self.rank.n))
-        if self.indicator.polarity == "neutral":
-            return _("%(rank)s of %(n)s by size") % {"rank": rank, "n": n}
-        if self.rank.rank == 1:
-            return _("best of %(n)s") % {"n": n}
-        if self.rank.rank == self.rank.n:
-            return _("last of %(n)s") % {"n": n}
-        return _("%(rank)s of %(n)s") % {"rank": rank, "n": n}
+        return bands.rank_text(self.rank.rank, self.rank.n, self.indicator.polarity)
 
 
 @dataclass
@@ -350,7 +342,7 @@ def _asked_units(request) -> list[str]:
 @dataclass
 class CompareRow:
     indicator: Indicator
-    cells: list  # (unit, IndicatorValue | None, Band) per chosen unit
+    cells: list  # (unit, IndicatorValue | None, Band, standard Band, peer Band) per chosen unit
     chart_id: str
     spec: dict
     table: list  # (period, [IndicatorValue | None per unit])
@@ -407,8 +399,16 @@ def compare(request):
         cells = []
         for unit in units:
             value = by_key.get((indicator.pk, unit.pk, period.pk)) if period else None
+            number, statistic = (value.value if value else None), statistics.get(indicator.pk)
+            # The colour is the one band; the words keep the two assessments apart, labelled.
             cells.append(
-                (unit, value, bands.band(value.value if value else None, indicator, statistics.get(indicator.pk)))
+                (
+                    unit,
+                    value,
+                    bands.band(number, indicator, statistic),
+                    bands.standard_band(number, indicator),
+                    bands.peer_band(number, indicator, statistic),
+                )
             )
         own = [r for r in rows if r.indicator_id == indicator.pk]
         own_periods = _periods_of(own)

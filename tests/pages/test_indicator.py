@@ -363,3 +363,29 @@ def test_an_embedded_chart_shows_published_figures_even_to_a_reader_inside_the_g
         client.get(f"/en/embed/indicators/{code}/ranking/?group=rasina&period=2024").context["spec"]["data"]["values"]
         == []
     )
+
+
+def test_the_table_words_the_rank_by_polarity_and_keeps_the_two_assessments_apart(client, world):
+    """Issue 19: no more "Rank 1 of 6, Poor" read as one verdict: "best of 6", and the
+    assessment by the standard beside, not mixed with, the one in the group."""
+    from municipium.benchmarks import bands
+
+    code = _nrw_code()
+    indicator, values, statistic = _stored(code, "pl-exchange", "2023")
+    response = client.get(f"/en/indicators/{code}/?group=pl-exchange&period=2023")
+    html = response.content.decode()
+    assert '<th scope="col">By the standard</th>' in html and '<th scope="col">In the group</th>' in html
+    ranked = [r for r in response.context["rows"] if r.value is not None]
+    assert ranked[0].rank_text == f"best of {len(values)}" and ranked[-1].rank_text == f"last of {len(values)}"
+    for row in ranked:
+        assert row.standard == bands.standard_band(row.value, indicator)
+        assert row.peer == bands.peer_band(row.value, indicator, statistic)
+        cells = html[html.index(f'<tr data-unit="{row.unit.code}"') :]
+        cells = cells[: cells.index("</tr>")]
+        assert row.rank_text in cells
+        assert row.standard.label in cells and row.peer.label in cells
+    assert any(r.standard.band != r.peer.band for r in ranked)  # the case the issue saw
+    # The chart's tooltip says the same words.
+    assert [r["rank_text"] for r in response.context["specs"]["ranking"]["data"]["values"]] == [
+        r.rank_text for r in ranked
+    ]

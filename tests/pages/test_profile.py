@@ -181,6 +181,10 @@ def test_compare_shows_the_chosen_units_side_by_side_with_a_chart_and_table_per_
             shown += 1
     assert shown > len(units)
     assert re.search(r'class="number band-(good|middle|poor|none)"', table)
+    # The two assessments apart, each labelled (issue 19): never one word that mixes them.
+    nrw = text_of(row_of(table, "water_nrw"))
+    assert "By the standard:" in nrw and "In the group:" in nrw
+    assert 'data-assessment="standard"' in table and 'data-assessment="peer"' in table
     codes = list(IndicatorSet.objects.get(code="water_core").indicators.values_list("code", flat=True))
     for code in codes:
         assert f'<div class="chart" data-chart="chart-{code}"' in html
