@@ -44,3 +44,16 @@ def normalise(texts: dict | str | None) -> dict:
     if isinstance(texts, str):
         return {"en": texts} if texts.strip() else {}
     return {str(k): str(v).strip() for k, v in texts.items() if v is not None and str(v).strip()}
+
+
+def in_every_language(make) -> dict:
+    """A catalogue text in each of the six languages, made from translated UI strings:
+    `make(code)` is called with each language active (the names of the variables the
+    surveys and the tariffs write to the catalogue)."""
+    from django.utils import translation
+
+    texts = {}
+    for code in settings.LANGUAGE_CODES:
+        with translation.override(code):
+            texts[code] = str(make(code))
+    return texts

@@ -19,7 +19,6 @@ again after a correction rewrites the same observations, each with a new version
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from municipium.accounts import access
@@ -27,6 +26,7 @@ from municipium.audit.models import record, snapshot
 from municipium.catalog import services as catalog_services
 from municipium.catalog.models import SURVEY_VARIABLE_PREFIX, Indicator, IndicatorSet, ServiceArea, Variable
 from municipium.lib import numbers
+from municipium.lib.texts import in_every_language
 from municipium.observations.models import ImportBatch, Period, Status, Via
 from municipium.observations.services import Row, write_observations
 from municipium.places.models import Group
@@ -53,15 +53,6 @@ def variable_code(service: str, measure: str) -> str:
     return f"{SURVEY_VARIABLE_PREFIX}{service}_{measure}"
 
 
-def _in_every_language(make) -> dict:
-    """A catalogue text in each of the six languages, from the translated UI strings."""
-    texts = {}
-    for code in settings.LANGUAGE_CODES:
-        with translation.override(code):
-            texts[code] = str(make(code))
-    return texts
-
-
 def _service_name(service: str, survey: Survey | None, language: str) -> str:
     if service == "overall":
         return _("all communal services")
@@ -85,9 +76,7 @@ def _area(service: str, actor) -> tuple[ServiceArea, ServiceArea | None]:
         return matching, matching
     area = ServiceArea.objects.filter(code=SURVEYS_AREA).first()
     if area is None:
-        area = ServiceArea.objects.create(
-            code=SURVEYS_AREA, name=_in_every_language(lambda _c: _("Surveys")), order=900
-        )
+        area = ServiceArea.objects.create(code=SURVEYS_AREA, name=in_every_language(lambda _c: _("Surveys")), order=900)
         record("create", area, actor=actor, after=snapshot(area), via="form")
     return area, None
 
@@ -106,7 +95,7 @@ def catalogue_entries(
         if variable is None:
             unit = UNITS[measure]
             unit_texts = (
-                _in_every_language(lambda _c: _("respondents"))
+                in_every_language(lambda _c: _("respondents"))
                 if measure == "n"
                 else {c: numbers.localise_digits(unit, c) for c in settings.LANGUAGE_CODES}
             )
@@ -116,8 +105,8 @@ def catalogue_entries(
                 unit_of_measure=unit_texts,
                 min_value=0,
                 max_value=None if measure == "n" else 100,
-                name=_in_every_language(lambda c: NAMES[measure](_service_name(service, survey, c))),
-                source=_in_every_language(lambda _c: _("User-satisfaction survey")),
+                name=in_every_language(lambda c: NAMES[measure](_service_name(service, survey, c))),
+                source=in_every_language(lambda _c: _("User-satisfaction survey")),
             )
             record("create", variable, actor=actor, after=snapshot(variable), via="form")
         found[measure] = variable
@@ -134,7 +123,7 @@ def catalogue_entries(
                     dimension=Indicator.Dimension.QUALITY,
                     polarity=Indicator.Polarity.HIGHER_IS_BETTER,
                     decimals=1,
-                    definition=_in_every_language(
+                    definition=in_every_language(
                         lambda _c: (
                             _(
                                 "From the municipality's user-satisfaction survey: the share giving an answer its "

@@ -14,9 +14,7 @@ import io
 import math
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -27,6 +25,7 @@ from municipium.catalog.models import Indicator, ServiceArea, Variable
 from municipium.lib import numbers
 from municipium.lib import tariffs as lib
 from municipium.lib.tariffs import TariffError
+from municipium.lib.texts import in_every_language
 from municipium.observations.models import ImportBatch, Period, Status, Via
 from municipium.observations.services import Row, write_observations
 from municipium.places.models import Group, Membership
@@ -650,14 +649,6 @@ BILL_VARIABLE = "tariff_{service}_reference_bill"
 BILL_INDICATOR = "tariff_{service}_household_bill"
 
 
-def _in_every_language(make) -> dict:
-    texts = {}
-    for code in settings.LANGUAGE_CODES:
-        with translation.override(code):
-            texts[code] = str(make(code))
-    return texts
-
-
 def _bill_entries(study: Study, actor) -> Variable:
     """The catalogue's variable (and its indicator) for the reference household's yearly
     bill under the adopted tariff, made and audited the first time a study is adopted."""
@@ -674,15 +665,15 @@ def _bill_entries(study: Study, actor) -> Variable:
         variable = Variable.objects.create(
             code=code,
             service_area=area,
-            name=_in_every_language(
+            name=in_every_language(
                 lambda _c: (
                     _("Yearly bill of the reference household: %(service)s")
                     % {"service": str(service_names[study.service]).lower()}
                 )
             ),
-            unit_of_measure=_in_every_language(lambda _c: _("local currency a year")),
+            unit_of_measure=in_every_language(lambda _c: _("local currency a year")),
             min_value=0,
-            source=_in_every_language(lambda _c: _("Tariff adopted by the council")),
+            source=in_every_language(lambda _c: _("Tariff adopted by the council")),
         )
         record("create", variable, actor=actor, after=snapshot(variable), via="form")
         indicator = Indicator.objects.create(
@@ -694,7 +685,7 @@ def _bill_entries(study: Study, actor) -> Variable:
             dimension=Indicator.Dimension.COST_EFFICIENCY,
             polarity=Indicator.Polarity.NEUTRAL,
             decimals=0,
-            definition=_in_every_language(
+            definition=in_every_language(
                 lambda _c: _(
                     "What the reference household of a tariff study (its persons, dwelling and yearly use, stated "
                     "in the study) pays a year under the tariff the council adopted, in the unit's currency."
