@@ -365,6 +365,11 @@ def cmd_daily(args) -> int:
 
     sent_overdue, failed_overdue = cooperation.send_overdue_reminders(today)
     sent, failed = sent + sent_overdue, failed + failed_overdue
+    # Social-service planning rounds: proposals due at the agency, draft agreements due.
+    from municipium.socialplanning import services as socialplanning
+
+    sent_round, failed_round = socialplanning.send_deadline_reminders(today, days_before=days)
+    sent, failed = sent + sent_round, failed + failed_round
     # Uploaded files that were checked but never committed.
     from municipium.observations import uploads
 

@@ -311,3 +311,25 @@ class TravelTime(models.Model):
             models.UniqueConstraint(fields=["matrix", "settlement", "service"], name="travel_time_once"),
             models.CheckConstraint(condition=Q(minutes__gte=0), name="travel_time_not_negative"),
         ]
+
+
+class Reminder(models.Model):
+    """A deadline reminder of a round the daily job sent to a municipality: claimed once by
+    `lib.reminders.send_once` on `sent`, whatever the number of servers. A moved deadline is
+    a new row, so a new reminder."""
+
+    class Step(models.TextChoices):
+        AGENCY_SOON = "agency_soon", _("Proposal due at the agency soon")
+        AGENCY_LATE = "agency_late", _("Proposal late at the agency")
+        AGREEMENTS_SOON = "agreements_soon", _("Draft agreements due soon")
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="reminders")
+    unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=16, choices=Step.choices)
+    deadline = models.DateField()
+    sent = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "unit", "step", "deadline"], name="social_reminder_once")
+        ]

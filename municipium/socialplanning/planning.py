@@ -90,7 +90,10 @@ def _cohort(round_: Round, norm: Norm, units: list[Unit]) -> dict[int, Target]:
     """The target group carried to the planning year by the cohort-component projection of the
     whole population by age band, under the round's stated assumptions; a unit lacking a band
     in the round's year is missing."""
-    bands = list(norm.variable.breakdown.categories.order_by("order", "code").values_list("code", flat=True))
+    breakdown = norm.variable.breakdown
+    if breakdown is None:  # target_populations sends only variables with a breakdown here
+        return {u.pk: Target(None, None, None) for u in units}
+    bands = list(breakdown.categories.order_by("order", "code").values_list("code", flat=True))
     a = round_.assumptions or {}
     by_sex = projection.split_age_sex(bands)
     if by_sex is not None:
@@ -130,11 +133,13 @@ def _cohort_by_sex(
     wanted = list(norm.categories or []) or codes
     found = _target_bands(Norm(variable=norm.variable, categories=codes), [u.pk for u in units], round_.year)
 
-    def per_band(key: str, sex: str, default: float | None) -> list[float]:
+    def per_band(key: str, sex: str, default: float) -> list[float]:
         given = a.get(key) or {}
         return [float(given.get(f"{band} {sex}", given.get(band, default))) for band in bands]
 
-    survival = {sex: per_band("survival", sex, None) for sex in sexes}
+    # A survival ratio the round does not state is NaN, which the projection refuses (the
+    # round's checks ask for every one first): never a ratio made up here.
+    survival = {sex: per_band("survival", sex, float("nan")) for sex in sexes}
     migration = {sex: per_band("migration", sex, 0.0) for sex in sexes}
     shares = {sex: float((a.get("birth_shares") or {}).get(sex, 0)) for sex in sexes}
     if not any(shares.values()):

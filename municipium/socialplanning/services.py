@@ -915,3 +915,147 @@ def set_quotas(actor, shared, quotas: dict[str, int]) -> object:
     shared.quotas = dict(quotas)
     with transaction.atomic():
         return _save(actor, shared)
+
+
+# -- deadline reminders (the daily job) --------------------------------------------------------
+
+REMIND_DAYS_BEFORE = 7
+# A late proposal is reminded of once, within this many days after the agency's deadline: a
+# first daily run on an installation with old rounds sends nothing about them.
+LATE_WINDOW_DAYS = 30
+
+
+def _addresses(unit, group=None) -> list[str]:
+    from django.db.models import Q
+
+    from municipium.accounts.models import Role
+
+    scope = Q(unit=unit, kind__in=[Role.Kind.OFFICER, Role.Kind.APPROVER])
+    if group is not None:
+        scope |= Q(group=group, kind=Role.Kind.COORDINATOR)
+    return sorted(set(Role.objects.filter(scope).exclude(user__email="").values_list("user__email", flat=True)))
+
+
+def send_deadline_reminders(today: dt.date | None = None, days_before: int = REMIND_DAYS_BEFORE) -> tuple[int, int]:
+    """Daily: remind each municipality of a round whose proposal is not yet at the agency,
+    `days_before` days before the agency's deadline and once after it (its officers and
+    approvers; the late one also the district's coordinators); and the parties of a shared
+    service whose agreement is still a draft, `days_before` days before the agreements are
+    due. Each once per round, municipality, step and deadline, however many servers run the
+    job (`lib.reminders.send_once`). Returns (sent, failed)."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from municipium.cooperation.models import Agreement
+    from municipium.lib.reminders import send_once
+
+    from .models import Reminder, SharedService
+    from .planning import members
+
+    today = today or timezone.localdate()
+    soon = dt.timedelta(days=days_before)
+    sent = failed = 0
+
+    def once(round_, unit, step, deadline, addresses, subject, body) -> None:
+        nonlocal sent, failed
+        if not addresses:
+            return
+        row, _created = Reminder.objects.get_or_create(round=round_, unit=unit, step=step, deadline=deadline)
+        if row.sent is not None:
+            return
+
+        def send() -> int:
+            send_mail(subject(), body(), None, addresses)
+            record("remind", row, actor=None, via="command", note=step)
+            return 1
+
+        done, fail = send_once(
+            Reminder.objects.filter(pk=row.pk), "sent", send, f"social planning reminder {step} for {unit.code}"
+        )
+        sent, failed = sent + done, failed + fail
+
+    rounds = Round.objects.filter(
+        agency_deadline__gte=today - dt.timedelta(days=LATE_WINDOW_DAYS), opens__lte=today + soon
+    ).select_related("group")
+    for round_ in rounds.order_by("pk"):
+        deadline = round_.agency_deadline
+        if deadline - soon <= today <= deadline:
+            step = Reminder.Step.AGENCY_SOON
+        elif today > deadline:
+            step = Reminder.Step.AGENCY_LATE
+        else:
+            step = None
+        if step is not None:
+            done = set(round_.proposals.filter(sent_on__isnull=False).values_list("unit_id", flat=True))
+            for unit in members(round_):
+                if unit.pk in done:
+                    continue
+                path = reverse("socialplanning:proposal", args=[round_.code, unit.code])
+                late = step == Reminder.Step.AGENCY_LATE
+                once(
+                    round_,
+                    unit,
+                    step,
+                    deadline,
+                    _addresses(unit, round_.group if late else None),
+                    lambda round_=round_, unit=unit, late=late: (
+                        (
+                            _("Late: social services proposal of %(unit)s")
+                            if late
+                            else _("Social services proposal due: %(unit)s")
+                        )
+                        % {"unit": unit.label}
+                    ),
+                    lambda round_=round_, unit=unit, late=late, path=path: (
+                        (
+                            _(
+                                "The proposal of %(unit)s in the planning round %(round)s was due at the agency on "
+                                "%(date)s and has not been sent. Record where it stands:\n\n%(url)s"
+                            )
+                            if late
+                            else _(
+                                "The proposal of %(unit)s in the planning round %(round)s is due at the agency on "
+                                "%(date)s, after its public consultation and the council's decision. Its page:\n\n%(url)s"
+                            )
+                        )
+                        % {
+                            "unit": unit.label,
+                            "round": round_.title,
+                            "date": round_.agency_deadline.isoformat(),
+                            "url": settings.SITE_URL.rstrip("/") + path,
+                        }
+                    ),
+                )
+        due = round_.agreement_deadline
+        if not due - soon <= today <= due:
+            continue
+        drafts: dict[int, list] = {}
+        shared = SharedService.objects.filter(round=round_, agreement__status=Agreement.Status.DRAFT)
+        for item in shared.select_related("agreement", "service_type").order_by("pk"):
+            for party in item.agreement.parties.select_related("unit"):
+                drafts.setdefault(party.unit.pk, [party.unit]).append(item)
+        for unit, *items in drafts.values():
+            once(
+                round_,
+                unit,
+                Reminder.Step.AGREEMENTS_SOON,
+                due,
+                _addresses(unit),
+                lambda round_=round_: _("Draft agreements due: %(round)s") % {"round": round_.title},
+                lambda round_=round_, unit=unit, items=items: (
+                    _(
+                        "The draft agreements on services shared by municipalities in the planning round %(round)s "
+                        "are due on %(date)s. %(unit)s is a party to:\n\n%(agreements)s\n\nRecord the council's "
+                        "decision on each agreement's page."
+                    )
+                    % {
+                        "round": round_.title,
+                        "date": round_.agreement_deadline.isoformat(),
+                        "unit": unit.label,
+                        "agreements": "\n".join(f"- {i.agreement.title}" for i in items),
+                    }
+                ),
+            )
+    return sent, failed

@@ -20,7 +20,7 @@ to a council:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class ProjectionError(ValueError):
@@ -93,14 +93,14 @@ def _step(current, widths, survival, births: float, migration) -> list[float]:
 
 
 def cohort_component_by_sex(
-    population: dict[str, Sequence[float]],
+    population: Mapping[str, Sequence[float]],
     widths: Sequence[int | None],
-    survival: dict[str, Sequence[float]],
+    survival: Mapping[str, Sequence[float]],
     births_per_person: float,
     mothers: Sequence[int],
     mothers_sex: str,
     birth_shares: dict[str, float],
-    migration: dict[str, Sequence[float]] | None = None,
+    migration: Mapping[str, Sequence[float]] | None = None,
     years: int = 1,
 ) -> list[dict[str, list[float]]]:
     """The population by sex and band after each yearly step (the first is the base). Births
