@@ -97,7 +97,7 @@ def catalogue_entries(
             unit_texts = (
                 in_every_language(lambda _c: _("respondents"))
                 if measure == "n"
-                else {c: numbers.localise_digits(unit, c) for c in settings.LANGUAGE_CODES}
+                else {c: numbers.localise_digits(unit or "", c) for c in settings.LANGUAGE_CODES}
             )
             variable = Variable.objects.create(
                 code=code,
@@ -172,9 +172,12 @@ def rows_for(survey: Survey, *, actor=None, status: str = Status.APPROVED) -> tu
             "satisfied_share": 100 * share.value,
             "index": service.result.index.value,
             "n": float(service.result.answered),
-            "ci_low": 100 * interval.low,
-            "ci_high": 100 * interval.high,
         }
+        # A share without an interval (no design to carry one) publishes no bounds rather
+        # than failing the whole publication.
+        if interval is not None:
+            values["ci_low"] = 100 * interval.low
+            values["ci_high"] = 100 * interval.high
         for measure, value in values.items():
             rows.append(
                 Row(survey.unit_id, variables[measure].pk, period.pk, "", round(value, 6), "", status, source, "")
