@@ -2,13 +2,16 @@
 
 import pytest
 
-from municipium.lib.numbers import format_number, format_share
+from municipium.lib.numbers import format_number, format_share, rounded
 
 
 @pytest.mark.parametrize("language", ["en", "pl", "sr", "bg", "lt", "fa"])
 def test_a_small_negative_value_rounded_to_zero_shows_no_minus_sign(language):
     # issue 19: "-0.0" on pages and in tables for a change of -0.04.
-    for text in (format_number(-0.04, 1, language), format_number(-0.4, 0, language), format_share(-0.3, 0, language)):
+    texts = (format_number(-0.04, 1, language), format_number(-0.4, 0, language), format_share(-0.3, 0, language))
+    # A stored negative zero (a change of 0 times -1) compares equal to 0 and kept its sign.
+    texts += (format_number(-0.0, 1, language), format_share(-0.0, 1, language))
+    for text in texts:
         assert "-" not in text and "−" not in text and "\u200e-" not in text, (language, text)
 
 
@@ -43,3 +46,15 @@ def test_a_scale_and_a_percent_sign_are_written_in_persian_digits():
     assert localise_digits("0–100", "fa") == "۰–۱۰۰"
     assert localise_digits("%", "fa") == "٪"
     assert localise_digits("0–100 %", "pl") == "0–100 %"
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals"),
+    [(0.125, 2), (0.135, 2), (2.5, 0), (3.5, 0), (-1.25, 1), (-0.04, 1), (-0.0, 1), (1234.5678, 1), (1e20, 1), (7, 0)],
+)
+def test_a_number_rounded_for_a_download_is_the_number_the_page_shows(value, decimals):
+    # Downloads "rounded as shown" hold rounded(); the page shows format_number().
+    got = rounded(value, decimals)
+    assert format_number(got, decimals, "en") == format_number(value, decimals, "en")
+    assert float(format_number(value, decimals, "en", grouping=False)) == got
+    assert str(got) != "-0.0"

@@ -7,6 +7,8 @@ Numbers on axes and in tooltips follow the page's language through the d3 locale
 `municipium.lib.numbers.d3_locale` (Persian digits included).
 """
 
+import textwrap
+
 import vl_convert
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
@@ -54,6 +56,34 @@ def _subtitle(spec: dict, *lines: str) -> None:
     spec["title"]["subtitle"] = list(lines) if len(lines) > 1 else lines[0]
 
 
+# A title or a source line longer than this is set on several lines: Vega draws a title on
+# one line however wide, and a long one ran off the chart, losing the group and the year
+# at its end (issue 19, item 12).
+TITLE_LINE = 48
+SOURCE_LINE = 90
+
+
+def lines(text: str, width: int = TITLE_LINE) -> str | list[str]:
+    """The text as it is drawn: itself when it fits, else its words on lines of `width`."""
+    if len(text) <= width:
+        return text
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+
+def with_source(spec: dict, source: str) -> dict:
+    """The spec with the source line (title, group, period, source, date) under its reading
+    key, for the images people download and pass on."""
+    spec = dict(spec)
+    title = dict(spec.get("title") or {"text": ""})
+    subtitle = title.get("subtitle") or []
+    subtitle = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    source_lines = lines(source, SOURCE_LINE)
+    subtitle += [source_lines] if isinstance(source_lines, str) else source_lines
+    title["subtitle"] = subtitle
+    spec["title"] = title
+    return spec
+
+
 def base(title: str = "", *, width="container", height: int = 260, rtl: bool = False) -> dict:
     """The frame every chart shares: schema, size, fonts, and no actions menu."""
     spec = {
@@ -69,7 +99,7 @@ def base(title: str = "", *, width="container", height: int = 260, rtl: bool = F
         },
     }
     if title:
-        spec["title"] = {"text": title, "anchor": "end" if rtl else "start"}
+        spec["title"] = {"text": lines(title), "anchor": "end" if rtl else "start"}
     return spec
 
 

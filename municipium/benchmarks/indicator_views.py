@@ -25,9 +25,10 @@ from django.db.models import Max
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html
-from django.utils.translation import get_language, get_language_bidi
+from django.utils.translation import get_language, get_language_bidi, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
@@ -553,29 +554,71 @@ def _attachment(content, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
-def data_frame(view: Slice) -> pl.DataFrame:
+# --- downloads ---------------------------------------------------------------------------
+
+FULL = "full"  # ?precision=full: the stored numbers with every digit
+
+
+def full_precision(request) -> bool:
+    return request.GET.get("precision", "") == FULL
+
+
+def source_text(view: Slice) -> str:
+    """Where the figures come from: the sources of the variables the formula reads (as the
+    embedded chart's source line names them), else the members' own reports."""
+    return "; ".join(source_line(view)["sources"]) or _("figures reported by the members")
+
+
+def source_sentence(view: Slice) -> str:
+    """The source line as one sentence, for chart images and downloads: title, group, period,
+    source, and the date the figures were computed (today when none is stored)."""
+    line = source_line(view)
+    return _("%(indicator)s, %(group)s, %(period)s. Source: %(source)s. Municipium, %(date)s.") % {
+        "indicator": view.indicator.label,
+        "group": line["group"],
+        "period": line["period"],
+        "source": "; ".join(line["sources"]) or _("figures reported by the members"),
+        "date": line["computed"] or view.digits(timezone.localdate().isoformat()),
+    }
+
+
+def _parts_decimals(view: Slice) -> int:
+    """As the page shows numerators and denominators: whole numbers, else two decimals."""
+    parts = [x for r in view.rows for x in (r.numerator, r.denominator) if x is not None]
+    return 0 if all(float(x).is_integer() for x in parts) else 2
+
+
+def data_frame(view: Slice, *, full: bool = False) -> pl.DataFrame:
     """The table behind the charts, one row per member (an empty value where it has none,
-    with the reason in `missing` where one is known)."""
+    with the reason in `missing` where one is known). Rounded as the page shows them (the
+    indicator's decimals, through `numbers.rounded`), or with every stored digit (`full`)."""
     s = view.statistic
+    decimals, parts = view.indicator.decimals, _parts_decimals(view)
+
+    def shown(value, places):
+        return value if full else numbers.rounded(value, places)
+
     rows = [
         {
             "unit": r.unit.code,
             "unit_name": r.unit.label,
             "indicator": view.indicator.code,
+            "indicator_name": view.indicator.label,
             "unit_of_measure": view.indicator.unit_label,
             "group": view.group.code,
+            "group_name": view.group.label,
             "period": view.period.code,
-            "value": r.value,
+            "value": shown(r.value, decimals),
             "missing": r.missing,
             "rank": r.rank,
             "rank_of": sum(1 for x in view.rows if x.value is not None),
-            "percentile": r.percentile,
+            "percentile": shown(r.percentile, 0),
             "band": r.band.label if r.value is not None else "",
-            "numerator": r.numerator,
-            "denominator": r.denominator,
-            "group_median": s.median if s else None,
-            "group_p25": s.p25 if s else None,
-            "group_p75": s.p75 if s else None,
+            "numerator": shown(r.numerator, parts),
+            "denominator": shown(r.denominator, parts),
+            "group_median": shown(s.median, decimals) if s else None,
+            "group_p25": shown(s.p25, decimals) if s else None,
+            "group_p75": shown(s.p75, decimals) if s else None,
         }
         for r in view.rows
     ]
@@ -583,8 +626,10 @@ def data_frame(view: Slice) -> pl.DataFrame:
         "unit": pl.String,
         "unit_name": pl.String,
         "indicator": pl.String,
+        "indicator_name": pl.String,
         "unit_of_measure": pl.String,
         "group": pl.String,
+        "group_name": pl.String,
         "period": pl.String,
         "value": pl.Float64,
         "missing": pl.String,
@@ -601,22 +646,94 @@ def data_frame(view: Slice) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+def _sheet(rows: list[tuple[str, str]], first: str, second: str) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={first: pl.String, second: pl.String}, orient="row")
+
+
+def _precision_note(view: Slice, full: bool) -> str:
+    if full:
+        return _("Full precision: every digit stored, not rounded.")
+    return ngettext(
+        "Rounded as shown on the page: %(count)s decimal place. Add ?precision=full to the address for every digit.",
+        "Rounded as shown on the page: %(count)s decimal places. Add ?precision=full to the address for every digit.",
+        view.indicator.decimals,
+    ) % {"count": numbers.format_number(view.indicator.decimals, 0, view.language)}
+
+
+def workbook(view: Slice, *, full: bool = False, address: str = "") -> bytes:
+    """The Excel download: a title sheet, the data, the indicator's definition, and its
+    source and notes, each sheet's texts in the reader's language."""
+    indicator, line = view.indicator, source_sentence(view)
+    about = [
+        (_("Title"), f"{indicator.label}: {view.group.label}, {view.digits(view.period.code)}"),
+        (_("Source line"), line),
+        (_("Figures"), _precision_note(view, full)),
+        (
+            _("Based on"),
+            _("Published figures only.") if view.public else _("All figures, also those not yet published."),
+        ),
+        (_("Retrieved"), view.digits(timezone.localdate().isoformat())),
+        (_("Address"), address),
+    ]
+    definition = _definition(indicator)
+    described = [
+        (_("Indicator"), indicator.label),
+        (_("Code"), indicator.code),
+        (_("Definition"), pick(indicator.definition).text),
+        (_("Formula"), definition["formula_text"]),
+        (_("Formula as written"), indicator.formula),
+        (_("Unit of measure"), indicator.unit_label),
+        (_("Decimals"), numbers.format_number(indicator.decimals, 0, view.language)),
+        (_("Polarity"), str(indicator.get_polarity_display())),
+    ]
+    for item in definition["variables"]:
+        variable = item["variable"]
+        text = variable.label
+        if variable.unit_label:
+            text += f" ({variable.unit_label})"
+        described.append((_("Variable %(code)s") % {"code": variable.code}, text))
+    notes = [
+        (_("Source"), source_text(view)),
+        (_("Source line"), line),
+        (_("Rank"), _("1 is the best value in the group by the indicator's good side; equal values share a rank.")),
+        (_("Percentile"), _("100 is the best member of the group, 0 the worst.")),
+        (
+            _("Group median"),
+            _("The middle value of the members with a value; group_p25 and group_p75 bound the middle half."),
+        ),
+        (_("Missing"), _("An empty value is no value, never zero; the column missing says why, where it is known.")),
+        *((str(label), _("missing = %(code)s") % {"code": code}) for code, label in Missing.choices),
+    ]
+    return tabular.to_xlsx(
+        {
+            _("About"): _sheet(about, _("Heading"), _("Text")),
+            _("Data"): data_frame(view, full=full),
+            _("Definition"): _sheet(described, _("Heading"), _("Text")),
+            _("Source and notes"): _sheet(notes, _("Heading"), _("Text")),
+        }
+    )
+
+
 def indicator_data(request, code: str):
-    """The table as CSV (UTF-8 with a BOM, so Excel reads it right) or Excel."""
+    """The table as CSV (UTF-8 with a BOM, so Excel reads it right) or Excel, rounded as the
+    page shows it unless `?precision=full`; every row of the CSV carries the source line, the
+    workbook has it on its title sheet."""
     format = request.GET.get("format", "csv")
     if format not in DATA_FORMATS:
         raise Http404()
     view = Slice(request, code)
     if not view.ready:
         raise Http404()
-    frame = data_frame(view)
+    full = full_precision(request)
+    suffix = "-full" if full else ""
     if format == "xlsx":
         return _attachment(
-            tabular.to_xlsx({view.indicator.code: frame}),
+            workbook(view, full=full, address=request.build_absolute_uri()),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            _filename(view, ".xlsx"),
+            _filename(view, f"{suffix}.xlsx"),
         )
-    return _attachment(tabular.to_csv(frame, bom=True), "text/csv; charset=utf-8", _filename(view, ".csv"))
+    frame = data_frame(view, full=full).with_columns(pl.lit(source_sentence(view)).alias("source"))
+    return _attachment(tabular.to_csv(frame, bom=True), "text/csv; charset=utf-8", _filename(view, f"{suffix}.csv"))
 
 
 def indicator_chart(request, code: str, name: str, format: str):
@@ -626,7 +743,7 @@ def indicator_chart(request, code: str, name: str, format: str):
     view = Slice(request, code)
     if not view.ready:
         raise Http404()
-    spec = view.spec(name)
+    spec = charts.with_source(view.spec(name), source_sentence(view))
     language = view.language
     content = charts.render_png(spec, language) if format == "png" else charts.render_svg(spec, language)
     return _attachment(content, IMAGE_FORMATS[format], _filename(view, f"-{name}.{format}"))

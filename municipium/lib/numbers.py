@@ -6,6 +6,7 @@ thousands, Serbian and Bulgarian a decimal comma too). It leaves digits Latin fo
 default, so Persian digits (۰–۹) and the Persian separators are put in here, in one place.
 """
 
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from babel import Locale
@@ -74,9 +75,20 @@ def _write(text: str, language: str) -> str:
 def _no_negative_zero(value, decimals: int):
     """-0.04 shown with one decimal is 0.0, not "-0.0": a sign on a zero tells the reader
     of a fall that the shown figure does not have."""
-    if value < 0 and round(float(value), decimals) == 0:
-        return 0
+    if value == 0 or (value < 0 and round(float(value), decimals) == 0):
+        return 0  # -0.0 too, which compares equal to 0 and would print its sign
     return value
+
+
+def rounded(value, decimals: int | None = 1) -> float | None:
+    """The number `format_number` shows, as a number: what a download "rounded as shown"
+    holds. Babel rounds the decimal text of the value half to even, so this does too (Python's
+    round() works on the binary value, and 0.125 would not always agree); no negative zero."""
+    if value is None:
+        return None
+    decimals = 0 if decimals is None else int(decimals)
+    exact = Decimal(str(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return float(exact) + 0.0 if exact else 0.0
 
 
 def format_number(value, decimals: int | None = 1, language: str | None = None, *, grouping: bool = True) -> str:

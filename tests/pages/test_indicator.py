@@ -153,25 +153,91 @@ def test_the_map_has_one_feature_per_member_with_its_boundary_and_formatted_valu
             assert props["value_text"].startswith(format_number(stored.value, indicator.decimals, "sr"))
 
 
-def test_csv_and_xlsx_downloads_carry_the_stored_numbers(client, world):
+def _sheets(content):
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+
+def test_downloads_are_rounded_as_the_page_shows_them_and_full_on_request(client, world):
     code = _nrw_code()
-    _indicator, values, statistic = _stored(code, "pl-exchange", "2023")
-    response = client.get(f"/en/indicators/{code}/data/?group=pl-exchange&period=2023&format=csv")
+    indicator, values, statistic = _stored(code, "pl-exchange", "2023")
+    address = f"/en/indicators/{code}/data/?group=pl-exchange&period=2023"
+    page = client.get(f"/en/indicators/{code}/?group=pl-exchange&period=2023").content.decode()
+    response = client.get(address + "&format=csv")
     assert response.status_code == 200
     assert response.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    got = {r["unit"]: float(r["value"]) for r in rows if r["value"]}
-    assert got == {u: v.value for u, v in values.items()}
+    got = {r["unit"]: r["value"] for r in rows if r["value"]}
+    assert got == {u: str(round(v.value, indicator.decimals)) for u, v in values.items()}
+    # Each number as the page writes it.
+    for u, v in values.items():
+        assert f'data-value="{v.value}">{format_number(float(got[u]), indicator.decimals, "en")}<' in page
+    assert float(rows[0]["group_median"]) == round(statistic.median, indicator.decimals)
+    # The source line on every row: title, group, year, source and date.
+    line = rows[0]["source"]
+    assert all(r["source"] == line for r in rows)
+    group = Group.objects.get(code="pl-exchange")
+    assert line.startswith(f"{indicator.label}, {group.label}, 2023. Source: ") and "Municipium, 20" in line
+    assert rows[0]["indicator_name"] == indicator.label and rows[0]["group_name"] == group.label
+
+    full = client.get(address + "&format=csv&precision=full")
+    assert 'filename="' in full["Content-Disposition"] and "-full.csv" in full["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(full.content.decode("utf-8-sig"))))
+    assert {r["unit"]: float(r["value"]) for r in rows if r["value"]} == {u: v.value for u, v in values.items()}
     assert float(rows[0]["group_median"]) == statistic.median
 
-    response = client.get(f"/en/indicators/{code}/data/?group=pl-exchange&period=2023&format=xlsx")
+
+def test_the_workbook_has_a_title_the_data_the_definition_and_source_and_notes(client, world):
+    code = _nrw_code()
+    indicator, values, _statistic = _stored(code, "pl-exchange", "2023")
+    address = f"/en/indicators/{code}/data/?group=pl-exchange&period=2023&format=xlsx"
+    response = client.get(address)
     assert response.status_code == 200
-    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
-    sheet = book.get_sheet_by_index(0).to_python()
-    header, body = sheet[0], sheet[1:]
+    sheets = _sheets(response.content)
+    assert list(sheets) == ["About", "Data", "Definition", "Source and notes"]
+    about = dict(sheets["About"][1:])
+    group = Group.objects.get(code="pl-exchange")
+    assert about["Title"] == f"{indicator.label}: {group.label}, 2023"
+    assert about["Source line"].startswith(f"{indicator.label}, {group.label}, 2023. Source: ")
+    assert about["Figures"].startswith("Rounded as shown on the page: ")
+    assert about["Address"] == "http://testserver" + address
+    header, *body = sheets["Data"]
     column = header.index("value")
     got = {row[0]: row[column] for row in body if row[column] != ""}
+    assert got == {u: round(v.value, indicator.decimals) for u, v in values.items()}
+    definition = dict(sheets["Definition"][1:])
+    assert definition["Code"] == indicator.code and definition["Formula as written"] == indicator.formula
+    assert "water" in definition["Formula"].lower() and definition["Indicator"] == indicator.label
+    assert any(key.startswith("Variable ") for key in definition)
+    notes = dict(sheets["Source and notes"][1:])
+    assert notes["Source line"] == about["Source line"] and notes["Rank"] and notes["Missing"]
+
+    full = _sheets(client.get(address + "&precision=full").content)
+    header, *body = full["Data"]
+    got = {row[0]: row[header.index("value")] for row in body if row[header.index("value")] != ""}
     assert got == {u: pytest.approx(v.value, rel=1e-14) for u, v in values.items()}
+    assert dict(full["About"][1:])["Figures"] == "Full precision: every digit stored, not rounded."
+
+
+def test_the_workbook_speaks_the_readers_language(client, world):
+    code = _nrw_code()
+    response = client.get(f"/pl/indicators/{code}/data/?group=pl-exchange&period=2023&format=xlsx")
+    names = list(_sheets(response.content))
+    assert len(names) == 4 and names[1] != "Data", names
+
+
+@pytest.mark.parametrize("name", ["ranking", "series", "distribution"])
+def test_a_chart_image_carries_its_whole_title_and_the_source_line(client, world, name):
+    code = _nrw_code()
+    indicator = Indicator.objects.get(code=code)
+    group = Group.objects.get(code="rasina")
+    svg = client.get(f"/en/indicators/{code}/chart/{name}.svg?group=rasina&period=2023").content.decode()
+    drawn = " ".join("".join(t.itertext()) for t in ElementTree.fromstring(svg).iter() if t.tag.endswith("text"))
+    # Every line of the title and of the source line is drawn (none runs off the edge).
+    assert group.label in drawn and "2023" in drawn and "Source: " in drawn and "Municipium, 20" in drawn
+    assert all(word in drawn for word in indicator.label.split())
+    width = float(ElementTree.fromstring(svg).get("width"))
+    assert width <= 760
 
 
 @pytest.mark.parametrize("name", ["ranking", "series", "distribution"])
@@ -389,3 +455,17 @@ def test_the_table_words_the_rank_by_polarity_and_keeps_the_two_assessments_apar
     assert [r["rank_text"] for r in response.context["specs"]["ranking"]["data"]["values"]] == [
         r.rank_text for r in ranked
     ]
+
+
+def test_hostile_catalogue_texts_stay_text_in_both_downloads(client, world):
+    from tests.test_spreadsheet_injection import HOSTILE, _formulas
+
+    code = _nrw_code()
+    indicator = Indicator.objects.get(code=code)
+    indicator.name = {"en": HOSTILE[0]}
+    indicator.definition = {"en": HOSTILE[1]}
+    indicator.save()
+    address = f"/en/indicators/{code}/data/?group=pl-exchange&period=2023"
+    assert _formulas(client.get(address + "&format=xlsx").content) == []
+    rows = list(csv.DictReader(io.StringIO(client.get(address + "&format=csv").content.decode("utf-8-sig"))))
+    assert rows[0]["source"].startswith("'=HYPERLINK") and rows[0]["indicator_name"].startswith("'=")
