@@ -424,6 +424,10 @@ def compare_small_multiple(
     """One indicator's values for the chosen units over time: a line per unit.
     `points` are {"period": code, "order": ordinal, "unit": label, "value": number}."""
     spec = base(title, height=160, rtl=rtl)
+    # The plot keeps its height whatever the titles and legend take (at phone width they
+    # squeezed it to a strip), and a long unit of measure on the value axis is shortened to
+    # the plot's height instead of running up over the chart's title.
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     number = f",.{int(decimals)}f"
     spec.update(
         {
@@ -443,7 +447,7 @@ def compare_small_multiple(
                     "type": "quantitative",
                     "title": value_title,
                     "scale": {"zero": False},
-                    "axis": {"format": number, **({"orient": "right"} if rtl else {})},
+                    "axis": {"format": number, "titleLimit": 160, **({"orient": "right"} if rtl else {})},
                 },
                 "color": {"field": "unit", "type": "nominal", "title": unit_title, "scale": {"scheme": "tableau10"}},
                 "tooltip": [

@@ -16,13 +16,16 @@ KRUSEVAC = "RS-70670"
 LANGUAGES = ("en", "fa")
 
 # Everything a chart draws lies within its container: [container width, svg width, the
-# texts (titles, legends, labels) whose box runs past either edge].
+# texts (titles, legends, labels) whose box runs past the container's sides or the
+# drawing's top or bottom].
 CHART_FIT = """el => {
   const box = el.getBoundingClientRect();
   const svg = el.querySelector('svg');
+  const drawn = svg.getBoundingClientRect();
   const out = [...svg.querySelectorAll('text')].filter(t => {
     const b = t.getBoundingClientRect();
-    return b.width > 0 && (b.left < box.left - 1 || b.right > box.right + 1);
+    return b.width > 0 && (b.left < box.left - 1 || b.right > box.right + 1
+      || b.top < drawn.top - 1 || b.bottom > drawn.bottom + 1);
   }).map(t => t.textContent);
   return [el.clientWidth, svg.getBoundingClientRect().width, out];
 }"""
@@ -40,7 +43,7 @@ def pages():
         "start": "/",
         "profile": f"/units/{KRUSEVAC}/",
         "indicator": "/indicators/water_nrw/?group=rasina&period=2024",
-        "compare": f"/compare/?units={KRUSEVAC},RS-71170&set=water_core&group=rasina",
+        "compare": f"/compare/?units={KRUSEVAC},RS-71170,RS-70343&set=water_core&group=rasina",
         "questionnaire": f"/s/{token}/",
     }
 
