@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from municipium.lib import allocation as maths
+from municipium.lib import numbers
 from municipium.observations.models import Observation
 
 from .models import Facility, Participant, Scenario
@@ -153,7 +154,7 @@ def build_game(facility: Facility, participants, drivers) -> maths.Game | None:
                     "%(count)s coalition costs are missing, e.g. %(coalition)s.",
                     len(missing),
                 )
-                % {"count": len(missing), "coalition": names}
+                % {"count": numbers.format_number(len(missing), 0), "coalition": names}
             )
         return maths.game(n, costs)
     if facility.scale_unit <= 0 and facility.scale_fixed <= 0:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from municipium.accounts import access as accounts_access
 from municipium.benchmarks import read
+from municipium.lib import numbers
 from municipium.lib.allocation import AllocationError
 from municipium.places.models import Unit
 
@@ -516,7 +517,7 @@ def inventory(request, code):
                     messages.success(
                         request,
                         ngettext("%(count)s line was loaded.", "%(count)s lines were loaded.", count)
-                        % {"count": count},
+                        % {"count": numbers.format_number(count, 0)},
                     )
                     return redirect("cooperation:inventory", code=code)
         except CooperationError as error:

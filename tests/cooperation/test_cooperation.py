@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from municipium.audit.models import AuditEvent
 from municipium.cooperation import services, sharing
@@ -138,6 +139,8 @@ def test_typed_coalition_costs_with_an_empty_core_name_the_objecting_group():
     w.plant.save()
     result = sharing.allocate(w.plant)
     assert "coalition costs are missing" in result.problem
+    with translation.override("fa"):  # the count in Persian digits (issue 19, item 4)
+        assert sharing.allocate(w.plant).problem.startswith("هزینه ۵ ائتلاف وارد نشده است")
 
 
 def test_drivers_come_from_the_observations_unless_typed():
