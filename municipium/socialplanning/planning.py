@@ -378,15 +378,17 @@ def accessibility(
     if matrix is not None:
         import numpy as np
 
-        times = {
-            (s, v): m
-            for s, v, m in TravelTime.objects.filter(matrix=matrix).values_list(
-                "settlement_id", "service_id", "minutes"
-            )
-        }
-        cost = np.array(
-            [[times.get((s.pk, v.pk), np.nan) for v in services] for s in settlements], dtype=float
-        ).reshape(len(settlements), len(services))
+        # One pass over the stored pairs (a matrix usually holds only the pairs within reach),
+        # placed by position; every other pair stays NaN, out of reach.
+        cost = np.full((len(settlements), len(services)), np.nan)
+        rows = np.array(
+            TravelTime.objects.filter(matrix=matrix).values_list("settlement_id", "service_id", "minutes"),
+            dtype=float,
+        ).reshape(-1, 3)
+        i, found_i = _positions([s.pk for s in settlements], rows[:, 0])
+        j, found_j = _positions([v.pk for v in services], rows[:, 1])
+        keep = found_i & found_j
+        cost[i[keep], j[keep]] = rows[keep, 2]
     else:
         cost = catchment.straight_line_km(
             [(s.lon, s.lat) for s in settlements], [(float(v.lon or 0), float(v.lat or 0)) for v in services]
@@ -405,6 +407,18 @@ def accessibility(
         size,
         matrix,
     )
+
+
+def _positions(ids: list[int], wanted):
+    """Where each of `wanted` stands in `ids`, and whether it is there at all."""
+    import numpy as np
+
+    known = np.array(ids, dtype=float)
+    if not len(known):
+        return np.zeros(len(wanted), dtype=int), np.zeros(len(wanted), dtype=bool)
+    order = np.argsort(known)
+    at = np.searchsorted(known, wanted, sorter=order).clip(max=len(known) - 1)
+    return order[at], known[order[at]] == wanted
 
 
 def _target_share(round_: Round, service_type: ServiceType, units: list[Unit]) -> dict[int, float]:
