@@ -55,3 +55,13 @@ def test_a_planning_round_from_proposal_to_shared_service_and_map(watched, login
     expect(page.locator("[data-access-map]")).to_have_attribute("data-ready", "4")  # 3 settlements, 1 centre
     expect(page.locator("table.access tbody tr")).to_have_count(3)
     assert watched.axe() == []
+
+    # The round's norms, edited on their page: a negative norm is named in its row.
+    page.goto(f"/en/social/rounds/{w.round.code}/")
+    page.get_by_role("link", name="Edit the norms table").click()
+    page.locator("#id_norms-0-places").fill("-2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator('tr[data-row="1"] .invalid-feedback')).to_contain_text(
+        "Row 1: A norm's places cannot be negative."
+    )
+    assert watched.axe() == []

@@ -107,7 +107,7 @@ def test_the_coordinator_writes_a_norms_table_and_a_bad_row_is_named_and_changes
     assert page.status_code == 200
     message = page.context["rows"].forms[1].errors["categories"][0]
     assert "population_by_age has no category 90+; its categories are 0-14, 15-64, 65-79, 80+" in message
-    assert 'data-row="2" class="table-danger"' in page.content.decode() and "Row 2: " in page.content.decode()
+    assert 'data-row="2" data-invalid="1"' in page.content.decode() and "Row 2: " in page.content.decode()
     negative = _table_post(world, [_row(world, places="-1")])
     page = client.post("/en/social/norms/new/", negative)
     assert "cannot be negative" in page.context["rows"].forms[0].errors["places"][0]
