@@ -33,12 +33,19 @@ class Report(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A report is a draft, seen by the unit's people only, until they publish it: only then do
+    # its introduction and commentary reach anyone else (issue 19).
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
 
     def ordered_entries(self) -> list["ReportIndicator"]:
         return list(self.entries.select_related("indicator").order_by("order", "id"))

@@ -170,6 +170,7 @@ def test_a_report_on_published_figures_is_public_but_only_the_unit_people_get_th
     client.force_login(person("officer", "officer", world.kru))
     make(client, world)
     report = Report.objects.get()
+    client.post(f"/en/reports/{UNIT}/{report.pk}/publish/", {"action": "publish"})
     client.logout()
     listing = client.get(f"/en/reports/{UNIT}/").content.decode()
     assert "Services in 2024" in listing and "New report" not in listing
@@ -264,3 +265,93 @@ def test_the_persian_pdf_has_persian_digits_and_separators_and_isolated_chart_ti
     assert drawn["title"]["text"] == charts.RLI + ranking_spec["title"]["text"] + charts.PDI
     assert charts.for_server(ranking_spec, "en")["title"] == ranking_spec["title"]
     assert series_spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["۲۰۲۳", "۲۰۲۴"]
+
+
+READERS = {
+    "anonymous": None,
+    "outsider": ("outsider", None, None),
+    "viewer inside the group": ("neighbour", "viewer", "RS-70343"),
+}
+
+
+def _reader(client, world, who):
+    client.logout()
+    if READERS[who]:
+        name, role, unit = READERS[who]
+        client.force_login(person(name, role, world.unit(unit)) if role else person(name))
+
+
+@pytest.mark.parametrize("who", list(READERS))
+def test_a_new_report_is_a_draft_that_only_the_unit_people_read(client, world, who):
+    officer = person("officer", "officer", world.kru)
+    client.force_login(officer)
+    make(client, world, introduction="Not for the press before the session.")
+    report = Report.objects.get()
+    assert report.published_at is None and not report.is_published
+    page = client.get(f"/en/reports/{UNIT}/{report.pk}/").content.decode()
+    assert 'id="report-state"' in page and "Draft" in page and 'value="publish"' in page
+    listing = client.get(f"/en/reports/{UNIT}/").content.decode()
+    assert "Services in 2024" in listing and "text-bg-warning" in listing
+
+    _reader(client, world, who)
+    assert client.get(f"/en/reports/{UNIT}/{report.pk}/").status_code == 404
+    assert client.get(f"/en/reports/{UNIT}/{report.pk}/report.pdf").status_code == 404
+    listing = client.get(f"/en/reports/{UNIT}/").content.decode()
+    assert "Services in 2024" not in listing and "Not for the press" not in listing
+
+
+def test_publishing_makes_the_introduction_public_and_back_to_draft_hides_it_again_both_audited(client, world):
+    officer = person("officer", "officer", world.kru)
+    client.force_login(officer)
+    make(client, world, introduction="For the council's May session.")
+    report = Report.objects.get()
+    address = f"/en/reports/{UNIT}/{report.pk}/"
+    response = client.post(address + "publish/", {"action": "publish"})
+    assert response.status_code == 302 and response.url == address
+    report.refresh_from_db()
+    assert report.is_published
+    event = AuditEvent.objects.get(model="reports.report", action="publish")
+    assert event.actor == officer and event.via == "form" and event.before["published_at"] is None
+    assert event.after["published_at"] is not None
+    assert 'value="unpublish"' in client.get(address).content.decode()
+
+    client.logout()
+    page = client.get(address).content.decode()
+    assert "For the council&#x27;s May session." in page and 'id="report-state"' not in page
+    assert "Services in 2024" in client.get(f"/en/reports/{UNIT}/").content.decode()
+
+    client.force_login(officer)
+    client.post(address + "publish/", {"action": "unpublish"})
+    report.refresh_from_db()
+    assert not report.is_published
+    assert AuditEvent.objects.filter(model="reports.report", action="unpublish", actor=officer).count() == 1
+    client.logout()
+    assert client.get(address).status_code == 404
+
+
+@pytest.mark.parametrize("who", list(READERS))
+def test_only_the_unit_people_may_publish_a_report(client, world, who):
+    client.force_login(person("officer", "officer", world.kru))
+    make(client, world)
+    report = Report.objects.get()
+    client.post(f"/en/reports/{UNIT}/{report.pk}/publish/", {"action": "publish"})
+    _reader(client, world, who)
+    events = AuditEvent.objects.count()
+    response = client.post(f"/en/reports/{UNIT}/{report.pk}/publish/", {"action": "unpublish"})
+    assert response.status_code == 404
+    report.refresh_from_db()
+    assert report.is_published and AuditEvent.objects.count() == events
+    assert client.get(f"/en/reports/{UNIT}/{report.pk}/publish/").status_code in (404, 405)
+
+
+def test_reports_made_before_drafts_existed_stay_published(world):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("municipium.reports.migrations.0002_report_published_at")
+    report = Report.objects.create(unit=world.kru, title="Old", period=world.period, group=world.rasina)
+    assert report.published_at is None
+    migration.published_as_before(apps, None)
+    report.refresh_from_db()
+    assert report.published_at == report.updated_at

@@ -2,6 +2,7 @@
 submitted (so it cannot share test_report.py's module world)."""
 
 import pytest
+from django.utils import timezone
 
 from municipium.observations.models import Period
 from municipium.reports.models import Report
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_a_report_on_unpublished_figures_is_not_found_by_outsiders():
     world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="submitted", sharing=("rasina",))
     kru, period = world.unit(UNIT), Period.objects.get(code="2024")
-    report = Report.objects.create(unit=kru, title="Draft figures", period=period, group=world.group("rasina"))
+    report = Report.objects.create(
+        unit=kru, title="Draft figures", period=period, group=world.group("rasina"), published_at=timezone.now()
+    )
     report.entries.create(indicator=indicators_with_values(kru, period, 1)[0], order=1)
     from django.test import Client
 
