@@ -7,6 +7,7 @@ One world for the module (the demo's units and groups, figures for 2022–2024);
 tariff studies are loaded into it once (municipium.demo.tariffs, labelled synthetic)."""
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
+from municipium.lib import numbers
 from municipium.observations.models import Observation
 from municipium.tariffs import services
 from municipium.tariffs.models import Scenario, Study
@@ -309,6 +311,19 @@ def test_the_package_page_and_pdf_in_persian(world, client):
     response = client.get(f"/fa/tariffs/{study.code}/package/?format=pdf")
     assert response["Content-Type"] == "application/pdf"
     assert response.content[:5] == b"%PDF-" and len(response.content) > 20_000  # text, tables and the chart
+
+
+def test_the_persian_package_pdf_separates_its_heading_with_the_persian_comma(world, client, monkeypatch):
+    """A middle dot beside Persian digits reads as a zero (issue 19, item 4)."""
+    from municipium.lib import pdf
+
+    printed = []
+    monkeypatch.setattr(pdf, "pdf_bytes", lambda html: printed.append(html) or b"%PDF-")
+    client.force_login(person("tariff-admin", Role.Kind.ADMIN))
+    study = Study.objects.get(code="waste-ir-qom-01")
+    client.get(f"/fa/tariffs/{study.code}/package/?format=pdf")
+    kicker = re.search(r'<p class="kicker">(.*?)</p>', printed[0], re.S).group(1)
+    assert "·" not in kicker and "، " + numbers.localise_digits(str(study.base_year), "fa") in kicker
 
 
 def test_the_api_gives_the_pages_figures(world, client):
