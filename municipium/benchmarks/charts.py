@@ -422,40 +422,50 @@ def compare_small_multiple(
     rtl: bool = False,
 ) -> dict:
     """One indicator's values for the chosen units over time: a line per unit.
-    `points` are {"period": code, "order": ordinal, "unit": label, "value": number}."""
+    `points` are {"period": code, "order": ordinal, "unit": label, "value": number,
+    "highlight": bool}; the highlighted unit's line (the profile the reader came from) is
+    drawn over a thick dark band, and the subtitle names it."""
     spec = base(title, height=160, rtl=rtl)
     # The plot keeps its height whatever the titles and legend take (at phone width they
     # squeezed it to a strip), and a long unit of measure on the value axis is shortened to
     # the plot's height instead of running up over the chart's title.
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     number = f",.{int(decimals)}f"
-    spec.update(
+    encoding = {
+        "x": {
+            "field": "period",
+            "type": "ordinal",
+            "title": period_title,
+            "sort": {"field": "order", "order": "ascending"},
+            "axis": {"labelAngle": 0},
+            **({"scale": {"reverse": True}} if rtl else {}),
+        },
+        "y": {
+            "field": "value",
+            "type": "quantitative",
+            "title": value_title,
+            "scale": {"zero": False},
+            "axis": {"format": number, "titleLimit": 160, **({"orient": "right"} if rtl else {})},
+        },
+        "color": {"field": "unit", "type": "nominal", "title": unit_title, "scale": {"scheme": "tableau10"}},
+        "tooltip": [
+            {"field": "unit", "type": "nominal", "title": unit_title},
+            {"field": "period", "type": "ordinal", "title": period_title},
+            {"field": "value", "type": "quantitative", "title": value_title, "format": number},
+        ],
+    }
+    spec["data"] = {"values": points}
+    highlighted = next((p["unit"] for p in points if p.get("highlight")), "")
+    if not highlighted:
+        spec.update({"mark": {"type": "line", "point": True}, "encoding": encoding})
+        return spec
+    spec["title"]["subtitle"] = _("Thick line: %(unit)s") % {"unit": highlighted}
+    spec["layer"] = [
         {
-            "data": {"values": points},
-            "mark": {"type": "line", "point": True},
-            "encoding": {
-                "x": {
-                    "field": "period",
-                    "type": "ordinal",
-                    "title": period_title,
-                    "sort": {"field": "order", "order": "ascending"},
-                    "axis": {"labelAngle": 0},
-                    **({"scale": {"reverse": True}} if rtl else {}),
-                },
-                "y": {
-                    "field": "value",
-                    "type": "quantitative",
-                    "title": value_title,
-                    "scale": {"zero": False},
-                    "axis": {"format": number, "titleLimit": 160, **({"orient": "right"} if rtl else {})},
-                },
-                "color": {"field": "unit", "type": "nominal", "title": unit_title, "scale": {"scheme": "tableau10"}},
-                "tooltip": [
-                    {"field": "unit", "type": "nominal", "title": unit_title},
-                    {"field": "period", "type": "ordinal", "title": period_title},
-                    {"field": "value", "type": "quantitative", "title": value_title, "format": number},
-                ],
-            },
-        }
-    )
+            "transform": [{"filter": HIGHLIGHT}],
+            "mark": {"type": "line", "color": COLOURS["highlight"], "strokeWidth": 6, "opacity": 0.35},
+            "encoding": {"x": encoding["x"], "y": encoding["y"], "detail": {"field": "unit", "type": "nominal"}},
+        },
+        {"mark": {"type": "line", "point": True}, "encoding": encoding},
+    ]
     return spec

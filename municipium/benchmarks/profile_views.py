@@ -361,6 +361,8 @@ def compare(request):
         group = groups[0]
     members = list(Unit.objects.filter(memberships__group=group).distinct().order_by("code")) if group else []
     others = [u for u in units if u not in members]
+    # The unit whose profile the reader came from (`?unit=`), when it is one of the chosen.
+    highlighted = next((u for u in units if u.code == request.GET.get("unit")), None)
 
     sets = list(IndicatorSet.objects.order_by("code"))
     indicator_set = next((s for s in sets if s.code == request.GET.get("set")), None)
@@ -418,6 +420,7 @@ def compare(request):
                 "order": r.period.ordinal,
                 "unit": labels[r.unit_id],
                 "value": round(r.value, indicator.decimals + 3),
+                "highlight": highlighted is not None and r.unit_id == highlighted.pk,
             }
             for r in own
         ]
@@ -436,6 +439,7 @@ def compare(request):
 
     context = {
         "units": units,
+        "highlighted": highlighted,
         "groups": groups,
         "group": group,
         "members": members,

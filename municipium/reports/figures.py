@@ -65,7 +65,7 @@ def _ranking_section(report: Report, entry: ReportIndicator, statistic, *, publi
                 "value": r.value,
                 "value_text": _text(r.value, indicator.decimals),
                 "rank": r.rank,
-                "rank_text": numbers.localise_digits(f"{r.rank} / {r.n}"),
+                "rank_text": bands.rank_text(r.rank, r.n, indicator.polarity),
                 "band": band.band,
                 "band_label": band.label,
                 "highlight": r.unit.pk == report.unit_id,

@@ -243,3 +243,21 @@ def test_sparklines_run_right_to_left_in_persian_as_the_time_charts_do(client, w
     assert len(english) == 3 and english == sorted(english)  # 2022 on the left
     assert persian == sorted(persian, reverse=True)  # 2022 on the right
     assert [90 - x for x in english] == persian
+
+
+def test_compare_opened_from_a_profile_highlights_that_unit_in_every_chart(client, world):
+    profile = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
+    assert f"/en/compare/?units={KRUSEVAC}&amp;unit={KRUSEVAC}" in profile
+    response = client.get(f"/en/compare/?units={KRUSEVAC},RS-71170&unit={KRUSEVAC}&set=water_core&group=rasina")
+    html = response.content.decode()
+    assert f'<input type="hidden" name="unit" value="{KRUSEVAC}">' in html
+    krusevac = world.unit(KRUSEVAC).label
+    for row in response.context["rows"]:
+        points = row.spec["data"]["values"]
+        assert {p["unit"] for p in points if p["highlight"]} <= {krusevac}
+        if any(p["highlight"] for p in points):
+            assert row.spec["layer"][0]["transform"] == [{"filter": "datum.highlight"}]
+            assert row.spec["title"]["subtitle"] == f"Thick line: {krusevac}"
+    assert any(p["highlight"] for row in response.context["rows"] for p in row.spec["data"]["values"])
+    plain = client.get(f"/en/compare/?units={KRUSEVAC},RS-71170&set=water_core&group=rasina")
+    assert all("layer" not in row.spec for row in plain.context["rows"])
