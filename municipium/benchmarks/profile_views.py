@@ -4,6 +4,7 @@ page whatever the number of indicators; who sees unpublished figures is `access`
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404, render
 from django.utils.html import format_html
@@ -192,18 +193,102 @@ class Area:
     dimensions: list[Dimension] = field(default_factory=list)
 
 
-def _profile_indicators(unit, groups, public):
-    """The indicators of the sets of the unit's groups, with the unit's series; without such
-    sets, every indicator the unit has values for."""
-    sets = list(IndicatorSet.objects.filter(group__in=groups).order_by("code"))
-    if sets:
-        indicators = list(Indicator.objects.filter(sets__in=sets).distinct().select_related("service_area"))
-        rows = read.series_many([unit.pk], [i.pk for i in indicators], public=public)
-    else:
-        rows = read.series_many([unit.pk], None, public=public)
-        found = {r.indicator_id for r in rows}
-        indicators = list(Indicator.objects.filter(pk__in=found).select_related("service_area"))
-    return sets, _ordered(indicators), rows
+# A unit whose groups have no indicator set may have figures for a whole country's
+# catalogue (1,700 indicators in a real one, issue 18): its profile opens on the few most
+# reported indicators of each service area, with a search and the full list page by page.
+SHORT_LIST = 5
+LIST_PAGE = 100
+
+
+@dataclass
+class Listing:
+    """Which of the unit's indicators a profile without an indicator set shows."""
+
+    total: int  # indicators the unit has figures for
+    areas: list  # their service areas
+    query: str = ""
+    area: str = ""
+    everything: bool = False
+    matching: int = 0
+    page: int = 1
+    pages: int = 1
+    params: dict = field(default_factory=dict)  # group and period, kept by the links
+
+    @property
+    def short(self) -> bool:
+        """The short list: no search, no area, not the full list."""
+        return not (self.query or self.area or self.everything)
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * LIST_PAGE + 1 if self.matching else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.page * LIST_PAGE, self.matching)
+
+    def link(self, page: int) -> str:
+        query = {**self.params, "q": self.query, "area": self.area, "all": "1" if self.everything else ""}
+        return "?" + urlencode({k: v for k, v in {**query, "page": str(page)}.items() if v})
+
+    @property
+    def link_all(self) -> str:
+        return "?" + urlencode({**self.params, "all": "1"})
+
+    @property
+    def link_short(self) -> str:
+        return "?" + urlencode(self.params)
+
+    @property
+    def previous_link(self) -> str | None:
+        return self.link(self.page - 1) if self.page > 1 else None
+
+    @property
+    def next_link(self) -> str | None:
+        return self.link(self.page + 1) if self.page < self.pages else None
+
+
+def _without_a_set(request, unit, group, *, public: bool, group_public: bool) -> tuple[list[Indicator], Listing]:
+    """The indicators a profile without an indicator set shows: the SHORT_LIST of each
+    service area that most members of the compared group report (ties by catalogue order);
+    or, asked for, those matching a search (code or name in any language) or an area, or
+    all of them, LIST_PAGE at a time."""
+    found = read.indicators_of(unit, public=public)
+    candidates = _ordered(Indicator.objects.filter(pk__in=found).select_related("service_area"))
+    areas = list({i.service_area_id: i.service_area for i in candidates}.values())
+    listing = Listing(
+        total=len(candidates),
+        areas=areas,
+        query=request.GET.get("q", "").strip()[:100],
+        area=request.GET.get("area", "").strip(),
+        everything=request.GET.get("all") == "1",
+        params={k: request.GET[k] for k in ("group", "period") if request.GET.get(k)},
+    )
+    if listing.short:
+        reported = read.reported_by(group, found, public=group_public) if group else {}
+        shown: list[Indicator] = []
+        for area in areas:
+            own = [i for i in candidates if i.service_area_id == area.pk]
+            shown += sorted(own, key=lambda i: -reported.get(i.pk, 0))[:SHORT_LIST]
+        listing.matching = len(candidates)
+        return shown, listing
+    matching = candidates
+    if listing.area:
+        matching = [i for i in matching if i.service_area.code == listing.area]
+    if listing.query:
+        needle = listing.query.casefold()
+        matching = [
+            i
+            for i in matching
+            if needle in i.code.casefold() or any(needle in str(text).casefold() for text in (i.name or {}).values())
+        ]
+    listing.matching = len(matching)
+    listing.pages = max(1, -(-len(matching) // LIST_PAGE))
+    try:
+        listing.page = min(max(1, int(request.GET.get("page", "1"))), listing.pages)
+    except ValueError:
+        listing.page = 1
+    return matching[(listing.page - 1) * LIST_PAGE : listing.page * LIST_PAGE], listing
 
 
 def _completeness(unit, indicators, period, public) -> dict | None:
@@ -236,11 +321,21 @@ def unit_profile(request, code):
     unit = get_object_or_404(Unit, code=code)
     public = not access.sees_unpublished(request.user, unit=unit)
     groups = list(Group.objects.filter(memberships__unit=unit).distinct().order_by("code"))
-    sets, indicators, rows = _profile_indicators(unit, groups, public)
+    sets = list(IndicatorSet.objects.filter(group__in=groups).order_by("code"))
     with_sets = {s.group_id for s in sets}
     group = next((g for g in groups if g.code == request.GET.get("group")), None)
     if group is None and groups:
         group = next((g for g in groups if g.pk in with_sets), groups[0])
+    # The group's statistics and ranks hold its other members' figures: drafts only when
+    # the group shares them with this user, even on the page of their own unit.
+    group_public = public or (group is not None and not access.sees_unpublished(request.user, group=group))
+    listing = None
+    if sets:
+        indicators = list(Indicator.objects.filter(sets__in=sets).distinct().select_related("service_area"))
+    else:
+        indicators, listing = _without_a_set(request, unit, group, public=public, group_public=group_public)
+    rows = read.series_many([unit.pk], [i.pk for i in indicators], public=public)
+    indicators = _ordered(indicators)
 
     periods = _periods_of(rows)
     if "period" in request.GET:
@@ -253,9 +348,6 @@ def unit_profile(request, code):
     ids = [i.pk for i in indicators]
     statistics, ranks = {}, {}
     if period is not None and group is not None:
-        # The group's statistics and ranks hold its other members' figures: drafts only when
-        # the group shares them with this user, even on the page of their own unit.
-        group_public = public or not access.sees_unpublished(request.user, group=group)
         statistics = {s.indicator_id: s for s in read.statistics_many(ids, [period.pk], group, public=group_public)}
         ranks = read.unit_ranks(unit, ids, period, group, public=group_public)
     comparisons = comparisons_beside(unit, ids, period)
@@ -307,6 +399,7 @@ def unit_profile(request, code):
         "can_enter": access.can_enter(request.user, unit),
         "compare_set": group_sets[0] if group_sets else (sets[0] if sets else None),
         "fallback": not sets,
+        "listing": listing,
         **comparisons,
     }
     return render(request, "benchmarks/profile.html", context)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 import polars as pl
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils.translation import ngettext
 
 from municipium.catalog.models import Indicator
@@ -212,6 +212,20 @@ def statistics_many(indicator_ids, period_ids, group, *, public: bool) -> list[G
         indicator_id__in=list(indicator_ids), period_id__in=list(period_ids), group=group, breakdown=""
     )
     return list(_on_basis(rows, public=public))
+
+
+def indicators_of(unit, *, public: bool) -> set[int]:
+    """The indicators the unit has a value for in some period (on each slice's basis)."""
+    rows = IndicatorValue.objects.filter(unit=unit, breakdown="", value__isnull=False)
+    return set(_on_basis(rows, public=public).values_list("indicator_id", flat=True).distinct())
+
+
+def reported_by(group, indicator_ids, *, public: bool) -> dict[int, int]:
+    """How many of the group's members report each indicator: the most members with a
+    value (the statistics' `n`) in any period, each slice on its basis."""
+    rows = GroupStatistic.objects.filter(group=group, breakdown="", indicator_id__in=list(indicator_ids))
+    most = _on_basis(rows, public=public).order_by().values("indicator_id").annotate(most=Max("n"))
+    return dict(most.values_list("indicator_id", "most"))
 
 
 @dataclass(frozen=True)

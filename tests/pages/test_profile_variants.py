@@ -1,8 +1,6 @@
 """Unit profiles over worlds of their own (other years, figures left in draft): each test
 builds the world it needs, so these cannot share the module world of test_profile.py."""
 
-import re
-
 import pytest
 
 from municipium.benchmarks import read
@@ -17,18 +15,6 @@ from tests.world import build_world
 pytestmark = pytest.mark.django_db
 
 KRUSEVAC = "RS-70670"
-
-
-def test_without_a_group_set_the_profile_shows_every_indicator_with_values_and_says_so(client):
-    world = build_world(years=(2023, 2024), groups=("rasina",))
-    html = client.get(f"/en/units/{KRUSEVAC}/").content.decode()
-    with_values = set(
-        IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False).values_list(
-            "indicator__code", flat=True
-        )
-    )
-    assert set(re.findall(r'href="/en/indicators/(\w+)/', html)) == with_values
-    assert "groups has an indicator set; all indicators with figures" in html
 
 
 def test_anonymous_readers_do_not_see_figures_built_on_draft_data_but_insiders_do(client):
