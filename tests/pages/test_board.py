@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from municipium.accounts.models import Role
-from municipium.catalog.models import IndicatorSet, SetIndicator
+from municipium.catalog.models import IndicatorSet, SetIndicator, Variable
 from municipium.observations.models import Status, ValidationRule
 from tests import factories as f
 
@@ -65,6 +65,15 @@ def test_the_board_lists_failed_checks_with_a_link_to_the_entry_page_and_what_is
     assert "outside the usual range" not in page  # the unrelated group's rule is not applied
     assert "<li>water_billed</li>" in beta.split('class="board-missing"')[1].split("</td>")[0]
     assert "None" in beta.split('class="board-failures"')[1]
+
+
+def test_a_failed_check_names_its_figure_in_words_not_by_its_code(client, world):
+    Variable.objects.filter(code="water_billed").update(name={"en": "Water billed to customers"})
+    client.force_login(world["coordinator"])
+    alpha = member_row(client.get("/en/groups/peers/status/2024/").content.decode(), "A")
+    failures = alpha.split('class="board-failures"')[1]
+    assert "Water billed to customers: Billed water cannot exceed the water produced." in failures
+    assert "water_billed" not in failures
 
 
 def test_a_figure_fixed_to_pass_leaves_the_list(client, world):
