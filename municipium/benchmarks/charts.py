@@ -150,7 +150,14 @@ def for_server(spec: dict, language: str | None = None, width: int = 720) -> dic
     """The spec as vl-convert is given it: a fixed width, and right-to-left titles isolated."""
     spec = _fixed_size(spec, width)
     code = (language or get_language() or "en").split("-")[0]
-    return right_to_left_texts(spec) if get_language_info(code)["bidi"] else spec
+    if not get_language_info(code)["bidi"]:
+        return spec
+    spec = right_to_left_texts(spec)
+    # vl-convert measures Persian digits narrower than it draws them: the title of a value
+    # axis on the right was set over its labels.
+    config = spec.setdefault("config", {})
+    config["axisRight"] = {"titlePadding": 14, **config.get("axisRight", {})}
+    return spec
 
 
 def render_svg(spec: dict, language: str | None = None, width: int = 720) -> str:

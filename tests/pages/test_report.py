@@ -265,6 +265,10 @@ def test_the_persian_pdf_has_persian_digits_and_separators_and_isolated_chart_ti
     assert drawn["title"]["text"] == charts.RLI + ranking_spec["title"]["text"] + charts.PDI
     assert charts.for_server(ranking_spec, "en")["title"] == ranking_spec["title"]
     assert series_spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["۲۰۲۳", "۲۰۲۴"]
+    # The value axis stands on the right; its title is kept clear of its Persian labels.
+    assert series_spec["layer"][0]["encoding"]["y"]["axis"]["orient"] == "right"
+    assert charts.for_server(series_spec, "fa")["config"]["axisRight"]["titlePadding"] >= 14
+    assert "axisRight" not in charts.for_server(series_spec, "en")["config"]
 
 
 READERS = {
