@@ -399,7 +399,7 @@ def similar_units(request, code: str, indicator: str | None = None, period: str 
         "unit": unit.code,
         "country": similar.country.code if similar else None,
         "population": similar.population if similar else None,
-        "population_period": similar.period.code if similar else None,
+        "population_period": similar.period if similar else None,
         "rule": similar.how()
         if similar
         else _("No similar units: the unit has no country or no published population."),

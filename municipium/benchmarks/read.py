@@ -327,8 +327,9 @@ def kin(unit: Unit) -> Kin | None:
     return Kin(Unit.objects.defer("boundary").get(pk=mine), sorted(same))
 
 
-def populations(unit_ids) -> dict[int, tuple[float, Period]]:
-    """Each unit's latest published population: {unit id: (inhabitants, period)}."""
+def populations(unit_ids) -> dict[int, tuple[float, str]]:
+    """Each unit's latest published population: {unit id: (inhabitants, period code)}. Two
+    numbers and a code a row (a country's units over many years are tens of thousands)."""
     rows = (
         Observation.objects.filter(
             unit_id__in=list(unit_ids),
@@ -337,12 +338,12 @@ def populations(unit_ids) -> dict[int, tuple[float, Period]]:
             status=Status.PUBLISHED,
             value__isnull=False,
         )
-        .select_related("period")
         .order_by("unit_id", "period__end", "period__ordinal")
+        .values_list("unit_id", "value", "period__code")
     )
-    out: dict[int, tuple[float, Period]] = {}
-    for row in rows:
-        out[row.unit_id] = (float(row.value), row.period)  # the last one, by period, stays
+    out: dict[int, tuple[float, str]] = {}
+    for unit_id, number, period in rows.iterator(chunk_size=10_000):
+        out[unit_id] = (float(number), period)  # the last one, by period, stays
     return out
 
 
@@ -353,7 +354,7 @@ class Similar:
     unit: Unit
     country: Unit
     population: float  # the unit's own latest published population
-    period: Period  # the period of that population figure
+    period: str  # the code of the period of that population figure
     units: list[tuple[Unit, float]]  # the similar units with their populations, closest first
     candidates: int  # how many units of the kind in the country have a population
 
@@ -382,7 +383,7 @@ class Similar:
             "country": self.country.label,
             "unit": self.unit.label,
             "population": numbers.format_number(self.population, 0),
-            "period": numbers.localise_digits(self.period.code),
+            "period": numbers.localise_digits(self.period),
             "inhabitants": numbers.format_number(self.low, 0)
             + ("" if self.low == self.high else "–" + numbers.format_number(self.high, 0)),
         }
