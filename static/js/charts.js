@@ -52,6 +52,20 @@
     }
     return spec;
   }
+  // Vega draws a title or subtitle of several lines as the <tspan>s of one <text>, each
+  // line trimmed, so the page's text ran the lines together ("percentile).Outlined"). Each
+  // line gets back a space where it is not seen: at its end left to right, at its start
+  // right to left (where the lines are anchored at their right end).
+  function spaceLines(el) {
+    var rtl = document.documentElement.dir === "rtl";
+    el.querySelectorAll("svg text").forEach(function (text) {
+      var parts = text.querySelectorAll("tspan");
+      for (var i = 0; i < parts.length; i++) {
+        if (rtl && i > 0) { parts[i].textContent = " " + parts[i].textContent; }
+        if (!rtl && i < parts.length - 1) { parts[i].textContent = parts[i].textContent + " "; }
+      }
+    });
+  }
   function render(root) {
     var locale = readJson("d3-locale");
     (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
@@ -68,6 +82,7 @@
         ast: true, expr: window.vegaExpressionInterpreter,
         formatLocale: locale || undefined
       }).then(function (result) {
+        spaceLines(el);
         el.dataset.ready = "1";
         var svg = el.querySelector("svg");
         if (svg && el.dataset.label) {

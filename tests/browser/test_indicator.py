@@ -34,6 +34,9 @@ def test_a_chart_and_a_map_render_on_the_indicator_page(watched):
     )
     assert page.locator("[data-map] path.map-highlight").count() == 1
     assert page.get_attribute("[data-chart='chart-ranking'] svg", "aria-label")
+    # The subtitle's lines are one SVG text: read out of the page, their words stay apart.
+    read = page.inner_text("[data-chart='chart-ranking']")
+    assert "percentile). Outlined: " in read and "percentile).Outlined" not in read
     assert page.locator("[data-map] path.leaflet-interactive").count() == 5
     # Bars: one per member with a value (Vega draws them as paths with role graphics-symbol).
     assert page.locator("[data-chart='chart-ranking'] svg path[aria-roledescription='bar']").count() == 5
