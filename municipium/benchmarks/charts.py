@@ -458,7 +458,9 @@ def compare_small_multiple(
         "tooltip": [
             {"field": "unit", "type": "nominal", "title": unit_title},
             {"field": "period", "type": "ordinal", "title": period_title},
-            {"field": "value", "type": "quantitative", "title": value_title, "format": number},
+            # The value as the page writes it (numbers.format_number): d3's format writes a
+            # small negative value rounded to zero as "−0.0".
+            {"field": "value_text", "type": "nominal", "title": value_title},
         ],
     }
     spec["data"] = {"values": points}

@@ -513,6 +513,7 @@ def compare(request):
                 "order": r.period.ordinal,
                 "unit": labels[r.unit_id],
                 "value": round(r.value, indicator.decimals + 3),
+                "value_text": numbers.format_number(r.value, indicator.decimals),
                 "highlight": highlighted is not None and r.unit_id == highlighted.pk,
             }
             for r in own

@@ -261,3 +261,18 @@ def test_compare_opened_from_a_profile_highlights_that_unit_in_every_chart(clien
     assert any(p["highlight"] for row in response.context["rows"] for p in row.spec["data"]["values"])
     plain = client.get(f"/en/compare/?units={KRUSEVAC},RS-71170&set=water_core&group=rasina")
     assert all("layer" not in row.spec for row in plain.context["rows"])
+
+
+def test_a_compare_tooltip_writes_the_value_as_the_page_does_with_no_negative_zero(client, world):
+    # d3's format wrote a small negative value rounded to zero as "−0.0" (issue 19, item 12).
+    stored = IndicatorValue.objects.filter(
+        indicator__code="water_nrw", unit__code="RS-70670", basis=Basis.ALL, value__isnull=False
+    ).first()
+    IndicatorValue.objects.filter(pk=stored.pk).update(value=-0.0004)
+    response = client.get("/en/compare/?units=RS-70670,RS-70343&set=water_core&group=rasina")
+    spec = next(row.spec for row in response.context["rows"] if row.indicator.code == "water_nrw")
+    tooltip = spec["encoding"]["tooltip"]
+    assert {"field": "value_text", "type": "nominal", "title": tooltip[-1]["title"]} == tooltip[-1]
+    texts = {p["value_text"] for p in spec["data"]["values"] if p["unit"] == world.unit("RS-70670").label}
+    decimals = stored.indicator.decimals
+    assert format_number(0, decimals, "en") in texts and not any(t.startswith(("-", "−")) for t in texts)
