@@ -194,6 +194,10 @@ def test_the_pdf_downloads_with_the_unit_name_and_the_value(client, world):
     indicator = world.chosen[0]
     stored = read.value(indicator, world.kru, world.period, public=False).value
     assert "Kruševac" in text and "Services in 2024" in text
+    # A draft says so on its cover; once published it does not.
+    assert "Draft : not published yet." in text  # text boxes joined by spaces
+    report.published_at = report.updated_at
+    assert "Draft" not in text_of(pdf.document(report, public=False))
     assert numbers.format_number(stored, indicator.decimals, "en") in text
     html = pdf.html(report, public=False)
     assert html.count('src="data:image/png;base64,') == 2
