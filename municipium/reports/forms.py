@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from municipium.audit.models import record
 from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Indicator
+from municipium.lib import numbers
 from municipium.observations.models import Period
 from municipium.places.models import Group, Membership
 
@@ -41,6 +42,7 @@ class ReportForm(forms.ModelForm):
             pk__in=Membership.objects.filter(unit=unit).values("group_id")
         ).order_by("kind", "code")
         self.fields["group"].label_from_instance = lambda group: group.label
+        self.fields["period"].label_from_instance = lambda period: numbers.localise_digits(period.code)
         self.fields["period"].empty_label = None
         self.fields["group"].empty_label = None
         self.fields["language"].choices = [

@@ -1,6 +1,8 @@
 """The data-entry page: choosing a form, saving and submitting through the one write path,
 inline validation, access, and refusing to overwrite what someone else changed."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -320,3 +322,11 @@ def test_officers_and_outsiders_cannot_approve_from_the_entry_page(client, water
     assert client.get(url()).status_code == 404
     assert client.post(url(name="entry-approve")).status_code == 404
     assert set(Observation.objects.filter(period__code="2024").values_list("status", flat=True)) == {Status.SUBMITTED}
+
+
+def test_the_persian_entry_page_title_has_persian_digits_and_no_middle_dot(client, officer):
+    """A middle dot beside Persian digits reads as a zero (issue 19, item 4)."""
+    client.force_login(officer)
+    page = client.get(url(language="fa")).content.decode()
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "۲۰۲۴" in title and "2024" not in title and "·" not in title and "، " in title

@@ -363,3 +363,9 @@ def test_reports_made_before_drafts_existed_stay_published(world):
     migration.published_as_before(apps, None)
     report.refresh_from_db()
     assert report.published_at == report.updated_at
+
+
+def test_the_persian_report_form_lists_the_periods_in_persian_digits(client, world):
+    client.force_login(person("officer", "officer", world.kru))
+    page = client.get(f"/fa/reports/{UNIT}/").content.decode()
+    assert re.search(r'<option value="\d+"[^>]*>۲۰۲۴</option>', page) and ">2024</option>" not in page
