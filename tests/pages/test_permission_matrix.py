@@ -18,6 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from municipium.accounts.models import Role
 from municipium.benchmarks.models import Basis, IndicatorValue
@@ -178,6 +179,9 @@ def _setting() -> dict:
             period=period,
             group=Group.objects.get(code=GROUP_OF[name]),
             language="en",
+            # Published: the table is about who reads a published report; a draft is the
+            # unit's people's alone (tests/pages/test_report.py).
+            published_at=timezone.now(),
         )
         ReportIndicator.objects.create(report=report, indicator=indicator)
         targets[name] = Target(unit, GROUP_OF[name], observation.pk, report.pk, _formatted(value, indicator.decimals))
