@@ -276,3 +276,12 @@ def test_a_compare_tooltip_writes_the_value_as_the_page_does_with_no_negative_ze
     texts = {p["value_text"] for p in spec["data"]["values"] if p["unit"] == world.unit("RS-70670").label}
     decimals = stored.indicator.decimals
     assert format_number(0, decimals, "en") in texts and not any(t.startswith(("-", "−")) for t in texts)
+
+
+def test_persian_pages_separate_their_parts_without_a_middle_dot(client, world):
+    """A middle dot beside Persian digits reads as a zero (issue 19, item 4): the profile,
+    the indicator page and the start page use the Persian comma; English keeps the dot."""
+    for path in (f"/units/{KRUSEVAC}/", "/indicators/water_nrw/?group=rasina", "/"):
+        assert "·" not in text_of(client.get(f"/fa{path}").content.decode()), path
+    assert "·" in text_of(client.get(f"/en/units/{KRUSEVAC}/").content.decode())
+    assert "، " in text_of(client.get(f"/fa/units/{KRUSEVAC}/").content.decode())
