@@ -623,3 +623,14 @@ def test_a_bound_is_told_in_the_readers_language():
     assert message != str(error("lag(x, 1000)")) and "100" in message
     with translation.override("fa"):
         assert "۱۰۰" in str(error("lag(x, 1000)"))
+
+
+def test_a_subnormal_divisor_counts_as_zero_in_both_evaluations():
+    # Hypothesis found `a / 5e-324` giving 0 for a = 0 in the scalar evaluation and NaN
+    # (missing) in Polars, which divides by a constant as a product with its reciprocal (inf).
+    formula = parse("a / 5e-324")
+    frame = pl.DataFrame({"a": [0.0, 1.0, -3.0]})
+    computed = frame.with_columns(r=formula.to_polars(lambda _ref: "a"))["r"].to_list()
+    assert computed == [None, None, None]
+    assert [formula.evaluate(lambda _ref, _lag, v=v: v) for v in (0.0, 1.0, -3.0)] == [None, None, None]
+    assert parse("a / 1e-300").evaluate(lambda _ref, _lag: 0.0) == 0.0  # a tiny normal divisor still divides

@@ -6,7 +6,10 @@ Rules both follow ("missing is explicit", DESIGN principle 2):
 
 - a missing input gives a missing result, except inside coalesce(), whose job it is;
 - division by zero, and any result that is not finite (overflow to inf, NaN), is missing:
-  a blank is never 0 and never inf;
+  a blank is never 0 and never inf; a denominator below the smallest normal float
+  (a subnormal such as 5e-324) counts as zero, since Polars divides by a constant as a
+  multiplication by its reciprocal, which is inf for a subnormal (0 ÷ 5e-324 would be
+  NaN there and 0 here);
 - comparisons give 1.0 or 0.0, and missing if either side is missing;
 - `and`, `or`, `not` read any non-zero number as true and give 1.0 or 0.0; with a missing
   side the result is missing, even where logic could decide (`0 and missing`), because
@@ -29,6 +32,9 @@ from collections.abc import Callable
 import polars as pl
 
 from .ast import Binary, Call, Lag, Node, Number, Ref, Round, Unary, Variable, walk_variables
+
+# Below this a denominator counts as zero (see the module's rules).
+SMALLEST_DIVISOR = 2.2250738585072014e-308  # sys.float_info.min, the smallest normal float
 
 Lookup = Callable[[Ref, int], float | None]
 
@@ -79,7 +85,7 @@ def evaluate(node: Node, lookup: Lookup, lag: int = 0) -> float | None:
                 case "*":
                     return _finite(a * b)
                 case "/":
-                    return None if b == 0 else _finite(a / b)
+                    return None if abs(b) < SMALLEST_DIVISOR else _finite(a / b)
                 case "<":
                     return float(a < b)
                 case "<=":
@@ -203,7 +209,8 @@ def to_polars(node: Node, column: Callable[[Ref], str], over: str) -> pl.Expr:
                 if op == "/":
                     # x ÷ 0 is ±inf and 0 ÷ 0 NaN, cleaned later; but x ÷ inf is 0, which
                     # would pass for a value, so the denominator is cleaned now.
-                    return a / finite(compile(right, lag)), False
+                    divisor = finite(compile(right, lag))
+                    return a / pl.when(divisor.abs() >= SMALLEST_DIVISOR).then(divisor), False
                 b, _ = compile(right, lag)
                 return (a + b if op == "+" else a - b if op == "-" else a * b), False
             case Binary(op=op, left=left, right=right):
