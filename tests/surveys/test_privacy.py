@@ -102,13 +102,17 @@ def test_other_addresses_stay_readable_in_the_log():
 def test_djangos_log_of_a_used_or_unknown_link_has_no_token(client):
     stream = io.StringIO()
     handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, ScrubTokens) for f in h.filters))
-    previous = handler.setStream(stream)
+    # Swap the stream without setStream(): that flushes the old one, which an earlier test
+    # on the same worker may have left closed (pytest's captured stderr), and then fails.
+    with handler.lock:
+        previous, handler.stream = handler.stream, stream
     try:
         with override("en"):
             url = reverse("survey-respond", args=[TOKEN])
         assert client.get(url).status_code == 404
     finally:
-        handler.setStream(previous)
+        with handler.lock:
+            handler.stream = previous
     assert "Not Found" in stream.getvalue() and TOKEN not in stream.getvalue()
 
 
