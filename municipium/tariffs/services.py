@@ -28,7 +28,7 @@ from municipium.lib.tariffs import TariffError
 from municipium.lib.texts import in_every_language
 from municipium.observations.models import ImportBatch, Period, Status, Via
 from municipium.observations.services import Row, write_observations
-from municipium.places.models import Group, Membership
+from municipium.places.models import Group
 
 from .models import COST_CATEGORIES, CustomerClass, Scenario, Study
 
@@ -67,16 +67,16 @@ def blocks_of(study: Study) -> list[lib.Block]:
     return [lib.Block(None if upper is None else float(upper), float(price)) for upper, price in study.blocks]
 
 
-def structure_of(study: Study, factor: float = 1.0) -> lib.Structure:
-    """The households' tariff, every price times `factor` (a scenario's year)."""
+def structure_of(study: Study) -> lib.Structure:
+    """The households' tariff today (a scenario's years scale the bill, not the prices)."""
     return lib.Structure(
-        fixed=study.fixed * factor,
-        per_person=study.per_person * factor,
-        per_m2=study.per_m2 * factor,
-        per_bin_litre=study.per_bin_litre * factor,
-        per_kg=study.per_kg * factor,
-        per_m3=study.per_m3 * factor,
-        blocks=[lib.Block(b.upper, b.price * factor) for b in blocks_of(study)],
+        fixed=study.fixed,
+        per_person=study.per_person,
+        per_m2=study.per_m2,
+        per_bin_litre=study.per_bin_litre,
+        per_kg=study.per_kg,
+        per_m3=study.per_m3,
+        blocks=blocks_of(study),
     )
 
 
@@ -310,13 +310,18 @@ def save_class(actor, customer_class: CustomerClass) -> CustomerClass:
     others = CustomerClass.objects.filter(study=c.study, name=c.name).exclude(pk=c.pk)
     if others.exists():
         raise StudyError(_("The study has a class of this name already."), "name")
-    before = snapshot(CustomerClass.objects.get(pk=c.pk)) if c.pk else None
+    return _save_in_study(actor, c, c.study.classes)
+
+
+def _save_in_study(actor, instance, siblings):
+    """Save a class or scenario of a study in one audited transaction; a new one goes last."""
+    before = snapshot(type(instance).objects.get(pk=instance.pk)) if instance.pk else None
     with transaction.atomic():
-        if not c.pk:
-            c.order = c.study.classes.count()
-        c.save()
-        _audit("update" if before else "create", c, actor, before)
-    return c
+        if not instance.pk:
+            instance.order = siblings.count()
+        instance.save()
+        _audit("update" if before else "create", instance, actor, before)
+    return instance
 
 
 def delete_class(actor, customer_class: CustomerClass) -> None:
@@ -365,13 +370,7 @@ def save_scenario(actor, scenario: Scenario) -> Scenario:
     check_scenario(scenario)
     if Scenario.objects.filter(study=scenario.study, name=scenario.name).exclude(pk=scenario.pk).exists():
         raise StudyError(_("The study has a scenario of this name already."), "name")
-    before = snapshot(Scenario.objects.get(pk=scenario.pk)) if scenario.pk else None
-    with transaction.atomic():
-        if not scenario.pk:
-            scenario.order = scenario.study.scenarios.count()
-        scenario.save()
-        _audit("update" if before else "create", scenario, actor, before)
-    return scenario
+    return _save_in_study(actor, scenario, scenario.study.scenarios)
 
 
 def delete_scenario(actor, scenario: Scenario) -> None:
@@ -637,10 +636,6 @@ def _ordinal(year: int) -> int:
         return found
     last = Period.objects.order_by("-ordinal").values_list("ordinal", flat=True).first()
     return last if last is not None else 0
-
-
-def member_groups(study: Study):
-    return Group.objects.filter(pk__in=Membership.objects.filter(unit=study.unit).values("group_id"))
 
 
 # -- adoption: a what-if becomes observations ------------------------------------------------

@@ -62,9 +62,6 @@ def study_edit(request, code=None):
 def _field_of(form, error: StudyError) -> StudyError:
     """The form field a service's refusal is about (the typed texts are parsed fields)."""
     aliases = {"past_inflation": "past_inflation_text", "blocks": "blocks_text", "incomes": "incomes_text"}
-    for prefix in ("cost_",):
-        if error.field.startswith(prefix):
-            return error
     if error.field in aliases:
         return StudyError(error.message, aliases[error.field])
     return error
