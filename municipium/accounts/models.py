@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from municipium.lib.numbers import separator
+
 # A scoped role names exactly one unit or one group; an administrator none.
 SCOPE_RULE = Q(kind="admin", unit__isnull=True, group__isnull=True) | (
     ~Q(kind="admin") & (Q(unit__isnull=False, group__isnull=True) | Q(unit__isnull=True, group__isnull=False))
@@ -48,7 +50,7 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         scope = self.unit or self.group or ""
-        return f"{self.user} · {self.get_kind_display()} {scope}".strip()
+        return f"{self.user}{separator()}{self.get_kind_display()} {scope}".strip()
 
 
 class LoginAttempt(models.Model):
@@ -103,7 +105,7 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         scope = self.unit or self.group or ""
-        return f"{self.email} · {self.get_kind_display()} {scope}".strip()
+        return f"{self.email}{separator()}{self.get_kind_display()} {scope}".strip()
 
     def state(self, now=None) -> str:
         from django.utils import timezone

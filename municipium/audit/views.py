@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
 from municipium.accounts.models import Role
-from municipium.lib.numbers import format_number, localise_digits
+from municipium.lib.numbers import format_number, localise_digits, separator
 from municipium.lib.texts import pick
 from municipium.observations import workflow
 from municipium.observations.models import Observation, Revision, Via
@@ -98,7 +98,8 @@ FIGURES_SHOWN = 10  # per event; the rest are counted
 
 def _figures(batch_ids: set[int]) -> dict[int, list[str]]:
     """For each batch, its figures in words: "unit · variable · period: old → new" (a new
-    figure has no old value), the first FIGURES_SHOWN of them and a count of the rest."""
+    figure has no old value; the parts kept apart by numbers.separator, the Persian comma in
+    Persian), the first FIGURES_SHOWN of them and a count of the rest."""
     if not batch_ids:
         return {}
     found: dict[int, list] = {}
@@ -127,7 +128,7 @@ def _figures(batch_ids: set[int]) -> dict[int, list[str]]:
         for revision in shown:
             o = revision.observation
             old = before.get((revision.observation_id, revision.version - 1))
-            where = " · ".join(
+            where = separator().join(
                 (
                     pick(o.unit.name).text or o.unit.code,
                     pick(o.variable.name).text or o.variable.code,

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from municipium.accounts import access
 from municipium.catalog.models import Indicator, ServiceArea
+from municipium.lib.numbers import separator
 from municipium.lib.texts import pick
 from municipium.meetings.forms import put_error  # noqa: F401 - the one way a service's refusal reaches a form
 from municipium.places.models import Group, Unit
@@ -61,7 +62,7 @@ class AgreementForm(forms.ModelForm):
         self.fields["service_areas"].queryset = ServiceArea.objects.order_by("code")
         self.fields["service_areas"].label_from_instance = lambda a: pick(a.name).text or a.code
         self.fields["indicators"].queryset = Indicator.objects.order_by("code")
-        self.fields["indicators"].label_from_instance = lambda i: f"{i.code} · {i.label}"
+        self.fields["indicators"].label_from_instance = lambda i: f"{i.code}{separator()}{i.label}"
         if self.instance.pk:
             self.fields["code"].disabled = True
 
@@ -75,7 +76,7 @@ class PartyForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = Unit.objects.order_by("code")
-        self.fields["unit"].label_from_instance = lambda u: f"{u.code} · {u.label}"
+        self.fields["unit"].label_from_instance = lambda u: f"{u.code}{separator()}{u.label}"
 
 
 class ObligationForm(forms.ModelForm):

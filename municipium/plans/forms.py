@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from municipium.accounts import access
 from municipium.catalog.models import Indicator
+from municipium.lib.numbers import separator
 from municipium.meetings.forms import put_error  # noqa: F401 - the one way a service's refusal reaches a form
 from municipium.meetings.models import Body
 from municipium.places.models import Group
@@ -99,7 +100,7 @@ class TargetForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["indicator"].queryset = Indicator.objects.order_by("code")
-        self.fields["indicator"].label_from_instance = lambda i: f"{i.code} · {i.label}"
+        self.fields["indicator"].label_from_instance = lambda i: f"{i.code}{separator()}{i.label}"
         self.fields["baseline_year"].required = False  # a missing year is the service's located refusal
         if self.instance.pk:
             self.fields["milestone_text"].initial = "; ".join(

@@ -36,7 +36,10 @@
         onEachFeature: function (feature, shape) {
           var p = feature.properties;
           var tip = document.createElement("span");
-          tip.textContent = p.label + " · " + p.area_text + " · " + p.suitability_text + " · " + p.haul_text;
+          // The page gives the mark between the parts (the Persian comma in Persian: a middle dot
+          // there reads as a zero).
+          var sep = el.dataset.separator || " · ";
+          tip.textContent = [p.label, p.area_text, p.suitability_text, p.haul_text].join(sep);
           shape.bindTooltip(tip, { sticky: true });
         }
       }).addTo(map);

@@ -13,6 +13,7 @@ from municipium.cooperation import services, sharing
 from municipium.cooperation.models import InventoryLine, Zone
 from municipium.cooperation.services import CooperationError
 from municipium.lib import zones as geo
+from tests import factories as f
 
 from .world import build
 
@@ -161,3 +162,38 @@ def test_the_inventory_page_is_for_the_cooperation_and_officers_enter_their_own_
     assert list(InventoryLine.objects.values_list("unit__code", flat=True)) == ["RS-70343"]
     csv = officer.get(url + "?format=csv").content.decode("utf-8-sig")
     assert "GIS of the network" in csv
+
+
+def test_persian_cooperation_pages_separate_their_parts_without_a_middle_dot():
+    """An agreement with a zone, the shared plant with its cost split and decision package,
+    the inventory and the agreement's form (its indicators and parties listed by code and
+    name): no middle dot in Persian (read there as a zero), the Persian comma instead;
+    English keeps the dot."""
+    from tests.marks import middle_dots
+
+    w = build()
+    f.indicator("water_nrw", "water_nrw")
+    w.units["RS-70343"].boundary = WEST
+    w.units["RS-70343"].save()
+    outline = {"type": "Polygon", "coordinates": [[[20.95, 43.54], [20.99, 43.54], [20.99, 43.56], [20.95, 43.54]]]}
+    services.save_zone(
+        w.coordinator, Zone(agreement=w.agreement, source="Ćelije", level="II"), geojson=outline, distance=500
+    )
+    w.plant.agreement = w.agreement
+    w.plant.save()
+    services.import_inventory(w.coordinator, w.group, INVENTORY.encode(), "inventory.csv")
+    agreement = f"/cooperation/agreements/{w.agreement.code}/"
+    facility = f"/cooperation/facilities/{w.plant.code}/"
+    for path in (
+        agreement,
+        f"{agreement}edit/",
+        facility,
+        f"{facility}package/",
+        f"/cooperation/groups/{w.group.code}/inventory/",
+    ):
+        response = _client(w.coordinator).get(f"/fa{path}")
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert not middle_dots(page), (path, middle_dots(page))
+        assert "، " in page, path
+    assert middle_dots(_client(w.coordinator).get(f"/en{facility}").content.decode())

@@ -303,3 +303,36 @@ def test_overdue_decisions_on_the_owners_start_page_and_in_the_daily_job(mailout
     assert main(["daily", "--today", "2018-04-03"]) == 0  # once only
     [message] = [m for m in mailoutbox if decision.number in m.subject]
     assert message.to == ["jan@example.org"] and decision.text in message.body
+
+
+def test_persian_meeting_pages_separate_their_parts_without_a_middle_dot():
+    """Body, meeting, decisions register, consultation with its moderation and report, and
+    the start page's decisions one owns: no middle dot in Persian (read there as a zero),
+    the Persian comma instead; English keeps the dot."""
+    from tests.marks import middle_dots
+
+    w = build()
+    _held_with_decision(w)
+    Meeting.objects.filter(pk=w.meeting.pk).update(place="City hall", next_place="Bydgoszcz")
+    services.publish_minutes(w.secretary, w.meeting)
+    c = consultation(w.kutno, body=w.body)
+    comment = services.submit_comment(c, name="Ewa", text="Please keep the social tariff.", ip=None)
+    Comment.objects.filter(pk=comment.pk).update(state="published", theme="social tariff")
+    Consultation.objects.filter(pk=c.pk).update(council_number="XII/123/2023", council_date=dt.date(2023, 5, 1))
+    body = f"/meetings/bodies/{w.body.code}/"
+    pages = {
+        body: _client(w.member),
+        f"{body}meetings/{w.meeting.pk}/": _client(w.member),
+        f"{body}decisions/": _client(w.member),
+        f"/meetings/consultations/{c.code}/": _client(),
+        f"/meetings/consultations/{c.code}/manage/": _client(w.secretary),
+        f"/meetings/consultations/{c.code}/report/": _client(),
+        "/": _client(w.member),
+    }
+    for path, client in pages.items():
+        response = client.get(f"/fa{path}")
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert not middle_dots(page), (path, middle_dots(page))
+        assert "، " in page, path
+    assert middle_dots(_client(w.member).get(f"/en{body}").content.decode())

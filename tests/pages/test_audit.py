@@ -279,3 +279,6 @@ def test_the_trail_reads_in_words_which_figure_old_to_new_who_when_and_why(clien
     assert "Alpha · water_produced · 2024: 1,000 → 1,200" in page
     assert "name: Alpha → Alpha town" in page and "population" not in page  # unchanged fields left out
     assert "renamed by the council" in page
+    # Persian separates the parts with the Persian comma: a middle dot there reads as a zero.
+    persian = client.get(reverse("audit").replace("/en/", "/fa/", 1)).content.decode()
+    assert "Alpha، water_produced، ۲۰۲۴: ۱٬۰۰۰ → ۱٬۲۰۰" in persian and "·" not in persian

@@ -36,3 +36,15 @@ def test_a_shared_link_to_a_unit_that_is_not_there_is_not_found_in_the_readers_l
 def test_a_persian_not_found_page_is_right_to_left(client):
     html = client.get("/fa/no-such-page/").content.decode()
     assert 'dir="rtl"' in html
+
+
+def test_the_error_page_titles_itself_without_a_middle_dot_in_persian(rf):
+    """The page a crash shows (rendered without a request context) separates its title from
+    'Municipium' as every page does: the Persian comma in Persian, not a dot read as a zero."""
+    from django.utils import translation
+    from django.views.defaults import server_error
+
+    with translation.override("fa"):
+        html = server_error(rf.get("/fa/")).content.decode()
+    assert "، Municipium</title>" in html and "·" not in html
+    assert "· Municipium</title>" in server_error(rf.get("/en/")).content.decode()

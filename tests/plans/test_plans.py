@@ -251,3 +251,22 @@ def test_a_meeting_agenda_can_link_a_plan_item_the_reader_may_see():
     assert f"plans.item:{w.measure.pk}" in options
     found = links.resolve(f"plans.item:{w.measure.pk}", w.body)
     assert found == w.measure
+
+
+def test_persian_plan_pages_separate_their_parts_without_a_middle_dot():
+    """The plan with its tree (responsible and drafting body, the editor's links), the
+    monitoring report, the versions and the target form's indicator list: no middle dot in
+    Persian (read there as a zero), the Persian comma instead; English keeps the dot."""
+    from tests.marks import middle_dots
+
+    w = build()
+    Item.objects.filter(pk=w.goal.pk).update(responsible="Utilities department")
+    services.adopt(w.coordinator, w.plan, number="T-1", date=dt.date(2021, 3, 1))
+    plan = f"/plans/{w.plan.code}/"
+    for path in (plan, f"{plan}report/", f"{plan}versions/", f"{plan}items/{w.measure.pk}/targets/new/"):
+        response = _client(w.coordinator).get(f"/fa{path}")
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert not middle_dots(page), (path, middle_dots(page))
+        assert "، " in page, path
+    assert middle_dots(_client(w.coordinator).get(f"/en{plan}").content.decode())

@@ -132,3 +132,24 @@ def test_the_projects_criteria_set_is_editable_and_versioned(world):
     criteria_set.refresh_from_db()
     assert criteria_set.version == version + 1
     assert _client(world.viewer).post(url, data).status_code in (403, 404)
+
+
+def test_persian_siting_pages_separate_their_parts_without_a_middle_dot(world):
+    """The project, the AHP page with an expert's judgements and the run with its map's
+    labels: no middle dot in Persian (read there as a zero), the Persian comma instead; the
+    AHP matrix marks the cells it does not ask for with a dash and writes its diagonal's
+    one in Persian; English keeps the dot."""
+    from tests.marks import middle_dots
+
+    code = world.project.code
+    for path in (f"/siting/{code}/", f"/siting/{code}/ahp/", f"/siting/{code}/runs/{world.run.number}/"):
+        response = _client(world.coordinator).get(f"/fa{path}")
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert not middle_dots(page), (path, middle_dots(page))
+        assert "، " in page, path
+    run = _client(world.coordinator).get(f"/fa/siting/{code}/runs/{world.run.number}/").content.decode()
+    assert 'data-separator="، "' in run  # the map's tooltips join a site's figures with it
+    ahp = _client(world.coordinator).get(f"/fa/siting/{code}/ahp/").content.decode()
+    assert ">۱</td>" in ahp and ">1</td>" not in ahp
+    assert middle_dots(_client(world.coordinator).get(f"/en/siting/{code}/").content.decode())

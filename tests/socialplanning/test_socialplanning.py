@@ -641,3 +641,34 @@ def test_a_target_group_may_be_an_age_band_and_a_sex_projected_by_sex(world):
     services.save_round(
         world.coordinator, _round(world, "paz-births", table, projection="cohort", assumptions=with_births)
     )
+
+
+def test_persian_planning_pages_separate_their_parts_without_a_middle_dot(world):
+    """The rounds, a round with a shared service, a proposal in consultation, the service
+    types and norms, the supply, the accessibility map and the norms table's form: no middle
+    dot in Persian (read there as a zero), the Persian comma instead; English keeps the dot."""
+    from tests.marks import middle_dots
+
+    alpha, beta = world.units["BG-T01"], world.units["BG-T02"]
+    services.add_shared(world.coordinator, world.round, world.day_care, alpha, 20, [beta])
+    proposal = services.proposal_for(world.alpha_officer, world.round, alpha)
+    services.save_line(
+        world.alpha_officer, ProposalLine(proposal=proposal, service_type=world.day_care, places=15, funding="state")
+    )
+    services.open_consultation(world.alpha_officer, proposal, dt.date(2023, 2, 6))
+    round_ = f"/social/rounds/{world.round.code}/"
+    for path in (
+        "/social/",
+        round_,
+        f"{round_}BG-T01/",
+        f"{round_}accessibility/",
+        "/social/types/",
+        "/social/supply/BG-T01/",
+        f"/social/norms/{world.table.pk}/",
+    ):
+        response = _client(world.coordinator).get(f"/fa{path}")
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert not middle_dots(page), (path, middle_dots(page))
+        assert "، " in page, path
+    assert middle_dots(_client(world.coordinator).get(f"/en{round_}").content.decode())

@@ -442,3 +442,28 @@ def test_bad_class_figures_and_an_unreachable_target_are_said_on_the_pages(world
     page = client.get(response["Location"]).content.decode()
     assert "No path under the cap reaches" in page
     assert 'class="btn btn-success adopt"' not in page  # what is not reached cannot be adopted
+
+
+def test_persian_tariff_pages_separate_their_parts_without_a_middle_dot(world, client):
+    """The study, a scenario, the decision package and the class and scenario forms: no
+    middle dot in Persian (read there as a zero), the Persian comma instead; English keeps
+    the dot."""
+    from tests.marks import middle_dots
+
+    client.force_login(person("tariff-admin", Role.Kind.ADMIN))
+    study = _krusevac()
+    scenario = study.scenarios.get(name="Full cost recovery by 2028")
+    base = f"/tariffs/{study.code}/"
+    for path in (
+        base,
+        f"{base}scenarios/{scenario.pk}/",
+        f"{base}package/",
+        f"{base}classes/new/",
+        f"{base}scenarios/new/",
+    ):
+        response = client.get(f"/fa{path}")
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert not middle_dots(page), (path, middle_dots(page))
+        assert "، " in page, path
+    assert middle_dots(client.get(f"/en{base}").content.decode())
