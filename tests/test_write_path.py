@@ -88,3 +88,25 @@ def test_period_codes_are_read_in_the_forms_people_write_them():
     assert parse_period("2024-02")[4].isoformat() == "2024-02-29"
     with pytest.raises(PeriodCodeError, match="'24/25' is not a period"):
         parse_period("24/25")
+
+
+@pytest.mark.parametrize("missing", ["unit", "variable", "period"])
+def test_a_row_naming_a_unit_variable_or_period_that_does_not_exist_is_refused_whole(keys, missing):
+    # The observation table has no foreign-key constraints (PostgreSQL checked them row by
+    # row); the write path checks each distinct reference once instead.
+    from django.db import IntegrityError, transaction
+
+    variable, units, period = keys
+    write_observations([Row(units[0].pk, variable.pk, period.pk, value=5.0)], batch=batch())
+    before = list(Observation.objects.values_list("unit", "value", "version")), Revision.objects.count()
+    ghost = {"unit": Unit, "variable": Variable, "period": Period}[missing].objects.order_by("-pk").first().pk + 1
+    ids = {"unit": units[1].pk, "variable": variable.pk, "period": period.pk} | {missing: ghost}
+    with pytest.raises(IntegrityError, match=f"{missing}_id"), transaction.atomic():
+        write_observations(
+            [
+                Row(units[0].pk, variable.pk, period.pk, value=6.0),
+                Row(ids["unit"], ids["variable"], ids["period"], value=1.0),
+            ],
+            batch=batch(),
+        )
+    assert (list(Observation.objects.values_list("unit", "value", "version")), Revision.objects.count()) == before

@@ -79,12 +79,29 @@ def stage(name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence]
     Python loop per row. The table lives until the end of the transaction on PostgreSQL and
     until `drop_stage` on SQLite (whose DDL is transactional, so a rollback removes it too).
     """
+    create_stage(name, like, columns)
+    return append_rows(name, columns, rows)
+
+
+def create_stage(name: str, like: str, columns: Sequence[str], extra: Sequence[tuple[str, str]] = ()) -> None:
+    """An empty temporary table `name` with `like`'s `columns` and `extra` (name, SQL type)
+    columns of its own (the importer's source row numbers), for `append_rows` and
+    `append_frame` to fill."""
+    cols = ", ".join(quote(c) for c in columns)
+    more = "".join(f", CAST(NULL AS {kind}) AS {quote(column)}" for column, kind in extra)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {quote(name)}{suffix} AS SELECT {cols}{more} FROM {quote(like)} WHERE 1 = 0"
+        )
+
+
+def append_rows(name: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Add rows (tuples in `columns` order) to a stage; return how many."""
     cols = ", ".join(quote(c) for c in columns)
     sent = 0
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-        suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
-        cursor.execute(f"CREATE TEMPORARY TABLE {quote(name)}{suffix} AS SELECT {cols} FROM {quote(like)} WHERE 1 = 0")
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {quote(name)} ({cols}) FROM STDIN") as copy:
                 for row in rows:
@@ -96,6 +113,23 @@ def stage(name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence]
                 cursor.executemany(f"INSERT INTO {quote(name)} ({cols}) VALUES ({marks})", chunk)
                 sent += len(chunk)
     return sent
+
+
+def append_frame(name: str, frame) -> int:
+    """Add a Polars frame's rows to a stage (its column names are the stage's); return how
+    many. PostgreSQL gets the frame as CSV written by Polars in one COPY, ten times faster
+    than a Python call per row; strings are quoted, so only an unquoted \\N is NULL."""
+    columns = frame.columns
+    if frame.height == 0:
+        return 0
+    if connection.vendor != "postgresql":
+        return append_rows(name, columns, frame.iter_rows())
+    cols = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(f"COPY {quote(name)} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+            for piece in frame.iter_slices(100_000):
+                copy.write(piece.write_csv(include_header=False, null_value="\\N", quote_style="non_numeric"))
+    return frame.height
 
 
 def drop_stage(name: str) -> None:

@@ -163,6 +163,37 @@ def write_observations(
     re-importing the same file is harmless. When a key occurs twice, the last row wins. The
     caller has validated the rows already; the table's constraints are the last guard.
     """
+    with transaction.atomic():
+        # Python's dict keeps the last row per key, in one pass at C speed for tuples.
+        latest = {tuple(row[:4]): row for row in rows}
+        open_stage()
+        staged = bulk.append_rows(STAGE, COLUMNS, latest.values())
+        del latest
+        return write_staged(
+            staged, batch=batch, actor=actor, via=via, note=note, new_only=new_only, keep_blank=keep_blank
+        )
+
+
+def open_stage(extra: tuple[tuple[str, str], ...] = ()) -> None:
+    """The empty temporary table (`STAGE`) that `write_staged` writes from: the observation
+    columns (`COLUMNS`) and `extra` ones of the caller's (the importer's row numbers)."""
+    bulk.create_stage(STAGE, OBS, COLUMNS, extra)
+
+
+def write_staged(
+    staged: int,
+    *,
+    batch: ImportBatch,
+    actor=None,
+    via: str | None = None,
+    note: str = "",
+    new_only: Iterable[tuple] = (),
+    keep_blank: bool = False,
+) -> WriteResult:
+    """`write_observations` for the `staged` rows a caller has put in the stage itself
+    (`open_stage`, `bulk.append_frame`), one key per row: the importer streams a file into it
+    batch by batch, so a file of any size is written in bounded memory. Must run inside the
+    caller's transaction."""
     via = via or batch.via
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)  # the same text on every path under SQLite
@@ -173,11 +204,9 @@ def write_observations(
     with transaction.atomic():
         if batch.pk is None:
             batch.save()
-        # Python's dict keeps the last row per key, in one pass at C speed for tuples.
-        latest = {tuple(row[:4]): row for row in rows}
-        result.rows = bulk.stage(STAGE, OBS, COLUMNS, latest.values())
-        del latest
+        result.rows = staged
         with connection.cursor() as cursor:
+            _check_references(cursor)
             if keep_blank:
                 for column in KEPT_WHEN_BLANK:
                     cursor.execute(
@@ -267,6 +296,35 @@ def write_observations(
             variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)
             transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids))
     return result
+
+
+REFERENCES = tuple(
+    (f"{name}_id", Observation._meta.get_field(name).related_model) for name in ("unit", "variable", "period")
+)
+
+
+def _check_references(cursor) -> None:
+    """The staged rows' units, variables and periods exist, checked once per distinct id
+    rather than by the database row by row (the observation table has no foreign-key
+    constraints: PostgreSQL checked each one per row at commit, half of a million-row
+    import's time). On PostgreSQL the referenced rows are locked against deletion until
+    the transaction ends, as the constraint's own check would; SQLite serialises writers."""
+    q = bulk.quote
+    for column, model in REFERENCES:
+        cursor.execute(f"SELECT DISTINCT {column} FROM {q(STAGE)}")
+        wanted = {row[0] for row in cursor.fetchall()}
+        found = set()
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start : start + 10_000]
+            marks = ", ".join(["%s"] * len(chunk))
+            lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"SELECT id FROM {q(model._meta.db_table)} WHERE id IN ({marks}){lock}", chunk)
+            found.update(row[0] for row in cursor.fetchall())
+        if wanted - found:
+            raise IntegrityError(
+                f"{OBS}.{column} refers to rows that do not exist in {model._meta.db_table}: {sorted(wanted - found)[:10]}"
+            )
 
 
 def _refuse_stored(cursor, new_only: set[tuple], batch_id: int, stamp) -> None:
