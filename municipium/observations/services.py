@@ -313,17 +313,18 @@ def _check_references(cursor) -> None:
     for column, model in REFERENCES:
         cursor.execute(f"SELECT DISTINCT {column} FROM {q(STAGE)}")
         wanted = {row[0] for row in cursor.fetchall()}
-        found = set()
+        found: set[int] = set()
+        table = model._meta.db_table  # type: ignore[union-attr]
         ids = sorted(wanted)
         for start in range(0, len(ids), 10_000):
             chunk = ids[start : start + 10_000]
             marks = ", ".join(["%s"] * len(chunk))
             lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
-            cursor.execute(f"SELECT id FROM {q(model._meta.db_table)} WHERE id IN ({marks}){lock}", chunk)
+            cursor.execute(f"SELECT id FROM {q(table)} WHERE id IN ({marks}){lock}", chunk)
             found.update(row[0] for row in cursor.fetchall())
         if wanted - found:
             raise IntegrityError(
-                f"{OBS}.{column} refers to rows that do not exist in {model._meta.db_table}: {sorted(wanted - found)[:10]}"
+                f"{OBS}.{column} refers to rows that do not exist in {table}: {sorted(wanted - found)[:10]}"
             )
 
 
