@@ -55,3 +55,23 @@ def test_html_links_each_name_and_escapes_everything():
 def test_right_operands_of_equal_strength_keep_their_parentheses():
     assert readable_text(parse("a - (b - c)"), {}) == "a − (b − c)"
     assert readable_text(parse("a / (b * c)"), {}) == "a ÷ (b × c)"
+
+
+def test_numbers_are_written_as_the_readers_language_writes_them():
+    """Issue 19: the readable formula showed "100 ×" in Latin digits on Persian pages. Its
+    constants go through numbers.format_number: Persian digits and decimal mark, a decimal
+    comma where the language writes one (and then a semicolon between a function's
+    arguments, so "0,5" does not run into the comma); as written otherwise (no grouping, the
+    decimals written, an exponent kept)."""
+    nrw = parse("100 * (water_produced - water_billed) / water_produced")
+    with translation.override("fa"):
+        assert readable_text(nrw, NAMES) == "۱۰۰ × (Water produced − Water billed) ÷ Water produced"
+        text = readable_text(parse("min(capex, 0.50) + 1000 - 2e3"), NAMES)
+        assert "(Capital expenditure، ۰٫۵۰)" in text and "+ ۱۰۰۰ −" in text and text.endswith("۲e۳")
+        html = readable_html(nrw, NAMES, href=lambda code: f"#variable-{code}")
+        assert html.startswith("۱۰۰ × (") and not any(d in html.replace("variable-", "") for d in "0123456789")
+        assert readable_text(parse('sum(pop, "65-79", "80+")'), NAMES) == "Population [65-79، 80+]"
+    with translation.override("pl"):
+        assert readable_text(parse("min(capex, 0.5) * 100"), NAMES) == "najmniejsza z (Capital expenditure; 0,5) × 100"
+    with translation.override("en"):
+        assert readable_text(parse("min(capex, 0.5) * 1000"), NAMES) == "smallest of (Capital expenditure, 0.5) × 1000"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from municipium.lib.numbers import format_number, format_share, rounded
+from municipium.lib.numbers import format_number, format_share, item_separator, rounded
 
 
 @pytest.mark.parametrize("language", ["en", "pl", "sr", "bg", "lt", "fa"])
@@ -58,3 +58,10 @@ def test_a_number_rounded_for_a_download_is_the_number_the_page_shows(value, dec
     assert format_number(got, decimals, "en") == format_number(value, decimals, "en")
     assert float(format_number(value, decimals, "en", grouping=False)) == got
     assert str(got) != "-0.0"
+
+
+def test_items_that_may_be_numbers_are_parted_so_a_decimal_comma_does_not_run_into_them():
+    assert item_separator("en") == ", "
+    for language in ("pl", "sr", "bg", "lt"):
+        assert "," in format_number(0.5, 1, language) and item_separator(language) == "; "
+    assert item_separator("fa") == "، "

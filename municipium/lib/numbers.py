@@ -45,6 +45,21 @@ def comma(language: str | None = None) -> str:
     return "، " if _language(language) == "fa" else ", "
 
 
+def item_separator(language: str | None = None) -> str:
+    """The mark between items that may be numbers ("smallest of (a, 0.5)"): where the
+    language writes a decimal comma ("0,5") a comma between items would run into it, so those
+    languages part items with a semicolon ("a; 0,5"); Persian has its own comma (۰٫۵، a)."""
+    return _item_separator(_language(language))
+
+
+@lru_cache(maxsize=16)
+def _item_separator(language: str) -> str:
+    if language == "fa":
+        return "، "
+    decimal = Locale.parse(language).number_symbols.get("latn", {}).get("decimal", ".")
+    return "; " if decimal == "," else ", "
+
+
 @lru_cache(maxsize=16)
 def _locale(language: str) -> Locale:
     # Persian takes its separators and digits from the tables above, the rest from English.

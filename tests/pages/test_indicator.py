@@ -315,6 +315,9 @@ def test_a_persian_page_is_right_to_left_with_persian_digits(client, world):
     html = response.content.decode()
     assert "۲۰۲۳" in html
     assert response.context["specs"]["ranking"]["title"]["anchor"] == "end"
+    # The formula in words writes its numbers in Persian too ("۱۰۰ ×", not "100 ×").
+    formula = str(response.context["definition"]["formula_html"])
+    assert formula.startswith("۱۰۰ × (") and "100" not in formula
 
 
 def test_members_for_the_time_series_are_chosen_with_checkboxes_not_a_ctrl_click_list(client, world):

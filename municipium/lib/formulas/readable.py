@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from municipium.lib.numbers import format_number
+from municipium.lib.numbers import comma, format_number, item_separator, localise_digits
 
 from .ast import (
     _ATOM,
@@ -50,6 +50,16 @@ def _function_words() -> dict[str, str]:
     }
 
 
+def _number(node: Number) -> str:
+    """A constant as the reader's language writes numbers (numbers.format_number: Persian
+    digits and decimal mark, a decimal comma in Polish), as written otherwise: its decimals
+    ("0.50" keeps its zero), no grouping ("1000"), an exponent kept ("1e3": ۱e۳ in Persian)."""
+    text = node.text or repr(node.value)
+    mantissa, mark, exponent = text.partition("e") if "e" in text else text.partition("E")
+    decimals = len(mantissa.partition(".")[2])
+    return format_number(float(mantissa), decimals, grouping=False) + (mark + localise_digits(exponent) if mark else "")
+
+
 def _render(tree: Node, word: Callable[[Variable], str], esc: Callable[[str], str]) -> str:
     """Print the tree; `word(variable)` gives a variable's already escaped text, `esc`
     escapes everything else (identity for plain text)."""
@@ -58,7 +68,7 @@ def _render(tree: Node, word: Callable[[Variable], str], esc: Callable[[str], st
     def text(node: Node) -> str:
         match node:
             case Number():
-                return esc(node.text or repr(node.value))
+                return esc(_number(node))
             case Variable():
                 return word(node)
             case Unary(op="-", operand=operand):
@@ -81,7 +91,7 @@ def _render(tree: Node, word: Callable[[Variable], str], esc: Callable[[str], st
                     + text(otherwise)
                 )
             case Call(function=function, args=args):
-                inner = esc(", ").join(text(arg) for arg in args)
+                inner = esc(item_separator()).join(text(arg) for arg in args)
                 return esc(words.get(function, function) + " (") + inner + esc(")")
             case Round(operand=operand, decimals=decimals):
                 if decimals == 0:
@@ -118,7 +128,7 @@ def _describe(variable: Variable, names: Mapping[str, str], categories: Mapping[
     if ref.summed == ():
         return _("%(name)s, all categories") % {"name": name}
     if ref.summed:
-        return f"{name} [{', '.join(category(c) for c in ref.summed)}]"
+        return f"{name} [{comma().join(category(c) for c in ref.summed)}]"
     return name
 
 
