@@ -1,7 +1,8 @@
 """The compute engine: indicator values and group statistics, derived from observations.
 
-One code path computes everything (DESIGN principle 5): `_compute` turns one indicator's
-observations into values, and `_refresh_indicator` turns those into the rows that are
+One code path computes everything (DESIGN principle 5): `_compute_batch` turns the
+observations of a batch of indicators into their values side by side on one wide frame
+(`_compute` is a batch of one), and `_refresh_indicator` turns those into the rows that are
 stored, writing only the rows that differ from what is stored. A save recomputes only the
 affected slices (`recompute_changed` task → `affected` → `refresh`), a full rebuild runs the
 same code for every indicator and all periods (`recompute_all`), so an incremental result
@@ -49,6 +50,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
@@ -232,17 +234,17 @@ OBS_SELECT = (
 )
 
 
-def _read_observations(spec: Spec, period_ids: list[int], cache: VariableCache | None = None) -> pl.DataFrame:
-    if not spec.variable_ids or not period_ids:
+def _read_observations(variable_ids, period_ids: list[int], cache: VariableCache | None = None) -> pl.DataFrame:
+    if not variable_ids or not period_ids:
         return pl.DataFrame(schema=OBS_SCHEMA)
     if cache is not None:
-        return cache.get(spec.variable_ids).filter(pl.col("period_id").is_in(period_ids))
-    # One query per indicator, served by the (variable, period) index.
+        return cache.get(variable_ids).filter(pl.col("period_id").is_in(period_ids))
+    # One query per computation, served by the (variable, period) index.
     sql = (
-        OBS_SELECT + f"WHERE variable_id IN ({', '.join(['%s'] * len(spec.variable_ids))}) "
+        OBS_SELECT + f"WHERE variable_id IN ({', '.join(['%s'] * len(variable_ids))}) "
         f"AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
     )
-    return frames.read_sql(sql, [Status.PUBLISHED.value, *spec.variable_ids, *period_ids], schema=OBS_SCHEMA)
+    return frames.read_sql(sql, [Status.PUBLISHED.value, *variable_ids, *period_ids], schema=OBS_SCHEMA)
 
 
 class VariableCache:
@@ -281,98 +283,159 @@ class VariableCache:
         return result
 
 
-def _evaluate(spec: Spec, obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str]) -> pl.DataFrame:
-    """Values on the dense (unit × ordinal lo..hi) grid of the units in `obs`."""
+def _grid(obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str], variable_ids: Iterable[int]) -> pl.DataFrame:
+    """The dense (unit × ordinal lo..hi) grid of the units in `obs`, sorted by unit and
+    ordinal, with for each ref of `columns` its value (`r…`, null where it has none) and the
+    strongest missing code among the observations it reads (`mr…`, 0 where none), and for
+    each variable whether the unit reported it (a value or a missing code) in the period
+    (`p<id>`).
+
+    A plain ref reads the total (breakdown ""), a category ref its category; a sum reads
+    its listed categories, or every category, and is the sum of their values, null if none
+    has one. Values are scattered into arrays by grid position instead of pivoted: an
+    observation is unique per (unit, variable, period, breakdown), so a plain or category
+    ref is a lookup, and only sums need grouping."""
+    units = obs["unit_id"].unique().sort()
+    width = hi - lo + 1
+    size = len(units) * width
+    obs = obs.with_columns(
+        (pl.Series(units.search_sorted(obs["unit_id"]), dtype=pl.Int64) * width + (pl.col("ordinal") - lo)).alias(
+            "cell"
+        )
+    )
+    by_variable = obs.partition_by("variable", as_dict=True)
+    nothing = obs.clear()
+    data: dict[str, np.ndarray | pl.Series] = {
+        "unit_id": np.repeat(units.to_numpy(), width),
+        "ordinal": np.tile(np.arange(lo, hi + 1, dtype=np.int64), len(units)),
+    }
+
+    def scatter(rows: pl.DataFrame, name: str) -> None:
+        values = np.full(size, np.nan)
+        reasons = np.zeros(size, dtype=np.int64)
+        cells = rows["cell"].to_numpy()
+        values[cells] = rows["value"].fill_null(np.nan).to_numpy()
+        reasons[cells] = rows["missing_rank"].to_numpy()
+        data[name] = pl.Series(name, values, nan_to_null=True)
+        data["m" + name] = reasons
+
+    for ref, name in columns.items():
+        rows = by_variable.get((ref.name,), nothing)
+        if ref.summed is None:
+            scatter(rows.filter(pl.col("breakdown") == (ref.category or "")), name)
+        else:
+            wanted = pl.col("breakdown").is_in(list(ref.summed)) if ref.summed else pl.col("breakdown") != ""
+            scatter(
+                rows.filter(wanted)
+                .group_by("cell")
+                .agg(
+                    pl.when(pl.col("value").count() > 0).then(pl.col("value").sum()).alias("value"),
+                    pl.col("missing_rank").max(),
+                ),
+                name,
+            )
+    codes = {pk: code for pk, code in obs.select("variable_id", "variable").unique().iter_rows()}
+    for variable_id in variable_ids:
+        reported = np.zeros(size, dtype=bool)
+        code = codes.get(variable_id)
+        if code is not None:
+            reported[by_variable[(code,)]["cell"].to_numpy()] = True
+        data[f"p{variable_id}"] = reported
+    return pl.DataFrame(data)
+
+
+def _evaluate(
+    specs: list[Spec], obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str]
+) -> dict[int, pl.DataFrame]:
+    """Values of each spec on the dense (unit × ordinal lo..hi) grid of the units in `obs`,
+    only the rows where the unit reported one of the spec's variables.
+
+    The specs are computed side by side on one wide frame: one column per input (ref) they
+    read, shared by all that read it, and one per output column of each spec, all in a few
+    Polars passes. A full recompute hands it a batch of indicators; a save's refresh one.
+    The result of a spec does not depend on the others in its batch: the grid's extra
+    units have none of its inputs, so they are not present and are dropped."""
     empty = pl.DataFrame(schema={k: v for k, v in VALUE_SCHEMA.items() if k != "period_id"})
     if obs.is_empty():
-        return empty
+        return {spec.id: empty for spec in specs}
     obs = obs.with_columns(
         pl.col("missing").replace_strict(MISSING_RANK, default=0, return_dtype=pl.Int64).alias("missing_rank")
     )
-    parts = []
-    for ref, name in columns.items():
-        selected = obs.filter(pl.col("variable") == ref.name)
-        if ref.summed is None:
-            selected = selected.filter(pl.col("breakdown") == (ref.category or ""))
-        elif ref.summed:
-            selected = selected.filter(pl.col("breakdown").is_in(list(ref.summed)))
-        else:
-            selected = selected.filter(pl.col("breakdown") != "")
-        parts.append(
-            selected.group_by("unit_id", "ordinal")
-            .agg(
-                pl.when(pl.col("value").count() > 0).then(pl.col("value").sum()).alias("v"),
-                pl.col("missing_rank").max().alias("m"),
-            )
-            .with_columns(pl.lit(name).alias("ref"))
-        )
-    long = pl.concat(parts) if parts else None
-    wide = None if long is None or long.is_empty() else long.pivot(on="ref", index=["unit_id", "ordinal"], values="v")
-    present = obs.select("unit_id", "ordinal").unique().with_columns(pl.lit(True).alias("present"))
-    grid = obs.select(pl.col("unit_id").unique()).join(
-        pl.DataFrame({"ordinal": range(lo, hi + 1)}, schema={"ordinal": pl.Int64}), how="cross"
-    )
-    if wide is not None:
-        grid = grid.join(wide, on=["unit_id", "ordinal"], how="left")
-    grid = grid.join(present, on=["unit_id", "ordinal"], how="left")
-    if long is not None and not long.is_empty():
-        reasons = long.group_by("unit_id", "ordinal").agg(pl.col("m").max().alias("missing_rank"))
-        grid = grid.join(reasons, on=["unit_id", "ordinal"], how="left")
-    else:
-        grid = grid.with_columns(pl.lit(None, dtype=pl.Int64).alias("missing_rank"))
-    missing = [name for name in columns.values() if name not in grid.columns]
-    grid = grid.with_columns([pl.lit(None, dtype=pl.Float64).alias(name) for name in missing])
-    grid = grid.with_columns([pl.col(name).cast(pl.Float64) for name in columns.values()])
-    grid = grid.sort("unit_id", "ordinal")
+    grid = _grid(obs, lo, hi, columns, sorted({v for spec in specs for v in spec.variable_ids}))
 
     column = columns.__getitem__
-    present_expr = pl.col("present").fill_null(False)
+    first, second, third = [], [], []
+    for spec in specs:
+        o = f"o{spec.id}_"
+        # A value only where the unit reported one of the formula's variables (no variables:
+        # nowhere), see the module doc.
+        present = (
+            pl.any_horizontal([pl.col(f"p{v}") for v in spec.variable_ids]) if spec.variable_ids else pl.lit(False)
+        )
+        first.append(present.alias(o + "present"))
+    grid = grid.with_columns(first)
+    for spec in specs:
+        o = f"o{spec.id}_"
+        present = pl.col(o + "present")
 
-    def only_present(expr: pl.Expr) -> pl.Expr:
-        return pl.when(present_expr).then(expr)
+        def only_present(expr: pl.Expr, present=present) -> pl.Expr:
+            return pl.when(present).then(expr)
 
-    value = spec.formula.to_polars(column, over="unit_id")
-    ratio = spec.formula.ratio()
-    exprs = [only_present(value).alias("value")]
-    if ratio:
-        exprs += [
-            only_present(ratio[0].to_polars(column, over="unit_id")).alias("numerator"),
-            only_present(ratio[1].to_polars(column, over="unit_id")).alias("denominator"),
+        ratio = spec.formula.ratio()
+        second += [
+            only_present(spec.formula.to_polars(column, over="unit_id")).alias(o + "value"),
+            only_present(ratio[0].to_polars(column, over="unit_id")).alias(o + "num")
+            if ratio
+            else pl.lit(None, dtype=pl.Float64).alias(o + "num"),
+            only_present(ratio[1].to_polars(column, over="unit_id")).alias(o + "den")
+            if ratio
+            else pl.lit(None, dtype=pl.Float64).alias(o + "den"),
         ]
-    else:
-        exprs += [
-            pl.lit(None, dtype=pl.Float64).alias("numerator"),
-            pl.lit(None, dtype=pl.Float64).alias("denominator"),
+    grid = grid.with_columns(second)
+    for spec in specs:
+        o = f"o{spec.id}_"
+        value = pl.col(o + "value")
+        has_value = value.is_not_null()
+        change, change_pct = stats.change_exprs(o + "value", "unit_id")
+        names = [column(ref) for ref in spec.formula.refs]
+        # A missing value says why (DESIGN principle 2): the strongest reason among its
+        # inputs' missing codes (MISSING_ORDER); else not collected when an input was not
+        # reported; else (every input there, the formula gives nothing: a division by
+        # zero) not applicable.
+        strongest = pl.max_horizontal([pl.col(f"m{n}") for n in names]) if names else pl.lit(None, dtype=pl.Int64)
+        absent = pl.any_horizontal([pl.col(n).is_null() for n in names]) if names else pl.lit(True)
+        reason = (
+            pl.when(strongest > 0)
+            .then(strongest)
+            .when(absent)
+            .then(MISSING_RANK[Missing.NOT_COLLECTED])
+            .otherwise(MISSING_RANK[Missing.NOT_APPLICABLE])
+        )
+        third += [
+            # The parts belong to a value; without one they would pool into group figures.
+            pl.when(has_value).then(pl.col(o + "num")).alias(o + "numerator"),
+            pl.when(has_value).then(pl.col(o + "den")).alias(o + "denominator"),
+            # A change or trend belongs to a value; a missing one has neither.
+            pl.when(has_value).then(change).alias(o + "change"),
+            pl.when(has_value).then(change_pct).alias(o + "change_pct"),
+            pl.when(has_value).then(stats.trend_expr(o + "value", "unit_id")).alias(o + "trend"),
+            pl.when(~has_value)
+            .then(reason.cast(pl.Int64).replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
+            .alias(o + "missing"),
         ]
-    grid = grid.with_columns(exprs).with_columns(
-        # The parts belong to a value; without one they would pool into group figures.
-        [pl.when(pl.col("value").is_not_null()).then(pl.col(c)).alias(c) for c in ("numerator", "denominator")]
-    )
-    change, change_pct = stats.change_exprs("value", "unit_id")
-    grid = grid.with_columns(
-        change.alias("change"),
-        change_pct.alias("change_pct"),
-        stats.trend_expr("value", "unit_id").alias("trend"),
-    )
-    # A missing value says why (DESIGN principle 2): the strongest reason among its inputs'
-    # missing codes (MISSING_ORDER); else not collected when an input was not reported; else
-    # (every input there, the formula gives nothing: a division by zero) not applicable.
-    absent = pl.any_horizontal([pl.col(name).is_null() for name in columns.values()]) if columns else pl.lit(True)
-    reason = (
-        pl.when(pl.col("missing_rank") > 0)
-        .then(pl.col("missing_rank"))
-        .when(absent)
-        .then(MISSING_RANK[Missing.NOT_COLLECTED])
-        .otherwise(MISSING_RANK[Missing.NOT_APPLICABLE])
-    )
-    grid = grid.with_columns(
-        pl.when(pl.col("value").is_null())
-        .then(reason.replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
-        .alias("missing"),
-        # A change or trend belongs to a value; a missing one has neither.
-        *(pl.when(pl.col("value").is_not_null()).then(pl.col(c)).alias(c) for c in ("change", "change_pct", "trend")),
-    )
-    return grid.filter(present_expr).select(empty.columns)
+    grid = grid.with_columns(third)
+    out = {}
+    for spec in specs:
+        o = f"o{spec.id}_"
+        # Selected before filtered: the filter then copies nine columns, not the grid.
+        out[spec.id] = (
+            grid.select(
+                "unit_id", "ordinal", pl.col(o + "present"), *(pl.col(o + c).alias(c) for c in empty.columns[2:])
+            )
+            .filter(pl.col(o + "present"))
+            .drop(o + "present")
+        )
+    return out
 
 
 def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
@@ -391,42 +454,65 @@ def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
 
 
 def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
-    periods = ctx.periods(spec.kind)
+    return _compute_batch(ctx, [spec], ordinals)[spec.id]
+
+
+def _compute_batch(ctx: Context, specs: list[Spec], ordinals: list[int] | None) -> dict[int, Computed]:
+    """Each spec (all of one period kind) over the same periods (None = all): one read of
+    their variables and one wide evaluation (`_evaluate`) shared by all of them."""
+    kinds = {spec.kind for spec in specs}
+    assert len(kinds) <= 1, "one period kind a batch"
+    results: dict[int, Computed] = {spec.id: Computed({}, {}, set()) for spec in specs}
+    if not specs:
+        return results
+    periods = ctx.periods(specs[0].kind)
     if ordinals is None:
         ordinals = periods["ordinal"].to_list()
     ordinals = sorted(set(ordinals))
-    result = Computed({}, {}, set())
-    if not ordinals or spec.formula is None:
-        for basis in BASES:
-            result.values[basis] = pl.DataFrame(schema=VALUE_SCHEMA)
-            result.statistics[basis] = pl.DataFrame(schema=STAT_SCHEMA)
-        return result
-    lo, hi = ordinals[0] - spec.window, ordinals[-1]
+    live = [spec for spec in specs if spec.formula is not None] if ordinals else []
+    for spec in specs:
+        if spec not in live:
+            for basis in BASES:
+                results[spec.id].values[basis] = pl.DataFrame(schema=VALUE_SCHEMA)
+                results[spec.id].statistics[basis] = pl.DataFrame(schema=STAT_SCHEMA)
+    if not live:
+        return results
+    lo, hi = ordinals[0] - max(spec.window for spec in live), ordinals[-1]
     window = periods.filter(pl.col("ordinal").is_between(lo, hi))
-    obs = _read_observations(spec, window["period_id"].to_list(), ctx.cache)
+    variable_ids = sorted({v for spec in live for v in spec.variable_ids})
+    obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache)
     ordinal_of = dict(zip(window["period_id"], window["ordinal"], strict=True))
     obs = obs.with_columns(
         pl.col("period_id").replace_strict(ordinal_of, return_dtype=pl.Int64).alias("ordinal"),
         pl.col("variable_id").replace_strict(ctx.variable_codes, return_dtype=pl.String).alias("variable"),
     )
     # A period's published row is needed if anything its window reads is not published.
-    raw = set(obs.filter(pl.col("published") == 0)["ordinal"].unique().to_list())
-    # Compared against the periods read, never ranged over the window: the window comes
-    # from a formula someone typed (lib/formulas bounds it too).
-    result.unpublished = {p for p in ordinals if any(0 <= p - r <= spec.window for r in raw)}
-
+    raw_by_variable = {
+        v: set(found)
+        for v, found in obs.filter(pl.col("published") == 0)
+        .group_by("variable_id")
+        .agg(pl.col("ordinal").unique())
+        .iter_rows()
+    }
     out = pl.DataFrame({"ordinal": ordinals}, schema={"ordinal": pl.Int64}).join(
         periods.select("ordinal", "period_id"), on="ordinal"
     )
-    members = ctx.members(spec.kind).join(out, on="ordinal")
-    columns = _column_name(spec.formula.refs)
+    members = ctx.members(specs[0].kind).join(out, on="ordinal").drop("period_id")
+    columns = _column_name({ref for spec in live for ref in spec.formula.refs})
+    for spec in live:
+        raw = set().union(*(raw_by_variable.get(v, set()) for v in spec.variable_ids))
+        # Compared against the periods read, never ranged over the window: the window comes
+        # from a formula someone typed (lib/formulas bounds it too).
+        results[spec.id].unpublished = {p for p in ordinals if any(0 <= p - r <= spec.window for r in raw)}
     for basis in BASES:
         source = obs if basis == Basis.ALL else obs.filter(pl.col("published") == 1)
-        values = _evaluate(spec, source, lo, hi, columns).join(out, on="ordinal")
-        statistics = _group(values, members.drop("period_id"))
-        result.values[basis] = values.select(list(VALUE_SCHEMA))
-        result.statistics[basis] = statistics.join(out, on="ordinal").select(list(STAT_SCHEMA))
-    return result
+        evaluated = _evaluate(live, source, lo, hi, columns)
+        for spec in live:
+            values = evaluated[spec.id].join(out, on="ordinal")
+            statistics = _group(values, members)
+            results[spec.id].values[basis] = values.select(list(VALUE_SCHEMA))
+            results[spec.id].statistics[basis] = statistics.join(out, on="ordinal").select(list(STAT_SCHEMA))
+    return results
 
 
 def compute_indicator(
@@ -596,8 +682,16 @@ class RefreshResult:
 
 
 def _refresh_indicator(
-    ctx: Context, spec: Spec, ordinals: list[int] | None, result: RefreshResult, *, digest: str | None = None
+    ctx: Context,
+    spec: Spec,
+    ordinals: list[int] | None,
+    result: RefreshResult,
+    *,
+    digest: str | None = None,
+    computed: Computed | None = None,
 ) -> None:
+    """Store what `spec` computes for `ordinals` (None = all); `computed`, if given, is that
+    computation done already (a full recompute computes a batch of indicators at once)."""
     periods = ctx.periods(spec.kind)
     period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
     if period_ids is not None and not period_ids:
@@ -611,7 +705,8 @@ def _refresh_indicator(
         if spec.error:
             # A formula that cannot be computed has no values; stale ones would mislead.
             result.errors[spec.code] = spec.error
-        computed = _compute(ctx, spec, ordinals)
+        if computed is None:
+            computed = _compute(ctx, spec, ordinals)
         now = timezone.now()
         for table, wanted in _stored_rows(ctx, spec, computed).items():
             _sync(table, spec, wanted, period_ids, now, result)
@@ -798,6 +893,12 @@ def _derived_counts(indicator_id: int) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+# Indicators computed side by side in a full recompute: enough to share their variables'
+# reads and Polars passes, few enough that the wide frame stays small (a batch of 25 at
+# 2,500 units × 20 years is about 60,000 rows × a few hundred columns).
+BATCH = 25
+
+
 def recompute_all(progress: Callable[[int, int], None] | None = None, *, force: bool = False) -> RefreshResult:
     """Recompute every indicator for every period, one indicator at a time so memory stays
     bounded by one indicator's frames; stores only what differs. `progress(done, total)`.
@@ -823,13 +924,29 @@ def _recompute_all(progress: Callable[[int, int], None] | None, *, force: bool =
     ctx.cache = VariableCache()
     result = RefreshResult()
     # Indicators that read the same variables one after another, so the cache serves them.
-    ids = sorted(ctx.indicators, key=lambda i: (ctx.spec(i).variable_ids, i))
+    ids = sorted(ctx.indicators, key=lambda i: (ctx.spec(i).kind, ctx.spec(i).variable_ids, i))
     if progress:
         progress(0, len(ids))
     for table in (IV_TABLE, GS_TABLE):
         result.written.setdefault(table, 0)
         result.deleted.setdefault(table, 0)
-    for done, indicator_id in enumerate(ids, 1):
+    # Indicators to compute go in batches of one period kind, evaluated side by side
+    # (`_compute_batch`): one read of their variables and a few wide Polars passes instead
+    # of a dozen small ones per indicator. Each is then stored in its own transaction.
+    batch: list[tuple[Spec, str]] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        computed = _compute_batch(ctx, [spec for spec, _ in batch], None)
+        for spec, digest in batch:
+            _refresh_indicator(ctx, spec, None, result, digest=digest, computed=computed[spec.id])
+            done += 1
+            if progress:
+                progress(done, len(ids))
+        batch.clear()
+
+    for indicator_id in ids:
         spec = ctx.spec(indicator_id)
         digest = fingerprints.digest(spec)
         if not force and fingerprints.unchanged(spec, digest):
@@ -837,10 +954,15 @@ def _recompute_all(progress: Callable[[int, int], None] | None, *, force: bool =
             result.indicators += 1
             if spec.error:
                 result.errors[spec.code] = spec.error
-        else:
-            _refresh_indicator(ctx, spec, None, result, digest=digest)
-        if progress:
-            progress(done, len(ids))
+            done += 1
+            if progress:
+                progress(done, len(ids))
+            continue
+        if batch and (batch[0][0].kind != spec.kind or len(batch) >= BATCH):
+            flush()
+        batch.append((spec, digest))
+    if batch:
+        flush()
     result.seconds = time.perf_counter() - started
     log.info("recompute_all: %s", result.summary())
     return result

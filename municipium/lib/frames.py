@@ -82,8 +82,15 @@ def upsert(
         return 0
     if connection.vendor != "postgresql":
         names = [*frame.columns, *constants]
-        tail = tuple(constants.values())
-        return bulk.upsert(table, names, (row + tail for row in frame.iter_rows()), conflict=conflict, update=update)
+        # Rows made by Polars a chunk at a time (DataFrame.rows), the constants appended as
+        # literal columns: a third of the time a Python generator over iter_rows() took.
+        full = frame.with_columns([pl.lit(value).alias(name) for name, value in constants.items()])
+
+        def rows():
+            for start in range(0, full.height, bulk.CHUNK):
+                yield from full.slice(start, bulk.CHUNK).rows()
+
+        return bulk.upsert(table, names, rows(), conflict=conflict, update=update)
     q = bulk.quote
     stage = q(f"stage_frame_{table}")
     cols = ", ".join(q(c) for c in frame.columns)
