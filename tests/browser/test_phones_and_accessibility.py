@@ -1,7 +1,7 @@
 """The pages most readers open, on a phone and through axe-core, in English and Persian
-(issue 19, item 13 and the targets): nothing scrolls sideways at 390 px, the charts keep
-their titles and legends inside their width, and axe finds no WCAG 2.1 A/AA violation of
-any impact."""
+(issue 19, item 13 and the targets): nothing scrolls sideways at 390 px, the profile's
+tables stack as cards inside their box, the charts keep their titles and legends inside
+their width, and axe finds no WCAG 2.1 A/AA violation of any impact."""
 
 import pytest
 
@@ -30,6 +30,14 @@ CHART_FIT = """el => {
   return [el.clientWidth, svg.getBoundingClientRect().width, out];
 }"""
 SCROLL = "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+# Each profile table against its box: [box's scroll width, box's width, table's width, the
+# labelled cells whose label is not shown (a phone's cards name each figure's column)].
+TABLE_FIT = """el => {
+  const table = el.querySelector('table');
+  const unlabelled = [...table.querySelectorAll('td[data-label]')].filter(
+    td => getComputedStyle(td, '::before').content === 'none').length;
+  return [el.scrollWidth, el.clientWidth, table.getBoundingClientRect().width, unlabelled];
+}"""
 
 
 @pytest.fixture
@@ -62,6 +70,13 @@ def test_the_main_pages_do_not_scroll_sideways_on_a_phone_and_charts_fit(watched
                 assert drawn <= width + 1 and not outside, (language, name, n, width, drawn, outside)
             scroll, client = page.evaluate(SCROLL)
             assert scroll <= client, f"{language}{path} scrolls sideways: {scroll} > {client}"
+            if name == "profile":
+                # The tables stack as cards inside their box instead of scrolling it sideways.
+                boxes = page.locator(".profile-table-box")
+                assert boxes.count() > 0
+                for n in range(boxes.count()):
+                    inner, width, table, unlabelled = boxes.nth(n).evaluate(TABLE_FIT)
+                    assert inner <= width and table <= width + 1 and not unlabelled, (language, n, inner, width, table)
 
 
 def test_the_main_pages_have_no_accessibility_violation_in_english_and_persian(watched, pages):
@@ -72,3 +87,10 @@ def test_the_main_pages_have_no_accessibility_violation_in_english_and_persian(w
             page.locator("[data-chart]:not([data-ready])").first.wait_for(state="detached")
             found = watched.axe(impacts=None)
             assert found == [], (language, name, found)
+    # The profile's tables stacked as cards on a phone keep their headings for screen readers.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for language in LANGUAGES:
+        page.goto(f"/{language}{pages['profile']}")
+        page.locator("[data-chart]:not([data-ready])").first.wait_for(state="detached")
+        found = watched.axe(impacts=None)
+        assert found == [], (language, "profile at 390 px", found)
