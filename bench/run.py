@@ -881,6 +881,11 @@ STEPS = {
 # -- orchestration ---------------------------------------------------------------------------
 
 
+# One PostgreSQL database per checkout (its folder's name in it), so that two checkouts on one
+# server (worktrees, a CI clone beside a developer's) never drop each other's benchmark.
+BENCH_DB = "municipium_bench_" + "".join(c if c.isalnum() else "_" for c in ROOT.name.lower())
+
+
 def fresh_database(kind: str, pg_admin_url: str) -> str:
     if kind == "sqlite":
         path = DATA / "bench.sqlite3"
@@ -890,9 +895,9 @@ def fresh_database(kind: str, pg_admin_url: str) -> str:
     import psycopg
 
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS municipium_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE municipium_bench")
-    return pg_admin_url.rsplit("/", 1)[0] + "/municipium_bench"
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return pg_admin_url.rsplit("/", 1)[0] + "/" + BENCH_DB
 
 
 def existing_database(kind: str, pg_admin_url: str) -> str:
@@ -903,9 +908,9 @@ def existing_database(kind: str, pg_admin_url: str) -> str:
     import psycopg
 
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'municipium_bench'").fetchone():
-            conn.execute("CREATE DATABASE municipium_bench")
-    return pg_admin_url.rsplit("/", 1)[0] + "/municipium_bench"
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return pg_admin_url.rsplit("/", 1)[0] + "/" + BENCH_DB
 
 
 def machine() -> str:
