@@ -304,6 +304,9 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Uploaded files larger than this are refused before parsing (bytes).
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
+# A UTF-8 CSV file given by its path (the command line) is read, checked and staged in
+# pieces of about this many bytes, so its import takes the same memory at any length.
+IMPORT_BATCH_BYTES = int(os.environ.get("IMPORT_BATCH_BYTES", str(4 * 1024 * 1024)))
 # The open-data Excel download refuses a selection of more rows than this (CSV, SDMX-CSV and
 # JSON-stat stream any size). A sheet holds 1,048,576 rows; XlsxWriter writes about 30,000
 # rows a second on one core, and a workbook cannot be sent before it is finished.

@@ -140,6 +140,45 @@ def read_source(source, name: str | None, limit: int) -> tuple[bytes | None, str
     return data, name, len(data)
 
 
+def record_end(buffer: bytes) -> int:
+    """Where the last whole CSV record of `buffer` ends (after its newline), or 0 when it
+    holds none. `buffer` starts at a record's start; a newline inside double quotes (an
+    odd number of quotes before it) belongs to a field, not between records."""
+    end = buffer.rfind(b"\n")
+    if end < 0:
+        return 0
+    quotes = buffer.count(b'"', 0, end)
+    while quotes % 2:
+        previous = buffer.rfind(b"\n", 0, end)
+        if previous < 0:
+            return 0
+        quotes -= buffer.count(b'"', previous, end)
+        end = previous
+    return end + 1
+
+
+def record_chunks(path, size: int, *, skip: int = 0):
+    """A CSV file's bytes in pieces of about `size` bytes, each ending at a record's end
+    (`record_end`), so that each piece parses on its own: a file of any length is read in
+    the memory of one piece. `skip` bytes (a byte-order mark) are left out first."""
+    with open(path, "rb") as file:
+        file.seek(skip)
+        rest = b""
+        while True:
+            block = file.read(size)
+            if not block:
+                if rest:
+                    yield rest
+                return
+            buffer = rest + block if rest else block
+            end = record_end(buffer)
+            if end == 0:  # no whole record yet (a record longer than `size`): read on
+                rest = buffer
+                continue
+            yield buffer[:end]
+            rest = buffer[end:]
+
+
 def claimed_format(name: str, data: bytes) -> str:
     """The format a file claims by its name, or, with no telling name, by its content."""
     suffix = Path(name).suffix.lower().lstrip(".")
@@ -374,12 +413,17 @@ def parse_numbers(values: pl.Expr, decimal: str) -> pl.Expr:
 def guess_decimal(values: pl.Series) -> str:
     """Decimal separator for numbers that read either way: a comma only when some value
     can be read only with a decimal comma and none only with a decimal point."""
+    only_comma, only_dot = decimal_evidence(values)
+    return "," if only_comma and not only_dot else "."
+
+
+def decimal_evidence(values: pl.Series) -> tuple[int, int]:
+    """How many values read only with a decimal comma, and only with a decimal point:
+    `guess_decimal`'s evidence, which a file read in pieces adds up piece by piece."""
     values = values.drop_nulls().str.replace_all(GROUPING_SPACES, "")
     dot = values.str.contains(DOT_NUMBER)
     comma = values.str.contains(COMMA_NUMBER)
-    only_comma = (comma & ~dot).sum()
-    only_dot = (dot & ~comma).sum()
-    return "," if only_comma and not only_dot else "."
+    return int((comma & ~dot).sum()), int((dot & ~comma).sum())
 
 
 # ----------------------------------------------------------------------------------------

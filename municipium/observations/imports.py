@@ -14,22 +14,25 @@ would make the person wait minutes instead of seconds.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, override
 
 from municipium.catalog.models import Category, Variable
+from municipium.lib import bulk
 from municipium.lib.numbers import format_number
 from municipium.lib.tabular import (
     EXCEL_FORMATS,
@@ -39,18 +42,21 @@ from municipium.lib.tabular import (
     cell_text,
     claimed_format,
     column_letter,
+    decimal_evidence,
     decode,
     guess_decimal,
     megabytes,
     open_workbook,
     parse_numbers,
     read_source,
+    record_chunks,
     sniff_delimiter,
 )
 from municipium.places.models import Succession, Unit
 
+from . import services
 from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
-from .services import locked_changes, stored_observations, write_observations
+from .services import locked_changes, stored_observations
 from .table import COLUMNS, ImportReport, Table, clean, fmt
 
 # The canonical columns of a long-format file, in the order problems are sorted by.
@@ -314,7 +320,7 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError as error:
-        _report_ragged(text, delimiter, name, report, error)
+        _report_ragged(io.StringIO(text), delimiter, name, report, error)
         return None
     if raw.height == 0:
         report.add(
@@ -353,9 +359,144 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
     return Table(name, "csv", frame, headers=headers, encoding=encoding, delimiter=delimiter, decimal=decimal)
 
 
-def _report_ragged(text: str, delimiter: str, name: str, report: ImportReport, error) -> None:
-    """Polars stops at the first malformed line without saying which; find them all."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+@dataclass
+class _Source:
+    """A file to check and write batch by batch: `table` carries what the problems need
+    (file, headers, decimal; its frame is the whole file only when it was read whole), and
+    `batches()` yields its rows as frames of the canonical columns. `streamed`: read from
+    disk in pieces, so repeated rows are found in the stage rather than in memory."""
+
+    table: Table
+    batches: Callable[[], Iterator[pl.DataFrame]]
+    streamed: bool = False
+    path: Path | None = None
+
+
+class _Unparsable(Exception):
+    """A piece of a streamed CSV file that Polars cannot parse (a ragged row)."""
+
+
+UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
+
+
+def _stream_csv(path: Path, name: str | None, options: ImportOptions) -> tuple[_Source | None, ImportReport] | None:
+    """A UTF-8 CSV file on disk as a `_Source` read in pieces of IMPORT_BATCH_BYTES: memory
+    stays that of a piece at any length. None when the file is not that (a workbook, another
+    encoding, binary, empty, too large): `read_table` then reads it whole and says what is
+    wrong with the same messages as for an upload."""
+    name = name or path.name
+    size = path.stat().st_size
+    if size > settings.MAX_IMPORT_BYTES or size == 0:
+        return None
+    if options.encoding and options.encoding.lower() not in UTF8_NAMES:
+        return None
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as file:
+        head = file.read(1 << 16)
+        if claimed_format(name, head) != "csv" or head[:4] == b"PK\x03\x04" or head.startswith(b"\xd0\xcf\x11\xe0"):
+            return None
+        if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+            return None
+        block = head
+        while block:
+            digest.update(block)
+            if b"\x00" in block:
+                return None
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return None
+            block = file.read(8 << 20)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    report = ImportReport(file=name, size=size, sha256=digest.hexdigest(), format="csv")
+    text = head[bom:].decode("utf-8", errors="ignore")
+    delimiter = options.delimiter or sniff_delimiter(text)
+    first_line = text[: text.find("\n") if "\n" in text else len(text)]
+    if first_line.count(delimiter) >= MAX_COLUMNS:
+        return None  # read_table says so
+    first = next(record_chunks(path, 1 << 20, skip=bom))
+    try:
+        raw = pl.read_csv(
+            io.BytesIO(first), separator=delimiter, has_header=False, infer_schema=False, quote_char='"', n_rows=1
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    header = [str(v) if v is not None else "" for v in raw.row(0)]
+    width = len(header)
+    encoding = "utf-8-sig" if bom else "utf-8"
+    report.encoding, report.delimiter = encoding, delimiter
+    mapping = _map_header(header, name, None, report)
+    if mapping is None:
+        return None, report
+    schema = {f"column_{i}": pl.String for i in range(width)}
+    columns = {canonical: pl.col(f"column_{index}") for canonical, index in mapping.items()}
+
+    def batches() -> Iterator[pl.DataFrame]:
+        seen = 0  # records read, the header included
+        for piece in record_chunks(path, settings.IMPORT_BATCH_BYTES, skip=bom):
+            if not piece.strip(b"\r\n"):
+                seen += piece.count(b"\n")
+                continue
+            try:
+                raw = pl.read_csv(
+                    io.BytesIO(piece),
+                    separator=delimiter,
+                    has_header=False,
+                    infer_schema=False,
+                    quote_char='"',
+                    empty_string_is_null=False,
+                    raise_if_empty=False,
+                    schema=schema,
+                )
+            except pl.exceptions.PolarsError as error:
+                raise _Unparsable(error) from None
+            frame = raw.with_row_index("_row", offset=seen + 1).select(
+                pl.col("_row").cast(pl.Int64),
+                pl.lit(None, pl.String).alias("_sheet"),
+                *[(columns[c] if c in columns else pl.lit(None, pl.String)).alias(c) for c in COLUMNS],
+            )
+            if seen == 0:
+                frame = frame.slice(1)  # the header
+            seen += raw.height
+            yield clean(frame)
+
+    if options.decimal in {".", ","}:
+        decimal = options.decimal
+    elif delimiter == ";":
+        decimal = ","
+    else:
+        # Numbers that read either way are read as the whole file's others are: one more
+        # pass, over the values only.
+        only_comma = only_dot = 0
+        try:
+            for frame in batches():
+                comma, dot = decimal_evidence(frame.get_column("value"))
+                only_comma, only_dot = only_comma + comma, only_dot + dot
+        except _Unparsable:
+            pass  # the checking pass reports it
+        decimal = "," if only_comma and not only_dot else "."
+    report.decimal = decimal
+    table = Table(
+        name,
+        "csv",
+        pl.DataFrame(schema={"_row": pl.Int64, "_sheet": pl.String, **dict.fromkeys(COLUMNS, pl.String)}),
+        headers={"": {c: header[i] for c, i in mapping.items()}},
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal,
+    )
+    return _Source(table, batches, streamed=True, path=path), report
+
+
+def _report_ragged(lines: Iterable[str], delimiter: str, name: str, report: ImportReport, error) -> None:
+    """Polars stops at the first malformed line without saying which; find them all in
+    the file's `lines` (its text, or the open file when it is read in pieces)."""
+    reader = csv.reader(lines, delimiter=delimiter)
     width = None
     found = False
     try:
@@ -583,85 +724,127 @@ def _status_lookup() -> dict[str, str]:
     return spellings
 
 
+class _Checker:
+    """The per-row checks of one file, run batch by batch: the lookups, spellings and
+    parsed periods are read once and kept for every batch."""
+
+    def __init__(self, table: Table, options: ImportOptions):
+        self.table, self.options = table, options
+        self.lookups = _lookups()
+        self.missing_map = _missing_lookup()
+        self.status_map = _status_lookup()
+        self.default_status = self.status_map.get(_header_key(options.status), Status.DRAFT)
+        self.periods: dict[str, tuple] = {}
+        self.checks = _checks(options)
+
+    def _period_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        texts = frame.get_column("period").drop_nulls().unique().to_list()
+        for text in texts:
+            if text not in self.periods:
+                self.periods[text] = _parse_period(text)
+        return _period_frame([self.periods[text] for text in texts])
+
+    def run(
+        self, frame: pl.DataFrame, room: int = MAX_PROBLEMS
+    ) -> tuple[pl.DataFrame, list[tuple[int, int, Problem]], int]:
+        """The batch joined to the lookups with `_ok` (the row passed every check), the
+        first `room` failures of each check as (row, column index, problem), and how many
+        failures there are in all. A later batch of a file with MAX_PROBLEMS listed already
+        only counts: its rows come after them."""
+        joined = (
+            frame.join(self.lookups["units"], on="unit", how="left")
+            .join(self.lookups["variables"], on="variable", how="left")
+            .join(self._period_frame(frame), on="period", how="left")
+            .join(self.lookups["categories"], on=["breakdown_id", "breakdown"], how="left")
+            .with_columns(
+                number=parse_numbers(pl.col("value"), self.table.decimal),
+                missing_code=_translate(frame, "missing", self.missing_map),
+                status_code=_translate(frame, "status", self.status_map),
+            )
+        )
+        # Every rule's mask in one pass; only the rules that fail somewhere are filtered.
+        flags = joined.select(mask.fill_null(False).alias(f"_m{i}") for i, (mask, _c, _b) in enumerate(self.checks))
+        counts = flags.sum().row(0)
+        failures: list[tuple[int, int, Problem]] = []
+        total = 0
+        for i, (_mask, column, build) in enumerate(self.checks):
+            if not counts[i]:
+                continue
+            total += counts[i]
+            if room <= 0:
+                continue
+            failing = joined.filter(flags.get_column(f"_m{i}"))
+            for row in failing.head(room).iter_rows(named=True):
+                message, expected = build(_shortened(row))
+                failures.append(
+                    (
+                        row["_row"],
+                        COLUMNS.index(column) if column in COLUMNS else -1,
+                        _problem(self.table, row, column, message, expected),
+                    )
+                )
+        ok = ~pl.any_horizontal(flags.columns) if flags.width else pl.lit(True)
+        joined = joined.with_columns(flags.select(ok.alias("_ok")))
+        return joined, failures, total
+
+    def resolved(self, joined: pl.DataFrame) -> pl.DataFrame:
+        """The rows that passed, as the write path takes them (period by its code), with
+        their `_row` and `_sheet`."""
+        return joined.filter(pl.col("_ok")).select(
+            "unit_id",
+            "variable_id",
+            "period_code",
+            pl.col("breakdown").fill_null(""),
+            pl.col("number").alias("value"),
+            pl.col("missing_code").fill_null("").alias("missing"),
+            pl.col("status_code").fill_null(self.default_status).alias("status"),
+            pl.col("source").fill_null(self.options.source),
+            pl.col("comment").fill_null(""),
+            "_row",
+            "_sheet",
+        )
+
+
+def _repeated(table: Table, row: dict) -> Problem:
+    return _problem(
+        table,
+        row,
+        None,
+        _("this row repeats row %(first)s: same unit, variable, period and breakdown") % {"first": row["_first"]},
+        _("one row per unit, variable, period and breakdown; delete one of them"),
+    )
+
+
+def _sorted_failures(failures: list[tuple[int, int, Problem]]) -> list[tuple[int, int, Problem]]:
+    failures.sort(key=lambda item: (item[2].sheet or "", item[0], item[1]))
+    return failures[:MAX_PROBLEMS]
+
+
 def check(
     table: Table, options: ImportOptions | None = None, report: ImportReport | None = None
 ) -> tuple[pl.DataFrame, ImportReport]:
-    """Validate every row of `table`. Returns the rows resolved to database ids (empty when
-    anything is wrong) and the report with the problems."""
+    """Validate every row of `table` (in memory: the pages' preview, the API). Returns the
+    rows resolved to database ids (empty when anything is wrong) and the report with the
+    problems. `commit` and `dry_run` run the same checks batch by batch (`_run`)."""
     options = options or ImportOptions()
     report = report or ImportReport(file=table.file, format=table.format)
-    lookups = _lookups()
-    frame = table.frame
-
-    periods = _period_frame(frame.get_column("period").drop_nulls().unique().to_list())
-    missing_map = _missing_lookup()
-    status_map = _status_lookup()
-    default_status = status_map.get(_header_key(options.status), Status.DRAFT)
-
-    frame = (
-        frame.join(lookups["units"], on="unit", how="left")
-        .join(lookups["variables"], on="variable", how="left")
-        .join(periods, on="period", how="left")
-        .join(lookups["categories"], on=["breakdown_id", "breakdown"], how="left")
-        .with_columns(
-            number=parse_numbers(pl.col("value"), table.decimal),
-            missing_code=_translate(frame, "missing", missing_map),
-            status_code=_translate(frame, "status", status_map),
-        )
-    )
-    checks = _checks(frame, options)
-    failures: list[tuple[int, int, Problem]] = []
-    total = 0
-    for mask, column, build in checks:
-        failing = frame.filter(mask)
-        if failing.height == 0:
-            continue
-        total += failing.height
-        for row in failing.head(MAX_PROBLEMS).iter_rows(named=True):
-            message, expected = build(_shortened(row))
-            failures.append(
-                (
-                    row["_row"],
-                    COLUMNS.index(column) if column in COLUMNS else -1,
-                    _problem(table, row, column, message, expected),
-                )
-            )
+    checker = _Checker(table, options)
+    frame, failures, total = checker.run(table.frame)
     duplicates = _duplicates(frame)
     total += duplicates.height
     for row in duplicates.head(MAX_PROBLEMS).iter_rows(named=True):
-        failures.append(
-            (
-                row["_row"],
-                len(COLUMNS),
-                _problem(
-                    table,
-                    row,
-                    None,
-                    _("this row repeats row %(first)s: same unit, variable, period and breakdown")
-                    % {"first": row["_first"]},
-                    _("one row per unit, variable, period and breakdown; delete one of them"),
-                ),
-            )
-        )
-    failures.sort(key=lambda item: (item[2].sheet or "", item[0], item[1]))
-    for _row, _col, problem in failures[:MAX_PROBLEMS]:
+        failures.append((row["_row"], len(COLUMNS), _repeated(table, row)))
+    for _row, _col, problem in _sorted_failures(failures):
         report.problems.append(problem)
     report.problem_count += total
     report.rows = frame.height
     if total:
         return frame.clear(), report
-    resolved = frame.select(
-        "unit_id",
-        "variable_id",
-        "period_code",
-        pl.col("breakdown").fill_null(""),
-        pl.col("number").alias("value"),
-        pl.col("missing_code").fill_null("").alias("missing"),
-        pl.col("status_code").fill_null(default_status).alias("status"),
-        pl.col("source").fill_null(options.source),
-        pl.col("comment").fill_null(""),
-    )
-    return resolved, report
+    return checker.resolved(frame).select(RESOLVED), report
+
+
+# The columns of a resolved row, in `services.locked_changes`' order.
+RESOLVED = ("unit_id", "variable_id", "period_code", "breakdown", "value", "missing", "status", "source", "comment")
 
 
 def _translate(frame: pl.DataFrame, column: str, spellings: dict[str, str]) -> pl.Expr:
@@ -671,15 +854,17 @@ def _translate(frame: pl.DataFrame, column: str, spellings: dict[str, str]) -> p
     return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def _period_frame(raw_periods: list[str]) -> pl.DataFrame:
-    """Parsed form of each distinct period text. Few distinct values, so Python is fine."""
-    records = []
-    for raw in raw_periods:
-        try:
-            code, kind, _ordinal, start, end = parse_period(raw)
-            records.append((raw, code, kind, start, end, None))
-        except PeriodCodeError as error:
-            records.append((raw, None, None, None, None, str(error)))
+def _parse_period(raw: str) -> tuple:
+    try:
+        code, kind, _ordinal, start, end = parse_period(raw)
+        return (raw, code, kind, start, end, None)
+    except PeriodCodeError as error:
+        return (raw, None, None, None, None, str(error))
+
+
+def _period_frame(records: list[tuple]) -> pl.DataFrame:
+    """Parsed form of each distinct period text (`_parse_period`). Few distinct values, so
+    Python is fine."""
     return pl.DataFrame(
         records,
         orient="row",
@@ -706,7 +891,7 @@ def _shortened(row: dict) -> dict:
     }
 
 
-def _checks(frame: pl.DataFrame, options: ImportOptions):
+def _checks(options: ImportOptions):
     """(mask, column, build(row) -> (message, expected)) for every per-row rule."""
 
     def suggestions(value: str, known: list[str]) -> str:
@@ -951,9 +1136,10 @@ def _problem(table: Table, row: dict, column: str | None, message: str, expected
 
 def dry_run(source, *, name: str | None = None, options: ImportOptions | None = None) -> ImportReport:
     """Read and check a file; write nothing."""
-    table, report = _load(source, name, options)
-    if table is not None:
-        check(table, options, report)
+    options = options or ImportOptions()
+    src, report = _open(source, name, options)
+    if src is not None:
+        _run(src, report, options, write=False)
     return report
 
 
@@ -972,6 +1158,19 @@ def _load(source, name, options) -> tuple[Table | None, ImportReport]:
     return read_table(source, name=name, options=options)
 
 
+def _open(source, name, options: ImportOptions) -> tuple[_Source | None, ImportReport]:
+    """The file as a `_Source`: a UTF-8 CSV file on disk streamed, anything else read whole."""
+    if isinstance(source, (str, Path)):
+        streamed = _stream_csv(Path(source), name, options)
+        if streamed is not None:
+            return streamed
+    table, report = _load(source, name, options)
+    if table is None:
+        return None, report
+    whole = table
+    return _Source(table, lambda: iter([whole.frame])), report
+
+
 def refuse_unwritable(resolved: pl.DataFrame, actor, report: ImportReport, *, lock: bool = False) -> None:
     """Add a problem for every row `actor` may not write: a unit they do not enter figures
     for (then the whole file is refused), a figure already submitted, approved or published
@@ -985,45 +1184,56 @@ def refuse_unwritable(resolved: pl.DataFrame, actor, report: ImportReport, *, lo
     for the whole installation."""
     if actor is None or resolved.height == 0:
         return
-    from municipium.accounts import access
-
-    units = sorted(Unit.objects.filter(pk__in=resolved.get_column("unit_id").unique().to_list()), key=lambda u: u.code)
-    for unit in units:
-        if not access.can_enter(actor, unit):
-            report.add(
-                Problem(
-                    report.file,
-                    None,
-                    None,
-                    "unit",
-                    _("you may not enter figures for unit %(unit)s, so nothing of this file is imported")
-                    % {"unit": unit.code},
-                    _("only the units you enter data for; ask the group coordinator for a role"),
-                )
-            )
+    for problem in _unit_problems(set(resolved.get_column("unit_id").unique().to_list()), actor, report.file):
+        report.add(problem)
     if report.problem_count:
         return
-    rows = list(resolved.iter_rows())
-    stored = stored_observations((row[:4] for row in rows), lock=lock)
-    for _position, observation in locked_changes(rows, actor, stored, keep_blank=True):
-        report.add(
-            Problem(
-                report.file,
-                None,
-                None,
-                None,
-                _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
-                % {
-                    "unit": observation.unit.code,
-                    "variable": observation.variable.code,
-                    "period": observation.period.code,
-                    "status": str(Status(observation.status).label).lower(),
-                },
-                _("leave this figure out, or ask the coordinator to reopen it"),
-            )
-        )
+    for problem in _locked_problems(resolved, actor, report.file, lock=lock):
+        report.add(problem)
     for problem in status_problems(resolved, actor, report.file):
         report.add(problem)
+
+
+def _unit_problems(unit_ids: set[int], actor, file: str) -> list[Problem]:
+    """A problem for each unit `actor` does not enter figures for: then nothing is imported."""
+    from municipium.accounts import access
+
+    return [
+        Problem(
+            file,
+            None,
+            None,
+            "unit",
+            _("you may not enter figures for unit %(unit)s, so nothing of this file is imported") % {"unit": unit.code},
+            _("only the units you enter data for; ask the group coordinator for a role"),
+        )
+        for unit in sorted(Unit.objects.filter(pk__in=unit_ids), key=lambda u: u.code)
+        if not access.can_enter(actor, unit)
+    ]
+
+
+def _locked_problems(resolved: pl.DataFrame, actor, file: str, *, lock: bool) -> list[Problem]:
+    """A problem for each row of `resolved` (one batch) that would change a figure the
+    workflow has locked for `actor`; `lock` holds the stored rows until the transaction ends."""
+    rows = list(resolved.iter_rows())
+    stored = stored_observations((row[:4] for row in rows), lock=lock)
+    return [
+        Problem(
+            file,
+            None,
+            None,
+            None,
+            _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
+            % {
+                "unit": observation.unit.code,
+                "variable": observation.variable.code,
+                "period": observation.period.code,
+                "status": str(Status(observation.status).label).lower(),
+            },
+            _("leave this figure out, or ask the coordinator to reopen it"),
+        )
+        for _position, observation in locked_changes(rows, actor, stored, keep_blank=True)
+    ]
 
 
 def status_problems(resolved: pl.DataFrame, actor, file: str) -> list[Problem]:
@@ -1068,42 +1278,124 @@ def commit(
     `new_only` are (unit_id, variable_id, period_code, breakdown) keys whose figures must not
     be stored yet (`write_observations` raises `AlreadyStored` otherwise).
     """
-    table, report = _load(source, name, options)
-    if table is None:
+    options = options or ImportOptions()
+    src, report = _open(source, name, options)
+    if src is None:
         return report
+    return _run(src, report, options, write=True, actor=actor, via=via, new_only=new_only)
+
+
+# The importer's own columns in the write path's stage: where each row came from.
+STAGE_SOURCE = (("src_row", "BIGINT"), ("src_sheet", "TEXT"))
+KEY = ["unit_id", "variable_id", "period_id", "breakdown"]
+
+
+def _run(
+    src: _Source,
+    report: ImportReport,
+    options: ImportOptions,
+    *,
+    write: bool,
+    actor=None,
+    via: str = Via.IMPORT,
+    new_only: Iterable[tuple] = (),
+) -> ImportReport:
+    """Check every batch of `src` and stage the rows that pass; write them when nothing in
+    the whole file is wrong (`write`), else roll back with every problem reported.
+
+    All of it runs in one transaction, the checks included, so that the catalogue cannot
+    change between the check and the write, and the rows the rights and locks were checked
+    against stay locked until the write (issue 10). Memory holds one batch: the rows wait in
+    the stage, where repeated rows of a streamed file are found."""
+    table = src.table
+    new_only = list(new_only)
     try:
         with transaction.atomic():
-            # Checked inside the transaction so that the catalogue cannot change between the
-            # check and the write.
-            resolved, report = check(table, options, report)
+            checker = _Checker(table, options)
+            services.open_stage(STAGE_SOURCE)
+            failures: list[tuple[int, int, Problem]] = []
+            total = rows = staged = 0
+            period_ids: dict[str, int] = {}
+            unit_ids: set[int] = set()
+            statuses: set[str] = set()
+            locked: list[Problem] = []
+            for frame in src.batches():
+                joined, found, count = checker.run(frame, MAX_PROBLEMS - len(failures))
+                rows += frame.height
+                total += count
+                failures += found
+                if not src.streamed:
+                    duplicates = _duplicates(joined)
+                    total += duplicates.height
+                    failures += [
+                        (r["_row"], len(COLUMNS), _repeated(table, r))
+                        for r in duplicates.head(MAX_PROBLEMS).iter_rows(named=True)
+                    ]
+                failures = _sorted_failures(failures)
+                resolved = checker.resolved(joined)
+                if not src.streamed:
+                    # The same figure on two sheets: the last one is written, as always.
+                    resolved = resolved.unique(
+                        ["unit_id", "variable_id", "period_code", "breakdown"], keep="last", maintain_order=True
+                    )
+                if resolved.height == 0:
+                    continue
+                for code in sorted(set(resolved.get_column("period_code").unique().to_list()) - period_ids.keys()):
+                    period_ids[code] = _period_id(code, write, len(period_ids))
+                staged += bulk.append_frame(
+                    services.STAGE,
+                    resolved.select(
+                        "unit_id",
+                        "variable_id",
+                        pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id"),
+                        "breakdown",
+                        *services.CONTENT,
+                        pl.col("_row").alias("src_row"),
+                        pl.col("_sheet").alias("src_sheet"),
+                    ).sort(KEY),
+                )
+                if actor is not None and not total:
+                    unit_ids.update(resolved.get_column("unit_id").unique().to_list())
+                    statuses.update(resolved.get_column("status").unique().to_list())
+                    locked += _locked_problems(resolved.select(RESOLVED), actor, report.file, lock=write)
+            if src.streamed:
+                if rows == 0:
+                    report.add(
+                        Problem(
+                            table.file,
+                            None,
+                            None,
+                            None,
+                            _("the file has a header but no data rows"),
+                            _("one row per unit, variable and period under the header"),
+                        )
+                    )
+                    raise ImportRefused
+                count, repeated = _staged_duplicates(table)
+                total += count
+                failures = _sorted_failures(failures + repeated)
+            for _row, _col, problem in failures:
+                report.problems.append(problem)
+            report.problem_count += total
+            report.rows = rows
             if report.problem_count:
                 raise ImportRefused
-            # Rights and locks inside the same transaction as the write, the stored rows
-            # locked: what was checked is still true when it is written (issue 10).
-            refuse_unwritable(resolved, actor, report, lock=True)
-            if report.problem_count:
-                raise ImportRefused
-            period_ids = {
-                code: Period.objects.for_code(code).pk for code in resolved.get_column("period_code").unique().to_list()
-            }
-            resolved = (
-                resolved.with_columns(
-                    pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id")
-                )
-                .select(
-                    "unit_id",
-                    "variable_id",
-                    "period_id",
-                    "breakdown",
-                    "value",
-                    "missing",
-                    "status",
-                    "source",
-                    "comment",
-                )
-                .sort("unit_id", "variable_id", "period_id", "breakdown")
-            )
-            rows = resolved.iter_rows()  # tuples in write_observations' column order
+            if actor is not None:
+                # Rights and locks inside the same transaction as the write, the stored rows
+                # locked: what was checked is still true when it is written (issue 10).
+                for problem in _unit_problems(unit_ids, actor, report.file):
+                    report.add(problem)
+                if not report.problem_count:
+                    for problem in locked:
+                        report.add(problem)
+                    for problem in status_problems(
+                        pl.DataFrame({"status": sorted(statuses)}, schema={"status": pl.String}), actor, report.file
+                    ):
+                        report.add(problem)
+                if report.problem_count:
+                    raise ImportRefused
+            if not write:
+                raise ImportRefused  # a dry run: the stage goes with the transaction
             batch = ImportBatch(
                 file_name=table.file[:255],
                 sha256=report.sha256,
@@ -1112,15 +1404,22 @@ def commit(
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
                 via=via,
             )
-            result = write_observations(
-                rows,
+            result = services.write_staged(
+                staged,
                 batch=batch,
                 actor=actor,
                 via=via,
-                new_only=((u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids),
+                new_only=[(u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids],
                 keep_blank=True,
             )
     except ImportRefused:
+        return report
+    except _Unparsable as error:
+        report.problems.clear()
+        report.problem_count = 0
+        assert src.path is not None  # only a streamed file is parsed in pieces
+        with src.path.open(encoding=table.encoding, newline="") as lines:
+            _report_ragged(lines, table.delimiter, table.file, report, error.args[0])
         return report
     report.rows, report.created, report.updated, report.unchanged = (
         result.rows,
@@ -1131,3 +1430,38 @@ def commit(
     report.batch = result.batch
     report.committed = True
     return report
+
+
+def _period_id(code: str, write: bool, known: int) -> int:
+    """The id of the period `code`, created for a write; a dry run creates none and stages
+    an unstored period under a stand-in (negative) id."""
+    if write:
+        return Period.objects.for_code(code).pk
+    stored = Period.objects.filter(code=code).values_list("pk", flat=True).first()
+    return stored if stored is not None else -(known + 1)
+
+
+def _staged_duplicates(table: Table) -> tuple[int, list[tuple[int, int, Problem]]]:
+    """Rows of the stage that repeat an earlier row's unit, variable, period and breakdown:
+    how many, and the first MAX_PROBLEMS as failures. The stage is on disk, so a file of
+    any length is compared whole without holding its keys in memory."""
+    q = bulk.quote
+    stage = q(services.STAGE)
+    key = ", ".join(KEY)
+    match = " AND ".join(f"s.{c} = d.{c}" for c in KEY)
+    repeated = (
+        f"FROM {stage} s JOIN (SELECT {key}, MIN(src_row) AS first_row FROM {stage} GROUP BY {key} "
+        f"HAVING COUNT(*) > 1) d ON {match} WHERE s.src_row <> d.first_row"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT {key} FROM {stage} GROUP BY {key} HAVING COUNT(*) > 1) r")
+        if not cursor.fetchone()[0]:
+            return 0, []
+        cursor.execute(f"SELECT COUNT(*) {repeated}")
+        count = cursor.fetchone()[0]
+        cursor.execute(f"SELECT s.src_sheet, s.src_row, d.first_row {repeated} ORDER BY s.src_row LIMIT {MAX_PROBLEMS}")
+        found = [
+            (row, len(COLUMNS), _repeated(table, {"_sheet": sheet, "_row": row, "_first": first}))
+            for sheet, row, first in cursor.fetchall()
+        ]
+    return count, found
