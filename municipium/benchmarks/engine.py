@@ -631,8 +631,14 @@ def _sync(
     )
     joined = wanted.join(stored, on=keys, how="full", coalesce=True, suffix="_old")
     differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old"), c in STRING_COLUMNS) for c in compared])
-    changed = joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs)).select(
-        keys + compared
+    # Written slice by slice (period, basis, then unit or group): a rebuild lays each slice's
+    # rows side by side in the table, so that a page reading one period of a group's members
+    # for a hundred indicators reads a few thousand pages of it, not one page per row
+    # (measured on PostgreSQL: the unit profile's ranks 1.5 s -> 0.1 s, issue 18).
+    changed = (
+        joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs))
+        .select(keys + compared)
+        .sort(keys[1], keys[2], keys[0])
     )
     gone = joined.filter(pl.col("_new").is_null())["id"].to_list()
     if gone:
