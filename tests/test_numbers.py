@@ -65,3 +65,30 @@ def test_items_that_may_be_numbers_are_parted_so_a_decimal_comma_does_not_run_in
     for language in ("pl", "sr", "bg", "lt"):
         assert "," in format_number(0.5, 1, language) and item_separator(language) == "; "
     assert item_separator("fa") == "، "
+
+
+def test_format_number_writes_what_babels_pattern_writes():
+    """`format_number` writes finite numbers itself (a profile formats thousands): it must
+    agree with Babel's pattern, the reference, for every language, precision and grouping."""
+    import random
+    from decimal import Decimal
+
+    from municipium.lib.numbers import _babel_number, _no_negative_zero, _write
+
+    rng = random.Random(18)
+    values = [0, 0.0, -0.0, 1, -1, 5, 0.5, 0.05, -0.05, 0.125, 2.675, 999.95, 1000, 999_999.5, 1e15, 1e-7, 123456789]
+    values += [Decimal("12345.675"), Decimal("-0.5")]
+    values += [rng.uniform(-1e7, 1e7) for _ in range(300)] + [rng.uniform(-2, 2) for _ in range(200)]
+    values += [rng.randint(-(10**9), 10**9) for _ in range(100)]
+    for language in ("en", "pl", "sr", "bg", "lt", "fa"):
+        for decimals in (0, 1, 2, 3, 12):
+            for grouping in (True, False):
+                for value in values:
+                    expected = _write(
+                        _babel_number(_no_negative_zero(value, decimals), decimals, language, grouping), language
+                    )
+                    assert format_number(value, decimals, language, grouping=grouping) == expected, (
+                        value,
+                        decimals,
+                        language,
+                    )

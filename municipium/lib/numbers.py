@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import NumberPattern, parse_pattern
+from babel.numbers import NumberPattern, get_decimal_symbol, get_group_symbol, parse_pattern
 from django.utils.translation import get_language
 
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -106,15 +106,48 @@ def rounded(value, decimals: int | None = 1) -> float | None:
     return float(exact) + 0.0 if exact else 0.0
 
 
+@lru_cache(maxsize=16)
+def _separators(language: str) -> tuple[str, str]:
+    """The locale's decimal and group symbols, as Babel's patterns write them."""
+    locale = _locale(language)
+    return get_decimal_symbol(locale), get_group_symbol(locale)
+
+
+def _babel_number(value, decimals: int, language: str, grouping: bool) -> str:
+    """`format_number` through Babel's pattern: the reference `format_number` follows (and the
+    way it takes for what its short cut does not handle)."""
+    return _pattern(decimals, grouping).apply(value, _locale(language), group_separator=grouping)
+
+
 def format_number(value, decimals: int | None = 1, language: str | None = None, *, grouping: bool = True) -> str:
-    """A number for people: fixed decimals, the locale's separators and digits. None → "–"."""
+    """A number for people: fixed decimals, the locale's separators and digits. None → "–".
+
+    What Babel's pattern "#,##0.0…" gives (`_babel_number`; a test holds them equal), written
+    out here for finite numbers: a profile or an indicator page formats a few thousand numbers,
+    and Babel's general pattern machinery takes twice as long (5-6 µs a number; issue 18)."""
     if value is None:
         return "–"
     language = _language(language)
     decimals = 0 if decimals is None else int(decimals)
     value = _no_negative_zero(value, decimals)
-    text = _pattern(decimals, grouping).apply(value, _locale(language), group_separator=grouping)
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        return _write(_babel_number(value, decimals, language, grouping), language)
+    point, group = _separators(language)
+    rounded = (
+        abs(number).normalize().quantize(_QUANTA[decimals] if decimals < len(_QUANTA) else Decimal(10) ** -decimals)
+    )
+    whole, _dot, fraction = f"{rounded:f}".partition(".")
+    if grouping and len(whole) > 3:
+        head = len(whole) % 3 or 3
+        whole = group.join([whole[:head], *(whole[i : i + 3] for i in range(head, len(whole), 3))])
+    text = ("-" if number.is_signed() else "") + whole
+    if decimals > 0:
+        text += point + fraction.ljust(decimals, "0")
     return _write(text, language)
+
+
+_QUANTA = [Decimal(10) ** -d for d in range(10)]
 
 
 def format_share(value, decimals: int = 0, language: str | None = None) -> str:
