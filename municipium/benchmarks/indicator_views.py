@@ -44,7 +44,7 @@ from municipium.places.models import Group, Unit
 
 from . import bands, charts, read
 from .models import Basis, GroupStatistic
-from .profile_views import comparisons_beside
+from .profile_views import assessment_cell, comparisons_beside
 
 CHARTS = ("ranking", "series", "distribution")
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -82,6 +82,14 @@ class Row:
     @property
     def missing_label(self) -> str:
         return str(Missing(self.missing).label) if self.missing else ""
+
+    @property
+    def standard_cell(self) -> str:
+        return assessment_cell(self.standard)
+
+    @property
+    def peer_cell(self) -> str:
+        return assessment_cell(self.peer)
 
 
 def _rank(values: list[float], polarity: str) -> list[tuple[int, float]]:

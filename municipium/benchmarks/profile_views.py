@@ -4,11 +4,13 @@ page whatever the number of indicators; who sees unpublished figures is `access`
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils.html import format_html
-from django.utils.translation import get_language_bidi
+from django.utils.translation import get_language, get_language_bidi
 from django.utils.translation import gettext as _
 
 from municipium.accounts import access
@@ -128,6 +130,19 @@ def sparkline(series, decimals: int, current: Period | None = None, *, rtl: bool
     )
 
 
+def assessment_cell(band: bands.Band, label: str = "") -> str:
+    """A table cell with an assessment (benchmarks/assessment_cell.html; `label` names its
+    column on a phone), rendered once per band, label and language: a profile has two a
+    row, an indicator page two for each member, and the template engine's include was most
+    of a row's time (issue 18)."""
+    return _assessment_cell(band, label, get_language())
+
+
+@cache
+def _assessment_cell(band: bands.Band, label: str, language: str) -> str:
+    return render_to_string("benchmarks/assessment_cell.html", {"assessment": band, "cell_label": label})
+
+
 # -- unit profile --------------------------------------------------------------------------
 
 
@@ -143,7 +158,7 @@ class ProfileRow:
     similar: read.Reference | None = None  # the median of the similar units (read.similar_units)
     national: read.Reference | None = None  # the national figure (read.national)
 
-    @property
+    @cached_property
     def change(self) -> dict | None:
         """The change since the period before, in the indicator's unit, with an arrow:
         {"arrow", "text", "direction"} (direction "up", "down" or "same")."""
@@ -162,15 +177,23 @@ class ProfileRow:
             "direction": "up" if change > 0 else "down",
         }
 
-    @property
+    @cached_property
     def standard(self) -> bands.Band:
         """The assessment against the set thresholds or target (none when there is none)."""
         return bands.standard_band(self.value.value if self.value else None, self.indicator)
 
-    @property
+    @cached_property
     def peer(self) -> bands.Band:
         """The assessment among the group's members (quartiles)."""
         return bands.peer_band(self.value.value if self.value else None, self.indicator, self.statistic)
+
+    @property
+    def standard_cell(self) -> str:
+        return assessment_cell(self.standard, _("By the standard"))
+
+    @property
+    def peer_cell(self) -> str:
+        return assessment_cell(self.peer, _("In the group"))
 
     @property
     def rank_text(self) -> str:
