@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language, get_language_bidi
 from django.utils.translation import gettext as _
 
@@ -18,7 +20,7 @@ from municipium.catalog.models import Indicator, IndicatorSet, Variable
 from municipium.lib import numbers
 from municipium.lib.texts import pick
 from municipium.observations.models import Observation, Period, Status
-from municipium.places.models import Group, Membership, Unit
+from municipium.places.models import Group, Membership, Succession, Unit
 
 from . import bands, charts, engine, read
 
@@ -340,6 +342,33 @@ def _completeness(unit, indicators, period, public) -> dict | None:
     }
 
 
+def _history(unit: Unit) -> list[dict]:
+    """The unit's mergers, splits and renames, both ways, each with the other units linked to
+    their profiles (issue 19: Strelcha's merger into Panagyurishte was shown on neither):
+    [{"kind", "outgoing" (this unit is the predecessor), "date", "units" (HTML)}], by date."""
+    found: dict[tuple, list[Unit]] = defaultdict(list)
+    successions = (
+        Succession.objects.filter(Q(predecessor=unit) | Q(successor=unit))
+        .select_related("predecessor", "successor")
+        .order_by("date", "pk")
+    )
+    for succession in successions:
+        outgoing = succession.predecessor_id == unit.pk
+        other = succession.successor if outgoing else succession.predecessor
+        found[(succession.kind, outgoing, succession.date)].append(other)
+    return [
+        {
+            "kind": kind,
+            "outgoing": outgoing,
+            "date": date,
+            "units": format_html_join(
+                numbers.comma(), '<a href="{}">{}</a>', ((reverse("unit", args=[u.code]), u.label) for u in others)
+            ),
+        }
+        for (kind, outgoing, date), others in found.items()
+    ]
+
+
 def unit_profile(request, code):
     unit = get_object_or_404(Unit, code=code)
     public = not access.sees_unpublished(request.user, unit=unit)
@@ -423,6 +452,7 @@ def unit_profile(request, code):
         "compare_set": group_sets[0] if group_sets else (sets[0] if sets else None),
         "fallback": not sets,
         "listing": listing,
+        "history": _history(unit),
         **comparisons,
     }
     return render(request, "benchmarks/profile.html", context)

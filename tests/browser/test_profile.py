@@ -9,6 +9,8 @@ from tests.world import build_world
 pytestmark = pytest.mark.django_db(transaction=True)
 
 KRUSEVAC = "RS-70670"
+# The bands' backgrounds (municipium.css), as the browser computes them.
+COLOURS = {"good": "rgb(207, 232, 213)", "middle": "rgb(253, 240, 196)", "poor": "rgb(246, 208, 207)"}
 
 
 @pytest.fixture
@@ -27,8 +29,7 @@ def test_the_profile_renders_with_sparklines_and_no_serious_accessibility_violat
     assert page.eval_on_selector("svg.sparkline polyline", "e => getComputedStyle(e).fill") == "none"
     assert page.locator("td.band-good, td.band-middle, td.band-poor").count() > 0
     # The traffic-light colours show inside the table (Bootstrap's cell style used to win).
-    colours = {"good": "rgb(207, 232, 213)", "middle": "rgb(253, 240, 196)", "poor": "rgb(246, 208, 207)"}
-    for band, colour in colours.items():
+    for band, colour in COLOURS.items():
         for cell in page.locator(f"td.band-{band}").all()[:2]:
             assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == colour, band
     assert watched.axe() == []
@@ -52,6 +53,12 @@ def test_compare_draws_a_chart_per_indicator_and_has_no_serious_accessibility_vi
     page.wait_for_function("document.querySelectorAll('[data-chart]:not([data-ready])').length === 0")
     assert page.locator("[data-chart] svg[role=img]").count() == charts.count()
     assert page.locator("[data-chart][data-error]").count() == 0
+    # The traffic-light colours show in the compare table too (issue 19, item 2).
+    cells = page.locator("table.compare-table td.band-good, table.compare-table td.band-poor")
+    assert cells.count() > 0
+    for cell in cells.all()[:4]:
+        band = "good" if "band-good" in cell.get_attribute("class") else "poor"
+        assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == COLOURS[band], band
     assert watched.axe() == []
 
 

@@ -144,9 +144,9 @@ def test_the_profile_links_to_the_report_and_to_compare_with_the_unit_preselecte
 
 def test_the_profile_reads_its_figures_in_a_few_queries(client, world, django_assert_max_num_queries):
     client.get(f"/en/units/{KRUSEVAC}/")  # warm the caches the frame keeps
-    # 6 of them the comparisons beside the group (similar units, national figure), whatever
-    # the number of indicators.
-    with django_assert_max_num_queries(21):
+    # 6 of them the comparisons beside the group (similar units, national figure), 1 the
+    # unit's mergers, splits and renames, whatever the number of indicators.
+    with django_assert_max_num_queries(22):
         assert client.get(f"/en/units/{KRUSEVAC}/").status_code == 200
 
 
@@ -285,3 +285,19 @@ def test_persian_pages_separate_their_parts_without_a_middle_dot(client, world):
         assert "·" not in text_of(client.get(f"/fa{path}").content.decode()), path
     assert "·" in text_of(client.get(f"/en/units/{KRUSEVAC}/").content.decode())
     assert "، " in text_of(client.get(f"/fa/units/{KRUSEVAC}/").content.decode())
+
+
+def test_a_merger_is_told_on_both_units_profiles_with_links_between_them(client, world):
+    """Issue 19, item 12: the demo's Strelcha merged into Panagyurishte on 2022-01-01, and
+    neither profile said so. The one that ended says until when and into which unit; the
+    one that continues names the unit merged into it; each links to the other's profile."""
+    when = '(<time datetime="2022-01-01">2022-01-01</time>).'
+    strelcha = client.get("/en/units/BG-PAZ32/").content.decode()
+    assert "This unit existed until 2021-12-31." in strelcha
+    assert f'Merged into: <a href="/en/units/BG-PAZ20/">Panagyurishte</a> {when}' in strelcha
+    panagyurishte = client.get("/en/units/BG-PAZ20/").content.decode()
+    assert f'Merged into this unit: <a href="/en/units/BG-PAZ32/">Strelcha</a> {when}' in panagyurishte
+    assert "existed until" not in panagyurishte
+    # Persian: the date in Persian digits; a unit with no succession says nothing of it.
+    assert ">۲۰۲۲-۰۱-۰۱</time>" in client.get("/fa/units/BG-PAZ20/").content.decode()
+    assert "unit-history" not in client.get(f"/en/units/{KRUSEVAC}/").content.decode()
