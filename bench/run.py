@@ -320,6 +320,47 @@ def step_bare(args) -> dict:
     }
 
 
+def step_parts(args) -> dict:
+    """A full recompute from empty tables split into 2 parts that 2 real workers share
+    (`municipium recompute --parts 2`), against the one-process full recompute of the
+    recompute step. Ends with the tables as a full recompute leaves them."""
+    _django()
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    from municipium.benchmarks import tasks
+    from municipium.benchmarks.models import GroupStatistic, IndicatorValue, InputFingerprint
+
+    for model in (IndicatorValue, GroupStatistic, InputFingerprint):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+    DBTaskResult.objects.all().delete()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "municipium.cli", "worker"],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        started = time.perf_counter()
+        report = tasks.recompute_in_parts(2, wait=True, poll=0.2)
+        seconds = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+    return {
+        "recompute_parts_s": seconds,
+        "recompute_parts_indicators": report["indicators"],
+        "recompute_parts_load_average": os.getloadavg()[0],
+    }
+
+
 def step_latency(args) -> dict:
     """Save one observation; a real worker picks the task up; wait until the value shows."""
     _django()
@@ -958,6 +999,7 @@ STEPS = {
     "import": step_import,
     "recompute": step_recompute,
     "bare": step_bare,
+    "parts": step_parts,
     "latency": step_latency,
     "pages": step_pages,
     "download": step_download,
@@ -1092,6 +1134,8 @@ def write_results(results: dict, args) -> None:
         ("bare Polars pass: the same figures computed in memory, s", "bare_compute_s", "{:.1f}"),
         ("bare Polars pass: peak memory GiB", "bare_peak_gib", "{:.2f}"),
         ("full recompute ÷ bare pass (read and compute)", "recompute_bare_ratio", "{:.1f}×"),
+        ("full recompute in 2 parts shared by 2 workers, from empty tables, s", "recompute_parts_s", "{:.1f}"),
+        ("  1-minute load average at its end", "recompute_parts_load_average", "{:.1f}"),
         ("save → derived figures updated, s (median of 5)", "save_to_derived_s", "{:.2f}"),
         ("save → derived, slowest of 5, s", "save_to_derived_max_s", "{:.2f}"),
         ("unit profile, server time p95, cold, ms", "profile_cold_p95_ms", "{:.0f}"),

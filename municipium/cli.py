@@ -225,6 +225,39 @@ def cmd_recompute(args) -> int:
         bar.n = done
         bar.refresh()
 
+    if args.parts > 1:
+        import time
+
+        from django.utils.translation import gettext as _
+        from django.utils.translation import ngettext
+
+        from municipium.benchmarks import tasks
+
+        bar.close()
+        print(
+            _(
+                "%(parts)s parts queued; waiting for the running workers (municipium worker, municipium serve) to take them"
+            )
+            % {"parts": args.parts},
+            flush=True,
+        )
+        started = time.perf_counter()
+        report = tasks.recompute_in_parts(args.parts, force=args.force)
+        print(
+            ngettext(
+                "%(indicators)s indicator in %(seconds)s s, in %(parts)s parts",
+                "%(indicators)s indicators in %(seconds)s s, in %(parts)s parts",
+                report["indicators"],
+            )
+            % {
+                "indicators": report["indicators"],
+                "seconds": f"{time.perf_counter() - started:.1f}",
+                "parts": report["parts"],
+            }
+        )
+        for code, error in sorted(report["errors"].items()):
+            print(f"{code}: {error}")
+        return EXIT_PROBLEMS if report["errors"] else 0
     result = engine.recompute_all(progress=progress, force=args.force)
     bar.close()
     print(result.summary())
@@ -500,6 +533,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="recompute every indicator, also those whose inputs have not changed since the last full recompute "
         "(and compare every stored row)",
+    )
+    p.add_argument(
+        "--parts",
+        type=int,
+        default=1,
+        help="split the recompute into this many tasks that the running workers share (several workers, "
+        "on one machine or several, on PostgreSQL); waits until all are done",
     )
     p.set_defaults(func=cmd_recompute)
 

@@ -107,7 +107,7 @@ def test_a_running_recompute_is_left_to_finish(water):
 def test_a_full_recompute_that_fails_queues_the_absorbed_ones_again(water, monkeypatch):
     queued = tasks.recompute_everything.enqueue()
 
-    def broken(progress, force=False):
+    def broken(progress, force=False, only=None):
         assert DBTaskResult.objects.get(pk=queued.id).status == "SUCCESSFUL"  # absorbed while it runs
         raise RuntimeError("disk full")
 
@@ -116,3 +116,45 @@ def test_a_full_recompute_that_fails_queues_the_absorbed_ones_again(water, monke
         engine.recompute_all()
     stored = DBTaskResult.objects.get(pk=queued.id)
     assert stored.status == "READY" and stored.return_value is None and stored.finished_at is None
+
+
+def _stored():
+    return sorted(IndicatorValue.objects.values_list("indicator_id", "unit_id", "period_id", "basis", "value"))
+
+
+def test_a_full_recompute_in_parts_is_shared_by_workers_and_stores_what_one_pass_stores(water):
+    produced, billed, nrw, unit = water
+    more = [f.indicator(f"water_share{i}", f"{i} * water_billed / water_produced") for i in range(1, 6)]
+    other = f.unit("PL-1002022")
+    for year, p, b in ((2022, 100, 80), (2023, 110, 70), (2024, 120, 90)):
+        f.observe(unit, produced, year, p), f.observe(unit, billed, year, b)
+        f.observe(other, produced, year, p * 2), f.observe(other, billed, year, b)
+    engine.recompute_all(force=True)
+    one_pass = _stored()
+    IndicatorValue.objects.all().delete()
+    waiting = tasks.recompute_changed.enqueue([produced.pk], [])
+
+    report = tasks.recompute_in_parts(3, force=True, wait=False)
+    parts = DBTaskResult.objects.filter(task_path=tasks.recompute_part.module_path)
+    # Three parts, the indicators cut into runs that cover each exactly once; the waiting
+    # recompute was absorbed once, by the coordinator.
+    assert report["parts"] == 3 == parts.count()
+    shares = [set(part.args_kwargs["args"][0]) for part in parts]
+    assert set().union(*shares) == {nrw.pk, *(i.pk for i in more)}
+    assert sum(len(s) for s in shares) == 1 + len(more)
+    assert DBTaskResult.objects.get(pk=waiting.id).return_value == {"absorbed": tasks.ABSORBED}
+
+    _run_queue()  # a worker takes the parts
+    assert set(parts.values_list("status", flat=True)) == {"SUCCESSFUL"}
+    assert _stored() == one_pass
+
+
+def test_the_command_line_waits_for_the_parts(water, settings, capsys):
+    from municipium import cli
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}
+    produced, billed, nrw, unit = water
+    f.observe(unit, produced, 2024, 100), f.observe(unit, billed, 2024, 75)
+    assert cli.main(["recompute", "--parts", "2"]) == 0
+    assert _value(nrw, unit) == 25.0
+    assert "in 1 parts" in capsys.readouterr().out  # one indicator: one part

@@ -905,17 +905,25 @@ def _derived_counts(indicator_id: int) -> tuple[int, int]:
 BATCH = 25
 
 
-def recompute_all(progress: Callable[[int, int], None] | None = None, *, force: bool = False) -> RefreshResult:
+def recompute_all(
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    force: bool = False,
+    only: Iterable[int] | None = None,
+    absorb: bool = True,
+) -> RefreshResult:
     """Recompute every indicator for every period, one indicator at a time so memory stays
     bounded by one indicator's frames; stores only what differs. `progress(done, total)`.
 
     The recomputes waiting in the task queue when it starts are absorbed (done by this pass,
-    `tasks.absorb_queued`), and queued again if it fails."""
+    `tasks.absorb_queued`), and queued again if it fails. `only` limits it to these
+    indicators: one part of a recompute that several workers share (`tasks.recompute_in_parts`,
+    which absorbs the queue once for all parts, so its parts pass `absorb=False`)."""
     from . import tasks
 
-    absorbed = tasks.absorb_queued()
+    absorbed = tasks.absorb_queued() if absorb else []
     try:
-        result = _recompute_all(progress, force=force)
+        result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:
         tasks.unabsorb(absorbed)
         raise
@@ -923,14 +931,23 @@ def recompute_all(progress: Callable[[int, int], None] | None = None, *, force: 
     return result
 
 
-def _recompute_all(progress: Callable[[int, int], None] | None, *, force: bool = False) -> RefreshResult:
+def full_order(ctx: Context | None = None) -> list[int]:
+    """Every indicator in the order a full recompute takes them: by period kind (a batch is
+    of one kind), then by the variables they read, so that neighbours share their reads."""
+    ctx = ctx or Context()
+    return sorted(ctx.indicators, key=lambda i: (ctx.spec(i).kind, ctx.spec(i).variable_ids, i))
+
+
+def _recompute_all(
+    progress: Callable[[int, int], None] | None, *, force: bool = False, only: set[int] | None = None
+) -> RefreshResult:
     started = time.perf_counter()
     fingerprints = Fingerprints()  # before anything is read: see "what a full recompute can skip"
     ctx = Context()
     ctx.cache = VariableCache()
     result = RefreshResult()
     # Indicators that read the same variables one after another, so the cache serves them.
-    ids = sorted(ctx.indicators, key=lambda i: (ctx.spec(i).kind, ctx.spec(i).variable_ids, i))
+    ids = [i for i in full_order(ctx) if only is None or i in only]
     if progress:
         progress(0, len(ids))
     for table in (IV_TABLE, GS_TABLE):

@@ -37,10 +37,67 @@ def recompute_everything() -> dict:
     return _report(engine.recompute_all())
 
 
+@task
+def recompute_part(indicator_ids: list[int], force: bool = False) -> dict:
+    """One part of a full recompute that several workers share (`recompute_in_parts`)."""
+    return _report(engine.recompute_all(force=force, only=indicator_ids, absorb=False))
+
+
+class PartFailed(RuntimeError):
+    pass
+
+
+def recompute_in_parts(parts: int, *, force: bool = False, wait: bool = True, poll: float = 0.5) -> dict:
+    """A full recompute split into `parts` tasks that the running workers share (on one
+    machine or several, through the database queue): the indicators in the full order, cut
+    into contiguous runs so that each part keeps its neighbours' shared reads. The queue
+    is absorbed once, here. With `wait`, returns when every part has finished, with the
+    parts' reports summed; raises PartFailed if one failed (its indicators keep what they
+    had; run it again). Each indicator is stored in its own transaction, so parts never
+    write the same rows.
+
+    On PostgreSQL the parts run side by side; SQLite has one writer at a time, so there they
+    share only the computing."""
+    import time
+
+    from django.tasks import TaskResultStatus
+
+    absorbed = absorb_queued()
+    ids = engine.full_order()
+    size = max(1, -(-len(ids) // max(1, parts)))
+    results = [recompute_part.enqueue(ids[i : i + size], force) for i in range(0, len(ids), size)]
+    report = {
+        "parts": len(results),
+        "absorbed": len(absorbed),
+        "indicators": 0,
+        "written": {},
+        "deleted": {},
+        "errors": {},
+    }
+    if not wait:
+        return report
+    while not all(result.is_finished for result in results):
+        time.sleep(poll)
+        for result in results:
+            if not result.is_finished:
+                result.refresh()
+    for result in results:
+        if result.status != TaskResultStatus.SUCCESSFUL:
+            raise PartFailed(f"part {results.index(result) + 1} of {len(results)} failed: {result.errors}")
+        part = result.return_value
+        report["indicators"] += part["indicators"]
+        report["errors"].update(part["errors"])
+        for key in ("written", "deleted"):
+            for table, count in part[key].items():
+                report[key][table] = report[key].get(table, 0) + count
+    return report
+
+
 ABSORBED = "absorbed by a full recompute"
 
 
 def _recompute_paths() -> list[str]:
+    # Not recompute_part: a part is a share of a full recompute already under way.
     return [recompute_everything.module_path, recompute_changed.module_path]
 
 
