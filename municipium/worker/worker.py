@@ -189,6 +189,10 @@ class LeasedWorker(Worker):
     def claim(self) -> DBTaskResult | None:
         """Take the next ready task and its lease in one transaction."""
         tasks = self._tasks().ready()
+        # A plain read first: an idle worker polls often (WORKER_POLL_SECONDS) and should not
+        # take SQLite's write lock, or a row lock, to find the queue empty.
+        if not tasks.exists():
+            return None
         with exclusive_transaction(tasks.db):
             task = tasks.get_locked()
             if task is None:

@@ -33,6 +33,9 @@ class Command(db_worker.Command):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
+        # Polled more often than db_worker's 1 s: a save's figures follow within a second
+        # (issue 18); an idle poll is one indexed read.
+        parser.set_defaults(interval=settings.WORKER_POLL_SECONDS)
         parser.add_argument(
             "--lease-seconds",
             type=positive_float,
