@@ -330,3 +330,10 @@ def test_the_persian_entry_page_title_has_persian_digits_and_no_middle_dot(clien
     page = client.get(url(language="fa")).content.decode()
     title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
     assert "۲۰۲۴" in title and "2024" not in title and "·" not in title and "، " in title
+
+
+def test_the_persian_error_count_is_written_in_persian_digits(client, water, officer):
+    """Issue 19, item 4: "1 داده خطا دارد", a Latin digit inside a Persian message."""
+    client.force_login(officer)
+    page = client.post(url(language="fa"), filled(**{"value-water_billed.": "12x"})).content.decode()
+    assert "۱ داده خطا دارد" in page and "1 داده" not in page

@@ -104,6 +104,9 @@ def test_the_profile_shows_both_beside_the_group_and_says_how_the_units_were_cho
     assert 'data-figure="similar"' in html and 'data-figure="national"' in html
     persian = client.get(f"/fa/units/{KRUSEVAC}/?period=2023").content.decode()
     assert "۲۰۲۳" in persian and "Similar units" not in persian
+    # The similar units listed with the Persian comma, not the Latin one.
+    first, second = similar.units[0][0], similar.units[1][0]
+    assert f'{first.label}</a>، <a href="/fa/units/{second.code}/">' in persian
 
 
 def test_the_indicator_page_shows_them_for_the_unit_it_was_opened_from(client, world):

@@ -29,6 +29,12 @@ def sep():
     return numbers.separator()
 
 
+@register.simple_tag
+def comma():
+    """{% comma %} — the comma between the items of a list, ", " ("، " in Persian)."""
+    return numbers.comma()
+
+
 @register.filter
 def money(value, currency):
     """{{ amount|money:study.currency }} — the locale's pattern, symbol and digits."""
