@@ -123,7 +123,12 @@ def append_frame(name: str, frame) -> int:
     if frame.height == 0:
         return 0
     if connection.vendor != "postgresql":
-        return append_rows(name, columns, frame.iter_rows())
+        marks = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {quote(name)} ({', '.join(quote(c) for c in columns)}) VALUES ({marks})"
+        with connection.cursor() as cursor:
+            for piece in frame.iter_slices(CHUNK):
+                cursor.executemany(sql, piece.rows())
+        return frame.height
     cols = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {quote(name)} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:

@@ -1317,6 +1317,7 @@ def _run(
             total = rows = staged = 0
             period_ids: dict[str, int] = {}
             unit_ids: set[int] = set()
+            references: dict[str, set[int]] = {"unit_id": set(), "variable_id": set(), "period_id": set()}
             statuses: set[str] = set()
             locked: list[Problem] = []
             for frame in src.batches():
@@ -1342,18 +1343,18 @@ def _run(
                     continue
                 for code in sorted(set(resolved.get_column("period_code").unique().to_list()) - period_ids.keys()):
                     period_ids[code] = _period_id(code, write, len(period_ids))
-                staged += bulk.append_frame(
-                    services.STAGE,
-                    resolved.select(
-                        "unit_id",
-                        "variable_id",
-                        pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id"),
-                        "breakdown",
-                        *services.CONTENT,
-                        pl.col("_row").alias("src_row"),
-                        pl.col("_sheet").alias("src_sheet"),
-                    ).sort(KEY),
-                )
+                rows_out = resolved.select(
+                    "unit_id",
+                    "variable_id",
+                    pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id"),
+                    "breakdown",
+                    *services.CONTENT,
+                    pl.col("_row").alias("src_row"),
+                    pl.col("_sheet").alias("src_sheet"),
+                ).sort(KEY)
+                staged += bulk.append_frame(services.STAGE, rows_out)
+                for column, ids in references.items():
+                    ids.update(rows_out.get_column(column).unique().to_list())
                 if actor is not None and not total:
                     unit_ids.update(resolved.get_column("unit_id").unique().to_list())
                     statuses.update(resolved.get_column("status").unique().to_list())
@@ -1411,6 +1412,7 @@ def _run(
                 via=via,
                 new_only=[(u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids],
                 keep_blank=True,
+                references=references,
             )
     except ImportRefused:
         return report

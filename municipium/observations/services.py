@@ -189,11 +189,13 @@ def write_staged(
     note: str = "",
     new_only: Iterable[tuple] = (),
     keep_blank: bool = False,
+    references: dict[str, set[int]] | None = None,
 ) -> WriteResult:
     """`write_observations` for the `staged` rows a caller has put in the stage itself
     (`open_stage`, `bulk.append_frame`), one key per row: the importer streams a file into it
     batch by batch, so a file of any size is written in bounded memory. Must run inside the
-    caller's transaction."""
+    caller's transaction. `references` ("unit_id", "variable_id", "period_id" -> ids), when
+    the caller has collected them, spare reading them back from the stage."""
     via = via or batch.via
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)  # the same text on every path under SQLite
@@ -206,19 +208,23 @@ def write_staged(
             batch.save()
         result.rows = staged
         with connection.cursor() as cursor:
-            _check_references(cursor)
-            if keep_blank:
-                for column in KEPT_WHEN_BLANK:
-                    cursor.execute(
-                        f"UPDATE {q(STAGE)} SET {column} = (SELECT o.{column} FROM {q(OBS)} o "
-                        f"WHERE {_match(q(STAGE), 'o')}) WHERE {column} = '' AND EXISTS "
-                        f"(SELECT 1 FROM {q(OBS)} o WHERE {_match(q(STAGE), 'o')})"
-                    )
-            cursor.execute(
-                f"SELECT COUNT(o.id), COALESCE(SUM(CASE WHEN {_identical('s', 'o')} THEN 1 ELSE 0 END), 0) "
-                f"FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}"
-            )
-            existing, result.unchanged = cursor.fetchone()
+            _check_references(cursor, references or {})
+            # A file of new figures (the usual first import) meets no stored row: one join
+            # says so, and the comparisons below are skipped.
+            cursor.execute(f"SELECT COUNT(*) FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}")
+            existing, result.unchanged = cursor.fetchone()[0], 0
+            if existing and keep_blank:
+                blank = " OR ".join(f"s.{c} = ''" for c in KEPT_WHEN_BLANK)
+                kept = ", ".join(f"{c} = CASE WHEN s.{c} = '' THEN o.{c} ELSE s.{c} END" for c in KEPT_WHEN_BLANK)
+                cursor.execute(
+                    f"UPDATE {q(STAGE)} AS s SET {kept} FROM {q(OBS)} o WHERE {_match('s', 'o')} AND ({blank})"
+                )
+            if existing:
+                cursor.execute(
+                    f"SELECT COALESCE(SUM(CASE WHEN {_identical('s', 'o')} THEN 1 ELSE 0 END), 0) "
+                    f"FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}"
+                )
+                result.unchanged = cursor.fetchone()[0]
             result.created = result.rows - existing
             result.updated = existing - result.unchanged
             if result.unchanged:
@@ -242,7 +248,7 @@ def write_staged(
                         [stamp, user_id, batch.pk],
                     )
                 if result.created:
-                    inserted = _insert_new(cursor, cols, [stamp, user_id, batch.pk])
+                    inserted = _insert_new(cursor, cols, [stamp, user_id, batch.pk], all_new=not existing)
                     if inserted < result.created:
                         if new_only:
                             _refuse_stored(cursor, new_only, batch.pk, stamp)
@@ -303,7 +309,7 @@ REFERENCES = tuple(
 )
 
 
-def _check_references(cursor) -> None:
+def _check_references(cursor, known: dict[str, set[int]]) -> None:
     """The staged rows' units, variables and periods exist, checked once per distinct id
     rather than by the database row by row (the observation table has no foreign-key
     constraints: PostgreSQL checked each one per row at commit, half of a million-row
@@ -311,8 +317,11 @@ def _check_references(cursor) -> None:
     the transaction ends, as the constraint's own check would; SQLite serialises writers."""
     q = bulk.quote
     for column, model in REFERENCES:
-        cursor.execute(f"SELECT DISTINCT {column} FROM {q(STAGE)}")
-        wanted = {row[0] for row in cursor.fetchall()}
+        if column in known:
+            wanted = set(known[column])
+        else:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {q(STAGE)}")
+            wanted = {row[0] for row in cursor.fetchall()}
         found: set[int] = set()
         table = model._meta.db_table  # type: ignore[union-attr]
         ids = sorted(wanted)
@@ -343,22 +352,26 @@ def _refuse_stored(cursor, new_only: set[tuple], batch_id: int, stamp) -> None:
         raise AlreadyStored(taken)
 
 
-def _insert_new(cursor, cols: str, params: list) -> int:
+def _insert_new(cursor, cols: str, params: list, *, all_new: bool = False) -> int:
     """Insert the staged rows whose keys are not stored; return how many were inserted.
 
     A plain INSERT of the new keys: on PostgreSQL it is 40 % faster than INSERT ... ON
     CONFLICT, whose speculative insertion costs on every row. When a concurrent writer
     inserts one of the same keys first, the unique index makes this statement wait for it
     and then fail; in a savepoint, the retry sees that writer's row and leaves it out.
+    `all_new`: none of the staged keys was stored when counted, so the first attempt
+    inserts them all without looking each one up (the unique index still guards it).
     """
     q = bulk.quote
     for attempt in range(3):
+        new_keys = (
+            "" if all_new and attempt == 0 else f"WHERE NOT EXISTS (SELECT 1 FROM {q(OBS)} o WHERE {_match('o', 's')})"
+        )
         try:
             with transaction.atomic():
                 cursor.execute(
                     f"INSERT INTO {q(OBS)} ({cols}, version, updated_at, updated_by_id, batch_id) "
-                    f"SELECT {cols}, 1, %s, %s, %s FROM {q(STAGE)} s "
-                    f"WHERE NOT EXISTS (SELECT 1 FROM {q(OBS)} o WHERE {_match('o', 's')})",
+                    f"SELECT {cols}, 1, %s, %s, %s FROM {q(STAGE)} s {new_keys}",
                     params,
                 )
                 return cursor.rowcount
