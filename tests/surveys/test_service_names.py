@@ -51,6 +51,12 @@ def test_the_pages_and_the_published_indicators_name_services_in_the_readers_lan
             # (the test questionnaire's own questions are in English and Persian only)
             for code in ("green_areas", "public_cleanliness"):
                 assert names[code][language] in text, (language, page, code)
+    # The printed report (its PDF's HTML) too.
+    from municipium.surveys.results_views import report_html
+
+    for language in ("sr", "fa"):
+        printed = report_html(survey, language)
+        assert names["green_areas"][language] in printed, language  # (the questions stay as written)
     name = Variable.objects.get(code="survey_green_areas_satisfied_share").name
     assert "Паркови и зелене површине" in name["sr"] and "Parki i tereny zielone" in name["pl"]
     assert "green areas" not in name["fa"]

@@ -59,8 +59,11 @@ def text(texts, fallback=""):
     picked = pick(texts)
     if not picked.text:
         return fallback
-    # A text without letters ("%", "0–100") reads the same in every language: no mark.
-    if picked.is_fallback and picked.language and any(c.isalpha() for c in picked.text):
+    # A text without letters ("%", "0–100") reads the same in every language: no mark, but
+    # the language's own digits and percent sign ("٪", "۰–۱۰۰" in Persian).
+    if not any(c.isalpha() for c in picked.text):
+        return numbers.localise_digits(picked.text)
+    if picked.is_fallback and picked.language:
         # The space keeps the mark apart from the text ("% en", not "%en") when copied or read.
         return format_html(
             '<span lang="{}" class="fallback" title="{}">{}</span> '
@@ -75,5 +78,7 @@ def text(texts, fallback=""):
 
 @register.filter
 def plain(texts):
-    """A catalogue text in the reader's language as plain text (titles, attributes)."""
-    return pick(texts).text
+    """A catalogue text in the reader's language as plain text (titles, attributes); one
+    without letters ("%", "0–100") in the language's own digits and percent sign."""
+    found = pick(texts).text
+    return found if any(c.isalpha() for c in found) else numbers.localise_digits(found)
