@@ -48,3 +48,14 @@ def test_the_error_page_titles_itself_without_a_middle_dot_in_persian(rf):
         html = server_error(rf.get("/fa/")).content.decode()
     assert "، Municipium</title>" in html and "·" not in html
     assert "· Municipium</title>" in server_error(rf.get("/en/")).content.decode()
+
+
+def test_a_shared_link_with_a_year_that_has_no_figures_is_not_found_in_the_readers_language(client):
+    """Issue 19, item 10: also for a shared link with an unknown year."""
+    from tests import factories as f
+
+    f.indicator("nrw", "100 * water_produced / water_produced")
+    response = client.get("/bg/indicators/nrw/?period=1850")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert WAYS["bg"] in html and 'class="navbar' in html and "Not Found" not in html
