@@ -25,7 +25,7 @@ import polars as pl
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -761,46 +761,14 @@ class IndicatorFilters(DataFilters):
     indicator: list[str] | None = Field(None, description="Indicator codes")
 
 
-def _marked():
-    """The slice (indicator × period) has inputs that are not published yet."""
-    return Exists(
-        IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"), basis=Basis.PUBLISHED)
-    )
-
-
 def visible_values(caller: Caller) -> QuerySet:
-    """Indicator values the caller may read, annotated with `is_published`.
-
-    The public gets the engine's published basis where a slice has unpublished inputs and
-    the "all" basis elsewhere (the rule of benchmarks.read); a caller inside a unit's groups
-    gets that unit's "all" values, marked unpublished where they differ from the public's.
-    """
-    # A value, or a missing one with its reason; a published row with neither stands for a
-    # value that rests on unpublished data and is not shown (no hint of it to outsiders).
-    rows = IndicatorValue.objects.filter(Q(value__isnull=False) | ~Q(missing="")).annotate(marked=_marked())
-    public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
-    if caller.admin:
-        visible = Q(basis=Basis.ALL)
-    else:
-        inside = Q(unit_id__in=caller.insider_units)
-        visible = (inside & Q(basis=Basis.ALL)) | (~inside & public)
-    same_as_public = Exists(
-        IndicatorValue.objects.filter(
-            indicator=OuterRef("indicator"),
-            unit=OuterRef("unit"),
-            period=OuterRef("period"),
-            breakdown=OuterRef("breakdown"),
-            basis=Basis.PUBLISHED,
-            value=OuterRef("value"),
-        )
-    )
-    return rows.filter(visible).annotate(same_as_public=same_as_public)
+    """Indicator values the caller may read (`read.visible_values`, the one rule), annotated
+    with what `_value_status` needs."""
+    return read.visible_values(admin=caller.admin, insider_units=caller.insider_units)
 
 
 def _value_status(row: dict) -> str:
-    if row["basis"] == Basis.PUBLISHED or not row["marked"] or row["same_as_public"]:
-        return "published"
-    return "unpublished"
+    return "published" if read.is_published(row["basis"], row["marked"], row["same_as_public"]) else "unpublished"
 
 
 def _values(caller: Caller, filters: IndicatorFilters) -> QuerySet:
@@ -870,7 +838,7 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
     """Group statistics (quartiles, median, mean, pooled value) per indicator, group and
     period; `n` says how many members they stand on."""
     caller = _caller(request)
-    rows = GroupStatistic.objects.annotate(marked=_marked())
+    rows = GroupStatistic.objects.annotate(marked=read.marked())
     public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
     if caller.admin:
         rows = rows.filter(basis=Basis.ALL)
@@ -936,41 +904,33 @@ class Download:
     """The selection of an open-data download, checked (an unknown code is a 422 before
     anything is sent) and read indicator by indicator.
 
-    `visible_values` probes every row for its slice's mark and its published twin, and the
-    download's order (indicator, unit and period codes) makes the database sort the whole
-    selection before the first row: a country's five million values took longer than the
-    web worker's timeout before the first byte (issue 18). Here the same rule is applied one
-    indicator at a time: its marked periods are read once (an index probe), the published
-    twin is compared only where a slice is marked, and the database sorts one indicator's
-    rows, read with a chunked cursor (a server-side cursor on PostgreSQL)."""
+    Read over the whole selection at once, the download's order (indicator, unit and period
+    codes) makes the database sort everything before the first row: a country's five million
+    values took longer than the web worker's timeout before the first byte (issue 18). So
+    the rule (`read.visible_values`, the same as the listing's) is applied one indicator at a
+    time: its marked periods are read once (an index probe) instead of probed per row, and
+    the database sorts one indicator's rows, read with a chunked cursor (a server-side
+    cursor on PostgreSQL)."""
 
     def __init__(self, caller: Caller, filters: IndicatorFilters):
         self.caller = caller
-        rows = IndicatorValue.objects.filter(Q(value__isnull=False) | ~Q(missing=""))
-        self.base = _filter(rows, filters, changed_field="computed_at")
+        self.base = _filter(IndicatorValue.objects.all(), filters, changed_field="computed_at")
         indicators = Indicator.objects.order_by("code")
         if filters.indicator:
             indicators = indicators.filter(pk__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))
         self.indicators = list(indicators.only("code", "name", "unit_of_measure", "decimals"))
 
-    def _slice(self, indicator: Indicator) -> tuple[QuerySet, set[int]]:
-        """The indicator's visible values (`visible_values`' rule) and its marked periods."""
-        marked = set(
-            IndicatorValue.objects.filter(indicator=indicator, basis=Basis.PUBLISHED)
-            .values_list("period_id", flat=True)
-            .distinct()
+    def _slice(self, indicator: Indicator) -> QuerySet:
+        """The indicator's visible values (`read.visible_values`, its marked periods read once)."""
+        return read.visible_values(
+            self.base.filter(indicator=indicator),
+            admin=self.caller.admin,
+            insider_units=self.caller.insider_units,
+            periods_marked=read.marked_periods(indicator),
         )
-        rows = self.base.filter(indicator=indicator)
-        public = Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~Q(period_id__in=marked))
-        if self.caller.admin:
-            rows = rows.filter(basis=Basis.ALL)
-        else:
-            inside = Q(unit_id__in=self.caller.insider_units)
-            rows = rows.filter((inside & Q(basis=Basis.ALL)) | (~inside & public))
-        return rows, marked
 
     def count(self) -> int:
-        return sum(self._slice(indicator)[0].count() for indicator in self.indicators)
+        return sum(self._slice(indicator).count() for indicator in self.indicators)
 
     def rows(self, language: str | None = None) -> Iterator[dict]:
         """The rows for the open-data writers, names in `language`, in the order of the
@@ -980,33 +940,15 @@ class Download:
         for indicator in self.indicators:
             name = pick(indicator.name, language).text
             measure = pick(indicator.unit_of_measure, language).text
-            rows, marked = self._slice(indicator)
-            same_as_public = Exists(
-                IndicatorValue.objects.filter(
-                    indicator=OuterRef("indicator"),
-                    unit=OuterRef("unit"),
-                    period=OuterRef("period"),
-                    breakdown=OuterRef("breakdown"),
-                    basis=Basis.PUBLISHED,
-                    value=OuterRef("value"),
-                )
-            )
-            # Probed only where it decides the status: an "all" row of a marked slice.
-            rows = rows.annotate(
-                same_as_public=Case(
-                    When(Q(basis=Basis.ALL, period_id__in=marked), then=same_as_public),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                )
-            )
             values = (
-                rows.order_by("unit__code", "period__kind", "period__ordinal", "breakdown")
+                self._slice(indicator)
+                .order_by("unit__code", "period__kind", "period__ordinal", "breakdown")
                 .values_list(
-                    "unit_id", "period_id", "period__code", "breakdown", "value", "missing", "basis", "same_as_public"
+                    "unit_id", "period__code", "breakdown", "value", "missing", "basis", "marked", "same_as_public"
                 )
                 .iterator(chunk_size=opendata.CHUNK_ROWS)
             )
-            for unit_id, period_id, period, breakdown, value, missing, basis, same in values:
+            for unit_id, period, breakdown, value, missing, basis, marked, same in values:
                 unit_code, unit_name = units[unit_id]
                 yield {
                     "unit": unit_code,
@@ -1019,7 +961,7 @@ class Download:
                     "breakdown": breakdown,
                     "value": value,
                     "missing": missing,
-                    "status": _value_status({"basis": basis, "marked": period_id in marked, "same_as_public": same}),
+                    "status": "published" if read.is_published(basis, marked, same) else "unpublished",
                 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import ngettext
 
 from municipium.catalog.models import Indicator
@@ -187,14 +187,94 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis:
 # in one query instead of one query per indicator.
 
 
+def marked() -> Exists:
+    """For rows of a slice (indicator values or group statistics): the slice (indicator ×
+    period) has inputs that are not published yet, so the engine stored "published" rows
+    for it beside the "all" ones."""
+    return Exists(
+        IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"), basis=Basis.PUBLISHED)
+    )
+
+
 def _on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
     """Keep each slice's rows of the basis `basis` would choose for it."""
     if not public:
         return rows.filter(basis=Basis.ALL)
-    marked = Exists(
-        IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"), basis=Basis.PUBLISHED)
+    return rows.filter(Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~marked()))
+
+
+# --- Listings and open-data downloads: every value a reader may see ------------------------
+
+
+def marked_periods(indicator) -> set[int]:
+    """The periods whose slice of the indicator is marked (`marked`), read once: an index
+    probe, where `marked` probes once per row."""
+    return set(
+        IndicatorValue.objects.filter(indicator=indicator, basis=Basis.PUBLISHED)
+        .values_list("period_id", flat=True)
+        .distinct()
     )
-    return rows.filter(Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~marked))
+
+
+def same_as_public() -> Exists:
+    """For an "all" row: its published twin has the same value, so the figure is public
+    although its slice has unpublished inputs."""
+    return Exists(
+        IndicatorValue.objects.filter(
+            indicator=OuterRef("indicator"),
+            unit=OuterRef("unit"),
+            period=OuterRef("period"),
+            breakdown=OuterRef("breakdown"),
+            basis=Basis.PUBLISHED,
+            value=OuterRef("value"),
+        )
+    )
+
+
+def visible_values(
+    rows: QuerySet | None = None, *, admin: bool, insider_units, periods_marked: set[int] | None = None
+) -> QuerySet:
+    """The indicator values a reader may see, of `rows` (default every stored one), for the
+    API's listing and the open-data downloads: the basis rule of `basis` for the public, and
+    the "all" rows of `insider_units` (the units whose figures the reader's groups share);
+    an administrator reads every "all" row. A value, or a missing one with its reason: a
+    published row with neither stands for a value resting on unpublished data and is not
+    shown (no hint of it to outsiders).
+
+    Annotated with `marked` (the row's slice is marked) and `same_as_public` (an "all" row
+    of a marked slice whose value the public sees too), which together say whether a row is
+    published. `periods_marked`: for rows of one indicator, its `marked_periods`, read once
+    instead of probed per row (a download reads a country indicator by indicator)."""
+    rows = IndicatorValue.objects.all() if rows is None else rows
+    rows = rows.filter(Q(value__isnull=False) | ~Q(missing=""))
+    if periods_marked is None:
+        rows = rows.annotate(marked=marked())
+        is_marked = Q(marked=True)
+    else:
+        is_marked = Q(period_id__in=sorted(periods_marked))
+        rows = rows.annotate(
+            marked=Case(When(is_marked, then=Value(True)), default=Value(False), output_field=BooleanField())
+        )
+    public = Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~is_marked)
+    if admin:
+        rows = rows.filter(basis=Basis.ALL)
+    else:
+        inside = Q(unit_id__in=insider_units)
+        rows = rows.filter((inside & Q(basis=Basis.ALL)) | (~inside & public))
+    # Probed only where it decides: an "all" row of a marked slice.
+    return rows.annotate(
+        same_as_public=Case(
+            When(Q(basis=Basis.ALL) & is_marked, then=same_as_public()),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def is_published(basis: str, marked: bool, same_as_public: bool) -> bool:
+    """Whether a row `visible_values` gave (or a group statistic with the same annotations)
+    is a published figure."""
+    return basis == Basis.PUBLISHED or not marked or same_as_public
 
 
 def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[IndicatorValue]:
