@@ -221,7 +221,8 @@ class Slice:
     def _rows(self, members: list[Unit]) -> list[Row]:
         if not self.ready:
             return []
-        found = list(read.values(self.indicator, self.period, self.group, public=self.public).defer("unit__boundary"))
+        # The members are read already: their units are not read again with each value.
+        found = list(read.values(self.indicator, self.period, self.group, public=self.public).select_related(None))
         ranked = _rank([v.value for v in found], self.indicator.polarity)
         statistic, units = self.statistic, {u.pk: u for u in members}
         rows = []
@@ -229,7 +230,7 @@ class Slice:
             band = bands.band(stored.value, self.indicator, statistic)
             rows.append(
                 Row(
-                    units.get(stored.unit_id, stored.unit),
+                    units.get(stored.unit_id) or stored.unit,
                     stored.value,
                     stored.numerator,
                     stored.denominator,
@@ -396,7 +397,7 @@ class Slice:
             return charts.series(
                 rows, periods=periods, title=self.title("series"), measure=measure, medians=medians, rtl=self.rtl
             )
-        rows = [self.chart_row(r) for r in self.rows if r.value is not None]
+        rows = self._chart_rows
         if name == "ranking":
             return charts.ranking(rows, title=self.title("ranking"), measure=measure, statistic=statistic, rtl=self.rtl)
         return charts.distribution(
@@ -407,6 +408,12 @@ class Slice:
     def _shared_labels(self) -> set[str]:
         seen = Counter(r.unit.label for r in self.rows)
         return {label for label, count in seen.items() if count > 1}
+
+    @cached_property
+    def _chart_rows(self) -> list[dict]:
+        """The members with a value as the ranking and the distribution draw them (built once
+        for both)."""
+        return [self.chart_row(r) for r in self.rows if r.value is not None]
 
     def chart_row(self, row: Row) -> dict:
         # Two members of one name would share a bar: the code tells them apart.
