@@ -11,6 +11,8 @@ an administrator's, logged in once through the real form, and a visitor's. pytes
 thread on the module's world and empties the database itself when the module is done.
 """
 
+import threading
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -208,6 +210,17 @@ def _build() -> dict:
     }
 
 
+def _requests_done(seconds: float = 5.0) -> None:
+    """Wait for the server's request threads to end: a browser's kept-alive connection
+    ends its thread only once the browser has closed it, and that thread still holds its
+    database connection (PostgreSQL would refuse to drop the test database)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(
+        t.name.endswith("(process_request_thread)") for t in threading.enumerate()
+    ):
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def site(django_db_setup, django_db_blocker, browser):
     with (
@@ -239,6 +252,7 @@ def site(django_db_setup, django_db_blocker, browser):
             finally:
                 for watched in built.contexts.values():
                     watched.page.context.close()
+                _requests_done()
                 server._live_server_modified_settings.disable()
                 server.stop()
         finally:
