@@ -193,7 +193,10 @@ class Observation(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["variable", "period"], name="observation_variable_period"),
+            # updated_at too, so that a full recompute's digest of each variable's observations
+            # (benchmarks.engine.Fingerprints: count, last id, last change) reads this index
+            # alone, not the table.
+            models.Index(fields=["variable", "period", "updated_at"], name="observation_variable_period_at"),
             models.Index(fields=["updated_at"], name="observation_updated_at"),
         ]
 
