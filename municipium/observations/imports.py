@@ -3,8 +3,9 @@ from CSV and Excel files.
 
 The path is: read the file into a table of strings (`read_table`), check every row against
 the catalogue and the units (`check`), and only when nothing is wrong hand the rows to the
-one write path, `services.write_observations`, inside a single transaction. A dry run stops
-before the write. Every problem names the file, sheet, row and column as the person sees
+one write path (`services.write_staged`), inside a single transaction. A UTF-8 CSV file on
+disk is never held whole: it is read, checked and staged in pieces (`_stream_csv`, `_run`),
+so its memory is that of one piece at any length. A dry run stops before the write. Every problem names the file, sheet, row and column as the person sees
 them in their spreadsheet, says what is wrong and what would be right.
 
 Checks are vectorised with Polars (joins against small lookup frames of units, variables
