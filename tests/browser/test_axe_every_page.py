@@ -343,3 +343,29 @@ def test_the_page_has_no_accessibility_violation_of_any_impact(site, name, who, 
     # The not-found page's own status is logged as a failed load; nothing else may be.
     errors = [e for e in watched.errors if not (name == "not-found" and "status of 404" in e)]
     assert errors == [], f"JavaScript errors: {errors}"
+
+
+def test_the_api_documentation_has_no_accessibility_violation(site):
+    # Outside the language prefixes (an API address names no language); the description is
+    # written in English.
+    watched = site.contexts["visitor"]
+    watched.foreign.clear()
+    watched.errors.clear()
+    page = watched.page
+    response = page.goto("/api/docs")
+    assert response is not None and response.status == 200
+    page.locator("#swagger-ui .opblock").first.wait_for()
+    # Swagger UI draws each operation's summary as a button holding the operation's link
+    # and copy button (its React markup, vendored with django-ninja; nothing we serve can
+    # change it): only those summaries are let off the nested-interactive rule.
+    ignore = {"nested-interactive": ".opblock-summary-control"}
+    found = watched.axe(impacts=None, ignore=ignore)
+    assert found == [], found
+    # One operation opened: its parameters, responses and schemas.
+    page.locator("#swagger-ui .opblock-summary-control").nth(1).click()
+    page.locator("#swagger-ui .opblock-body .responses-table").first.wait_for()
+    found = watched.axe(impacts=None, ignore=ignore)
+    assert found == [], found
+    assert not watched.foreign, f"requests outside the server's origin: {watched.foreign}"
+    assert not watched.violations(), f"Content-Security-Policy violations: {watched.violations()}"
+    assert not watched.errors, f"JavaScript errors: {watched.errors}"
