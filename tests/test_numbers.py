@@ -9,6 +9,8 @@ from municipium.lib.numbers import format_number, format_share, item_separator, 
 def test_a_small_negative_value_rounded_to_zero_shows_no_minus_sign(language):
     # issue 19: "-0.0" on pages and in tables for a change of -0.04.
     texts = (format_number(-0.04, 1, language), format_number(-0.4, 0, language), format_share(-0.3, 0, language))
+    # -0.05 shows as 0.0 (the decimal text rounded half to even), so it takes no sign either.
+    texts += (format_number(-0.05, 1, language), format_share(-0.5, 0, language))
     # A stored negative zero (a change of 0 times -1) compares equal to 0 and kept its sign.
     texts += (format_number(-0.0, 1, language), format_share(-0.0, 1, language))
     for text in texts:

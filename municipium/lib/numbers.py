@@ -90,8 +90,14 @@ def _write(text: str, language: str) -> str:
 def _no_negative_zero(value, decimals: int):
     """-0.04 shown with one decimal is 0.0, not "-0.0": a sign on a zero tells the reader
     of a fall that the shown figure does not have."""
-    if value == 0 or (value < 0 and round(float(value), decimals) == 0):
+    if value == 0:
         return 0  # -0.0 too, which compares equal to 0 and would print its sign
+    if value < 0:
+        # Rounded as it is shown: the decimal text half to even, as Babel and format_number
+        # do (round() on the binary value took -0.05 to -0.1 while the page showed "-0.0").
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if number.is_finite() and number.quantize(Decimal(10) ** -decimals, rounding=ROUND_HALF_EVEN) == 0:
+            return 0
     return value
 
 
