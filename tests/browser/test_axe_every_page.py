@@ -19,10 +19,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
+from municipium.accounts.models import SecondFactor
 from municipium.catalog.models import Indicator, IndicatorSet
 from municipium.cooperation.models import Agreement, Facility
+from municipium.lib import totp
 from municipium.meetings.models import Body, Consultation, Decision, Meeting
 from municipium.observations.models import Observation, Period
 from municipium.plans.models import Item, Plan, Target
@@ -50,7 +53,7 @@ DRAWING = (
 )
 
 # (name, who opens it): "admin" is the administrator's logged-in context, "visitor" a
-# context without an account.
+# context without an account, "pending" one whose log-in waits for a second factor's code.
 PAGES = [
     ("start", "visitor"),
     ("search", "visitor"),
@@ -129,6 +132,7 @@ PAGES = [
     ("siting-criterion", "admin"),
     ("login", "visitor"),
     ("second-factor", "admin"),
+    ("login-code", "pending"),
     ("invitations", "admin"),
     ("not-found", "visitor"),
 ]
@@ -267,6 +271,7 @@ def _build() -> dict:
         "siting-criterion": f"/siting/{project.code}/criteria/{project.criteria_set.criteria.order_by('pk').first().pk}/",
         "login": "/login/",
         "second-factor": "/account/second-factor/",
+        "login-code": "/login/code/",
         "invitations": "/invitations/",
         "not-found": "/no-such-page/",
     }
@@ -294,22 +299,26 @@ def site(django_db_setup, django_db_blocker, browser):
         try:
             paths = _build()
             admin = get_user_model().objects.create_superuser("axe-admin", "axe@example.org", PASSWORD)
+            # Someone whose log-in waits for their second factor's code.
+            guarded = get_user_model().objects.create_superuser("axe-guarded", "guarded@example.org", PASSWORD)
+            SecondFactor.objects.create(user=guarded, secret=totp.new_secret(), confirmed=timezone.now())
             server = LiveServer("localhost")
             server._live_server_modified_settings.enable()
             built = Site(server, paths)
             try:
-                for who in ("admin", "visitor"):
+                for who in ("admin", "visitor", "pending"):
                     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
                     context.add_init_script(WATCH)
                     page = context.new_page()
                     page.set_default_timeout(15_000)
                     built.contexts[who] = Watched(page, server.url)
-                page = built.contexts["admin"].page
-                page.goto("/en/login/")
-                page.fill("#id_username", admin.get_username())
-                page.fill("#id_password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_load_state()
+                for who, user in (("admin", admin), ("pending", guarded)):
+                    page = built.contexts[who].page
+                    page.goto("/en/login/")
+                    page.fill("#id_username", user.get_username())
+                    page.fill("#id_password", PASSWORD)
+                    page.click("button[type=submit]")
+                    page.wait_for_load_state()
                 yield built
             finally:
                 for watched in built.contexts.values():
@@ -330,9 +339,12 @@ def test_the_page_has_no_accessibility_violation_of_any_impact(site, name, who, 
     watched.foreign.clear()
     watched.errors.clear()
     page = watched.page
-    response = page.goto(f"/{language}{site.paths[name]}")
+    path = f"/{language}{site.paths[name]}"
+    response = page.goto(path)
     expected = 404 if name == "not-found" else 200
     assert response is not None and response.status == expected, (name, language, response and response.status)
+    # The page itself, not a log-in form it sent the browser to.
+    assert page.url == site.server.url + path, (name, language, page.url)
     assert page.get_attribute("html", "lang") == language
     assert page.get_attribute("html", "dir") == ("rtl" if language == "fa" else "ltr")
     page.locator(DRAWING).first.wait_for(state="detached")
@@ -343,6 +355,21 @@ def test_the_page_has_no_accessibility_violation_of_any_impact(site, name, who, 
     # The not-found page's own status is logged as a failed load; nothing else may be.
     errors = [e for e in watched.errors if not (name == "not-found" and "status of 404" in e)]
     assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_setting_up_a_second_factor_has_no_accessibility_violation(site, language):
+    watched = site.contexts["admin"]
+    watched.errors.clear()
+    page = watched.page
+    page.goto(f"/{language}/account/second-factor/")
+    start = page.locator("form:has(input[name=action][value=start]) button")
+    if start.count():  # set up in the first language already: the page shows the pending setup
+        start.click()
+    page.locator("img.second-factor-qr").wait_for()
+    found = watched.axe(impacts=None)
+    assert found == [], (language, found)
+    assert not watched.violations() and not watched.errors
 
 
 def test_the_api_documentation_has_no_accessibility_violation(site):
