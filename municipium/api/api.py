@@ -25,7 +25,7 @@ import polars as pl
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -856,18 +856,7 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
         rows = rows.filter(period__end__lte=end)
     if filters.changed_since:
         rows = rows.filter(computed_at__gt=_utc(filters.changed_since))
-    same_as_public = Exists(
-        GroupStatistic.objects.filter(
-            indicator=OuterRef("indicator"),
-            group=OuterRef("group"),
-            period=OuterRef("period"),
-            breakdown=OuterRef("breakdown"),
-            basis=Basis.PUBLISHED,
-            n=OuterRef("n"),
-            median=OuterRef("median"),
-        )
-    )
-    rows = rows.annotate(same_as_public=same_as_public).values(
+    rows = rows.annotate(same_as_public=read.statistic_same_as_public()).values(
         "id",
         "indicator__code",
         "group__code",

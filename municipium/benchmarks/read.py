@@ -216,6 +216,22 @@ def marked_periods(indicator) -> set[int]:
     )
 
 
+def statistic_same_as_public() -> Exists:
+    """For an "all" group statistic: its published twin has the same n and median, so the
+    figure is public although its slice has unpublished inputs."""
+    return Exists(
+        GroupStatistic.objects.filter(
+            indicator=OuterRef("indicator"),
+            group=OuterRef("group"),
+            period=OuterRef("period"),
+            breakdown=OuterRef("breakdown"),
+            basis=Basis.PUBLISHED,
+            n=OuterRef("n"),
+            median=OuterRef("median"),
+        )
+    )
+
+
 def same_as_public() -> Exists:
     """For an "all" row: its published twin has the same value, so the figure is public
     although its slice has unpublished inputs."""

@@ -311,15 +311,7 @@ def _read_csv(data: bytes, name: str, options: ImportOptions, report: ImportRepo
         return None
     utf8 = text.encode("utf-8")
     try:
-        raw = pl.read_csv(
-            io.BytesIO(utf8),
-            separator=delimiter,
-            has_header=False,
-            infer_schema=False,
-            quote_char='"',
-            empty_string_is_null=False,
-            raise_if_empty=False,
-        )
+        raw = _read_records(utf8, delimiter)
     except pl.exceptions.PolarsError as error:
         _report_ragged(io.StringIO(text), delimiter, name, report, error)
         return None
@@ -444,16 +436,7 @@ def _stream_csv(path: Path, name: str | None, options: ImportOptions) -> tuple[_
                 seen += piece.count(b"\n")
                 continue
             try:
-                raw = pl.read_csv(
-                    io.BytesIO(piece),
-                    separator=delimiter,
-                    has_header=False,
-                    infer_schema=False,
-                    quote_char='"',
-                    empty_string_is_null=False,
-                    raise_if_empty=False,
-                    schema=schema,
-                )
+                raw = _read_records(piece, delimiter, schema)
             except pl.exceptions.PolarsError as error:
                 raise _Unparsable(error) from None
             frame = raw.with_row_index("_row", offset=seen + 1).select(
@@ -492,6 +475,21 @@ def _stream_csv(path: Path, name: str | None, options: ImportOptions) -> tuple[_
         decimal=decimal,
     )
     return _Source(table, batches, streamed=True, path=path), report
+
+
+def _read_records(data: bytes, delimiter: str, schema=None) -> pl.DataFrame:
+    """CSV records as strings, exactly as written: no header (the caller mapped it), no type
+    guessing, an empty cell an empty string. A whole file and a streamed piece read alike."""
+    return pl.read_csv(
+        io.BytesIO(data),
+        separator=delimiter,
+        has_header=False,
+        infer_schema=False,
+        quote_char='"',
+        empty_string_is_null=False,
+        raise_if_empty=False,
+        schema=schema,
+    )
 
 
 def _report_ragged(lines: Iterable[str], delimiter: str, name: str, report: ImportReport, error) -> None:
