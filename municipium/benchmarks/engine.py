@@ -480,8 +480,9 @@ def _compute_batch(ctx: Context, specs: list[Spec], ordinals: list[int] | None) 
         ordinals = periods["ordinal"].to_list()
     ordinals = sorted(set(ordinals))
     live = [spec for spec in specs if spec.formula is not None] if ordinals else []
+    live_ids = {spec.id for spec in live}
     for spec in specs:
-        if spec not in live:
+        if spec.id not in live_ids:
             for basis in BASES:
                 results[spec.id].values[basis] = pl.DataFrame(schema=VALUE_SCHEMA)
                 results[spec.id].statistics[basis] = pl.DataFrame(schema=STAT_SCHEMA)
@@ -942,8 +943,9 @@ def recompute_all(
     only: Iterable[int] | None = None,
     absorb: bool = True,
 ) -> RefreshResult:
-    """Recompute every indicator for every period, one indicator at a time so memory stays
-    bounded by one indicator's frames; stores only what differs. `progress(done, total)`.
+    """Recompute every indicator for every period, a batch of indicators at a time (`BATCH`)
+    so memory stays bounded by one batch's frames; stores only what differs, each indicator
+    in its own transaction. `progress(done, total)`.
 
     The recomputes waiting in the task queue when it starts are absorbed (done by this pass,
     `tasks.absorb_queued`), and queued again if it fails. `only` limits it to these
@@ -959,11 +961,11 @@ def recompute_all(
         raise
     result.absorbed = len(absorbed)
     if only is None and (any(result.written.values()) or any(result.deleted.values())):
-        _analyze()
+        analyze()  # a part's coordinator does it once for all parts (tasks.recompute_in_parts)
     return result
 
 
-def _analyze() -> None:
+def analyze() -> None:
     """Fresh planner statistics after a full pass that changed rows: a rebuild rewrites
     millions of derived rows, often after loads of units, memberships and observations, and
     until autovacuum gets to them (if it runs at all) PostgreSQL plans a page's reads as if

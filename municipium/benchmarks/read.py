@@ -216,35 +216,22 @@ def marked_periods(indicator) -> set[int]:
     )
 
 
+def _published_twin_agrees(model, member: str, compared: tuple[str, ...]) -> Exists:
+    """For an "all" row: its published twin (same indicator, member, period and breakdown)
+    has the same `compared` figures, so the figure is public although its slice has
+    unpublished inputs."""
+    keys = ("indicator", member, "period", "breakdown", *compared)
+    return Exists(model.objects.filter(basis=Basis.PUBLISHED, **{key: OuterRef(key) for key in keys}))
+
+
 def statistic_same_as_public() -> Exists:
-    """For an "all" group statistic: its published twin has the same n and median, so the
-    figure is public although its slice has unpublished inputs."""
-    return Exists(
-        GroupStatistic.objects.filter(
-            indicator=OuterRef("indicator"),
-            group=OuterRef("group"),
-            period=OuterRef("period"),
-            breakdown=OuterRef("breakdown"),
-            basis=Basis.PUBLISHED,
-            n=OuterRef("n"),
-            median=OuterRef("median"),
-        )
-    )
+    """A group statistic's published twin has the same n and median."""
+    return _published_twin_agrees(GroupStatistic, "group", ("n", "median"))
 
 
 def same_as_public() -> Exists:
-    """For an "all" row: its published twin has the same value, so the figure is public
-    although its slice has unpublished inputs."""
-    return Exists(
-        IndicatorValue.objects.filter(
-            indicator=OuterRef("indicator"),
-            unit=OuterRef("unit"),
-            period=OuterRef("period"),
-            breakdown=OuterRef("breakdown"),
-            basis=Basis.PUBLISHED,
-            value=OuterRef("value"),
-        )
-    )
+    """An indicator value's published twin has the same value."""
+    return _published_twin_agrees(IndicatorValue, "unit", ("value",))
 
 
 def visible_values(

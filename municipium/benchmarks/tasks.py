@@ -90,6 +90,9 @@ def recompute_in_parts(parts: int, *, force: bool = False, wait: bool = True, po
         for key in ("written", "deleted"):
             for table, count in part[key].items():
                 report[key][table] = report[key].get(table, 0) + count
+    if any(report["written"].values()) or any(report["deleted"].values()):
+        # What a one-process full recompute does at its end; each part leaves it to here.
+        engine.analyze()
     return report
 
 
