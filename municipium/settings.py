@@ -171,8 +171,9 @@ TASKS = {
 # with a recorded failure after this many interrupted runs (README: The task worker).
 WORKER_LEASE_SECONDS = float(os.environ.get("WORKER_LEASE_SECONDS", "60"))
 WORKER_MAX_ATTEMPTS = int(os.environ.get("WORKER_MAX_ATTEMPTS", "3"))
-# How often an idle worker looks for a task: a save's derived figures follow within about
-# this plus the recompute of its slices (issue 18: ≤ 1 s). An idle look is one indexed read.
+# How often an idle worker looks for a task by itself (one indexed read). It is woken sooner
+# when a task is queued (worker.Wakeup: NOTIFY on PostgreSQL, PRAGMA data_version on
+# SQLite), so a save's derived figures follow within the recompute of its slices (issue 18).
 WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "0.2"))
 
 # Argon2 first: new passwords and every login re-hash to it; the others only read old hashes.

@@ -11,6 +11,10 @@ Real worker processes (`municipium manage municipium_worker`, what `municipium w
   and while it runs a task: the same process reconnects, finishes the task once and goes
   on with the queue. (SQLite has no connection to cut.)
 
+And an idle worker starts a queued task long before its next look at the queue: it is woken
+(NOTIFY on PostgreSQL, a commit seen by `PRAGMA data_version` on SQLite), also after its
+wake-up's own connection was cut.
+
 The test database of pytest-django is per xdist worker, no port is used, and every name is
 the test's own, so these run side by side on CI.
 """
@@ -82,7 +86,7 @@ class Workers:
         self.url, self.folder = url, folder
         self.started: list[tuple[str, subprocess.Popen, Path]] = []
 
-    def start(self) -> tuple[str, subprocess.Popen]:
+    def start(self, interval: float = 0.1) -> tuple[str, subprocess.Popen]:
         worker_id = f"w{len(self.started) + 1}-{uuid.uuid4().hex[:8]}"
         log = self.folder / f"{worker_id}.log"
         env = {**os.environ, "DATABASE_URL": self.url, "DEBUG": "0", "PRODUCTION": "0", "LOG_LEVEL": "INFO"}
@@ -98,7 +102,7 @@ class Workers:
                     "municipium_worker",
                     "--no-reload",
                     "--no-startup-delay",
-                    "--interval=0.1",
+                    f"--interval={interval}",
                     f"--lease-seconds={LEASE}",
                     f"--worker-id={worker_id}",
                 ],
@@ -207,4 +211,22 @@ def test_a_worker_cut_off_during_a_task_finishes_it_once_and_goes_on(postgresql_
     workers.wait_for(lambda: _all_successful([slow, later]), "the cut task and the next one done")
     assert TaskLease.objects.get(task_id=slow.id).attempts == 1
     assert [p.name for p in tmp_path.glob("slow.*")] == ["slow.1"]
+    assert worker.poll() is None
+
+
+def test_an_idle_worker_is_woken_by_a_queued_task_long_before_its_next_look(workers, tmp_path):
+    folder = str(tmp_path)
+    first = mark.enqueue(folder, "first")
+    _, worker = workers.start(interval=60)  # looks at the queue once a minute by itself
+    workers.wait_for(lambda: _all_successful([first]), "the first task done (the look at start-up)")
+    for round in range(4):
+        if round == 3:
+            if connection.vendor != "postgresql":
+                break
+            assert _cut_connections() >= 2  # the worker's and its wake-up's
+        time.sleep(0.5)  # idle, waiting
+        started = time.monotonic()
+        queued = mark.enqueue(folder, f"next{round}")
+        workers.wait_for(lambda queued=queued: _all_successful([queued]), f"task {round} done")
+        assert time.monotonic() - started < 5, workers.logs()
     assert worker.poll() is None
