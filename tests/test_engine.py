@@ -424,8 +424,52 @@ def test_a_one_observation_change_rewrites_only_the_rows_it_changes(water):
     assert same(snapshot(), after)
 
 
+def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full_recompute_stores(water, monkeypatch):
+    produced, billed, nrw = water
+    units = [f.unit(f"U{i}") for i in range(8)]
+    f.group("g1", units[0:3])
+    f.group("g2", units[3:6])  # units 6 and 7 are in no group
+    f.write(
+        f.row(u, v, year, 100 + i + (v == billed) * year % 13)
+        for i, u in enumerate(units)
+        for v in (produced, billed)
+        for year in range(2019, 2023)
+    )
+    engine.recompute_all()
+    read_units = []
+    real = engine._read_observations
+    monkeypatch.setattr(engine, "_read_observations", lambda *args: read_units.append(args[3]) or real(*args))
+
+    def save(unit, year, value, status=PUBLISHED):
+        read_units.clear()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            f.write([f.row(units[unit], billed, year, value, status=status)])
+        read = [None if r is None else sorted(r) for r in read_units]
+        incremental = snapshot()
+        drop_derived()
+        engine.recompute_all()
+        assert same(snapshot(), incremental)
+        return read
+
+    ids = [u.pk for u in units]
+    assert save(1, 2020, 50) == [ids[0:3]]
+    assert save(7, 2020, 50) == [[ids[7]]]
+    # A first draft in slices that were all published: every unit gets published rows there.
+    assert save(6, 2020, 60, DRAFT) == [ids[6:7], None]
+    assert IndicatorValue.objects.filter(basis="published", period=f.period(2020)).count() == 8
+    assert save(1, 2020, 70, DRAFT) == [ids[0:3]]  # the slices have published rows already
+    assert save(4, 2021, 80) == [ids[3:6]]  # so have 2021's (its window reads 2020)
+    # Published again: unit 1's draft still flags the slices; then the last draft goes, and
+    # the published rows with it.
+    assert save(6, 2020, 60) == [ids[6:7]]
+    assert save(1, 2020, 70) == [ids[0:3], None]
+    assert not IndicatorValue.objects.filter(basis="published").exists()
+    monkeypatch.setattr(engine, "SCOPE_MAX_UNITS", 2)  # a group as large as the country
+    assert save(1, 2020, 90) == [None]
+
+
 EDIT = st.tuples(
-    st.integers(0, 3),  # unit
+    st.integers(0, 5),  # unit
     st.sampled_from(["produced", "billed", "pop_F", "pop_M"]),
     st.integers(2019, 2024),  # year
     st.one_of(st.none(), st.integers(0, 120).map(float)),  # None = a missing code
@@ -442,9 +486,10 @@ def test_incremental_refreshes_store_what_a_full_recompute_stores(water, edits, 
         pop = f.variable(f"pop{seed}", breakdown=sex)
         f.indicator(f"per_head{seed}", f"(produced - lag(billed)) / sum(pop{seed})", polarity="higher_is_better")
         f.indicator(f"share_f{seed}", f'nrw * pop{seed}["F"] / pop{seed}', polarity="lower_is_better")
-        units = [f.unit() for _ in range(4)]
+        units = [f.unit() for _ in range(4)] + [f.unit(valid_to="2021-06-30"), f.unit()]
         f.group(None, units[:3])
-        f.group(None, units[1:], valid_from="2021-01-01")
+        f.group(None, units[1:5], valid_from="2021-01-01")
+        f.group(None, [units[0], units[3]], valid_to="2020-12-31")  # units[5] is in no group
         rng = random.Random(seed)
         f.write(
             [

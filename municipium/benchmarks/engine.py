@@ -4,8 +4,10 @@ One code path computes everything (DESIGN principle 5): `_compute_batch` turns t
 observations of a batch of indicators into their values side by side on one wide frame
 (`_compute` is a batch of one), and `_refresh_indicator` turns those into the rows that are
 stored, writing only the rows that differ from what is stored. A save recomputes only the
-affected slices (`recompute_changed` task → `affected` → `refresh`), a full rebuild runs the
-same code for every indicator and all periods (`recompute_all`), so an incremental result
+affected slices (`recompute_changed` task → `affected` → `refresh`), and of a save of a few
+units only what they can move: their values and their groups' statistics, from the
+observations of those units and the groups' members (`Scope`); a full rebuild runs the
+same code for every indicator, unit and period (`recompute_all`), so an incremental result
 is the full result by construction.
 
 Rules, beyond those of the formula language (municipium.lib.formulas.evaluate):
@@ -127,8 +129,8 @@ class Context:
         self._expanded: dict[str, Formula | FormulaError] = {}
         self._specs: dict[int, Spec] = {}
         self._periods: dict[str, pl.DataFrame] = {}
-        self._members: dict[tuple[str, tuple[int, ...]], pl.DataFrame] = {}
-        self._period_members: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        self._members: dict[tuple[str, tuple[int, ...], tuple[int, ...] | None], pl.DataFrame] = {}
+        self._period_members: dict[tuple[str, int, tuple[int, ...] | None], list[tuple[int, int]]] = {}
         self.cache: VariableCache | None = None  # set by recompute_all
         rows = list(Period.objects.values_list("id", "kind", "ordinal", "start", "end"))
         self.period_frame = pl.DataFrame(
@@ -182,25 +184,31 @@ class Context:
             self._specs[indicator_id] = spec
         return self._specs[indicator_id]
 
-    def members(self, kind: str, ordinals: Iterable[int] | None = None) -> pl.DataFrame:
+    def members(
+        self, kind: str, ordinals: Iterable[int] | None = None, groups: Iterable[int] | None = None
+    ) -> pl.DataFrame:
         """(group_id, unit_id, ordinal) for every period of `kind` (or those with these
         ordinals) in which the unit is a member, by the one rule (`Membership.objects.during`:
-        the membership overlaps the period and the unit exists at some time in it). One query
-        per period, each read once per Context: a save's recompute reads the few periods it
-        refreshes, not every year (issue 18: 1 of its 1.5 s with 20 years of 5,000
-        memberships)."""
+        the membership overlaps the period and the unit exists at some time in it), of every
+        group or of these `groups`. One query per period, each read once per Context: a
+        save's recompute reads the few periods it refreshes, not every year (issue 18: 1 of
+        its 1.5 s with 20 years of 5,000 memberships), and of a few units only their groups."""
         periods = self.periods(kind)
         if ordinals is not None:
             periods = periods.filter(pl.col("ordinal").is_in(sorted(set(ordinals))))
-        key = (kind, tuple(periods["ordinal"].to_list()))
+        only = None if groups is None else tuple(sorted(set(groups)))
+        key = (kind, tuple(periods["ordinal"].to_list()), only)
         if key not in self._members:
             rows = []
             for ordinal, start, end in periods.select("ordinal", "start", "end").iter_rows():
-                if (kind, ordinal) not in self._period_members:
-                    self._period_members[kind, ordinal] = list(
-                        Membership.objects.during(start, end).values_list("group_id", "unit_id")
-                    )
-                rows += [(group_id, unit_id, ordinal) for group_id, unit_id in self._period_members[kind, ordinal]]
+                if (kind, ordinal, only) not in self._period_members:
+                    during = Membership.objects.during(start, end)
+                    if only is not None:
+                        during = during.filter(group_id__in=only)
+                    self._period_members[kind, ordinal, only] = list(during.values_list("group_id", "unit_id"))
+                rows += [
+                    (group_id, unit_id, ordinal) for group_id, unit_id in self._period_members[kind, ordinal, only]
+                ]
             self._members[key] = (
                 pl.DataFrame(
                     rows, orient="row", schema={"group_id": pl.Int64, "unit_id": pl.Int64, "ordinal": pl.Int64}
@@ -210,6 +218,17 @@ class Context:
                 .sort("group_id", "ordinal", "unit_id")
             )
         return self._members[key]
+
+    def groups_of(self, kind: str, ordinals: Iterable[int], units: Iterable[int]) -> list[int]:
+        """The groups of which any of `units` is a member in any of these periods (the one rule)."""
+        periods = self.periods(kind).filter(pl.col("ordinal").is_in(sorted(set(ordinals))))
+        units = sorted(set(units))
+        found: set[int] = set()
+        for start, end in periods.select("start", "end").iter_rows():
+            found.update(
+                Membership.objects.during(start, end).filter(unit_id__in=units).values_list("group_id", flat=True)
+            )
+        return sorted(found)
 
 
 # -- computing ---------------------------------------------------------------------------
@@ -244,17 +263,30 @@ OBS_SELECT = (
 )
 
 
-def _read_observations(variable_ids, period_ids: list[int], cache: VariableCache | None = None) -> pl.DataFrame:
+def _read_observations(
+    variable_ids, period_ids: list[int], cache: VariableCache | None = None, units: Iterable[int] | None = None
+) -> pl.DataFrame:
+    """The observations of these variables in these periods, of every unit or of `units`."""
     if not variable_ids or not period_ids:
         return pl.DataFrame(schema=OBS_SCHEMA)
     if cache is not None:
-        return cache.get(variable_ids).filter(pl.col("period_id").is_in(period_ids))
-    # One query per computation, served by the (variable, period) index.
+        found = cache.get(variable_ids).filter(pl.col("period_id").is_in(period_ids))
+        return found if units is None else found.filter(pl.col("unit_id").is_in(list(units)))
+    # One query per computation, served by the (variable, period) index; of a few hundred
+    # units, by the (unit, variable, period) one: a unit's rows lie side by side, where a
+    # period's of every unit are spread over the whole table.
     sql = (
         OBS_SELECT + f"WHERE variable_id IN ({', '.join(['%s'] * len(variable_ids))}) "
         f"AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
     )
-    return frames.read_sql(sql, [Status.PUBLISHED.value, *variable_ids, *period_ids], schema=OBS_SCHEMA)
+    params = [Status.PUBLISHED.value, *variable_ids, *period_ids]
+    if units is not None:
+        units = sorted(set(units))
+        if not units:
+            return pl.DataFrame(schema=OBS_SCHEMA)
+        sql += f" AND unit_id IN ({', '.join(['%s'] * len(units))})"
+        params += units
+    return frames.read_sql(sql, params, schema=OBS_SCHEMA)
 
 
 class VariableCache:
@@ -463,12 +495,50 @@ def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _unpublished(spec: Spec, ordinals: Iterable[int], raw: set[int]) -> set[int]:
+    """The ordinals whose window reads one of the `raw` ordinals (those with unpublished
+    observations of the spec's variables): their slices get published rows (module doc)."""
+    # Compared against the periods read, never ranged over the window: the window comes
+    # from a formula someone typed (lib/formulas bounds it too).
+    return {p for p in ordinals if any(0 <= p - r <= spec.window for r in raw)}
+
+
 def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
     return _compute_batch(ctx, [spec], ordinals)[spec.id]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The part of some slices that a change of a few units' observations can move: those
+    units' own values, and the statistics of the groups they are members of in the slices'
+    periods, which read every member's value. Computing these reads the observations of the
+    units and the groups' members only, not of every unit (`recompute_changed`)."""
+
+    units: tuple[int, ...]  # whose values are stored again
+    groups: tuple[int, ...]  # whose statistics are stored again
+    read: tuple[int, ...]  # whose observations are read: the units and every member of the groups
+
+
+# A scope of more units than this is not worth it: reading them one by one through the
+# (unit, variable, period) index costs about what reading every unit costs.
+SCOPE_MAX_UNITS = 2000
+
+
+def _scope(ctx: Context, kind: str, ordinals: list[int], units: Iterable[int]) -> Scope | None:
+    units = tuple(sorted(set(units)))
+    groups = tuple(ctx.groups_of(kind, ordinals, units))
+    members = ctx.members(kind, ordinals, groups) if groups else pl.DataFrame(schema={"unit_id": pl.Int64})
+    read = tuple(sorted(set(units) | set(members["unit_id"].to_list())))
+    return Scope(units, groups, read) if len(read) <= SCOPE_MAX_UNITS else None
+
+
 def _compute_batch(
-    ctx: Context, specs: list[Spec], ordinals: list[int] | None, *, published_everywhere: bool = False
+    ctx: Context,
+    specs: list[Spec],
+    ordinals: list[int] | None,
+    scope: Scope | None = None,
+    *,
+    published_everywhere: bool = False,
 ) -> dict[int, Computed]:
     """Each spec (all of one period kind) over the same periods (None = all): one read of
     their variables and one wide evaluation (`_evaluate`) per basis shared by all of them.
@@ -479,7 +549,11 @@ def _compute_batch(
     figures are the "all" ones. In a real installation that is the latest year or two, so a
     full recompute evaluates the published basis over a window of a few periods instead of
     every period again (issue 18: it was a third of the computing). `compute_indicator`
-    asks for every period, since its caller wants the published figures themselves."""
+    asks for every period, since its caller wants the published figures themselves.
+
+    With a `scope`, the values of its `read` units and the statistics of its groups only
+    (the other units and groups are left out, not given other figures); `unpublished` then
+    says which periods' windows hold unpublished observations of those units."""
     kinds = {spec.kind for spec in specs}
     assert len(kinds) <= 1, "one period kind a batch"
     results: dict[int, Computed] = {spec.id: Computed({}, {}, set()) for spec in specs}
@@ -501,7 +575,7 @@ def _compute_batch(
     lo, hi = ordinals[0] - max(spec.window for spec in live), ordinals[-1]
     window = periods.filter(pl.col("ordinal").is_between(lo, hi))
     variable_ids = sorted({v for spec in live for v in spec.variable_ids})
-    obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache)
+    obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache, scope and scope.read)
     ordinal_of = dict(zip(window["period_id"], window["ordinal"], strict=True))
     obs = obs.with_columns(
         pl.col("period_id").replace_strict(ordinal_of, return_dtype=pl.Int64).alias("ordinal"),
@@ -518,13 +592,11 @@ def _compute_batch(
     out = pl.DataFrame({"ordinal": ordinals}, schema={"ordinal": pl.Int64}).join(
         periods.select("ordinal", "period_id"), on="ordinal"
     )
-    members = ctx.members(specs[0].kind, ordinals).join(out, on="ordinal").drop("period_id")
+    members = ctx.members(specs[0].kind, ordinals, scope and scope.groups).join(out, on="ordinal").drop("period_id")
     columns = _column_name({ref for spec in live for ref in spec.formula.refs})
     for spec in live:
         raw = set().union(*(raw_by_variable.get(v, set()) for v in spec.variable_ids))
-        # Compared against the periods read, never ranged over the window: the window comes
-        # from a formula someone typed (lib/formulas bounds it too).
-        results[spec.id].unpublished = {p for p in ordinals if any(0 <= p - r <= spec.window for r in raw)}
+        results[spec.id].unpublished = _unpublished(spec, ordinals, raw)
     for basis in BASES:
         if basis == Basis.ALL:
             source, wanted, first, basis_out, basis_members = obs, ordinals, lo, out, members
@@ -648,7 +720,13 @@ def _differs(a: pl.Expr, b: pl.Expr, text: bool = False) -> pl.Expr:
 
 
 def _sync(
-    table: str, spec: Spec, wanted: pl.DataFrame, period_ids: list[int] | None, now, result: RefreshResult
+    table: str,
+    spec: Spec,
+    wanted: pl.DataFrame,
+    period_ids: list[int] | None,
+    now,
+    result: RefreshResult,
+    scope: Scope | None = None,
 ) -> None:
     keys, compared = TABLES[table]
     schema = {"id": pl.Int64} | {
@@ -662,6 +740,14 @@ def _sync(
             return
         sql += f" AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
         params += period_ids
+    if scope is not None:
+        # Only the rows the scope can move are compared, written or deleted.
+        owner, ids = keys[0], list(scope.units if keys[0] == "unit_id" else scope.groups)
+        if not ids:
+            return
+        wanted = wanted.filter(pl.col(owner).is_in(ids))
+        sql += f" AND {owner} IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
     stored = frames.read_sql(sql, params, schema=schema)
     wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*keys, *compared]]).with_columns(
         pl.lit(True).alias("_new")
@@ -726,6 +812,40 @@ class RefreshResult:
         return text
 
 
+def _flagged(ctx: Context, spec: Spec, period_ids: list[int]) -> set[int]:
+    """The ordinals among these periods whose slice has published rows stored (its window
+    held unpublished observations when it was last refreshed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT period_id FROM {bulk.quote(IV_TABLE)} WHERE indicator_id = %s "
+            f"AND period_id IN ({', '.join(['%s'] * len(period_ids))}) AND basis = %s",
+            [spec.id, *period_ids, Basis.PUBLISHED.value],
+        )
+        return {ctx.period_ordinal[row[0]] for row in cursor.fetchall()}
+
+
+def _unpublished_anywhere(ctx: Context, spec: Spec, ordinals: set[int]) -> set[int]:
+    """Of these ordinals, those whose window holds an unpublished observation of the spec's
+    variables of any unit: what `_compute_batch` finds over every unit, asked of the
+    database without reading the rows out."""
+    if not ordinals or not spec.variable_ids:
+        return set()
+    window = (
+        ctx.periods(spec.kind)
+        .filter(pl.col("ordinal").is_between(min(ordinals) - spec.window, max(ordinals)))["period_id"]
+        .to_list()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT period_id FROM {bulk.quote(OBS_TABLE)} "
+            f"WHERE variable_id IN ({', '.join(['%s'] * len(spec.variable_ids))}) "
+            f"AND period_id IN ({', '.join(['%s'] * len(window))}) AND status <> %s",
+            [*spec.variable_ids, *window, Status.PUBLISHED.value],
+        )
+        raw = {ctx.period_ordinal[row[0]] for row in cursor.fetchall()}
+    return _unpublished(spec, ordinals, raw)
+
+
 def _refresh_indicator(
     ctx: Context,
     spec: Spec,
@@ -734,9 +854,16 @@ def _refresh_indicator(
     *,
     digest: str | None = None,
     computed: Computed | None = None,
+    units: Iterable[int] | None = None,
 ) -> None:
     """Store what `spec` computes for `ordinals` (None = all); `computed`, if given, is that
-    computation done already (a full recompute computes a batch of indicators at once)."""
+    computation done already (a full recompute computes a batch of indicators at once).
+
+    `units`: only these units' observations changed since the slices were last stored
+    (a save's refresh, `recompute_changed`). Then only their values and their groups'
+    statistics are computed and stored again (a `Scope`), unless the change made some
+    slice's published rows appear or go, which concerns every unit: the slices are then
+    refreshed whole."""
     periods = ctx.periods(spec.kind)
     period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
     if period_ids is not None and not period_ids:
@@ -750,11 +877,24 @@ def _refresh_indicator(
         if spec.error:
             # A formula that cannot be computed has no values; stale ones would mislead.
             result.errors[spec.code] = spec.error
+        scope = None
+        if computed is None and units is not None and period_ids and spec.formula is not None:
+            scope = _scope(ctx, spec.kind, ordinals or [], units)
+        if scope is not None:
+            # The published basis in every period: which slices have published rows is
+            # known only below (the scope's few units make it cheap).
+            computed = _compute_batch(ctx, [spec], ordinals, scope, published_everywhere=True)[spec.id]
+            flagged = _flagged(ctx, spec, period_ids or [])
+            # Where the scope's own observations flag no slice that has published rows,
+            # another unit's may, or the change published the last unpublished one.
+            computed.unpublished |= _unpublished_anywhere(ctx, spec, flagged - computed.unpublished)
+            if computed.unpublished != flagged:
+                scope, computed = None, None  # published rows appear or go: whole slices
         if computed is None:
             computed = _compute(ctx, spec, ordinals)
         now = timezone.now()
         for table, wanted in _stored_rows(ctx, spec, computed).items():
-            _sync(table, spec, wanted, period_ids, now, result)
+            _sync(table, spec, wanted, period_ids, now, result, scope)
         if digest is not None:
             # A full recompute's: what this indicator was computed from, and what it stored.
             values_stored, statistics_stored = _derived_counts(spec.id)
@@ -827,17 +967,23 @@ def affected_periods(
     return reached
 
 
-def recompute_changed(variable_ids: Iterable[int], period_ids: Iterable[int]) -> RefreshResult:
-    """What a save of observations calls: refresh the affected slices only."""
+def recompute_changed(
+    variable_ids: Iterable[int], period_ids: Iterable[int], unit_ids: Iterable[int] | None = None
+) -> RefreshResult:
+    """What a save of observations calls: refresh the affected slices only, and of those,
+    when the save says which units it changed (`unit_ids`), only what these units' values
+    can move (`_refresh_indicator`, `Scope`): a form's save of one unit reads the
+    observations of that unit and of its groups' members instead of every unit's."""
     started = time.perf_counter()
     ctx = Context()
     result = RefreshResult()
     period_ids = list(period_ids)
+    units = None if unit_ids is None else sorted(set(unit_ids))
     for indicator_id in affected_indicators(variable_ids, context=ctx):
         spec = ctx.spec(indicator_id)
         ordinals = [ctx.period_ordinal[p] for p in affected_periods(indicator_id, period_ids, context=ctx)]
         if ordinals or spec.error:
-            _refresh_indicator(ctx, spec, ordinals if not spec.error else None, result)
+            _refresh_indicator(ctx, spec, ordinals if not spec.error else None, result, units=units)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -25,9 +25,10 @@ def _report(result: engine.RefreshResult) -> dict:
 
 
 @task
-def recompute_changed(variable_ids: list[int], period_ids: list[int]) -> dict:
-    """Refresh the indicator slices that read these variables in these periods."""
-    return _report(engine.recompute_changed(variable_ids, period_ids))
+def recompute_changed(variable_ids: list[int], period_ids: list[int], unit_ids: list[int] | None = None) -> dict:
+    """Refresh the indicator slices that read these variables in these periods; of them only
+    what these units' values move, when the save says which units it changed."""
+    return _report(engine.recompute_changed(variable_ids, period_ids, unit_ids))
 
 
 @task

@@ -11,7 +11,8 @@ from django.dispatch import Signal
 
 # Keyword arguments: `variable_ids` and `period_ids`, the raw figures that changed (the
 # engine recomputes only the slices that read them), or both None when anything may have
-# moved (an indicator's formula, a group's memberships, a unit's validity): a full pass.
+# moved (an indicator's formula, a group's memberships, a unit's validity): a full pass;
+# `unit_ids`, the units whose figures changed, or None when they are many (or not known).
 figures_changed = Signal()
 
 
@@ -20,6 +21,9 @@ def everything_may_have_changed(sender=None) -> None:
     figures_changed.send(sender=sender, variable_ids=None, period_ids=None)
 
 
-def raw_figures_changed(variable_ids: list[int], period_ids: list[int], sender=None) -> None:
-    """Observations of these variables in these periods changed (sent after the commit)."""
-    figures_changed.send(sender=sender, variable_ids=variable_ids, period_ids=period_ids)
+def raw_figures_changed(
+    variable_ids: list[int], period_ids: list[int], sender=None, unit_ids: list[int] | None = None
+) -> None:
+    """Observations of these variables in these periods (of these units, if given) changed
+    (sent after the commit)."""
+    figures_changed.send(sender=sender, variable_ids=variable_ids, period_ids=period_ids, unit_ids=unit_ids)

@@ -55,6 +55,12 @@ class WriteResult:
     unchanged: int = 0
     variable_ids: set[int] = field(default_factory=set)
     period_ids: set[int] = field(default_factory=set)
+    # The units whose observations changed, when there are at most UNITS_LISTED of them
+    # (a form's save, a small file): their recompute then reads only what they can move.
+    unit_ids: set[int] | None = None
+
+
+UNITS_LISTED = 100
 
 
 class AlreadyStored(Exception):
@@ -237,6 +243,9 @@ def write_staged(
                 for variable_id, period_id in cursor.fetchall():
                     result.variable_ids.add(variable_id)
                     result.period_ids.add(period_id)
+                cursor.execute(f"SELECT DISTINCT unit_id FROM {q(STAGE)} LIMIT {UNITS_LISTED + 1}")
+                units = {row[0] for row in cursor.fetchall()}
+                result.unit_ids = units if len(units) <= UNITS_LISTED else None
                 cols = ", ".join(COLUMNS)
                 if new_only and existing:
                     _refuse_stored(cursor, new_only, batch.pk, stamp)
@@ -300,7 +309,8 @@ def write_staged(
         )
         if result.variable_ids:
             variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)
-            transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids))
+            unit_ids = None if result.unit_ids is None else sorted(result.unit_ids)
+            transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids, unit_ids))
     return result
 
 
@@ -381,7 +391,7 @@ def _insert_new(cursor, cols: str, params: list, *, all_new: bool = False) -> in
     raise AssertionError("unreachable")
 
 
-def _enqueue_recompute(variable_ids: list[int], period_ids: list[int]) -> None:
+def _enqueue_recompute(variable_ids: list[int], period_ids: list[int], unit_ids: list[int] | None) -> None:
     from municipium.lib.signals import raw_figures_changed
 
-    raw_figures_changed(variable_ids, period_ids)
+    raw_figures_changed(variable_ids, period_ids, unit_ids=unit_ids)
