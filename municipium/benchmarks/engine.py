@@ -854,16 +854,15 @@ def _refresh_indicator(
     *,
     digest: str | None = None,
     computed: Computed | None = None,
-    units: Iterable[int] | None = None,
+    scope: Scope | None = None,
 ) -> None:
     """Store what `spec` computes for `ordinals` (None = all); `computed`, if given, is that
     computation done already (a full recompute computes a batch of indicators at once).
 
-    `units`: only these units' observations changed since the slices were last stored
-    (a save's refresh, `recompute_changed`). Then only their values and their groups'
-    statistics are computed and stored again (a `Scope`), unless the change made some
-    slice's published rows appear or go, which concerns every unit: the slices are then
-    refreshed whole."""
+    With a `scope`, `computed` holds only what the scope's units can move (a save's
+    refresh, `_refresh_changed`), with the published basis in every period; only those
+    rows are stored, unless the change made some slice's published rows appear or go,
+    which concerns every unit: the slices are then computed and stored whole."""
     periods = ctx.periods(spec.kind)
     period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
     if period_ids is not None and not period_ids:
@@ -877,19 +876,15 @@ def _refresh_indicator(
         if spec.error:
             # A formula that cannot be computed has no values; stale ones would mislead.
             result.errors[spec.code] = spec.error
-        scope = None
-        if computed is None and units is not None and period_ids and spec.formula is not None:
-            scope = _scope(ctx, spec.kind, ordinals or [], units)
-        if scope is not None:
-            # The published basis in every period: which slices have published rows is
-            # known only below (the scope's few units make it cheap).
-            computed = _compute_batch(ctx, [spec], ordinals, scope, published_everywhere=True)[spec.id]
-            flagged = _flagged(ctx, spec, period_ids or [])
+        if scope is not None and computed is not None and period_ids:
+            flagged = _flagged(ctx, spec, period_ids)
             # Where the scope's own observations flag no slice that has published rows,
             # another unit's may, or the change published the last unpublished one.
             computed.unpublished |= _unpublished_anywhere(ctx, spec, flagged - computed.unpublished)
             if computed.unpublished != flagged:
                 scope, computed = None, None  # published rows appear or go: whole slices
+        else:
+            scope = None
         if computed is None:
             computed = _compute(ctx, spec, ordinals)
         now = timezone.now()
@@ -979,13 +974,43 @@ def recompute_changed(
     result = RefreshResult()
     period_ids = list(period_ids)
     units = None if unit_ids is None else sorted(set(unit_ids))
+    # The affected indicators of one period kind over the same periods are computed side by
+    # side, as a full recompute's batches are (a variable read by 24 indicators: one read of
+    # their variables and one wide evaluation instead of 24).
+    batches: dict[tuple[str, tuple[int, ...]], list[Spec]] = {}
     for indicator_id in affected_indicators(variable_ids, context=ctx):
         spec = ctx.spec(indicator_id)
         ordinals = [ctx.period_ordinal[p] for p in affected_periods(indicator_id, period_ids, context=ctx)]
-        if ordinals or spec.error:
-            _refresh_indicator(ctx, spec, ordinals if not spec.error else None, result, units=units)
+        if spec.error:
+            _refresh_indicator(ctx, spec, None, result)
+        elif ordinals:
+            batches.setdefault((spec.kind, tuple(sorted(ordinals))), []).append(spec)
+    for (_kind, ordinals), specs in batches.items():
+        for start in range(0, len(specs), BATCH):
+            _refresh_changed(ctx, specs[start : start + BATCH], list(ordinals), units, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _refresh_changed(
+    ctx: Context, specs: list[Spec], ordinals: list[int], units: list[int] | None, result: RefreshResult
+) -> None:
+    """Refresh these specs (one kind) for these ordinals after a save, computed side by side
+    in one transaction that holds all their locks (taken in id order, as every refresh of
+    several takes them, so two never wait for each other), so that what is computed is read
+    after any other refresh of them committed. Of a save of a few `units`, only what they
+    can move (`Scope`)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for spec in sorted(specs, key=lambda spec: spec.id):
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, spec.id])
+        scope = None if units is None else _scope(ctx, specs[0].kind, ordinals, units)
+        # With a scope, the published basis in every period: which slices have published
+        # rows is known only when each is stored (the scope's few units make it cheap).
+        computed = _compute_batch(ctx, specs, ordinals, scope, published_everywhere=scope is not None)
+        for spec in specs:
+            _refresh_indicator(ctx, spec, ordinals, result, computed=computed[spec.id], scope=scope)
 
 
 # -- what a full recompute can skip -----------------------------------------------------------
