@@ -1309,7 +1309,7 @@ def _run(
     table = src.table
     new_only = list(new_only)
     try:
-        with transaction.atomic():
+        with bulk.bulk_cache(), transaction.atomic():
             checker = _Checker(table, options)
             services.open_stage(STAGE_SOURCE)
             failures: list[tuple[int, int, Problem]] = []
