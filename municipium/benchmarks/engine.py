@@ -1154,7 +1154,11 @@ def recompute_all(
 
     absorbed = tasks.absorb_queued() if absorb else []
     try:
-        result = _recompute_all(progress, force=force, only=None if only is None else set(only))
+        # SQLite's default 2 MB page cache is smaller than the index pages a rebuild keeps
+        # writing to (each slice's 2,500 units land on as many leaf pages of the unit index):
+        # with the bulk cache the writes of a rebuild took half the time (issue 18).
+        with bulk.bulk_cache():
+            result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:
         tasks.unabsorb(absorbed)
         raise
