@@ -860,9 +860,7 @@ def _refresh_indicator(
     computation done already (a full recompute computes a batch of indicators at once).
 
     With a `scope`, `computed` holds only what the scope's units can move (a save's
-    refresh, `_refresh_changed`), with the published basis in every period; only those
-    rows are stored, unless the change made some slice's published rows appear or go,
-    which concerns every unit: the slices are then computed and stored whole."""
+    refresh, `_refresh_changed`), and only those rows are compared and stored."""
     periods = ctx.periods(spec.kind)
     period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
     if period_ids is not None and not period_ids:
@@ -876,15 +874,6 @@ def _refresh_indicator(
         if spec.error:
             # A formula that cannot be computed has no values; stale ones would mislead.
             result.errors[spec.code] = spec.error
-        if scope is not None and computed is not None and period_ids:
-            flagged = _flagged(ctx, spec, period_ids)
-            # Where the scope's own observations flag no slice that has published rows,
-            # another unit's may, or the change published the last unpublished one.
-            computed.unpublished |= _unpublished_anywhere(ctx, spec, flagged - computed.unpublished)
-            if computed.unpublished != flagged:
-                scope, computed = None, None  # published rows appear or go: whole slices
-        else:
-            scope = None
         if computed is None:
             computed = _compute(ctx, spec, ordinals)
         now = timezone.now()
@@ -996,10 +985,10 @@ def _refresh_changed(
     ctx: Context, specs: list[Spec], ordinals: list[int], units: list[int] | None, result: RefreshResult
 ) -> None:
     """Refresh these specs (one kind) for these ordinals after a save, computed side by side
-    in one transaction that holds all their locks (taken in id order, as every refresh of
-    several takes them, so two never wait for each other), so that what is computed is read
-    after any other refresh of them committed. Of a save of a few `units`, only what they
-    can move (`Scope`)."""
+    in one transaction that holds all their locks, so that what is computed is read after
+    any other refresh of them committed. The locks are taken in id order (a full recompute
+    holds one at a time), so two refreshes can wait for each other but never deadlock. Of a
+    save of a few `units`, only what they can move (`Scope`)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -1007,10 +996,32 @@ def _refresh_changed(
                     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, spec.id])
         scope = None if units is None else _scope(ctx, specs[0].kind, ordinals, units)
         # With a scope, the published basis in every period: which slices have published
-        # rows is known only when each is stored (the scope's few units make it cheap).
+        # rows is known only after (the scope's few units make it cheap).
         computed = _compute_batch(ctx, specs, ordinals, scope, published_everywhere=scope is not None)
+        whole: set[int] = set()
+        if scope is not None:
+            period_ids = ctx.periods(specs[0].kind).filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
+            moved = [spec for spec in specs if not _scope_holds(ctx, spec, computed[spec.id], period_ids)]
+            if moved:
+                # Published rows appear or go in some of their slices, which concerns every
+                # unit: these specs' slices are computed whole, side by side.
+                computed.update(_compute_batch(ctx, moved, ordinals))
+                whole = {spec.id for spec in moved}
         for spec in specs:
-            _refresh_indicator(ctx, spec, ordinals, result, computed=computed[spec.id], scope=scope)
+            _refresh_indicator(
+                ctx, spec, ordinals, result, computed=computed[spec.id], scope=None if spec.id in whole else scope
+            )
+
+
+def _scope_holds(ctx: Context, spec: Spec, computed: Computed, period_ids: list[int]) -> bool:
+    """Whether a scope's computation of `spec` is all that changes: no slice's published
+    rows appear or go. Sets `computed.unpublished` to the slices' flags where the scope's
+    own observations do not tell."""
+    flagged = _flagged(ctx, spec, period_ids)
+    # Where the scope's own observations flag no slice that has published rows, another
+    # unit's may, or the change published the last unpublished one.
+    computed.unpublished |= _unpublished_anywhere(ctx, spec, flagged - computed.unpublished)
+    return computed.unpublished == flagged
 
 
 # -- what a full recompute can skip -----------------------------------------------------------
