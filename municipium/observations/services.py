@@ -272,7 +272,7 @@ def write_staged(
                             [stamp, user_id, batch.pk, batch.pk, stamp],
                         )
                         cursor.execute(
-                            f"SELECT COUNT(*) FROM {q(OBS)} WHERE batch_id = %s AND updated_at = %s", [batch.pk, stamp]
+                            f"SELECT COUNT(*) FROM {q(OBS)} WHERE updated_at = %s AND batch_id = %s", [stamp, batch.pk]
                         )
                         written = cursor.fetchone()[0]
                         result.created, result.updated = inserted, written - inserted
@@ -282,8 +282,8 @@ def write_staged(
                     f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
                     f"changed_at, changed_by_id, via, batch_id) "
                     f"SELECT id, version, value, missing, status, source, comment, %s, %s, %s, batch_id "
-                    f"FROM {q(OBS)} WHERE batch_id = %s AND updated_at = %s",
-                    [stamp, user_id, via, batch.pk, stamp],
+                    f"FROM {q(OBS)} WHERE updated_at = %s AND batch_id = %s",
+                    [stamp, user_id, via, stamp, batch.pk],
                 )
         bulk.drop_stage(STAGE)
         batch.rows, batch.created, batch.updated, batch.unchanged = (
