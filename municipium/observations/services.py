@@ -215,10 +215,19 @@ def write_staged(
         result.rows = staged
         with connection.cursor() as cursor:
             _check_references(cursor, references or {})
-            # A file of new figures (the usual first import) meets no stored row: one join
-            # says so, and the comparisons below are skipped.
-            cursor.execute(f"SELECT COUNT(*) FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}")
-            existing, result.unchanged = cursor.fetchone()[0], 0
+            # A file of new figures (the usual first import) meets no stored row, and the
+            # comparisons below are skipped. When no (variable, period) slice it touches
+            # holds a figure yet, a probe of the index per slice says so; otherwise one
+            # join counts the stored keys.
+            cursor.execute(
+                f"SELECT 1 FROM (SELECT DISTINCT variable_id, period_id FROM {q(STAGE)}) s WHERE EXISTS "
+                f"(SELECT 1 FROM {q(OBS)} o WHERE o.variable_id = s.variable_id AND o.period_id = s.period_id) LIMIT 1"
+            )
+            existing = 0
+            if cursor.fetchone() is not None:
+                cursor.execute(f"SELECT COUNT(*) FROM {q(STAGE)} s JOIN {q(OBS)} o ON {_match('s', 'o')}")
+                existing = cursor.fetchone()[0]
+            result.unchanged = 0
             if existing and keep_blank:
                 blank = " OR ".join(f"s.{c} = ''" for c in KEPT_WHEN_BLANK)
                 kept = ", ".join(f"{c} = CASE WHEN s.{c} = '' THEN o.{c} ELSE s.{c} END" for c in KEPT_WHEN_BLANK)
