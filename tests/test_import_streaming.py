@@ -83,6 +83,41 @@ def test_a_row_repeating_one_in_an_earlier_piece_is_named_with_both_rows(catalog
     assert not Observation.objects.exists()
 
 
+def sorted_rows():
+    """A file in key order (unit, variable, period), as most are: its pieces' key ranges
+    follow one another, so the importer skips the search of the whole stage."""
+    return [
+        f"{unit};{variable};{year};{n},5;\n"
+        for n, (unit, variable, year) in enumerate(
+            (u, v, y)
+            for u in ("U1", "U2", "U3")
+            for v in ("water_billed", "water_produced")
+            for y in (2020, 2021, 2022)
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("repeated", "first"),
+    [
+        (4, 5),  # the next row, in the same piece
+        (6, 7),  # the first row of the next piece repeats the last of the one before
+        (17, 2),  # a later piece's key lies inside an earlier piece's range
+    ],
+)
+def test_a_file_in_key_order_still_has_every_repeated_row_named(catalogue, tmp_path, small_batches, repeated, first):
+    lines = sorted_rows()
+    assert commit(write(tmp_path, lines)).created == 18
+    Observation.objects.all().delete()
+    lines.insert(repeated, lines[first - 2].replace(",5;", ",7;"))
+    for run in (dry_run, commit):
+        report = run(write(tmp_path, lines))
+        assert [(p.row, p.message) for p in report.problems] == [
+            (repeated + 2, f"this row repeats row {first}: same unit, variable, period and breakdown")
+        ]
+    assert not Observation.objects.exists()
+
+
 def test_a_dry_run_of_many_pieces_reports_like_a_commit_and_stores_nothing(catalogue, tmp_path, small_batches):
     lines = rows(30, period="2040")
     lines[25] = "U1;water_produced;2040;zero;\n"
