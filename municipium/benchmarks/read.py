@@ -280,14 +280,44 @@ def is_published(basis: str, marked: bool, same_as_public: bool) -> bool:
     return basis == Basis.PUBLISHED or not marked or same_as_public
 
 
-def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[IndicatorValue]:
+class Point:
+    """One stored value of a unit's series as `series_many` gives it: the fields pages use, not
+    a model instance (a profile reads two thousand; building IndicatorValue objects with
+    their periods was a third of its time, issue 18). The periods are shared objects."""
+
+    __slots__ = ("pk", "indicator_id", "unit_id", "period_id", "period", "value")
+
+    def __init__(self, pk: int, indicator_id: int, unit_id: int, period: Period, value: float):
+        self.pk, self.indicator_id, self.unit_id, self.value = pk, indicator_id, unit_id, value
+        self.period, self.period_id = period, period.pk
+
+    def __repr__(self) -> str:
+        return (
+            f"Point(indicator={self.indicator_id}, unit={self.unit_id}, period={self.period.code}, value={self.value})"
+        )
+
+
+def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[Point]:
     """`series` for several units and indicators (all indicators when None): every period,
     each on its basis, ordered by indicator, unit and period."""
     rows = IndicatorValue.objects.filter(unit_id__in=list(unit_ids), breakdown="", value__isnull=False)
     if indicator_ids is not None:
         rows = rows.filter(indicator_id__in=list(indicator_ids))
-    rows = _on_basis(rows, public=public).select_related("period")
-    return list(rows.order_by("indicator_id", "unit_id", "period__ordinal"))
+    # The period's fields come with each row (one query); one Period object per period.
+    fields = [f.attname for f in Period._meta.concrete_fields]
+    found = (
+        _on_basis(rows, public=public)
+        .order_by("indicator_id", "unit_id", "period__ordinal")
+        .values_list("pk", "indicator_id", "unit_id", "value", *(f"period__{name}" for name in fields))
+    )
+    periods: dict[int, Period] = {}
+    out = []
+    for pk, indicator_id, unit_id, number, *period in found:
+        shared = periods.get(period[0])
+        if shared is None:
+            shared = periods[period[0]] = Period.from_db(rows.db, fields, period)
+        out.append(Point(pk, indicator_id, unit_id, shared, number))
+    return out
 
 
 def statistics_many(indicator_ids, period_ids, group, *, public: bool) -> list[GroupStatistic]:
