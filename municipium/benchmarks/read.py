@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import polars as pl
 from django.db import connection
-from django.db.models import BooleanField, Case, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import ngettext
 
 from municipium.catalog.models import Indicator
@@ -349,20 +350,24 @@ class UnitRank:
     n: int  # members with a value
 
 
-def _slice_rows(indicator_ids: list[int], period, *, public: bool) -> QuerySet:
+def _slice_rows(indicator_ids: list[int], period, *, public: bool, marked_inline: bool = False) -> QuerySet:
     """The rows of one period's slices of these indicators with a value, each slice on the
     basis `basis` would choose for it (asked once per indicator: an index probe, not a
-    probe per row)."""
+    probe per row). The marked indicators are read first and given as a list (the planner
+    then knows them), or with `marked_inline` asked by a subquery of the same query."""
     rows = IndicatorValue.objects.filter(
         period=period, indicator_id__in=indicator_ids, breakdown="", value__isnull=False
     )
     if not public:
         return rows.filter(basis=Basis.ALL)
-    marked = list(
+    marked = (
         Indicator.objects.filter(pk__in=indicator_ids)
         .filter(Exists(IndicatorValue.objects.filter(indicator=OuterRef("pk"), period=period, basis=Basis.PUBLISHED)))
-        .values_list("pk", flat=True)
+        .order_by()
+        .values("pk")
     )
+    if not marked_inline:
+        marked = list(marked.values_list("pk", flat=True))
     return rows.filter(
         Q(basis=Basis.PUBLISHED, indicator_id__in=marked) | (Q(basis=Basis.ALL) & ~Q(indicator_id__in=marked))
     )
@@ -550,25 +555,30 @@ class Reference:
 
 
 def medians(indicator_ids, period, unit_ids) -> dict[int, Reference]:
-    """The median of the units' published values, per indicator, in one period."""
-    rows = _on_basis(
-        IndicatorValue.objects.filter(
-            indicator_id__in=list(indicator_ids),
-            period=period,
-            unit_id__in=list(unit_ids),
-            breakdown="",
-            value__isnull=False,
-        ),
-        public=True,
-    ).values_list("indicator_id", "value")
-    found: dict[int, list[float]] = {}
-    for indicator_id, number in rows:
-        found.setdefault(indicator_id, []).append(number)
+    """The median of the units' published values, per indicator, in one period. The database
+    orders each indicator's values and hands back only the middle one or two with their count
+    (a country's units of a kind are thousands a slice, a profile asks for a hundred slices):
+    `stats.quantile` of the middle values is the median of them all, bit for bit."""
+    indicator_ids, unit_ids = list(indicator_ids), list(unit_ids)
+    if not indicator_ids or not unit_ids:
+        return {}
+    each = {"partition_by": [F("indicator_id")]}
+    middle = (
+        _slice_rows(indicator_ids, period, public=True, marked_inline=True)
+        .filter(unit_id__in=unit_ids)
+        .annotate(n=Window(Count("pk"), **each), at=Window(RowNumber(), order_by=[F("value").asc()], **each))
+        # 1-based places (n + 1) // 2 to (n + 2) // 2: the middle one of an odd n, two of an even n.
+        .filter(at__gte=(F("n") + 1) / 2, at__lte=(F("n") + 2) / 2)
+        .values_list("indicator_id", "value", "n")
+    )
+    found: dict[int, tuple[list[float], int]] = {}
+    for indicator_id, number, n in middle:
+        found.setdefault(indicator_id, ([], n))[0].append(number)
     out = {}
-    for indicator_id, found_values in found.items():
-        median = stats.quantile(found_values, 0.5)
+    for indicator_id, (middle_values, n) in found.items():
+        median = stats.quantile(middle_values, 0.5)
         if median is not None:
-            out[indicator_id] = Reference(median, len(found_values))
+            out[indicator_id] = Reference(median, n)
     return out
 
 

@@ -6,8 +6,10 @@ import pytest
 from municipium.benchmarks import read
 from municipium.benchmarks.models import Basis, IndicatorValue
 from municipium.catalog.models import Indicator, IndicatorSet
+from municipium.lib import stats
 from municipium.lib.numbers import format_number
 from municipium.observations.models import Period
+from municipium.places.models import Unit
 from tests.factories import person
 from tests.pages.test_profile import row_of, text_of
 from tests.world import build_world
@@ -59,3 +61,28 @@ def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public):
             mine = next((r for r in read.ranks(indicator, period, group, public=public) if r.unit == unit), None)
             got = ranks.get(indicator.pk)
             assert ((got.rank, got.n) if got else None) == ((mine.rank, mine.n) if mine else None)
+
+
+def test_the_median_the_database_picks_is_the_median_of_every_published_value():
+    # read.medians (the similar units' and the national figure) has the database hand back
+    # only the middle value or two of each slice: it must be stats.quantile's median of all
+    # of them, for odd and even counts, every indicator, each slice on its published basis
+    # (2024 is a draft year: its slices have "published" rows beside the "all" ones).
+    build_world(years=(2023, 2024), groups=("rasina",), last_year_status="draft")
+    assert IndicatorValue.objects.filter(basis=Basis.PUBLISHED, period__code="2024").exists()
+    units = list(Unit.objects.filter(kind="municipality").order_by("code").values_list("pk", flat=True))
+    indicator_ids = list(Indicator.objects.values_list("pk", flat=True))
+    assert len(units) >= 4
+    for period in Period.objects.all():
+        for chosen in (units, units[:-1], units[:4], units[:3], units[:2], units[:1], []):
+            everyone: dict[int, list[float]] = {}
+            rows = read._on_basis(
+                IndicatorValue.objects.filter(
+                    indicator_id__in=indicator_ids, period=period, unit_id__in=chosen, breakdown="", value__isnull=False
+                ),
+                public=True,
+            )
+            for indicator_id, number in rows.values_list("indicator_id", "value"):
+                everyone.setdefault(indicator_id, []).append(number)
+            expected = {i: read.Reference(stats.quantile(v, 0.5), len(v)) for i, v in everyone.items()}
+            assert read.medians(indicator_ids, period, chosen) == expected
