@@ -44,7 +44,7 @@ from municipium.places.models import Group, Unit
 
 from . import bands, charts, read
 from .models import Basis, GroupStatistic
-from .profile_views import assessment_cell, comparisons_beside
+from .profile_views import assessment_cell, comparisons_beside, links
 
 CHARTS = ("ranking", "series", "distribution")
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -78,6 +78,9 @@ class Row:
     standard: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
     peer: bands.Band = field(default_factory=lambda: bands.Band(bands.NONE, ""))
     rank_text: str = "–"
+    label: str = ""  # the unit's name in the reader's language
+    href: str = ""  # the unit's profile
+    value_text: str = "–"  # the value as shown
 
     @property
     def missing_label(self) -> str:
@@ -221,24 +224,21 @@ class Slice:
     def _rows(self, members: list[Unit]) -> list[Row]:
         if not self.ready:
             return []
-        # The members are read already: their units are not read again with each value.
-        found = list(read.values(self.indicator, self.period, self.group, public=self.public).select_related(None))
-        ranked = _rank([v.value for v in found], self.indicator.polarity)
-        statistic, units = self.statistic, {u.pk: u for u in members}
-        rows = []
-        for stored, (rank, percentile) in zip(found, ranked, strict=True):
-            band = bands.band(stored.value, self.indicator, statistic)
-            rows.append(
-                Row(
-                    units.get(stored.unit_id) or stored.unit,
-                    stored.value,
-                    stored.numerator,
-                    stored.denominator,
-                    rank,
-                    percentile,
-                    band,
-                )
+        # The members are read already: each value comes as numbers, with its unit's id.
+        found = list(
+            read.values(self.indicator, self.period, self.group, public=self.public).values_list(
+                "unit_id", "value", "numerator", "denominator"
             )
+        )
+        ranked = _rank([value for _u, value, _n, _d in found], self.indicator.polarity)
+        statistic, units = self.statistic, {u.pk: u for u in members}
+        strays = {unit_id for unit_id, *_rest in found} - units.keys()
+        if strays:  # not among the members read (they changed in between): read them too
+            units |= {u.pk: u for u in Unit.objects.filter(pk__in=strays).defer("boundary")}
+        rows = []
+        for (unit_id, value, numerator, denominator), (rank, percentile) in zip(found, ranked, strict=True):
+            band = bands.band(value, self.indicator, statistic)
+            rows.append(Row(units[unit_id], value, numerator, denominator, rank, percentile, band))
         rows.sort(key=lambda r: (r.rank, r.unit.code))
         for row in rows:
             row.standard = bands.standard_band(row.value, self.indicator)
@@ -247,9 +247,13 @@ class Slice:
         with_value = {r.unit.pk for r in rows}
         reasons = read.missing(self.indicator, self.period, self.group, public=self.public)
         rows += [Row(u, missing=reasons.get(u.pk, "")) for u in members if u.pk not in with_value]
-        if self.unit is not None:
-            for row in rows:
-                row.highlight = row.unit.pk == self.unit.pk
+        # What the table, the charts and the map write of each row, worked out once (a group
+        # of hundreds of members is a table, two charts and a map of hundreds: issue 18).
+        link = links("unit")
+        for row in rows:
+            row.label, row.href = row.unit.label, link(row.unit.code)
+            row.value_text = self.number(row.value)
+            row.highlight = self.unit is not None and row.unit.pk == self.unit.pk
         self._colour(rows)
         return rows
 
@@ -406,7 +410,7 @@ class Slice:
 
     @cached_property
     def _shared_labels(self) -> set[str]:
-        seen = Counter(r.unit.label for r in self.rows)
+        seen = Counter(r.label for r in self.rows)
         return {label for label, count in seen.items() if count > 1}
 
     @cached_property
@@ -417,12 +421,12 @@ class Slice:
 
     def chart_row(self, row: Row) -> dict:
         # Two members of one name would share a bar: the code tells them apart.
-        label = row.unit.label if row.unit.label not in self._shared_labels else f"{row.unit.label} ({row.unit.code})"
+        label = row.label if row.label not in self._shared_labels else f"{row.label} ({row.unit.code})"
         return {
             "unit": row.unit.code,
             "label": label,
             "value": row.value,
-            "value_text": self.number(row.value),
+            "value_text": row.value_text,
             "rank": row.rank,
             "rank_text": row.rank_text,
             "band": row.band.band,
@@ -474,6 +478,7 @@ def indicator_page(request, code: str):
         "rows": view.rows,
         "statistic": view.statistic,
         "legend": view.legend() if view.ready else [],
+        "series_ids": {u.pk for u in view.series_units} if view.ready else set(),
         # Without any member's boundary the map would be an empty box: say why instead.
         "has_boundaries": view.ready
         and Unit.objects.filter(pk__in=read._members(view.group, view.period), boundary__isnull=False).exists(),
@@ -532,7 +537,7 @@ def indicator_map(request, code: str):
         for row in view._rows(view.members(boundaries=True)):
             if not row.unit.boundary:
                 continue
-            value_text = view.number(row.value) if row.value is not None else _("No value")
+            value_text = row.value_text if row.value is not None else _("No value")
             if row.value is not None and row.band.band != bands.NONE:
                 value_text = f"{value_text} ({row.band.label})"
             features.append(
@@ -542,12 +547,12 @@ def indicator_map(request, code: str):
                     "geometry": row.unit.boundary,
                     "properties": {
                         "code": row.unit.code,
-                        "label": row.unit.label,
+                        "label": row.label,
                         "value": row.value,
                         "value_text": value_text,
                         "color": row.colour,
                         "highlight": row.highlight,
-                        "url": reverse("unit", args=[row.unit.code]),
+                        "url": row.href,
                     },
                 }
             )
@@ -616,7 +621,7 @@ def data_frame(view: Slice, *, full: bool = False) -> pl.DataFrame:
     rows = [
         {
             "unit": r.unit.code,
-            "unit_name": r.unit.label,
+            "unit_name": r.label,
             "indicator": view.indicator.code,
             "indicator_name": view.indicator.label,
             "unit_of_measure": view.indicator.unit_label,

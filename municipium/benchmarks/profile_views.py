@@ -2,7 +2,9 @@
 (chosen units side by side). Figures come from `read`'s bulk functions, a few queries per
 page whatever the number of indicators; who sees unpublished figures is `access`'s call."""
 
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from urllib.parse import urlencode
@@ -143,6 +145,26 @@ def assessment_cell(band: bands.Band, label: str = "") -> str:
 @cache
 def _assessment_cell(band: bands.Band, label: str, language: str) -> str:
     return render_to_string("benchmarks/assessment_cell.html", {"assessment": band, "cell_label": label})
+
+
+# A code of these characters comes out of `reverse` as it went in (the URL converter takes it,
+# quoting leaves it alone): its link is the pattern's with the code put in.
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9_.~-]+")
+_CODE_SLOT = "0code0"
+
+
+def links(name: str) -> Callable[[str], str]:
+    """`reverse(name, args=[code])` for many codes (a link per row of a table of hundreds):
+    reversed once, the code put in; a code with other characters is reversed itself."""
+    pattern = reverse(name, args=[_CODE_SLOT])
+    head, _slot, tail = pattern.rpartition(_CODE_SLOT)
+
+    def link(code: str) -> str:
+        if _PLAIN_CODE.fullmatch(code):
+            return head + code + tail
+        return reverse(name, args=[code])
+
+    return link
 
 
 # -- unit profile --------------------------------------------------------------------------
