@@ -472,3 +472,19 @@ def test_hostile_catalogue_texts_stay_text_in_both_downloads(client, world):
     assert _formulas(client.get(address + "&format=xlsx").content) == []
     rows = list(csv.DictReader(io.StringIO(client.get(address + "&format=csv").content.decode("utf-8-sig"))))
     assert rows[0]["source"].startswith("'=HYPERLINK") and rows[0]["indicator_name"].startswith("'=")
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_links_for_a_table_of_codes_are_what_reverse_gives(language):
+    # The indicator page links its hundreds of members through profile_views.links, which
+    # reverses once and puts each code in; any code must come out as reverse() has it.
+    from django.urls import reverse
+    from django.utils import translation
+
+    from municipium.benchmarks.profile_views import links
+
+    codes = ["RS-70670", "M00125", "a.b_c~d", "x y", "Čačak", "50%", ".", "..", "a:b", "q?x=1", "#"]
+    with translation.override(language):
+        for name in ("unit", "indicator"):
+            link = links(name)
+            assert [link(code) for code in codes] == [reverse(name, args=[code]) for code in codes]
