@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import urlencode as urlencode_filter
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -102,12 +103,16 @@ class Spark:
         )
 
 
-def sparkline(series, decimals: int, current: Period | None = None, *, rtl: bool = False) -> Spark | None:
+def sparkline(
+    series, decimals: int, current: Period | None = None, *, rtl: bool = False, language: str | None = None
+) -> Spark | None:
     """SVG polyline points for a unit's values over time (from `read.series` rows, oldest
     first); the dot marks the chosen period, or the last one. Right to left, time runs from
-    right to left, as on the time charts."""
+    right to left, as on the time charts. `language`: the reader's, when the caller knows it
+    (a profile draws a hundred sparklines of twenty numbers each)."""
     if not series:
         return None
+    language = language or get_language()
     ordinals = [row.period.ordinal for row in series]
     values = [row.value for row in series]
     lo_x, hi_x = min(ordinals), max(ordinals)
@@ -125,7 +130,7 @@ def sparkline(series, decimals: int, current: Period | None = None, *, rtl: bool
     marked = next((i for i, row in enumerate(series) if current and row.period_id == current.pk), len(series) - 1)
     label = _("Trend: %(values)s") % {
         "values": "; ".join(
-            f"{numbers.localise_digits(row.period.code)}: {numbers.format_number(row.value, decimals)}"
+            f"{numbers.localise_digits(row.period.code, language)}: {numbers.format_number(row.value, decimals, language)}"
             for row in series
         )
     }
@@ -181,6 +186,7 @@ class ProfileRow:
     previous: object = None  # the series row of the period before, when it has a value
     similar: read.Reference | None = None  # the median of the similar units (read.similar_units)
     national: read.Reference | None = None  # the national figure (read.national)
+    href: str = ""  # the indicator's page
 
     @cached_property
     def change(self) -> dict | None:
@@ -426,7 +432,8 @@ def unit_profile(request, code):
         ranks = read.unit_ranks(unit, ids, period, group, public=group_public)
     comparisons = comparisons_beside(unit, ids, period)
 
-    rtl = get_language_bidi()
+    rtl, language = get_language_bidi(), get_language()
+    link = links("indicator")
     areas: list[Area] = []
     dimension_labels = dict(Indicator.Dimension.choices)
     for indicator in indicators:
@@ -441,13 +448,14 @@ def unit_profile(request, code):
             statistic,
             ranks.get(indicator.pk),
             bands.band(value.value if value else None, indicator, statistic),
-            sparkline(own, indicator.decimals, period, rtl=rtl),
+            sparkline(own, indicator.decimals, period, rtl=rtl, language=language),
             next(
                 (r for r in own if period and r.period.kind == period.kind and r.period.ordinal == period.ordinal - 1),
                 None,
             ),
             comparisons["similar_figures"].get(indicator.pk),
             comparisons["national_figures"].get(indicator.pk),
+            link(indicator.code),
         )
         dimensions = areas[-1].dimensions
         dimension = next((d for d in dimensions if d.code == indicator.dimension), None)
@@ -460,7 +468,14 @@ def unit_profile(request, code):
         area.dimensions.sort(key=lambda d: order.index(d.code) if d.code in order else len(order))
 
     group_sets = [s for s in sets if group and s.group_id == group.pk]
+    # Each row links its indicator's page for this unit, group and period.
+    indicator_query = "&".join(
+        f"{name}={urlencode_filter(value.code)}"
+        for name, value in (("group", group), ("period", period), ("unit", unit))
+        if value
+    )
     context = {
+        "indicator_query": indicator_query,
         "unit": unit,
         "groups": groups,
         "group": group,
