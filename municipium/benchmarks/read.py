@@ -429,7 +429,9 @@ class Kin:
 def kin(unit: Unit) -> Kin | None:
     """The unit's country (the unit of kind country above it, at any depth) and its units
     of the same kind that have not ended; None for a unit without a country or a country itself. Two queries:
-    the units' tree is read once and walked here."""
+    the units' tree is read once and walked here (not at all for a unit without a parent)."""
+    if unit.parent_id is None:
+        return None  # a country itself, or a unit in no country
     rows = list(Unit.objects.values_list("pk", "parent_id", "kind", "valid_to"))
     tree = {pk: (parent, kind) for pk, parent, kind, _to in rows}
     # A unit that has ended (merged into another) is no comparison any more.
