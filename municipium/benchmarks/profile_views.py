@@ -139,12 +139,12 @@ def sparkline(
     )
 
 
-def assessment_cell(band: bands.Band, label: str = "") -> str:
+def assessment_cell(band: bands.Band, label: str = "", language: str | None = None) -> str:
     """A table cell with an assessment (benchmarks/assessment_cell.html; `label` names its
     column on a phone), rendered once per band, label and language: a profile has two a
     row, an indicator page two for each member, and the template engine's include was most
     of a row's time (issue 18)."""
-    return _assessment_cell(band, label, get_language())
+    return _assessment_cell(band, label, language or get_language())
 
 
 @cache
