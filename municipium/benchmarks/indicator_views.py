@@ -221,8 +221,9 @@ class Slice:
 
     @cached_property
     def rows(self) -> list[Row]:
-        """The members with a value, best first, then those without, by code."""
-        return self._rows(self.members())
+        """The members with a value, best first, then those without, by code; none when
+        there is no group or no period with values to compare."""
+        return self._rows(self.members()) if self.ready else []
 
     def _rows(self, members: list[Unit]) -> list[Row]:
         if not self.ready:

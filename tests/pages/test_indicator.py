@@ -488,3 +488,14 @@ def test_links_for_a_table_of_codes_are_what_reverse_gives(language):
         for name in ("unit", "indicator"):
             link = links(name)
             assert [link(code) for code in codes] == [reverse(name, args=[code]) for code in codes]
+
+
+def test_an_indicator_without_values_in_the_asked_group_says_so_instead_of_failing(client):
+    # capex_per_capita_3y needs three published years: with the last one in draft, the
+    # public has no value of it anywhere, and the page (asked with or without a group)
+    # answered 500 reading the members of no period.
+    build_world(years=(2022, 2023, 2024), groups=("rasina",), last_year_status="draft")
+    for query in ("", "?group=rasina", "?group=rasina&unit=RS-70670"):
+        response = client.get(f"/en/indicators/capex_per_capita_3y/{query}")
+        assert response.status_code == 200
+        assert "This indicator has no values to compare yet." in response.content.decode()
