@@ -482,7 +482,7 @@ def member_rows(rows: list[Row], *, has_parts: bool, parts_decimals: int, langua
     highlighted = ' class="unit-highlight" aria-current="true"'
     badge = f' <span class="badge text-bg-dark">{escape(_("highlighted"))}</span>'
     no_value = escape(_("No value"))
-    localize = _localizer(get_language())
+    localize = _localizer(language)
     out = []
     for row in rows:
         if row.value is None:

@@ -118,24 +118,10 @@ def upsert(
 def insert(table: str, frame: pl.DataFrame, *, constants: Mapping[str, object] | None = None) -> int:
     """Append the frame's rows to `table` with a plain INSERT: for rows that cannot meet a
     stored key (the caller read the slice and found it empty, under a lock that keeps other
-    writers out), where `upsert`'s conflict handling is pure cost. PostgreSQL gets one COPY
-    straight into the table, without `upsert`'s staging table and INSERT ... SELECT: a
-    rebuild writes millions of derived rows this way (issue 18). `constants` as in `upsert`.
-    Returns the number of rows written."""
+    writers out), where `upsert`'s conflict handling is pure cost. The rows go as a stage's
+    do (`bulk.append_frame`: PostgreSQL gets one COPY straight into the table, without
+    `upsert`'s staging table and INSERT ... SELECT): a rebuild writes millions of derived
+    rows this way (issue 18). `constants` as in `upsert`. Returns the number of rows written."""
     constants = dict(constants or {})
-    if frame.is_empty():
-        return 0
     full = frame.with_columns([pl.lit(value).alias(name) for name, value in constants.items()])
-    q = bulk.quote
-    cols = ", ".join(q(c) for c in full.columns)
-    with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
-        if connection.vendor != "postgresql":
-            marks = ", ".join(["%s"] * len(full.columns))
-            sql = f"INSERT INTO {q(table)} ({cols}) VALUES ({marks})"
-            for piece in full.iter_slices(bulk.CHUNK):
-                cursor.executemany(sql, piece.rows())
-            return frame.height
-        with cursor.cursor.copy(f"COPY {q(table)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-            for piece in full.iter_slices(200_000):
-                copy.write(piece.write_csv(include_header=False))
-    return frame.height
+    return bulk.append_frame(table, full)
