@@ -2,10 +2,12 @@
 (issue 18), and what it stores is what a forced recompute of everything stores."""
 
 import pytest
+from django.db import connection
 from django.test import TestCase
 
 from municipium.benchmarks import engine
-from municipium.benchmarks.models import InputFingerprint
+from municipium.benchmarks.models import IndicatorValue, InputFingerprint
+from municipium.lib import bulk
 from tests import factories as f
 from tests.test_engine import drop_derived, snapshot
 
@@ -109,3 +111,46 @@ def test_what_every_indicator_reads_recomputes_them_all_or_the_affected(world, c
     result = engine.recompute_all()
     assert _refreshed(result) == expected
     _forced_equals_stored()
+
+
+# -- a rebuild into empty tables builds its indexes at the end (bulk.indexes_after) ---------
+
+
+def _indexes() -> set[str]:
+    return bulk._existing_indexes(IndicatorValue._meta.db_table)
+
+
+def test_a_rebuild_into_an_empty_table_ends_with_every_index_and_the_same_figures(world):
+    expected = set(bulk._secondary_indexes(IndicatorValue))
+    assert expected and expected <= _indexes()
+    engine.recompute_all()  # the table was empty: indexes dropped, rows stored, indexes built
+    assert expected <= _indexes()
+    _forced_equals_stored()  # also a rebuild into empty tables
+    assert expected <= _indexes()
+
+
+def test_the_indexes_come_back_when_a_rebuild_fails(world, monkeypatch):
+    expected = set(bulk._secondary_indexes(IndicatorValue))
+
+    def broken(*args, **kwargs):
+        assert not expected & _indexes(), "the rebuild runs without its secondary indexes"
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(engine, "_recompute_all", broken)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        engine.recompute_all()
+    assert expected <= _indexes()
+
+
+def test_a_full_recompute_restores_indexes_a_killed_rebuild_left_dropped(world):
+    engine.recompute_all()
+    name = "indicator_value_slice"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    assert name not in _indexes()
+    assert bulk.restore_indexes(IndicatorValue) == [name]
+    assert name in _indexes() and bulk.restore_indexes(IndicatorValue) == []
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    engine.recompute_all()  # the table holds rows: no rebuild, but the index is restored first
+    assert name in _indexes()

@@ -50,6 +50,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1165,7 +1166,13 @@ def recompute_all(
         # with the bulk cache a rebuild of 2,500 units x 100 indicators x 20 years took
         # 126 s instead of 147 s (issue 18, load 6).
         with bulk.bulk_cache():
-            result = _recompute_all(progress, force=force, only=None if only is None else set(only))
+            bulk.restore_indexes(IndicatorValue)  # were a rebuild killed before it rebuilt them
+            # A rebuild into an empty table (a first load, a new installation) builds the
+            # secondary indexes once at the end instead of row by row (`bulk.indexes_after`).
+            # Not for a part of a shared recompute: the other parts write beside it.
+            rebuild = only is None and not IndicatorValue.objects.exists()
+            with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
+                result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:
         tasks.unabsorb(absorbed)
         raise

@@ -51,6 +51,72 @@ def bulk_cache() -> Iterator[None]:
             cursor.execute(f"PRAGMA temp.cache_size = {int(temp)}")
 
 
+def _secondary_indexes(model) -> dict[str, str]:
+    """The model's indexes that enforce nothing (a field's db_index, Meta.indexes; not the
+    primary key nor a unique constraint): name -> the CREATE INDEX statement its migration
+    ran, from Django's own schema editor, so a recreated index is the one migrations made."""
+    # Not entered as a context: SQLite's editor refuses to open inside a transaction, and
+    # building the statements needs none of what entering sets up.
+    statements = connection.schema_editor(collect_sql=True)._model_indexes_sql(model)
+    return {str(s.parts["name"]).strip('"`'): str(s) for s in statements}
+
+
+def _existing_indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        return {
+            name
+            for name, info in connection.introspection.get_constraints(cursor, table).items()
+            if info["index"] and not info["unique"] and not info["primary_key"]
+        }
+
+
+def restore_indexes(model) -> list[str]:
+    """Create the model's secondary indexes that are missing (`indexes_after` was killed
+    between dropping and recreating them); return their names. Cheap when none is."""
+    table = model._meta.db_table
+    missing = {n: sql for n, sql in _secondary_indexes(model).items() if n not in _existing_indexes(table)}
+    _create_indexes(list(missing.values()))
+    return sorted(missing)
+
+
+def _create_indexes(statements: Sequence[str]) -> None:
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # An index build sorts the whole table: with the default 64 MB it spills to disk
+            # in many runs. Set for this session's builds only, then given back.
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+        try:
+            for sql in statements:
+                # IF NOT EXISTS: another process's `restore_indexes` may have built it meanwhile.
+                cursor.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("RESET maintenance_work_mem")
+
+
+@contextmanager
+def indexes_after(model) -> Iterator[None]:
+    """Fill an empty table without its secondary indexes, which are built once at the end.
+
+    Each stored row otherwise costs an insert into every index as well; an index on a column
+    the rows do not arrive sorted by (the unit of derived figures written indicator by
+    indicator) takes one scattered leaf page per row. Building it afterwards is one sort.
+    The unique constraints stay: they keep the rows right while the table fills. The indexes
+    come back when the block ends, also on an error; were the process killed in between,
+    `restore_indexes` (run by every full recompute before it starts) brings them back."""
+    table = model._meta.db_table
+    dropped = {n: sql for n, sql in _secondary_indexes(model).items() if n in _existing_indexes(table)}
+    with connection.cursor() as cursor:
+        for name in dropped:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+    try:
+        yield
+    finally:
+        _create_indexes(list(dropped.values()))
+
+
 def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
