@@ -57,7 +57,7 @@ def _secondary_indexes(model) -> dict[str, str]:
     ran, from Django's own schema editor, so a recreated index is the one migrations made."""
     # Not entered as a context: SQLite's editor refuses to open inside a transaction, and
     # building the statements needs none of what entering sets up.
-    statements = connection.schema_editor(collect_sql=True)._model_indexes_sql(model)
+    statements = connection.schema_editor(collect_sql=True)._model_indexes_sql(model)  # type: ignore[attr-defined]
     return {str(s.parts["name"]).strip('"`'): str(s) for s in statements}
 
 
