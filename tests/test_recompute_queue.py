@@ -158,3 +158,31 @@ def test_the_command_line_waits_for_the_parts(water, settings, capsys):
     assert cli.main(["recompute", "--parts", "2"]) == 0
     assert _value(nrw, unit) == 25.0
     assert "in 1 parts" in capsys.readouterr().out  # one indicator: one part
+
+
+def test_parts_into_an_empty_table_write_without_the_secondary_indexes_built_once_at_the_end(
+    water, settings, monkeypatch
+):
+    from municipium.lib import bulk
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}
+    produced, billed, nrw, unit = water
+    for i in range(1, 4):
+        f.indicator(f"water_share{i}", f"{i} * water_billed / water_produced")
+    f.observe(unit, produced, 2024, 100), f.observe(unit, billed, 2024, 75)
+    engine.recompute_all(force=True)
+    one_pass = _stored()
+    IndicatorValue.objects.all().delete()
+    expected = set(bulk._secondary_indexes(IndicatorValue))
+    seen = []
+    real = engine.recompute_all
+
+    def part(*args, **kwargs):
+        seen.append(expected & bulk._existing_indexes(IndicatorValue._meta.db_table))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "recompute_all", part)
+    tasks.recompute_in_parts(2, force=True, wait=True)
+    assert len(seen) == 2 and seen == [set(), set()]  # no part restored them midway
+    assert expected <= bulk._existing_indexes(IndicatorValue._meta.db_table)
+    assert _stored() == one_pass

@@ -1166,7 +1166,8 @@ def recompute_all(
         # with the bulk cache a rebuild of 2,500 units x 100 indicators x 20 years took
         # 126 s instead of 147 s (issue 18, load 6).
         with bulk.bulk_cache():
-            bulk.restore_indexes(IndicatorValue)  # were a rebuild killed before it rebuilt them
+            if only is None:  # a part's coordinator does it (tasks.recompute_in_parts)
+                bulk.restore_indexes(IndicatorValue)  # were a rebuild killed before it rebuilt them
             # A rebuild into an empty table (a first load, a new installation) builds the
             # secondary indexes once at the end instead of row by row (`bulk.indexes_after`).
             # Not for a part of a shared recompute: the other parts write beside it.

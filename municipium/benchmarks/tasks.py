@@ -59,6 +59,22 @@ def recompute_in_parts(parts: int, *, force: bool = False, wait: bool = True, po
 
     On PostgreSQL the parts run side by side; SQLite has one writer at a time, so there they
     share only the computing."""
+    from contextlib import nullcontext
+
+    from municipium.lib import bulk
+
+    from .models import IndicatorValue
+
+    bulk.restore_indexes(IndicatorValue)  # were a rebuild killed before it rebuilt them
+    # Into an empty table, the parts write without the secondary indexes, built once when
+    # all have finished (as a one-process rebuild does, engine.recompute_all). Only when
+    # waiting: the indexes must come back when the parts are done.
+    rebuild = wait and not IndicatorValue.objects.exists()
+    with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
+        return _run_parts(parts, force=force, wait=wait, poll=poll)
+
+
+def _run_parts(parts: int, *, force: bool, wait: bool, poll: float) -> dict:
     import time
 
     from django.tasks import TaskResultStatus
