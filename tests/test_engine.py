@@ -454,16 +454,27 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
     ids = [u.pk for u in units]
     assert save(1, 2020, 50) == [ids[0:3]]
     assert save(7, 2020, 50) == [[ids[7]]]
-    # A first draft in slices that were all published: every unit gets published rows there.
-    assert save(6, 2020, 60, DRAFT) == [ids[6:7], None]
-    assert IndicatorValue.objects.filter(basis="published", period=f.period(2020)).count() == 8
-    assert save(1, 2020, 70, DRAFT) == [ids[0:3]]  # the slices have published rows already
-    assert save(4, 2021, 80) == [ids[3:6]]  # so have 2021's (its window reads 2020)
-    # Published again: unit 1's draft still flags the slices; then the last draft goes, and
-    # the published rows with it.
+    # A first draft in slices that were all published: published rows only where the
+    # published figures differ, the unit's own (unit 6 is in no group), read in its scope.
+    assert save(6, 2020, 60, DRAFT) == [ids[6:7]]
+
+    def published(model=IndicatorValue, member="unit_id"):
+        return set(model.objects.filter(basis="published").values_list(member, "period__code"))
+
+    assert published() == {(ids[6], str(year)) for year in (2020, 2021, 2022)}
+    assert published(GroupStatistic, "group__code") == set()
+    # A draft of a group's member: its rows and its group's statistics.
+    assert save(1, 2020, 70, DRAFT) == [ids[0:3]]
+    assert published() == {(unit, str(year)) for unit in (ids[1], ids[6]) for year in (2020, 2021, 2022)}
+    assert ("g1", "2020") in published(GroupStatistic, "group__code")
+    assert save(4, 2021, 80) == [ids[3:6]]  # unit 4's figures rest on published data only
+    assert published(GroupStatistic, "group__code") <= {("g1", str(year)) for year in (2020, 2021, 2022)}
+    # Published again: each unit's published rows go with its last draft, its groups' too.
     assert save(6, 2020, 60) == [ids[6:7]]
-    assert save(1, 2020, 70) == [ids[0:3], None]
+    assert published() == {(ids[1], str(year)) for year in (2020, 2021, 2022)}
+    assert save(1, 2020, 70) == [ids[0:3]]
     assert not IndicatorValue.objects.filter(basis="published").exists()
+    assert not GroupStatistic.objects.filter(basis="published").exists()
     monkeypatch.setattr(engine, "SCOPE_MAX_UNITS", 2)  # a group as large as the country
     assert save(1, 2020, 90) == [None]
 

@@ -143,7 +143,9 @@ def indicators(data):
     now = timezone.now()
     IndicatorValue.objects.create(indicator=nrw, unit=a, period=period, value=12.5, change=-1.5, computed_at=now)
     IndicatorValue.objects.create(indicator=nrw, unit=b, period=period, value=30.0, computed_at=now)
+    # The published data give A the same figure without a change and B none (a hidden row).
     IndicatorValue.objects.create(indicator=nrw, unit=a, period=period, basis="published", value=12.5, computed_at=now)
+    IndicatorValue.objects.create(indicator=nrw, unit=b, period=period, basis="published", computed_at=now)
     GroupStatistic.objects.create(
         indicator=nrw,
         group=peers,

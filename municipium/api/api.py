@@ -37,7 +37,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
 from municipium.benchmarks import read
-from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Category, Indicator, ServiceArea, Variable
 from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
@@ -838,13 +838,7 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
     """Group statistics (quartiles, median, mean, pooled value) per indicator, group and
     period; `n` says how many members they stand on."""
     caller = _caller(request)
-    rows = GroupStatistic.objects.annotate(marked=read.marked())
-    public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
-    if caller.admin:
-        rows = rows.filter(basis=Basis.ALL)
-    else:
-        inside = Q(group_id__in=caller.insider_groups)
-        rows = rows.filter((inside & Q(basis=Basis.ALL)) | (~inside & public))
+    rows = read.visible_statistics(admin=caller.admin, insider_groups=caller.insider_groups)
     if filters.indicator:
         rows = rows.filter(indicator_id__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))
     if filters.group:
@@ -856,7 +850,7 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
         rows = rows.filter(period__end__lte=end)
     if filters.changed_since:
         rows = rows.filter(computed_at__gt=_utc(filters.changed_since))
-    rows = rows.annotate(same_as_public=read.statistic_same_as_public()).values(
+    rows = rows.values(
         "id",
         "indicator__code",
         "group__code",

@@ -8,6 +8,7 @@ are the observations export's, the writers `lib.tabular`'s.
 from __future__ import annotations
 
 import polars as pl
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import Indicator, ServiceArea
@@ -64,7 +65,11 @@ def indicator_values_frame(
     """Stored indicator values; with a group, each row also carries the group's statistics
     for that indicator and period (n says how many members they stand on) and the unit's
     rank in the group. A missing value says why in `missing` (DESIGN principle 2)."""
-    queryset = period_filter(unit_filter(IndicatorValue.objects.filter(basis=basis), units, group), periods)
+    public = basis == Basis.PUBLISHED
+    # Each row on its basis (read.on_basis); a published row with neither value nor reason
+    # (its value rests on unpublished data) is left out, as every reader does.
+    visible = read.on_basis(IndicatorValue.objects.filter(Q(value__isnull=False) | ~Q(missing="")), public=public)
+    queryset = period_filter(unit_filter(visible, units, group), periods)
     if indicators is not None:
         queryset = queryset.filter(indicator__code__in=codes(indicators, Indicator))
     if service_area is not None:
@@ -119,7 +124,7 @@ def indicator_values_frame(
     }
     statistics = pl.DataFrame(
         list(
-            GroupStatistic.objects.filter(group=group, basis=basis, **keys).values_list(
+            read.on_basis(GroupStatistic.objects.filter(group=group, **keys), public=public).values_list(
                 "indicator_id",
                 "period_id",
                 "breakdown",
@@ -146,7 +151,7 @@ def indicator_values_frame(
             **{c: pl.Float64 for c in ("min", "p10", "p25", "median", "p75", "p90", "max", "mean", "pooled")},
         },
     )
-    ranks = read.rank_frame(group, keys["indicator_id__in"], keys["period_id__in"], basis=basis)
+    ranks = read.rank_frame(group, keys["indicator_id__in"], keys["period_id__in"], public=public)
     return (
         frame.join(statistics, on=["indicator_id", "period_id", "breakdown"], how="left", maintain_order="left")
         .join(ranks, on=["indicator_id", "unit_id", "period_id", "breakdown"], how="left", maintain_order="left")

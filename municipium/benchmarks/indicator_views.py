@@ -131,18 +131,18 @@ class Slice:
         self.indicator = get_object_or_404(Indicator.objects.select_related("service_area"), code=_code(code))
         self.language = get_language()
         self.rtl = get_language_bidi()
-        # Every (group, period) slice with statistics; the published rows mark the periods
-        # whose public figures differ from the figures on all data (see read.basis).
+        # Every (group, period) slice with statistics; a published row stands where the
+        # group's public figures differ from those on all data (see read.twin).
         slices = list(
             GroupStatistic.objects.filter(indicator=self.indicator, breakdown="").values_list(
                 "group_id", "period_id", "basis", "n"
             )
         )
-        marked = {p for _g, p, b, _n in slices if b == Basis.PUBLISHED}
+        twins = {(g, p) for g, p, b, _n in slices if b == Basis.PUBLISHED}
         public_for = _published_for(self.user)
 
         def shown(group_id, period_id, basis) -> bool:
-            public = public_for(group_id) and period_id in marked
+            public = public_for(group_id) and (group_id, period_id) in twins
             return basis == (Basis.PUBLISHED if public else Basis.ALL)
 
         with_values = {(g, p) for g, p, b, n in slices if n and shown(g, p, b)}

@@ -1,10 +1,13 @@
 """Reading derived figures: the one place pages, the API, exports and reports get them from
 (DESIGN principle 5), so all of them show the same number.
 
-`public=True` is what someone outside the group that shares the data sees: for a slice
-(indicator × period) that has any unpublished input the engine stores "published" rows, and
-a public reader gets those; elsewhere the "all" rows are the published figures too (see
-municipium.benchmarks.engine). Access control (who may read public=False) is the caller's.
+`public=True` is what someone outside the group that shares the data sees: where the
+published data give a unit (or group) another figure than all data do, or none, the engine
+stores a "published" row beside the "all" one, and a public reader gets that one (`twin`);
+elsewhere the "all" row is the published figure too, bit for bit (see
+municipium.benchmarks.engine). A published row with neither value nor reason stands for a
+value that rests on unpublished data: it hides the "all" row and is not shown itself. Access
+control (who may read public=False) is the caller's.
 """
 
 import datetime as dt
@@ -25,12 +28,29 @@ from municipium.places.models import Membership, Unit
 from .models import Basis, GroupStatistic, IndicatorValue
 
 
-def basis(indicator, period, *, public: bool) -> str:
-    """The basis to read for this slice."""
-    if not public:
-        return Basis.ALL
-    marked = IndicatorValue.objects.filter(indicator=indicator, period=period, basis=Basis.PUBLISHED).exists()
-    return Basis.PUBLISHED if marked else Basis.ALL
+def twin(model=IndicatorValue) -> Exists:
+    """For a row of `model` (indicator values or group statistics): the engine stored a
+    published row for the same indicator, unit (or group), period and breakdown, because the
+    published data give another figure there than all data do, or none. Where there is none,
+    the "all" row is the published figure (see municipium.benchmarks.engine). One probe of
+    the table's unique key per row."""
+    member = "unit" if model is IndicatorValue else "group"
+    keys = ("indicator", member, "period", "breakdown")
+    return Exists(model.objects.filter(basis=Basis.PUBLISHED, **{key: OuterRef(key) for key in keys}))
+
+
+def _public(model) -> Q:
+    """The rows the public reads: published rows, and "all" rows without a published twin."""
+    return Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~twin(model))
+
+
+def _on_slice(rows: QuerySet, indicator, period, *, public: bool) -> QuerySet:
+    """Keep the rows of one slice (indicator × period) that the reader sees: `on_basis`,
+    with the twins probed only when the slice has a published row at all (one index probe;
+    most slices have none)."""
+    if public and rows.model.objects.filter(indicator=indicator, period=period, basis=Basis.PUBLISHED).exists():
+        return rows.filter(_public(rows.model))
+    return rows.filter(basis=Basis.ALL)
 
 
 def _members(group, period) -> QuerySet:
@@ -40,13 +60,8 @@ def _members(group, period) -> QuerySet:
 
 def values(indicator, period, group=None, *, public: bool) -> QuerySet[IndicatorValue]:
     """The indicator's values in the period, for the group's members or every unit."""
-    rows = IndicatorValue.objects.filter(
-        indicator=indicator,
-        period=period,
-        breakdown="",
-        basis=basis(indicator, period, public=public),
-        value__isnull=False,
-    ).select_related("unit")
+    rows = IndicatorValue.objects.filter(indicator=indicator, period=period, breakdown="", value__isnull=False)
+    rows = _on_slice(rows, indicator, period, public=public).select_related("unit")
     if group is not None:
         rows = rows.filter(unit_id__in=_members(group, period))
     return rows.order_by("unit__code")
@@ -56,46 +71,33 @@ def missing(indicator, period, group=None, *, public: bool) -> dict[int, str]:
     """Why units have no value in the period: {unit id: missing code} (DESIGN principle 2).
     A published row without a reason (its value rests on unpublished data) is left out, so
     outsiders get no hint of it."""
-    rows = IndicatorValue.objects.filter(
-        indicator=indicator,
-        period=period,
-        breakdown="",
-        basis=basis(indicator, period, public=public),
-        value__isnull=True,
-    ).exclude(missing="")
+    rows = IndicatorValue.objects.filter(indicator=indicator, period=period, breakdown="", value__isnull=True)
+    rows = _on_slice(rows, indicator, period, public=public).exclude(missing="")
     if group is not None:
         rows = rows.filter(unit_id__in=_members(group, period))
     return dict(rows.values_list("unit_id", "missing"))
 
 
 def value(indicator, unit, period, *, public: bool) -> IndicatorValue | None:
-    return IndicatorValue.objects.filter(
-        indicator=indicator,
-        unit=unit,
-        period=period,
-        breakdown="",
-        basis=basis(indicator, period, public=public),
-        value__isnull=False,
-    ).first()
+    rows = IndicatorValue.objects.filter(
+        indicator=indicator, unit=unit, period=period, breakdown="", value__isnull=False
+    )
+    return on_basis(rows, public=public).first()
 
 
 def series(indicator, unit, *, public: bool) -> list[IndicatorValue]:
     """One unit's values over time (profile pages, trend charts), each period on its basis."""
     rows = IndicatorValue.objects.filter(indicator=indicator, unit=unit, breakdown="", value__isnull=False)
-    if public:
-        marked = IndicatorValue.objects.filter(
-            indicator=indicator, period=OuterRef("period"), breakdown="", basis=Basis.PUBLISHED
-        )
-        rows = rows.annotate(marked=Exists(marked)).filter(Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False))
-    else:
-        rows = rows.filter(basis=Basis.ALL)
-    return list(rows.select_related("period").order_by("period__ordinal"))
+    return list(on_basis(rows, public=public).select_related("period").order_by("period__ordinal"))
 
 
 def statistics(indicator, period, group=None, *, public: bool) -> QuerySet[GroupStatistic]:
     """Group statistics of the period: one group's, or every group's."""
-    rows = GroupStatistic.objects.filter(
-        indicator=indicator, period=period, breakdown="", basis=basis(indicator, period, public=public)
+    rows = _on_slice(
+        GroupStatistic.objects.filter(indicator=indicator, period=period, breakdown=""),
+        indicator,
+        period,
+        public=public,
     )
     if group is not None:
         rows = rows.filter(group=group)
@@ -130,9 +132,10 @@ def ranks(indicator, period, group, *, public: bool) -> list[Ranked]:
     return sorted(out, key=lambda r: (r.rank, r.unit.code))
 
 
-def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis: str) -> pl.DataFrame:
-    """Ranks of the group's members for many indicators and periods at once (exports):
-    columns indicator_id, unit_id, period_id, breakdown, rank, rank_of, percentile."""
+def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, public: bool) -> pl.DataFrame:
+    """Ranks of the group's members for many indicators and periods at once (exports), each
+    slice on its basis: columns indicator_id, unit_id, period_id, breakdown, rank, rank_of,
+    percentile."""
     schema = {
         "indicator_id": pl.Int64,
         "unit_id": pl.Int64,
@@ -149,12 +152,14 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis:
     members = pl.DataFrame(member_periods, schema={"unit_id": pl.Int64, "period_id": pl.Int64}, orient="row").unique()
     found = pl.DataFrame(
         list(
-            IndicatorValue.objects.filter(
-                indicator_id__in=indicator_ids,
-                period_id__in=period_ids,
-                basis=basis,
-                unit_id__in=members.get_column("unit_id").unique().to_list(),
-                value__isnull=False,
+            on_basis(
+                IndicatorValue.objects.filter(
+                    indicator_id__in=indicator_ids,
+                    period_id__in=period_ids,
+                    unit_id__in=members.get_column("unit_id").unique().to_list(),
+                    value__isnull=False,
+                ),
+                public=public,
             )
             .values_list("indicator_id", "unit_id", "period_id", "breakdown", "value")
             .iterator(chunk_size=20_000)
@@ -188,28 +193,21 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, basis:
 # in one query instead of one query per indicator.
 
 
-def marked() -> Exists:
-    """For rows of a slice (indicator values or group statistics): the slice (indicator ×
-    period) has inputs that are not published yet, so the engine stored "published" rows
-    for it beside the "all" ones."""
-    return Exists(
-        IndicatorValue.objects.filter(indicator=OuterRef("indicator"), period=OuterRef("period"), basis=Basis.PUBLISHED)
-    )
-
-
-def _on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
-    """Keep each slice's rows of the basis `basis` would choose for it."""
+def on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
+    """Keep the rows (indicator values or group statistics) the reader sees: the "all" rows,
+    or for the public each published row and each "all" row without a published twin."""
     if not public:
         return rows.filter(basis=Basis.ALL)
-    return rows.filter(Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~marked()))
+    return rows.filter(_public(rows.model))
 
 
 # --- Listings and open-data downloads: every value a reader may see ------------------------
 
 
 def marked_periods(indicator) -> set[int]:
-    """The periods whose slice of the indicator is marked (`marked`), read once: an index
-    probe, where `marked` probes once per row."""
+    """The periods in which the indicator has published rows (some unit's published figures
+    differ from those on all data), read once: an index probe. Elsewhere no row has a twin,
+    so `twin` need not be probed per row."""
     return set(
         IndicatorValue.objects.filter(indicator=indicator, basis=Basis.PUBLISHED)
         .values_list("period_id", flat=True)
@@ -219,8 +217,8 @@ def marked_periods(indicator) -> set[int]:
 
 def _published_twin_agrees(model, member: str, compared: tuple[str, ...]) -> Exists:
     """For an "all" row: its published twin (same indicator, member, period and breakdown)
-    has the same `compared` figures, so the figure is public although its slice has
-    unpublished inputs."""
+    has the same `compared` figures, so the figure is public although the published data
+    give another row (its change or trend differ)."""
     keys = ("indicator", member, "period", "breakdown", *compared)
     return Exists(model.objects.filter(basis=Basis.PUBLISHED, **{key: OuterRef(key) for key in keys}))
 
@@ -235,43 +233,64 @@ def same_as_public() -> Exists:
     return _published_twin_agrees(IndicatorValue, "unit", ("value",))
 
 
+def _visible(rows: QuerySet, *, admin: bool, inside: Q, is_marked: Q, agrees: Exists) -> QuerySet:
+    """The common rule of `visible_values` and `visible_statistics`: `rows` annotated with
+    `marked` (is_marked: an "all" row with a published twin), filtered to what the reader
+    sees, and annotated with `same_as_public`."""
+    rows = rows.annotate(
+        marked=Case(When(is_marked, then=Value(True)), default=Value(False), output_field=BooleanField())
+    )
+    if admin:
+        rows = rows.filter(basis=Basis.ALL)
+    else:
+        public = Q(basis=Basis.PUBLISHED) | Q(basis=Basis.ALL, marked=False)
+        rows = rows.filter((inside & Q(basis=Basis.ALL)) | (~inside & public))
+    # Probed only where it decides: an "all" row with a twin.
+    return rows.annotate(
+        same_as_public=Case(
+            When(Q(basis=Basis.ALL, marked=True), then=agrees),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def visible_values(
     rows: QuerySet | None = None, *, admin: bool, insider_units, periods_marked: set[int] | None = None
 ) -> QuerySet:
     """The indicator values a reader may see, of `rows` (default every stored one), for the
-    API's listing and the open-data downloads: the basis rule of `basis` for the public, and
-    the "all" rows of `insider_units` (the units whose figures the reader's groups share);
-    an administrator reads every "all" row. A value, or a missing one with its reason: a
-    published row with neither stands for a value resting on unpublished data and is not
-    shown (no hint of it to outsiders).
+    API's listing and the open-data downloads: the public rule of `on_basis` for the
+    public, and the "all" rows of `insider_units` (the units whose figures the reader's
+    groups share); an administrator reads every "all" row. A value, or a missing one with
+    its reason: a published row with neither stands for a value resting on unpublished data
+    and is not shown (no hint of it to outsiders).
 
-    Annotated with `marked` (the row's slice is marked) and `same_as_public` (an "all" row
-    of a marked slice whose value the public sees too), which together say whether a row is
-    published. `periods_marked`: for rows of one indicator, its `marked_periods`, read once
-    instead of probed per row (a download reads a country indicator by indicator)."""
+    Annotated with `marked` (the row has a published twin) and `same_as_public` (an "all"
+    row with a twin of the same value, which the public sees too), which together say
+    whether a row is published (`is_published`). `periods_marked`: for rows of one
+    indicator, its `marked_periods`, read once, so that only rows of those periods probe for
+    a twin (a download reads a country indicator by indicator)."""
     rows = IndicatorValue.objects.all() if rows is None else rows
     rows = rows.filter(Q(value__isnull=False) | ~Q(missing=""))
-    if periods_marked is None:
-        rows = rows.annotate(marked=marked())
-        is_marked = Q(marked=True)
-    else:
-        is_marked = Q(period_id__in=sorted(periods_marked))
-        rows = rows.annotate(
-            marked=Case(When(is_marked, then=Value(True)), default=Value(False), output_field=BooleanField())
-        )
-    public = Q(basis=Basis.PUBLISHED) | (Q(basis=Basis.ALL) & ~is_marked)
-    if admin:
-        rows = rows.filter(basis=Basis.ALL)
-    else:
-        inside = Q(unit_id__in=insider_units)
-        rows = rows.filter((inside & Q(basis=Basis.ALL)) | (~inside & public))
-    # Probed only where it decides: an "all" row of a marked slice.
-    return rows.annotate(
-        same_as_public=Case(
-            When(Q(basis=Basis.ALL) & is_marked, then=same_as_public()),
-            default=Value(False),
-            output_field=BooleanField(),
-        )
+    is_marked = Q(twin(IndicatorValue))
+    if periods_marked is not None:
+        is_marked = Q(period_id__in=sorted(periods_marked)) & twin(IndicatorValue)
+    return _visible(
+        rows, admin=admin, inside=Q(unit_id__in=insider_units), is_marked=is_marked, agrees=same_as_public()
+    )
+
+
+def visible_statistics(rows: QuerySet | None = None, *, admin: bool, insider_groups) -> QuerySet:
+    """The group statistics a reader may see (the API's listing), by the rule of
+    `visible_values`: the "all" rows of `insider_groups`, for outsiders each published row
+    and each "all" row without a published twin; annotated the same way."""
+    rows = GroupStatistic.objects.all() if rows is None else rows
+    return _visible(
+        rows,
+        admin=admin,
+        inside=Q(group_id__in=insider_groups),
+        is_marked=Q(twin(GroupStatistic)),
+        agrees=statistic_same_as_public(),
     )
 
 
@@ -307,7 +326,7 @@ def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[Point]:
     # The period's fields come with each row (one query); one Period object per period.
     fields = [f.attname for f in Period._meta.concrete_fields]
     found = (
-        _on_basis(rows, public=public)
+        on_basis(rows, public=public)
         .order_by("indicator_id", "unit_id", "period__ordinal")
         .values_list("pk", "indicator_id", "unit_id", "value", *(f"period__{name}" for name in fields))
     )
@@ -326,20 +345,20 @@ def statistics_many(indicator_ids, period_ids, group, *, public: bool) -> list[G
     rows = GroupStatistic.objects.filter(
         indicator_id__in=list(indicator_ids), period_id__in=list(period_ids), group=group, breakdown=""
     )
-    return list(_on_basis(rows, public=public))
+    return list(on_basis(rows, public=public))
 
 
 def indicators_of(unit, *, public: bool) -> set[int]:
     """The indicators the unit has a value for in some period (on each slice's basis)."""
     rows = IndicatorValue.objects.filter(unit=unit, breakdown="", value__isnull=False)
-    return set(_on_basis(rows, public=public).values_list("indicator_id", flat=True).distinct())
+    return set(on_basis(rows, public=public).values_list("indicator_id", flat=True).distinct())
 
 
 def reported_by(group, indicator_ids, *, public: bool) -> dict[int, int]:
     """How many of the group's members report each indicator: the most members with a
     value (the statistics' `n`) in any period, each slice on its basis."""
     rows = GroupStatistic.objects.filter(group=group, breakdown="", indicator_id__in=list(indicator_ids))
-    most = _on_basis(rows, public=public).order_by().values("indicator_id").annotate(most=Max("n"))
+    most = on_basis(rows, public=public).order_by().values("indicator_id").annotate(most=Max("n"))
     return dict(most.values_list("indicator_id", "most"))
 
 
@@ -351,10 +370,11 @@ class UnitRank:
 
 
 def _slice_rows(indicator_ids: list[int], period, *, public: bool, marked_inline: bool = False) -> QuerySet:
-    """The rows of one period's slices of these indicators with a value, each slice on the
-    basis `basis` would choose for it (asked once per indicator: an index probe, not a
-    probe per row). The marked indicators are read first and given as a list (the planner
-    then knows them), or with `marked_inline` asked by a subquery of the same query."""
+    """The rows of one period's slices of these indicators with a value, each on its basis
+    (`on_basis`), with the twins probed only in the slices that have published rows (asked
+    once per indicator: an index probe). Those indicators are read first and given as a
+    list (the planner then knows them), or with `marked_inline` asked by a subquery of the
+    same query."""
     rows = IndicatorValue.objects.filter(
         period=period, indicator_id__in=indicator_ids, breakdown="", value__isnull=False
     )
@@ -368,8 +388,10 @@ def _slice_rows(indicator_ids: list[int], period, *, public: bool, marked_inline
     )
     if not marked_inline:
         marked = list(marked.values_list("pk", flat=True))
+        if not marked:
+            return rows.filter(basis=Basis.ALL)
     return rows.filter(
-        Q(basis=Basis.PUBLISHED, indicator_id__in=marked) | (Q(basis=Basis.ALL) & ~Q(indicator_id__in=marked))
+        (Q(basis=Basis.ALL) & ~Q(indicator_id__in=marked)) | (Q(indicator_id__in=marked) & _public(IndicatorValue))
     )
 
 
@@ -596,7 +618,7 @@ def national(
         return None, {}
     indicator_ids = list(indicator_ids)
     out = medians(indicator_ids, period, family.unit_ids)
-    own = _on_basis(
+    own = on_basis(
         IndicatorValue.objects.filter(
             indicator_id__in=indicator_ids, period=period, unit=family.country, breakdown="", value__isnull=False
         ),

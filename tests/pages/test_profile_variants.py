@@ -76,7 +76,7 @@ def test_the_median_the_database_picks_is_the_median_of_every_published_value():
     for period in Period.objects.all():
         for chosen in (units, units[:-1], units[:4], units[:3], units[:2], units[:1], []):
             everyone: dict[int, list[float]] = {}
-            rows = read._on_basis(
+            rows = read.on_basis(
                 IndicatorValue.objects.filter(
                     indicator_id__in=indicator_ids, period=period, unit_id__in=chosen, breakdown="", value__isnull=False
                 ),
