@@ -393,7 +393,12 @@ def _grid(obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str], variable
 
 
 def _evaluate(
-    specs: list[Spec], obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str]
+    specs: list[Spec],
+    obs: pl.DataFrame,
+    lo: int,
+    hi: int,
+    columns: dict[Ref, str],
+    passes: list[list[pl.Expr]] | None = None,
 ) -> dict[int, pl.DataFrame]:
     """Values of each spec on the dense (unit × ordinal lo..hi) grid of the units in `obs`,
     only the rows where the unit reported one of the spec's variables.
@@ -410,7 +415,27 @@ def _evaluate(
         pl.col("missing").replace_strict(MISSING_RANK, default=0, return_dtype=pl.Int64).alias("missing_rank")
     )
     grid = _grid(obs, lo, hi, columns, sorted({v for spec in specs for v in spec.variable_ids}))
+    for exprs in passes or _passes(specs, columns):
+        grid = grid.with_columns(exprs)
+    out = {}
+    for spec in specs:
+        o = f"o{spec.id}_"
+        # Selected before filtered: the filter then copies nine columns, not the grid.
+        out[spec.id] = (
+            grid.select(
+                "unit_id", "ordinal", pl.col(o + "present"), *(pl.col(o + c).alias(c) for c in empty.columns[2:])
+            )
+            .filter(pl.col(o + "present"))
+            .drop(o + "present")
+        )
+    return out
 
+
+def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
+    """The expressions `_evaluate` adds to the grid, in three passes (each reads the
+    columns of the one before). They depend only on the specs and the grid's column names,
+    so a batch builds them once for both bases: building them is a good part of a save's
+    recompute (issue 18)."""
     column = columns.__getitem__
     first, second, third = [], [], []
     for spec in specs:
@@ -421,7 +446,6 @@ def _evaluate(
             pl.any_horizontal([pl.col(f"p{v}") for v in spec.variable_ids]) if spec.variable_ids else pl.lit(False)
         )
         first.append(present.alias(o + "present"))
-    grid = grid.with_columns(first)
     for spec in specs:
         o = f"o{spec.id}_"
         present = pl.col(o + "present")
@@ -439,7 +463,6 @@ def _evaluate(
             if ratio
             else pl.lit(None, dtype=pl.Float64).alias(o + "den"),
         ]
-    grid = grid.with_columns(second)
     for spec in specs:
         o = f"o{spec.id}_"
         value = pl.col(o + "value")
@@ -471,19 +494,7 @@ def _evaluate(
             .then(reason.cast(pl.Int64).replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
             .alias(o + "missing"),
         ]
-    grid = grid.with_columns(third)
-    out = {}
-    for spec in specs:
-        o = f"o{spec.id}_"
-        # Selected before filtered: the filter then copies nine columns, not the grid.
-        out[spec.id] = (
-            grid.select(
-                "unit_id", "ordinal", pl.col(o + "present"), *(pl.col(o + c).alias(c) for c in empty.columns[2:])
-            )
-            .filter(pl.col(o + "present"))
-            .drop(o + "present")
-        )
-    return out
+    return [first, second, third]
 
 
 def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
@@ -602,6 +613,7 @@ def _compute_batch(
     )
     members = ctx.members(specs[0].kind, ordinals, scope and scope.groups).join(out, on="ordinal").drop("period_id")
     columns = _column_name({ref for spec in live for ref in spec.formula.refs})
+    passes = _passes(live, columns)
     for spec in live:
         raw = set().union(*(raw_by_variable.get(v, set()) for v in spec.variable_ids))
         results[spec.id].unpublished = _unpublished(spec, ordinals, raw)
@@ -623,7 +635,7 @@ def _compute_batch(
             source = obs.filter((pl.col("published") == 1) & (pl.col("ordinal") >= first))
             basis_out = out.filter(pl.col("ordinal").is_in(wanted))
             basis_members = members.filter(pl.col("ordinal").is_in(wanted))
-        evaluated = _evaluate(live, source, first, hi, columns)
+        evaluated = _evaluate(live, source, first, hi, columns, passes)
         for spec in live:
             values = evaluated[spec.id].join(basis_out, on="ordinal")
             statistics = _group(values, basis_members)
@@ -669,52 +681,51 @@ def _stored_rows(ctx: Context, spec: Spec, computed: Computed) -> dict[str, pl.D
     """The rows that should be stored, per table, with a `basis` column (see module doc):
     every "all" row, and a published row only where the published data give another row
     than the "all" one (or none: a hidden row) in a slice with unpublished inputs."""
-    unpublished = pl.col("ordinal").is_in(sorted(computed.unpublished))
-    period_ordinal = ctx.periods(spec.kind).select("period_id", "ordinal")
-
-    def flagged(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(period_ordinal, on="period_id").filter(unpublished).drop("ordinal")
+    unpublished = sorted(computed.unpublished)
 
     def differing(all_rows: pl.DataFrame, pub_rows: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-        """The published rows of `pub_rows` (one per key of either frame, nulls where the
-        published data give none) that are not the "all" row of their key, compared bit for
-        bit: where they are the same, a reader takes the "all" row."""
-        shown = flagged(all_rows.select(keys)).join(pub_rows.select(keys), on=keys, how="full", coalesce=True)
-        pub = shown.join(pub_rows, on=keys, how="left")
-        compared = [c for c in pub.columns if c not in keys]
-        old = flagged(all_rows).select(
-            *keys, *(pl.col(c).alias(f"{c}_all") for c in compared), pl.lit(True).alias("_all")
-        )
-        joined = pub.join(old, on=keys, how="left")
+        """The published rows (`pub_rows`, of the flagged slices; one for each key of either
+        frame, nulls where the published data give none) that are not the "all" row
+        (`all_rows`, of the same slices) of their key, compared bit for bit: where they are
+        the same, a reader takes the "all" row."""
+        compared = [c for c in pub_rows.columns if c not in keys]
+        old = all_rows.select(*keys, *(pl.col(c).alias(f"{c}_all") for c in compared), pl.lit(True).alias("_all"))
+        joined = pub_rows.join(old, on=keys, how="full", coalesce=True)
         differs = pl.col("_all").is_null() | pl.any_horizontal(
             [pl.col(c).ne_missing(pl.col(f"{c}_all")) for c in compared]
         )
-        return joined.filter(differs).select(pub.columns)
+        return joined.filter(differs).select(pub_rows.columns)
 
     # A value, or a missing value with its reason. A published row that the published
     # inputs do not give (the value rests on unpublished ones) has neither: readers hide it,
     # so that outsiders get no hint that such a value exists.
     kept = pl.col("value").is_not_null() | pl.col("missing").is_not_null()
-    values_all = computed.values[Basis.ALL].filter(kept).drop("ordinal")
-    values_pub = flagged(computed.values[Basis.PUBLISHED].filter(kept).drop("ordinal"))
-    values_all, values_pub = (v.with_columns(pl.col("missing").fill_null("")) for v in (values_all, values_pub))
-    values_pub = differing(values_all, values_pub, ["unit_id", "period_id"]).with_columns(
-        pl.col("missing").fill_null("")
-    )
+    values_all = computed.values[Basis.ALL].filter(kept).with_columns(pl.col("missing").fill_null(""))
+    values_pub = differing(
+        values_all.filter(pl.col("ordinal").is_in(unpublished)).drop("ordinal"),
+        computed.values[Basis.PUBLISHED]
+        .filter(kept & pl.col("ordinal").is_in(unpublished))
+        .drop("ordinal")
+        .with_columns(pl.col("missing").fill_null("")),
+        ["unit_id", "period_id"],
+    ).with_columns(pl.col("missing").fill_null(""))
+    values_all = values_all.drop("ordinal")
+
+    period_ordinal = ctx.periods(spec.kind).select("period_id", "ordinal")
+
+    def flagged(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(period_ordinal, on="period_id").filter(pl.col("ordinal").is_in(unpublished)).drop("ordinal")
 
     stats_all = computed.statistics[Basis.ALL].filter(pl.col("n") > 0)
-    stats_pub = flagged(computed.statistics[Basis.PUBLISHED])
     # A group's published statistics where either basis has a member with a value (n = 0
     # where only the "all" one has: the public sees that none is published).
-    keep = flagged(stats_all.select("group_id", "period_id")).join(
-        stats_pub.filter(pl.col("n") > 0).select("group_id", "period_id"),
-        on=["group_id", "period_id"],
-        how="full",
-        coalesce=True,
+    stats_all_flagged = flagged(stats_all)
+    stats_pub = flagged(computed.statistics[Basis.PUBLISHED])
+    keys = ["group_id", "period_id"]
+    keep = stats_all_flagged.select(keys).join(
+        stats_pub.filter(pl.col("n") > 0).select(keys), on=keys, how="full", coalesce=True
     )
-    stats_pub = differing(
-        stats_all, keep.join(stats_pub, on=["group_id", "period_id"], how="left"), ["group_id", "period_id"]
-    )
+    stats_pub = differing(stats_all_flagged, keep.join(stats_pub, on=keys, how="left"), keys)
 
     def both(all_rows: pl.DataFrame, pub_rows: pl.DataFrame) -> pl.DataFrame:
         return pl.concat(
