@@ -3,9 +3,10 @@ observations (DESIGN principle 1); it is stored only so that pages and the API r
 
 `basis` keeps two views apart: "all" is computed from every observation whatever its status
 and is seen inside the groups that share the data; "published" is computed from published
-observations only and is what the public sees. Published rows are written only for slices
-(indicator × period) that have unpublished inputs; elsewhere the two are the same and
-readers take the "all" rows (see `municipium.benchmarks.read`).
+observations only and is what the public sees. A published row is written only where it is
+not the unit's (or group's) "all" row: where unpublished inputs make the published figure
+another one, or give none; elsewhere the two are the same and readers take the "all" row
+(see `municipium.benchmarks.engine` and `municipium.benchmarks.read`).
 
 Ranks and percentiles are not stored: a group's ranking for one indicator and period is at
 most a few thousand stored values sorted on read (`read.ranks`), while storing them cost

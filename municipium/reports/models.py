@@ -60,8 +60,9 @@ class Report(models.Model):
         return data
 
     def figures_are_public(self) -> bool:
-        """True when no chosen indicator's slice for the period has unpublished inputs: an
-        outsider then reads exactly the figures the commentary was written about."""
+        """True when no chosen indicator has a published row in the period (no unit's or
+        group's published figure differs from its figure on all data): an outsider then reads
+        exactly the figures the commentary was written about."""
         return not IndicatorValue.objects.filter(
             indicator_id__in=self.entries.values("indicator_id"),
             period=self.period,
