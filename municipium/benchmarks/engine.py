@@ -957,6 +957,12 @@ def affected_periods(
     return reached
 
 
+# Indicators a save's refresh computes side by side: its frames span a few periods (of a
+# few units' scope, or of every unit), not a full recompute's twenty, so a wider batch stays
+# small (60 indicators x 2,500 units x 10 periods is about 25,000 rows x 700 columns).
+SAVE_BATCH = 60
+
+
 def recompute_changed(
     variable_ids: Iterable[int], period_ids: Iterable[int], unit_ids: Iterable[int] | None = None
 ) -> RefreshResult:
@@ -969,20 +975,25 @@ def recompute_changed(
     result = RefreshResult()
     period_ids = list(period_ids)
     units = None if unit_ids is None else sorted(set(unit_ids))
-    # The affected indicators of one period kind over the same periods are computed side by
-    # side, as a full recompute's batches are (a variable read by 24 indicators: one read of
-    # their variables and one wide evaluation instead of 24).
-    batches: dict[tuple[str, tuple[int, ...]], list[Spec]] = {}
+    # The affected indicators of one period kind are computed side by side, as a full
+    # recompute's batches are (a variable read by 24 indicators: one read of their variables
+    # and one wide evaluation instead of 24), over the periods any of them is affected in:
+    # an indicator without a lag is then also refreshed in the one period after its own
+    # that a lagged one reaches, which changes nothing there, instead of being a batch of
+    # its own (issue 18: two batches were most of a save's computing).
+    batches: dict[str, tuple[set[int], list[Spec]]] = {}
     for indicator_id in affected_indicators(variable_ids, context=ctx):
         spec = ctx.spec(indicator_id)
         ordinals = [ctx.period_ordinal[p] for p in affected_periods(indicator_id, period_ids, context=ctx)]
         if spec.error:
             _refresh_indicator(ctx, spec, None, result)
         elif ordinals:
-            batches.setdefault((spec.kind, tuple(sorted(ordinals))), []).append(spec)
-    for (_kind, ordinals), specs in batches.items():
-        for start in range(0, len(specs), BATCH):
-            _refresh_changed(ctx, specs[start : start + BATCH], list(ordinals), units, result)
+            wanted, specs = batches.setdefault(spec.kind, (set(), []))
+            wanted.update(ordinals)
+            specs.append(spec)
+    for wanted, specs in batches.values():
+        for start in range(0, len(specs), SAVE_BATCH):
+            _refresh_changed(ctx, specs[start : start + SAVE_BATCH], sorted(wanted), units, result)
     result.seconds = time.perf_counter() - started
     return result
 
