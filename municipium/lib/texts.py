@@ -9,7 +9,11 @@ a fallback instead of silently showing another language.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.html import format_html
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from municipium.lib import numbers
 
 FALLBACK_ORDER = ("en",)
 
@@ -57,3 +61,34 @@ def in_every_language(make) -> dict:
         with translation.override(code):
             texts[code] = str(make(code))
     return texts
+
+
+def marked(texts: dict | str | None, fallback: str = "") -> str:
+    """A catalogue text in the reader's language for a page (the `{% text %}` tag); when it
+    had to fall back to another language, the text is marked with that language (lang
+    attribute and a visible tag: safe HTML). Plain text otherwise, for the page to escape."""
+    picked = pick(texts)
+    if not picked.text:
+        return fallback
+    # A text without letters ("%", "0–100") reads the same in every language: no mark, but
+    # the language's own digits and percent sign ("٪", "۰–۱۰۰" in Persian).
+    if not any(c.isalpha() for c in picked.text):
+        return numbers.localise_digits(picked.text)
+    if picked.is_fallback and picked.language:
+        # The space keeps the mark apart from the text ("% en", not "%en") when copied or read.
+        return format_html(
+            '<span lang="{}" class="fallback" title="{}">{}</span> '
+            '<span class="badge text-bg-light fallback-mark">{}</span>',
+            picked.language,
+            _("Not yet translated; shown in another language"),
+            picked.text,
+            picked.language,
+        )
+    return picked.text
+
+
+def plain(texts: dict | str | None) -> str:
+    """A catalogue text in the reader's language as plain text (titles, attributes); one
+    without letters ("%", "0–100") in the language's own digits and percent sign."""
+    found = pick(texts).text
+    return found if any(c.isalpha() for c in found) else numbers.localise_digits(found)

@@ -2,11 +2,9 @@
 fallback, and chart specs handed to the browser as JSON data (never inline script)."""
 
 from django import template
-from django.utils.html import format_html
-from django.utils.translation import gettext as _
 
 from municipium.lib import numbers
-from municipium.lib.texts import pick
+from municipium.lib import texts as texts_
 
 register = template.Library()
 
@@ -56,29 +54,11 @@ def share(value, decimals=0):
 def text(texts, fallback=""):
     """A catalogue text in the reader's language; when it had to fall back to another
     language, the text is marked with that language (lang attribute and a visible tag)."""
-    picked = pick(texts)
-    if not picked.text:
-        return fallback
-    # A text without letters ("%", "0–100") reads the same in every language: no mark, but
-    # the language's own digits and percent sign ("٪", "۰–۱۰۰" in Persian).
-    if not any(c.isalpha() for c in picked.text):
-        return numbers.localise_digits(picked.text)
-    if picked.is_fallback and picked.language:
-        # The space keeps the mark apart from the text ("% en", not "%en") when copied or read.
-        return format_html(
-            '<span lang="{}" class="fallback" title="{}">{}</span> '
-            '<span class="badge text-bg-light fallback-mark">{}</span>',
-            picked.language,
-            _("Not yet translated; shown in another language"),
-            picked.text,
-            picked.language,
-        )
-    return picked.text
+    return texts_.marked(texts, fallback)
 
 
 @register.filter
 def plain(texts):
     """A catalogue text in the reader's language as plain text (titles, attributes); one
     without letters ("%", "0–100") in the language's own digits and percent sign."""
-    found = pick(texts).text
-    return found if any(c.isalpha() for c in found) else numbers.localise_digits(found)
+    return texts_.plain(texts)
