@@ -411,6 +411,11 @@ def _slice_rows(indicator_ids: list[int], period, *, public: bool, marked_inline
     )
 
 
+# A group of more members than this goes into the ranks' query as a subquery, not a list of
+# parameters (SQLite takes at most 32,766).
+MEMBERS_AS_LIST = 5000
+
+
 def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int, UnitRank]:
     """The unit's rank in the group for several indicators of one period: what `ranks` gives
     for this unit (`stats.competition_ranks`: 1 + the members with a better value, ties
@@ -426,6 +431,7 @@ def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int,
     members = set(_members(group, period).values_list("unit_id", flat=True))
     if unit.pk not in members:
         return {}
+    member = sorted(members) if len(members) <= MEMBERS_AS_LIST else _members(group, period)
     slices = _slice_rows(indicator_ids, period, public=public)
     own = list(slices.filter(unit=unit).values_list("indicator_id", "value", "indicator__polarity"))
     if not own:
@@ -434,9 +440,7 @@ def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int,
     # `unit_id + 0`: the list filters the slices' rows as they are read (PostgreSQL hashes
     # it); on the unit's own index the planner would read every value of 500 units.
     in_group = (
-        slices.filter(indicator_id__in=list(polarity))
-        .annotate(member=F("unit_id") + 0)
-        .filter(member__in=sorted(members))
+        slices.filter(indicator_id__in=list(polarity)).annotate(member=F("unit_id") + 0).filter(member__in=member)
     )
     # The unit's own values go in as a list (a join on a subquery of them leads PostgreSQL's
     # planner, which cannot tell that it has one row per indicator, to a nested loop).
