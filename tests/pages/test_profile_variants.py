@@ -70,24 +70,25 @@ def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public, mon
 @pytest.mark.parametrize("public", [True, False])
 def test_which_indicators_a_unit_has_and_how_many_members_report_each_follow_each_slices_basis(public):
     # read.indicators_of and read.reported_by (the profile without an indicator set) ask
-    # indicator by indicator, resp. the largest statistics first: the same as reading every
-    # row on its slice's basis (2024 is a draft year: its slices are marked).
+    # indicator by indicator, resp. apply the public rule to the group's rows themselves:
+    # the same as reading every row on its basis (2024 is a draft year: its rows have
+    # published twins).
     world = build_world(years=(2023, 2024), groups=("rasina",), last_year_status="draft")
     unit, group = world.unit(KRUSEVAC), world.group("rasina")
     ids = list(Indicator.objects.values_list("pk", flat=True))
 
     def expected_reported() -> dict[int, int]:
         most: dict[int, int] = {}
-        rows = read._on_basis(GroupStatistic.objects.filter(group=group, breakdown=""), public=public)
+        rows = read.on_basis(GroupStatistic.objects.filter(group=group, breakdown=""), public=public)
         for indicator_id, n in rows.values_list("indicator_id", "n"):
             most[indicator_id] = max(most.get(indicator_id, 0), n)
         return most
 
-    every = read._on_basis(IndicatorValue.objects.filter(unit=unit, breakdown="", value__isnull=False), public=public)
+    every = read.on_basis(IndicatorValue.objects.filter(unit=unit, breakdown="", value__isnull=False), public=public)
     assert read.indicators_of(unit, public=public) == set(every.values_list("indicator_id", flat=True))
     assert read.reported_by(group, ids, public=public) == expected_reported()
-    # The largest "all" statistics in the marked (draft) slices: the public's count must
-    # come from another period's.
+    # The largest "all" statistics are those with published twins (the draft year): the
+    # public's count must come from another period's.
     GroupStatistic.objects.filter(group=group, period__code="2023", basis=Basis.ALL).update(n=1)
     GroupStatistic.objects.filter(group=group, period__code="2024", basis=Basis.ALL).update(n=999)
     assert read.reported_by(group, ids, public=public) == expected_reported()
