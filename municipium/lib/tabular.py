@@ -17,7 +17,10 @@ import datetime as dt
 import io
 import itertools
 import os
+import queue
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,6 +180,54 @@ def record_chunks(path, size: int, *, skip: int = 0):
                 continue
             yield buffer[:end]
             rest = buffer[end:]
+
+
+def read_ahead[T](pieces: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """The items of `pieces`, each made in a thread of its own while the caller works on the
+    previous one: an import parses and cleans the next piece of its file (Polars, which
+    releases the GIL) while the database writes this one. At most `depth` finished items wait;
+    an exception in the thread reaches the caller at the item it stopped at, and a caller that
+    stops early stops the thread. `pieces` must not touch the database (a thread has a
+    connection of its own, outside the caller's transaction)."""
+    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for piece in pieces:
+                if not put((piece, None)):
+                    return
+            put((end, None))
+        except BaseException as error:  # handed to the caller, raised there
+            put((end, error))
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = waiting.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def claimed_format(name: str, data: bytes) -> str:
