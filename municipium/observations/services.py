@@ -295,32 +295,153 @@ def write_staged(
                     [stamp, user_id, via, stamp, batch.pk],
                 )
         bulk.drop_stage(STAGE)
-        batch.rows, batch.created, batch.updated, batch.unchanged = (
-            result.rows,
-            result.created,
-            result.updated,
-            result.unchanged,
-        )
-        batch.save(update_fields=["rows", "created", "updated", "unchanged"])
-        record(
-            "import" if via == "import" else "write",
-            batch,
-            actor=actor,
-            via=via,
-            batch=batch,
-            after={
-                "rows": result.rows,
-                "created": result.created,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-            },
-            note=note,
-        )
-        if result.variable_ids:
-            variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)
-            unit_ids = None if result.unit_ids is None else sorted(result.unit_ids)
-            transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids, unit_ids))
+        _finish(result, actor=actor, via=via, note=note)
     return result
+
+
+def _finish(result: WriteResult, *, actor, via: str, note: str) -> None:
+    """The end of every write: the batch's counts, its one audit event and, once the
+    transaction commits, the recompute of what changed."""
+    batch = result.batch
+    batch.rows, batch.created, batch.updated, batch.unchanged = (
+        result.rows,
+        result.created,
+        result.updated,
+        result.unchanged,
+    )
+    batch.save(update_fields=["rows", "created", "updated", "unchanged"])
+    record(
+        "import" if via == "import" else "write",
+        batch,
+        actor=actor,
+        via=via,
+        batch=batch,
+        after={
+            "rows": result.rows,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+        },
+        note=note,
+    )
+    if result.variable_ids:
+        variable_ids, period_ids = sorted(result.variable_ids), sorted(result.period_ids)
+        unit_ids = None if result.unit_ids is None else sorted(result.unit_ids)
+        transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids, unit_ids))
+
+
+NEW = "observation_new"  # `NewRows`' stage: the piece being written
+
+
+class NewRows:
+    """A write of figures whose keys are not stored, piece by piece as a caller checks them
+    (an import into (variable, period) slices that held no figure before it: a first load).
+
+    Each piece is staged (`NEW`) and goes into the observation table with its first
+    revisions at once: on PostgreSQL one statement inserts both (the revisions from the
+    inserted rows it returns), on SQLite the revisions come from the rowid range the insert
+    filled. `write_staged`'s comparison with stored rows and its snapshot of the written rows
+    by their time stamp are not needed: nothing can be unchanged, updated or locked, and the
+    database writes one piece while the caller reads the next (`tabular.read_ahead`). The
+    caller knows no key repeats and checks with `fits` that every slice was empty before the
+    write; the unique index is the last guard: a row another writer stored meanwhile raises
+    IntegrityError, and the caller rolls back to before the first piece and writes through
+    `write_staged` instead. Runs inside the caller's transaction; `finish` ends it as
+    `write_staged` does (the batch's counts, one audit event, the recompute on commit)."""
+
+    def __init__(self, *, batch: ImportBatch, actor=None, via: str | None = None):
+        self.actor, self.via = actor, via or batch.via
+        self.result = WriteResult(batch=batch, unit_ids=set())
+        self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        self.checked: dict[str, set[int]] = {column: set() for column, _model in REFERENCES}
+        self.slices: dict[tuple[int, int], bool] = {}  # (variable, period) -> empty before the write
+        self.staging = False
+
+    def fits(self, frame) -> bool:
+        """Whether every (variable, period) slice of `frame` held no figure before this write
+        began: one probe of the index per slice not seen before."""
+        wanted = list(frame.select("variable_id", "period_id").unique().iter_rows())
+        unseen = [pair for pair in wanted if pair not in self.slices]
+        q = bulk.quote
+        with connection.cursor() as cursor:
+            for start in range(0, len(unseen), 1000):
+                chunk = unseen[start : start + 1000]
+                values = ", ".join(f"({int(v)}, {int(p)})" for v, p in chunk)
+                cursor.execute(
+                    f"WITH s (v, p) AS (VALUES {values}) SELECT v, p FROM s WHERE EXISTS "
+                    f"(SELECT 1 FROM {q(OBS)} o WHERE o.variable_id = s.v AND o.period_id = s.p)"
+                )
+                stored = set(map(tuple, cursor.fetchall()))
+                self.slices.update((pair, pair not in stored) for pair in chunk)
+        return all(self.slices[pair] for pair in wanted)
+
+    def append(self, frame) -> int:
+        """Write the rows of `frame` (a Polars frame of `COLUMNS`, no key stored or repeated)
+        and their first revisions; return how many."""
+        if frame.height == 0:
+            return 0
+        batch = self.result.batch
+        if batch.pk is None:
+            batch.save()
+        q = bulk.quote
+        cols = ", ".join(COLUMNS)
+        with connection.cursor() as cursor:
+            new = {
+                column: set(frame.get_column(column).unique().to_list()) - self.checked[column]
+                for column in self.checked
+            }
+            _check_references(cursor, new)
+            for column, ids in new.items():
+                self.checked[column] |= ids
+            if not self.staging:
+                bulk.create_stage(NEW, OBS, COLUMNS)
+                self.staging = True
+            else:
+                cursor.execute(f"DELETE FROM {q(NEW)}")
+            bulk.append_frame(NEW, frame.select(COLUMNS))
+            insert = (
+                f"INSERT INTO {q(OBS)} ({cols}, version, updated_at, updated_by_id, batch_id) "
+                f"SELECT {cols}, 1, %s, %s, %s FROM {q(NEW)}"
+            )
+            revision = (
+                f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
+                f"changed_at, changed_by_id, via, batch_id) "
+                f"SELECT id, version, value, missing, status, source, comment, updated_at, updated_by_id, %s, batch_id "
+            )
+            params = [self.stamp, self.user_id, batch.pk]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH written AS ({insert} RETURNING id, version, value, missing, status, source, comment, "
+                    f"updated_at, updated_by_id, batch_id) {revision} FROM written",
+                    [*params, self.via],
+                )
+            else:
+                # SQLite serialises writers and this transaction holds the write lock (the
+                # batch is saved): every id above the highest stored one is this piece's.
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {q(OBS)}")
+                highest = cursor.fetchone()[0]
+                cursor.execute(insert, params)
+                cursor.execute(f"{revision} FROM {q(OBS)} WHERE id > %s", [self.via, highest])
+        result = self.result
+        result.rows += frame.height
+        result.created += frame.height
+        for variable_id, period_id in frame.select("variable_id", "period_id").unique().iter_rows():
+            result.variable_ids.add(variable_id)
+            result.period_ids.add(period_id)
+        if result.unit_ids is not None:
+            result.unit_ids.update(frame.get_column("unit_id").unique().to_list())
+            if len(result.unit_ids) > UNITS_LISTED:
+                result.unit_ids = None
+        return frame.height
+
+    def finish(self, note: str = "") -> WriteResult:
+        """End the write: the batch's counts, its audit event, the recompute on commit."""
+        if self.result.batch.pk is None:
+            self.result.batch.save()
+        bulk.drop_stage(NEW)
+        _finish(self.result, actor=self.actor, via=self.via, note=note)
+        return self.result
 
 
 REFERENCES = tuple(
