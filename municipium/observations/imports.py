@@ -23,12 +23,12 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, override
 
@@ -49,6 +49,7 @@ from municipium.lib.tabular import (
     megabytes,
     open_workbook,
     parse_numbers,
+    read_ahead,
     read_source,
     record_chunks,
     sniff_delimiter,
@@ -1299,70 +1300,47 @@ def _run(
     via: str = Via.IMPORT,
     new_only: Iterable[tuple] = (),
 ) -> ImportReport:
-    """Check every batch of `src` and stage the rows that pass; write them when nothing in
-    the whole file is wrong (`write`), else roll back with every problem reported.
+    """Check every batch of `src` and write the rows that pass when nothing in the whole file
+    is wrong (`write`), else roll back with every problem reported.
 
     All of it runs in one transaction, the checks included, so that the catalogue cannot
     change between the check and the write, and the rows the rights and locks were checked
-    against stay locked until the write (issue 10). Memory holds one batch: the rows wait in
-    the stage, where repeated rows of a streamed file are found."""
+    against stay locked until the write (issue 10). Memory holds a batch or two: a file of
+    new figures (every (variable, period) slice it touches empty before it, no key repeated)
+    is written batch by batch as it is checked (`services.NewRows`); any other file waits in
+    the write path's stage, where repeated rows are found, until `services.write_staged`. A
+    first-load write that meets a stored slice, a repeated key or another writer's row after
+    writing rolls back to before its first batch and the file is read again through the
+    stage (`_Restart`)."""
     table = src.table
     new_only = list(new_only)
+
+    def new_batch() -> ImportBatch:
+        return ImportBatch(
+            file_name=table.file[:255],
+            sha256=report.sha256,
+            size=report.size,
+            format=table.format,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            via=via,
+        )
+
     try:
         with bulk.bulk_cache(), transaction.atomic():
             checker = _Checker(table, options)
-            services.open_stage(STAGE_SOURCE)
-            failures: list[tuple[int, int, Problem]] = []
-            total = rows = staged = 0
-            period_ids: dict[str, int] = {}
-            unit_ids: set[int] = set()
-            references: dict[str, set[int]] = {"unit_id": set(), "variable_id": set(), "period_id": set()}
-            statuses: set[str] = set()
-            locked: list[Problem] = []
-            ranges = _KeyRanges()
-            for frame in src.batches():
-                joined, found, count = checker.run(frame, MAX_PROBLEMS - len(failures))
-                rows += frame.height
-                total += count
-                failures += found
-                if not src.streamed:
-                    duplicates = _duplicates(joined)
-                    total += duplicates.height
-                    failures += [
-                        (r["_row"], len(COLUMNS), _repeated(table, r))
-                        for r in duplicates.head(MAX_PROBLEMS).iter_rows(named=True)
-                    ]
-                failures = _sorted_failures(failures)
-                resolved = checker.resolved(joined)
-                if not src.streamed:
-                    # The same figure on two sheets: the last one is written, as always.
-                    resolved = resolved.unique(
-                        ["unit_id", "variable_id", "period_code", "breakdown"], keep="last", maintain_order=True
-                    )
-                if resolved.height == 0:
-                    continue
-                for code in sorted(set(resolved.get_column("period_code").unique().to_list()) - period_ids.keys()):
-                    period_ids[code] = _period_id(code, write, len(period_ids))
-                rows_out = resolved.select(
-                    "unit_id",
-                    "variable_id",
-                    pl.col("period_code").replace_strict(period_ids, return_dtype=pl.Int64).alias("period_id"),
-                    "breakdown",
-                    *services.CONTENT,
-                    pl.col("_row").alias("src_row"),
-                    pl.col("_sheet").alias("src_sheet"),
-                ).sort(KEY)
-                staged += bulk.append_frame(services.STAGE, rows_out)
-                if src.streamed:
-                    ranges.add(rows_out)
-                for column, ids in references.items():
-                    ids.update(rows_out.get_column(column).unique().to_list())
-                if actor is not None and not total:
-                    unit_ids.update(resolved.get_column("unit_id").unique().to_list())
-                    statuses.update(resolved.get_column("status").unique().to_list())
-                    locked += _locked_problems(resolved.select(RESOLVED), actor, report.file, lock=write)
+            done = None
+            if write and not new_only:
+                try:
+                    with transaction.atomic():
+                        writer = services.NewRows(batch=new_batch(), actor=actor, via=via)
+                        done = _pass(src, checker, report, write=write, actor=actor, writer=writer)
+                except _Restart:
+                    done = None
+            if done is None:
+                done = _pass(src, checker, report, write=write, actor=actor, writer=None)
+            failures, total = done.failures, done.total
             if src.streamed:
-                if rows == 0:
+                if done.rows == 0:
                     report.add(
                         Problem(
                             table.file,
@@ -1374,48 +1352,47 @@ def _run(
                         )
                     )
                     raise ImportRefused
-                count, repeated = _staged_duplicates(table) if ranges.may_repeat else (0, [])
+                # A file written batch by batch never repeats a key (`_Restart` otherwise).
+                count, repeated = _staged_duplicates(table) if done.ranges.may_repeat else (0, [])
                 total += count
                 failures = _sorted_failures(failures + repeated)
             for _row, _col, problem in failures:
                 report.problems.append(problem)
             report.problem_count += total
-            report.rows = rows
+            report.rows = done.rows
             if report.problem_count:
                 raise ImportRefused
             if actor is not None:
                 # Rights and locks inside the same transaction as the write, the stored rows
                 # locked: what was checked is still true when it is written (issue 10).
-                for problem in _unit_problems(unit_ids, actor, report.file):
+                for problem in _unit_problems(done.unit_ids, actor, report.file):
                     report.add(problem)
                 if not report.problem_count:
-                    for problem in locked:
+                    for problem in done.locked:
                         report.add(problem)
                     for problem in status_problems(
-                        pl.DataFrame({"status": sorted(statuses)}, schema={"status": pl.String}), actor, report.file
+                        pl.DataFrame({"status": sorted(done.statuses)}, schema={"status": pl.String}),
+                        actor,
+                        report.file,
                     ):
                         report.add(problem)
                 if report.problem_count:
                     raise ImportRefused
             if not write:
                 raise ImportRefused  # a dry run: the stage goes with the transaction
-            batch = ImportBatch(
-                file_name=table.file[:255],
-                sha256=report.sha256,
-                size=report.size,
-                format=table.format,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                via=via,
-            )
-            result = services.write_staged(
-                staged,
-                batch=batch,
-                actor=actor,
-                via=via,
-                new_only=[(u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids],
-                keep_blank=True,
-                references=references,
-            )
+            if done.written:
+                result = done.writer.finish()
+            else:
+                period_ids = done.period_ids
+                result = services.write_staged(
+                    done.staged,
+                    batch=new_batch(),
+                    actor=actor,
+                    via=via,
+                    new_only=[(u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids],
+                    keep_blank=True,
+                    references=done.references,
+                )
     except ImportRefused:
         return report
     except _Unparsable as error:
@@ -1434,6 +1411,102 @@ def _run(
     report.batch = result.batch
     report.committed = True
     return report
+
+
+class _Restart(Exception):
+    """A first-load write (`services.NewRows`) cannot go on after writing: a batch meets a
+    stored slice or repeats an earlier batch's key, or another writer stored one of its keys.
+    `_run` rolls back to before its first batch and reads the file again through the stage."""
+
+
+@dataclass
+class _Pass:
+    """What one pass over a file's batches found, and what it wrote or staged."""
+
+    writer: services.NewRows | None
+    written: bool = False  # batches went straight into the tables through `writer`
+    rows: int = 0
+    total: int = 0
+    staged: int = 0
+    failures: list[tuple[int, int, Problem]] = field(default_factory=list)
+    period_ids: dict[str, int] = field(default_factory=dict)
+    unit_ids: set[int] = field(default_factory=set)
+    references: dict[str, set[int]] = field(
+        default_factory=lambda: {"unit_id": set(), "variable_id": set(), "period_id": set()}
+    )
+    statuses: set[str] = field(default_factory=set)
+    locked: list[Problem] = field(default_factory=list)
+    ranges: _KeyRanges = field(default_factory=lambda: _KeyRanges())
+
+
+def _pass(
+    src: _Source, checker: _Checker, report: ImportReport, *, write: bool, actor, writer: services.NewRows | None
+) -> _Pass:
+    """Check every batch of `src`; write the rows that pass through `writer` while every
+    batch so far is new figures without a problem, else stage them (`services.open_stage`).
+    After a problem a writer writes no more and nothing is staged: the file is refused, and
+    its problems are all known from the batches alone unless a key repeats (`_Restart`)."""
+    table = src.table
+    done = _Pass(writer)
+    services.open_stage(STAGE_SOURCE)
+    pieces = src.batches()
+    if src.streamed:
+        pieces = read_ahead(pieces)
+    for frame in pieces:
+        joined, found, count = checker.run(frame, MAX_PROBLEMS - len(done.failures))
+        done.rows += frame.height
+        done.total += count
+        done.failures += found
+        if not src.streamed:
+            duplicates = _duplicates(joined)
+            done.total += duplicates.height
+            done.failures += [
+                (r["_row"], len(COLUMNS), _repeated(table, r))
+                for r in duplicates.head(MAX_PROBLEMS).iter_rows(named=True)
+            ]
+        done.failures = _sorted_failures(done.failures)
+        resolved = checker.resolved(joined)
+        if not src.streamed:
+            # The same figure on two sheets: the last one is written, as always.
+            resolved = resolved.unique(
+                ["unit_id", "variable_id", "period_code", "breakdown"], keep="last", maintain_order=True
+            )
+        if resolved.height == 0:
+            continue
+        for code in sorted(set(resolved.get_column("period_code").unique().to_list()) - done.period_ids.keys()):
+            done.period_ids[code] = _period_id(code, write, len(done.period_ids))
+        rows_out = resolved.select(
+            "unit_id",
+            "variable_id",
+            pl.col("period_code").replace_strict(done.period_ids, return_dtype=pl.Int64).alias("period_id"),
+            "breakdown",
+            *services.CONTENT,
+            pl.col("_row").alias("src_row"),
+            pl.col("_sheet").alias("src_sheet"),
+        ).sort(KEY)
+        done.ranges.add(rows_out)
+        if done.writer is not None:
+            if done.written and (done.ranges.may_repeat or (not done.total and not done.writer.fits(rows_out))):
+                raise _Restart
+            if done.written and done.total:
+                continue  # refused: nothing more is written, and no key repeats
+            if done.total or done.ranges.may_repeat or not done.writer.fits(rows_out):
+                done.writer = None  # nothing written yet: the whole file goes through the stage
+            else:
+                try:
+                    done.writer.append(rows_out.drop("src_row", "src_sheet"))
+                except IntegrityError:
+                    raise _Restart from None
+                done.written = True
+        if done.writer is None:
+            done.staged += bulk.append_frame(services.STAGE, rows_out)
+            for column, ids in done.references.items():
+                ids.update(rows_out.get_column(column).unique().to_list())
+        if actor is not None and not done.total:
+            done.unit_ids.update(resolved.get_column("unit_id").unique().to_list())
+            done.statuses.update(resolved.get_column("status").unique().to_list())
+            done.locked += _locked_problems(resolved.select(RESOLVED), actor, report.file, lock=write)
+    return done
 
 
 def _period_id(code: str, write: bool, known: int) -> int:
