@@ -16,13 +16,14 @@ would make the person wait minutes instead of seconds.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1451,61 +1452,63 @@ def _pass(
     services.open_stage(STAGE_SOURCE)
     pieces = src.batches()
     if src.streamed:
+        # Closed on the way out, whatever way that is: its thread stops with it.
         pieces = read_ahead(pieces)
-    for frame in pieces:
-        joined, found, count = checker.run(frame, MAX_PROBLEMS - len(done.failures))
-        done.rows += frame.height
-        done.total += count
-        done.failures += found
-        if not src.streamed:
-            duplicates = _duplicates(joined)
-            done.total += duplicates.height
-            done.failures += [
-                (r["_row"], len(COLUMNS), _repeated(table, r))
-                for r in duplicates.head(MAX_PROBLEMS).iter_rows(named=True)
-            ]
-        done.failures = _sorted_failures(done.failures)
-        resolved = checker.resolved(joined)
-        if not src.streamed:
-            # The same figure on two sheets: the last one is written, as always.
-            resolved = resolved.unique(
-                ["unit_id", "variable_id", "period_code", "breakdown"], keep="last", maintain_order=True
-            )
-        if resolved.height == 0:
-            continue
-        for code in sorted(set(resolved.get_column("period_code").unique().to_list()) - done.period_ids.keys()):
-            done.period_ids[code] = _period_id(code, write, len(done.period_ids))
-        rows_out = resolved.select(
-            "unit_id",
-            "variable_id",
-            pl.col("period_code").replace_strict(done.period_ids, return_dtype=pl.Int64).alias("period_id"),
-            "breakdown",
-            *services.CONTENT,
-            pl.col("_row").alias("src_row"),
-            pl.col("_sheet").alias("src_sheet"),
-        ).sort(KEY)
-        done.ranges.add(rows_out)
-        if done.writer is not None:
-            if done.written and (done.ranges.may_repeat or (not done.total and not done.writer.fits(rows_out))):
-                raise _Restart
-            if done.written and done.total:
-                continue  # refused: nothing more is written, and no key repeats
-            if done.total or done.ranges.may_repeat or not done.writer.fits(rows_out):
-                done.writer = None  # nothing written yet: the whole file goes through the stage
-            else:
-                try:
-                    done.writer.append(rows_out.drop("src_row", "src_sheet"))
-                except IntegrityError:
-                    raise _Restart from None
-                done.written = True
-        if done.writer is None:
-            done.staged += bulk.append_frame(services.STAGE, rows_out)
-            for column, ids in done.references.items():
-                ids.update(rows_out.get_column(column).unique().to_list())
-        if actor is not None and not done.total:
-            done.unit_ids.update(resolved.get_column("unit_id").unique().to_list())
-            done.statuses.update(resolved.get_column("status").unique().to_list())
-            done.locked += _locked_problems(resolved.select(RESOLVED), actor, report.file, lock=write)
+    with contextlib.closing(pieces) if isinstance(pieces, Generator) else contextlib.nullcontext():
+        for frame in pieces:
+            joined, found, count = checker.run(frame, MAX_PROBLEMS - len(done.failures))
+            done.rows += frame.height
+            done.total += count
+            done.failures += found
+            if not src.streamed:
+                duplicates = _duplicates(joined)
+                done.total += duplicates.height
+                done.failures += [
+                    (r["_row"], len(COLUMNS), _repeated(table, r))
+                    for r in duplicates.head(MAX_PROBLEMS).iter_rows(named=True)
+                ]
+            done.failures = _sorted_failures(done.failures)
+            resolved = checker.resolved(joined)
+            if not src.streamed:
+                # The same figure on two sheets: the last one is written, as always.
+                resolved = resolved.unique(
+                    ["unit_id", "variable_id", "period_code", "breakdown"], keep="last", maintain_order=True
+                )
+            if resolved.height == 0:
+                continue
+            for code in sorted(set(resolved.get_column("period_code").unique().to_list()) - done.period_ids.keys()):
+                done.period_ids[code] = _period_id(code, write, len(done.period_ids))
+            rows_out = resolved.select(
+                "unit_id",
+                "variable_id",
+                pl.col("period_code").replace_strict(done.period_ids, return_dtype=pl.Int64).alias("period_id"),
+                "breakdown",
+                *services.CONTENT,
+                pl.col("_row").alias("src_row"),
+                pl.col("_sheet").alias("src_sheet"),
+            ).sort(KEY)
+            done.ranges.add(rows_out)
+            if done.writer is not None:
+                if done.written and (done.ranges.may_repeat or (not done.total and not done.writer.fits(rows_out))):
+                    raise _Restart
+                if done.written and done.total:
+                    continue  # refused: nothing more is written, and no key repeats
+                if done.total or done.ranges.may_repeat or not done.writer.fits(rows_out):
+                    done.writer = None  # nothing written yet: the whole file goes through the stage
+                else:
+                    try:
+                        done.writer.append(rows_out.drop("src_row", "src_sheet"))
+                    except IntegrityError:
+                        raise _Restart from None
+                    done.written = True
+            if done.writer is None:
+                done.staged += bulk.append_frame(services.STAGE, rows_out)
+                for column, ids in done.references.items():
+                    ids.update(rows_out.get_column(column).unique().to_list())
+            if actor is not None and not done.total:
+                done.unit_ids.update(resolved.get_column("unit_id").unique().to_list())
+                done.statuses.update(resolved.get_column("status").unique().to_list())
+                done.locked += _locked_problems(resolved.select(RESOLVED), actor, report.file, lock=write)
     return done
 
 
