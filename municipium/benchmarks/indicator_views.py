@@ -142,8 +142,7 @@ class Slice:
         public_for = _published_for(self.user)
 
         def shown(group_id, period_id, basis) -> bool:
-            public = public_for(group_id) and (group_id, period_id) in twins
-            return basis == (Basis.PUBLISHED if public else Basis.ALL)
+            return read.seen(basis, (group_id, period_id) in twins, public=public_for(group_id))
 
         with_values = {(g, p) for g, p, b, n in slices if n and shown(g, p, b)}
         self.groups = list(Group.objects.filter(pk__in={g for g, _p in with_values}).order_by("code"))

@@ -201,6 +201,15 @@ def on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
     return rows.filter(_public(rows.model))
 
 
+def seen(basis: str, has_twin: bool, *, public: bool) -> bool:
+    """`on_basis` for rows already read into Python (both bases of a slice in one query):
+    whether the reader sees a row of this basis, given whether its unit or group has a
+    published row in that indicator and period."""
+    if not public:
+        return basis == Basis.ALL
+    return basis == Basis.PUBLISHED or not has_twin
+
+
 # --- Listings and open-data downloads: every value a reader may see ------------------------
 
 
@@ -360,9 +369,8 @@ def indicators_of(unit, *, public: bool) -> set[int]:
 def reported_by(group, indicator_ids, *, public: bool) -> dict[int, int]:
     """How many of the group's members report each indicator: the most members with a
     value (the statistics' `n`) in any period, each row on its basis. The group's rows of
-    both bases are read in one query and the public rule (`on_basis`: a published row, or
-    an "all" row without a published twin) applied to them here, instead of a probe for a
-    twin per row (20,000 at a country's 1,000 indicators, issue 18)."""
+    both bases are read in one query and the public rule applied to them here (`seen`),
+    instead of a probe for a twin per row (20,000 at a country's 1,000 indicators, issue 18)."""
     rows = GroupStatistic.objects.filter(group=group, breakdown="", indicator_id__in=list(indicator_ids)).order_by()
     if not public:
         most = rows.filter(basis=Basis.ALL).values("indicator_id").annotate(most=Max("n"))
@@ -373,7 +381,7 @@ def reported_by(group, indicator_ids, *, public: bool) -> dict[int, int]:
     }
     out: dict[int, int] = {}
     for indicator_id, period_id, row_basis, n in found:
-        if row_basis == Basis.PUBLISHED or (indicator_id, period_id) not in twins:
+        if seen(row_basis, (indicator_id, period_id) in twins, public=True):
             out[indicator_id] = max(out.get(indicator_id, n), n)
     return out
 
