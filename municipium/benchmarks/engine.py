@@ -417,6 +417,13 @@ def _evaluate(
     grid = _grid(obs, lo, hi, columns, sorted({v for spec in specs for v in spec.variable_ids}))
     for exprs in passes or _passes(specs, columns):
         grid = grid.with_columns(exprs)
+    # The trends in numpy, on the grid sorted by unit and ordinal (`stats.trend_array`): a
+    # value's trend, like its change, belongs to it, so it is NaN (null) where it has none.
+    units = grid["unit_id"].to_numpy()
+    grid = grid.with_columns(
+        pl.Series(f"o{spec.id}_trend", stats.trend_array(grid[f"o{spec.id}_value"].to_numpy(), units), nan_to_null=True)
+        for spec in specs
+    )
     out = {}
     for spec in specs:
         o = f"o{spec.id}_"
@@ -489,7 +496,6 @@ def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
             # A change or trend belongs to a value; a missing one has neither.
             pl.when(has_value).then(change).alias(o + "change"),
             pl.when(has_value).then(change_pct).alias(o + "change_pct"),
-            pl.when(has_value).then(stats.trend_expr(o + "value", "unit_id")).alias(o + "trend"),
             pl.when(~has_value)
             .then(reason.cast(pl.Int64).replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
             .alias(o + "missing"),
