@@ -767,25 +767,41 @@ def _differs(a: pl.Expr, b: pl.Expr, text: bool = False) -> pl.Expr:
 
 def _sync(
     table: str,
-    spec: Spec,
-    wanted: pl.DataFrame,
+    wanted_by_indicator: dict[int, pl.DataFrame],
     period_ids: list[int] | None,
     now,
     result: RefreshResult,
     scope: Scope | None = None,
 ) -> None:
+    """Make the stored rows of these indicators (their locks held by the caller) in these
+    periods (None = all) what `wanted_by_indicator` says: compare, then write what changed
+    and delete what is no longer wanted. Several indicators are one read and one write (a
+    save's refresh of 20 indicators: 40 round trips fewer, issue 18)."""
     keys, compared = TABLES[table]
-    schema = {"id": pl.Int64} | {
+    schema = {"id": pl.Int64, "indicator_id": pl.Int64} | {
         c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c in STRING_COLUMNS else pl.Float64)
         for c in [*keys, *compared]
     }
-    sql = f"SELECT {', '.join(bulk.quote(c) for c in schema)} FROM {bulk.quote(table)} WHERE indicator_id = %s AND breakdown = ''"
-    params: list = [spec.id]
+    indicator_ids = sorted(wanted_by_indicator)
+    if not indicator_ids:
+        return
+    sql = (
+        f"SELECT {', '.join(bulk.quote(c) for c in schema)} FROM {bulk.quote(table)} "
+        f"WHERE indicator_id IN ({', '.join(['%s'] * len(indicator_ids))}) AND breakdown = ''"
+    )
+    params: list = list(indicator_ids)
     if period_ids is not None:
         if not period_ids:
             return
         sql += f" AND period_id IN ({', '.join(['%s'] * len(period_ids))})"
         params += period_ids
+    wanted = pl.concat(
+        [
+            frame.select(pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"), *keys, *compared)
+            for indicator_id, frame in wanted_by_indicator.items()
+        ],
+        how="vertical_relaxed",
+    )
     if scope is not None:
         # Only the rows the scope can move are compared, written or deleted.
         owner, ids = keys[0], list(scope.units if keys[0] == "unit_id" else scope.groups)
@@ -795,10 +811,11 @@ def _sync(
         sql += f" AND {owner} IN ({', '.join(['%s'] * len(ids))})"
         params += ids
     stored = frames.read_sql(sql, params, schema=schema)
-    wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*keys, *compared]]).with_columns(
+    key = ["indicator_id", *keys]
+    wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*key, *compared]]).with_columns(
         pl.lit(True).alias("_new")
     )
-    joined = wanted.join(stored, on=keys, how="full", coalesce=True, suffix="_old")
+    joined = wanted.join(stored, on=key, how="full", coalesce=True, suffix="_old")
     differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old"), c in STRING_COLUMNS) for c in compared])
     # Written slice by slice (period, basis, then unit or group): a rebuild lays each slice's
     # rows side by side in the table, so that a page reading one period of a group's members
@@ -806,16 +823,16 @@ def _sync(
     # (measured on PostgreSQL: the unit profile's ranks 1.5 s -> 0.1 s, issue 18).
     changed = (
         joined.filter(pl.col("_new").fill_null(False) & (pl.col("id").is_null() | differs))
-        .select(keys + compared)
-        .sort(keys[1], keys[2], keys[0])
+        .select(key + compared)
+        .sort("indicator_id", keys[1], keys[2], keys[0])
     )
     gone = joined.filter(pl.col("_new").is_null())["id"].to_list()
     if gone:
         bulk.delete_where_in(table, "id", gone)
-    constants = {"indicator_id": spec.id, "breakdown": "", "computed_at": connection.ops.adapt_datetimefield_value(now)}
+    constants = {"breakdown": "", "computed_at": connection.ops.adapt_datetimefield_value(now)}
     if stored.is_empty():
         # Nothing stored for these periods (a rebuild, a new indicator): no key can meet a
-        # stored one, since _refresh_indicator holds the indicator's lock, so the rows are
+        # stored one, since the caller holds the indicators' locks, so the rows are
         # appended without the upsert's conflict handling (issue 18: a rebuild's writes).
         frames.insert(table, changed, constants=constants)
     elif not changed.is_empty():
@@ -873,8 +890,7 @@ def _refresh_indicator(
 
     With a `scope`, `computed` holds only what the scope's units can move (a save's
     refresh, `_refresh_changed`), and only those rows are compared and stored."""
-    periods = ctx.periods(spec.kind)
-    period_ids = None if ordinals is None else periods.filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
+    period_ids = _period_ids(ctx, spec.kind, ordinals)
     if period_ids is not None and not period_ids:
         return
     with transaction.atomic():
@@ -888,9 +904,7 @@ def _refresh_indicator(
             result.errors[spec.code] = spec.error
         if computed is None:
             computed = _compute(ctx, spec, ordinals)
-        now = timezone.now()
-        for table, wanted in _stored_rows(ctx, spec, computed).items():
-            _sync(table, spec, wanted, period_ids, now, result, scope)
+        now = _store(ctx, [spec], period_ids, {spec.id: computed}, result, scope)
         if digest is not None:
             # A full recompute's: what this indicator was computed from, and what it stored.
             values_stored, statistics_stored = _derived_counts(spec.id)
@@ -904,6 +918,33 @@ def _refresh_indicator(
                 },
             )
     result.indicators += 1
+
+
+def _period_ids(ctx: Context, kind: str, ordinals: list[int] | None) -> list[int] | None:
+    if ordinals is None:
+        return None
+    return ctx.periods(kind).filter(pl.col("ordinal").is_in(ordinals))["period_id"].to_list()
+
+
+def _store(
+    ctx: Context,
+    specs: list[Spec],
+    period_ids: list[int] | None,
+    computed: dict[int, Computed],
+    result: RefreshResult,
+    scope: Scope | None = None,
+):
+    """Store what `computed` holds for these specs in these periods (None = all), inside the
+    caller's transaction, which holds their locks; one `_sync` a table for all of them.
+    Returns the time stamped on the rows written."""
+    now = timezone.now()
+    wanted: dict[str, dict[int, pl.DataFrame]] = {table: {} for table in TABLES}
+    for spec in specs:
+        for table, rows in _stored_rows(ctx, spec, computed[spec.id]).items():
+            wanted[table][spec.id] = rows
+    for table, by_indicator in wanted.items():
+        _sync(table, by_indicator, period_ids, now, result, scope)
+    return now
 
 
 def refresh(
@@ -1017,10 +1058,13 @@ def _refresh_changed(
             with connection.cursor() as cursor:
                 for spec in sorted(specs, key=lambda spec: spec.id):
                     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, spec.id])
+        period_ids = _period_ids(ctx, specs[0].kind, ordinals)
+        if not period_ids:
+            return
         scope = None if units is None else _scope(ctx, specs[0].kind, ordinals, units)
         computed = _compute_batch(ctx, specs, ordinals, scope)
-        for spec in specs:
-            _refresh_indicator(ctx, spec, ordinals, result, computed=computed[spec.id], scope=scope)
+        _store(ctx, specs, period_ids, computed, result, scope)
+        result.indicators += len(specs)
 
 
 # -- what a full recompute can skip -----------------------------------------------------------
