@@ -436,15 +436,22 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
         for year in range(2019, 2023)
     )
     engine.recompute_all()
-    read_units = []
+    read_units, read_periods, periods = [], [], []  # periods: those of the last save's reads
     real = engine._read_observations
-    monkeypatch.setattr(engine, "_read_observations", lambda *args: read_units.append(args[3]) or real(*args))
+
+    def reading(*args):
+        read_units.append(args[3] if len(args) > 3 else None)
+        read_periods.append(len(args[1]))
+        return real(*args)
+
+    monkeypatch.setattr(engine, "_read_observations", reading)
 
     def save(unit, year, value, status=PUBLISHED):
-        read_units.clear()
+        read_units.clear(), read_periods.clear()
         with TestCase.captureOnCommitCallbacks(execute=True):
             f.write([f.row(units[unit], billed, year, value, status=status)])
         read = [None if r is None else sorted(r) for r in read_units]
+        periods[:] = read_periods
         incremental = snapshot()
         drop_derived()
         engine.recompute_all()
@@ -452,7 +459,11 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
         return read
 
     ids = [u.pk for u in units]
-    assert save(1, 2020, 50) == [ids[0:3]]
+    # The unit over the window its values read (2016-2020 for 2020's trend: 2019 and 2020
+    # exist), the other members of its group over the one period whose statistics it moves
+    # (the formula has no lag).
+    assert save(1, 2020, 50) == [[ids[1]], [ids[0], ids[2]]]
+    assert periods == [4, 1]
     assert save(7, 2020, 50) == [[ids[7]]]
     # A first draft in slices that were all published: published rows only where the
     # published figures differ, the unit's own (unit 6 is in no group), read in its scope.
@@ -464,15 +475,15 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
     assert published() == {(ids[6], str(year)) for year in (2020, 2021, 2022)}
     assert published(GroupStatistic, "group__code") == set()
     # A draft of a group's member: its rows and its group's statistics.
-    assert save(1, 2020, 70, DRAFT) == [ids[0:3]]
+    assert save(1, 2020, 70, DRAFT) == [[ids[1]], [ids[0], ids[2]]]
     assert published() == {(unit, str(year)) for unit in (ids[1], ids[6]) for year in (2020, 2021, 2022)}
     assert ("g1", "2020") in published(GroupStatistic, "group__code")
-    assert save(4, 2021, 80) == [ids[3:6]]  # unit 4's figures rest on published data only
+    assert save(4, 2021, 80) == [[ids[4]], [ids[3], ids[5]]]  # unit 4's figures rest on published data only
     assert published(GroupStatistic, "group__code") <= {("g1", str(year)) for year in (2020, 2021, 2022)}
     # Published again: each unit's published rows go with its last draft, its groups' too.
     assert save(6, 2020, 60) == [ids[6:7]]
     assert published() == {(ids[1], str(year)) for year in (2020, 2021, 2022)}
-    assert save(1, 2020, 70) == [ids[0:3]]
+    assert save(1, 2020, 70) == [[ids[1]], [ids[0], ids[2]]]
     assert not IndicatorValue.objects.filter(basis="published").exists()
     assert not GroupStatistic.objects.filter(basis="published").exists()
     monkeypatch.setattr(engine, "SCOPE_MAX_UNITS", 2)  # a group as large as the country

@@ -503,19 +503,39 @@ def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
     return [first, second, third]
 
 
-def _group(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """Group statistics for the (group, ordinal) pairs of `members`."""
-    joined = members.join(
-        values.select("unit_id", "ordinal", "period_id", "value", "numerator", "denominator"),
-        on=["unit_id", "ordinal"],
-        how="left",
-        maintain_order="left",
+def _group(values: dict[int, pl.DataFrame], members: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """Group statistics of each indicator's `values` for the (group, ordinal) pairs of
+    `members`, all indicators in one join and one grouping (one of each per indicator was
+    40 Polars passes of a save's refresh, issue 18). Each group's members are aggregated in
+    `members`' order whatever the batch, so that sums add up the same way every time."""
+    if not values:
+        return {}
+    indicators = pl.DataFrame({"indicator_id": list(values)}, schema={"indicator_id": pl.Int64})
+    stacked = pl.concat(
+        [
+            frame.select(
+                pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"),
+                "unit_id",
+                "ordinal",
+                "value",
+                "numerator",
+                "denominator",
+            )
+            for indicator_id, frame in values.items()
+        ],
+        how="vertical_relaxed",
     )
-    return (
-        joined.group_by("group_id", "ordinal", maintain_order=True)
+    joined = indicators.join(members, how="cross").join(
+        stacked, on=["indicator_id", "unit_id", "ordinal"], how="left", maintain_order="left"
+    )
+    grouped = (
+        joined.group_by("indicator_id", "group_id", "ordinal", maintain_order=True)
         .agg(pl.len().cast(pl.Int64).alias("members"), *stats.summary_exprs())
         .with_columns(pl.col("n").cast(pl.Int64))
     )
+    parts = grouped.partition_by("indicator_id", as_dict=True, include_key=False)
+    empty = grouped.clear().drop("indicator_id")
+    return {indicator_id: parts.get((indicator_id,), empty) for indicator_id in values}
 
 
 def _unpublished(spec: Spec, ordinals: Iterable[int], raw: set[int]) -> set[int]:
@@ -542,6 +562,12 @@ class Scope:
     units: tuple[int, ...]  # whose values are stored again
     groups: tuple[int, ...]  # whose statistics are stored again
     read: tuple[int, ...]  # whose observations are read: the units and every member of the groups
+    # The ordinals whose group statistics the change can move: a statistic reads its members'
+    # values, and a value reads its period and the formula's lags, not the K - 1 periods its
+    # trend reads, so a change in period p moves statistics of p ... p + max lag only. The
+    # other members' observations are read for these and their lags only (issue 18: a save
+    # read 121,000 observations of 600 members over 11 periods, instead of over 2 or 3).
+    statistics: tuple[int, ...] = ()
 
 
 # A scope of more units than this is not worth it: reading them one by one through the
@@ -549,12 +575,18 @@ class Scope:
 SCOPE_MAX_UNITS = 2000
 
 
-def _scope(ctx: Context, kind: str, ordinals: list[int], units: Iterable[int]) -> Scope | None:
+def _scope(
+    ctx: Context, kind: str, ordinals: list[int], units: Iterable[int], changed: Iterable[int], max_lag: int
+) -> Scope | None:
+    """The scope of a change of these `units`' observations in the `changed` ordinals, for
+    specs whose formulas reach `max_lag` periods back, refreshed in `ordinals`."""
     units = tuple(sorted(set(units)))
     groups = tuple(ctx.groups_of(kind, ordinals, units))
     members = ctx.members(kind, ordinals, groups) if groups else pl.DataFrame(schema={"unit_id": pl.Int64})
     read = tuple(sorted(set(units) | set(members["unit_id"].to_list())))
-    return Scope(units, groups, read) if len(read) <= SCOPE_MAX_UNITS else None
+    changed = set(changed)
+    statistics = tuple(o for o in ordinals if any(0 <= o - c <= max_lag for c in changed))
+    return Scope(units, groups, read, statistics) if len(read) <= SCOPE_MAX_UNITS else None
 
 
 def _compute_batch(
@@ -600,7 +632,17 @@ def _compute_batch(
     lo, hi = ordinals[0] - max(spec.window for spec in live), ordinals[-1]
     window = periods.filter(pl.col("ordinal").is_between(lo, hi))
     variable_ids = sorted({v for spec in live for v in spec.variable_ids})
-    obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache, scope and scope.read)
+    if scope is None:
+        obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache)
+    else:
+        # The scope's units over the whole window; the other members of its groups over the
+        # periods of the statistics it moves and their lags (`Scope.statistics`).
+        obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache, scope.units)
+        others = sorted(set(scope.read) - set(scope.units))
+        if others and scope.statistics:
+            reach = max(spec.formula.max_lag for spec in live)
+            lags = window.filter(pl.col("ordinal").is_between(scope.statistics[0] - reach, scope.statistics[-1]))
+            obs = pl.concat([obs, _read_observations(variable_ids, lags["period_id"].to_list(), ctx.cache, others)])
     ordinal_of = dict(zip(window["period_id"], window["ordinal"], strict=True))
     obs = obs.with_columns(
         pl.col("period_id").replace_strict(ordinal_of, return_dtype=pl.Int64).alias("ordinal"),
@@ -617,7 +659,11 @@ def _compute_batch(
     out = pl.DataFrame({"ordinal": ordinals}, schema={"ordinal": pl.Int64}).join(
         periods.select("ordinal", "period_id"), on="ordinal"
     )
-    members = ctx.members(specs[0].kind, ordinals, scope and scope.groups).join(out, on="ordinal").drop("period_id")
+    members = (
+        ctx.members(specs[0].kind, ordinals if scope is None else scope.statistics, scope and scope.groups)
+        .join(out, on="ordinal")
+        .drop("period_id")
+    )
     columns = _column_name({ref for spec in live for ref in spec.formula.refs})
     passes = _passes(live, columns)
     for spec in live:
@@ -642,11 +688,13 @@ def _compute_batch(
             basis_out = out.filter(pl.col("ordinal").is_in(wanted))
             basis_members = members.filter(pl.col("ordinal").is_in(wanted))
         evaluated = _evaluate(live, source, first, hi, columns, passes)
+        values = {spec.id: evaluated[spec.id].join(basis_out, on="ordinal") for spec in live}
+        statistics = _group(values, basis_members)
         for spec in live:
-            values = evaluated[spec.id].join(basis_out, on="ordinal")
-            statistics = _group(values, basis_members)
-            results[spec.id].values[basis] = values.select(list(VALUE_SCHEMA))
-            results[spec.id].statistics[basis] = statistics.join(basis_out, on="ordinal").select(list(STAT_SCHEMA))
+            results[spec.id].values[basis] = values[spec.id].select(list(VALUE_SCHEMA))
+            results[spec.id].statistics[basis] = (
+                statistics[spec.id].join(basis_out, on="ordinal").select(list(STAT_SCHEMA))
+            )
     return results
 
 
@@ -943,7 +991,10 @@ def _store(
         for table, rows in _stored_rows(ctx, spec, computed[spec.id]).items():
             wanted[table][spec.id] = rows
     for table, by_indicator in wanted.items():
-        _sync(table, by_indicator, period_ids, now, result, scope)
+        ids = period_ids
+        if scope is not None and table == GS_TABLE:
+            ids = _period_ids(ctx, specs[0].kind, list(scope.statistics))  # those it computed
+        _sync(table, by_indicator, ids, now, result, scope)
     return now
 
 
@@ -1038,15 +1089,21 @@ def recompute_changed(
             wanted, specs = batches.setdefault(spec.kind, (set(), []))
             wanted.update(ordinals)
             specs.append(spec)
-    for wanted, specs in batches.values():
+    for kind, (wanted, specs) in batches.items():
+        changed = sorted({ctx.period_ordinal[p] for p in period_ids if ctx.period_kind.get(p) == kind})
         for start in range(0, len(specs), SAVE_BATCH):
-            _refresh_changed(ctx, specs[start : start + SAVE_BATCH], sorted(wanted), units, result)
+            _refresh_changed(ctx, specs[start : start + SAVE_BATCH], sorted(wanted), units, changed, result)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _refresh_changed(
-    ctx: Context, specs: list[Spec], ordinals: list[int], units: list[int] | None, result: RefreshResult
+    ctx: Context,
+    specs: list[Spec],
+    ordinals: list[int],
+    units: list[int] | None,
+    changed: list[int],
+    result: RefreshResult,
 ) -> None:
     """Refresh these specs (one kind) for these ordinals after a save, computed side by side
     in one transaction that holds all their locks, so that what is computed is read after
@@ -1061,7 +1118,10 @@ def _refresh_changed(
         period_ids = _period_ids(ctx, specs[0].kind, ordinals)
         if not period_ids:
             return
-        scope = None if units is None else _scope(ctx, specs[0].kind, ordinals, units)
+        scope = None
+        if units is not None:
+            max_lag = max((spec.formula.max_lag for spec in specs if spec.formula), default=0)
+            scope = _scope(ctx, specs[0].kind, ordinals, units, changed, max_lag)
         computed = _compute_batch(ctx, specs, ordinals, scope)
         _store(ctx, specs, period_ids, computed, result, scope)
         result.indicators += len(specs)
