@@ -503,13 +503,26 @@ def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
     return [first, second, third]
 
 
+# Rows of one grouping in `_group` (members x indicators): its memory, about 100 bytes a row.
+GROUP_ROWS = 1_000_000
+
+
 def _group(values: dict[int, pl.DataFrame], members: pl.DataFrame) -> dict[int, pl.DataFrame]:
     """Group statistics of each indicator's `values` for the (group, ordinal) pairs of
-    `members`, all indicators in one join and one grouping (one of each per indicator was
-    40 Polars passes of a save's refresh, issue 18). Each group's members are aggregated in
-    `members`' order whatever the batch, so that sums add up the same way every time."""
-    if not values:
-        return {}
+    `members`, several indicators in one join and one grouping (one of each per indicator was
+    40 Polars passes of a save's refresh, issue 18), as many as keep the joined frame within
+    GROUP_ROWS (a full recompute's members are 100,000 rows at a country's scale). Each
+    group's members are aggregated in `members`' order whatever the batch, so that sums add
+    up the same way every time."""
+    ids = list(values)
+    step = max(1, GROUP_ROWS // max(1, members.height))
+    out: dict[int, pl.DataFrame] = {}
+    for start in range(0, len(ids), step):
+        out |= _group_together({i: values[i] for i in ids[start : start + step]}, members)
+    return out
+
+
+def _group_together(values: dict[int, pl.DataFrame], members: pl.DataFrame) -> dict[int, pl.DataFrame]:
     indicators = pl.DataFrame({"indicator_id": list(values)}, schema={"indicator_id": pl.Int64})
     stacked = pl.concat(
         [
