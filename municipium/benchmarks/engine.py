@@ -116,9 +116,14 @@ class Spec:
     error: str | None = None
 
     @property
+    def lag(self) -> int:
+        """How many periods back the value itself reads: the formula's lags."""
+        return self.formula.max_lag if self.formula else 0
+
+    @property
     def window(self) -> int:
         """How many periods back a value's row reads: lags, and the K − 1 periods of the trend."""
-        return (K - 1) + (self.formula.max_lag if self.formula else 0)
+        return (K - 1) + self.lag
 
 
 class Context:
@@ -581,6 +586,7 @@ class Scope:
     # other members' observations are read for these and their lags only (issue 18: a save
     # read 121,000 observations of 600 members over 11 periods, instead of over 2 or 3).
     statistics: tuple[int, ...] = ()
+    lag: int = 0  # the specs' longest lag (`Spec.lag`): how far back those values read
 
 
 # A scope of more units than this is not worth it: reading them one by one through the
@@ -589,17 +595,17 @@ SCOPE_MAX_UNITS = 2000
 
 
 def _scope(
-    ctx: Context, kind: str, ordinals: list[int], units: Iterable[int], changed: Iterable[int], max_lag: int
+    ctx: Context, kind: str, ordinals: list[int], units: Iterable[int], changed: Iterable[int], lag: int
 ) -> Scope | None:
     """The scope of a change of these `units`' observations in the `changed` ordinals, for
-    specs whose formulas reach `max_lag` periods back, refreshed in `ordinals`."""
+    specs whose formulas reach `lag` periods back, refreshed in `ordinals`."""
     units = tuple(sorted(set(units)))
     groups = tuple(ctx.groups_of(kind, ordinals, units))
     members = ctx.members(kind, ordinals, groups) if groups else pl.DataFrame(schema={"unit_id": pl.Int64})
     read = tuple(sorted(set(units) | set(members["unit_id"].to_list())))
     changed = set(changed)
-    statistics = tuple(o for o in ordinals if any(0 <= o - c <= max_lag for c in changed))
-    return Scope(units, groups, read, statistics) if len(read) <= SCOPE_MAX_UNITS else None
+    statistics = tuple(o for o in ordinals if any(0 <= o - c <= lag for c in changed))
+    return Scope(units, groups, read, statistics, lag) if len(read) <= SCOPE_MAX_UNITS else None
 
 
 def _compute_batch(
@@ -653,8 +659,7 @@ def _compute_batch(
         obs = _read_observations(variable_ids, window["period_id"].to_list(), ctx.cache, scope.units)
         others = sorted(set(scope.read) - set(scope.units))
         if others and scope.statistics:
-            reach = max(spec.formula.max_lag for spec in live)
-            lags = window.filter(pl.col("ordinal").is_between(scope.statistics[0] - reach, scope.statistics[-1]))
+            lags = window.filter(pl.col("ordinal").is_between(scope.statistics[0] - scope.lag, scope.statistics[-1]))
             obs = pl.concat([obs, _read_observations(variable_ids, lags["period_id"].to_list(), ctx.cache, others)])
     ordinal_of = dict(zip(window["period_id"], window["ordinal"], strict=True))
     obs = obs.with_columns(
@@ -1133,8 +1138,8 @@ def _refresh_changed(
             return
         scope = None
         if units is not None:
-            max_lag = max((spec.formula.max_lag for spec in specs if spec.formula), default=0)
-            scope = _scope(ctx, specs[0].kind, ordinals, units, changed, max_lag)
+            lag = max(spec.lag for spec in specs)
+            scope = _scope(ctx, specs[0].kind, ordinals, units, changed, lag)
         computed = _compute_batch(ctx, specs, ordinals, scope)
         _store(ctx, specs, period_ids, computed, result, scope)
         result.indicators += len(specs)

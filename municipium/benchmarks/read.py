@@ -28,14 +28,15 @@ from municipium.places.models import Membership, Unit
 from .models import Basis, GroupStatistic, IndicatorValue
 
 
-def twin(model=IndicatorValue) -> Exists:
+def twin(model=IndicatorValue, same: tuple[str, ...] = ()) -> Exists:
     """For a row of `model` (indicator values or group statistics): the engine stored a
     published row for the same indicator, unit (or group), period and breakdown, because the
     published data give another figure there than all data do, or none. Where there is none,
-    the "all" row is the published figure (see municipium.benchmarks.engine). One probe of
-    the table's unique key per row."""
+    the "all" row is the published figure (see municipium.benchmarks.engine). With `same`,
+    a twin that also has these figures of the row (`same_as_public`). One probe of the
+    table's unique key per row."""
     member = "unit" if model is IndicatorValue else "group"
-    keys = ("indicator", member, "period", "breakdown")
+    keys = ("indicator", member, "period", "breakdown", *same)
     return Exists(model.objects.filter(basis=Basis.PUBLISHED, **{key: OuterRef(key) for key in keys}))
 
 
@@ -224,22 +225,16 @@ def marked_periods(indicator) -> set[int]:
     )
 
 
-def _published_twin_agrees(model, member: str, compared: tuple[str, ...]) -> Exists:
-    """For an "all" row: its published twin (same indicator, member, period and breakdown)
-    has the same `compared` figures, so the figure is public although the published data
-    give another row (its change or trend differ)."""
-    keys = ("indicator", member, "period", "breakdown", *compared)
-    return Exists(model.objects.filter(basis=Basis.PUBLISHED, **{key: OuterRef(key) for key in keys}))
-
-
 def statistic_same_as_public() -> Exists:
-    """A group statistic's published twin has the same n and median."""
-    return _published_twin_agrees(GroupStatistic, "group", ("n", "median"))
+    """For an "all" group statistic: its published twin has the same n and median, so the
+    figure is public although the published data give another row."""
+    return twin(GroupStatistic, same=("n", "median"))
 
 
 def same_as_public() -> Exists:
-    """An indicator value's published twin has the same value."""
-    return _published_twin_agrees(IndicatorValue, "unit", ("value",))
+    """For an "all" indicator value: its published twin has the same value, so the value is
+    public although the published data give another row (its change or trend differ)."""
+    return twin(IndicatorValue, same=("value",))
 
 
 def _visible(rows: QuerySet, *, admin: bool, inside: Q, is_marked: Q, agrees: Exists) -> QuerySet:

@@ -3,8 +3,9 @@
 Pure functions, no Django. Each measure exists twice: as a Polars expression (the trend: a
 numpy function), which the compute engine applies to whole frames at once, and as a
 plain-Python function over a list, which says what the measure *is* in a few obvious lines
-and which the tests hold the whole-frame version to. Missing values are None in Python and null in Polars; every measure skips them
-and says over how many values it stands (`n`).
+and which the tests hold the whole-frame version to. Missing values are None in Python and
+null in Polars (NaN in numpy); every measure skips them and says over how many values it
+stands (`n`).
 
 Quantiles use linear interpolation between order statistics, Hyndman & Fan type 7: the
 position of quantile q among n sorted values is q × (n − 1), counted from 0. It is what
