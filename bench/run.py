@@ -320,11 +320,14 @@ def step_bare(args) -> dict:
             derived = []
             for i in batch:
                 change, change_pct = stats.change_exprs(f"i{i}", "unit_id")
-                derived += [
-                    change.alias(f"c{i}"),
-                    change_pct.alias(f"p{i}"),
-                    stats.trend_expr(f"i{i}", "unit_id").alias(f"t{i}"),
-                ]
+                derived += [change.alias(f"c{i}"), change_pct.alias(f"p{i}")]
+            # The trends as the engine computes them (`stats.trend_array`, numpy on the grid
+            # sorted by unit and period), NaN read as null.
+            units = computed["unit_id"].to_numpy()
+            derived += [
+                pl.Series(f"t{i}", stats.trend_array(computed[f"i{i}"].to_numpy(), units), nan_to_null=True)
+                for i in batch
+            ]
             computed = computed.with_columns(derived)
             long = computed.unpivot(
                 on=[f"i{i}" for i in batch], index=["unit_id", "ordinal"], variable_name="indicator"
@@ -490,7 +493,9 @@ def _p95(samples: list[float]) -> float:
 
 def step_pages(args) -> dict:
     """Server time of the unit profile and the indicator page, cold (first request for that
-    page in a fresh process) and warm (the same pages again), and the indicator page's weight
+    page in a freshly started worker: a fresh process that has done what a web worker does
+    at start, `web.warmup.warm_up`, and nothing else) and warm (the same pages again), and the
+    indicator page's weight
     with everything it loads (assets and map data), raw and gzip-compressed."""
     os.environ["ALLOWED_HOSTS"] = "testserver"
     _django()
@@ -501,7 +506,11 @@ def step_pages(args) -> dict:
 
     from municipium.catalog.models import Indicator, IndicatorSet, SetIndicator
     from municipium.places.models import Group
+    from municipium.web.warmup import warm_up
 
+    # What `municipium.wsgi` does in each worker before it accepts a connection (before it,
+    # a fresh process's first request took 1.9-3 s of imports and lazy loading, issue 18).
+    warm_up_s = warm_up()
     client = Client()  # anonymous: the public view (published figures; the latest year is a draft)
     group = "P0"  # a peer group of units/5 members: the biggest comparison on the page
     # The issue's target: the peer group follows 100 indicators in its indicator set, so its
@@ -533,7 +542,7 @@ def step_pages(args) -> dict:
     profile_urls = [f"/en/units/{u}/?group={group}" for u in units]
     indicator_urls = [f"/en/indicators/{code}/?group={group}" for code in indicators]
     unset_urls = [f"/en/units/{u}/" for u in without_set]
-    result = {}
+    result = {"server_warm_up_s": warm_up_s}
     for name, urls in (("profile", profile_urls), ("indicator", indicator_urls), ("profile_unset", unset_urls)):
         cold = [timed(url) for url in urls]
         warm = [timed(url) for _ in range(3) for url in urls]
@@ -1180,7 +1189,8 @@ def write_results(results: dict, args) -> None:
         f"{args.units // 5:,} members; the profile shows {min(100, args.indicators)} indicators (the peer group's "
         "indicator set, the first 100 by code; the pages step adds it to a database built before it did). Profiles without a set: 20 "
         "members of another peer group, which opens on the few most reported indicators. Cold = the first "
-        "request for that page in a fresh process, warm = the same pages three times more. "
+        "request for that page in a freshly started worker (a fresh process after the start-up warm-up "
+        "every web worker does, `web/warmup.py`), warm = the same pages three times more. "
         "Page weight: the indicator page's HTML plus every asset and the map data it loads.",
         "",
         "| measure | target | " + " | ".join(results) + " |",
@@ -1220,6 +1230,7 @@ def write_results(results: dict, args) -> None:
         ("  the median of the others (drafts near already), s", "save_to_derived_other_s", "{:.2f}"),
         ("  the save before the 5 while the worker starts (not counted), s", "save_to_derived_warm_up_s", "{:.2f}"),
         ("  1-minute load average at the end of the latency step", "save_to_derived_load_average", "{:.1f}"),
+        ("web worker start-up warm-up before its first request (`web/warmup.py`), s", "server_warm_up_s", "{:.1f}"),
         ("unit profile, server time p95, cold, ms", "profile_cold_p95_ms", "{:.0f}"),
         ("unit profile, server time p95, warm, ms", "profile_warm_p95_ms", "{:.0f}"),
         (
@@ -1385,6 +1396,7 @@ def main() -> None:
         url = fresh_database(kind, args.pg) if "setup" in args.steps.split(",") else existing_database(kind, args.pg)
         if "setup" in args.steps.split(",") or kind not in results:
             results[kind] = {}
+        results[kind].pop("error", None)  # an earlier run's failure is not this run's
         if "setup" in args.steps.split(","):
             results[kind]["data_scale"] = {k: getattr(args, k) for k in ("units", "indicators", "variables", "years")}
         try:
