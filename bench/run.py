@@ -42,7 +42,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
+# Where the results (RESULTS.md, results.json) and the data (generated files, the SQLite
+# database) go: the checkout's bench/ unless MUNICIPIUM_BENCH_OUT names another folder (the
+# suite's run of every step at a toy scale, tests/test_bench_runs.py, writes to its own).
+OUT = Path(os.environ.get("MUNICIPIUM_BENCH_OUT") or ROOT / "bench")
+DATA = OUT / "data"
 TARGETS = {
     "import_rows_per_s": ("≥ 100,000 observations/s", lambda v: v >= 100_000),
     "import_ratio_to_polars": ("≤ 20×", lambda v: v <= 20),
@@ -669,7 +673,7 @@ def step_surveys(args) -> dict:
     from municipium.accounts.models import Role
     from municipium.demo import surveys as demo
     from municipium.places.models import Unit
-    from municipium.surveys import answers, cleaning, model, publish, weighting
+    from municipium.surveys import answers, cleaning, publish, starter, weighting
     from municipium.surveys.models import Response, Survey
 
     call_command("migrate", verbosity=0)
@@ -677,7 +681,7 @@ def step_surveys(args) -> dict:
     Survey.objects.filter(unit=unit).delete()
     user, _made = get_user_model().objects.get_or_create(username="bench-surveys")
     Role.objects.get_or_create(user=user, kind=Role.Kind.ADMIN)
-    survey = model.create_survey(unit, 2025, code="bench", actor=user)
+    survey = starter.create_survey(unit, 2025, code="bench", actor=user)
     spec = demo.SURVEYS[0]
     profile = demo._profile(spec)
     rng = random.Random(7)
@@ -1345,14 +1349,14 @@ def write_results(results: dict, args) -> None:
         lines += ["", "Errors:", *[f"- {db}: {e}" for db, e in errors.items()]]
     # Sections written by hand below the table (a before/after comparison, notes on a run)
     # are kept: they start at the first level-two heading.
-    target = ROOT / "bench" / "RESULTS.md"
+    target = OUT / "RESULTS.md"
     kept = ""
     if target.exists():
         text = target.read_text(encoding="utf-8")
         if "\n## " in text:
             kept = "\n" + text[text.index("\n## ") + 1 :]
     target.write_text("\n".join(lines) + "\n" + kept, encoding="utf-8")
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -1387,7 +1391,7 @@ def main() -> None:
         print(json.dumps(STEPS[args.step](args)))
         return
     results = {}
-    previous = ROOT / "bench" / "results.json"
+    previous = OUT / "results.json"
     if "setup" not in args.steps.split(",") and previous.exists():
         # A partial run on the database a full run left: keep that run's other figures.
         results = json.loads(previous.read_text(encoding="utf-8"))
@@ -1408,7 +1412,7 @@ def main() -> None:
         print(json.dumps(results[kind], indent=1), flush=True)
         write_results(results, args)
     write_results(results, args)
-    print((ROOT / "bench" / "RESULTS.md").read_text())
+    print((OUT / "RESULTS.md").read_text())
 
 
 if __name__ == "__main__":
