@@ -22,10 +22,12 @@ import json, sys
 import municipium.wsgi
 from django.template import engines
 from django.urls import get_resolver
+from django.utils.translation import trans_real
 loader = engines["django"].engine.template_loaders[0]
 print(json.dumps({
     "modules": sorted(name for name in sys.modules if name.startswith("municipium.")),
     "languages": sorted(get_resolver()._reverse_dict),
+    "catalogues": sorted(trans_real._translations),
     "templates": sorted(key.split("-")[0] for key in loader.get_template_cache),
 }))
 """
@@ -40,8 +42,9 @@ def test_the_wsgi_module_loads_urls_translations_and_templates_before_the_first_
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     # The URL configuration and the views it imports, the API's among them.
     assert {"municipium.urls", "municipium.api.api", "municipium.benchmarks.profile_views"} <= set(loaded["modules"])
-    # The reverse table of every language the pages are served in.
+    # The reverse table and the translation catalogues of every language the pages are served in.
     assert set(settings.LANGUAGE_CODES) <= set(loaded["languages"])
+    assert set(settings.LANGUAGE_CODES) <= set(loaded["catalogues"])
     # The project's templates, compiled and kept by the cached loader.
     assert {"base.html", "benchmarks/profile.html", "benchmarks/indicator.html"} <= set(loaded["templates"])
 

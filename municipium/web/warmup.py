@@ -33,9 +33,8 @@ def warm_up() -> float:
     resolver = get_resolver()
     resolver.url_patterns  # noqa: B018 - imports the URL configuration and every view module
     for code in settings.LANGUAGE_CODES:
-        with translation.override(code):
+        with translation.override(code):  # activating a language reads its catalogues
             reverse("start")  # the reverse table is built per language, on first use
-            translation.gettext("Municipium")  # reads the language's catalogues
             numbers.format_number(-1234.5, 1, code)  # reads Babel's data for the language
     for name in _template_names():
         try:
