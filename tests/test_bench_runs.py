@@ -7,6 +7,7 @@ a month before. The figures are not checked for speed here, only for being there
 consistent; the targets live in the benchmark (bench/RESULTS.md)."""
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -23,6 +24,13 @@ pytestmark = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="the benchmark makes its own databases; run once, in the SQLite pass of the suite",
 )
+
+
+def test_the_run_below_covers_every_step_of_the_benchmark():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # its top level imports the standard library only
+    assert set(STEPS.split(",")) == set(bench.STEPS)
 
 
 def _digest(path: Path) -> str:
