@@ -77,8 +77,13 @@ def _default_period(rows, periods: list[Period]) -> tuple[Period | None, dict | 
     return chosen, {"latest": periods[-1], "latest_count": counts[periods[-1].pk]}
 
 
+def _catalogue_place(area, order: int, code: str) -> tuple:
+    """Where an indicator stands in the catalogue: its service area's place, then its own."""
+    return (area.order, area.code, order, code)
+
+
 def _ordered(indicators) -> list[Indicator]:
-    return sorted(indicators, key=lambda i: (i.service_area.order, i.service_area.code, i.order, i.code))
+    return sorted(indicators, key=lambda i: _catalogue_place(i.service_area, i.order, i.code))
 
 
 @dataclass
@@ -409,7 +414,7 @@ def _without_a_set(request, unit, group, *, public: bool, group_public: bool) ->
     area_of = {area.pk: area for area in ServiceArea.objects.all()}
     candidates = sorted(
         Indicator.objects.filter(pk__in=found).order_by().values_list("pk", "service_area_id", "order", "code"),
-        key=lambda row: (area_of[row[1]].order, area_of[row[1]].code, row[2], row[3]),
+        key=lambda row: _catalogue_place(area_of[row[1]], row[2], row[3]),
     )
     areas = [area_of[pk] for pk in dict.fromkeys(row[1] for row in candidates)]
     listing = Listing(

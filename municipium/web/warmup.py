@@ -3,10 +3,11 @@
 Django loads lazily: the URL configuration (and with it every module the API and the pages
 import, WeasyPrint and the GIS libraries among them), the reverse tables of the URL
 patterns (one per language), each language's translation catalogue and number symbols, and
-each template are first read by the first request that needs them. In a fresh worker that request took
-1.9-3 s (a unit profile whose own work takes 0.12 s, issue 18): the first reader after every
-deploy or restart waited for it. `municipium.wsgi` calls `warm_up` at import, which gunicorn
-does in each worker before it accepts connections, so that cost is paid at start instead.
+each template are first read by the first request that needs them. In a fresh worker that
+request took 1.9-3 s (a unit profile whose own work takes 0.12 s, issue 18): the first
+reader after every deploy or restart waited for it. `municipium.wsgi` calls `warm_up` at
+import, which gunicorn does in each worker before it accepts connections, so that cost is
+paid at start instead.
 
 Nothing here touches the database: a worker must start while the database is busy or
 migrating, and no request's figures can be prepared before it is asked for."""
