@@ -37,7 +37,6 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
 from municipium.benchmarks import read
-from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Category, Indicator, ServiceArea, Variable
 from municipium.lib.numbers import format_number
 from municipium.lib.texts import pick
@@ -897,7 +896,7 @@ class Download:
 
     def __init__(self, caller: Caller, filters: IndicatorFilters):
         self.caller = caller
-        self.base = _filter(IndicatorValue.objects.all(), filters, changed_field="computed_at")
+        self.base = _filter(read.stored(), filters, changed_field="computed_at")
         indicators = Indicator.objects.order_by("code")
         if filters.indicator:
             indicators = indicators.filter(pk__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))

@@ -8,7 +8,6 @@ are the observations export's, the writers `lib.tabular`'s.
 from __future__ import annotations
 
 import polars as pl
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import Indicator, ServiceArea
@@ -17,7 +16,7 @@ from municipium.observations.exports import codes, names, period_filter, unit_fi
 from municipium.places.models import Group, Unit
 
 from . import read
-from .models import Basis, GroupStatistic, IndicatorValue
+from .models import Basis, GroupStatistic
 
 INDICATOR_COLUMNS = [
     "indicator",
@@ -66,9 +65,7 @@ def indicator_values_frame(
     for that indicator and period (n says how many members they stand on) and the unit's
     rank in the group. A missing value says why in `missing` (DESIGN principle 2)."""
     public = basis == Basis.PUBLISHED
-    # Each row on its basis (read.on_basis); a published row with neither value nor reason
-    # (its value rests on unpublished data) is left out, as every reader does.
-    visible = read.on_basis(IndicatorValue.objects.filter(Q(value__isnull=False) | ~Q(missing="")), public=public)
+    visible = read.shown(public=public)
     queryset = period_filter(unit_filter(visible, units, group), periods)
     if indicators is not None:
         queryset = queryset.filter(indicator__code__in=codes(indicators, Indicator))

@@ -59,6 +59,47 @@ def _members(group, period) -> QuerySet:
     return Membership.objects.filter(group=group).in_period(period).values("unit_id")
 
 
+def stored() -> QuerySet[IndicatorValue]:
+    """Every stored indicator value, of both bases, for a caller that applies the reader's
+    rule itself (`on_basis`, `visible_values`) after its own filters."""
+    return IndicatorValue.objects.all()
+
+
+def _shown() -> Q:
+    """A value, or a missing one with its reason: a published row with neither stands for a
+    value that rests on unpublished data and is shown to no one (no hint of it to outsiders)."""
+    return Q(value__isnull=False) | ~Q(missing="")
+
+
+def shown(*, public: bool) -> QuerySet[IndicatorValue]:
+    """Every value (or missing one with its reason) the reader sees, each on its basis
+    (`on_basis`), for exports that filter and order it further."""
+    return on_basis(IndicatorValue.objects.filter(_shown()), public=public)
+
+
+def _valued(unit) -> QuerySet[IndicatorValue]:
+    return IndicatorValue.objects.filter(unit=unit, value__isnull=False)
+
+
+def periods_of(unit) -> QuerySet[Period]:
+    """The periods in which the unit has a derived value on either basis (what a report on
+    the unit, written inside its groups, can be about)."""
+    return Period.objects.filter(pk__in=_valued(unit).values("period_id"))
+
+
+def indicators_valued(unit) -> QuerySet[Indicator]:
+    """The indicators the unit has a derived value of on either basis, in some period (what
+    a report on the unit can show); `indicators_of` is the same for one reader's basis."""
+    return Indicator.objects.filter(pk__in=_valued(unit).values("indicator_id"))
+
+
+def any_published(indicator_ids, period) -> bool:
+    """Whether any of these indicators has a published row in the period: some unit's or
+    group's published figure differs from its figure on all data (`twin`), so outsiders read
+    other figures there than the groups that share the data."""
+    return IndicatorValue.objects.filter(indicator_id__in=indicator_ids, period=period, basis=Basis.PUBLISHED).exists()
+
+
 def values(indicator, period, group=None, *, public: bool) -> QuerySet[IndicatorValue]:
     """The indicator's values in the period, for the group's members or every unit."""
     rows = IndicatorValue.objects.filter(indicator=indicator, period=period, breakdown="", value__isnull=False)
@@ -275,7 +316,7 @@ def visible_values(
     indicator, its `marked_periods`, read once, so that only rows of those periods probe for
     a twin (a download reads a country indicator by indicator)."""
     rows = IndicatorValue.objects.all() if rows is None else rows
-    rows = rows.filter(Q(value__isnull=False) | ~Q(missing=""))
+    rows = rows.filter(_shown())
     is_marked = Q(twin(IndicatorValue))
     if periods_marked is not None:
         is_marked = Q(period_id__in=sorted(periods_marked)) & twin(IndicatorValue)

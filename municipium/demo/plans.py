@@ -13,9 +13,10 @@ import datetime as dt
 
 from django.db import transaction
 
-from municipium.benchmarks.models import IndicatorValue
+from municipium.benchmarks import read
 from municipium.catalog.models import Indicator
 from municipium.meetings.models import Body
+from municipium.observations.models import Period
 from municipium.places.models import Group, Unit
 from municipium.plans import services
 from municipium.plans.models import Item, Plan, Target
@@ -54,9 +55,8 @@ ITEMS = [
 
 
 def _baseline(indicator: Indicator, unit: Unit, year: int) -> float | None:
-    row = IndicatorValue.objects.filter(
-        indicator=indicator, unit=unit, period__code=str(year), breakdown="", basis="all", value__isnull=False
-    ).first()
+    period = Period.objects.filter(code=str(year)).first()
+    row = read.value(indicator, unit, period, public=False) if period else None
     return row.value if row else None
 
 

@@ -8,10 +8,9 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from municipium.audit.models import record
-from municipium.benchmarks.models import IndicatorValue
+from municipium.benchmarks import read
 from municipium.catalog.models import Indicator
 from municipium.lib import numbers
-from municipium.observations.models import Period
 from municipium.places.models import Group, Membership
 
 from .models import Chart, Report, ReportIndicator
@@ -34,10 +33,7 @@ class ReportForm(forms.ModelForm):
     def __init__(self, *args, unit, **kwargs):
         super().__init__(*args, **kwargs)
         self.unit = unit
-        with_values = IndicatorValue.objects.filter(unit=unit, value__isnull=False)
-        self.fields["period"].queryset = Period.objects.filter(pk__in=with_values.values("period_id")).order_by(
-            "-kind", "-ordinal"
-        )
+        self.fields["period"].queryset = read.periods_of(unit).order_by("-kind", "-ordinal")
         self.fields["group"].queryset = Group.objects.filter(
             pk__in=Membership.objects.filter(unit=unit).values("group_id")
         ).order_by("kind", "code")
@@ -50,9 +46,7 @@ class ReportForm(forms.ModelForm):
         ]
         entries = self.instance.ordered_entries() if self.instance.pk else []
         chosen = {e.indicator_id for e in entries}
-        indicators = Indicator.objects.filter(pk__in=with_values.values("indicator_id")) | Indicator.objects.filter(
-            pk__in=chosen
-        )
+        indicators = read.indicators_valued(self.unit) | Indicator.objects.filter(pk__in=chosen)
         grouped: dict = {}
         for indicator in indicators.select_related("service_area").order_by("service_area__order", "order", "code"):
             grouped.setdefault(str(indicator.service_area), []).append((str(indicator.pk), indicator.label))

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from municipium.audit.models import snapshot
-from municipium.benchmarks.models import Basis, IndicatorValue
+from municipium.benchmarks import read
 
 
 class Chart(models.TextChoices):
@@ -63,11 +63,7 @@ class Report(models.Model):
         """True when no chosen indicator has a published row in the period (no unit's or
         group's published figure differs from its figure on all data): an outsider then reads
         exactly the figures the commentary was written about."""
-        return not IndicatorValue.objects.filter(
-            indicator_id__in=self.entries.values("indicator_id"),
-            period=self.period,
-            basis=Basis.PUBLISHED,
-        ).exists()
+        return not read.any_published(self.entries.values("indicator_id"), self.period)
 
 
 class ReportIndicator(models.Model):
