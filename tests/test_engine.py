@@ -4,6 +4,7 @@ fresh by incremental refreshes that store exactly what a full recompute would.""
 import math
 import random
 
+import numpy as np
 import polars as pl
 import pytest
 from django.db import transaction
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from municipium.benchmarks import engine, read
-from municipium.benchmarks.models import GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import GroupStatistic, IndicatorValue, RankSlice
 from municipium.lib import stats
 from municipium.lib.formulas import FormulaError
 from municipium.observations.models import Status
@@ -35,8 +36,36 @@ def stored(indicator, unit, period, basis="all"):
     return IndicatorValue.objects.get(indicator=indicator, unit=unit, period=f.period(period), basis=basis)
 
 
+def slices_from_rows():
+    """The ranks' slices as they should be, from the stored rows by `read.seen`'s rule:
+    {(indicator, period, public): {unit: value}}, units with a value only."""
+    rows = list(
+        IndicatorValue.objects.filter(breakdown="").values_list(
+            "indicator_id", "period_id", "unit_id", "basis", "value"
+        )
+    )
+    twins = {(i, p, u) for i, p, u, basis, _v in rows if basis == "published"}
+    out: dict = {}
+    for i, p, u, basis, v in rows:
+        for public in (False, True):
+            if v is not None and read.seen(basis, (i, p, u) in twins, public=public):
+                out.setdefault((i, p, public), {})[u] = v
+    return out
+
+
+def stored_slices():
+    out = {}
+    for i, p, public, blob in RankSlice.objects.values_list("indicator_id", "period_id", "public", "numbers"):
+        every = np.frombuffer(blob, dtype=np.float64)
+        out[(i, p, public)] = {u: float(v) for u, v in enumerate(every) if not np.isnan(v)}
+    return out
+
+
 def snapshot():
-    """Everything the engine stores, without ids and times."""
+    """Everything the engine stores, without ids and times. The ranks' slices must hold
+    exactly the stored rows' values, each reader's (checked here, so every test taking a
+    snapshot checks it)."""
+    assert stored_slices() == slices_from_rows()
     return {
         "values": {
             (r["indicator_id"], r["unit_id"], r["period_id"], r["basis"]): tuple(r[c] for c in engine.VALUE_COLUMNS)
@@ -67,6 +96,7 @@ def same(a, b):
 def drop_derived():
     IndicatorValue.objects.all().delete()
     GroupStatistic.objects.all().delete()
+    RankSlice.objects.all().delete()
 
 
 @pytest.fixture
@@ -635,3 +665,25 @@ def test_indicators_computed_side_by_side_get_what_each_gets_alone(monkeypatch):
     engine.recompute_all(force=True)
     assert same(snapshot(), one_by_one)
     assert one_by_one["values"]
+
+
+def test_slices_made_anew_from_the_stored_rows_are_those_the_engine_wrote(water):
+    # engine.rebuild_slices is what migration 0004 runs on a database whose values were
+    # stored before the slices existed.
+    produced, billed, nrw = water
+    units = [f.unit() for _ in range(3)]
+    f.group(None, units)
+    f.write(
+        [
+            f.row(u, v, year, 10 * i + year % 7 + (v == produced) * 50, status=DRAFT if year == 2024 else PUBLISHED)
+            for i, u in enumerate(units)
+            for v in (produced, billed)
+            for year in (2023, 2024)
+        ]
+    )
+    engine.recompute_all()
+    written = stored_slices()
+    assert any(public for _i, _p, public in written) and any(not public for _i, _p, public in written)
+    RankSlice.objects.all().delete()
+    assert engine.rebuild_slices() == 1
+    assert stored_slices() == written == slices_from_rows()

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from municipium.catalog.models import Indicator, Variable
@@ -69,7 +70,7 @@ from municipium.lib.formulas import Formula, FormulaError, Ref, dependency_order
 from municipium.observations.models import Missing, Observation, Period, Status
 from municipium.places.models import Membership
 
-from .models import Basis, GroupStatistic, IndicatorValue, InputFingerprint
+from .models import Basis, GroupStatistic, IndicatorValue, InputFingerprint, RankSlice
 
 log = logging.getLogger(__name__)
 
@@ -892,9 +893,25 @@ def _sync(
         .select(key + compared)
         .sort("indicator_id", keys[1], keys[2], keys[0])
     )
-    gone = joined.filter(pl.col("_new").is_null())["id"].to_list()
+    gone_rows = joined.filter(pl.col("_new").is_null())
+    gone = gone_rows["id"].to_list()
     if gone:
         bulk.delete_where_in(table, "id", gone)
+    if table == IV_TABLE:
+        # The rows now stored (a compared row kept its stored value where it did not change)
+        # in the periods where something changed, for the ranks' slices.
+        slice_key = ["indicator_id", "period_id"]
+        touched = pl.concat([changed.select(slice_key), gone_rows.select(slice_key)]).unique()
+        now_stored = joined.filter(pl.col("_new").fill_null(False)).select(
+            *slice_key,
+            "unit_id",
+            "basis",
+            pl.when(pl.col("id").is_null() | differs)
+            .then(pl.col("value"))
+            .otherwise(pl.col("value_old"))
+            .alias("value"),
+        )
+        _write_slices(now_stored, touched, None if scope is None else sorted(scope.units), now)
     constants = {"breakdown": "", "computed_at": connection.ops.adapt_datetimefield_value(now)}
     if stored.is_empty():
         # Nothing stored for these periods (a rebuild, a new indicator): no key can meet a
@@ -911,6 +928,94 @@ def _sync(
         )
     result.written[table] = result.written.get(table, 0) + changed.height
     result.deleted[table] = result.deleted.get(table, 0) + len(gone)
+
+
+def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] | None, now) -> None:
+    """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs in
+    line with the indicator values `stored` holds for them (indicator_id, period_id, unit_id,
+    basis, value): every unit's row when `units` is None, else the rows of those units only,
+    whose places in the stored slices are rewritten and the others' kept. One reading, one
+    DELETE and one INSERT for all the pairs; the public slice takes a unit's published row
+    where it has one, else its "all" row (`read.seen`)."""
+    if touched.is_empty():
+        return
+    key = ["indicator_id", "period_id"]
+    stored = stored.join(touched, on=key, how="semi")
+    everyone = stored.filter(pl.col("basis") == Basis.ALL.value).drop("basis")
+    published = stored.filter(pl.col("basis") == Basis.PUBLISHED.value).drop("basis")
+    views = {
+        False: everyone,
+        True: pl.concat([everyone.join(published, on=[*key, "unit_id"], how="anti"), published]),
+    }
+    pairs = touched.rows()
+    by_indicator: dict[int, list[int]] = {}
+    for indicator_id, period_id in pairs:
+        by_indicator.setdefault(indicator_id, []).append(period_id)
+    where = Q()
+    for indicator_id, period_ids in by_indicator.items():
+        where |= Q(indicator_id=indicator_id, period_id__in=period_ids)
+    before: dict[tuple[int, int, bool], np.ndarray] = {}
+    if units is not None:
+        for indicator_id, period_id, public, blob in RankSlice.objects.filter(where).values_list(
+            "indicator_id", "period_id", "public", "numbers"
+        ):
+            before[(indicator_id, period_id, public)] = np.frombuffer(blob, dtype=np.float64)
+    places = np.array(units if units is not None else [], dtype=np.int64)
+    out = []
+    for public, frame in views.items():
+        found = {k: part for k, part in frame.partition_by(key, as_dict=True, include_key=False).items()}
+        for indicator_id, period_id in pairs:
+            part = found.get((indicator_id, period_id))
+            ids = part["unit_id"].to_numpy() if part is not None else np.empty(0, dtype=np.int64)
+            old = before.get((indicator_id, period_id, public))
+            size = max(
+                len(old) if old is not None else 0,
+                int(ids.max()) + 1 if len(ids) else 0,
+                int(places.max()) + 1 if len(places) else 0,
+            )
+            numbers = np.full(size, np.nan)
+            if old is not None:
+                numbers[: len(old)] = old
+                numbers[places] = np.nan
+            if part is not None:
+                numbers[ids] = part["value"].fill_null(np.nan).to_numpy()
+            if not np.isnan(numbers).all():
+                out.append(
+                    RankSlice(
+                        indicator_id=indicator_id,
+                        period_id=period_id,
+                        public=public,
+                        numbers=numbers.tobytes(),
+                        computed_at=now,
+                    )
+                )
+    RankSlice.objects.filter(where).delete()
+    RankSlice.objects.bulk_create(out, batch_size=200)
+
+
+def rebuild_slices(indicator_ids: Iterable[int] | None = None) -> int:
+    """The ranks' slices of these indicators (None: every indicator with stored values)
+    made anew from the indicator values stored, one indicator a transaction: for a database
+    whose values were stored before the slices existed (migration 0004). Returns how many
+    indicators it did."""
+    if indicator_ids is None:
+        indicator_ids = list(Indicator.objects.order_by("pk").values_list("pk", flat=True))
+    schema = {"unit_id": pl.Int64, "period_id": pl.Int64, "basis": pl.String, "value": pl.Float64}
+    done = 0
+    for indicator_id in indicator_ids:
+        with transaction.atomic():
+            RankSlice.objects.filter(indicator_id=indicator_id).delete()
+            stored = frames.read_sql(
+                f"SELECT unit_id, period_id, basis, value FROM {bulk.quote(IV_TABLE)} "
+                "WHERE indicator_id = %s AND breakdown = ''",
+                [indicator_id],
+                schema=schema,
+            ).with_columns(pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"))
+            if stored.is_empty():
+                continue
+            _write_slices(stored, stored.select("indicator_id", "period_id").unique(), None, timezone.now())
+            done += 1
+    return done
 
 
 @dataclass
@@ -1297,6 +1402,8 @@ def recompute_all(
             # secondary indexes once at the end instead of row by row (`bulk.indexes_after`).
             # Not for a part of a shared recompute: the other parts write beside it.
             rebuild = only is None and not IndicatorValue.objects.exists()
+            if rebuild:
+                RankSlice.objects.all().delete()  # slices of rows dropped by hand are stale
             with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
                 result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:

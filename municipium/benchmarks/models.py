@@ -101,6 +101,30 @@ class GroupStatistic(models.Model):
         ]
 
 
+class RankSlice(models.Model):
+    """One period of one indicator as one reader sees it: every unit's value (breakdown "")
+    in a float64 array at the unit's id (NaN: no value), so that a unit's rank among its
+    peers in a hundred indicators reads a hundred rows, not every member's value (the
+    profile's ranks, `read.unit_ranks`: 55-60 ms of a 120 ms page at a country's scale,
+    issue 18). `public` False holds the "all" rows (the groups that share the data), True
+    the rows the public sees (`read.seen`: a unit's published row where it has one, else its
+    "all" row). Written by the engine beside the rows it stores (`engine._sync_slices`),
+    from the same values, in the same transaction; never by hand."""
+
+    indicator = models.ForeignKey(
+        "catalog.Indicator", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    period = models.ForeignKey(
+        "observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    public = models.BooleanField()
+    numbers = models.BinaryField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["indicator", "period", "public"], name="rank_slice_unique")]
+
+
 class InputFingerprint(models.Model):
     """What a full recompute last computed an indicator from (engine.fingerprints): a digest
     of its inputs (the engine's code, the catalogue, periods, units, memberships and its
