@@ -365,24 +365,28 @@ class Point:
 
 def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[Point]:
     """`series` for several units and indicators (all indicators when None): every period,
-    each on its basis, ordered by indicator, unit and period."""
-    rows = IndicatorValue.objects.filter(unit_id__in=list(unit_ids), breakdown="", value__isnull=False)
+    each on its basis, ordered by indicator, unit and period.
+
+    For the public, both bases are read in one pass and `seen` picks each period's row
+    here: a published row wins over its "all" twin, and one without a value (it rests on
+    unpublished data) hides it. Asking the database to probe each "all" row for a twin
+    (`on_basis`) was 2,000 probes and half the read for a profile of 100 indicators."""
+    rows = IndicatorValue.objects.filter(unit_id__in=list(unit_ids), breakdown="")
     if indicator_ids is not None:
         rows = rows.filter(indicator_id__in=list(indicator_ids))
-    # The period's fields come with each row (one query); one Period object per period.
-    fields = [f.attname for f in Period._meta.concrete_fields]
-    found = (
-        on_basis(rows, public=public)
-        .order_by("indicator_id", "unit_id", "period__ordinal")
-        .values_list("pk", "indicator_id", "unit_id", "value", *(f"period__{name}" for name in fields))
-    )
-    periods: dict[int, Period] = {}
-    out = []
-    for pk, indicator_id, unit_id, number, *period in found:
-        shared = periods.get(period[0])
-        if shared is None:
-            shared = periods[period[0]] = Period.from_db(rows.db, fields, period)
-        out.append(Point(pk, indicator_id, unit_id, shared, number))
+    if public:
+        rows = rows.filter(Q(value__isnull=False) | Q(basis=Basis.PUBLISHED))
+    else:
+        rows = rows.filter(basis=Basis.ALL, value__isnull=False)
+    found = list(rows.order_by().values_list("pk", "indicator_id", "unit_id", "period_id", "basis", "value"))
+    twins = {(i, u, p) for _pk, i, u, p, basis, _v in found if basis == Basis.PUBLISHED}
+    periods = Period.objects.in_bulk({p for _pk, _i, _u, p, _b, _v in found})  # one object a period
+    out = [
+        Point(pk, indicator_id, unit_id, periods[period_id], number)
+        for pk, indicator_id, unit_id, period_id, basis, number in found
+        if number is not None and seen(basis, (indicator_id, unit_id, period_id) in twins, public=public)
+    ]
+    out.sort(key=lambda point: (point.indicator_id, point.unit_id, point.period.ordinal))
     return out
 
 
