@@ -32,7 +32,9 @@ Rules, beyond those of the formula language (municipium.lib.formulas.evaluate):
 - Group statistics count the members whose membership overlaps the period and whose unit
   is valid at some time in it: `members` of them, `n` with a value. Only (group, period)
   rows with n ≥ 1 are stored. Ranks are not stored: `read.ranks` derives them on read
-  with the same `stats` expressions.
+  with the same `stats` expressions; the values are stored once more per indicator and
+  period, every unit's in one array (`RankSlice`, `_write_slices`), for the pages that
+  rank one unit in many indicators.
 
 Basis. "all" rows are computed from every observation. "published" rows are computed from
 published observations only, as if the others did not exist, and stored only where they are

@@ -10,7 +10,12 @@ another one, or give none; elsewhere the two are the same and readers take the "
 
 Ranks and percentiles are not stored: a group's ranking for one indicator and period is at
 most a few thousand stored values sorted on read (`read.ranks`), while storing them cost
-2.4 rows per value and most of a full recompute's time.
+2.4 rows per value and most of a full recompute's time. What is stored for them is the
+values once more, one row per indicator, period and reader (`RankSlice`), so that a unit's
+rank in a hundred indicators, or a median over its similar units, reads a hundred rows.
+A deleted unit's place in the slices keeps its last value until the slice is next written:
+readers look only at the places of the units they ask for (a group's members, a unit's
+kin), which a deleted unit is not among.
 
 Deleting an indicator or a unit deletes its derived rows with one DELETE per table: these
 tables have no dependents and no signals, so Django's collector fast-deletes them instead of
