@@ -428,16 +428,7 @@ def postgres(args) -> dict:
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.close()
-    return {
-        "rows": rows,
-        "encode_s": encode,
-        "write_s": write,
-        "index_s": index,
-        "total_s": total,
-        "bytes": size,
-        "slices_s": slices,
-        "reads": reads,
-    }
+    return _report(rows, encode, write, slices, index, total, size, reads)
 
 
 def sqlite(args) -> dict:
@@ -490,14 +481,18 @@ def sqlite(args) -> dict:
         reads = reads_sqlite(conn, args)
         conn.close()
         size = sum(p.stat().st_size for p in Path(folder).iterdir())
+    return _report(rows, encode, write, slices, index, total, size, reads)
+
+
+def _report(rows, encode, write, slices, index, total, size, reads) -> dict:
     return {
         "rows": rows,
         "encode_s": encode,
         "write_s": write,
+        "slices_s": slices,
         "index_s": index,
         "total_s": total,
         "bytes": size,
-        "slices_s": slices,
         "reads": reads,
     }
 

@@ -86,3 +86,19 @@ def test_every_step_of_the_benchmark_runs_and_reports_consistent_figures(tmp_pat
     assert "| full recompute, s |" in written and "Errors:" not in written
     # The checkout's own results are the last real measurement's: a toy run leaves them.
     assert [_digest(path) for path in checked_in] == before
+
+
+def test_the_series_store_experiment_runs_on_both_databases():
+    # bench/series_storage.py is not a step of `make bench` (an experiment for the storage
+    # change ARCHITECTURE.md plans), but its figures are quoted there: it must keep running.
+    pg = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    command = [sys.executable, str(ROOT / "bench" / "series_storage.py"), "--db", "sqlite,postgres", "--pg", pg]
+    command += ["--indicators", "10", "--units", "20", "--years", "5"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for database in ("sqlite", "postgres"):
+        report = done.stdout.split(f"{database}: ", 1)[1]
+        assert report.startswith("200 series of 5 periods (1,000 values)"), report[:200]
+        assert "of which the value again as 50 slices" in report.splitlines()[0]
+        reads = [line for line in report.splitlines()[1:] if line.startswith("  ")][:10]
+        assert len(reads) == 10 and all(line.endswith("ms (median of 9)") for line in reads), reads
