@@ -55,9 +55,13 @@ def slices_from_rows():
 
 def stored_slices():
     out = {}
-    for i, p, public, blob in RankSlice.objects.values_list("indicator_id", "period_id", "public", "numbers"):
-        every = np.frombuffer(blob, dtype=np.float64)
-        out[(i, p, public)] = {u: float(v) for u, v in enumerate(every) if not np.isnan(v)}
+    for i, p, public, first, blob in RankSlice.objects.values_list(
+        "indicator_id", "period_id", "public", "first_unit", "numbers"
+    ):
+        numbers = np.frombuffer(blob, dtype=np.float64)
+        # The array spans the units with a value: no NaN at either end.
+        assert not np.isnan(numbers[0]) and not np.isnan(numbers[-1])
+        out[(i, p, public)] = {first + k: float(v) for k, v in enumerate(numbers) if not np.isnan(v)}
     return out
 
 
@@ -599,8 +603,15 @@ def test_deleting_an_indicator_or_a_unit_takes_its_derived_rows_with_it(water):
     b.observations.all().delete()  # observations PROTECT the unit; a real removal deletes them first
     b.delete()
     assert set(IndicatorValue.objects.values_list("unit__code", flat=True)) == {"A"}
+    # The ranks' slices keep the deleted unit's place until they are next written (readers
+    # ask only for units that exist); the next refresh of the slice drops it.
+    assert RankSlice.objects.filter(indicator=nrw).exists()
+    f.observe(a, produced, 2024, 90)
+    engine.refresh([nrw.pk])
+    assert stored_slices() == slices_from_rows()
     nrw.delete()
     assert not IndicatorValue.objects.exists() and not GroupStatistic.objects.exists()
+    assert not RankSlice.objects.exists()
 
 
 def test_indicators_computed_side_by_side_get_what_each_gets_alone(monkeypatch):

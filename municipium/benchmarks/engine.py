@@ -956,12 +956,12 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     where = Q()
     for indicator_id, period_ids in by_indicator.items():
         where |= Q(indicator_id=indicator_id, period_id__in=period_ids)
-    before: dict[tuple[int, int, bool], np.ndarray] = {}
+    before: dict[tuple[int, int, bool], tuple[int, np.ndarray]] = {}
     if units is not None:
-        for indicator_id, period_id, public, blob in RankSlice.objects.filter(where).values_list(
-            "indicator_id", "period_id", "public", "numbers"
+        for indicator_id, period_id, public, first, blob in RankSlice.objects.filter(where).values_list(
+            "indicator_id", "period_id", "public", "first_unit", "numbers"
         ):
-            before[(indicator_id, period_id, public)] = np.frombuffer(blob, dtype=np.float64)
+            before[(indicator_id, period_id, public)] = (first, np.frombuffer(blob, dtype=np.float64))
     places = np.array(units if units is not None else [], dtype=np.int64)
     out = []
     for public, frame in views.items():
@@ -969,25 +969,31 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
         for indicator_id, period_id in pairs:
             part = found.get((indicator_id, period_id))
             ids = part["unit_id"].to_numpy() if part is not None else np.empty(0, dtype=np.int64)
-            old = before.get((indicator_id, period_id, public))
-            size = max(
-                len(old) if old is not None else 0,
-                int(ids.max()) + 1 if len(ids) else 0,
-                int(places.max()) + 1 if len(places) else 0,
-            )
-            numbers = np.full(size, np.nan)
+            first, old = before.get((indicator_id, period_id, public), (0, None))
+            ends = [int(ids.min()), int(ids.max())] if len(ids) else []
             if old is not None:
-                numbers[: len(old)] = old
-                numbers[places] = np.nan
+                ends += [first, first + len(old) - 1]
+            if not ends:
+                continue
+            lo = min(ends)
+            numbers = np.full(max(ends) - lo + 1, np.nan)
+            if old is not None:
+                numbers[first - lo : first - lo + len(old)] = old
+                gone = places - lo
+                numbers[gone[(gone >= 0) & (gone < len(numbers))]] = np.nan
             if part is not None:
-                numbers[ids] = part["value"].fill_null(np.nan).to_numpy()
-            if not np.isnan(numbers).all():
+                numbers[ids - lo] = part["value"].fill_null(np.nan).to_numpy()
+            present = np.flatnonzero(~np.isnan(numbers))
+            if len(present):
+                # The array spans the units with a value only (ids grow as units are
+                # replaced; a slice must not grow with them).
                 out.append(
                     RankSlice(
                         indicator_id=indicator_id,
                         period_id=period_id,
                         public=public,
-                        numbers=numbers.tobytes(),
+                        first_unit=lo + int(present[0]),
+                        numbers=numbers[present[0] : present[-1] + 1].tobytes(),
                         computed_at=now,
                     )
                 )

@@ -108,7 +108,7 @@ class GroupStatistic(models.Model):
 
 class RankSlice(models.Model):
     """One period of one indicator as one reader sees it: every unit's value (breakdown "")
-    in a float64 array at the unit's id (NaN: no value), so that a unit's rank among its
+    in a float64 array by the unit's id (NaN: no value), so that a unit's rank among its
     peers in a hundred indicators reads a hundred rows, not every member's value (the
     profile's ranks, `read.unit_ranks`: 55-60 ms of a 120 ms page at a country's scale,
     issue 18). `public` False holds the "all" rows (the groups that share the data), True
@@ -123,6 +123,9 @@ class RankSlice(models.Model):
         "observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     public = models.BooleanField()
+    # numbers[i] is the value of the unit whose id is first_unit + i: the array spans the
+    # units with a value in the slice, not every id ever given.
+    first_unit = models.PositiveIntegerField()
     numbers = models.BinaryField()
     computed_at = models.DateTimeField()
 

@@ -456,10 +456,11 @@ def unit_ranks(unit, indicator_ids, period, group, *, public: bool) -> dict[int,
         return {}
     member = np.array(sorted(members), dtype=np.int64)
     out = {}
-    for indicator_id, every, polarity in _slices(indicator_ids, period, public=public):
-        if unit.pk >= len(every) or np.isnan(every[unit.pk]):
+    for indicator_id, first, held, polarity in _slices(indicator_ids, period, public=public):
+        own = _of(first, held, np.array([unit.pk]))
+        if not len(own):
             continue
-        own, peers = every[unit.pk], _of(every, member)
+        own, peers = own[0], _of(first, held, member)
         better = peers < own if polarity == stats.LOWER_IS_BETTER else peers > own
         out[indicator_id] = UnitRank(indicator_id, 1 + int(better.sum()), len(peers))
     return out
@@ -612,17 +613,21 @@ class Reference:
     n: int | None = None
 
 
-def _slices(indicator_ids, period, *, public: bool) -> Iterator[tuple[int, np.ndarray, str]]:
-    """(indicator id, every unit's value at the unit's id, polarity) of one period's ranks'
-    slices of these indicators (`RankSlice`), as the reader sees them; NaN: no value."""
+def _slices(indicator_ids, period, *, public: bool) -> Iterator[tuple[int, int, np.ndarray, str]]:
+    """(indicator id, first unit id, values, polarity) of one period's ranks' slices of
+    these indicators (`RankSlice`), as the reader sees them: values[i] is the unit
+    first + i's (NaN: no value)."""
     rows = RankSlice.objects.filter(indicator_id__in=list(indicator_ids), period=period, public=public)
-    for indicator_id, blob, polarity in rows.values_list("indicator_id", "numbers", "indicator__polarity"):
-        yield indicator_id, np.frombuffer(blob, dtype=np.float64), polarity
+    for indicator_id, first, blob, polarity in rows.values_list(
+        "indicator_id", "first_unit", "numbers", "indicator__polarity"
+    ):
+        yield indicator_id, first, np.frombuffer(blob, dtype=np.float64), polarity
 
 
-def _of(every: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
-    """The values of these units (sorted ids) that have one."""
-    found = every[unit_ids[unit_ids < len(every)]]
+def _of(first: int, held: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
+    """The values of these units in a slice (`_slices`), of those that have one."""
+    at = unit_ids - first
+    found = held[at[(at >= 0) & (at < len(held))]]
     return found[~np.isnan(found)]
 
 
@@ -634,8 +639,8 @@ def medians(indicator_ids, period, unit_ids) -> dict[int, Reference]:
     if not indicator_ids or not len(unit_ids):
         return {}
     out = {}
-    for indicator_id, every, _polarity in _slices(indicator_ids, period, public=True):
-        found = _of(every, unit_ids)
+    for indicator_id, first, held, _polarity in _slices(indicator_ids, period, public=True):
+        found = _of(first, held, unit_ids)
         median = stats.quantile(found.tolist(), 0.5)
         if median is not None:
             out[indicator_id] = Reference(median, len(found))

@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("public", models.BooleanField()),
+                ("first_unit", models.PositiveIntegerField()),
                 ("numbers", models.BinaryField()),
                 ("computed_at", models.DateTimeField()),
                 (
