@@ -904,16 +904,17 @@ def _sync(
         # in the periods where something changed, for the ranks' slices.
         slice_key = ["indicator_id", "period_id"]
         touched = pl.concat([changed.select(slice_key), gone_rows.select(slice_key)]).unique()
-        now_stored = joined.filter(pl.col("_new").fill_null(False)).select(
-            *slice_key,
-            "unit_id",
-            "basis",
-            pl.when(pl.col("id").is_null() | differs)
-            .then(pl.col("value"))
-            .otherwise(pl.col("value_old"))
-            .alias("value"),
-        )
-        _write_slices(now_stored, touched, None if scope is None else sorted(scope.units), now)
+        if not touched.is_empty():  # a recompute that changed nothing writes no slice
+            now_stored = joined.filter(pl.col("_new").fill_null(False)).select(
+                *slice_key,
+                "unit_id",
+                "basis",
+                pl.when(pl.col("id").is_null() | differs)
+                .then(pl.col("value"))
+                .otherwise(pl.col("value_old"))
+                .alias("value"),
+            )
+            _write_slices(now_stored, touched, None if scope is None else sorted(scope.units), now)
     constants = {"breakdown": "", "computed_at": connection.ops.adapt_datetimefield_value(now)}
     if stored.is_empty():
         # Nothing stored for these periods (a rebuild, a new indicator): no key can meet a
@@ -965,7 +966,7 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     places = np.array(units if units is not None else [], dtype=np.int64)
     out = []
     for public, frame in views.items():
-        found = {k: part for k, part in frame.partition_by(key, as_dict=True, include_key=False).items()}
+        found = frame.partition_by(key, as_dict=True, include_key=False)
         for indicator_id, period_id in pairs:
             part = found.get((indicator_id, period_id))
             ids = part["unit_id"].to_numpy() if part is not None else np.empty(0, dtype=np.int64)
@@ -1024,6 +1025,16 @@ def rebuild_slices(indicator_ids: Iterable[int] | None = None) -> int:
             _write_slices(stored, stored.select("indicator_id", "period_id").unique(), None, timezone.now())
             done += 1
     return done
+
+
+def rebuilding() -> bool:
+    """Whether a full recompute starts from empty tables (a first load, a new installation,
+    the derived rows dropped by hand), which it then fills without the secondary indexes
+    (`bulk.indexes_after`). The ranks' slices of such rows are stale and go first."""
+    if IndicatorValue.objects.exists():
+        return False
+    RankSlice.objects.all().delete()
+    return True
 
 
 @dataclass
@@ -1409,9 +1420,7 @@ def recompute_all(
             # A rebuild into an empty table (a first load, a new installation) builds the
             # secondary indexes once at the end instead of row by row (`bulk.indexes_after`).
             # Not for a part of a shared recompute: the other parts write beside it.
-            rebuild = only is None and not IndicatorValue.objects.exists()
-            if rebuild:
-                RankSlice.objects.all().delete()  # slices of rows dropped by hand are stale
+            rebuild = only is None and rebuilding()
             with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
                 result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:

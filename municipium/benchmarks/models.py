@@ -113,7 +113,7 @@ class RankSlice(models.Model):
     profile's ranks, `read.unit_ranks`: 55-60 ms of a 120 ms page at a country's scale,
     issue 18). `public` False holds the "all" rows (the groups that share the data), True
     the rows the public sees (`read.seen`: a unit's published row where it has one, else its
-    "all" row). Written by the engine beside the rows it stores (`engine._sync_slices`),
+    "all" row). Written by the engine beside the rows it stores (`engine._write_slices`),
     from the same values, in the same transaction; never by hand."""
 
     indicator = models.ForeignKey(

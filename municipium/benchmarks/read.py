@@ -316,7 +316,7 @@ def visible_values(
     whether a row is published (`is_published`). `periods_marked`: for rows of one
     indicator, its `marked_periods`, read once, so that only rows of those periods probe for
     a twin (a download reads a country indicator by indicator)."""
-    rows = IndicatorValue.objects.all() if rows is None else rows
+    rows = stored() if rows is None else rows
     rows = rows.filter(_shown())
     is_marked = Q(twin(IndicatorValue))
     if periods_marked is not None:
