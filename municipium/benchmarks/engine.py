@@ -966,10 +966,9 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     places = np.array(units if units is not None else [], dtype=np.int64)
     out = []
     for public, frame in views.items():
-        found = frame.partition_by(key, as_dict=True, include_key=False)
+        found = _runs(frame)
         for indicator_id, period_id in pairs:
-            part = found.get((indicator_id, period_id))
-            ids = part["unit_id"].to_numpy() if part is not None else np.empty(0, dtype=np.int64)
+            ids, values = found.get((indicator_id, period_id), (np.empty(0, dtype=np.int64), None))
             first, old = before.get((indicator_id, period_id, public), (0, None))
             ends = [int(ids.min()), int(ids.max())] if len(ids) else []
             if old is not None:
@@ -982,8 +981,8 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
                 numbers[first - lo : first - lo + len(old)] = old
                 gone = places - lo
                 numbers[gone[(gone >= 0) & (gone < len(numbers))]] = np.nan
-            if part is not None:
-                numbers[ids - lo] = part["value"].fill_null(np.nan).to_numpy()
+            if values is not None:
+                numbers[ids - lo] = values
             present = np.flatnonzero(~np.isnan(numbers))
             if len(present):
                 # The array spans the units with a value only (ids grow as units are
@@ -1000,6 +999,25 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
                 )
     RankSlice.objects.filter(where).delete()
     RankSlice.objects.bulk_create(out, batch_size=200)
+
+
+def _runs(frame: pl.DataFrame) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """(indicator, period) -> (unit ids, values, a null as NaN) of `frame`'s rows
+    (indicator_id, period_id, unit_id, value): one sort and views into its arrays, where
+    splitting the frame by key made a frame a slice (a fifth of a rebuild's slices, issue 18)."""
+    frame = frame.sort("indicator_id", "period_id", "unit_id")
+    indicators = frame["indicator_id"].to_numpy()
+    periods = frame["period_id"].to_numpy()
+    units = frame["unit_id"].to_numpy()
+    values = frame["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    if not len(units):
+        return {}
+    starts = np.flatnonzero(np.r_[True, (indicators[1:] != indicators[:-1]) | (periods[1:] != periods[:-1])])
+    ends = np.r_[starts[1:], len(units)]
+    return {
+        (int(indicators[a]), int(periods[a])): (units[a:b], values[a:b])
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def rebuild_slices(indicator_ids: Iterable[int] | None = None) -> int:
