@@ -458,6 +458,31 @@ def test_a_one_observation_change_rewrites_only_the_rows_it_changes(water):
     assert same(snapshot(), after)
 
 
+def test_a_save_rewrites_only_the_ranks_slices_whose_values_it_changes(water):
+    produced, billed, nrw = water
+    units = [f.unit(f"U{i:02}") for i in range(8)]
+    f.group("g", units)
+    for year in range(2014, 2021):
+        for i, u in enumerate(units):
+            f.observe(u, produced, year, 1000 + i), f.observe(u, billed, year, 900 - i)
+    engine.recompute_all()
+
+    def slice_rows():
+        rows = RankSlice.objects.filter(indicator=nrw).values_list("period_id", "public", "pk")
+        return {(period_id, public): pk for period_id, public, pk in rows}
+
+    before = slice_rows()
+    obs = f.observe(units[3], billed, 2016, 500)
+    engine.recompute_changed([billed.pk], [obs.period_id], [units[3].pk])
+    after = slice_rows()
+    snapshot()  # the slices are still those the stored rows make
+    # 2016's values changed; 2017-2020 only in their change and trend columns, which no
+    # rank reads: those slices are the rows they were.
+    rewritten = {key[0] for key, pk in after.items() if before.get(key) != pk}
+    assert rewritten == {f.period(2016).pk}
+    assert set(after) == set(before)
+
+
 def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full_recompute_stores(water, monkeypatch):
     produced, billed, nrw = water
     units = [f.unit(f"U{i}") for i in range(8)]

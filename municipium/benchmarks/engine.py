@@ -937,9 +937,10 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs in
     line with the indicator values `stored` holds for them (indicator_id, period_id, unit_id,
     basis, value): every unit's row when `units` is None, else the rows of those units only,
-    whose places in the stored slices are rewritten and the others' kept. One reading, one
-    DELETE and one INSERT for all the pairs; the public slice takes a unit's published row
-    where it has one, else its "all" row (`read.seen`)."""
+    whose places in the stored slices are rewritten and the others' kept (a slice that comes
+    out as it was is left alone). One reading, one DELETE and one INSERT for all the pairs;
+    the public slice takes a unit's published row where it has one, else its "all" row
+    (`read.seen`)."""
     if touched.is_empty():
         return
     key = ["indicator_id", "period_id"]
@@ -957,19 +958,21 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     where = Q()
     for indicator_id, period_ids in by_indicator.items():
         where |= Q(indicator_id=indicator_id, period_id__in=period_ids)
-    before: dict[tuple[int, int, bool], tuple[int, np.ndarray]] = {}
+    before: dict[tuple[int, int, bool], tuple[int, bytes]] = {}
     if units is not None:
         for indicator_id, period_id, public, first, blob in RankSlice.objects.filter(where).values_list(
             "indicator_id", "period_id", "public", "first_unit", "numbers"
         ):
-            before[(indicator_id, period_id, public)] = (first, np.frombuffer(blob, dtype=np.float64))
+            before[(indicator_id, period_id, public)] = (first, bytes(blob))
     places = np.array(units if units is not None else [], dtype=np.int64)
     out = []
+    replaced: dict[tuple[int, bool], list[int]] = {}  # (indicator, public) -> periods, of `before`
     for public, frame in views.items():
         found = _runs(frame)
         for indicator_id, period_id in pairs:
             ids, values = found.get((indicator_id, period_id), (np.empty(0, dtype=np.int64), None))
-            first, old = before.get((indicator_id, period_id, public), (0, None))
+            first, blob = before.get((indicator_id, period_id, public), (0, None))
+            old = None if blob is None else np.frombuffer(blob, dtype=np.float64)
             ends = [int(ids.min()), int(ids.max())] if len(ids) else []
             if old is not None:
                 ends += [first, first + len(old) - 1]
@@ -984,20 +987,36 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
             if values is not None:
                 numbers[ids - lo] = values
             present = np.flatnonzero(~np.isnan(numbers))
+            made = None
             if len(present):
                 # The array spans the units with a value only (ids grow as units are
                 # replaced; a slice must not grow with them).
+                made = (lo + int(present[0]), numbers[present[0] : present[-1] + 1].tobytes())
+            if made is not None and made == (first, blob):
+                # A save's slice that holds what it held: most of the periods a save touches
+                # change only in their change or trend columns, never in a rank's values
+                # (issue 18: rewriting them was a fifth of a first draft's refresh).
+                continue
+            if old is not None:
+                replaced.setdefault((indicator_id, public), []).append(period_id)
+            if made is not None:
                 out.append(
                     RankSlice(
                         indicator_id=indicator_id,
                         period_id=period_id,
                         public=public,
-                        first_unit=lo + int(present[0]),
-                        numbers=numbers[present[0] : present[-1] + 1].tobytes(),
+                        first_unit=made[0],
+                        numbers=made[1],
                         computed_at=now,
                     )
                 )
-    RankSlice.objects.filter(where).delete()
+    if units is None:
+        RankSlice.objects.filter(where).delete()  # not read: whatever was there is made anew
+    elif replaced:
+        gone = Q()
+        for (indicator_id, public), period_ids in replaced.items():
+            gone |= Q(indicator_id=indicator_id, public=public, period_id__in=period_ids)
+        RankSlice.objects.filter(gone).delete()
     RankSlice.objects.bulk_create(out, batch_size=200)
 
 

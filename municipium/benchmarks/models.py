@@ -127,7 +127,7 @@ class RankSlice(models.Model):
     # units with a value in the slice, not every id ever given.
     first_unit = models.PositiveIntegerField()
     numbers = models.BinaryField()
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField()  # when its numbers last changed (a save leaves the same ones alone)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["indicator", "period", "public"], name="rank_slice_unique")]
