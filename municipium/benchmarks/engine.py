@@ -972,32 +972,13 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
         for indicator_id, period_id in pairs:
             ids, values = found.get((indicator_id, period_id), (np.empty(0, dtype=np.int64), None))
             first, blob = before.get((indicator_id, period_id, public), (0, None))
-            old = None if blob is None else np.frombuffer(blob, dtype=np.float64)
-            ends = [int(ids.min()), int(ids.max())] if len(ids) else []
-            if old is not None:
-                ends += [first, first + len(old) - 1]
-            if not ends:
-                continue
-            lo = min(ends)
-            numbers = np.full(max(ends) - lo + 1, np.nan)
-            if old is not None:
-                numbers[first - lo : first - lo + len(old)] = old
-                gone = places - lo
-                numbers[gone[(gone >= 0) & (gone < len(numbers))]] = np.nan
-            if values is not None:
-                numbers[ids - lo] = values
-            present = np.flatnonzero(~np.isnan(numbers))
-            made = None
-            if len(present):
-                # The array spans the units with a value only (ids grow as units are
-                # replaced; a slice must not grow with them).
-                made = (lo + int(present[0]), numbers[present[0] : present[-1] + 1].tobytes())
+            made = _merged(first, None if blob is None else RankSlice.unpack(blob), ids, values, places)
             if made is not None and made == (first, blob):
                 # A save's slice that holds what it held: most of the periods a save touches
                 # change only in their change or trend columns, never in a rank's values
                 # (issue 18: rewriting them was a fifth of a first draft's refresh).
                 continue
-            if old is not None:
+            if blob is not None:
                 replaced.setdefault((indicator_id, public), []).append(period_id)
             if made is not None:
                 out.append(
@@ -1018,6 +999,28 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
             gone |= Q(indicator_id=indicator_id, public=public, period_id__in=period_ids)
         RankSlice.objects.filter(gone).delete()
     RankSlice.objects.bulk_create(out, batch_size=200)
+
+
+def _merged(
+    first: int, old: np.ndarray | None, ids: np.ndarray, values: np.ndarray | None, places: np.ndarray
+) -> tuple[int, bytes] | None:
+    """A slice made anew: the stored one (`old`, starting at unit `first`; None: none) with
+    the `places` of the units refreshed cleared, then `values` at `ids`; packed as stored
+    (`RankSlice.pack`), None when no unit has a value."""
+    ends = [int(ids.min()), int(ids.max())] if len(ids) else []
+    if old is not None:
+        ends += [first, first + len(old) - 1]
+    if not ends:
+        return None
+    lo = min(ends)
+    numbers = np.full(max(ends) - lo + 1, np.nan)
+    if old is not None:
+        numbers[first - lo : first - lo + len(old)] = old
+        gone = places - lo
+        numbers[gone[(gone >= 0) & (gone < len(numbers))]] = np.nan
+    if values is not None:
+        numbers[ids - lo] = values
+    return RankSlice.pack(lo, numbers)
 
 
 def _runs(frame: pl.DataFrame) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
@@ -1064,10 +1067,10 @@ def rebuild_slices(indicator_ids: Iterable[int] | None = None) -> int:
     return done
 
 
-def rebuilding() -> bool:
+def begin_rebuild() -> bool:
     """Whether a full recompute starts from empty tables (a first load, a new installation,
     the derived rows dropped by hand), which it then fills without the secondary indexes
-    (`bulk.indexes_after`). The ranks' slices of such rows are stale and go first."""
+    (`bulk.indexes_after`); if so, the ranks' slices of such rows are stale and go now."""
     if IndicatorValue.objects.exists():
         return False
     RankSlice.objects.all().delete()
@@ -1457,7 +1460,7 @@ def recompute_all(
             # A rebuild into an empty table (a first load, a new installation) builds the
             # secondary indexes once at the end instead of row by row (`bulk.indexes_after`).
             # Not for a part of a shared recompute: the other parts write beside it.
-            rebuild = only is None and rebuilding()
+            rebuild = only is None and begin_rebuild()
             with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
                 result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:

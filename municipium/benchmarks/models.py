@@ -25,6 +25,7 @@ recompute, and the rows are derived — a stray one is removed by the next refre
 deletes every stored row it did not compute.
 """
 
+import numpy as np
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -131,6 +132,21 @@ class RankSlice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["indicator", "period", "public"], name="rank_slice_unique")]
+
+    @staticmethod
+    def pack(lo: int, numbers: np.ndarray) -> tuple[int, bytes] | None:
+        """(first_unit, numbers) of an array whose item i is unit lo + i's value (NaN: none),
+        trimmed to the units with a value (ids grow as units are replaced; a slice must not
+        grow with them); None when no unit has one."""
+        present = np.flatnonzero(~np.isnan(numbers))
+        if not len(present):
+            return None
+        return lo + int(present[0]), numbers[present[0] : present[-1] + 1].tobytes()
+
+    @staticmethod
+    def unpack(blob) -> np.ndarray:
+        """The stored numbers as an array: item i is unit first_unit + i's value."""
+        return np.frombuffer(blob, dtype=np.float64)
 
 
 class InputFingerprint(models.Model):

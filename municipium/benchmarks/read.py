@@ -621,7 +621,7 @@ def _slices(indicator_ids, period, *, public: bool) -> Iterator[tuple[int, int, 
     for indicator_id, first, blob, polarity in rows.values_list(
         "indicator_id", "first_unit", "numbers", "indicator__polarity"
     ):
-        yield indicator_id, first, np.frombuffer(blob, dtype=np.float64), polarity
+        yield indicator_id, first, RankSlice.unpack(blob), polarity
 
 
 def _of(first: int, held: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:

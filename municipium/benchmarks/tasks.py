@@ -69,7 +69,7 @@ def recompute_in_parts(parts: int, *, force: bool = False, wait: bool = True, po
     # Into an empty table, the parts write without the secondary indexes, built once when
     # all have finished (as a one-process rebuild does, engine.recompute_all). Only when
     # waiting: the indexes must come back when the parts are done.
-    rebuild = wait and engine.rebuilding()
+    rebuild = wait and engine.begin_rebuild()
     with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
         return _run_parts(parts, force=force, wait=wait, poll=poll)
 
