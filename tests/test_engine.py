@@ -7,6 +7,7 @@ import random
 import numpy as np
 import polars as pl
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import TestCase
 from hypothesis import HealthCheck, given, settings
@@ -723,3 +724,78 @@ def test_slices_made_anew_from_the_stored_rows_are_those_the_engine_wrote(water)
     RankSlice.objects.all().delete()
     assert engine.rebuild_slices() == 1
     assert stored_slices() == written == slices_from_rows()
+
+
+# -- a full recompute stored by threads of its own -------------------------------------------
+# Outside a test's transaction (the storing threads have connections of their own, which
+# must see the data), on PostgreSQL, the one database the engine stores on threads for
+# (`engine.WRITERS`).
+threaded = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+        reason="a recompute is stored on threads of its own on PostgreSQL only",
+    ),
+]
+
+
+def threaded_world(water):
+    produced, billed, nrw = water
+    f.indicator("loss", "produced - billed", polarity="lower_is_better")
+    f.indicator("billed_share", "100 * billed / produced")
+    units = [f.unit() for _ in range(6)]
+    f.group(None, units[:4]), f.group(None, units[2:])
+    rng = random.Random(7)
+    f.write(
+        [
+            f.row(u, v, year, rng.randint(1, 99), status=rng.choice([DRAFT, PUBLISHED]))
+            for u in units
+            for v in (produced, billed)
+            for year in range(2018, 2025)
+        ]
+    )
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@threaded[0]
+@threaded[1]
+def test_a_recompute_stored_by_its_own_threads_stores_what_one_thread_stores(water, monkeypatch, batch):
+    threaded_world(water)
+    drop_derived()  # the saves' own refreshes stored them: a rebuild from empty tables
+    monkeypatch.setattr(engine, "BATCH", batch)  # batches queue up behind the storing threads
+    assert engine.writers() == 2
+    seen = []
+    result = engine.recompute_all(progress=lambda done, total: seen.append((done, total)))
+    by_threads = snapshot()
+    assert by_threads["values"] and by_threads["statistics"]
+    assert result.indicators == 3 and seen[-1] == (3, 3) and sorted(seen) == seen
+    assert result.written[engine.IV_TABLE] == len(by_threads["values"])
+    drop_derived()
+    monkeypatch.setattr(engine, "WRITERS", {})
+    assert engine.writers() == 0
+    alone = engine.recompute_all(force=True)
+    assert same(snapshot(), by_threads)
+    assert alone.written == result.written
+
+
+@threaded[0]
+@threaded[1]
+def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(water, monkeypatch):
+    threaded_world(water)
+    monkeypatch.setattr(engine, "BATCH", 1)
+    store = engine._refresh_indicator
+
+    def failing(ctx, spec, *args, **kwargs):
+        if spec.code == "loss":
+            raise ValueError("the disk is full")
+        return store(ctx, spec, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "_refresh_indicator", failing)
+    drop_derived()
+    with pytest.raises(engine.StoreFailed, match="the disk is full"):
+        engine.recompute_all()
+    assert not IndicatorValue.objects.filter(indicator__code="loss").exists()
+    # Nothing was left half done: the next pass, without the fault, stores everything.
+    monkeypatch.setattr(engine, "_refresh_indicator", store)
+    engine.recompute_all()
+    assert IndicatorValue.objects.filter(indicator__code="loss").exists()
