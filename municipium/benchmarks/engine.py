@@ -1475,7 +1475,7 @@ class _Storer:
     """Stores the indicators a full recompute has computed (`_refresh_indicator`, each in
     its own transaction, as before) on `threads` threads of their own, while the calling
     thread computes the next batch: a rebuild's storing (the diff, the COPY the server
-    takes, the ranks' slices) was four fifths of its time and the computing waited for it
+    takes, the ranks' slices) was seven tenths of its time and the computing waited for it
     (issue 18). With 0 threads `put` stores in the calling thread.
 
     The queue holds at most a batch, so memory is the batch being computed, one waiting and
