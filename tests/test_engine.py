@@ -730,13 +730,12 @@ def test_slices_made_anew_from_the_stored_rows_are_those_the_engine_wrote(water)
 # Outside a test's transaction (the storing threads have connections of their own, which
 # must see the data), on PostgreSQL, the one database the engine stores on threads for
 # (`engine.WRITERS`).
-threaded = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
+def threaded(test):
+    test = pytest.mark.django_db(transaction=True)(test)
+    return pytest.mark.skipif(
         "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
         reason="a recompute is stored on threads of its own on PostgreSQL only",
-    ),
-]
+    )(test)
 
 
 def threaded_world(water):
@@ -757,8 +756,7 @@ def threaded_world(water):
 
 
 @pytest.mark.parametrize("batch", [1, 2])
-@threaded[0]
-@threaded[1]
+@threaded
 def test_a_recompute_stored_by_its_own_threads_stores_what_one_thread_stores(water, monkeypatch, batch):
     threaded_world(water)
     drop_derived()  # the saves' own refreshes stored them: a rebuild from empty tables
@@ -778,8 +776,7 @@ def test_a_recompute_stored_by_its_own_threads_stores_what_one_thread_stores(wat
     assert alone.written == result.written
 
 
-@threaded[0]
-@threaded[1]
+@threaded
 def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(water, monkeypatch):
     threaded_world(water)
     monkeypatch.setattr(engine, "BATCH", 1)

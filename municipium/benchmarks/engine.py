@@ -886,15 +886,7 @@ def _sync(
     wanted = wanted.select([pl.col(c).cast(schema[c]) for c in [*key, *compared]]).with_columns(
         pl.lit(True).alias("_new")
     )
-    if stored.is_empty():
-        # Nothing to compare with (a rebuild, a new indicator): every wanted row is new, as
-        # the join below would find, without a join a rebuild makes a thousand times.
-        joined = wanted.with_columns(
-            pl.lit(None, dtype=pl.Int64).alias("id"),
-            *(pl.lit(None, dtype=schema[c]).alias(f"{c}_old") for c in compared),
-        )
-    else:
-        joined = wanted.join(stored, on=key, how="full", coalesce=True, suffix="_old")
+    joined = wanted.join(stored, on=key, how="full", coalesce=True, suffix="_old")
     differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old"), c in STRING_COLUMNS) for c in compared])
     # Written slice by slice (period, basis, then unit or group): a rebuild lays each slice's
     # rows side by side in the table, so that a page reading one period of a group's members
@@ -1476,7 +1468,8 @@ class _Storer:
     its own transaction, as before) on `threads` threads of their own, while the calling
     thread computes the next batch: a rebuild's storing (the diff, the COPY the server
     takes, the ranks' slices) was seven tenths of its time and the computing waited for it
-    (issue 18). With 0 threads `put` stores in the calling thread.
+    (issue 18). With 0 threads `put` stores in the calling thread. What was stored is
+    counted per thread (no lock on the hot path) and summed by `close`.
 
     The queue holds at most a batch, so memory is the batch being computed, one waiting and
     the ones being stored. Each thread uses its own database connection (Django's are per
@@ -1487,7 +1480,7 @@ class _Storer:
 
     def __init__(self, ctx: Context, threads: int, on_done: Callable[[], None]):
         self.ctx, self.on_done = ctx, on_done
-        self.results: list[RefreshResult] = []
+        self.results: list[RefreshResult] = [] if threads else [RefreshResult()]
         self.error: BaseException | None = None
         self.stop = threading.Event()
         self.queue: queue.Queue = queue.Queue(maxsize=BATCH)
@@ -1495,9 +1488,9 @@ class _Storer:
         for thread in self.threads:
             thread.start()
 
-    def put(self, spec: Spec, digest: str, computed: Computed, result: RefreshResult) -> None:
+    def put(self, spec: Spec, digest: str, computed: Computed) -> None:
         if not self.threads:
-            _refresh_indicator(self.ctx, spec, None, result, digest=digest, computed=computed)
+            _refresh_indicator(self.ctx, spec, None, self.results[0], digest=digest, computed=computed)
             self.on_done()
             return
         self._raise()
@@ -1635,7 +1628,7 @@ def _recompute_all(
     def flush() -> None:
         computed = _compute_batch(ctx, [spec for spec, _ in batch], None)
         for spec, digest in batch:
-            storer.put(spec, digest, computed.pop(spec.id), result)
+            storer.put(spec, digest, computed.pop(spec.id))
         batch.clear()
 
     # The indicators are stored while the next batch is computed (`_Storer`).
