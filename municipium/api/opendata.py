@@ -1,7 +1,10 @@
 """Open-data formats for indicator values: CSV, Excel, JSON-stat 2.0 and SDMX-CSV 2.0.
 
-Pure functions over rows, so that the API, pages and exports write the same files. A row
-is a mapping with
+Pure functions over rows, so that the API, pages and exports write the same files. The
+streamed formats (CSV, SDMX-CSV, JSON-stat) take the rows as Polars frames of the columns
+`FRAME_SCHEMA` (a chunk at a time, each written with a few column operations: a country's
+fifty million values are too many for a Python call each, issue 18); Excel takes them as
+mappings with the same keys:
 
     unit, unit_name, indicator, indicator_name, unit_of_measure, decimals,
     period, breakdown, value, missing, status
@@ -37,7 +40,7 @@ import polars as pl
 from django.utils.translation import gettext as _
 
 TOTAL = "_T"
-# Rows read, written and held at a time by the streamed downloads.
+# Rows read, written and held at a time by the streamed downloads (a frame's rows).
 CHUNK_ROWS = 20_000
 OBS_STATUS = {"published": "A", "unpublished": "P"}
 MISSING_STATUS = {"not_collected": "O", "not_shared": "L", "confidential": "Q", "not_applicable": "M"}
@@ -106,29 +109,80 @@ def status_labels() -> dict[str, str]:
     }
 
 
-def _frame(rows: list[Mapping]) -> pl.DataFrame:
-    schema = {c: pl.String for c in TABLE_COLUMNS} | {"value": pl.Float64}
-    return pl.DataFrame([{c: row.get(c) for c in TABLE_COLUMNS} for row in rows], schema=schema)
+# The columns of the frames the streamed writers take, in this order.
+FRAME_SCHEMA: dict[str, pl.DataType] = {c: pl.String() for c in TABLE_COLUMNS} | {
+    "value": pl.Float64(),
+    "decimals": pl.Int64(),
+}
 
 
-def _batches(rows: Iterable[Mapping]) -> Iterator[list[Mapping]]:
-    size = CHUNK_ROWS
-    batch: list[Mapping] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema=FRAME_SCHEMA)
 
 
-def csv_chunks(rows: Iterable[Mapping]) -> Iterator[bytes]:
+def mapped(frame: pl.DataFrame, columns: list[str], function, dtype=pl.String) -> pl.Series:
+    """`function(*values)` of each row's `columns`, called once for each distinct
+    combination (a handful: statuses and reasons, period codes) and joined back in the
+    rows' order, so that a rule stays the one Python function it is for a single row."""
+    keys = frame.select(columns).unique()
+    results = pl.Series("_mapped", [function(*key) for key in keys.iter_rows()], dtype=dtype)
+    keys = keys.with_columns(results)
+    return frame.select(columns).join(keys, on=columns, how="left", maintain_order="left")["_mapped"]
+
+
+def _row_status(has_value: bool, missing: str, status: str) -> str:
+    return obs_status({"value": 0.0 if has_value else None, "missing": missing, "status": status})
+
+
+def _row_conf(has_value: bool, missing: str, status: str) -> str:
+    return obs_conf({"value": 0.0 if has_value else None, "missing": missing, "status": status})
+
+
+def _status_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """What obs_status and obs_conf read of a row: whether it has a value, why not, its status."""
+    return frame.select(
+        pl.col("value").is_not_null().alias("has_value"),
+        pl.col("missing").fill_null(""),
+        pl.col("status").fill_null(""),
+    )
+
+
+# Between these magnitudes Python's repr and Polars write a double's shortest round-trip
+# digits the same way, without an exponent (checked over a million random doubles in
+# tests/api/test_opendata_streaming.py); outside them the exponent is written differently
+# (1e-05 / 1e-5), so repr writes those itself.
+_PLAIN = (1e-4, 1e16)
+
+
+def float_texts(values: pl.Series) -> pl.Series:
+    """repr() of each double (null stays null), as a column operation but for the rare
+    magnitudes where Polars would write another text (`_PLAIN`)."""
+    texts = values.cast(pl.String)
+    size = values.abs()
+    odd = (values != 0) & ((size < _PLAIN[0]) | (size >= _PLAIN[1]) | ~values.is_finite())
+    if odd.any():
+        fixed = [repr(float(v)) if o else t for v, o, t in zip(values.to_list(), odd.to_list(), texts.to_list())]
+        texts = pl.Series(values.name, fixed, dtype=pl.String)
+    return texts
+
+
+def number_texts(values: pl.Series) -> pl.Series:
+    """`_number` of each double (null stays null), as a column operation."""
+    integral = values.is_finite() & (values == values.floor()) & (values.abs() < 1e15)
+    frame = pl.DataFrame({"v": values, "i": integral, "f": float_texts(values)})
+    # Only whole numbers below 1e15 go through the integer cast, which others would overflow.
+    whole = pl.when(pl.col("i")).then(pl.col("v")).otherwise(0.0).cast(pl.Int64).cast(pl.String)
+    return frame.select(pl.when(pl.col("i")).then(whole).otherwise(pl.col("f"))).to_series()
+
+
+def csv_chunks(frames: Iterable[pl.DataFrame]) -> Iterator[bytes]:
     """Plain CSV (UTF-8 with a BOM so that Excel opens it right), one row per value, as
-    pieces of bytes written batch by batch: memory holds one batch, whatever the rows."""
+    pieces of bytes written frame by frame: memory holds one frame, whatever the rows."""
     from municipium.lib.tabular import csv_pieces
 
-    return csv_pieces((_frame(batch) for batch in _batches(rows)), bom=True, empty=_frame([]))
+    return csv_pieces(
+        (frame.select(TABLE_COLUMNS) for frame in frames), bom=True, empty=empty_frame().select(TABLE_COLUMNS)
+    )
 
 
 def write_xlsx(rows: Iterable[Mapping], target, sheet: str = "Indicators") -> int:
@@ -154,41 +208,43 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
 
 
-def sdmx_csv_chunks(rows: Iterable[Mapping], *, action: str = "I") -> Iterator[bytes]:
+def sdmx_csv_chunks(frames: Iterable[pl.DataFrame], *, action: str = "I") -> Iterator[bytes]:
     """SDMX-CSV 2.0 data message: the fixed STRUCTURE, STRUCTURE_ID and ACTION columns, then
     the dimensions (UNIT, INDICATOR, TIME_PERIOD, BREAKDOWN), the measure OBS_VALUE and the
     attributes OBS_STATUS, OBS_CONF and UNIT_MEASURE; a missing value is OBS_VALUE NaN
     whose OBS_STATUS (and OBS_CONF) say why. ACTION "I" marks the file as information (a
     download), not an instruction to replace or delete data in the receiver's database.
-    Written batch by batch, as pieces of bytes."""
+    Written frame by frame, as pieces of bytes, quoted as RFC 4180 and Python's csv module
+    quote (only a field holding a comma, a quote or a line break)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
-    writer.writerow(SDMX_COLUMNS)
-    for batch in _batches(rows):
-        for row in batch:
-            value = row.get("value")
-            writer.writerow(
-                [
-                    "dataflow",
-                    SDMX_STRUCTURE_ID,
-                    action,
-                    row["unit"],
-                    row["indicator"],
-                    sdmx_period(row["period"]),
-                    row.get("breakdown") or TOTAL,
-                    # NaN is SDMX's intentionally missing value (an empty field would mean
-                    # "not reported" and fails readers' numeric conversion).
-                    "NaN" if value is None else _number(value),
-                    obs_status(row),
-                    obs_conf(row),
-                    row.get("unit_of_measure") or "",
-                ]
-            )
-        yield buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode("utf-8")
+    csv.writer(buffer, lineterminator="\r\n").writerow(SDMX_COLUMNS)
+    yield buffer.getvalue().encode("utf-8")
+    for frame in frames:
+        if frame.is_empty():
+            continue
+        keys = _status_keys(frame)
+        value = frame.get_column("value")
+        out = pl.DataFrame(
+            {
+                "STRUCTURE": pl.repeat("dataflow", frame.height, eager=True),
+                "STRUCTURE_ID": pl.repeat(SDMX_STRUCTURE_ID, frame.height, eager=True),
+                "ACTION": pl.repeat(action, frame.height, eager=True),
+                "UNIT": frame.get_column("unit"),
+                "INDICATOR": frame.get_column("indicator"),
+                "TIME_PERIOD": mapped(frame, ["period"], sdmx_period),
+                "BREAKDOWN": frame.get_column("breakdown").fill_null("").replace("", TOTAL),
+                # NaN is SDMX's intentionally missing value (an empty field would mean
+                # "not reported" and fails readers' numeric conversion).
+                "OBS_VALUE": number_texts(value).fill_null("NaN"),
+                "OBS_STATUS": mapped(keys, list(keys.columns), _row_status),
+                "OBS_CONF": mapped(keys, list(keys.columns), _row_conf),
+                "UNIT_MEASURE": frame.get_column("unit_of_measure").fill_null(""),
+            }
+        )
+        # An empty text is an empty field, as the csv module writes it (Polars would quote it).
+        out = out.with_columns(pl.col(pl.String).replace("", None))
+        text = out.write_csv(include_header=False, line_terminator="\r\n", quote_style="necessary", null_value="")
+        yield text.encode("utf-8")
 
 
 # The status codes a JSON-stat cell may carry, by their number in the spool (0: no value).
@@ -200,7 +256,7 @@ _SPOOL = np.dtype(
 
 
 def jsonstat_chunks(
-    rows: Iterable[Mapping],
+    frames: Iterable[pl.DataFrame],
     *,
     label: str = "",
     source: str = "",
@@ -219,7 +275,7 @@ def jsonstat_chunks(
     The dense array needs every dimension's categories before its first value, and the rows
     come in any order: they are read once into a spool file on disk (the categories kept in
     memory, a few thousand at most), then placed in a disk-backed array of the cube's cells,
-    which is written out slice by slice. Memory holds one batch and the categories.
+    which is written out slice by slice. Memory holds one frame and the categories.
     """
     labels = {
         "unit": _("Unit"),
@@ -235,36 +291,49 @@ def jsonstat_chunks(
     numbers: dict[str, dict[str, int]] = {dim: {} for dim in ids}
     measures: dict[str, dict] = {}
 
-    def number(dim: str, code: str, name: str) -> int:
-        found = numbers[dim].get(code)
-        if found is None:
-            found = numbers[dim][code] = len(numbers[dim])
-            categories[dim][code] = name
-        return found
+    def numbered(dim: str, codes: pl.Series, names: pl.Series) -> np.ndarray:
+        """Each row's number in `dim` (the categories numbered as first met)."""
+        pairs = pl.DataFrame({"code": codes, "name": names}).unique(subset="code", keep="first", maintain_order=True)
+        for code, name in pairs.iter_rows():
+            if code not in numbers[dim]:
+                numbers[dim][code] = len(numbers[dim])
+                categories[dim][code] = name
+        return codes.replace_strict(numbers[dim], return_dtype=pl.Int32).to_numpy()
+
+    def named(names: str, codes: str) -> pl.Expr:
+        return pl.when(pl.col(names).fill_null("") == "").then(pl.col(codes)).otherwise(pl.col(names))
 
     with tempfile.TemporaryFile(prefix="municipium-jsonstat-") as spool:
         count = 0
-        for batch in _batches(rows):
-            records = np.zeros(len(batch), dtype=_SPOOL)
-            for i, row in enumerate(batch):
-                breakdown = row.get("breakdown") or TOTAL
-                indicator = row["indicator"]
+        for frame in frames:
+            if frame.is_empty():
+                continue
+            for indicator, measure, decimals in (
+                frame.select("indicator", "unit_of_measure", "decimals").unique(maintain_order=True).iter_rows()
+            ):
                 if indicator not in measures:
-                    measures[indicator] = {
-                        "label": row.get("unit_of_measure") or "",
-                        "decimals": int(row.get("decimals") or 0),
-                    }
-                value = row.get("value")
-                records[i] = (
-                    number("unit", row["unit"], row.get("unit_name") or row["unit"]),
-                    number("indicator", indicator, row.get("indicator_name") or indicator),
-                    number("period", row["period"], row["period"]),
-                    number("breakdown", breakdown, total if breakdown == TOTAL else breakdown),
-                    np.nan if value is None else value,
-                    _STATUS_NUMBER[obs_status(row)],
-                )
+                    measures[indicator] = {"label": measure or "", "decimals": int(decimals or 0)}
+            frame = frame.with_columns(pl.col("breakdown").fill_null("").replace("", TOTAL))
+            names = frame.select(
+                named("unit_name", "unit").alias("unit"),
+                named("indicator_name", "indicator").alias("indicator"),
+                pl.when(pl.col("breakdown") == TOTAL)
+                .then(pl.lit(total))
+                .otherwise(pl.col("breakdown"))
+                .alias("breakdown"),
+            )
+            records = np.zeros(frame.height, dtype=_SPOOL)
+            records["unit"] = numbered("unit", frame.get_column("unit"), names.get_column("unit"))
+            records["indicator"] = numbered("indicator", frame.get_column("indicator"), names.get_column("indicator"))
+            records["period"] = numbered("period", frame.get_column("period"), frame.get_column("period"))
+            records["breakdown"] = numbered("breakdown", frame.get_column("breakdown"), names.get_column("breakdown"))
+            records["value"] = frame.get_column("value").fill_null(np.nan).to_numpy()
+            keys = _status_keys(frame)
+            records["status"] = mapped(
+                keys, list(keys.columns), lambda *key: _STATUS_NUMBER[_row_status(*key)], pl.UInt8
+            ).to_numpy()
             spool.write(records.tobytes())
-            count += len(batch)
+            count += frame.height
 
         order = {dim: sorted(categories[dim]) for dim in ids}
         # Periods sort as text correctly within a kind (2023 < 2024, 2024Q1 < 2024Q2).
@@ -317,19 +386,19 @@ def jsonstat_chunks(
                     status[position] = records["status"]
             yield b', "value": ['
             for start in range(0, cells, CHUNK_ROWS):
-                part = values[start : start + CHUNK_ROWS]
-                text = ", ".join("null" if v != v else repr(v) for v in part.tolist())
+                part = pl.Series(values[start : start + CHUNK_ROWS], nan_to_null=True)
+                text = float_texts(part).fill_null("null").str.join(", ").item()
                 yield ((", " if start else "") + text).encode("utf-8")
             yield b'], "status": {'
             first = True
+            codes = np.array(_STATUS_CODES, dtype=object)
             for start in range(0, cells, CHUNK_ROWS):
                 part = status[start : start + CHUNK_ROWS]
                 present = np.flatnonzero(part)
                 if not len(present):
                     continue
-                text = ", ".join(
-                    f'"{start + int(p)}": "{_STATUS_CODES[c]}"' for p, c in zip(present, part[present], strict=True)
-                )
+                pairs = pl.DataFrame({"p": present + start, "c": codes[part[present]].astype(str)})
+                text = pairs.select(pl.format('"{}": "{}"', "p", "c").str.join(", ")).item()
                 yield (("" if first else ", ") + text).encode("utf-8")
                 first = False
             yield b"}, " + _dumps(tail)[1:].encode("utf-8")
