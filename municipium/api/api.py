@@ -931,9 +931,32 @@ class Download:
         def status(basis: str, marked: bool, same: bool) -> str:
             return "published" if read.is_published(basis, marked, same) else "unpublished"
 
-        for indicator in self.indicators:
+        # Read while the previous chunk is written (`frames.read_ahead`).
+        for indicator, chunk in frames.read_ahead(self._chunks()):
             name = pick(indicator.name, language).text
             measure = pick(indicator.unit_of_measure, language).text
+            unit_id = chunk.get_column("unit_id")
+            yield pl.DataFrame(
+                {
+                    "indicator": pl.repeat(indicator.code, chunk.height, eager=True, dtype=pl.String),
+                    "indicator_name": pl.repeat(name, chunk.height, eager=True, dtype=pl.String),
+                    "unit_of_measure": pl.repeat(measure, chunk.height, eager=True, dtype=pl.String),
+                    "unit": unit_id.replace_strict(unit_ids, unit_codes, return_dtype=pl.String),
+                    "unit_name": unit_id.replace_strict(unit_ids, unit_names, return_dtype=pl.String),
+                    "period": chunk.get_column("period"),
+                    "breakdown": chunk.get_column("breakdown"),
+                    "value": chunk.get_column("value"),
+                    "missing": chunk.get_column("missing"),
+                    "status": opendata.mapped(chunk, ["basis", "marked", "same_as_public"], status),
+                    "decimals": pl.repeat(indicator.decimals, chunk.height, eager=True, dtype=pl.Int64),
+                },
+                schema=opendata.FRAME_SCHEMA,
+            )
+
+    def _chunks(self) -> Iterator[tuple[Indicator, pl.DataFrame]]:
+        """Each indicator's visible rows in the download's order, a chunk at a time: the
+        database's part of `frames` (no translated text: it may run in a thread of its own)."""
+        for indicator in self.indicators:
             values = (
                 self._slice(indicator)
                 .order_by("unit__code", "period__kind", "period__ordinal", "breakdown")
@@ -943,23 +966,7 @@ class Download:
             )
             sql, params = values.query.get_compiler(values.db).as_sql()
             for chunk in frames.read_chunks(sql, params, schema=DOWNLOAD_READ, size=opendata.CHUNK_ROWS):
-                unit_id = chunk.get_column("unit_id")
-                yield pl.DataFrame(
-                    {
-                        "indicator": pl.repeat(indicator.code, chunk.height, eager=True, dtype=pl.String),
-                        "indicator_name": pl.repeat(name, chunk.height, eager=True, dtype=pl.String),
-                        "unit_of_measure": pl.repeat(measure, chunk.height, eager=True, dtype=pl.String),
-                        "unit": unit_id.replace_strict(unit_ids, unit_codes, return_dtype=pl.String),
-                        "unit_name": unit_id.replace_strict(unit_ids, unit_names, return_dtype=pl.String),
-                        "period": chunk.get_column("period"),
-                        "breakdown": chunk.get_column("breakdown"),
-                        "value": chunk.get_column("value"),
-                        "missing": chunk.get_column("missing"),
-                        "status": opendata.mapped(chunk, ["basis", "marked", "same_as_public"], status),
-                        "decimals": pl.repeat(indicator.decimals, chunk.height, eager=True, dtype=pl.Int64),
-                    },
-                    schema=opendata.FRAME_SCHEMA,
-                )
+                yield indicator, chunk
 
     def rows(self, language: str | None = None) -> Iterator[dict]:
         """The same rows one by one, as mappings (the Excel download, at most

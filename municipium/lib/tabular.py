@@ -188,7 +188,8 @@ def read_ahead[T](pieces: Iterator[T], depth: int = 1) -> Iterator[T]:
     releases the GIL) while the database writes this one. At most `depth` finished items wait;
     an exception in the thread reaches the caller at the item it stopped at, and a caller that
     stops early stops the thread. `pieces` must not touch the database (a thread has a
-    connection of its own, outside the caller's transaction)."""
+    connection of its own, outside the caller's transaction): `frames.read_ahead` is the
+    form for pieces that read it."""
     waiting: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     end = object()

@@ -1,0 +1,93 @@
+"""On PostgreSQL, outside a transaction, an open-data download reads each chunk of figures in
+a thread of its own while the previous one is written (`frames.read_ahead`, issue 18): the
+same bytes as a download read in the caller's thread, and the thread's database connection
+is closed when the download ends or the reader stops early. (Inside a transaction, as in the
+rest of the suite, and on SQLite, the chunks are read in the caller's thread.)"""
+
+import json
+import random
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from municipium.api import opendata
+from municipium.benchmarks import engine
+from municipium.lib import frames, tabular
+from municipium.observations.models import Status
+from tests import factories as f
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the reading thread's connection must see the data
+    pytest.mark.skipif(
+        "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+        reason="a download reads ahead in a thread of its own on PostgreSQL only",
+    ),
+]
+
+
+@pytest.fixture
+def figures():
+    produced, billed = f.variable("produced"), f.variable("billed")
+    f.indicator("nrw", "100 * (produced - billed) / produced", polarity="lower_is_better")
+    f.indicator("billed_share", "100 * billed / produced")
+    units = [f.unit() for _ in range(9)]
+    f.group(None, units[:5]), f.group(None, units[3:])
+    rng = random.Random(18)
+    f.write(
+        [
+            f.row(u, v, year, rng.randint(1, 99), status=rng.choice([Status.DRAFT, Status.PUBLISHED]))
+            for u in units
+            for v in (produced, billed)
+            for year in range(2017, 2025)
+        ]
+    )
+    engine.recompute_all()
+
+
+def connections_open() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def downloads(client: Client) -> dict[str, bytes]:
+    return {
+        fmt: b"".join(client.get(f"/api/data/indicators.{fmt}").streaming_content)
+        for fmt in ("csv", "sdmx.csv", "jsonstat")
+    }
+
+
+def test_a_download_read_ahead_in_a_thread_is_the_download_read_in_line(figures, monkeypatch):
+    monkeypatch.setattr(opendata, "CHUNK_ROWS", 7)  # many chunks, several per indicator
+    threads = []
+    read_ahead = tabular.read_ahead
+
+    def spy(pieces, depth=1):
+        threads.append(depth)
+        return read_ahead(pieces, depth)
+
+    monkeypatch.setattr(tabular, "read_ahead", spy)
+    client = Client(HTTP_HOST="localhost")
+    before = connections_open()
+    ahead = downloads(client)
+    assert threads == [2, 2, 2]
+    assert connections_open() == before  # each reading thread closed its connection
+    monkeypatch.setattr(frames, "read_ahead", lambda pieces: pieces)
+    in_line = downloads(client)
+    assert ahead["csv"] == in_line["csv"] and ahead["csv"].count(b"\n") > 100
+    assert ahead["sdmx.csv"] == in_line["sdmx.csv"]
+    got, want = json.loads(ahead["jsonstat"]), json.loads(in_line["jsonstat"])
+    assert got.pop("updated") and want.pop("updated")
+    assert got == want and got["value"]
+
+
+def test_a_reader_who_stops_early_stops_the_reading_thread(figures, monkeypatch):
+    monkeypatch.setattr(opendata, "CHUNK_ROWS", 5)
+    before = connections_open()
+    response = Client(HTTP_HOST="localhost").get("/api/data/indicators.csv")
+    pieces = iter(response.streaming_content)
+    assert next(pieces).startswith("\ufeff".encode())
+    response.close()  # the client went away after the first piece
+    assert connections_open() == before
