@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import polars as pl
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -331,13 +330,17 @@ def _finish(result: WriteResult, *, actor, via: str, note: str) -> None:
         transaction.on_commit(lambda: _enqueue_recompute(variable_ids, period_ids, unit_ids))
 
 
+NEW = "observation_new"  # `NewRows`' stage: the piece being written
+
+
 class NewRows:
     """A write of figures whose keys are not stored, piece by piece as a caller checks them
     (an import into (variable, period) slices that held no figure before it: a first load).
 
-    Each piece goes straight into the observation table (PostgreSQL: one COPY), then its
-    first revisions are copied from the rows it filled (the ids above the highest before
-    it, of this batch). `write_staged`'s comparison with stored rows and its snapshot of the written rows
+    Each piece is staged (`NEW`) and goes into the observation table with its first
+    revisions at once: on PostgreSQL one statement inserts both (the revisions from the
+    inserted rows it returns), on SQLite the revisions come from the rowid range the insert
+    filled. `write_staged`'s comparison with stored rows and its snapshot of the written rows
     by their time stamp are not needed: nothing can be unchanged, updated or locked, and the
     database writes one piece while the caller reads the next (`tabular.read_ahead`). The
     caller knows no key repeats and checks with `fits` that every slice was empty before the
@@ -350,11 +353,10 @@ class NewRows:
         self.actor, self.via = actor, via or batch.via
         self.result = WriteResult(batch=batch, unit_ids=set())
         self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-        # The time stamp as the text a COPY or an insert of a frame sends (ISO 8601).
-        self.stamp_text = self.stamp if isinstance(self.stamp, str) else self.stamp.isoformat()
         self.user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
         self.checked: dict[str, set[int]] = {column: set() for column, _model in REFERENCES}
         self.slices: dict[tuple[int, int], bool] = {}  # (variable, period) -> empty before the write
+        self.staging = False
 
     def fits(self, frame) -> bool:
         """Whether every (variable, period) slice of `frame` held no figure before this write
@@ -383,6 +385,7 @@ class NewRows:
         if batch.pk is None:
             batch.save()
         q = bulk.quote
+        cols = ", ".join(COLUMNS)
         with connection.cursor() as cursor:
             new = {
                 column: set(frame.get_column(column).unique().to_list()) - self.checked[column]
@@ -391,28 +394,35 @@ class NewRows:
             _check_references(cursor, new)
             for column, ids in new.items():
                 self.checked[column] |= ids
-            # The ids above the highest stored one that carry this batch are this piece's
-            # (another writer's rows carry another batch), whatever the other writers do.
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {q(OBS)}")
-            highest = cursor.fetchone()[0]
-            # Straight into the table (PostgreSQL: one COPY), without a stage to write and
-            # read back: 16.5 -> 14.5 s of the server's time for a million rows (issue 18).
-            bulk.append_frame(
-                OBS,
-                frame.select(COLUMNS).with_columns(
-                    pl.lit(1, dtype=pl.Int64).alias("version"),
-                    pl.lit(self.stamp_text, dtype=pl.String).alias("updated_at"),
-                    pl.lit(self.user_id, dtype=pl.Int64).alias("updated_by_id"),
-                    pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"),
-                ),
+            if not self.staging:
+                bulk.create_stage(NEW, OBS, COLUMNS)
+                self.staging = True
+            else:
+                cursor.execute(f"DELETE FROM {q(NEW)}")
+            bulk.append_frame(NEW, frame.select(COLUMNS))
+            insert = (
+                f"INSERT INTO {q(OBS)} ({cols}, version, updated_at, updated_by_id, batch_id) "
+                f"SELECT {cols}, 1, %s, %s, %s FROM {q(NEW)}"
             )
-            cursor.execute(
+            revision = (
                 f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
                 f"changed_at, changed_by_id, via, batch_id) "
                 f"SELECT id, version, value, missing, status, source, comment, updated_at, updated_by_id, %s, batch_id "
-                f"FROM {q(OBS)} WHERE id > %s AND batch_id = %s",
-                [self.via, highest, batch.pk],
             )
+            params = [self.stamp, self.user_id, batch.pk]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH written AS ({insert} RETURNING id, version, value, missing, status, source, comment, "
+                    f"updated_at, updated_by_id, batch_id) {revision} FROM written",
+                    [*params, self.via],
+                )
+            else:
+                # SQLite serialises writers and this transaction holds the write lock (the
+                # batch is saved): every id above the highest stored one is this piece's.
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {q(OBS)}")
+                highest = cursor.fetchone()[0]
+                cursor.execute(insert, params)
+                cursor.execute(f"{revision} FROM {q(OBS)} WHERE id > %s", [self.via, highest])
         result = self.result
         result.rows += frame.height
         result.created += frame.height
@@ -429,6 +439,7 @@ class NewRows:
         """End the write: the batch's counts, its audit event, the recompute on commit."""
         if self.result.batch.pk is None:
             self.result.batch.save()
+        bulk.drop_stage(NEW)
         _finish(self.result, actor=self.actor, via=self.via, note=note)
         return self.result
 
