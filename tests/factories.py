@@ -13,6 +13,7 @@ counter so tests need not invent them.
 
 import datetime as dt
 import itertools
+import random
 
 from municipium.catalog.models import Breakdown, Category, Indicator, ServiceArea, Variable
 from municipium.observations.models import ImportBatch, Observation, Period, Status
@@ -169,6 +170,19 @@ def row(
 def write(rows, *, file_name: str = "test.csv"):
     """Save rows through the real write path (revisions, audit, recompute on commit)."""
     return write_observations(list(rows), batch=ImportBatch(file_name=file_name, sha256="0" * 64, format="csv"))
+
+
+def random_figures(units, variables, years, *, seed: int):
+    """Write a whole figure from 1 to 99 for every unit, variable and year, each a draft or
+    published at random: the published figures differ from those on all data here and there
+    (tests that run outside a transaction build such a world rather than load the demo)."""
+    rng = random.Random(seed)
+    return write(
+        row(u, v, year, rng.randint(1, 99), status=rng.choice([Status.DRAFT, Status.PUBLISHED]))
+        for u in units
+        for v in variables
+        for year in years
+    )
 
 
 def stored_observations() -> list[tuple]:

@@ -744,15 +744,7 @@ def threaded_world(water):
     f.indicator("billed_share", "100 * billed / produced")
     units = [f.unit() for _ in range(6)]
     f.group(None, units[:4]), f.group(None, units[2:])
-    rng = random.Random(7)
-    f.write(
-        [
-            f.row(u, v, year, rng.randint(1, 99), status=rng.choice([DRAFT, PUBLISHED]))
-            for u in units
-            for v in (produced, billed)
-            for year in range(2018, 2025)
-        ]
-    )
+    f.random_figures(units, (produced, billed), range(2018, 2025), seed=7)
 
 
 @pytest.mark.parametrize("batch", [1, 2])

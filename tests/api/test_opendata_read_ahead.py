@@ -5,7 +5,6 @@ is closed when the download ends or the reader stops early. (Inside a transactio
 rest of the suite, and on SQLite, the chunks are read in the caller's thread.)"""
 
 import json
-import random
 
 import pytest
 from django.conf import settings
@@ -15,7 +14,6 @@ from django.test import Client
 from municipium.api import opendata
 from municipium.benchmarks import engine
 from municipium.lib import frames, tabular
-from municipium.observations.models import Status
 from tests import factories as f
 
 pytestmark = [
@@ -34,15 +32,7 @@ def figures():
     f.indicator("billed_share", "100 * billed / produced")
     units = [f.unit() for _ in range(9)]
     f.group(None, units[:5]), f.group(None, units[3:])
-    rng = random.Random(18)
-    f.write(
-        [
-            f.row(u, v, year, rng.randint(1, 99), status=rng.choice([Status.DRAFT, Status.PUBLISHED]))
-            for u in units
-            for v in (produced, billed)
-            for year in range(2017, 2025)
-        ]
-    )
+    f.random_figures(units, (produced, billed), range(2017, 2025), seed=18)
     engine.recompute_all()
 
 
