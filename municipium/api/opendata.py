@@ -130,21 +130,19 @@ def mapped(frame: pl.DataFrame, columns: list[str], function, dtype=pl.String) -
     return frame.select(columns).join(keys, on=columns, how="left", maintain_order="left")["_mapped"]
 
 
-def _row_status(has_value: bool, missing: str, status: str) -> str:
-    return obs_status({"value": 0.0 if has_value else None, "missing": missing, "status": status})
-
-
-def _row_conf(has_value: bool, missing: str, status: str) -> str:
-    return obs_conf({"value": 0.0 if has_value else None, "missing": missing, "status": status})
-
-
-def _status_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """What obs_status and obs_conf read of a row: whether it has a value, why not, its status."""
-    return frame.select(
+def _by_status(frame: pl.DataFrame, rule, dtype=pl.String) -> pl.Series:
+    """`rule` (obs_status, obs_conf) of each row, from what it reads of one: whether the row
+    has a value, why not, and its status (`mapped`)."""
+    keys = frame.select(
         pl.col("value").is_not_null().alias("has_value"),
         pl.col("missing").fill_null(""),
         pl.col("status").fill_null(""),
     )
+
+    def of(has_value: bool, missing: str, status: str):
+        return rule({"value": 0.0 if has_value else None, "missing": missing, "status": status})
+
+    return mapped(keys, keys.columns, of, dtype)
 
 
 # Between these magnitudes Python's repr and Polars write a double's shortest round-trip
@@ -159,10 +157,9 @@ def float_texts(values: pl.Series) -> pl.Series:
     magnitudes where Polars would write another text (`_PLAIN`)."""
     texts = values.cast(pl.String)
     size = values.abs()
-    odd = (values != 0) & ((size < _PLAIN[0]) | (size >= _PLAIN[1]) | ~values.is_finite())
-    if odd.any():
-        fixed = [repr(float(v)) if o else t for v, o, t in zip(values.to_list(), odd.to_list(), texts.to_list())]
-        texts = pl.Series(values.name, fixed, dtype=pl.String)
+    odd = ((values != 0) & ((size < _PLAIN[0]) | (size >= _PLAIN[1]) | ~values.is_finite())).arg_true()
+    if len(odd):  # only those go through Python, not the chunk they are in
+        texts = texts.scatter(odd, [repr(v) for v in values.gather(odd).to_list()])
     return texts
 
 
@@ -222,7 +219,6 @@ def sdmx_csv_chunks(frames: Iterable[pl.DataFrame], *, action: str = "I") -> Ite
     for frame in frames:
         if frame.is_empty():
             continue
-        keys = _status_keys(frame)
         value = frame.get_column("value")
         out = pl.DataFrame(
             {
@@ -236,8 +232,8 @@ def sdmx_csv_chunks(frames: Iterable[pl.DataFrame], *, action: str = "I") -> Ite
                 # NaN is SDMX's intentionally missing value (an empty field would mean
                 # "not reported" and fails readers' numeric conversion).
                 "OBS_VALUE": number_texts(value).fill_null("NaN"),
-                "OBS_STATUS": mapped(keys, list(keys.columns), _row_status),
-                "OBS_CONF": mapped(keys, list(keys.columns), _row_conf),
+                "OBS_STATUS": _by_status(frame, obs_status),
+                "OBS_CONF": _by_status(frame, obs_conf),
                 "UNIT_MEASURE": frame.get_column("unit_of_measure").fill_null(""),
             }
         )
@@ -328,10 +324,7 @@ def jsonstat_chunks(
             records["period"] = numbered("period", frame.get_column("period"), frame.get_column("period"))
             records["breakdown"] = numbered("breakdown", frame.get_column("breakdown"), names.get_column("breakdown"))
             records["value"] = frame.get_column("value").fill_null(np.nan).to_numpy()
-            keys = _status_keys(frame)
-            records["status"] = mapped(
-                keys, list(keys.columns), lambda *key: _STATUS_NUMBER[_row_status(*key)], pl.UInt8
-            ).to_numpy()
+            records["status"] = _by_status(frame, lambda row: _STATUS_NUMBER[obs_status(row)], pl.UInt8).to_numpy()
             spool.write(records.tobytes())
             count += frame.height
 

@@ -11,7 +11,9 @@ object per row. Measured on the 2-core box, one indicator's 227,000 stored rank 
 string_agg 0.23-0.33 s, COPY TO STDOUT 0.46 s (psycopg yields one message per row),
 fetchall() 0.54-0.62 s, ADBC 0.57-0.77 s (its own connection, so it cannot see the
 caller's transaction either). ADBC is therefore not worth a second code path here. SQLite
-runs in-process; its DB-API cursor is the path.
+runs in-process; its DB-API cursor is the path. A result too large for one text value (a
+download of a country's figures) is read in chunks instead (`read_chunks`), optionally on a
+thread of its own while the caller writes the last chunk (`read_ahead`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ message that names the limit and the CSV download of the same rows."""
 import io
 import json
 
+import numpy as np
+import polars as pl
 import pytest
 from django.http import FileResponse, StreamingHttpResponse
 from django.test import Client
@@ -153,9 +155,6 @@ def test_excel_is_refused_above_its_row_limit_with_the_csv_alternative(demo, set
 def test_numbers_are_written_as_the_row_by_row_writers_wrote_them():
     # The column operations that write a frame's numbers give repr() and `_number`'s text for
     # every double: a million random ones over all magnitudes, and the edges.
-    import numpy as np
-    import polars as pl
-
     rng = np.random.default_rng(18)
     doubles = rng.random(1_000_000) * 10.0 ** rng.integers(-12, 22, 1_000_000)
     doubles[::2] *= -1
