@@ -282,3 +282,31 @@ def test_the_trail_reads_in_words_which_figure_old_to_new_who_when_and_why(clien
     # Persian separates the parts with the Persian comma: a middle dot there reads as a zero.
     persian = client.get(reverse("audit").replace("/en/", "/fa/", 1)).content.decode()
     assert "Alpha، water_produced، ۲۰۲۴: ۱٬۰۰۰ → ۱٬۲۰۰" in persian and "·" not in persian
+
+
+def test_a_large_import_shows_ten_of_its_figures_and_counts_the_rest_in_queries_that_do_not_grow(client, world):
+    """A country's import writes millions of figures: the trail reads ten of each batch and
+    counts the rest from the batch's own record, never all its revisions (issue 18: two
+    imports of a million rows took the page 338 s)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    units = [world["a"], world["b"], *[f.unit(f"Z{i:02d}") for i in range(10)]]
+    years = [str(y) for y in range(2000, 2010)]
+
+    def queries(rows: list) -> tuple[int, str]:
+        f.write(rows, file_name=f"{len(rows)}.csv")
+        client.force_login(world["admin"])
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("audit")).content.decode()
+        filters = ('"observations_revision"."batch_id" = ', '"observations_revision"."batch_id" IN (')
+        by_batch = [q["sql"] for q in captured if any(where in q["sql"] for where in filters)]
+        assert by_batch and all("LIMIT 10" in sql for sql in by_batch), "a batch's revisions are read ten at most"
+        return len(captured), page
+
+    small, page = queries([f.row(u, world["produced"], y, 5) for u in units[:3] for y in years[:5]])  # 15 figures
+    assert "and 5 more figures" in page
+    large, page = queries([f.row(u, world["produced"], y, 7) for u in units for y in years])  # 120, 105 changed
+    assert "and 110 more figures" in page  # 120 written, 10 shown
+    assert page.count(": 5 → 7") == 10  # the first ten it wrote, changes of the small batch's
+    assert large == small + 3  # one more event on the page: its ids, its ten, their previous versions
