@@ -19,7 +19,7 @@ from municipium.accounts.models import Role
 from municipium.lib.numbers import format_number, localise_digits, separator
 from municipium.lib.texts import pick
 from municipium.observations import workflow
-from municipium.observations.models import ImportBatch, Observation, Revision, Via
+from municipium.observations.models import BatchUnit, ImportBatch, Observation, Revision, Via
 
 from .models import AuditEvent
 
@@ -72,8 +72,10 @@ def visible_events(user):
     if not Role.objects.filter(user=user, kind=Role.Kind.COORDINATOR).exists():
         return None
     units = access.reached_units(user, {Role.Kind.COORDINATOR})
-    batches = Revision.objects.filter(observation__unit_id__in=units).values("batch_id")
-    return AuditEvent.objects.filter(batch_id__in=batches)
+    # The batches that wrote figures of these units, as each write recorded them (BatchUnit),
+    # not found from the revisions: that read every revision of every batch (11 s for a
+    # coordinator of 500 units behind five imports of a million figures, issue 18).
+    return AuditEvent.objects.filter(batch_id__in=BatchUnit.objects.filter(unit_id__in=units).values("batch_id"))
 
 
 @login_required

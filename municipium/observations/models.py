@@ -216,6 +216,24 @@ class Observation(models.Model):
         return f"{self.unit_id}/{self.variable_id}/{self.period_id}/{self.breakdown or '-'} = {shown}"
 
 
+class BatchUnit(models.Model):
+    """A unit whose figures a write (an import, a form's save, a workflow step) changed.
+
+    Who may see a write follows from these units: a coordinator's audit trail and an
+    officer's import history list the batches that wrote figures of their units. Found from
+    the revisions, that read every revision of every batch (a country's import writes
+    millions: 11 s for a coordinator's trail behind five imports of a million figures,
+    issue 18); recorded here by the write itself (`services._finish`), at most one row per
+    unit a batch touched."""
+
+    # The unique (batch, unit) key serves lookups by batch; the unit's index, by unit.
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="units_written", db_index=False)
+    unit = models.ForeignKey("places.Unit", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "unit"], name="batch_unit_unique")]
+
+
 class Revision(models.Model):
     """The state of an observation after each change, with who, when and through what."""
 

@@ -20,7 +20,7 @@ from municipium.accounts import access
 from municipium.audit.models import record
 from municipium.lib import bulk
 
-from .models import ImportBatch, Observation, Revision, Status
+from .models import BatchUnit, ImportBatch, Observation, Revision, Status
 
 OBS = Observation._meta.db_table
 REV = Revision._meta.db_table
@@ -58,6 +58,8 @@ class WriteResult:
     # The units whose observations changed, when there are at most UNITS_LISTED of them
     # (a form's save, a small file): their recompute then reads only what they can move.
     unit_ids: set[int] | None = None
+    # All of them, however many: recorded with the batch (`BatchUnit`), for who may see it.
+    units_written: set[int] = field(default_factory=set)
 
 
 UNITS_LISTED = 100
@@ -252,9 +254,11 @@ def write_staged(
                 for variable_id, period_id in cursor.fetchall():
                     result.variable_ids.add(variable_id)
                     result.period_ids.add(period_id)
-                cursor.execute(f"SELECT DISTINCT unit_id FROM {q(STAGE)} LIMIT {UNITS_LISTED + 1}")
-                units = {row[0] for row in cursor.fetchall()}
-                result.unit_ids = units if len(units) <= UNITS_LISTED else None
+                # The stage now holds the rows that change (the unchanged are deleted above).
+                cursor.execute(f"SELECT DISTINCT unit_id FROM {q(STAGE)}")
+                result.units_written = {row[0] for row in cursor.fetchall()}
+                units = result.units_written
+                result.unit_ids = set(units) if len(units) <= UNITS_LISTED else None
                 cols = ", ".join(COLUMNS)
                 if new_only and existing:
                     _refuse_stored(cursor, new_only, batch.pk, stamp)
@@ -310,6 +314,10 @@ def _finish(result: WriteResult, *, actor, via: str, note: str) -> None:
         result.unchanged,
     )
     batch.save(update_fields=["rows", "created", "updated", "unchanged"])
+    # ignore_conflicts: a caller may write twice under one batch.
+    BatchUnit.objects.bulk_create(
+        [BatchUnit(batch=batch, unit_id=unit_id) for unit_id in sorted(result.units_written)], ignore_conflicts=True
+    )
     record(
         "import" if via == "import" else "write",
         batch,
@@ -429,8 +437,10 @@ class NewRows:
         for variable_id, period_id in frame.select("variable_id", "period_id").unique().iter_rows():
             result.variable_ids.add(variable_id)
             result.period_ids.add(period_id)
+        units = frame.get_column("unit_id").unique().to_list()
+        result.units_written.update(units)
         if result.unit_ids is not None:
-            result.unit_ids.update(frame.get_column("unit_id").unique().to_list())
+            result.unit_ids.update(units)
             if len(result.unit_ids) > UNITS_LISTED:
                 result.unit_ids = None
         return frame.height

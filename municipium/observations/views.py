@@ -27,7 +27,7 @@ from municipium.places.models import Unit
 
 from . import imports, uploads, workbooks
 from .forms import EntrySheet, EntryStartForm, ImportForm
-from .models import ImportBatch, Missing, Period, Status, Via, period_code_from_path
+from .models import BatchUnit, ImportBatch, Missing, Period, Status, Via, period_code_from_path
 from .services import write_observations
 
 PREVIEW_ROWS = 10
@@ -207,8 +207,10 @@ def _history(user):
     batches = ImportBatch.objects.filter(via=Via.IMPORT).select_related("created_by")
     if not access.is_admin(user):
         units = access.reached_units(user)
+        # The batches that wrote figures of these units, as each write recorded them
+        # (BatchUnit): not from the revisions, millions after a country's import (issue 18).
         batches = batches.filter(
-            pk__in=ImportBatch.objects.filter(revisions__observation__unit_id__in=units).values("pk")
+            pk__in=BatchUnit.objects.filter(unit_id__in=units).values("batch_id")
         ) | batches.filter(created_by=user)
     return batches.distinct().order_by("-created_at")[:50]
 
