@@ -4,6 +4,7 @@ views only read the form, show the refusal or the result, and return to the boar
 
 import logging
 import smtplib
+from collections import defaultdict
 
 from django import forms
 from django.contrib import messages
@@ -63,20 +64,36 @@ class DeadlineForm(forms.Form):
     )
 
 
-def _failures(unit, period_obj, language):
-    """Stored figures of the unit that fail the checks of the entry page, by service area,
-    each with the entry page's address: the same EntrySheet, so the board and the form
-    never disagree about what is wrong."""
-    areas = ServiceArea.objects.filter(
-        pk__in=Observation.objects.filter(unit=unit, period=period_obj).values("variable__service_area_id")
-    ).order_by("order", "code")
-    found = []
-    for area in areas:
-        slots = EntrySheet(unit, period_obj.code, area, language).check_stored()
-        if slots:
-            found.append(
-                {"area": area, "slots": slots, "url": reverse("entry", args=[unit.code, period_obj.code, area.code])}
-            )
+def _failures(units, period_obj, language) -> dict[int, list[dict]]:
+    """Stored figures of each unit that fail the checks of the entry page, {unit id: by
+    service area}, each area with the entry page's address: the same EntrySheet, so the
+    board and the form never disagree about what is wrong. The sheets of all the members
+    with figures in an area are built together (EntrySheet.many), so the queries grow with
+    the service areas, not with the members (8 or more a member and area were most of the
+    board's 12-20 s for 500 members)."""
+    found: dict[int, list[dict]] = defaultdict(list)
+    if period_obj is None or not units:
+        return found
+    areas_of: dict[int, set[int]] = defaultdict(set)
+    for unit_id, area_id in (
+        Observation.objects.filter(unit__in=units, period=period_obj)
+        .values_list("unit_id", "variable__service_area_id")
+        .distinct()
+    ):
+        areas_of[unit_id].add(area_id)
+    every_area = set().union(*areas_of.values()) if areas_of else set()
+    for area in ServiceArea.objects.filter(pk__in=every_area).order_by("order", "code"):
+        members = [unit for unit in units if area.pk in areas_of[unit.pk]]
+        for sheet in EntrySheet.many(members, period_obj.code, area, language):
+            slots = sheet.check_stored()
+            if slots:
+                found[sheet.unit.pk].append(
+                    {
+                        "area": area,
+                        "slots": slots,
+                        "url": reverse("entry", args=[sheet.unit.code, period_obj.code, area.code]),
+                    }
+                )
     return found
 
 
@@ -126,7 +143,7 @@ def status_board(request, code, period):
             submissions[revision.observation.unit_id] = revision  # the latest wins
     deadline = Deadline.objects.filter(group=group, period=period_obj).first() if period_obj else None
     today = timezone.localdate()
-    language = get_language()
+    failures = _failures(units, period_obj, get_language())
     rows = []
     for unit in units:
         mine = counts[unit.pk]
@@ -138,7 +155,7 @@ def status_board(request, code, period):
                 "missing": _missing(unit, period_code, [v for v in variables if (unit.pk, v.pk) not in reported])
                 if variables
                 else None,
-                "failures": _failures(unit, period_obj, language) if period_obj else [],
+                "failures": failures.get(unit.pk, []),
                 "owes": owes,
                 "late": bool(deadline and owes and today > deadline.due),
                 "submitted": submissions.get(unit.pk),

@@ -126,11 +126,46 @@ def needed_variables(unit) -> list[Variable] | None:
     """The variables the indicator sets of the unit's groups read that members enter (a
     survey's figures left out): what its entry forms offer and what it owes. None when none
     of its groups has adopted a set; then every variable of the catalogue is open to it."""
-    groups = Membership.objects.filter(unit=unit).values("group_id")
-    entries = list(SetIndicator.objects.filter(indicator_set__group_id__in=groups).select_related("indicator"))
-    if not entries:
-        return None
-    return [variable for variable in set_variables(entries) if variable.entered]
+    groups = set(Membership.objects.filter(unit=unit).values_list("group_id", flat=True))
+    return needed_variables_of({unit.pk: groups})[unit.pk]
+
+
+def needed_variables_of(groups_of: dict[int, set[int]]) -> dict[int, list[Variable] | None]:
+    """`needed_variables` of many units at once, {unit id: variables or None}, from the ids
+    of each unit's groups (all its memberships, of any time): the status board asks it of
+    every member, and a query or four per member was most of its time at 500 members."""
+    found: dict[int, list[Variable] | None] = dict.fromkeys(groups_of)
+    every_group = set().union(*groups_of.values()) if groups_of else set()
+    entries_of: dict[int, list] = defaultdict(list)
+    for entry in SetIndicator.objects.filter(indicator_set__group_id__in=every_group).select_related(
+        "indicator", "indicator_set"
+    ):
+        entries_of[entry.indicator_set.group_id].append(entry)
+    if not entries_of:
+        return found
+    # One expansion of the formulas and one read of the variables for all units, then each
+    # unit takes the variables of its own groups' sets (what set_variables gives it alone).
+    ctx = engine.Context()
+    names_of: dict[int, set[str]] = {}
+    for group_id, entries in entries_of.items():
+        names: set[str] = set()
+        for entry in entries:
+            try:
+                names |= ctx.expanded(entry.indicator.code).names
+            except FormulaError:
+                continue  # a broken formula reads nothing; the catalogue page shows why
+        names_of[group_id] = names
+    by_code = {
+        v.code: v
+        for v in Variable.objects.filter(code__in=set().union(*names_of.values())).select_related("service_area")
+        if v.entered
+    }
+    for unit_id, groups in groups_of.items():
+        mine = [group for group in groups if group in entries_of]
+        if mine:
+            names = set().union(*(names_of[group] for group in mine))
+            found[unit_id] = [variable for code, variable in by_code.items() if code in names]
+    return found
 
 
 def _observations(units, variables, period, insider):

@@ -121,3 +121,144 @@ def test_the_board_reads_right_to_left_in_persian_with_persian_digits(client, wo
     page = client.get("/fa/groups/peers/status/2024/").content.decode()
     assert 'dir="rtl"' in page and "۲۰۲۴" in page
     assert 'href="/fa/entry/A/2024/water/"' in page
+
+
+# ----------------------------------------------------------------------------------------
+# The board checks every member's stored figures with the entry page's EntrySheet, read for
+# all members at once: the same findings as each member's own sheet, and a number of queries
+# that does not grow with the members (one sheet per member and area was 8 or more queries
+# each, 12-20 s for 500 members).
+
+
+def crowd_world():
+    """Two service areas, a breakdown, rules of every kind (a group's and everyone's, one
+    reading a figure of another area) and the default checks (ten-fold jump, part no larger
+    than its whole); `add_members` gives the group members whose figures pass or fail them."""
+    water, people = f.service_area("water", order=1), f.service_area("people", order=2)
+    produced = f.variable("water_produced", area=water, max_value=1_000_000)
+    billed = f.variable("water_billed", area=water)
+    losses = f.variable("water_losses", area=water, breakdown=f.breakdown("cause", ["pipes", "meters"]))
+    population = f.variable("population", area=people)
+    crowd, other = f.group("crowd"), f.group("other")
+    the_set = IndicatorSet.objects.create(code="crowd-set", name={"en": "Crowd"}, group=crowd)
+    SetIndicator.objects.create(
+        indicator_set=the_set, indicator=f.indicator("nrw", "water_produced - water_billed", area=water)
+    )
+    ValidationRule.objects.create(  # reads population, of another area
+        variable=produced,
+        kind="consistency",
+        expression="water_produced <= 1000 * population",
+        severity="warning",
+        message={"en": "More water than a thousand per inhabitant."},
+    )
+    ValidationRule.objects.create(
+        variable=population, kind="range", minimum=10, maximum=1_000_000, severity="warning", group=crowd
+    )
+    ValidationRule.objects.create(variable=losses, kind="range", maximum=50, severity="error", group=other)
+    ValidationRule.objects.create(variable=billed, kind="change", threshold=50, severity="warning", group=other)
+    user = get_user_model().objects.create_user("crowd-coordinator")
+    Role.objects.create(user=user, kind="coordinator", group=crowd)
+    return {"produced": produced, "billed": billed, "losses": losses, "population": population}, crowd, other, user
+
+
+def add_members(world, crowd, other, start, count):
+    """Members whose figures for 2024 (and 2023, for the jumps and change rules) pass every
+    check, break the part-whole default, jump ten-fold, break the variable's hard limit, the
+    rule across areas, another group's range and change rules or the group's population
+    range; some are submitted (locked), the first six not in the other group."""
+    v = world
+    rows = []
+    for i in range(start, start + count):
+        unit = f.unit(f"M{i:02d}", {"en": f"Member {i}"})
+        f.membership(crowd, unit)
+        kind = i % 6
+        if i >= 6:
+            f.membership(other, unit)
+        status = Status.SUBMITTED if i % 3 == 0 else Status.DRAFT
+        produced, billed = 1000.0 + i, 900.0 + i
+        pop = 50.0 + i
+        if kind == 1:
+            billed = 1.6 * produced  # part larger than its whole; 60 % up on 2023 (the other group's rule)
+        elif kind == 2:
+            produced = 20_000.0 + i  # ten-fold jump from 2023, and more than 1000 per inhabitant
+        elif kind == 3:
+            produced = 2_000_000.0  # beyond the variable's hard limit
+        elif kind == 4:
+            pop = 0.5  # outside the group's range, and 1000 per inhabitant too few for the water
+        for year, values in (("2023", (1000.0 + i, 900.0 + i, 50.0 + i)), ("2024", (produced, billed, pop))):
+            rows += [
+                f.row(unit, variable, year, value, status=status)
+                for variable, value in zip((v["produced"], v["billed"], v["population"]), values, strict=True)
+            ]
+        losses = 80.0 if kind == 5 else 10.0  # beyond the other group's range: M11's, not M05's
+        rows += [
+            f.row(unit, v["losses"], "2024", losses, breakdown="pipes", status=status),
+            f.row(unit, v["losses"], "2024", 5.0, breakdown="meters", status=status),
+        ]
+    f.write(rows)
+
+
+def sheet_findings(slots) -> list:
+    return [
+        (slot.variable.code, slot.category.code if slot.category else "", [x.message for x in slot.findings])
+        for slot in slots
+    ]
+
+
+def test_the_board_lists_exactly_what_each_members_entry_sheet_finds(client):
+    from municipium.catalog.models import ServiceArea
+    from municipium.observations.forms import EntrySheet
+    from municipium.places.models import Unit
+
+    world, crowd, other, user = crowd_world()
+    add_members(world, crowd, other, 0, 12)
+    client.force_login(user)
+    response = client.get("/en/groups/crowd/status/2024/")
+    page = response.content.decode()
+    on_board = {
+        row["unit"].code: {area["area"].code: sheet_findings(area["slots"]) for area in row["failures"]}
+        for row in response.context["rows"]
+    }
+    expected = {}
+    for unit in Unit.objects.filter(code__startswith="M").order_by("code"):
+        expected[unit.code] = {}
+        for area in ServiceArea.objects.order_by("order", "code"):
+            found = sheet_findings(EntrySheet(unit, "2024", area, "en").check_stored())
+            if found:
+                expected[unit.code][area.code] = found
+    assert on_board == expected
+    # Some members pass everything, the others fail in every way the rules can.
+    assert {code for code, areas in expected.items() if not areas} == {"M00", "M05", "M06"}
+    messages = {m for areas in expected.values() for found in areas.values() for _c, _k, ms in found for m in ms}
+    assert any("cannot be larger than" in m for m in messages)  # the default part-whole check
+    assert "More water than a thousand per inhabitant." in messages  # across areas
+    assert len(messages) >= 6
+    assert [(v, c) for v, c, _m in expected["M11"]["water"]] == [("water_losses", "pipes")]
+    assert len(expected["M07"]["water"][0][2]) == 2 and len(expected["M01"]["water"][0][2]) == 1  # change rule
+    # And the page shows them in the member's row.
+    for code, areas in expected.items():
+        row = member_row(page, code).split('class="board-failures"')[1]
+        for found in areas.values():
+            for _variable, _category, texts in found:
+                for text in texts:
+                    assert text.replace("'", "&#x27;") in row
+
+
+def board_queries(client, code) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/en/groups/{code}/status/2024/").status_code == 200
+    return len(queries)
+
+
+def test_the_boards_queries_do_not_grow_with_its_members(client):
+    world, crowd, other, user = crowd_world()
+    add_members(world, crowd, other, 0, 3)
+    client.force_login(user)
+    board_queries(client, "crowd")  # the session, translations and the like read once
+    three = board_queries(client, "crowd")
+    add_members(world, crowd, other, 3, 9)
+    twelve = board_queries(client, "crowd")
+    assert three == twelve
