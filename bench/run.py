@@ -36,6 +36,7 @@ import os
 import platform
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -535,9 +536,9 @@ def step_pages(args) -> dict:
     without_set = [f"M{u + 1:05d}" for u in range(0, args.units, step)][:20]  # members of P1
     indicators = list(Indicator.objects.order_by("code").values_list("code", flat=True)[:20])
 
-    def timed(url: str) -> float:
+    def timed(url: str, reader=None) -> float:
         started = time.perf_counter()
-        response = client.get(url)
+        response = (reader or client).get(url)
         seconds = time.perf_counter() - started
         if response.status_code != 200:
             raise RuntimeError(f"{url} answered {response.status_code}")
@@ -565,6 +566,40 @@ def step_pages(args) -> dict:
     result["indicator_page_mb"] = raw / 1e6
     result["indicator_page_gzip_mb"] = packed / 1e6
     result["page_group_members"] = args.units // 5
+    result |= _coordinator_pages(group, timed)
+    return result
+
+
+def _coordinator_pages(group: str, timed) -> dict:
+    """The pages of the people who run the exchange, behind the imports' millions of
+    revisions: the coordinator's audit trail and status board (the group's members), the
+    officer's import page with its history. Server time, the first request and the median
+    of three after it (issue 18: the trail took 11 s behind five imports of a million)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from municipium.accounts.models import Role
+    from municipium.observations.models import Period
+    from municipium.places.models import Group, Unit
+
+    users = get_user_model()
+    coordinator, made = users.objects.get_or_create(username="bench_coordinator")
+    if made:
+        Role.objects.create(user=coordinator, kind=Role.Kind.COORDINATOR, group=Group.objects.get(code=group))
+    officer, made = users.objects.get_or_create(username="bench_officer")
+    if made:
+        Role.objects.create(user=officer, kind=Role.Kind.OFFICER, unit=Unit.objects.order_by("code").first())
+    period = Period.objects.filter(kind="year").order_by("-ordinal").first().code
+    result = {}
+    for user, name, url in (
+        (coordinator, "audit_trail", "/en/audit/"),
+        (coordinator, "status_board", f"/en/groups/{group}/status/{period}/"),
+        (officer, "import_page", "/en/import/"),
+    ):
+        client = Client()
+        client.force_login(user)
+        result[f"{name}_first_ms"] = 1000 * timed(url, client)
+        result[f"{name}_ms"] = 1000 * statistics.median(timed(url, client) for _ in range(3))
     return result
 
 
@@ -1249,6 +1284,12 @@ def write_results(results: dict, args) -> None:
         ),
         ("indicator page, server time p95, cold, ms", "indicator_cold_p95_ms", "{:.0f}"),
         ("indicator page, server time p95, warm, ms", "indicator_warm_p95_ms", "{:.0f}"),
+        ("coordinator's audit trail (a group of units/5), first request, ms", "audit_trail_first_ms", "{:.0f}"),
+        ("  the median of 3 after it, ms", "audit_trail_ms", "{:.0f}"),
+        ("coordinator's status board of the latest year, first request, ms", "status_board_first_ms", "{:.0f}"),
+        ("  the median of 3 after it, ms", "status_board_ms", "{:.0f}"),
+        ("officer's import page with its history, first request, ms", "import_page_first_ms", "{:.0f}"),
+        ("  the median of 3 after it, ms", "import_page_ms", "{:.0f}"),
         ("indicator page weight with assets and map, MB", "indicator_page_mb", "{:.2f}"),
         ("the same, gzip-compressed as served in production, MB", "indicator_page_gzip_mb", "{:.2f}"),
         ("open data: indicator values stored (the download reads the published ones)", "download_rows", "{:,}"),
