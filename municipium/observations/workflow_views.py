@@ -9,6 +9,7 @@ from collections import defaultdict
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -206,7 +207,13 @@ def current_period(group) -> str:
         p
         for p in (
             Period.objects.filter(deadlines__group=group).order_by("-end").first(),
-            Period.objects.filter(observations__unit__memberships__group=group).order_by("-end").first(),
+            # The latest period with a member's figure, one probe a period from the latest:
+            # the join of every member's figures took 0.43 s for a group of 500 (issue 18).
+            Period.objects.filter(
+                Exists(Observation.objects.filter(period=OuterRef("pk"), unit__memberships__group=group))
+            )
+            .order_by("-end")
+            .first(),
         )
         if p is not None
     ]

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from municipium.accounts.models import Role
 from municipium.catalog.models import IndicatorSet, SetIndicator, Variable
 from municipium.observations.models import Status, ValidationRule
+from municipium.places.models import Unit
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,16 @@ def test_the_board_without_a_period_opens_on_the_latest_one(client, world):
     assert response.status_code == 302 and response["Location"] == "/en/groups/peers/status/2024/"
     client.force_login(world["officer"])
     assert client.get("/en/groups/peers/status/").status_code == 404
+
+
+def test_the_latest_period_is_the_latest_with_a_members_figure_not_anyones(client, world):
+    produced = Variable.objects.get(code="water_produced")
+    b, c = (Unit.objects.get(code=code) for code in ("B", "C"))
+    f.write([f.row(b, produced, "2022", 400), f.row(c, produced, "2026", 7)])  # C is no member
+    client.force_login(world["coordinator"])
+    assert client.get("/en/groups/peers/status/")["Location"] == "/en/groups/peers/status/2024/"
+    f.write([f.row(b, produced, "2025", 450)])
+    assert client.get("/en/groups/peers/status/")["Location"] == "/en/groups/peers/status/2025/"
 
 
 def test_a_coordinators_menu_leads_to_the_board_the_invitations_and_the_audit_log(client, world):
