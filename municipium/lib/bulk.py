@@ -71,39 +71,12 @@ def _existing_indexes(table: str) -> set[str]:
 
 
 def restore_indexes(model) -> list[str]:
-    """Create the model's secondary indexes, and on PostgreSQL its primary key, that are
-    missing (`indexes_after` was killed between dropping and recreating them); return their
-    names. Cheap when none is."""
+    """Create the model's secondary indexes that are missing (`indexes_after` was killed
+    between dropping and recreating them); return their names. Cheap when none is."""
     table = model._meta.db_table
     missing = {n: sql for n, sql in _secondary_indexes(model).items() if n not in _existing_indexes(table)}
-    key = _primary_key_sql(model) if connection.vendor == "postgresql" and not _primary_key(table) else {}
-    _create_indexes([*missing.values(), *key.values()])
-    return sorted([*missing, *key])
-
-
-def _primary_key(table: str) -> str | None:
-    """The name of the table's primary key constraint, if it has one."""
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, table)
-    return next((name for name, info in constraints.items() if info["primary_key"]), None)
-
-
-def _primary_key_sql(model) -> dict[str, str]:
-    """name -> the statement that gives the table back the primary key its migration made
-    (PostgreSQL names it <table>_pkey)."""
-    table = model._meta.db_table
-    name = f"{table}_pkey"
-    # Under the table's lock and only if it is still missing: another process's
-    # `restore_indexes` may have added it meanwhile (an index has IF NOT EXISTS, a constraint not).
-    return {
-        name: (
-            f"DO $$ BEGIN LOCK TABLE {quote(table)} IN SHARE ROW EXCLUSIVE MODE; "
-            f"IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '{quote(table)}'::regclass "
-            "AND contype = 'p') THEN "
-            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} PRIMARY KEY ({quote(model._meta.pk.column)}); "
-            "END IF; END $$"
-        )
-    }
+    _create_indexes(list(missing.values()))
+    return sorted(missing)
 
 
 def _create_indexes(statements: Sequence[str]) -> None:
@@ -125,33 +98,23 @@ def _create_indexes(statements: Sequence[str]) -> None:
 
 @contextmanager
 def indexes_after(model) -> Iterator[None]:
-    """Fill an empty table without its secondary indexes, which are built once at the end;
-    on PostgreSQL without its primary key either.
+    """Fill an empty table without its secondary indexes, which are built once at the end.
 
     Each stored row otherwise costs an insert into every index as well; an index on a column
     the rows do not arrive sorted by (the unit of derived figures written indicator by
     indicator) takes one scattered leaf page per row. Building it afterwards is one sort.
-    The primary key of derived rows is looked up only by the API's paging and by deletes of
-    rows a recompute no longer wants, which a rebuild into an empty table has none of: on
-    PostgreSQL its index was a quarter of the COPY's time (11.6 s with it, 8.6 s without, for
-    2.6 M rows; bench/RESULTS.md), built afterwards in half a second per 2.6 M rows. (SQLite's
-    integer key is the row's own address, no index to spare.)
-    The unique constraints stay: they keep the rows right while the table fills (a save's
-    refresh may write beside the rebuild). The indexes come back when the block ends, also
-    on an error; were the process killed in between, `restore_indexes` (run by every full
-    recompute before it starts) brings them back."""
+    The unique constraints stay: they keep the rows right while the table fills. The indexes
+    come back when the block ends, also on an error; were the process killed in between,
+    `restore_indexes` (run by every full recompute before it starts) brings them back."""
     table = model._meta.db_table
     dropped = {n: sql for n, sql in _secondary_indexes(model).items() if n in _existing_indexes(table)}
-    key = _primary_key(table) if connection.vendor == "postgresql" else None
     with connection.cursor() as cursor:
         for name in dropped:
             cursor.execute(f"DROP INDEX {quote(name)}")
-        if key:
-            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(key)}")
     try:
         yield
     finally:
-        _create_indexes([*dropped.values(), *(_primary_key_sql(model).values() if key else ())])
+        _create_indexes(list(dropped.values()))
 
 
 def quote(name: str) -> str:
