@@ -104,8 +104,9 @@ def _figures(batch_ids: set[int]) -> dict[int, list[str]]:
     Persian), FIGURES_SHOWN of them and a count of the rest.
 
     A batch's figures are read FIGURES_SHOWN at a time (the first in the revisions' batch
-    index) and the rest counted from the batch's own record of what it created and changed: a country's import writes millions, and reading and sorting all of
-    them made the trail take 338 s with two imports of a million rows (issue 18)."""
+    index) and the rest counted from the batch's own record of what it created and changed:
+    a country's import writes millions, and reading and sorting all of them made the trail
+    take 338 s with two imports of a million rows (issue 18)."""
     if not batch_ids:
         return {}
     written = {

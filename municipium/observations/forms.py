@@ -207,16 +207,15 @@ class SheetData:
             own = rules.setdefault(variable.pk, [])
             own += self._default_rules(variable.code, own)
         # Rules may read variables of other service areas: their stored figures count.
-        read = checks.referenced_codes(
-            rule for v in variables if self.categories[v.pk] for rule in rules[v.pk] if rule.kind == "consistency"
-        )
+        read = checks.referenced_codes(rule for v in variables for rule in rules[v.pk] if rule.kind == "consistency")
         found = SheetParts(variables, rules, read - {v.code for v in variables})
         self._parts[unit.pk] = found
         return found
 
     def _default_rules(self, code: str, rules: list) -> list:
-        # The same for every unit whose coordinators set (or did not set) a change rule.
-        key = (code, any(rule.kind == "change" for rule in rules))
+        # The same for every unit whose coordinators' rules of the variable are of the same
+        # kinds (all `checks.default_rules` reads of them), built once instead of per member.
+        key = (code, frozenset(rule.kind for rule in rules))
         if key not in self._defaults:
             self._defaults[key] = checks.default_rules(code, rules, self.names, self.language)
         return self._defaults[key]

@@ -108,17 +108,23 @@ def set_entries(group):
     )
 
 
-def set_variables(entries) -> list[Variable]:
-    """The variables the set's indicators read, through the indicators they reference."""
-    if not entries:
-        return []
-    ctx = engine.Context()
-    names = set()
+def _read_names(entries, ctx: engine.Context) -> set[str]:
+    """The codes of the variables the set entries' indicators read, through the indicators
+    they reference (`ctx` expands each formula once, shared by callers with many sets)."""
+    names: set[str] = set()
     for entry in entries:
         try:
             names |= ctx.expanded(entry.indicator.code).names
         except FormulaError:
             continue  # a broken formula reads nothing; the catalogue page shows why
+    return names
+
+
+def set_variables(entries) -> list[Variable]:
+    """The variables the set's indicators read, through the indicators they reference."""
+    if not entries:
+        return []
+    names = _read_names(entries, engine.Context())
     return list(Variable.objects.filter(code__in=names).select_related("service_area"))
 
 
@@ -146,15 +152,7 @@ def needed_variables_of(groups_of: dict[int, set[int]]) -> dict[int, list[Variab
     # One expansion of the formulas and one read of the variables for all units, then each
     # unit takes the variables of its own groups' sets (what set_variables gives it alone).
     ctx = engine.Context()
-    names_of: dict[int, set[str]] = {}
-    for group_id, entries in entries_of.items():
-        names: set[str] = set()
-        for entry in entries:
-            try:
-                names |= ctx.expanded(entry.indicator.code).names
-            except FormulaError:
-                continue  # a broken formula reads nothing; the catalogue page shows why
-        names_of[group_id] = names
+    names_of = {group_id: _read_names(entries, ctx) for group_id, entries in entries_of.items()}
     by_code = {
         v.code: v
         for v in Variable.objects.filter(code__in=set().union(*names_of.values())).select_related("service_area")

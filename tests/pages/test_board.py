@@ -219,7 +219,6 @@ def sheet_findings(slots) -> list:
 def test_the_board_lists_exactly_what_each_members_entry_sheet_finds(client):
     from municipium.catalog.models import ServiceArea
     from municipium.observations.forms import EntrySheet
-    from municipium.places.models import Unit
 
     world, crowd, other, user = crowd_world()
     add_members(world, crowd, other, 0, 12)
