@@ -12,8 +12,10 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from python_calamine import CalamineWorkbook
 
@@ -142,7 +144,7 @@ def test_excel_is_refused_above_its_row_limit_with_the_csv_alternative(demo, set
     response = Api().get("/data/indicators.xlsx", {"period_from": "2020"}, headers={"Accept-Language": "en"})
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert detail.startswith("the Excel download holds at most 100 rows and this selection has ")
+    assert detail.startswith("the Excel download holds at most 100 rows and this selection has more: ")
     assert "http://localhost/api/data/indicators.csv?period_from=2020" in detail
     assert response.json()["problems"][0]["column"] == "fmt"
     within = {"unit": "RS-70670", "indicator": "water_nrw"}
@@ -150,6 +152,21 @@ def test_excel_is_refused_above_its_row_limit_with_the_csv_alternative(demo, set
     assert isinstance(small, FileResponse) and small.status_code == 200
     rows = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(small.streaming_content))).get_sheet_by_index(0)
     assert 1 < len(rows.to_python()) <= 101
+
+
+def test_excel_refusal_counts_no_further_than_one_row_past_the_limit(demo, settings):
+    # A country's fifty million values took 22-37 s to count before the refusal (issue 18):
+    # the count reads at most limit + 1 rows, and stops at the indicator that passes it.
+    settings.OPENDATA_XLSX_MAX_ROWS = 30
+    download = api_module.Download(Caller(), api_module.IndicatorFilters())
+    everything = sum(download._slice(indicator).count() for indicator in download.indicators)
+    assert everything > 31 and len(download.indicators) > 2
+    with CaptureQueriesContext(connection) as counted:
+        assert download.count(most=30) == 31
+    counts = [q["sql"] for q in counted.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts)
+    assert len(counts) < len(download.indicators)
+    assert download.count(most=everything) == everything  # within the limit: the exact count
 
 
 def test_numbers_are_written_as_the_row_by_row_writers_wrote_them():
