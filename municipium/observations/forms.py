@@ -256,8 +256,12 @@ class EntrySheet:
         language: str | None = None,
         user=None,
         data: SheetData | None = None,
+        inputs: bool = True,
     ):
-        """`data`: what the sheets of several units share, read once (`many`)."""
+        """`data`: what the sheets of several units share, read once (`many`). Without
+        `inputs` the slots' `text` (a stored figure as the form's input shows it) is left
+        empty: the status board only checks the figures, and writing 50,000 numbers for
+        its 500 members was a fifth of its time (issue 18)."""
         if data is None:
             data = SheetData([unit], period_code, area, language)
         self.data = data
@@ -267,14 +271,17 @@ class EntrySheet:
         self.previous_period = data.previous_period
         self.source = ""
         self.comment = ""
+        self.inputs = inputs
         self.load()
 
     @classmethod
-    def many(cls, units, period_code: str, area: ServiceArea, language: str | None = None, user=None) -> list:
+    def many(
+        cls, units, period_code: str, area: ServiceArea, language: str | None = None, user=None, inputs: bool = True
+    ) -> list:
         """The sheets of many units for one period and area, in the order of `units`, with a
         fixed number of queries whatever their number (the status board's)."""
         data = SheetData(units, period_code, area, language)
-        return [cls(unit, period_code, area, language, user, data=data) for unit in data.units]
+        return [cls(unit, period_code, area, language, user, data=data, inputs=inputs) for unit in data.units]
 
     def load(self) -> None:
         parts = self.data.parts(self.unit)
@@ -296,7 +303,8 @@ class EntrySheet:
                 )
                 if obs is not None:
                     slot.value, slot.missing, slot.version = obs.value, obs.missing, obs.version
-                    slot.text = self.format_input(obs.value)
+                    if self.inputs:
+                        slot.text = self.format_input(obs.value)
                 self.slots.append(slot)
         sources = [s.stored.source for s in self.slots if s.stored and s.stored.source]
         self.source = max(set(sources), key=sources.count) if sources else ""

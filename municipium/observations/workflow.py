@@ -308,18 +308,34 @@ def set_deadline(actor, group: Group, period, due: dt.date):
     return deadline
 
 
+class Tally:
+    """The units' figures for a period counted in one pass over them: how many of each
+    unit's are in each status (`counts`, the board's and the reminders' progress) and which
+    variables each unit has a figure of (`variables`: what it still owes, and which service
+    areas' checks to run). The status board asked the database three times over the same
+    50,000 figures of 500 members for these (0.2-0.5 s each at a country's scale, issue 18)."""
+
+    def __init__(self, units, period):
+        from django.db.models import Count
+
+        self.counts: dict[int, dict[str, int]] = {unit.pk: dict.fromkeys(Status.values, 0) for unit in units}
+        self.variables: dict[int, set[int]] = {unit.pk: set() for unit in units}
+        if period is None or not units:
+            return
+        rows = (
+            Observation.objects.filter(unit__in=units, period=period)
+            .values_list("unit_id", "variable_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for unit_id, variable_id, status, n in rows:
+            self.counts[unit_id][status] += n
+            self.variables[unit_id].add(variable_id)
+
+
 def progress(units, period) -> dict[int, dict[str, int]]:
     """How many of each unit's figures for the period are in each status."""
-    counts: dict[int, dict[str, int]] = {unit.pk: dict.fromkeys(Status.values, 0) for unit in units}
-    if period is None or not units:
-        return counts
-    from django.db.models import Count
-
-    for row in (
-        Observation.objects.filter(unit__in=units, period=period).values("unit_id", "status").annotate(n=Count("id"))
-    ):
-        counts[row["unit_id"]][row["status"]] = row["n"]
-    return counts
+    return Tally(units, period).counts
 
 
 def not_submitted(counts: dict[str, int]) -> bool:

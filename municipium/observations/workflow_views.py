@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from municipium.accounts import access
-from municipium.catalog.models import ServiceArea
+from municipium.catalog.models import ServiceArea, Variable
 from municipium.lib.numbers import format_number
 from municipium.places.models import Group, Unit
 from municipium.places.views import set_entries, set_variables
@@ -65,27 +65,25 @@ class DeadlineForm(forms.Form):
     )
 
 
-def _failures(units, period_obj, language) -> dict[int, list[dict]]:
+def _failures(units, period_obj, language, tally: workflow.Tally) -> dict[int, list[dict]]:
     """Stored figures of each unit that fail the checks of the entry page, {unit id: by
     service area}, each area with the entry page's address: the same EntrySheet, so the
     board and the form never disagree about what is wrong. The sheets of all the members
-    with figures in an area are built together (EntrySheet.many), so the queries grow with
-    the service areas, not with the members (8 or more a member and area were most of the
-    board's 11 s for 500 members at a country's scale)."""
+    with figures in an area (`tally`: the variables each has a figure of) are built
+    together (EntrySheet.many), so the queries grow with the service areas, not with the
+    members (8 or more a member and area were most of the board's 11 s for 500 members at
+    a country's scale)."""
     found: dict[int, list[dict]] = defaultdict(list)
     if period_obj is None or not units:
         return found
-    areas_of: dict[int, set[int]] = defaultdict(set)
-    for unit_id, area_id in (
-        Observation.objects.filter(unit__in=units, period=period_obj)
-        .values_list("unit_id", "variable__service_area_id")
-        .distinct()
-    ):
-        areas_of[unit_id].add(area_id)
-    every_area = set().union(*areas_of.values()) if areas_of else set()
+    every_variable = set().union(*tally.variables.values())
+    area_of = dict(Variable.objects.filter(pk__in=every_variable).values_list("pk", "service_area_id"))
+    areas_of = {unit_id: {area_of[v] for v in mine} for unit_id, mine in tally.variables.items()}
+    every_area = set(area_of.values())
     for area in ServiceArea.objects.filter(pk__in=every_area).order_by("order", "code"):
         members = [unit for unit in units if area.pk in areas_of[unit.pk]]
-        for sheet in EntrySheet.many(members, period_obj.code, area, language):
+        # The board shows what fails, not the form's inputs: their text is not written.
+        for sheet in EntrySheet.many(members, period_obj.code, area, language, inputs=False):
             slots = sheet.check_stored()
             if slots:
                 found[sheet.unit.pk].append(
@@ -125,15 +123,10 @@ def status_board(request, code, period):
         (v for v in set_variables(set_entries(group)) if v.entered),
         key=lambda v: (v.service_area.order, v.service_area.code, v.order, v.code),
     )
-    counts = workflow.progress(units, period_obj)
-    reported, submissions = set(), {}
+    tally = workflow.Tally(units, period_obj)
+    counts = tally.counts
+    submissions = {}
     if period_obj and units:
-        if variables:
-            reported = set(
-                Observation.objects.filter(unit__in=units, period=period_obj, variable__in=variables)
-                .values_list("unit_id", "variable_id")
-                .distinct()
-            )
         for revision in (
             Revision.objects.filter(
                 observation__unit__in=units, observation__period=period_obj, status=Status.SUBMITTED
@@ -144,7 +137,7 @@ def status_board(request, code, period):
             submissions[revision.observation.unit_id] = revision  # the latest wins
     deadline = Deadline.objects.filter(group=group, period=period_obj).first() if period_obj else None
     today = timezone.localdate()
-    failures = _failures(units, period_obj, get_language())
+    failures = _failures(units, period_obj, get_language(), tally)
     rows = []
     for unit in units:
         mine = counts[unit.pk]
@@ -153,7 +146,7 @@ def status_board(request, code, period):
             {
                 "unit": unit,
                 "counts": [mine[status] for status in STATUSES],
-                "missing": _missing(unit, period_code, [v for v in variables if (unit.pk, v.pk) not in reported])
+                "missing": _missing(unit, period_code, [v for v in variables if v.pk not in tally.variables[unit.pk]])
                 if variables
                 else None,
                 "failures": failures.get(unit.pk, []),

@@ -272,3 +272,28 @@ def test_the_boards_queries_do_not_grow_with_its_members(client):
     add_members(world, crowd, other, 3, 9)
     twelve = board_queries(client, "crowd")
     assert three == twelve
+
+
+def test_one_tally_gives_each_members_counts_by_status_and_the_variables_it_has_figures_of():
+    # The board's progress, what each member still owes and which areas' checks to run come
+    # from one pass over the members' figures (`workflow.Tally`); each agrees with the
+    # member's own figures, a member without any has zeros and no variable.
+    from municipium.observations import workflow
+    from municipium.observations.models import Observation, Period
+
+    world, crowd, other, _user = crowd_world()
+    add_members(world, crowd, other, 0, 7)
+    idle = f.unit("M99", {"en": "Idle"})
+    f.membership(crowd, idle)
+    period = Period.objects.get(code="2024")
+    units = workflow.members(crowd, period)
+    tally = workflow.Tally(units, period)
+    assert set(tally.counts) == set(tally.variables) == {unit.pk for unit in units}
+    for unit in units:
+        mine = Observation.objects.filter(unit=unit, period=period)
+        assert tally.counts[unit.pk] == {status: mine.filter(status=status).count() for status in Status.values}
+        assert tally.variables[unit.pk] == set(mine.values_list("variable_id", flat=True))
+    assert sum(tally.counts[idle.pk].values()) == 0 and tally.variables[idle.pk] == set()
+    # Figures with categories count one each; a submitted member's are all submitted.
+    assert tally.counts[Unit.objects.get(code="M03").pk][Status.SUBMITTED] == 5
+    assert workflow.progress(units, period) == tally.counts
