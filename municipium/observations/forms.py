@@ -261,7 +261,7 @@ class EntrySheet:
         """`data`: what the sheets of several units share, read once (`many`). Without
         `inputs` the slots' `text` (a stored figure as the form's input shows it) is left
         empty: the status board only checks the figures, and writing 50,000 numbers for
-        its 500 members was a fifth of its time (issue 18)."""
+        its 500 members was 0.85 s of its 5.6 s under the profiler (issue 18)."""
         if data is None:
             data = SheetData([unit], period_code, area, language)
         self.data = data
