@@ -12,8 +12,9 @@ paid at start instead.
 What it loaded stays as long as the worker: it is then moved out of the cyclic garbage
 collector's sight (`gc.freeze`), so that a full collection walks only what requests made.
 Walking the loaded modules, templates and catalogues too, a full collection stopped a unit
-profile for about 0.2 s now and then: the page's slowest of 80 (306 ms against a median of
-123) and most of its 95th percentile, at the full scale of issue 18 on PostgreSQL.
+profile for about 0.2 s once in some 80 requests: the page's slowest of 80 (306 ms against
+a median of 123) at the full scale of issue 18 on PostgreSQL; the 95th percentile moved
+within its noise (bench/RESULTS.md).
 
 Nothing here touches the database: a worker must start while the database is busy or
 migrating, and no request's figures can be prepared before it is asked for."""
