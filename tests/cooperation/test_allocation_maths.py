@@ -151,3 +151,21 @@ def test_sweden_published_allocations_against_the_costs_that_bound_the_core():
         assert sum(row) == pytest.approx(data["grand_coalition_cost"], abs=0.015)
     assert over_alone(data["table_7"]["proportional_to_population"]) == ["H", "M"]
     assert over_alone(data["table_7"]["proportional_to_demand"]) == ["M"]
+
+
+def test_the_coalitions_loads_are_summed_once_and_give_the_same_costs_to_the_last_bit():
+    # A facility and its scenarios share their drivers: the 32,767 coalitions' sums are made
+    # once (`coalition_loads`), and each cost is what summing the members one by one gives.
+    a.coalition_loads.cache_clear()
+    loads = [4_000.0 + 997.3 * i**1.5 for i in range(15)]
+    first = a.scale_economies(loads, fixed=300_000.0, unit=450.0, exponent=0.7)
+    second = a.scale_economies(loads, fixed=120_000.0, unit=450.0, exponent=0.7)
+    g1, g2 = a.game(15, first), a.game(15, second)
+    assert a.coalition_loads.cache_info().misses == 1 and a.coalition_loads.cache_info().hits == 1
+    for mask in (1, 2, 3, 0b101010101010101, (1 << 15) - 1, 12345):
+        load = sum(loads[i] for i in a.members(mask))
+        assert g1.costs[mask] == 300_000.0 + 450.0 * load**0.7
+        assert g2.costs[mask] == 120_000.0 + 450.0 * load**0.7
+    # Past the exact methods' limit nothing is summed: the game refuses first.
+    with pytest.raises(a.AllocationError):
+        a.game(40, a.scale_economies([1.0] * 40, fixed=1.0, unit=1.0, exponent=0.5))
