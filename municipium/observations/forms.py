@@ -184,7 +184,7 @@ class SheetData:
             v.code: pick(v.name, language).text or v.code
             for v in [*self.variables, *(Variable.objects.filter(code__in=wholes) if wholes else [])]
         }
-        self._defaults: dict[tuple[str, bool], list] = {}
+        self._defaults: dict[tuple[str, frozenset[str]], list] = {}
         self._parts: dict[int, SheetParts] = {}
         self._outside: dict[int, dict[int, dict]] = {}
 

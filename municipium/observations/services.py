@@ -55,11 +55,15 @@ class WriteResult:
     unchanged: int = 0
     variable_ids: set[int] = field(default_factory=set)
     period_ids: set[int] = field(default_factory=set)
-    # The units whose observations changed, when there are at most UNITS_LISTED of them
-    # (a form's save, a small file): their recompute then reads only what they can move.
-    unit_ids: set[int] | None = None
-    # All of them, however many: recorded with the batch (`BatchUnit`), for who may see it.
+    # The units whose observations changed, however many: recorded with the batch
+    # (`BatchUnit`), for who may see it.
     units_written: set[int] = field(default_factory=set)
+
+    @property
+    def unit_ids(self) -> set[int] | None:
+        """The units written when there are at most UNITS_LISTED of them (a form's save, a
+        small file): their recompute then reads only what they can move; None for more."""
+        return self.units_written if len(self.units_written) <= UNITS_LISTED else None
 
 
 UNITS_LISTED = 100
@@ -257,8 +261,6 @@ def write_staged(
                 # The stage now holds the rows that change (the unchanged are deleted above).
                 cursor.execute(f"SELECT DISTINCT unit_id FROM {q(STAGE)}")
                 result.units_written = {row[0] for row in cursor.fetchall()}
-                units = result.units_written
-                result.unit_ids = set(units) if len(units) <= UNITS_LISTED else None
                 cols = ", ".join(COLUMNS)
                 if new_only and existing:
                     _refuse_stored(cursor, new_only, batch.pk, stamp)
@@ -359,7 +361,7 @@ class NewRows:
 
     def __init__(self, *, batch: ImportBatch, actor=None, via: str | None = None):
         self.actor, self.via = actor, via or batch.via
-        self.result = WriteResult(batch=batch, unit_ids=set())
+        self.result = WriteResult(batch=batch)
         self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
         self.user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
         self.checked: dict[str, set[int]] = {column: set() for column, _model in REFERENCES}
@@ -437,12 +439,7 @@ class NewRows:
         for variable_id, period_id in frame.select("variable_id", "period_id").unique().iter_rows():
             result.variable_ids.add(variable_id)
             result.period_ids.add(period_id)
-        units = frame.get_column("unit_id").unique().to_list()
-        result.units_written.update(units)
-        if result.unit_ids is not None:
-            result.unit_ids.update(units)
-            if len(result.unit_ids) > UNITS_LISTED:
-                result.unit_ids = None
+        result.units_written.update(frame.get_column("unit_id").unique().to_list())
         return frame.height
 
     def finish(self, note: str = "") -> WriteResult:
