@@ -836,6 +836,12 @@ def step_cooperation(args) -> dict:
 
     result = {"coop_participants": len(units)}
     result["coop_split_s"] = timed(lambda: sharing.compare(facility))
+    # The first request is a served worker's, which has warmed up at start (`web/warmup.py`,
+    # as the pages step does): without it, it timed importing every view module (WeasyPrint,
+    # the GIS libraries: about 5 of its 7 s), which no visitor of a served worker waits for.
+    from municipium.web.warmup import warm_up
+
+    result["coop_warm_up_s"] = warm_up()
     client = Client()
     client.force_login(user)
     url = f"/en/cooperation/facilities/{facility.code}/"
