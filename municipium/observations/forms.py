@@ -8,6 +8,7 @@ into rows for `services.write_observations`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -70,6 +71,32 @@ class Previous(NamedTuple):
     missing: str
 
 
+class Stored:
+    """A slot's stored figure: the fields a form shows, checks and writes back, read as a
+    tuple (`read`), not a model instance. The status board reads its 500 members' 50,000
+    figures: building Observation objects of them took 0.5 s, the tuples 0.13 s (issue 18)."""
+
+    __slots__ = ("pk", "variable_id", "breakdown", "value", "missing", "status", "source", "comment", "version")
+    FIELDS = ("pk", "variable_id", "breakdown", "value", "missing", "status", "source", "comment", "version")
+
+    def __init__(self, pk, variable_id, breakdown, value, missing, status, source, comment, version):
+        self.pk, self.variable_id, self.breakdown = pk, variable_id, breakdown
+        self.value, self.missing, self.status = value, missing, status
+        self.source, self.comment, self.version = source, comment, version
+
+    @classmethod
+    def read(cls, query) -> Iterator[tuple[int, Stored]]:
+        """(unit id, figure) for each observation of `query`."""
+        for unit_id, *fields in query.values_list("unit_id", *cls.FIELDS):
+            yield unit_id, cls(*fields)
+
+    def get_status_display(self) -> str:
+        return str(Status(self.status).label)
+
+    def get_missing_display(self) -> str:
+        return str(Missing(self.missing).label) if self.missing else ""
+
+
 @dataclass
 class Slot:
     """One field of the entry form: a variable (and category) for the unit and period."""
@@ -77,7 +104,7 @@ class Slot:
     index: int
     variable: Variable
     category: Category | None
-    stored: Observation | None
+    stored: Stored | None
     previous: Previous | None
     rules: list = field(default_factory=list)
     # What the officer posted (or what is stored, before anything was posted).
@@ -166,8 +193,10 @@ class SheetData:
         pks = [v.pk for v in self.variables]
         self.stored: dict[int, dict] = {pk: {} for pk in ids}
         if self.period is not None and pks:
-            for o in Observation.objects.filter(unit__in=ids, period=self.period, variable__in=pks):
-                self.stored[o.unit_id][(o.variable_id, o.breakdown)] = o
+            for unit_id, o in Stored.read(
+                Observation.objects.filter(unit__in=ids, period=self.period, variable__in=pks)
+            ):
+                self.stored[unit_id][(o.variable_id, o.breakdown)] = o
         self.before: dict[int, dict] = {pk: {} for pk in ids}
         if self.previous_period is not None and pks:
             for unit_id, variable_id, breakdown, value, missing in Observation.objects.filter(
@@ -454,7 +483,7 @@ class EntrySheet:
         query = Observation.objects.filter(unit=self.unit, period=self.period, variable__in=self.variables)
         if lock:
             query = query.select_for_update()
-        stored = {(o.variable_id, o.breakdown): o for o in query}
+        stored = {(o.variable_id, o.breakdown): o for _unit_id, o in Stored.read(query)}
         for slot in self.slots:
             slot.stored = stored.get((slot.variable.pk, slot.code[1]))
 
