@@ -268,6 +268,12 @@ class Revision(models.Model):
     class Meta:
         ordering = ["observation", "version"]
         constraints = [models.UniqueConstraint(fields=["observation", "version"], name="revision_unique")]
+        indexes = [
+            # The status board's "last submitted" (workflow_views._last_submissions) reads the
+            # submitted revisions of a group's figures; a draft or published import adds
+            # nothing to this index, only figures written as submitted do.
+            models.Index(fields=["observation"], condition=models.Q(status="submitted"), name="revision_submitted"),
+        ]
 
 
 class ValidationRule(models.Model):

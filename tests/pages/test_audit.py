@@ -72,6 +72,30 @@ def test_the_board_shows_each_members_counts_and_who_submitted_when(client, worl
     assert " style=" not in page and "onclick" not in page
 
 
+def test_the_board_names_each_members_last_submission_of_the_period(client, world):
+    """Two submissions of A (the second by another officer, after a reopen): the board
+    names the later one, once per member; B never submitted."""
+    from municipium.observations.workflow_views import _last_submissions
+
+    workflow.submit(world["officer"], world["a"], "2024")
+    workflow.reopen(world["approver"], world["a"], "2024", "billed water is a month short")
+    second = get_user_model().objects.create_user("second_officer")
+    Role.objects.create(user=second, kind="officer", unit=world["a"])
+    workflow.submit(second, world["a"], "2024")
+    first_at, last_at = sorted(
+        set(Revision.objects.filter(status=Status.SUBMITTED).values_list("changed_at", flat=True))
+    )
+    assert first_at < last_at
+    period = Observation.objects.filter(unit=world["a"]).first().period
+    found = _last_submissions([world["a"], world["b"]], period)
+    assert list(found) == [world["a"].pk]
+    assert found[world["a"].pk].changed_by == second and found[world["a"].pk].changed_at == last_at
+
+    client.force_login(world["coordinator"])
+    page = client.get(board()).content.decode()
+    assert "second_officer," in page and "officer, " not in page.replace("second_officer, ", "")
+
+
 @pytest.mark.parametrize("who", [None, "officer", "approver", "outsider", "other_coordinator"])
 def test_the_board_is_not_found_for_anyone_but_its_coordinators(client, world, who):
     if who:
