@@ -297,3 +297,19 @@ def test_one_tally_gives_each_members_counts_by_status_and_the_variables_it_has_
     # Figures with categories count one each; a submitted member's are all submitted.
     assert tally.counts[Unit.objects.get(code="M03").pk][Status.SUBMITTED] == 5
     assert workflow.progress(units, period) == tally.counts
+
+
+def test_a_sheet_refuses_shared_data_read_in_another_language(world):
+    """The shared sheet data hold the checks' names and messages in their own language: a
+    sheet asked for in another one from them is a caller's mistake, said at once, not a form
+    in the data's language under another language's page."""
+    from municipium.catalog.models import ServiceArea
+    from municipium.observations.forms import EntrySheet, SheetData
+    from municipium.places.models import Unit
+
+    unit, area = Unit.objects.get(code="A"), ServiceArea.objects.get(code="water")
+    data = SheetData([unit], "2024", area, "en")
+    with pytest.raises(ValueError, match="'pl'"):
+        EntrySheet(unit, "2024", area, "pl", data=data)
+    assert EntrySheet(unit, "2024", area, "en", data=data).language == "en"
+    assert EntrySheet(unit, "2024", area, data=data).language == "en"
