@@ -269,7 +269,7 @@ class Revision(models.Model):
         ordering = ["observation", "version"]
         constraints = [models.UniqueConstraint(fields=["observation", "version"], name="revision_unique")]
         indexes = [
-            # The status board's "last submitted" (workflow_views._last_submissions) reads the
+            # The status board's "last submitted" (workflow.last_submissions) reads the
             # submitted revisions of a group's figures; a draft or published import adds
             # nothing to this index, only figures written as submitted do.
             models.Index(fields=["observation"], condition=models.Q(status="submitted"), name="revision_submitted"),

@@ -11,7 +11,9 @@ turn "you may not see this at all" into 404 before they get here.
 
 import datetime as dt
 import logging
+from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
@@ -21,7 +23,7 @@ from municipium.accounts import access
 from municipium.accounts.models import Role
 from municipium.places.models import Group, Unit
 
-from .models import ImportBatch, Observation, Period, Publication, Status, Via
+from .models import ImportBatch, Observation, Period, Publication, Revision, Status, Via
 from .services import Row, WriteResult, write_observations
 
 log = logging.getLogger(__name__)
@@ -306,6 +308,35 @@ def set_deadline(actor, group: Group, period, due: dt.date):
             object_repr=f"{group.code} {period.code} {due.isoformat()}",
         )
     return deadline
+
+
+class Submission(NamedTuple):
+    """When a member last submitted figures of the period, and who (None: a deleted user)."""
+
+    changed_by: object
+    changed_at: object
+
+
+def last_submissions(units, period) -> dict[int, Submission]:
+    """Each member's last submission of the period's figures: {unit id: Submission}.
+
+    Read as the distinct (unit, time, user) of the submitted revisions (a submission writes
+    one time for all its figures), not as the revisions: a group's 500 members submitting 100
+    figures each are 50,000 revisions, which the board built as objects with their
+    observations to keep 500 of them. The revisions' partial index of submitted ones
+    (`revision_submitted`) keeps the read to those: without it PostgreSQL scanned every
+    revision of the history for them (0.15 s behind a country's 5 million, issue 18)."""
+    latest: dict[int, tuple] = {}
+    for unit_id, at, user_id in (
+        Revision.objects.filter(status=Status.SUBMITTED, observation__unit__in=units, observation__period=period)
+        .order_by()
+        .values_list("observation__unit_id", "changed_at", "changed_by_id")
+        .distinct()
+    ):
+        if unit_id not in latest or at > latest[unit_id][0]:
+            latest[unit_id] = (at, user_id)
+    users = get_user_model().objects.in_bulk({user_id for _at, user_id in latest.values() if user_id is not None})
+    return {unit_id: Submission(users.get(user_id), at) for unit_id, (at, user_id) in latest.items()}
 
 
 class Tally:

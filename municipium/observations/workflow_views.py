@@ -5,11 +5,9 @@ views only read the form, show the refusal or the result, and return to the boar
 import logging
 import smtplib
 from collections import defaultdict
-from typing import NamedTuple
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
 from django.http import Http404
@@ -28,7 +26,7 @@ from municipium.places.views import set_entries, set_variables
 
 from . import workflow
 from .forms import EntrySheet
-from .models import Deadline, Observation, Period, Publication, Revision, Status, period_code_from_path
+from .models import Deadline, Observation, Period, Publication, Status, period_code_from_path
 
 log = logging.getLogger(__name__)
 
@@ -114,35 +112,6 @@ def _missing(unit, period_code, variables) -> list[dict]:
     return list(areas.values())
 
 
-class Submission(NamedTuple):
-    """When a member last submitted figures of the period, and who (None: a deleted user)."""
-
-    changed_by: object
-    changed_at: object
-
-
-def _last_submissions(units, period) -> dict[int, Submission]:
-    """Each member's last submission of the period's figures: {unit id: Submission}.
-
-    Read as the distinct (unit, time, user) of the submitted revisions (a submission writes
-    one time for all its figures), not as the revisions: a group's 500 members submitting 100
-    figures each are 50,000 revisions, which the board built as objects with their
-    observations to keep 500 of them. The revisions' partial index of submitted ones
-    (`revision_submitted`) keeps the read to those: without it PostgreSQL scanned every
-    revision of the history for them (0.15 s behind a country's 5 million, issue 18)."""
-    latest: dict[int, tuple] = {}
-    for unit_id, at, user_id in (
-        Revision.objects.filter(status=Status.SUBMITTED, observation__unit__in=units, observation__period=period)
-        .order_by()
-        .values_list("observation__unit_id", "changed_at", "changed_by_id")
-        .distinct()
-    ):
-        if unit_id not in latest or at > latest[unit_id][0]:
-            latest[unit_id] = (at, user_id)
-    users = get_user_model().objects.in_bulk({user_id for _at, user_id in latest.values() if user_id is not None})
-    return {unit_id: Submission(users.get(user_id), at) for unit_id, (at, user_id) in latest.items()}
-
-
 @login_required
 def status_board(request, code, period):
     group, period_code = _board_scope(request, code, period)
@@ -156,7 +125,7 @@ def status_board(request, code, period):
     )
     tally = workflow.Tally(units, period_obj)
     counts = tally.counts
-    submissions = _last_submissions(units, period_obj) if period_obj and units else {}
+    submissions = workflow.last_submissions(units, period_obj) if period_obj and units else {}
     deadline = Deadline.objects.filter(group=group, period=period_obj).first() if period_obj else None
     today = timezone.localdate()
     failures = _failures(units, period_obj, get_language(), tally)
