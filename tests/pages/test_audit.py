@@ -75,8 +75,6 @@ def test_the_board_shows_each_members_counts_and_who_submitted_when(client, worl
 def test_the_board_names_each_members_last_submission_of_the_period(client, world):
     """Two submissions of A (the second by another officer, after a reopen): the board
     names the later one, once per member; B never submitted."""
-    from municipium.observations.workflow_views import _last_submissions
-
     workflow.submit(world["officer"], world["a"], "2024")
     workflow.reopen(world["approver"], world["a"], "2024", "billed water is a month short")
     second = get_user_model().objects.create_user("second_officer")
@@ -87,7 +85,7 @@ def test_the_board_names_each_members_last_submission_of_the_period(client, worl
     )
     assert first_at < last_at
     period = Observation.objects.filter(unit=world["a"]).first().period
-    found = _last_submissions([world["a"], world["b"]], period)
+    found = workflow.last_submissions([world["a"], world["b"]], period)
     assert list(found) == [world["a"].pk]
     assert found[world["a"].pk].changed_by == second and found[world["a"].pk].changed_at == last_at
 
@@ -330,7 +328,13 @@ def test_a_large_import_shows_ten_of_its_figures_and_counts_the_rest_in_queries_
 
     small, page = queries([f.row(u, world["produced"], y, 5) for u in units[:3] for y in years[:5]])  # 15 figures
     assert "and 5 more figures" in page
+    seven_before = page.count(": 7 (new)")  # the world's own figure of 7
     large, page = queries([f.row(u, world["produced"], y, 7) for u in units for y in years])  # 120, 105 changed
     assert "and 110 more figures" in page  # 120 written, 10 shown
-    assert page.count(": 5 → 7") == 10  # the first ten it wrote, changes of the small batch's
-    assert large == small + 3  # one more event on the page: its ids, its ten, their previous versions
+    # Ten of its figures, each a change of the small batch's (5 → 7) or a new one: which ten
+    # is the batch index's order, the rows' places in the table, which on PostgreSQL follow
+    # the space earlier (rolled-back) tests freed, not always the order of writing.
+    assert page.count(": 5 → 7") + page.count(": 7 (new)") - seven_before == 10
+    # One more event on the page: its ids, its ten, and their previous versions when any of
+    # the ten is a change.
+    assert large == small + 2 + (page.count(": 5 → 7") > 0)
