@@ -209,3 +209,37 @@ def test_the_workspace_of_the_world_renders_for_a_coordinator(client):
     html = page.content.decode()
     assert "water_nrw" in html and "Kruševac" in html
     assert "Available" in html
+
+
+def test_the_matrix_shows_a_page_of_members_and_each_variable_says_how_many_of_all_reported_it(
+    client, small, monkeypatch
+):
+    """A group of hundreds of members is read a page of them at a time (a country's 500 in
+    one table were 6.5 MB of HTML); each variable still says how many of all the members
+    have a figure of it (a value or an explicit missing code). Here a page holds one member."""
+    from municipium.places import views
+
+    monkeypatch.setattr(views, "MATRIX_MEMBERS", 1)
+    client.force_login(person("coord", "coordinator", small["group"]))
+    first = client.get("/en/groups/peers/?period=2024")
+    assert cells(first, "produced") == ["Available Source: Water register"]
+    html = first.content.decode()
+    assert 'data-unit="U-A"' in html and 'data-unit="U-B"' not in html  # the completeness too
+    # Both members reported produced (B as "not shared"), only A billed (as "not collected").
+    assert "reported by 2 of 2 members" in html.split('data-variable="produced"')[1].split("</th>")[0]
+    assert "reported by 1 of 2 members" in html.split('data-variable="billed"')[1].split("</th>")[0]
+    assert "Page 1 of 2" in html and 'rel="next" href="?period=2024&amp;members=2#data-heading"' in html
+
+    second = client.get("/en/groups/peers/?period=2024&members=2")
+    assert cells(second, "produced") == ["Not shared"] and cells(second, "billed") == ["No information"]
+    assert 'data-unit="U-B"' in second.content.decode() and 'rel="prev"' in second.content.decode()
+    # A page that is not one opens the first or the last, never an error.
+    assert cells(client.get("/en/groups/peers/?period=2024&members=x"), "produced") == [
+        "Available Source: Water register"
+    ]
+    assert cells(client.get("/en/groups/peers/?period=2024&members=99"), "produced") == ["Not shared"]
+
+
+def test_a_group_that_fits_one_page_shows_no_pages(client, small):
+    html = client.get("/en/groups/peers/?period=2024").content.decode()
+    assert "Pages of members" not in html and 'data-unit="U-A"' in html and 'data-unit="U-B"' in html
