@@ -701,8 +701,13 @@ def compare(request):
             for s in read.statistics_many([i.pk for i in indicators], [period.pk], group, public=public)
         }
     by_key = {(r.indicator_id, r.unit_id, r.period_id): r for r in rows}
+    # Each indicator's points, grouped once: picked from every row for each indicator, 100
+    # indicators of 8 units over 20 years were 1.6 million comparisons (0.2 s, issue 18).
+    rows_of = defaultdict(list)
+    for r in rows:
+        rows_of[r.indicator_id].append(r)
     labels = {u.pk: u.label for u in units}
-    rtl = get_language_bidi()
+    rtl, language = get_language_bidi(), get_language()
 
     table_rows: list[CompareRow] = []
     for indicator in indicators:
@@ -720,15 +725,15 @@ def compare(request):
                     bands.peer_band(number, indicator, statistic),
                 )
             )
-        own = [r for r in rows if r.indicator_id == indicator.pk]
+        own = rows_of[indicator.pk]
         own_periods = _periods_of(own)
         points = [
             {
-                "period": numbers.localise_digits(r.period.code),
+                "period": numbers.localise_digits(r.period.code, language),
                 "order": r.period.ordinal,
                 "unit": labels[r.unit_id],
                 "value": round(r.value, indicator.decimals + 3),
-                "value_text": numbers.format_number(r.value, indicator.decimals),
+                "value_text": numbers.format_number(r.value, indicator.decimals, language),
                 "highlight": highlighted is not None and r.unit_id == highlighted.pk,
             }
             for r in own
