@@ -139,14 +139,38 @@ def cmd_export(args) -> int:
         data = exports.export_observations(fmt, variables=args.variable or None, status=status, **style, **common)
     else:
         basis = "published" if args.public else "all"
-        data = indicator_exports.export_indicator_values(
-            fmt, indicators=args.indicator or None, basis=basis, **style, **common
-        )
+        selection = {"indicators": args.indicator or None, "basis": basis, **common}
+        if fmt != "xlsx":
+            # Written a chunk of indicators at a time: a group's values over every year are
+            # millions of rows (issue 18), which held whole took gigabytes.
+            return _write_pieces(args.output, indicator_exports.indicator_values_csv(**style, **selection))
+        data = indicator_exports.export_indicator_values(fmt, **style, **selection)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         return 0
     Path(args.output).write_bytes(data)
     return _written(args.output, len(data))
+
+
+def _write_pieces(output: str, pieces) -> int:
+    """Write the pieces to the file (through a temporary name beside it, so that a failed
+    export leaves no half-written file under the asked name) or to standard output."""
+    if output == "-":
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
+        return 0
+    target = Path(output)
+    partial = target.with_name(f".{target.name}.partial")
+    size = 0
+    try:
+        with partial.open("wb") as out:
+            for piece in pieces:
+                out.write(piece)
+                size += len(piece)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return _written(output, size)
 
 
 def cmd_template(args) -> int:

@@ -187,3 +187,46 @@ def test_indicator_values_export_as_csv_and_xlsx(indicators):
     book = CalamineWorkbook.from_filelike(io.BytesIO(export_indicator_values("xlsx", group="mazovia")))
     rows = book.get_sheet_by_name("Indicators").to_python()
     assert rows[0][:4] == ["indicator", "indicator_name", "unit_of_measure", "unit"] and len(rows) == 3
+
+
+def test_indicator_values_are_read_and_written_a_chunk_of_indicators_at_a_time(indicators, monkeypatch):
+    """A country's group export is millions of rows: read a few indicators at a time (one
+    frame each) and written as they come, in the order one read of everything gives."""
+    from municipium.benchmarks import exports
+    from municipium.places.models import Unit
+
+    second = f.indicator("water_cover", "100 * nrw_share", unit_of_measure={"en": "%"})
+    now = timezone.now()
+    for unit, number in ((Unit.objects.get(code="PL1465011"), 40.0), (Unit.objects.get(code="PL1438011"), 5.0)):
+        IndicatorValue.objects.create(
+            indicator=second, unit=unit, period=f.period("2024"), value=number, computed_at=now
+        )
+    whole = export_indicator_values(group="mazovia")
+    monkeypatch.setattr(exports, "CHUNK_INDICATORS", 1)
+    pieces = list(exports.indicator_values_csv(group="mazovia"))
+    assert len(pieces) == 2 and b"".join(pieces) == whole  # a header, then each indicator's rows
+    assert [line.split(",")[0] for line in whole.decode().splitlines()] == [
+        "indicator",
+        *["water_cover"] * 2,
+        *["water_nrw"] * 2,
+    ]
+    assert [line.split(",")[3] for line in whole.decode().splitlines()[1:3]] == ["PL1438011", "PL1465011"]
+    # Nothing selected: the header alone, as before.
+    assert exports.export_indicator_values(indicators=["none_such"]) == b"".join(
+        exports.indicator_values_csv(indicators=["none_such"])
+    )
+    assert export_indicator_values(indicators=["none_such"]).decode().startswith("indicator,indicator_name,")
+
+
+def test_a_failed_export_leaves_no_file_under_the_asked_name(tmp_path):
+    from municipium.cli import _write_pieces
+
+    def pieces():
+        yield b"indicator,value\n"
+        raise RuntimeError("the database went away")
+
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        _write_pieces(str(target), pieces())
+    assert list(tmp_path.iterdir()) == []
+    assert _write_pieces(str(target), iter([b"a\n", b"b\n"])) == 0 and target.read_bytes() == b"a\nb\n"
