@@ -135,8 +135,10 @@ def cmd_export(args) -> int:
         "periods": args.period or None,
     }
     if args.what == "observations":
-        status = "published" if args.public else None
-        data = exports.export_observations(fmt, variables=args.variable or None, status=status, **style, **common)
+        selection = {"variables": args.variable or None, "status": "published" if args.public else None, **common}
+        if fmt != "xlsx":  # a chunk of units at a time: a country's observations are millions
+            return _write_pieces(args.output, exports.observations_csv(**style, **selection))
+        data = exports.export_observations(fmt, **style, **selection)
     else:
         basis = "published" if args.public else "all"
         selection = {"indicators": args.indicator or None, "basis": basis, **common}

@@ -1,5 +1,6 @@
 """Exports of observations and of stored indicator values with group statistics."""
 
+import csv
 import io
 
 import pytest
@@ -230,3 +231,23 @@ def test_a_failed_export_leaves_no_file_under_the_asked_name(tmp_path):
         _write_pieces(str(target), pieces())
     assert list(tmp_path.iterdir()) == []
     assert _write_pieces(str(target), iter([b"a\n", b"b\n"])) == 0 and target.read_bytes() == b"a\nb\n"
+
+
+def test_observations_are_read_and_written_a_chunk_of_units_at_a_time(data, monkeypatch):
+    """A country's observations are millions: read a few units at a time and written as they
+    come, in the order (unit, variable, period, category) one read of everything gives."""
+    from municipium.observations import exports
+
+    whole = export_observations()
+    monkeypatch.setattr(exports, "CHUNK_UNITS", 1)
+    pieces = list(exports.observations_csv())
+    assert len(pieces) == 3 and b"".join(pieces) == whole  # LT13, PL1438011, PL1465011
+    assert [row[0] for row in csv.reader(io.StringIO(whole.decode()))][1:] == [
+        "LT13",
+        *["PL1438011"] * 5,
+        "PL1465011",
+    ]
+    # A group's members in their periods, a chunk at a time too.
+    assert b"".join(exports.observations_csv(group="mazovia")) == export_observations(group="mazovia")
+    assert b"LT13" not in export_observations(group="mazovia")
+    assert export_observations(units=["none_such"]).decode().startswith("unit,unit_name,variable,")

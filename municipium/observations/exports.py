@@ -12,13 +12,13 @@ these functions export exactly what the filters select.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import ServiceArea, Variable
-from municipium.lib.tabular import to_csv, to_xlsx
+from municipium.lib.tabular import csv_pieces, to_xlsx
 from municipium.lib.texts import pick
 from municipium.places.models import Group, Unit, member_in_own_period
 
@@ -69,7 +69,29 @@ def period_filter(queryset, periods):
     return queryset.filter(period__code__in=codes)
 
 
-def observations_frame(
+# Units read at a time: 50 units × 100 variables × 20 years are 100,000 rows.
+CHUNK_UNITS = 50
+
+OBSERVATION_SCHEMA = {
+    "unit_id": pl.Int64,
+    "variable_id": pl.Int64,
+    "period": pl.String,
+    "breakdown": pl.String,
+    "value": pl.Float64,
+    "missing": pl.String,
+    "status": pl.String,
+    "source": pl.String,
+    "comment": pl.String,
+}
+
+
+def observations_frame(**selection) -> pl.DataFrame:
+    """`observations_frames` as one frame (a workbook, the tests)."""
+    frames = list(observations_frames(**selection))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(OBSERVATION_COLUMNS, pl.String))
+
+
+def observations_frames(
     *,
     units=None,
     group=None,
@@ -78,47 +100,41 @@ def observations_frame(
     periods=None,
     status: str | Iterable[str] | None = None,
     language: str | None = None,
-) -> pl.DataFrame:
-    """The selected observations, one row each, ordered by unit, variable, period, category."""
-    queryset = period_filter(unit_filter(Observation.objects.all(), units, group), periods)
+) -> Iterator[pl.DataFrame]:
+    """The selected observations, one row each, ordered by unit, variable, period, category:
+    a frame for each `CHUNK_UNITS` units in the order of their codes, so that memory holds a
+    chunk whatever the selection (a country's five million observations read whole took
+    2.2 GB through `municipium export`, issue 18)."""
+    queryset = period_filter(unit_filter(Observation.objects.all(), None, group), periods)
     if variables is not None:
         queryset = queryset.filter(variable__code__in=codes(variables, Variable))
     if service_area is not None:
         queryset = queryset.filter(variable__service_area__code__in=codes(service_area, ServiceArea))
     if status is not None:
         queryset = queryset.filter(status__in=[status] if isinstance(status, str) else list(status))
-    rows = queryset.order_by(
-        "unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown"
-    ).values_list(
-        "unit_id", "variable_id", "period__code", "breakdown", "value", "missing", "status", "source", "comment"
-    )
-    frame = pl.DataFrame(
-        list(rows.iterator(chunk_size=20_000)),
-        orient="row",
-        schema={
-            "unit_id": pl.Int64,
-            "variable_id": pl.Int64,
-            "period": pl.String,
-            "breakdown": pl.String,
-            "value": pl.Float64,
-            "missing": pl.String,
-            "status": pl.String,
-            "source": pl.String,
-            "comment": pl.String,
-        },
-    )
-    units_frame = names(Unit.objects.filter(pk__in=frame.get_column("unit_id").unique().to_list()), "unit", language)
-    variables_frame = names(
-        Variable.objects.filter(pk__in=frame.get_column("variable_id").unique().to_list()),
-        "variable",
-        language,
-        with_measure=True,
-    )
-    return (
-        frame.join(units_frame, on="unit_id", how="left", maintain_order="left")
-        .join(variables_frame, on="variable_id", how="left", maintain_order="left")
-        .select(OBSERVATION_COLUMNS)
-    )
+    chosen = Unit.objects.order_by("code")
+    if units is not None:
+        chosen = chosen.filter(code__in=codes(units, Unit))
+    ids = list(chosen.values_list("pk", flat=True))
+    variables_frame: pl.DataFrame | None = None
+    for start in range(0, len(ids), CHUNK_UNITS):
+        chunk = ids[start : start + CHUNK_UNITS]
+        rows = (
+            queryset.filter(unit_id__in=chunk)
+            .order_by("unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown")
+            .values_list(*(f if f != "period" else "period__code" for f in OBSERVATION_SCHEMA))
+        )
+        frame = pl.DataFrame(list(rows), orient="row", schema=OBSERVATION_SCHEMA)
+        if frame.is_empty():
+            continue
+        if variables_frame is None:  # read once: the variables' names are the catalogue's size
+            variables_frame = names(Variable.objects.all(), "variable", language, with_measure=True)
+        units_frame = names(Unit.objects.filter(pk__in=chunk), "unit", language)
+        yield (
+            frame.join(units_frame, on="unit_id", how="left", maintain_order="left")
+            .join(variables_frame, on="variable_id", how="left", maintain_order="left")
+            .select(OBSERVATION_COLUMNS)
+        )
 
 
 def names(queryset, prefix: str, language: str | None, with_measure: bool = False) -> pl.DataFrame:
@@ -146,8 +162,18 @@ def export_observations(
     language: str | None = None,
     **filters,
 ) -> bytes:
-    """Observations as CSV or xlsx bytes; `filters` as for `observations_frame`."""
-    frame = observations_frame(language=language, **filters)
+    """Observations as CSV or xlsx bytes; `filters` as for `observations_frames`. A large
+    selection as CSV is better written piece by piece (`observations_csv`)."""
     if format == "xlsx":
-        return to_xlsx({_("Observations"): frame})
-    return to_csv(frame, delimiter=delimiter, decimal=decimal, bom=bom)
+        return to_xlsx({_("Observations"): observations_frame(language=language, **filters)})
+    return b"".join(observations_csv(delimiter=delimiter, decimal=decimal, bom=bom, language=language, **filters))
+
+
+def observations_csv(
+    *, delimiter: str = ",", decimal: str = ".", bom: bool = False, language: str | None = None, **filters
+) -> Iterator[bytes]:
+    """The CSV of `export_observations` in pieces, a chunk of units each, for a caller that
+    writes them as they come (`municipium export`): memory holds one chunk."""
+    empty = pl.DataFrame(schema=dict.fromkeys(OBSERVATION_COLUMNS, pl.String))
+    frames = observations_frames(language=language, **filters)
+    return csv_pieces(frames, delimiter=delimiter, decimal=decimal, bom=bom, empty=empty)
