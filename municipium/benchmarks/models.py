@@ -80,7 +80,10 @@ class GroupStatistic(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    group = models.ForeignKey("places.Group", on_delete=models.CASCADE, related_name="statistics", db_constraint=False)
+    # Lookups by group are served by group_statistic_group.
+    group = models.ForeignKey(
+        "places.Group", on_delete=models.CASCADE, related_name="statistics", db_index=False, db_constraint=False
+    )
     period = models.ForeignKey(
         "observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
@@ -104,6 +107,18 @@ class GroupStatistic(models.Model):
             models.UniqueConstraint(
                 fields=["indicator", "group", "period", "breakdown", "basis"], name="group_statistic_unique"
             )
+        ]
+        indexes = [
+            # A group's rows side by side with what `read.reported_by` counts (which of a
+            # unit's indicators its group reports most, the profile without an indicator
+            # set): PostgreSQL answers from the index alone, where the group's 40,000 rows lie
+            # spread over the table (77 ms warm, 0.8 s cold at a country's scale, issue 18).
+            # It replaces the group's plain index, so a rebuild writes no more indexes.
+            models.Index(
+                fields=["group", "breakdown", "indicator"],
+                include=["period", "basis", "n"],
+                name="group_statistic_group",
+            ),
         ]
 
 
