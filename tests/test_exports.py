@@ -251,3 +251,16 @@ def test_observations_are_read_and_written_a_chunk_of_units_at_a_time(data, monk
     assert b"".join(exports.observations_csv(group="mazovia")) == export_observations(group="mazovia")
     assert b"LT13" not in export_observations(group="mazovia")
     assert export_observations(units=["none_such"]).decode().startswith("unit,unit_name,variable,")
+
+
+def test_a_units_rank_is_among_all_the_groups_members_whatever_the_units_exported(indicators):
+    """Without a unit filter the export ranks the group's rows it has read; with one, the
+    unit's rank is still its place among all the members (read from the stored values)."""
+    both = indicator_values_frame(group="mazovia", periods="2024").select("unit", "rank", "rank_of", "percentile")
+    one = indicator_values_frame(group="mazovia", periods="2024", units=["PL1465011"])
+    assert one.select("unit", "rank", "rank_of", "percentile").rows() == [("PL1465011", 2, 2, 0.0)]
+    assert both.rows() == [("PL1438011", 1, 2, 100.0), ("PL1465011", 2, 2, 0.0)]
+    # The public's ranks: B's published figure rests on unpublished data (no value), so A
+    # is ranked alone.
+    public = indicator_values_frame(group="mazovia", periods="2024", basis="published")
+    assert public.select("unit", "rank", "rank_of").rows() == [("PL1438011", 1, 1)]

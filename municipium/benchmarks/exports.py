@@ -155,7 +155,13 @@ def indicator_values_frames(
             orient="row",
             schema=STATISTIC_SCHEMA,
         )
-        ranks = read.rank_frame(group, chunk, keys["period_id__in"], public=public)
+        if units is None:
+            # The chunk holds every member's row of its slices (the group's members in each
+            # row's period, on the reader's basis): ranked as they are, not read again.
+            ranked = values.filter(pl.col("value").is_not_null())
+            ranks = read.ranks_of(ranked.select("indicator_id", "unit_id", "period_id", "breakdown", "value"))
+        else:  # a few units' rows: their ranks are among all the group's members
+            ranks = read.rank_frame(group, chunk, keys["period_id__in"], public=public)
         yield (
             frame.join(statistics, on=["indicator_id", "period_id", "breakdown"], how="left", maintain_order="left")
             .join(ranks, on=["indicator_id", "unit_id", "period_id", "breakdown"], how="left", maintain_order="left")

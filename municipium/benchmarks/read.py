@@ -210,7 +210,27 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, public
         schema=schema,
         orient="row",
     ).join(members, on=["unit_id", "period_id"])
-    polarity = dict(Indicator.objects.filter(pk__in=indicator_ids).values_list("id", "polarity"))
+    return ranks_of(found)
+
+
+RANKED_SCHEMA = {
+    "indicator_id": pl.Int64,
+    "unit_id": pl.Int64,
+    "period_id": pl.Int64,
+    "breakdown": pl.String,
+    "rank": pl.Int64,
+    "rank_of": pl.Int64,
+    "percentile": pl.Float64,
+}
+
+
+def ranks_of(found: pl.DataFrame) -> pl.DataFrame:
+    """`rank_frame`'s ranks of rows already read: `found` (indicator_id, unit_id, period_id,
+    breakdown, value) must hold every member with a value of each (indicator, period,
+    breakdown) slice it has, as the reader sees it. An export that has read a group's rows
+    ranks them here instead of reading them again (a third of a group's export, issue 18)."""
+    ids = found.get_column("indicator_id").unique().to_list()
+    polarity = dict(Indicator.objects.filter(pk__in=ids).values_list("id", "polarity")) if ids else {}
     keys = ["indicator_id", "period_id", "breakdown"]
     parts = []
     for side in sorted(set(polarity.values())):
@@ -220,15 +240,9 @@ def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, public
                 stats.rank_expr("value", side, keys).alias("rank"), pl.len().over(keys).cast(pl.Int64).alias("rank_of")
             ).with_columns(stats.percentile_expr("rank", "rank_of").alias("percentile"))
         )
-    out_schema = {
-        **{k: v for k, v in schema.items() if k != "value"},
-        "rank": pl.Int64,
-        "rank_of": pl.Int64,
-        "percentile": pl.Float64,
-    }
     if not parts:
-        return pl.DataFrame(schema=out_schema)
-    return pl.concat(parts).select([pl.col(c).cast(t) for c, t in out_schema.items()])
+        return pl.DataFrame(schema=RANKED_SCHEMA)
+    return pl.concat(parts).select([pl.col(c).cast(t) for c, t in RANKED_SCHEMA.items()])
 
 
 # --- Bulk reads: pages that show many indicators at once (unit profile, compare) ---------
