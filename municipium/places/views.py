@@ -249,6 +249,7 @@ def _periods(group, variables, insider):
         observed = observed.filter(status=Status.PUBLISHED)
     # Each period asks whether any such observation exists, which stops at the first; the
     # distinct periods of every observation read a group's million (0.23 s at 500 members).
+    # The public's check still walks a period whose figures are all drafts (0.2 s then).
     periods = list(
         Period.objects.filter(kind__in=kinds)
         .filter(Exists(observed.filter(period=OuterRef("pk"))))
