@@ -205,7 +205,7 @@ def test_indicator_values_are_read_and_written_a_chunk_of_indicators_at_a_time(i
     whole = export_indicator_values(group="mazovia")
     monkeypatch.setattr(exports, "CHUNK_INDICATORS", 1)
     pieces = list(exports.indicator_values_csv(group="mazovia"))
-    assert len(pieces) == 2 and b"".join(pieces) == whole  # a header, then each indicator's rows
+    assert len(pieces) == 2 and b"".join(pieces) == whole  # a piece an indicator, the first with the header
     assert [line.split(",")[0] for line in whole.decode().splitlines()] == [
         "indicator",
         *["water_cover"] * 2,

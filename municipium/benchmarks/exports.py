@@ -13,6 +13,7 @@ import polars as pl
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import Indicator, ServiceArea
+from municipium.lib import frames
 from municipium.lib.tabular import csv_pieces, to_xlsx
 from municipium.observations.exports import codes, names, period_filter, unit_filter
 from municipium.places.models import Group, Unit
@@ -69,6 +70,8 @@ VALUE_SCHEMA = {
     "change_pct": pl.Float64,
     "trend": pl.Float64,
 }
+# What a chunk reads, in VALUE_SCHEMA's order.
+VALUE_FIELDS = [field if field != "period" else "period__code" for field in VALUE_SCHEMA]
 STATISTIC_SCHEMA = {
     "indicator_id": pl.Int64,
     "period_id": pl.Int64,
@@ -81,8 +84,8 @@ STATISTIC_SCHEMA = {
 
 def indicator_values_frame(**selection) -> pl.DataFrame:
     """`indicator_values_frames` as one frame (a workbook, the tests)."""
-    frames = list(indicator_values_frames(**selection))
-    return pl.concat(frames) if frames else _empty(selection.get("group") is not None)
+    chunks = list(indicator_values_frames(**selection))
+    return pl.concat(chunks) if chunks else _empty(selection.get("group") is not None)
 
 
 def _empty(with_group: bool) -> pl.DataFrame:
@@ -125,13 +128,10 @@ def indicator_values_frames(
     unit_names: pl.DataFrame | None = None
     for start in range(0, len(ids), CHUNK_INDICATORS):
         chunk = ids[start : start + CHUNK_INDICATORS]
-        values = pl.DataFrame(
-            list(
-                selected.filter(indicator_id__in=chunk)
-                .order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
-                .values_list(*(f if f != "period" else "period__code" for f in VALUE_SCHEMA))
-            ),
-            orient="row",
+        values = frames.read_query(
+            selected.filter(indicator_id__in=chunk)
+            .order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
+            .values_list(*VALUE_FIELDS),
             schema=VALUE_SCHEMA,
         )
         if values.is_empty():
@@ -192,6 +192,7 @@ def indicator_values_csv(
 ) -> Iterator[bytes]:
     """The CSV of `export_indicator_values` in pieces, a chunk of indicators each, for a
     caller that writes them as they come (`municipium export`): memory holds one chunk."""
-    frames = indicator_values_frames(language=language, **filters)
-    empty = _empty(filters.get("group") is not None)
-    return csv_pieces(frames, delimiter=delimiter, decimal=decimal, bom=bom, empty=empty)
+    chunks = indicator_values_frames(language=language, **filters)
+    return csv_pieces(
+        chunks, delimiter=delimiter, decimal=decimal, bom=bom, empty=_empty(filters.get("group") is not None)
+    )

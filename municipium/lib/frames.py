@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import polars as pl
 from django.db import connection, connections, transaction
+from django.db.models import QuerySet
 
 from municipium.lib import bulk, tabular
 
@@ -37,6 +38,14 @@ def read_sql(sql: str, params: Sequence = (), *, schema: Schema) -> pl.DataFrame
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=dict(schema), orient="row")
+
+
+def read_query(rows: QuerySet, *, schema: Schema) -> pl.DataFrame:
+    """`read_sql` of a QuerySet of `values_list` rows, whose fields are `schema`'s in its
+    order: the ORM writes the filters and joins, the frame is made without a Python object a
+    row (the exports read their chunks so)."""
+    sql, params = rows.query.get_compiler(rows.db).as_sql()
+    return read_sql(sql, params, schema=schema)
 
 
 def read_chunks(sql: str, params: Sequence = (), *, schema: Schema, size: int) -> Iterator[pl.DataFrame]:

@@ -18,6 +18,7 @@ import polars as pl
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import ServiceArea, Variable
+from municipium.lib import frames
 from municipium.lib.tabular import csv_pieces, to_xlsx
 from municipium.lib.texts import pick
 from municipium.places.models import Group, Unit, member_in_own_period
@@ -84,11 +85,18 @@ OBSERVATION_SCHEMA = {
     "comment": pl.String,
 }
 
+# What a chunk reads, in OBSERVATION_SCHEMA's order.
+OBSERVATION_FIELDS = [field if field != "period" else "period__code" for field in OBSERVATION_SCHEMA]
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=dict.fromkeys(OBSERVATION_COLUMNS, pl.String))
+
 
 def observations_frame(**selection) -> pl.DataFrame:
     """`observations_frames` as one frame (a workbook, the tests)."""
-    frames = list(observations_frames(**selection))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(OBSERVATION_COLUMNS, pl.String))
+    chunks = list(observations_frames(**selection))
+    return pl.concat(chunks) if chunks else _empty()
 
 
 def observations_frames(
@@ -119,12 +127,12 @@ def observations_frames(
     variables_frame: pl.DataFrame | None = None
     for start in range(0, len(ids), CHUNK_UNITS):
         chunk = ids[start : start + CHUNK_UNITS]
-        rows = (
+        frame = frames.read_query(
             queryset.filter(unit_id__in=chunk)
             .order_by("unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown")
-            .values_list(*(f if f != "period" else "period__code" for f in OBSERVATION_SCHEMA))
+            .values_list(*OBSERVATION_FIELDS),
+            schema=OBSERVATION_SCHEMA,
         )
-        frame = pl.DataFrame(list(rows), orient="row", schema=OBSERVATION_SCHEMA)
         if frame.is_empty():
             continue
         if variables_frame is None:  # read once: the variables' names are the catalogue's size
@@ -174,6 +182,5 @@ def observations_csv(
 ) -> Iterator[bytes]:
     """The CSV of `export_observations` in pieces, a chunk of units each, for a caller that
     writes them as they come (`municipium export`): memory holds one chunk."""
-    empty = pl.DataFrame(schema=dict.fromkeys(OBSERVATION_COLUMNS, pl.String))
-    frames = observations_frames(language=language, **filters)
-    return csv_pieces(frames, delimiter=delimiter, decimal=decimal, bom=bom, empty=empty)
+    chunks = observations_frames(language=language, **filters)
+    return csv_pieces(chunks, delimiter=delimiter, decimal=decimal, bom=bom, empty=_empty())

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -326,6 +327,8 @@ def last_submissions(units, period) -> dict[int, Submission]:
     observations to keep 500 of them. The revisions' partial index of submitted ones
     (`revision_submitted`) keeps the read to those: without it PostgreSQL scanned every
     revision of the history for them (0.15 s behind a country's 5 million, issue 18)."""
+    if period is None or not units:
+        return {}
     latest: dict[int, tuple] = {}
     for unit_id, at, user_id in (
         Revision.objects.filter(status=Status.SUBMITTED, observation__unit__in=units, observation__period=period)
@@ -347,8 +350,6 @@ class Tally:
     50,000 figures of 500 members for these (0.2-0.5 s each at a country's scale, issue 18)."""
 
     def __init__(self, units, period):
-        from django.db.models import Count
-
         self.counts: dict[int, dict[str, int]] = {unit.pk: dict.fromkeys(Status.values, 0) for unit in units}
         self.variables: dict[int, set[int]] = {unit.pk: set() for unit in units}
         if period is None or not units:

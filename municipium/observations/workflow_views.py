@@ -125,7 +125,7 @@ def status_board(request, code, period):
     )
     tally = workflow.Tally(units, period_obj)
     counts = tally.counts
-    submissions = workflow.last_submissions(units, period_obj) if period_obj and units else {}
+    submissions = workflow.last_submissions(units, period_obj)
     deadline = Deadline.objects.filter(group=group, period=period_obj).first() if period_obj else None
     today = timezone.localdate()
     failures = _failures(units, period_obj, get_language(), tally)
