@@ -13,9 +13,8 @@ import polars as pl
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import Indicator, ServiceArea
-from municipium.lib import frames
 from municipium.lib.tabular import csv_pieces, to_xlsx
-from municipium.observations.exports import codes, names, period_filter, unit_filter
+from municipium.observations.exports import codes, names, period_filter, read_by, unit_filter
 from municipium.places.models import Group, Unit
 
 from . import read
@@ -70,8 +69,6 @@ VALUE_SCHEMA = {
     "change_pct": pl.Float64,
     "trend": pl.Float64,
 }
-# What a chunk reads, in VALUE_SCHEMA's order.
-VALUE_FIELDS = [field if field != "period" else "period__code" for field in VALUE_SCHEMA]
 STATISTIC_SCHEMA = {
     "indicator_id": pl.Int64,
     "period_id": pl.Int64,
@@ -125,17 +122,9 @@ def indicator_values_frames(
     if group is not None and not isinstance(group, Group):
         group = Group.objects.get(code=group)
     selected = period_filter(unit_filter(read.shown(public=public), units, group), periods)
+    ordered = selected.order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
     unit_names: pl.DataFrame | None = None
-    for start in range(0, len(ids), CHUNK_INDICATORS):
-        chunk = ids[start : start + CHUNK_INDICATORS]
-        values = frames.read_query(
-            selected.filter(indicator_id__in=chunk)
-            .order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
-            .values_list(*VALUE_FIELDS),
-            schema=VALUE_SCHEMA,
-        )
-        if values.is_empty():
-            continue
+    for chunk, values in read_by(ordered, "indicator_id", ids, CHUNK_INDICATORS, VALUE_SCHEMA):
         if unit_names is None:  # read once: the units' names are the catalogue's size
             unit_names = names(Unit.objects.all(), "unit", language)
         indicator_names = names(Indicator.objects.filter(pk__in=chunk), "indicator", language, with_measure=True)

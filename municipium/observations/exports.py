@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import polars as pl
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import ServiceArea, Variable
@@ -85,9 +86,6 @@ OBSERVATION_SCHEMA = {
     "comment": pl.String,
 }
 
-# What a chunk reads, in OBSERVATION_SCHEMA's order.
-OBSERVATION_FIELDS = [field if field != "period" else "period__code" for field in OBSERVATION_SCHEMA]
-
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=dict.fromkeys(OBSERVATION_COLUMNS, pl.String))
@@ -123,18 +121,10 @@ def observations_frames(
     chosen = Unit.objects.order_by("code")
     if units is not None:
         chosen = chosen.filter(code__in=codes(units, Unit))
-    ids = list(chosen.values_list("pk", flat=True))
+    ordered = queryset.order_by("unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown")
+    chunks = read_by(ordered, "unit_id", list(chosen.values_list("pk", flat=True)), CHUNK_UNITS, OBSERVATION_SCHEMA)
     variables_frame: pl.DataFrame | None = None
-    for start in range(0, len(ids), CHUNK_UNITS):
-        chunk = ids[start : start + CHUNK_UNITS]
-        frame = frames.read_query(
-            queryset.filter(unit_id__in=chunk)
-            .order_by("unit__code", "variable__code", "period__kind", "period__ordinal", "breakdown")
-            .values_list(*OBSERVATION_FIELDS),
-            schema=OBSERVATION_SCHEMA,
-        )
-        if frame.is_empty():
-            continue
+    for chunk, frame in chunks:
         if variables_frame is None:  # read once: the variables' names are the catalogue's size
             variables_frame = names(Variable.objects.all(), "variable", language, with_measure=True)
         units_frame = names(Unit.objects.filter(pk__in=chunk), "unit", language)
@@ -143,6 +133,19 @@ def observations_frames(
             .join(variables_frame, on="variable_id", how="left", maintain_order="left")
             .select(OBSERVATION_COLUMNS)
         )
+
+
+def read_by(rows: QuerySet, key: str, ids: list, size: int, schema: dict) -> Iterator[tuple[list, pl.DataFrame]]:
+    """The rows of `rows` (ordered, with a `schema` field "period" read as the period's
+    code) for `size` of `ids` at a time, as (those ids, their frame) for each that has any:
+    an export's chunks, read in `ids`' order so that they follow one another as one read
+    of the whole ordered selection would give them (`lib/frames.read_query`)."""
+    fields = [field if field != "period" else "period__code" for field in schema]
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        frame = frames.read_query(rows.filter(**{f"{key}__in": chunk}).values_list(*fields), schema=schema)
+        if not frame.is_empty():
+            yield chunk, frame
 
 
 def names(queryset, prefix: str, language: str | None, with_measure: bool = False) -> pl.DataFrame:
