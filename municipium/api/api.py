@@ -258,13 +258,16 @@ def _page(request, queryset: QuerySet, paging: Paging, serialize: Callable[[dict
     rows = list(queryset.filter(id__gt=paging.after).order_by("id")[: paging.limit + 1])
     more = len(rows) > paging.limit
     rows = rows[: paging.limit]
-    next_url = None
-    if more:
-        query = request.GET.copy()
-        query["after"] = str(rows[-1]["id"])
-        query["limit"] = str(paging.limit)
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    next_url = _next_url(request, paging, rows[-1]["id"]) if more else None
     return {"items": [serialize(row) for row in rows], "next": next_url, "limit": paging.limit}
+
+
+def _next_url(request, paging: Paging, last: int) -> str:
+    """The link to the page after the row with id `last`, with the same filters."""
+    query = request.GET.copy()
+    query["after"] = str(last)
+    query["limit"] = str(paging.limit)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -761,65 +764,42 @@ class IndicatorFilters(DataFilters):
     indicator: list[str] | None = Field(None, description="Indicator codes")
 
 
-def visible_values(caller: Caller) -> QuerySet:
-    """Indicator values the caller may read (`read.visible_values`, the one rule), annotated
-    with what `_value_status` needs."""
-    return read.visible_values(admin=caller.admin, insider_units=caller.insider_units)
+def _reader(caller: Caller) -> read.Reader:
+    """Whose eyes the caller reads indicator values with (`read.Reader`, the one rule)."""
+    return read.Reader(admin=caller.admin, insider_units=frozenset(caller.insider_units))
+
+
+def _selection(filters: IndicatorFilters) -> read.Selection:
+    """The filters as ids (`read.Selection`); an unknown code is a 422 naming it."""
+    start, end = _period_bounds(filters)
+
+    def ids(model, codes, column: str, label: str) -> tuple[int, ...] | None:
+        return tuple(_codes(model, codes, column, label)) if codes else None
+
+    return read.Selection(
+        indicators=ids(Indicator, filters.indicator, "indicator", _("indicator")),
+        units=ids(Unit, filters.unit, "unit", _("unit")),
+        groups=ids(Group, [filters.group] if filters.group else None, "group", _("group")),
+        start=start,
+        end=end,
+        changed_since=_utc(filters.changed_since) if filters.changed_since else None,
+    )
 
 
 def _value_status(row: dict) -> str:
     return "published" if read.is_published(row["basis"], row["marked"], row["same_as_public"]) else "unpublished"
 
 
-def _values(caller: Caller, filters: IndicatorFilters) -> QuerySet:
-    rows = _filter(visible_values(caller), filters, changed_field="computed_at")
-    if filters.indicator:
-        rows = rows.filter(indicator_id__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))
-    return rows
-
-
-VALUE_FIELDS = (
-    "id",
-    "indicator__code",
-    "unit__code",
-    "period__code",
-    "breakdown",
-    "value",
-    "missing",
-    "change",
-    "change_pct",
-    "trend",
-    "computed_at",
-    "basis",
-    "marked",
-    "same_as_public",
-)
-
-
 @api.get("/indicator-values", response=responses(IndicatorValuePage), tags=["indicators"])
 def indicator_values(request, filters: Query[IndicatorFilters], paging: Query[Paging]):
     """Indicator values as the engine stored them; `changed_since` compares `computed_at`."""
     caller = _caller(request)
-    rows = _values(caller, filters).values(*VALUE_FIELDS)
-    return _page(
-        request,
-        rows,
-        paging,
-        lambda r: {
-            "id": r["id"],
-            "indicator": r["indicator__code"],
-            "unit": r["unit__code"],
-            "period": r["period__code"],
-            "breakdown": r["breakdown"],
-            "value": r["value"],
-            "missing": r["missing"],
-            "change": r["change"],
-            "change_pct": r["change_pct"],
-            "trend": r["trend"],
-            "computed_at": r["computed_at"],
-            "status": _value_status(r),
-        },
-    )
+    rows = read.value_page(_selection(filters), _reader(caller), after=paging.after, limit=paging.limit + 1)
+    more = len(rows) > paging.limit
+    rows = rows[: paging.limit]
+    for row in rows:
+        row["status"] = "published" if row.pop("published") else "unpublished"
+    return {"items": rows, "next": _next_url(request, paging, rows[-1]["id"]) if more else None, "limit": paging.limit}
 
 
 class StatisticFilters(Schema):
@@ -885,62 +865,33 @@ def group_statistics(request, filters: Query[StatisticFilters], paging: Query[Pa
 
 class Download:
     """The selection of an open-data download, checked (an unknown code is a 422 before
-    anything is sent) and read indicator by indicator.
-
-    Read over the whole selection at once, the download's order (indicator, unit and period
-    codes) makes the database sort everything before the first row: a country's five million
-    values took longer than the web worker's timeout before the first byte (issue 18). So
-    the rule (`read.visible_values`, the same as the listing's) is applied one indicator at a
-    time: its marked periods are read once (an index probe) instead of probed per row, and
-    the database sorts one indicator's rows, read with a chunked cursor (a server-side
-    cursor on PostgreSQL)."""
+    anything is sent) and read by `read.value_frames` (the rule of the listing, one
+    indicator at a time, in bounded memory)."""
 
     def __init__(self, caller: Caller, filters: IndicatorFilters):
-        self.caller = caller
-        self.base = _filter(read.stored(), filters, changed_field="computed_at")
-        indicators = Indicator.objects.order_by("code")
-        if filters.indicator:
-            indicators = indicators.filter(pk__in=_codes(Indicator, filters.indicator, "indicator", _("indicator")))
-        self.indicators = list(indicators.only("code", "name", "unit_of_measure", "decimals"))
-
-    def _slice(self, indicator: Indicator) -> QuerySet:
-        """The indicator's visible values (`read.visible_values`, its marked periods read once)."""
-        return read.visible_values(
-            self.base.filter(indicator=indicator),
-            admin=self.caller.admin,
-            insider_units=self.caller.insider_units,
-            periods_marked=read.marked_periods(indicator),
-        )
+        self.selection = _selection(filters)
+        self.reader = _reader(caller)
 
     def count(self, most: int) -> int:
-        """How many rows the download holds, counted no further than `most` + 1: a refusal
-        does not wait for the whole selection to be counted (a country's fifty million
-        values took 22-37 s to count, issue 18), it reads one row more than the limit."""
-        total = 0
-        for indicator in self.indicators:
-            total += self._slice(indicator)[: most + 1 - total].count()
-            if total > most:
-                break
-        return total
+        """How many rows the download holds, counted no further than `most` + 1."""
+        return read.value_count(self.selection, self.reader, most=most)
 
     def frames(self, language: str | None = None) -> Iterator[pl.DataFrame]:
         """The rows for the open-data writers as frames of at most `opendata.CHUNK_ROWS`
         rows (`opendata.FRAME_SCHEMA`), names in `language`, in the order of the indicator,
         unit and period codes: memory holds a chunk and the names of the units and
-        indicators (the catalogue's size, not the data's), whatever the selection. Each
-        chunk is a frame read from the cursor (`frames.read_chunks`), not a Python object a
-        row: a country's fifty million values took 8 µs a row that way (issue 18)."""
+        indicators (the catalogue's size, not the data's), whatever the selection."""
         units = list(Unit.objects.only("code", "name").order_by("pk"))
         unit_ids = [unit.pk for unit in units]
         unit_codes = [unit.code for unit in units]
         unit_names = [pick(unit.name, language).text for unit in units]
         del units
-
-        def status(basis: str, marked: bool, same: bool) -> str:
-            return "published" if read.is_published(basis, marked, same) else "unpublished"
-
+        indicators = {i.pk: i for i in Indicator.objects.only("code", "name", "unit_of_measure", "decimals")}
+        published = pl.when(pl.col("published")).then(pl.lit("published")).otherwise(pl.lit("unpublished"))
         # Read while the previous chunk is written (`frames.read_ahead`).
-        for indicator, chunk in frames.read_ahead(self._chunks()):
+        chunks = read.value_frames(self.selection, self.reader, size=opendata.CHUNK_ROWS)
+        for chunk in frames.read_ahead(chunks):
+            indicator = indicators[chunk.item(0, "indicator_id")]
             name = pick(indicator.name, language).text
             measure = pick(indicator.unit_of_measure, language).text
             unit_id = chunk.get_column("unit_id")
@@ -955,45 +906,17 @@ class Download:
                     "breakdown": chunk.get_column("breakdown"),
                     "value": chunk.get_column("value"),
                     "missing": chunk.get_column("missing"),
-                    "status": opendata.mapped(chunk, ["basis", "marked", "same_as_public"], status),
+                    "status": chunk.select(published.alias("status")).to_series(),
                     "decimals": pl.repeat(indicator.decimals, chunk.height, eager=True, dtype=pl.Int64),
                 },
                 schema=opendata.FRAME_SCHEMA,
             )
-
-    def _chunks(self) -> Iterator[tuple[Indicator, pl.DataFrame]]:
-        """Each indicator's visible rows in the download's order, a chunk at a time: the
-        database's part of `frames` (no translated text: it may run in a thread of its own)."""
-        for indicator in self.indicators:
-            values = (
-                self._slice(indicator)
-                .order_by("unit__code", "period__kind", "period__ordinal", "breakdown")
-                .values_list(
-                    "unit_id", "period__code", "breakdown", "value", "missing", "basis", "marked", "same_as_public"
-                )
-            )
-            sql, params = values.query.get_compiler(values.db).as_sql()
-            for chunk in frames.read_chunks(sql, params, schema=DOWNLOAD_READ, size=opendata.CHUNK_ROWS):
-                yield indicator, chunk
 
     def rows(self, language: str | None = None) -> Iterator[dict]:
         """The same rows one by one, as mappings (the Excel download, at most
         `OPENDATA_XLSX_MAX_ROWS` of them)."""
         for frame in self.frames(language):
             yield from frame.iter_rows(named=True)
-
-
-# What `Download.frames` reads of each row.
-DOWNLOAD_READ = {
-    "unit_id": pl.Int64(),
-    "period": pl.String(),
-    "breakdown": pl.String(),
-    "value": pl.Float64(),
-    "missing": pl.String(),
-    "basis": pl.String(),
-    "marked": pl.Boolean(),
-    "same_as_public": pl.Boolean(),
-}
 
 
 DOWNLOAD_CONTENT = {

@@ -8,13 +8,15 @@ are the observations export's, the writers `lib.tabular`'s.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import polars as pl
 from django.utils.translation import gettext as _
 
 from municipium.catalog.models import Indicator, ServiceArea
 from municipium.lib.tabular import csv_pieces, to_xlsx
-from municipium.observations.exports import codes, names, period_filter, read_by, unit_filter
+from municipium.observations.exports import codes, names
+from municipium.observations.models import Period
 from municipium.places.models import Group, Unit
 
 from . import read
@@ -56,6 +58,7 @@ STATISTIC_COLUMNS = [
 # Indicators read at a time: a chunk holds at most this many indicators' rows (every unit and
 # period of them without filters: 500,000 rows at a country's 2,500 units × 20 years).
 CHUNK_INDICATORS = 10
+READ_ROWS = 100_000  # rows read from the cursor at a time
 
 VALUE_SCHEMA = {
     "indicator_id": pl.Int64,
@@ -77,6 +80,32 @@ STATISTIC_SCHEMA = {
     "n": pl.Int64,
     **{c: pl.Float64 for c in ("min", "p10", "p25", "median", "p75", "p90", "max", "mean", "pooled")},
 }
+
+
+def _selection(units, group: Group | None, periods) -> read.Selection:
+    """The export's filters (objects, codes or ids; None: no filter) as `read.Selection`.
+    An unknown code selects nothing, as in the observations' export."""
+    unit_codes, period_codes = codes(units, Unit), codes(periods, Period)
+    return read.Selection(
+        units=None
+        if unit_codes is None
+        else tuple(Unit.objects.filter(code__in=unit_codes).values_list("pk", flat=True)),
+        groups=None if group is None else (group.pk,),
+        periods=None
+        if period_codes is None
+        else tuple(Period.objects.filter(code__in=period_codes).values_list("pk", flat=True)),
+    )
+
+
+def _chunks(ids: list[int], selection: read.Selection, public: bool) -> Iterator[tuple[list[int], pl.DataFrame]]:
+    """(indicator ids, their rows) for `CHUNK_INDICATORS` of `ids` at a time, each that has
+    any, in `ids`' order, each indicator's rows by unit, period and category."""
+    reader = read.PUBLIC if public else read.EVERY_ALL_ROW
+    for start in range(0, len(ids), CHUNK_INDICATORS):
+        chunk = ids[start : start + CHUNK_INDICATORS]
+        pieces = list(read.value_frames(replace(selection, indicators=tuple(chunk)), reader, size=READ_ROWS))
+        if pieces:
+            yield chunk, pl.concat(pieces).select(list(VALUE_SCHEMA))
 
 
 def indicator_values_frame(**selection) -> pl.DataFrame:
@@ -121,10 +150,8 @@ def indicator_values_frames(
     ids = list(chosen.values_list("pk", flat=True))
     if group is not None and not isinstance(group, Group):
         group = Group.objects.get(code=group)
-    selected = period_filter(unit_filter(read.shown(public=public), units, group), periods)
-    ordered = selected.order_by("indicator__code", "unit__code", "period__kind", "period__ordinal", "breakdown")
     unit_names: pl.DataFrame | None = None
-    for chunk, values in read_by(ordered, "indicator_id", ids, CHUNK_INDICATORS, VALUE_SCHEMA):
+    for chunk, values in _chunks(ids, _selection(units, group, periods), public):
         if unit_names is None:  # read once: the units' names are the catalogue's size
             unit_names = names(Unit.objects.all(), "unit", language)
         indicator_names = names(Indicator.objects.filter(pk__in=chunk), "indicator", language, with_measure=True)

@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 import polars as pl
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Max
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -228,11 +227,10 @@ class Slice:
         if not self.ready:
             return []
         # The members are read already: each value comes as numbers, with its unit's id.
-        found = list(
-            read.values(self.indicator, self.period, self.group, public=self.public).values_list(
-                "unit_id", "value", "numerator", "denominator"
-            )
-        )
+        found = [
+            (v.unit_id, v.value, v.numerator, v.denominator)
+            for v in read.values(self.indicator, self.period, self.group, public=self.public, with_units=False)
+        ]
         ranked = _rank([value for _u, value, _n, _d in found], self.indicator.polarity)
         statistic, units = self.statistic, {u.pk: u for u in members}
         strays = {unit_id for unit_id, *_rest in found} - units.keys()
@@ -878,9 +876,13 @@ def source_line(view: Slice) -> dict:
             if source and (text := pick(source).text)
         }
     )
-    computed = read.values(view.indicator, view.period, view.group, public=view.public).aggregate(
-        latest=Max("computed_at")
-    )["latest"]
+    computed = max(
+        (
+            v.computed_at
+            for v in read.values(view.indicator, view.period, view.group, public=view.public, with_units=False)
+        ),
+        default=None,
+    )
     return {
         "title": view.title(""),
         "group": view.group.label,

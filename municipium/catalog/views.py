@@ -148,7 +148,7 @@ def preview(indicator: Indicator, text: str, group: Group | None, user) -> dict:
         indicator.pk, [period], basis=Basis.PUBLISHED if public else Basis.ALL, context=ctx
     )
     computed = dict(zip(frame["unit_id"].to_list(), frame["value"].to_list(), strict=True))
-    stored = {row.unit_id: row.value for row in read.values(indicator, period, group, public=public)}
+    stored = {row.unit_id: row.value for row in read.values(indicator, period, group, public=public, with_units=False)}
     for unit in members:
         value, current = computed.get(unit.pk), stored.get(unit.pk)
         same = (value is None and current is None) or (

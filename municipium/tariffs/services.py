@@ -610,7 +610,11 @@ def peers(study: Study, user, chosen: ScenarioFigures | None = None, base: Figur
             if stat is None or not stat.n:
                 continue
             period = stat.period
-            values = [v.value for v in read.values(indicator, period, group, public=public) if v.value is not None]
+            values = [
+                v.value
+                for v in read.values(indicator, period, group, public=public, with_units=False)
+                if v.value is not None
+            ]
             own = read.value(indicator, study.unit, period, public=public)
             out.append(
                 Peer(
