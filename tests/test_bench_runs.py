@@ -62,7 +62,7 @@ def test_every_step_of_the_benchmark_runs_and_reports_consistent_figures(tmp_pat
     assert found["observations"] == UNITS * VARIABLES * YEARS
     assert found["import_files"] > 1
     # The rebuild stored what it says, and the no-op after it skipped every indicator.
-    assert found["recompute_written"]["benchmarks_indicatorvalue"] == found["indicator_values"] > 0
+    assert found["recompute_written"]["benchmarks_valueseries"] == found["indicator_values"] > 0
     assert found["recompute_written"]["benchmarks_groupstatistic"] == found["group_statistics"] > 0
     assert found["recompute_unchanged_skipped"] == INDICATORS
     assert found["recompute_parts_indicators"] == INDICATORS

@@ -3,7 +3,7 @@ check the formula engine against the publisher's own ratios."""
 
 import pytest
 
-from municipium.benchmarks.models import GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import GroupStatistic
 from municipium.catalog.models import Indicator
 from municipium.cooperation import sharing
 from municipium.cooperation.models import Agreement, Facility, Obligation
@@ -18,6 +18,7 @@ from municipium.socialplanning.models import Proposal, Round
 from municipium.socialplanning.models import Service as SocialService
 from municipium.surveys import analysis
 from municipium.surveys.models import Response, Survey
+from tests import derived
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +29,8 @@ def demo(django_capture_on_commit_callbacks):
         load_demo()
 
 
-def derived(indicator_code):
-    return {
-        (v.unit.code, v.period.code): v.value
-        for v in IndicatorValue.objects.filter(
-            indicator__code=indicator_code, basis="all", value__isnull=False
-        ).select_related("unit", "period")
-    }
+def stored(indicator_code):
+    return derived.values("all", indicator=indicator_code)
 
 
 def published(variable_code):
@@ -54,13 +50,13 @@ KOLADA_RATIOS = [("n01813_calc", "n01813", 1e-6), ("n01812_calc", "n01812", 1e-6
 def test_the_demo_loads_real_and_synthetic_data_and_derives_every_indicator(demo):
     # One load serves several checks: loading the demo is the slowest thing in the suite.
     for calculated, publisher, tolerance in KOLADA_RATIOS:
-        ours, theirs = derived(calculated), published(publisher)
+        ours, theirs = stored(calculated), published(publisher)
         common = ours.keys() & theirs.keys()
         assert len(common) > 800, calculated  # every municipality and region over the shipped years
         assert max(abs(ours[k] - theirs[k]) for k in common) <= tolerance, calculated
 
     starter = Indicator.objects.exclude(service_area__code__in=["general"]).exclude(code__regex=r"^[nu]\d")
-    empty = [i.code for i in starter if not IndicatorValue.objects.filter(indicator=i, value__isnull=False).exists()]
+    empty = [i.code for i in starter if not derived.exists(indicator=i, valued=True, breakdown=derived.ANY)]
     assert starter.count() > 60
     assert empty == []
     # Exchange groups get their statistics, standing on a stated number of members.
@@ -91,7 +87,7 @@ def test_the_demo_surveys_are_published_and_their_results_appear_in_profiles(dem
     )
     assert share.status == "published" and 0 < share.value < 100
     indicator = Indicator.objects.get(code="survey_water_supply_share_satisfied")
-    assert IndicatorValue.objects.filter(indicator=indicator, unit=compared.unit, value__isnull=False).exists()
+    assert derived.exists(indicator=indicator, unit=compared.unit, valued=True)
     page = client.get(f"/en/units/{compared.unit.code}/").content.decode()
     assert indicator.name["en"] in page
 
@@ -102,7 +98,7 @@ def test_loading_the_demo_twice_changes_nothing(demo, django_capture_on_commit_c
             Unit.objects.count(),
             Observation.objects.count(),
             Revision.objects.count(),
-            IndicatorValue.objects.count(),
+            derived.count(breakdown=derived.ANY),
             Survey.objects.count(),
             Response.objects.count(),
             Body.objects.count(),

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from municipium.benchmarks import engine, read
-from municipium.benchmarks.models import GroupStatistic, IndicatorValue, RankSlice
+from municipium.benchmarks.models import GroupStatistic, RankSlice
 from municipium.lib import stats
 from municipium.lib.formulas import FormulaError
 from municipium.observations.models import Status
+from tests import derived
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -27,24 +28,17 @@ DRAFT, PUBLISHED = Status.DRAFT, Status.PUBLISHED
 
 def stored_values(indicator, basis="all"):
     """{(unit code, period code): value} of the stored rows that have a value."""
-    rows = IndicatorValue.objects.filter(indicator=indicator, basis=basis, value__isnull=False).select_related(
-        "unit", "period"
-    )
-    return {(r.unit.code, r.period.code): r.value for r in rows}
+    return derived.values(basis, indicator=indicator)
 
 
 def stored(indicator, unit, period, basis="all"):
-    return IndicatorValue.objects.get(indicator=indicator, unit=unit, period=f.period(period), basis=basis)
+    return derived.one(indicator=indicator, unit=unit, period=f.period(period), basis=basis)
 
 
 def slices_from_rows():
     """The ranks' slices as they should be, from the stored rows by `read.seen`'s rule:
     {(indicator, period, public): {unit: value}}, units with a value only."""
-    rows = list(
-        IndicatorValue.objects.filter(breakdown="").values_list(
-            "indicator_id", "period_id", "unit_id", "basis", "value"
-        )
-    )
+    rows = [(r.indicator_id, r.period_id, r.unit_id, r.basis, r.value) for r in derived.rows()]
     twins = {(i, p, u) for i, p, u, basis, _v in rows if basis == "published"}
     out: dict = {}
     for i, p, u, basis, v in rows:
@@ -73,8 +67,7 @@ def snapshot():
     assert stored_slices() == slices_from_rows()
     return {
         "values": {
-            (r["indicator_id"], r["unit_id"], r["period_id"], r["basis"]): tuple(r[c] for c in engine.VALUE_COLUMNS)
-            for r in IndicatorValue.objects.values()
+            r.key: tuple(getattr(r, c) for c in engine.VALUE_COLUMNS) for r in derived.rows(breakdown=derived.ANY)
         },
         "statistics": {
             (r["indicator_id"], r["group_id"], r["period_id"], r["basis"]): tuple(r[c] for c in engine.STAT_COLUMNS)
@@ -99,7 +92,7 @@ def same(a, b):
 
 
 def drop_derived():
-    IndicatorValue.objects.all().delete()
+    derived.delete()
     GroupStatistic.objects.all().delete()
     RankSlice.objects.all().delete()
 
@@ -212,7 +205,7 @@ def test_change_change_pct_and_trend():
     for year, value in [(2018, 10), (2019, -5), (2020, 0), (2022, 20), (2023, 30)]:
         f.observe(a, x, year, value)
     engine.recompute_all()
-    rows = {r.period.code: r for r in IndicatorValue.objects.filter(indicator=ind).select_related("period")}
+    rows = {r.period_code: r for r in derived.rows(indicator=ind)}
     assert (rows["2019"].change, rows["2019"].change_pct) == (-15.0, -150.0)
     assert (rows["2020"].change, rows["2020"].change_pct) == (5.0, 100.0)  # from −5 up to 0: a rise
     assert (rows["2022"].change, rows["2022"].change_pct) == (None, None)  # 2021 unknown
@@ -223,7 +216,7 @@ def test_change_change_pct_and_trend():
     assert rows["2023"].trend == pytest.approx(expected)
     f.observe(a, x, 2023, missing="not_shared")
     engine.recompute_all()
-    row = IndicatorValue.objects.get(indicator=ind, period__code="2023")
+    row = derived.one(indicator=ind, period="2023")
     assert (row.value, row.missing, row.change, row.trend) == (None, "not_shared", None, None)
 
 
@@ -380,7 +373,7 @@ def test_published_figures_never_stand_on_unpublished_observations(water):
     assert read.statistic(nrw, y24, group, public=False).n == 3
     assert [(r.unit.code, r.rank) for r in read.ranks(nrw, y24, group, public=True)] == [("A", 1)]
     # A period whose window is all published has no published rows: the "all" rows are public.
-    assert not IndicatorValue.objects.filter(period=y22, basis="published").exists()
+    assert not derived.exists(period=y22, basis="published", breakdown=derived.ANY)
     assert {v.unit.code for v in read.values(nrw, y22, public=True)} == {"A", "B", "C"}
     # The change into 2024 is public only where 2024 is: B's draft does not leak through it.
     assert [(v.period.code, v.change) for v in read.series(nrw, b, public=True)] == [("2022", None), ("2023", 0.0)]
@@ -394,7 +387,7 @@ def test_published_figures_never_stand_on_unpublished_observations(water):
         f.observe(u, billed, 2024, {b: 70, c: 80}[u], status=PUBLISHED)
     f.observe(c, produced, 2024, 100, status=PUBLISHED)
     engine.refresh([nrw.pk])
-    assert not IndicatorValue.objects.filter(basis="published").exists()
+    assert not derived.exists(basis="published", breakdown=derived.ANY)
     assert not GroupStatistic.objects.filter(basis="published").exists()
     assert {v.unit.code: v.value for v in read.values(nrw, y24, public=True)} == inside
 
@@ -529,22 +522,25 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
     # published figures differ, the unit's own (unit 6 is in no group), read in its scope.
     assert save(6, 2020, 60, DRAFT) == [ids[6:7]]
 
-    def published(model=IndicatorValue, member="unit_id"):
-        return set(model.objects.filter(basis="published").values_list(member, "period__code"))
+    def published():
+        return {(r.unit_id, r.period_code) for r in derived.rows(basis="published", breakdown=derived.ANY)}
+
+    def published_statistics():
+        return set(GroupStatistic.objects.filter(basis="published").values_list("group__code", "period__code"))
 
     assert published() == {(ids[6], str(year)) for year in (2020, 2021, 2022)}
-    assert published(GroupStatistic, "group__code") == set()
+    assert published_statistics() == set()
     # A draft of a group's member: its rows and its group's statistics.
     assert save(1, 2020, 70, DRAFT) == [[ids[1]], [ids[0], ids[2]]]
     assert published() == {(unit, str(year)) for unit in (ids[1], ids[6]) for year in (2020, 2021, 2022)}
-    assert ("g1", "2020") in published(GroupStatistic, "group__code")
+    assert ("g1", "2020") in published_statistics()
     assert save(4, 2021, 80) == [[ids[4]], [ids[3], ids[5]]]  # unit 4's figures rest on published data only
-    assert published(GroupStatistic, "group__code") <= {("g1", str(year)) for year in (2020, 2021, 2022)}
+    assert published_statistics() <= {("g1", str(year)) for year in (2020, 2021, 2022)}
     # Published again: each unit's published rows go with its last draft, its groups' too.
     assert save(6, 2020, 60) == [ids[6:7]]
     assert published() == {(ids[1], str(year)) for year in (2020, 2021, 2022)}
     assert save(1, 2020, 70) == [[ids[1]], [ids[0], ids[2]]]
-    assert not IndicatorValue.objects.filter(basis="published").exists()
+    assert not derived.exists(basis="published", breakdown=derived.ANY)
     assert not GroupStatistic.objects.filter(basis="published").exists()
     monkeypatch.setattr(engine, "SCOPE_MAX_UNITS", 2)  # a group as large as the country
     assert save(1, 2020, 90) == [None]
@@ -625,10 +621,10 @@ def test_deleting_an_indicator_or_a_unit_takes_its_derived_rows_with_it(water):
     for u in (a, b):
         f.observe(u, produced, 2024, 100), f.observe(u, billed, 2024, 80)
     engine.recompute_all()
-    assert IndicatorValue.objects.filter(unit=b).exists()
+    assert derived.exists(unit=b)
     b.observations.all().delete()  # observations PROTECT the unit; a real removal deletes them first
     b.delete()
-    assert set(IndicatorValue.objects.values_list("unit__code", flat=True)) == {"A"}
+    assert {r.unit_code for r in derived.rows(breakdown=derived.ANY)} == {"A"}
     # The ranks' slices keep the deleted unit's place until they are next written (readers
     # ask only for units that exist); the next refresh of the slice drops it.
     assert RankSlice.objects.filter(indicator=nrw).exists()
@@ -636,7 +632,7 @@ def test_deleting_an_indicator_or_a_unit_takes_its_derived_rows_with_it(water):
     engine.refresh([nrw.pk])
     assert stored_slices() == slices_from_rows()
     nrw.delete()
-    assert not IndicatorValue.objects.exists() and not GroupStatistic.objects.exists()
+    assert not derived.exists(breakdown=derived.ANY) and not GroupStatistic.objects.exists()
     assert not RankSlice.objects.exists()
 
 
@@ -783,8 +779,8 @@ def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(wate
     drop_derived()
     with pytest.raises(engine.StoreFailed, match="the disk is full"):
         engine.recompute_all()
-    assert not IndicatorValue.objects.filter(indicator__code="loss").exists()
+    assert not derived.exists(indicator="loss", breakdown=derived.ANY)
     # Nothing was left half done: the next pass, without the fault, stores everything.
     monkeypatch.setattr(engine, "_refresh_indicator", store)
     engine.recompute_all()
-    assert IndicatorValue.objects.filter(indicator__code="loss").exists()
+    assert derived.exists(indicator="loss")

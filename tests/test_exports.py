@@ -8,11 +8,12 @@ from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from municipium.benchmarks.exports import export_indicator_values, indicator_values_frame
-from municipium.benchmarks.models import GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import GroupStatistic
 from municipium.lib.tabular import to_csv
 from municipium.observations.exports import export_observations, observations_frame
 from municipium.observations.imports import commit
 from municipium.observations.models import Observation, Revision
+from tests import derived
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -142,11 +143,11 @@ def indicators(data):
     nrw = f.indicator("water_nrw", "100 * nrw_share", unit_of_measure={"en": "%"}, polarity="lower_is_better")
     period = f.period("2024")
     now = timezone.now()
-    IndicatorValue.objects.create(indicator=nrw, unit=a, period=period, value=12.5, change=-1.5, computed_at=now)
-    IndicatorValue.objects.create(indicator=nrw, unit=b, period=period, value=30.0, computed_at=now)
+    derived.put(nrw, a, period, value=12.5, change=-1.5, computed_at=now)
+    derived.put(nrw, b, period, value=30.0, computed_at=now)
     # The published data give A the same figure without a change and B none (a hidden row).
-    IndicatorValue.objects.create(indicator=nrw, unit=a, period=period, basis="published", value=12.5, computed_at=now)
-    IndicatorValue.objects.create(indicator=nrw, unit=b, period=period, basis="published", computed_at=now)
+    derived.put(nrw, a, period, basis="published", value=12.5, computed_at=now)
+    derived.put(nrw, b, period, basis="published", computed_at=now)
     GroupStatistic.objects.create(
         indicator=nrw,
         group=peers,
@@ -199,9 +200,7 @@ def test_indicator_values_are_read_and_written_a_chunk_of_indicators_at_a_time(i
     second = f.indicator("water_cover", "100 * nrw_share", unit_of_measure={"en": "%"})
     now = timezone.now()
     for unit, number in ((Unit.objects.get(code="PL1465011"), 40.0), (Unit.objects.get(code="PL1438011"), 5.0)):
-        IndicatorValue.objects.create(
-            indicator=second, unit=unit, period=f.period("2024"), value=number, computed_at=now
-        )
+        derived.put(second, unit, f.period("2024"), value=number, computed_at=now)
     whole = export_indicator_values(group="mazovia")
     monkeypatch.setattr(exports, "CHUNK_INDICATORS", 1)
     pieces = list(exports.indicator_values_csv(group="mazovia"))

@@ -6,8 +6,9 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from municipium.benchmarks import engine, tasks
-from municipium.benchmarks.models import IndicatorValue
+from municipium.benchmarks.models import ValueSeries
 from municipium.worker.worker import LeasedWorker
+from tests import derived
 from tests import factories as f
 from tests.worker_tasks import mark
 
@@ -53,7 +54,7 @@ def _run_queue() -> None:
 
 
 def _value(nrw, unit):
-    return IndicatorValue.objects.get(indicator=nrw, unit=unit, breakdown="", basis="all").value
+    return derived.one(indicator=nrw, unit=unit, breakdown="", basis="all").value
 
 
 def test_an_explicit_full_recompute_absorbs_the_queued_ones_and_covers_their_changes(water, tmp_path):
@@ -119,7 +120,9 @@ def test_a_full_recompute_that_fails_queues_the_absorbed_ones_again(water, monke
 
 
 def _stored():
-    return sorted(IndicatorValue.objects.values_list("indicator_id", "unit_id", "period_id", "basis", "value"))
+    return sorted(
+        (r.indicator_id, r.unit_id, r.period_id, r.basis, r.value) for r in derived.rows(breakdown=derived.ANY)
+    )
 
 
 def test_a_full_recompute_in_parts_is_shared_by_workers_and_stores_what_one_pass_stores(water):
@@ -131,7 +134,7 @@ def test_a_full_recompute_in_parts_is_shared_by_workers_and_stores_what_one_pass
         f.observe(other, produced, year, p * 2), f.observe(other, billed, year, b)
     engine.recompute_all(force=True)
     one_pass = _stored()
-    IndicatorValue.objects.all().delete()
+    derived.delete()
     waiting = tasks.recompute_changed.enqueue([produced.pk], [])
 
     report = tasks.recompute_in_parts(3, force=True, wait=False)
@@ -172,17 +175,17 @@ def test_parts_into_an_empty_table_write_without_the_secondary_indexes_built_onc
     f.observe(unit, produced, 2024, 100), f.observe(unit, billed, 2024, 75)
     engine.recompute_all(force=True)
     one_pass = _stored()
-    IndicatorValue.objects.all().delete()
-    expected = set(bulk._secondary_indexes(IndicatorValue))
+    derived.delete()
+    expected = set(bulk._secondary_indexes(ValueSeries))
     seen = []
     real = engine.recompute_all
 
     def part(*args, **kwargs):
-        seen.append(expected & bulk._existing_indexes(IndicatorValue._meta.db_table))
+        seen.append(expected & bulk._existing_indexes(ValueSeries._meta.db_table))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "recompute_all", part)
     tasks.recompute_in_parts(2, force=True, wait=True)
     assert len(seen) == 2 and seen == [set(), set()]  # no part restored them midway
-    assert expected <= bulk._existing_indexes(IndicatorValue._meta.db_table)
+    assert expected <= bulk._existing_indexes(ValueSeries._meta.db_table)
     assert _stored() == one_pass

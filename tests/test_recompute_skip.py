@@ -6,8 +6,9 @@ from django.db import connection
 from django.test import TestCase
 
 from municipium.benchmarks import engine
-from municipium.benchmarks.models import IndicatorValue, InputFingerprint
+from municipium.benchmarks.models import InputFingerprint, ValueSeries
 from municipium.lib import bulk
+from tests import derived
 from tests import factories as f
 from tests.test_engine import drop_derived, snapshot
 
@@ -106,7 +107,7 @@ def test_what_every_indicator_reads_recomputes_them_all_or_the_affected(world, c
         world["units"][0].observations.filter(variable=world["billed"], period__code="2023").delete()
         expected = 1
     elif change == "deleted_rows":
-        world["nrw"].values.filter(unit=world["units"][0]).delete()
+        derived.delete(indicator=world["nrw"], unit=world["units"][0])
         expected = 1
     result = engine.recompute_all()
     assert _refreshed(result) == expected
@@ -117,11 +118,11 @@ def test_what_every_indicator_reads_recomputes_them_all_or_the_affected(world, c
 
 
 def _indexes() -> set[str]:
-    return bulk._existing_indexes(IndicatorValue._meta.db_table)
+    return bulk._existing_indexes(ValueSeries._meta.db_table)
 
 
 def test_a_rebuild_into_an_empty_table_ends_with_every_index_and_the_same_figures(world):
-    expected = set(bulk._secondary_indexes(IndicatorValue))
+    expected = set(bulk._secondary_indexes(ValueSeries))
     assert expected and expected <= _indexes()
     engine.recompute_all()  # the table was empty: indexes dropped, rows stored, indexes built
     assert expected <= _indexes()
@@ -130,7 +131,7 @@ def test_a_rebuild_into_an_empty_table_ends_with_every_index_and_the_same_figure
 
 
 def test_the_indexes_come_back_when_a_rebuild_fails(world, monkeypatch):
-    expected = set(bulk._secondary_indexes(IndicatorValue))
+    expected = set(bulk._secondary_indexes(ValueSeries))
 
     def broken(*args, **kwargs):
         assert not expected & _indexes(), "the rebuild runs without its secondary indexes"
@@ -144,12 +145,12 @@ def test_the_indexes_come_back_when_a_rebuild_fails(world, monkeypatch):
 
 def test_a_full_recompute_restores_indexes_a_killed_rebuild_left_dropped(world):
     engine.recompute_all()
-    name = "indicator_value_slice"
+    name = "value_series_unit"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     assert name not in _indexes()
-    assert bulk.restore_indexes(IndicatorValue) == [name]
-    assert name in _indexes() and bulk.restore_indexes(IndicatorValue) == []
+    assert bulk.restore_indexes(ValueSeries) == [name]
+    assert name in _indexes() and bulk.restore_indexes(ValueSeries) == []
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     engine.recompute_all()  # the table holds rows: no rebuild, but the index is restored first

@@ -74,7 +74,8 @@ from municipium.lib.formulas import Formula, FormulaError, Ref, dependency_order
 from municipium.observations.models import Missing, Observation, Period, Status
 from municipium.places.models import Membership
 
-from .models import Basis, GroupStatistic, IndicatorValue, InputFingerprint, RankSlice
+from . import series
+from .models import Basis, GroupStatistic, InputFingerprint, RankSlice, ValueSeries
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ K = stats.TREND_PERIODS
 BASES = (Basis.ALL.value, Basis.PUBLISHED.value)
 LOCK_NAMESPACE = 0x4D55  # pg_advisory_xact_lock(namespace, indicator id)
 
-IV_TABLE = IndicatorValue._meta.db_table
+IV_TABLE = ValueSeries._meta.db_table  # the indicator values, as series (`series`)
 GS_TABLE = GroupStatistic._meta.db_table
 OBS_TABLE = Observation._meta.db_table
 
@@ -844,9 +845,10 @@ def _sync(
     result: RefreshResult,
     scope: Scope | None = None,
 ) -> None:
-    """Make the stored rows of these indicators (their locks held by the caller) in these
-    periods (None = all) what `wanted_by_indicator` says: compare, then write what changed
-    and delete what is no longer wanted. Several indicators are one read and one write (a
+    """Make the stored rows (group statistics; the values are series, `_sync_values`) of
+    these indicators (their locks held by the caller) in these periods (None = all) what
+    `wanted_by_indicator` says: compare, then write what changed and delete what is no
+    longer wanted. Several indicators are one read and one write (a
     save's refresh of 20 indicators: 40 round trips fewer, issue 18)."""
     keys, compared = TABLES[table]
     schema = {"id": pl.Int64, "indicator_id": pl.Int64} | {
@@ -901,22 +903,6 @@ def _sync(
     gone = gone_rows["id"].to_list()
     if gone:
         bulk.delete_where_in(table, "id", gone)
-    if table == IV_TABLE:
-        # The rows now stored (a compared row kept its stored value where it did not change)
-        # in the periods where something changed, for the ranks' slices.
-        slice_key = ["indicator_id", "period_id"]
-        touched = pl.concat([changed.select(slice_key), gone_rows.select(slice_key)]).unique()
-        if not touched.is_empty():  # a recompute that changed nothing writes no slice
-            now_stored = joined.filter(pl.col("_new").fill_null(False)).select(
-                *slice_key,
-                "unit_id",
-                "basis",
-                pl.when(pl.col("id").is_null() | differs)
-                .then(pl.col("value"))
-                .otherwise(pl.col("value_old"))
-                .alias("value"),
-            )
-            _write_slices(now_stored, touched, None if scope is None else sorted(scope.units), now)
     constants = {"breakdown": "", "computed_at": connection.ops.adapt_datetimefield_value(now)}
     if stored.is_empty():
         # Nothing stored for these periods (a rebuild, a new indicator): no key can meet a
@@ -933,6 +919,155 @@ def _sync(
         )
     result.written[table] = result.written.get(table, 0) + changed.height
     result.deleted[table] = result.deleted.get(table, 0) + len(gone)
+
+
+SERIES_READ = ("id", "indicator_id", "unit_id", "basis", "first", "missing", *series.FIGURES)
+
+
+def _stored_values(ctx: Context, indicator_ids: list[int], unit_ids: list[int] | None) -> pl.DataFrame:
+    """Every stored value of these indicators (of these units), as rows: the series'
+    elements (`series.decode`) with their period ids and `series_id`."""
+    q = bulk.quote
+    sql = (
+        f"SELECT {', '.join(q(c) for c in SERIES_READ)} FROM {q(IV_TABLE)} "
+        f"WHERE indicator_id IN ({', '.join(['%s'] * len(indicator_ids))})"
+    )
+    params: list = list(indicator_ids)
+    if unit_ids is not None:
+        sql += f" AND unit_id IN ({', '.join(['%s'] * len(unit_ids))})"
+        params += unit_ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return _with_period_ids(ctx, series.decode(found, with_id=True))
+
+
+def _with_period_ids(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
+    """Decoded rows (indicator_id, ordinal, ...) with the period id of each ordinal in the
+    indicator's kind, in place of the ordinal."""
+    kinds = pl.DataFrame(
+        [(i, ctx.indicators[i]["period_kind"]) for i in rows.get_column("indicator_id").unique().to_list()],
+        schema={"indicator_id": pl.Int64, "kind": pl.String},
+        orient="row",
+    )
+    periods = ctx.period_frame.select("kind", "ordinal", "period_id")
+    return (
+        rows.join(kinds, on="indicator_id", how="left")
+        .join(periods, on=["kind", "ordinal"], how="inner", maintain_order="left")
+        .drop("kind", "ordinal")
+    )
+
+
+def _write_series(ctx: Context, rows: pl.DataFrame, now) -> int:
+    """Append the series of `rows` (indicator_id, unit_id, period_id, basis, the figures,
+    missing: every element of each series) to the store (`series.encode`); returns how many.
+    PostgreSQL takes them by a binary COPY (no text: the figures are raw float64 bytes),
+    SQLite by executemany."""
+    ordinals = ctx.period_frame.select("period_id", "ordinal")
+    encoded = series.encode(rows.join(ordinals, on="period_id", how="inner").select(list(series.ROW_SCHEMA)))
+    if not len(encoded):
+        return 0
+    columns = ["indicator_id", "unit_id", "basis", *series.STORED, "computed_at"]
+    marks = ", ".join(bulk.quote(c) for c in columns)
+    if connection.vendor == "postgresql":
+        types = ["int8", "int8", "text", "int4", "int4", "bytea", *(["bytea"] * len(series.FIGURES)), "timestamptz"]
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {bulk.quote(IV_TABLE)} ({marks}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for row in encoded.rows():
+                    copy.write_row((*row, now))
+    else:
+        at = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {bulk.quote(IV_TABLE)} ({marks}) VALUES ({', '.join(['%s'] * len(columns))})",
+                [(*row, at) for row in encoded.rows()],
+            )
+    return len(encoded)
+
+
+def _sync_values(
+    ctx: Context,
+    wanted_by_indicator: dict[int, pl.DataFrame],
+    period_ids: list[int] | None,
+    now,
+    result: RefreshResult,
+    scope: Scope | None = None,
+) -> None:
+    """`_sync` for the indicator values, which are stored as series (`ValueSeries`): the
+    stored series of these indicators (of the scope's units) are read and decoded into
+    rows, compared with what is wanted in these periods (None = all) as rows are, and each
+    series with a changed, new or gone value is written anew (its elements outside these
+    periods kept); the ranks' slices of the periods where a value changed with them.
+    `result` counts values, not series."""
+    key = ["indicator_id", "unit_id", "period_id", "basis"]
+    compared = [*VALUE_COLUMNS, "missing"]
+    schema = {"indicator_id": pl.Int64, "unit_id": pl.Int64, "period_id": pl.Int64, "basis": pl.String}
+    schema |= {c: pl.Float64 for c in VALUE_COLUMNS} | {"missing": pl.String}
+    indicator_ids = sorted(wanted_by_indicator)
+    if not indicator_ids or (period_ids is not None and not period_ids):
+        return
+    wanted = pl.concat(
+        [
+            frame.select(pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"), *key[1:], *compared)
+            for indicator_id, frame in wanted_by_indicator.items()
+        ],
+        how="vertical_relaxed",
+    ).select([pl.col(c).cast(t) for c, t in schema.items()])
+    units = None
+    if scope is not None:
+        # Only the values the scope can move are compared, written or deleted.
+        units = sorted(scope.units)
+        if not units:
+            return
+        wanted = wanted.filter(pl.col("unit_id").is_in(units))
+    if period_ids is not None:
+        wanted = wanted.filter(pl.col("period_id").is_in(period_ids))
+    everything = _stored_values(ctx, indicator_ids, units)
+    if everything.is_empty():
+        # Nothing stored (a rebuild, a new indicator): every wanted value is new, and no key
+        # can meet a stored one, since the caller holds the indicators' locks.
+        _write_slices(
+            wanted.select("indicator_id", "period_id", "unit_id", "basis", "value"),
+            wanted.select("indicator_id", "period_id").unique(),
+            units,
+            now,
+        )
+        _write_series(ctx, wanted, now)
+        result.written[IV_TABLE] = result.written.get(IV_TABLE, 0) + wanted.height
+        result.deleted.setdefault(IV_TABLE, 0)
+        return
+    inside = pl.lit(True) if period_ids is None else pl.col("period_id").is_in(period_ids)
+    stored = everything.filter(inside)
+    joined = wanted.with_columns(pl.lit(True).alias("_new")).join(
+        stored.select("series_id", *key, *compared), on=key, how="full", coalesce=True, suffix="_old"
+    )
+    differs = pl.any_horizontal([_differs(pl.col(c), pl.col(f"{c}_old"), c in STRING_COLUMNS) for c in compared])
+    fresh = pl.col("_new").fill_null(False)
+    is_changed = fresh & (pl.col("series_id").is_null() | differs)
+    changed = joined.filter(is_changed)
+    gone = joined.filter(pl.col("_new").is_null())
+    # What is stored once this is done, in these periods: a compared value keeps its stored
+    # figures where it did not change (as rows kept their stored value).
+    now_rows = joined.filter(fresh).select(
+        *key,
+        *[pl.when(is_changed).then(pl.col(c)).otherwise(pl.col(f"{c}_old")).alias(c) for c in compared],
+    )
+    slice_key = ["indicator_id", "period_id"]
+    touched = pl.concat([changed.select(slice_key), gone.select(slice_key)]).unique()
+    if not touched.is_empty():  # a recompute that changed nothing writes no slice
+        _write_slices(now_rows.select(*slice_key, "unit_id", "basis", "value"), touched, units, now)
+    series_key = ["indicator_id", "unit_id", "basis"]
+    dirty = pl.concat([changed.select(series_key), gone.select(series_key)]).unique()
+    if not dirty.is_empty():
+        kept = everything.filter(~inside).join(dirty, on=series_key, how="semi").select(*key, *compared)
+        rewritten = pl.concat([now_rows.join(dirty, on=series_key, how="semi"), kept])
+        old_ids = everything.join(dirty, on=series_key, how="semi").get_column("series_id").unique().to_list()
+        if old_ids:
+            bulk.delete_where_in(IV_TABLE, "id", old_ids)
+        _write_series(ctx, rewritten, now)
+    result.written[IV_TABLE] = result.written.get(IV_TABLE, 0) + changed.height
+    result.deleted[IV_TABLE] = result.deleted.get(IV_TABLE, 0) + gone.height
 
 
 def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] | None, now) -> None:
@@ -1051,20 +1186,20 @@ def rebuild_slices(indicator_ids: Iterable[int] | None = None) -> int:
     indicators it did."""
     if indicator_ids is None:
         indicator_ids = list(Indicator.objects.order_by("pk").values_list("pk", flat=True))
-    schema = {"unit_id": pl.Int64, "period_id": pl.Int64, "basis": pl.String, "value": pl.Float64}
+    ctx = Context()
     done = 0
     for indicator_id in indicator_ids:
         with transaction.atomic():
             RankSlice.objects.filter(indicator_id=indicator_id).delete()
-            stored = frames.read_sql(
-                f"SELECT unit_id, period_id, basis, value FROM {bulk.quote(IV_TABLE)} "
-                "WHERE indicator_id = %s AND breakdown = ''",
-                [indicator_id],
-                schema=schema,
-            ).with_columns(pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"))
+            stored = _stored_values(ctx, [indicator_id], None)
             if stored.is_empty():
                 continue
-            _write_slices(stored, stored.select("indicator_id", "period_id").unique(), None, timezone.now())
+            _write_slices(
+                stored.select("indicator_id", "period_id", "unit_id", "basis", "value"),
+                stored.select("indicator_id", "period_id").unique(),
+                None,
+                timezone.now(),
+            )
             done += 1
     return done
 
@@ -1073,7 +1208,7 @@ def begin_rebuild() -> bool:
     """Whether a full recompute starts from empty tables (a first load, a new installation,
     the derived rows dropped by hand), which it then fills without the secondary indexes
     (`bulk.indexes_after`); if so, the ranks' slices of such rows are stale and go now."""
-    if IndicatorValue.objects.exists():
+    if ValueSeries.objects.exists():
         return False
     RankSlice.objects.all().delete()
     return True
@@ -1185,7 +1320,10 @@ def _store(
             wanted[table][spec.id] = rows
     for table, by_indicator in wanted.items():
         ids = period_ids
-        if scope is not None and table == GS_TABLE:
+        if table == IV_TABLE:
+            _sync_values(ctx, by_indicator, ids, now, result, scope)
+            continue
+        if scope is not None:
             ids = _period_ids(ctx, specs[0].kind, list(scope.statistics))  # those it computed
         _sync(table, by_indicator, ids, now, result, scope)
     return now
@@ -1403,8 +1541,8 @@ class Fingerprints:
             # every indicator is counted and those that differ are recomputed.
             totals = []
             for table in (IV_TABLE, GS_TABLE):
-                cursor.execute(f"SELECT COUNT(*) FROM {q(table)}")
-                totals.append(cursor.fetchone()[0])
+                cursor.execute(f"SELECT {_COUNTED[table]} FROM {q(table)}")
+                totals.append(int(cursor.fetchone()[0]))
         self.stored = {
             row[0]: row[1:]
             for row in InputFingerprint.objects.values_list(
@@ -1427,12 +1565,17 @@ class Fingerprints:
         return self.totals_agree or stored[1:] == _derived_counts(spec.id)
 
 
+# How many derived figures a table holds (a table's rows where `where` holds): a series
+# holds `count` values, a statistics row one.
+_COUNTED = {IV_TABLE: 'COALESCE(SUM("count"), 0)', GS_TABLE: "COUNT(*)"}
+
+
 def _derived_counts(indicator_id: int) -> tuple[int, int]:
     counts = []
     with connection.cursor() as cursor:
         for table in (IV_TABLE, GS_TABLE):
-            cursor.execute(f"SELECT COUNT(*) FROM {bulk.quote(table)} WHERE indicator_id = %s", [indicator_id])
-            counts.append(cursor.fetchone()[0])
+            cursor.execute(f"SELECT {_COUNTED[table]} FROM {bulk.quote(table)} WHERE indicator_id = %s", [indicator_id])
+            counts.append(int(cursor.fetchone()[0]))
     return counts[0], counts[1]
 
 
@@ -1557,12 +1700,12 @@ def recompute_all(
         # 126 s instead of 147 s (issue 18, load 6).
         with bulk.bulk_cache():
             if only is None:  # a part's coordinator does it (tasks.recompute_in_parts)
-                bulk.restore_indexes(IndicatorValue)  # were a rebuild killed before it rebuilt them
+                bulk.restore_indexes(ValueSeries)  # were a rebuild killed before it rebuilt them
             # A rebuild into an empty table (a first load, a new installation) builds the
             # secondary indexes once at the end instead of row by row (`bulk.indexes_after`).
             # Not for a part of a shared recompute: the other parts write beside it.
             rebuild = only is None and begin_rebuild()
-            with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
+            with bulk.indexes_after(ValueSeries) if rebuild else nullcontext():
                 result = _recompute_all(progress, force=force, only=None if only is None else set(only))
     except BaseException:
         tasks.unabsorb(absorbed)

@@ -1,6 +1,6 @@
 """Exporting derived indicator values (with group statistics and ranks) as CSV or Excel.
 
-Values are read from what the engine stored (IndicatorValue, GroupStatistic; ranks through
+Values are read from what the engine stored (ValueSeries, GroupStatistic; ranks through
 `read`), never recomputed here: one number, one code path (DESIGN principle 5). The filters
 are the observations export's, the writers `lib.tabular`'s.
 """

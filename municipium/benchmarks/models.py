@@ -29,45 +29,49 @@ import numpy as np
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from municipium.observations.models import Missing
-
 
 class Basis(models.TextChoices):
     ALL = "all", _("All data")
     PUBLISHED = "published", _("Published data")
 
 
-class IndicatorValue(models.Model):
-    # indicator and period are served by the unique key and indicator_value_slice.
+class ValueSeries(models.Model):
+    """One unit's values of one indicator on one basis, every period in one row: arrays of
+    the figures by period (`municipium.benchmarks.series` says the layout and alone reads
+    and writes it). A country's 50 million values are 2.6 million rows: a full recompute's
+    writes were 53 million rows, over 230 s on PostgreSQL whatever else it did (issue 18).
+
+    Read through `municipium.benchmarks.read` only (pages, the API, exports) and written by
+    the engine only. Each element is one derived value: a value, or a null one with the
+    reason it is missing; for ratio indicators the parts (so that group values can be pooled:
+    Σ num / Σ den); the change against the previous period (in the indicator's unit and in
+    %); the least-squares slope over the last periods. `computed_at` is when any of them
+    last changed."""
+
     indicator = models.ForeignKey(
-        "catalog.Indicator", on_delete=models.CASCADE, related_name="values", db_index=False, db_constraint=False
+        "catalog.Indicator", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
+    # A unit's series (a profile's) are found by value_series_unit.
     unit = models.ForeignKey(
-        "places.Unit", on_delete=models.CASCADE, related_name="indicator_values", db_constraint=False
+        "places.Unit", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    period = models.ForeignKey(
-        "observations.Period", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    breakdown = models.CharField(max_length=32, default="", blank=True)
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
-    value = models.FloatField(null=True)
-    # Why `value` is null, in the observations' codes ("" when there is a value); see engine.
-    missing = models.CharField(max_length=16, choices=Missing.choices, default="", blank=True)
-    # For ratio indicators: the parts, so that group values can be pooled (Σ num / Σ den).
-    numerator = models.FloatField(null=True)
-    denominator = models.FloatField(null=True)
-    change = models.FloatField(null=True, help_text="Change against the previous period, in the indicator's unit")
-    change_pct = models.FloatField(null=True, help_text="Relative change against the previous period, %")
-    trend = models.FloatField(null=True, help_text="Least-squares slope per period over the last periods")
+    first = models.IntegerField(help_text="The ordinal of the period of element 0 (of the indicator's period kind)")
+    count = models.PositiveIntegerField(help_text="How many periods have a value or a reason")
+    missing = models.BinaryField(help_text="One signed byte a period: -1 none, 0 a value, k the k-th missing code")
+    value = models.BinaryField(null=True)
+    numerator = models.BinaryField(null=True)
+    denominator = models.BinaryField(null=True)
+    change = models.BinaryField(null=True)
+    change_pct = models.BinaryField(null=True)
+    trend = models.BinaryField(null=True)
     computed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["indicator", "unit", "period", "breakdown", "basis"], name="indicator_value_unique"
-            )
+            models.UniqueConstraint(fields=["indicator", "unit", "basis"], name="value_series_unique"),
         ]
-        indexes = [models.Index(fields=["indicator", "period", "basis"], name="indicator_value_slice")]
+        indexes = [models.Index(fields=["unit"], name="value_series_unit")]
 
 
 class GroupStatistic(models.Model):

@@ -185,7 +185,7 @@ def links(name: str) -> Callable[[str], str]:
 @dataclass
 class ProfileRow:
     indicator: Indicator
-    value: object  # IndicatorValue | None
+    value: object  # read.Figure | None
     statistic: object  # GroupStatistic | None
     rank: read.UnitRank | None
     band: bands.Band
@@ -650,10 +650,10 @@ def _asked_units(request) -> list[str]:
 @dataclass
 class CompareRow:
     indicator: Indicator
-    cells: list  # (unit, IndicatorValue | None, Band, standard Band, peer Band) per chosen unit
+    cells: list  # (unit, read.Figure | None, Band, standard Band, peer Band) per chosen unit
     chart_id: str
     spec: dict
-    table: list  # (period, [IndicatorValue | None per unit])
+    table: list  # (period, [read.Figure | None per unit])
 
 
 def compare(request):

@@ -3,17 +3,22 @@
 
 `public=True` is what someone outside the group that shares the data sees: where the
 published data give a unit (or group) another figure than all data do, or none, the engine
-stores a "published" row beside the "all" one, and a public reader gets that one (`twin`);
-elsewhere the "all" row is the published figure too, bit for bit (see
-municipium.benchmarks.engine). A published row with neither value nor reason stands for a
-value that rests on unpublished data: it hides the "all" row and is not shown itself. Access
-control (who may read public=False) is the caller's.
+stores a "published" figure beside the "all" one, and a public reader gets that one (`twin`);
+elsewhere the "all" figure is the published figure too, bit for bit (see
+municipium.benchmarks.engine). A published figure with neither value nor reason stands for
+a value that rests on unpublished data: it hides the "all" one and is not shown itself.
+Access control (who may read public=False) is the caller's.
+
+Indicator values are stored as series (`ValueSeries`, one row per indicator, unit and basis,
+laid out by `municipium.benchmarks.series`): this module reads them and gives records and
+frames of one value each (`Figure`, `Point`, `value_frames`), so that no caller knows the
+layout. Group statistics are rows (`GroupStatistic`), read as QuerySets.
 """
 
 import datetime as dt
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -22,22 +27,24 @@ from django.db.models import BooleanField, Case, Exists, Max, OuterRef, Q, Query
 from django.utils.translation import ngettext
 
 from municipium.catalog.models import Indicator
-from municipium.lib import frames, numbers, stats
+from municipium.lib import numbers, stats
 from municipium.observations.models import Observation, Period, Status
-from municipium.places.models import Membership, Unit, member_in_own_period
+from municipium.places.models import Membership, Unit
 
-from .models import Basis, GroupStatistic, IndicatorValue, RankSlice
+from . import series as layout
+from .models import Basis, GroupStatistic, RankSlice, ValueSeries
+
+SERIES_TABLE = ValueSeries._meta.db_table
 
 
-def twin(model=IndicatorValue, same: tuple[str, ...] = ()) -> Exists:
-    """For a row of `model` (indicator values or group statistics): the engine stored a
-    published row for the same indicator, unit (or group), period and breakdown, because the
-    published data give another figure there than all data do, or none. Where there is none,
-    the "all" row is the published figure (see municipium.benchmarks.engine). With `same`,
-    a twin that also has these figures of the row (`same_as_public`). One probe of the
-    table's unique key per row."""
-    member = "unit" if model is IndicatorValue else "group"
-    keys = ("indicator", member, "period", "breakdown", *same)
+def twin(model=GroupStatistic, same: tuple[str, ...] = ()) -> Exists:
+    """For a group statistic: the engine stored a published row for the same indicator,
+    group, period and breakdown, because the published data give another figure there than
+    all data do, or none. Where there is none, the "all" row is the published figure (see
+    municipium.benchmarks.engine). With `same`, a twin that also has these figures of the
+    row (`statistic_same_as_public`). One probe of the table's unique key per row. (Indicator
+    values are series: `_as_seen` applies the same rule to their rows.)"""
+    keys = ("indicator", "group", "period", "breakdown", *same)
     return Exists(model.objects.filter(basis=Basis.PUBLISHED, **{key: OuterRef(key) for key in keys}))
 
 
@@ -60,41 +67,186 @@ def _members(group, period) -> QuerySet:
     return Membership.objects.filter(group=group).in_period(period).values("unit_id")
 
 
-def _shown() -> Q:
-    """A value, or a missing one with its reason: a published row with neither stands for a
-    value that rests on unpublished data and is shown to no one (no hint of it to outsiders)."""
-    return Q(value__isnull=False) | ~Q(missing="")
+# --- Reading the series -------------------------------------------------------------------
+
+_KEY = ["indicator_id", "unit_id", "period_id"]
 
 
-def _valued(unit) -> QuerySet[IndicatorValue]:
-    return IndicatorValue.objects.filter(unit=unit, value__isnull=False)
+def _ids(items) -> list[int]:
+    """Ids of model objects or ids."""
+    return [getattr(item, "pk", item) for item in items]
+
+
+def _where(indicator_ids=None, unit_ids=None, basis: str | None = None, prefix: str = "") -> tuple[str, list]:
+    parts, params = [], []
+    for column, ids in (("indicator_id", indicator_ids), ("unit_id", unit_ids)):
+        if ids is not None:
+            ids = _ids(ids)
+            if not ids:
+                return "1 = 0", []
+            parts.append(f"{prefix}{column} IN ({', '.join(['%s'] * len(ids))})")
+            params += ids
+    if basis is not None:
+        parts.append(f"{prefix}basis = %s")
+        params.append(str(basis))
+    return " AND ".join(parts) or "1 = 1", params
+
+
+def _period_ids(rows: pl.DataFrame) -> pl.DataFrame:
+    """Decoded rows (kind, ordinal, ...) with the id of each ordinal's period of the kind
+    (the indicator's) in place of both (elements of no period are dropped)."""
+    periods = pl.DataFrame(
+        list(Period.objects.values_list("kind", "ordinal", "pk")) if not rows.is_empty() else [],
+        schema={"kind": pl.String, "ordinal": pl.Int64, "period_id": pl.Int64},
+        orient="row",
+    )
+    return rows.join(periods, on=["kind", "ordinal"], how="inner", maintain_order="left").drop("kind", "ordinal")
+
+
+def _read(
+    indicator_ids=None,
+    unit_ids=None,
+    *,
+    basis: str | None = None,
+    figures: tuple[str, ...] = layout.FIGURES,
+    with_id: bool = False,
+    computed_at: bool = False,
+    extra: str = "",
+    extra_params: Iterable = (),
+) -> pl.DataFrame:
+    """Every stored element of these indicators' (these units', this basis') series as one
+    row each: indicator_id, unit_id, basis, period_id, the `figures` asked for, missing;
+    `series_id` and `element` (its place in the series) with `with_id`; the series'
+    `computed_at` with `computed_at`."""
+    where, params = _where(indicator_ids, unit_ids, basis, prefix="s.")
+    q = connection.ops.quote_name
+    columns = ["id", "indicator_id", "unit_id", "basis", "first", "missing", *figures]
+    if computed_at:
+        columns.append("computed_at")
+    # The indicator's period kind comes with each series: an element's period is the one of
+    # that kind whose ordinal is the series' first + its place.
+    sql = (
+        f"SELECT {', '.join('s.' + q(c) for c in columns)}, i.period_kind FROM {SERIES_TABLE} s "
+        f"JOIN {Indicator._meta.db_table} i ON i.id = s.indicator_id WHERE {where}{extra}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *extra_params])
+        found = cursor.fetchall()
+    rows = layout.decode([item[: 6 + len(figures)] for item in found], figures, with_id=True)
+    extras = {"series_id": [item[0] for item in found], "kind": [item[-1] for item in found]}
+    schema = {"series_id": pl.Int64, "kind": pl.String}
+    if computed_at:
+        extras["computed_at"] = [_aware(item[-2]) for item in found]
+        schema["computed_at"] = pl.Datetime("us", "UTC")
+    rows = rows.join(pl.DataFrame(extras, schema=schema), on="series_id", how="left", maintain_order="left")
+    rows = _period_ids(rows)
+    return rows if with_id else rows.drop("series_id", "element")
+
+
+def _aware(moment):
+    """A stored time as an aware datetime (SQLite's cursor gives text or naive values)."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = False) -> pl.DataFrame:
+    """The elements of one period of these indicators' series (of these units), both bases:
+    each series' element read in SQL (`layout.element_sql`), not the whole series — an
+    indicator page reads one period of every unit."""
+    ordinal = period.ordinal
+    where, params = _where(indicator_ids, unit_ids)
+    q = connection.ops.quote_name
+    columns = [q("id"), q("indicator_id"), q("unit_id"), q("basis"), layout.element_sql("missing")]
+    columns += [layout.element_sql(name) for name in layout.FIGURES]
+    if computed_at:
+        columns.append(q("computed_at"))
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {SERIES_TABLE} "
+        f"WHERE {where} AND {layout.spans_sql()} AND {q('indicator_id')} IN "
+        f"(SELECT id FROM {Indicator._meta.db_table} WHERE period_kind = %s)"
+    )
+    marks = [ordinal] * (1 + len(layout.FIGURES))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*marks, *params, ordinal, ordinal, period.kind])
+        found = cursor.fetchall()
+    schema = {"indicator_id": pl.Int64, "unit_id": pl.Int64, "basis": pl.String, "period_id": pl.Int64}
+    schema |= {name: pl.Float64 for name in layout.FIGURES} | {"missing": pl.String}
+    if computed_at:
+        schema["computed_at"] = pl.Datetime("us", "UTC")
+    if not found:
+        return pl.DataFrame(schema=schema)
+    has, figures = layout.decode_elements(
+        [item[4] for item in found], {name: [item[5 + k] for item in found] for k, name in enumerate(layout.FIGURES)}
+    )
+    data = {
+        "indicator_id": np.array([item[1] for item in found], dtype=np.int64)[has],
+        "unit_id": np.array([item[2] for item in found], dtype=np.int64)[has],
+        "basis": np.array([item[3] for item in found], dtype=object)[has],
+        "period_id": np.full(int(has.sum()), period.pk, dtype=np.int64),
+        **{name: figures[name][has] for name in layout.FIGURES},
+        "missing": figures["missing"][has],
+    }
+    if computed_at:
+        data["computed_at"] = [_aware(item[-1]) for item, h in zip(found, has.tolist(), strict=True) if h]
+    frame = pl.DataFrame(data, schema=schema)
+    return frame.with_columns(pl.col(name).fill_nan(None) for name in layout.FIGURES)
+
+
+def _as_seen(rows: pl.DataFrame, *, public: bool) -> pl.DataFrame:
+    """`on_basis` for decoded rows of both bases: the "all" rows, or for the public each
+    published row and each "all" row without a published twin (then a published row with
+    neither value nor reason hides its "all" row, and is itself left out by the caller's
+    `valued` or `_shown_rows`)."""
+    everyone = rows.filter(pl.col("basis") == Basis.ALL.value)
+    if not public:
+        return everyone
+    published = rows.filter(pl.col("basis") == Basis.PUBLISHED.value)
+    if published.is_empty():
+        return everyone
+    return pl.concat([everyone.join(published.select(_KEY), on=_KEY, how="anti"), published])
+
+
+def _valued(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(pl.col("value").is_not_null())
+
+
+def _shown_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """A value, or a missing one with its reason: a published figure with neither stands for
+    a value that rests on unpublished data and is shown to no one."""
+    return rows.filter(pl.col("value").is_not_null() | (pl.col("missing") != ""))
 
 
 def periods_of(unit) -> QuerySet[Period]:
     """The periods in which the unit has a derived value on either basis (what a report on
     the unit, written inside its groups, can be about)."""
-    return Period.objects.filter(pk__in=_valued(unit).values("period_id"))
+    found = _valued(_read(unit_ids=[unit], figures=("value",)))
+    return Period.objects.filter(pk__in=found.get_column("period_id").unique().to_list())
 
 
 def indicators_valued(unit) -> QuerySet[Indicator]:
     """The indicators the unit has a derived value of on either basis, in some period (what
     a report on the unit can show); `indicators_of` is the same for one reader's basis."""
-    return Indicator.objects.filter(pk__in=_valued(unit).values("indicator_id"))
+    found = _valued(_read(unit_ids=[unit], figures=("value",)))
+    return Indicator.objects.filter(pk__in=found.get_column("indicator_id").unique().to_list())
 
 
 def any_published(indicator_ids, period) -> bool:
-    """Whether any of these indicators has a published row in the period: some unit's or
-    group's published figure differs from its figure on all data (`twin`), so outsiders read
-    other figures there than the groups that share the data."""
-    return IndicatorValue.objects.filter(indicator_id__in=indicator_ids, period=period, basis=Basis.PUBLISHED).exists()
+    """Whether any of these indicators has a published figure in the period: some unit's
+    or group's published figure differs from its figure on all data (`twin`), so outsiders
+    read other figures there than the groups that share the data."""
+    indicator_ids = list(indicator_ids)
+    if GroupStatistic.objects.filter(indicator_id__in=indicator_ids, period=period, basis=Basis.PUBLISHED).exists():
+        return True
+    found = _at_period(indicator_ids, period)
+    return not found.filter(pl.col("basis") == Basis.PUBLISHED.value).is_empty()
 
 
 @dataclass(frozen=True, slots=True)
 class Figure:
     """One stored indicator value as a reader gets it: the figures pages, reports and plans
-    show, not the storage model (whose layout is the engine's and read.py's alone: a row a
-    value today, ARCHITECTURE "What a full recompute costs"). `unit` and `period` are set
-    where the function says so."""
+    show, not the storage (a series a unit, `ValueSeries`). `unit` and `period` are set where
+    the function says so."""
 
     indicator_id: int
     unit_id: int
@@ -115,23 +267,25 @@ FIGURE_FIELDS = ("indicator_id", "unit_id", "period_id", "value", "missing", "nu
 FIGURE_FIELDS += ("change", "change_pct", "trend", "computed_at")
 
 
-def _records(rows: QuerySet, *, units: bool = False, periods: bool = False) -> list[Figure]:
-    """`rows` as `Figure`s, with their units (read once each, without boundaries) or periods."""
-    found = list(rows.values_list(*FIGURE_FIELDS))
+def _figures(rows: pl.DataFrame, *, units: bool = False, periods: bool = False) -> list[Figure]:
+    """Rows as `Figure`s, with their units (read once each, without boundaries) or periods."""
+    found = rows.select(FIGURE_FIELDS).rows()
     unit_of = Unit.objects.defer("boundary").in_bulk({row[1] for row in found}) if units and found else {}
     period_of = Period.objects.in_bulk({row[2] for row in found}) if periods and found else {}
     return [Figure(*row, unit=unit_of.get(row[1]), period=period_of.get(row[2])) for row in found]
+
+
+def _member_ids(group, period) -> list[int]:
+    return list(_members(group, period).values_list("unit_id", flat=True))
 
 
 def values(indicator, period, group=None, *, public: bool, with_units: bool = True) -> list[Figure]:
     """The indicator's values in the period, for the group's members or every unit: each
     with its unit, by the units' codes; `with_units` False, by the units' ids without them
     (a caller that has read the members already)."""
-    rows = IndicatorValue.objects.filter(indicator=indicator, period=period, breakdown="", value__isnull=False)
-    rows = _on_slice(rows, indicator, period, public=public)
-    if group is not None:
-        rows = rows.filter(unit_id__in=_members(group, period))
-    found = _records(rows.order_by("unit_id"), units=with_units)
+    units = None if group is None else _member_ids(group, period)
+    rows = _valued(_as_seen(_at_period([indicator], period, units, computed_at=True), public=public))
+    found = _figures(rows.sort("unit_id"), units=with_units)
     if with_units:
         found.sort(key=lambda v: v.unit.code)
     return found
@@ -139,28 +293,25 @@ def values(indicator, period, group=None, *, public: bool, with_units: bool = Tr
 
 def missing(indicator, period, group=None, *, public: bool) -> dict[int, str]:
     """Why units have no value in the period: {unit id: missing code} (DESIGN principle 2).
-    A published row without a reason (its value rests on unpublished data) is left out, so
-    outsiders get no hint of it."""
-    rows = IndicatorValue.objects.filter(indicator=indicator, period=period, breakdown="", value__isnull=True)
-    rows = _on_slice(rows, indicator, period, public=public).exclude(missing="")
-    if group is not None:
-        rows = rows.filter(unit_id__in=_members(group, period))
-    return dict(rows.values_list("unit_id", "missing"))
+    A published figure without a reason (its value rests on unpublished data) is left out,
+    so outsiders get no hint of it."""
+    units = None if group is None else _member_ids(group, period)
+    rows = _as_seen(_at_period([indicator], period, units), public=public)
+    rows = rows.filter(pl.col("value").is_null() & (pl.col("missing") != ""))
+    return dict(rows.select("unit_id", "missing").rows())
 
 
 def value(indicator, unit, period, *, public: bool) -> Figure | None:
-    rows = IndicatorValue.objects.filter(
-        indicator=indicator, unit=unit, period=period, breakdown="", value__isnull=False
-    )
-    found = _records(on_basis(rows, public=public)[:1])
+    rows = _valued(_as_seen(_at_period([indicator], period, [unit], computed_at=True), public=public))
+    found = _figures(rows)
     return found[0] if found else None
 
 
 def series(indicator, unit, *, public: bool) -> list[Figure]:
     """One unit's values over time (profile pages, trend charts), each period on its basis,
     oldest first, each with its period."""
-    rows = IndicatorValue.objects.filter(indicator=indicator, unit=unit, breakdown="", value__isnull=False)
-    found = _records(on_basis(rows, public=public), periods=True)
+    rows = _valued(_as_seen(_read([indicator], [unit], computed_at=True), public=public))
+    found = _figures(rows, periods=True)
     found.sort(key=lambda v: v.period.ordinal)
     return found
 
@@ -193,8 +344,8 @@ class Ranked:
 
 def ranks(indicator, period, group, *, public: bool) -> list[Ranked]:
     """The group's members with a value, best first. Derived on read from the stored values
-    (a slice is at most a few thousand rows) with the same rules as `stats`."""
-    rows = list(values(indicator, period, group, public=public))
+    (a slice is at most a few thousand values) with the same rules as `stats`."""
+    rows = values(indicator, period, group, public=public)
     numbers = [row.value for row in rows]
     ranked = zip(
         rows,
@@ -206,41 +357,30 @@ def ranks(indicator, period, group, *, public: bool) -> list[Ranked]:
     return sorted(out, key=lambda r: (r.rank, r.unit.code))
 
 
+def _member_periods(group_ids, period_ids) -> pl.DataFrame:
+    """(unit_id, period_id) of the members of these groups in each of these periods (the
+    one rule: Membership.objects.during)."""
+    pairs = [
+        (unit_id, period.pk)
+        for period in Period.objects.filter(pk__in=list(period_ids))
+        for unit_id in Membership.objects.filter(group_id__in=list(group_ids))
+        .in_period(period)
+        .values_list("unit_id", flat=True)
+    ]
+    return pl.DataFrame(pairs, schema={"unit_id": pl.Int64, "period_id": pl.Int64}, orient="row").unique()
+
+
 def rank_frame(group, indicator_ids: list[int], period_ids: list[int], *, public: bool) -> pl.DataFrame:
     """Ranks of the group's members for many indicators and periods at once (exports), each
     slice on its basis: columns indicator_id, unit_id, period_id, breakdown, rank, rank_of,
     percentile."""
-    schema = {
-        "indicator_id": pl.Int64,
-        "unit_id": pl.Int64,
-        "period_id": pl.Int64,
-        "breakdown": pl.String,
-        "value": pl.Float64,
-    }
-    periods = {p.pk: p for p in Period.objects.filter(pk__in=period_ids)}
-    member_periods = [
-        (unit_id, pk)
-        for pk, p in periods.items()
-        for unit_id in Membership.objects.filter(group=group).in_period(p).values_list("unit_id", flat=True)
-    ]
-    members = pl.DataFrame(member_periods, schema={"unit_id": pl.Int64, "period_id": pl.Int64}, orient="row").unique()
-    found = pl.DataFrame(
-        list(
-            on_basis(
-                IndicatorValue.objects.filter(
-                    indicator_id__in=indicator_ids,
-                    period_id__in=period_ids,
-                    unit_id__in=members.get_column("unit_id").unique().to_list(),
-                    value__isnull=False,
-                ),
-                public=public,
-            )
-            .values_list("indicator_id", "unit_id", "period_id", "breakdown", "value")
-            .iterator(chunk_size=20_000)
-        ),
-        schema=schema,
-        orient="row",
-    ).join(members, on=["unit_id", "period_id"])
+    members = _member_periods([group.pk], period_ids)
+    rows = _read(indicator_ids, members.get_column("unit_id").unique().to_list(), figures=("value",))
+    found = (
+        _valued(_as_seen(rows.filter(pl.col("period_id").is_in(list(period_ids))), public=public))
+        .join(members, on=["unit_id", "period_id"])
+        .select("indicator_id", "unit_id", "period_id", pl.lit("").alias("breakdown"), "value")
+    )
     return ranks_of(found)
 
 
@@ -277,22 +417,20 @@ def ranks_of(found: pl.DataFrame) -> pl.DataFrame:
 
 
 # --- Bulk reads: pages that show many indicators at once (unit profile, compare) ---------
-# The same basis rules as `basis`, `series`, `statistic` and `ranks` above, applied per slice
-# in one query instead of one query per indicator.
 
 
 def on_basis(rows: QuerySet, *, public: bool) -> QuerySet:
-    """Keep the rows (indicator values or group statistics) the reader sees: the "all" rows,
-    or for the public each published row and each "all" row without a published twin."""
+    """Keep the group statistics the reader sees: the "all" rows, or for the public each
+    published row and each "all" row without a published twin."""
     if not public:
         return rows.filter(basis=Basis.ALL)
     return rows.filter(_public(rows.model))
 
 
 def seen(basis: str, has_twin: bool, *, public: bool) -> bool:
-    """`on_basis` for rows already read into Python (both bases of a slice in one query):
-    whether the reader sees a row of this basis, given whether its unit or group has a
-    published row in that indicator and period."""
+    """`on_basis` for figures already read into Python (both bases of a slice at once):
+    whether the reader sees a figure of this basis, given whether its unit or group has a
+    published figure in that indicator and period."""
     if not public:
         return basis == Basis.ALL
     return basis == Basis.PUBLISHED or not has_twin
@@ -301,33 +439,16 @@ def seen(basis: str, has_twin: bool, *, public: bool) -> bool:
 # --- Listings and open-data downloads: every value a reader may see ------------------------
 
 
-def marked_periods(indicator) -> set[int]:
-    """The periods in which the indicator has published rows (some unit's published figures
-    differ from those on all data), read once: an index probe. Elsewhere no row has a twin,
-    so `twin` need not be probed per row."""
-    return set(
-        IndicatorValue.objects.filter(indicator=indicator, basis=Basis.PUBLISHED)
-        .values_list("period_id", flat=True)
-        .distinct()
-    )
-
-
 def statistic_same_as_public() -> Exists:
     """For an "all" group statistic: its published twin has the same n and median, so the
     figure is public although the published data give another row."""
     return twin(GroupStatistic, same=("n", "median"))
 
 
-def same_as_public() -> Exists:
-    """For an "all" indicator value: its published twin has the same value, so the value is
-    public although the published data give another row (its change or trend differ)."""
-    return twin(IndicatorValue, same=("value",))
-
-
 def _visible(rows: QuerySet, *, admin: bool, inside: Q, is_marked: Q, agrees: Exists) -> QuerySet:
-    """The common rule of `visible_values` and `visible_statistics`: `rows` annotated with
-    `marked` (is_marked: an "all" row with a published twin), filtered to what the reader
-    sees, and annotated with `same_as_public`."""
+    """The rule of `visible_statistics` (and, for values' rows in Python, `_visible_rows`):
+    `rows` annotated with `marked` (is_marked: an "all" row with a published twin),
+    filtered to what the reader sees, and annotated with `same_as_public`."""
     rows = rows.annotate(
         marked=Case(When(is_marked, then=Value(True)), default=Value(False), output_field=BooleanField())
     )
@@ -363,8 +484,8 @@ class Selection:
 @dataclass(frozen=True)
 class Reader:
     """Whose values a listing, download or export gives: an administrator (`admin`) reads
-    every "all" row; anyone else the "all" rows of `insider_units` (the units whose figures
-    their groups share) and the public's rows (`on_basis`) of every other unit."""
+    every "all" figure; anyone else the "all" figures of `insider_units` (the units whose
+    figures their groups share) and the public's (`_as_seen`) of every other unit."""
 
     admin: bool = False
     insider_units: frozenset[int] = frozenset()
@@ -374,45 +495,45 @@ PUBLIC = Reader()
 EVERY_ALL_ROW = Reader(admin=True)  # the groups' view of every unit: an export on all data
 
 
-def _selected(rows: QuerySet, selection: Selection) -> QuerySet:
-    if selection.indicators is not None:
-        rows = rows.filter(indicator_id__in=selection.indicators)
-    if selection.units is not None:
-        rows = rows.filter(unit_id__in=selection.units)
-    if selection.groups is not None:
-        # A member in the row's own period: a unit that joined in 2023 is no member for 2022.
-        rows = rows.filter(member_in_own_period(list(selection.groups)))
+def _visible_rows(rows: pl.DataFrame, reader: Reader) -> pl.DataFrame:
+    """The rule of the listings and downloads, on decoded rows of both bases: the values
+    `reader` may see (a value, or a missing one with its reason), each with `published`
+    (`is_published`: a published figure; an "all" one without a published twin; or one
+    whose twin has the same value, which the public sees too)."""
+    twins = rows.filter(pl.col("basis") == Basis.PUBLISHED.value).select(*_KEY, pl.col("value").alias("_twin"))
+    rows = rows.join(twins.with_columns(pl.lit(True).alias("_marked")), on=_KEY, how="left", maintain_order="left")
+    everyone = pl.col("basis") == Basis.ALL.value
+    marked = everyone & pl.col("_marked").fill_null(False)
+    if reader.admin:
+        keep = everyone
+    else:
+        inside = pl.col("unit_id").is_in(sorted(reader.insider_units))
+        keep = (inside & everyone) | (~inside & ~marked)
+    same = marked & pl.col("value").is_not_null() & (pl.col("value") == pl.col("_twin")).fill_null(False)
+    return _shown_rows(rows.filter(keep).with_columns((~marked | same).alias("published")).drop("_twin", "_marked"))
+
+
+def _selected(rows: pl.DataFrame, selection: Selection) -> pl.DataFrame:
+    """Of decoded rows, those in the selection (its indicators and units are applied by the
+    read)."""
+    if rows.is_empty():
+        return rows
     if selection.periods is not None:
-        rows = rows.filter(period_id__in=selection.periods)
-    if selection.start is not None:
-        rows = rows.filter(period__start__gte=selection.start)
-    if selection.end is not None:
-        rows = rows.filter(period__end__lte=selection.end)
+        rows = rows.filter(pl.col("period_id").is_in(list(selection.periods)))
+    if selection.start is not None or selection.end is not None:
+        periods = Period.objects.all()
+        if selection.start is not None:
+            periods = periods.filter(start__gte=selection.start)
+        if selection.end is not None:
+            periods = periods.filter(end__lte=selection.end)
+        rows = rows.filter(pl.col("period_id").is_in(list(periods.values_list("pk", flat=True))))
     if selection.changed_since is not None:
-        rows = rows.filter(computed_at__gt=selection.changed_since)
+        rows = rows.filter(pl.col("computed_at") > selection.changed_since)
+    if selection.groups is not None and not rows.is_empty():
+        # A member in the value's own period: a unit that joined in 2023 is no member for 2022.
+        members = _member_periods(selection.groups, rows.get_column("period_id").unique().to_list())
+        rows = rows.join(members, on=["unit_id", "period_id"], how="semi", maintain_order="left")
     return rows
-
-
-def _visible_values(rows: QuerySet, reader: Reader, periods_marked: set[int] | None = None) -> QuerySet:
-    """The rule of the listings and downloads: of `rows`, the values `reader` may see (a
-    value, or a missing one with its reason: a published row with neither stands for a
-    value resting on unpublished data and is not shown, no hint of it to outsiders),
-    annotated with `marked` (the row has a published twin) and `same_as_public` (an "all"
-    row with a twin of the same value, which the public sees too), which together say
-    whether a row is published (`is_published`). `periods_marked`: for rows of one
-    indicator, its `marked_periods`, read once, so that only rows of those periods probe for
-    a twin (a download reads a country indicator by indicator)."""
-    rows = rows.filter(_shown())
-    is_marked = Q(twin(IndicatorValue))
-    if periods_marked is not None:
-        is_marked = Q(period_id__in=sorted(periods_marked)) & twin(IndicatorValue)
-    return _visible(
-        rows,
-        admin=reader.admin,
-        inside=Q(unit_id__in=sorted(reader.insider_units)),
-        is_marked=is_marked,
-        agrees=same_as_public(),
-    )
 
 
 def _in_code_order(selection: Selection) -> list[int]:
@@ -423,48 +544,89 @@ def _in_code_order(selection: Selection) -> list[int]:
     return list(chosen.values_list("pk", flat=True))
 
 
+def _indicator_rows(indicator_id: int, selection: Selection, reader: Reader, **read) -> pl.DataFrame:
+    """One indicator's values `reader` may see in `selection` (both bases read, the rule
+    applied here)."""
+    rows = _read([indicator_id], selection.units, computed_at=True, **read)
+    # The rule first: a published twin decides whether its "all" figure is seen, whatever
+    # the selection (a twin computed before `changed_since` still hides it).
+    return _selected(_visible_rows(rows, reader), selection)
+
+
+# A value's id in the API: its series' id × ID_SPAN + its place in the series (a series
+# spans fewer periods: `layout.encode` refuses more), so that ids grow along the series.
+ID_SPAN = layout.MAX_ELEMENTS
+
+
 def value_page(selection: Selection, reader: Reader, *, after: int, limit: int) -> list[dict]:
     """The API's listing: at most `limit` of the values `reader` may see in `selection`,
-    by id after `after` (keyset paging: a page costs the same anywhere in a country's
-    table). Each a mapping of id, indicator, unit and period codes, breakdown, the figures,
-    computed_at and `published` (`is_published`)."""
-    rows = _visible_values(_selected(IndicatorValue.objects.all(), selection), reader)
-    found = (
-        rows.filter(id__gt=after)
-        .order_by("id")[:limit]
-        .values(
-            "id",
-            "indicator__code",
-            "unit__code",
-            "period__code",
-            "breakdown",
-            "value",
-            "missing",
-            "change",
-            "change_pct",
-            "trend",
-            "computed_at",
-            "basis",
-            "marked",
-            "same_as_public",
+    by id after `after` (keyset paging: a page reads the series from the one `after` is in,
+    a few at a time, not the table). Each a mapping of id, indicator, unit and period codes,
+    breakdown, the figures, computed_at and `published` (`is_published`)."""
+    out: list[dict] = []
+    series_after = max(after, 0) // ID_SPAN
+    step = max(20, limit // 4)
+    q = connection.ops.quote_name
+    while len(out) < limit:
+        # The next series by id, then their units' series of both bases (for the twins).
+        where, params = _where(selection.indicators, selection.units)
+        sql = f"SELECT id, indicator_id, unit_id FROM {SERIES_TABLE} WHERE {where} AND id >= %s"
+        params.append(series_after)
+        if selection.changed_since is not None:
+            sql += f" AND {q('computed_at')} > %s"
+            params.append(selection.changed_since)
+        with connection.cursor() as cursor:
+            cursor.execute(sql + f" ORDER BY id LIMIT {int(step)}", params)
+            batch = cursor.fetchall()
+        if not batch:
+            break
+        ids = [row[0] for row in batch]
+        pairs = {(row[1], row[2]) for row in batch}
+        rows = _read(
+            sorted({i for i, _u in pairs}),
+            sorted({u for _i, u in pairs}),
+            with_id=True,
+            computed_at=True,
         )
-    )
+        rows = rows.join(
+            pl.DataFrame(sorted(pairs), schema={"indicator_id": pl.Int64, "unit_id": pl.Int64}, orient="row"),
+            on=["indicator_id", "unit_id"],
+            how="semi",
+        )
+        rows = _selected(_visible_rows(rows, reader), selection).filter(pl.col("series_id").is_in(ids))
+        rows = rows.with_columns((pl.col("series_id") * ID_SPAN + pl.col("element")).alias("id"))
+        rows = rows.filter(pl.col("id") > after).sort("id")
+        out += _listed(rows.head(limit - len(out)))
+        series_after = ids[-1] + 1
+    return out
+
+
+def _listed(rows: pl.DataFrame) -> list[dict]:
+    if rows.is_empty():
+        return []
+    codes = {
+        "indicator": dict(
+            Indicator.objects.filter(pk__in=rows["indicator_id"].unique().to_list()).values_list("pk", "code")
+        ),
+        "unit": dict(Unit.objects.filter(pk__in=rows["unit_id"].unique().to_list()).values_list("pk", "code")),
+        "period": dict(Period.objects.filter(pk__in=rows["period_id"].unique().to_list()).values_list("pk", "code")),
+    }
     return [
         {
             "id": row["id"],
-            "indicator": row["indicator__code"],
-            "unit": row["unit__code"],
-            "period": row["period__code"],
-            "breakdown": row["breakdown"],
+            "indicator": codes["indicator"][row["indicator_id"]],
+            "unit": codes["unit"][row["unit_id"]],
+            "period": codes["period"][row["period_id"]],
+            "breakdown": "",
             "value": row["value"],
             "missing": row["missing"],
             "change": row["change"],
             "change_pct": row["change_pct"],
             "trend": row["trend"],
             "computed_at": row["computed_at"],
-            "published": is_published(row["basis"], row["marked"], row["same_as_public"]),
+            "published": row["published"],
         }
-        for row in found
+        for row in rows.iter_rows(named=True)
     ]
 
 
@@ -482,62 +644,53 @@ VALUE_FRAME = {
     "trend": pl.Float64(),
     "published": pl.Boolean(),
 }
-_FRAME_READ = {
-    **{c: t for c, t in VALUE_FRAME.items() if c not in ("indicator_id", "published")},
-    "basis": pl.String(),
-    "marked": pl.Boolean(),
-    "same_as_public": pl.Boolean(),
-}
-
-
-def _indicator_values(indicator_id: int, selection: Selection, reader: Reader) -> QuerySet:
-    """One indicator's values `reader` may see in `selection`, its marked periods read once."""
-    rows = _selected(IndicatorValue.objects.filter(indicator_id=indicator_id), replace(selection, indicators=None))
-    return _visible_values(rows, reader, periods_marked=marked_periods(indicator_id))
 
 
 def value_count(selection: Selection, reader: Reader, *, most: int) -> int:
     """How many values `reader` may see in `selection`, counted no further than `most` + 1:
-    a download's refusal does not wait for the whole selection to be counted (a country's
-    fifty million values took 22-37 s to count, issue 18), it reads one row more than the
-    limit."""
+    a download's refusal does not wait for the whole selection to be read, it stops at the
+    indicator that passes the limit."""
     total = 0
     for indicator_id in _in_code_order(selection):
-        total += _indicator_values(indicator_id, selection, reader)[: most + 1 - total].count()
+        total += _indicator_rows(indicator_id, selection, reader, figures=("value",)).height
         if total > most:
             break
-    return total
+    return min(total, most + 1)
 
 
 def value_frames(selection: Selection, reader: Reader, *, size: int) -> Iterator[pl.DataFrame]:
     """The values `reader` may see in `selection` (`VALUE_FRAME`), in the order of the
     indicator, unit and period codes (periods by kind and place), as frames of at most
     `size` rows of one indicator: the open-data downloads and the exports, at any size.
-
-    One indicator at a time, read through a chunked cursor (`frames.read_chunks`; a
-    server-side cursor on PostgreSQL): read over the whole selection at once, the order
-    made the database sort everything before the first row, and a country's five million
-    values took longer than a web worker's timeout before the first byte (issue 18). Each
-    indicator's marked periods are read once (an index probe) instead of probed per row.
-    A frame of columns, not a Python object a row: that took 8 µs a row (issue 18)."""
+    One indicator's series at a time (a country's: 5,000 series, 50,000 values), so memory
+    holds one indicator whatever the selection, and the first frame comes at once."""
+    units = pl.DataFrame(
+        list(Unit.objects.values_list("pk", "code")), schema={"unit_id": pl.Int64, "unit_code": pl.String}, orient="row"
+    )
+    periods = pl.DataFrame(
+        list(Period.objects.values_list("pk", "code", "kind", "ordinal")),
+        schema={"period_id": pl.Int64, "period": pl.String, "kind": pl.String, "ordinal": pl.Int64},
+        orient="row",
+    )
     for indicator_id in _in_code_order(selection):
+        rows = _indicator_rows(indicator_id, selection, reader)
+        if rows.is_empty():
+            continue
         rows = (
-            _indicator_values(indicator_id, selection, reader)
-            .order_by("unit__code", "period__kind", "period__ordinal", "breakdown")
-            .values_list(*[c if c != "period" else "period__code" for c in _FRAME_READ])
+            rows.join(units, on="unit_id", how="left")
+            .join(periods, on="period_id", how="left")
+            .sort("unit_code", "kind", "ordinal")
+            .with_columns(pl.lit("").alias("breakdown"))
+            .select(list(VALUE_FRAME))
         )
-        sql, params = rows.query.get_compiler(rows.db).as_sql()
-        for chunk in frames.read_chunks(sql, params, schema=_FRAME_READ, size=size):
-            published = (pl.col("basis") == Basis.PUBLISHED.value) | ~pl.col("marked") | pl.col("same_as_public")
-            yield chunk.with_columns(
-                pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"), published.alias("published")
-            ).select(list(VALUE_FRAME))
+        for start in range(0, rows.height, size):
+            yield rows.slice(start, size)
 
 
 def visible_statistics(rows: QuerySet | None = None, *, admin: bool, insider_groups) -> QuerySet:
     """The group statistics a reader may see (the API's listing), by the rule of
-    `visible_values`: the "all" rows of `insider_groups`, for outsiders each published row
-    and each "all" row without a published twin; annotated the same way."""
+    `value_page`: the "all" rows of `insider_groups`, for outsiders each published row and
+    each "all" row without a published twin; annotated with `marked` and `same_as_public`."""
     rows = GroupStatistic.objects.all() if rows is None else rows
     return _visible(
         rows,
@@ -549,20 +702,18 @@ def visible_statistics(rows: QuerySet | None = None, *, admin: bool, insider_gro
 
 
 def is_published(basis: str, marked: bool, same_as_public: bool) -> bool:
-    """Whether a row `visible_values` gave (or a group statistic with the same annotations)
-    is a published figure."""
+    """Whether a group statistic `visible_statistics` gave is a published figure."""
     return basis == Basis.PUBLISHED or not marked or same_as_public
 
 
 class Point:
     """One stored value of a unit's series as `series_many` gives it: the fields pages use, not
-    a model instance (a profile reads two thousand; building IndicatorValue objects with
-    their periods was a third of its time, issue 18). The periods are shared objects."""
+    a model instance (a profile reads two thousand). The periods are shared objects."""
 
-    __slots__ = ("pk", "indicator_id", "unit_id", "period_id", "period", "value")
+    __slots__ = ("indicator_id", "unit_id", "period_id", "period", "value")
 
-    def __init__(self, pk: int, indicator_id: int, unit_id: int, period: Period, value: float):
-        self.pk, self.indicator_id, self.unit_id, self.value = pk, indicator_id, unit_id, value
+    def __init__(self, indicator_id: int, unit_id: int, period: Period, value: float):
+        self.indicator_id, self.unit_id, self.value = indicator_id, unit_id, value
         self.period, self.period_id = period, period.pk
 
     def __repr__(self) -> str:
@@ -573,26 +724,13 @@ class Point:
 
 def series_many(unit_ids, indicator_ids=None, *, public: bool) -> list[Point]:
     """`series` for several units and indicators (all indicators when None): every period,
-    each on its basis, ordered by indicator, unit and period.
-
-    For the public, both bases are read in one pass and `seen` picks each period's row
-    here: a published row wins over its "all" twin, and one without a value (it rests on
-    unpublished data) hides it. Asking the database to probe each "all" row for a twin
-    (`on_basis`) was 2,000 probes and half the read for a profile of 100 indicators."""
-    rows = IndicatorValue.objects.filter(unit_id__in=list(unit_ids), breakdown="")
-    if indicator_ids is not None:
-        rows = rows.filter(indicator_id__in=list(indicator_ids))
-    if public:
-        rows = rows.filter(Q(value__isnull=False) | Q(basis=Basis.PUBLISHED))
-    else:
-        rows = rows.filter(basis=Basis.ALL, value__isnull=False)
-    found = list(rows.order_by().values_list("pk", "indicator_id", "unit_id", "period_id", "basis", "value"))
-    twins = {(i, u, p) for _pk, i, u, p, basis, _v in found if basis == Basis.PUBLISHED}
-    periods = Period.objects.in_bulk({p for _pk, _i, _u, p, _b, _v in found})  # one object a period
+    each on its basis, ordered by indicator, unit and period. A unit's series of a hundred
+    indicators are two hundred rows at most (both bases), decoded at once."""
+    rows = _read(indicator_ids, list(unit_ids), figures=("value",), basis=None if public else Basis.ALL)
+    found = _valued(_as_seen(rows, public=public)).select("indicator_id", "unit_id", "period_id", "value").rows()
+    periods = Period.objects.in_bulk({p for _i, _u, p, _v in found})  # one object a period
     out = [
-        Point(pk, indicator_id, unit_id, periods[period_id], number)
-        for pk, indicator_id, unit_id, period_id, basis, number in found
-        if number is not None and seen(basis, (indicator_id, unit_id, period_id) in twins, public=public)
+        Point(indicator_id, unit_id, periods[period_id], number) for indicator_id, unit_id, period_id, number in found
     ]
     out.sort(key=lambda point: (point.indicator_id, point.unit_id, point.period.ordinal))
     return out
@@ -607,12 +745,10 @@ def statistics_many(indicator_ids, period_ids, group, *, public: bool) -> list[G
 
 
 def indicators_of(unit, *, public: bool) -> set[int]:
-    """The indicators the unit has a value for in some period (each row on its basis). Asked
-    indicator by indicator, which stops at the unit's first row that counts (one row and one
-    probe for its twin an indicator), where reading every row of the unit probed a twin for
-    each (20,000 at a country's 1,000 indicators, issue 18)."""
-    rows = IndicatorValue.objects.filter(indicator=OuterRef("pk"), unit=unit, breakdown="", value__isnull=False)
-    return set(Indicator.objects.filter(Exists(on_basis(rows, public=public))).order_by().values_list("pk", flat=True))
+    """The indicators the unit has a value for in some period (each on its basis): the
+    unit's series, two a indicator at most, decoded at once."""
+    rows = _read(unit_ids=[unit], figures=("value",), basis=None if public else Basis.ALL)
+    return set(_valued(_as_seen(rows, public=public)).get_column("indicator_id").unique().to_list())
 
 
 def reported_by(group, indicator_ids, *, public: bool) -> dict[int, int]:
@@ -867,11 +1003,6 @@ def national(
         return None, {}
     indicator_ids = list(indicator_ids)
     out = medians(indicator_ids, period, family.unit_ids)
-    own = on_basis(
-        IndicatorValue.objects.filter(
-            indicator_id__in=indicator_ids, period=period, unit=family.country, breakdown="", value__isnull=False
-        ),
-        public=True,
-    ).values_list("indicator_id", "value")
-    out.update({indicator_id: Reference(number) for indicator_id, number in own})
+    own = _valued(_as_seen(_at_period(indicator_ids, period, [family.country]), public=True))
+    out.update({indicator_id: Reference(number) for indicator_id, number in own.select("indicator_id", "value").rows()})
     return family.country, out

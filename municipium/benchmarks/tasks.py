@@ -63,14 +63,14 @@ def recompute_in_parts(parts: int, *, force: bool = False, wait: bool = True, po
 
     from municipium.lib import bulk
 
-    from .models import IndicatorValue
+    from .models import ValueSeries
 
-    bulk.restore_indexes(IndicatorValue)  # were a rebuild killed before it rebuilt them
+    bulk.restore_indexes(ValueSeries)  # were a rebuild killed before it rebuilt them
     # Into an empty table, the parts write without the secondary indexes, built once when
     # all have finished (as a one-process rebuild does, engine.recompute_all). Only when
     # waiting: the indexes must come back when the parts are done.
     rebuild = wait and engine.begin_rebuild()
-    with bulk.indexes_after(IndicatorValue) if rebuild else nullcontext():
+    with bulk.indexes_after(ValueSeries) if rebuild else nullcontext():
         return _run_parts(parts, force=force, wait=wait, poll=poll)
 
 

@@ -63,7 +63,7 @@ class Report(models.Model):
         """True when no chosen indicator has a published row in the period (no unit's or
         group's published figure differs from its figure on all data): an outsider then reads
         exactly the figures the commentary was written about."""
-        return not read.any_published(self.entries.values("indicator_id"), self.period)
+        return not read.any_published(self.entries.values_list("indicator_id", flat=True), self.period)
 
 
 class ReportIndicator(models.Model):

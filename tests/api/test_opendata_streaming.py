@@ -12,19 +12,17 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from python_calamine import CalamineWorkbook
 
 from municipium.api import api as api_module
 from municipium.api import opendata
 from municipium.api.auth import Caller
+from municipium.benchmarks import read
 from municipium.catalog.models import Indicator
 from municipium.demo.load import load_demo
-from municipium.lib import frames
 from municipium.places.models import Group
 from tests.world import rolled_back
 
@@ -104,39 +102,37 @@ def test_excel_holds_the_cells_it_held(demo, small_chunks):
     assert len(got) > 10_000 and got == cells(previous(caller, before.to_xlsx, sheet="Indicators"))
 
 
-def test_the_downloads_stream_from_a_chunked_read(demo, monkeypatch):
+def test_the_downloads_stream_an_indicator_at_a_time(demo, monkeypatch):
     monkeypatch.setattr(opendata, "CHUNK_ROWS", 50)
-    reads, rows_read = [], []
-    read_chunks = frames.read_chunks
+    reads = []
+    real = read._read
 
-    def spy(sql, params=(), *, schema, size):
-        reads.append(size)
-        for chunk in read_chunks(sql, params, schema=schema, size=size):
-            assert chunk.height <= size
-            rows_read.append(chunk.height)
-            yield chunk
+    def spy(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        reads.append(rows.height)
+        return rows
 
-    monkeypatch.setattr(frames, "read_chunks", spy)
+    monkeypatch.setattr(read, "_read", spy)
     client = Client(HTTP_HOST="localhost")
+    indicators = Indicator.objects.count()
     for fmt in ("csv", "sdmx.csv"):
-        rows_read.clear()
+        reads.clear()
         response = client.get(f"/api/data/indicators.{fmt}")
         assert isinstance(response, StreamingHttpResponse) and response.status_code == 200
         pieces = iter(response.streaming_content)
         next(pieces)
-        # The first piece went out after one chunk of rows at most, not after the whole
-        # selection (SDMX-CSV sends its header before it reads any).
-        assert sum(rows_read) <= 50
+        # The first piece went out after one indicator's series were read at most, not
+        # after the whole selection (SDMX-CSV sends its header before it reads any).
+        assert len(reads) <= 1
         rest = list(pieces)
-        assert len(rest) > 100 and sum(rows_read) > 50 * 100
-    # One chunked read per indicator, so that the database sorts one indicator at a time.
-    indicators = Indicator.objects.count()
-    assert reads == [50] * indicators * 2
+        # One read an indicator: memory holds one indicator's values whatever the selection.
+        assert len(rest) > 100 and len(reads) == indicators and sum(reads) > 50 * 100
     # JSON-stat needs every category before its first value: it reads the rows once into a
     # spool on disk, then writes the cube slice by slice.
+    reads.clear()
     response = client.get("/api/data/indicators.jsonstat")
     assert isinstance(response, StreamingHttpResponse) and len(list(response.streaming_content)) > 100
-    assert reads == [50] * indicators * 3
+    assert len(reads) == indicators
 
 
 def test_excel_is_refused_above_its_row_limit_with_the_csv_alternative(demo, settings):
@@ -163,11 +159,19 @@ def test_excel_refusal_counts_no_further_than_one_row_past_the_limit(demo, setti
     everything = sum(frame.height for frame in written)
     indicators = {code for frame in written for code in frame.get_column("indicator").unique()}
     assert everything > 31 and len(indicators) > 2
-    with CaptureQueriesContext(connection) as counted:
+    reads = []
+    real = read._read
+
+    def spy(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        reads.append(rows.height)
+        return rows
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(read, "_read", spy)
         assert download.count(most=30) == 31
-    counts = [q["sql"] for q in counted.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert counts and all("LIMIT" in sql.upper() for sql in counts)
-    assert len(counts) < len(indicators)
+    # It stopped at the indicator that passed the limit.
+    assert reads and len(reads) < len(indicators)
     assert download.count(most=everything) == everything  # within the limit: the exact count
 
 

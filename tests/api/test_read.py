@@ -4,8 +4,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from municipium.benchmarks.models import Basis, IndicatorValue
+from municipium.benchmarks.models import Basis
 from municipium.observations.models import Observation
+from tests import derived
 from tests import factories as f
 from tests.factories import person
 
@@ -123,7 +124,7 @@ def test_changed_since_returns_only_rows_changed_later(world):
 def test_indicator_values_match_the_stored_figures_and_hide_unpublished_ones(world, public):
     got = {(r["unit"], r["period"]): r for r in public.get("/indicator-values", {"indicator": "nrw"}).json()["items"]}
     assert ("A", "2024") not in got  # A's 2024 is a draft
-    stored = IndicatorValue.objects.get(unit=world.b, period__code="2024", basis=Basis.ALL)
+    stored = derived.one(unit=world.b, period="2024", basis=Basis.ALL)
     assert got[("B", "2024")]["value"] == stored.value == 20.0
     assert {r["status"] for r in got.values()} == {"published"}
     insider = Api(token_for(person("officer_a", "officer", unit=world.a), ("read",)))

@@ -10,12 +10,12 @@ from playwright.sync_api import expect
 from python_calamine import CalamineWorkbook
 
 from municipium.accounts.models import Role
-from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Variable
 from municipium.observations import workbooks
 from municipium.observations.models import ImportBatch, Observation, Period, Status, ValidationRule, Via
 from municipium.observations.services import Row, write_observations
 from municipium.places.models import Unit
+from tests import derived
 from tests.world import build_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,9 +45,7 @@ def test_an_officer_enters_and_submits_a_year_of_water_figures_with_inline_check
             unit=unit, period__code="2024", variable__service_area__code="water"
         ).select_related("variable")
     }
-    nrw_2024 = IndicatorValue.objects.get(
-        indicator__code="water_nrw", unit=unit, period__code="2024", basis="all"
-    ).value
+    nrw_2024 = derived.one(indicator="water_nrw", unit=unit, period="2024", basis="all").value
     page = login(officer_of(UNIT))
 
     page.goto("/en/entry/")
@@ -98,9 +96,7 @@ def test_an_officer_enters_and_submits_a_year_of_water_figures_with_inline_check
     assert stored.get(variable__code="water_billed").value == round(produced * 0.9)
     assert stored.get(variable__code="water_billed").source == "utility annual report"
     assert ImportBatch.objects.filter(via=Via.FORM).count() == 1
-    nrw_2025 = IndicatorValue.objects.get(
-        indicator__code="water_nrw", unit=unit, period__code="2025", basis="all"
-    ).value
+    nrw_2025 = derived.one(indicator="water_nrw", unit=unit, period="2025", basis="all").value
     assert nrw_2025 == pytest.approx(100 * (produced - round(produced * 0.9)) / produced)
     assert nrw_2025 != nrw_2024
 
@@ -172,9 +168,7 @@ def test_an_officer_downloads_the_template_fills_it_fixes_one_bad_cell_and_impor
     assert "water-2025.xlsx" in page.inner_text("table.history-table")
     stored = dict(Observation.objects.filter(unit=unit, period__code="2025").values_list("variable__code", "value"))
     assert stored == {"water_billed": 800, "water_produced": 1000}
-    assert (
-        IndicatorValue.objects.get(indicator__code="water_nrw", unit=unit, period__code="2025", basis="all").value == 20
-    )
+    assert derived.one(indicator="water_nrw", unit=unit, period="2025", basis="all").value == 20
 
 
 def test_the_entry_form_has_no_serious_accessibility_violation(watched, login):

@@ -6,9 +6,9 @@ from html import unescape
 import pytest
 
 from municipium.audit.models import AuditEvent
-from municipium.benchmarks.models import IndicatorValue
 from municipium.catalog.models import Indicator
 from municipium.observations.models import Period
+from tests import derived
 from tests import factories as f
 from tests.factories import person
 from tests.world import build_world
@@ -161,10 +161,7 @@ def test_the_live_preview_of_an_unchanged_formula_equals_the_stored_values(clien
     shown = preview_values(html)
     assert shown, html
     period = Period.objects.get(code="2024")
-    stored = {
-        row.unit.code: row.value
-        for row in IndicatorValue.objects.filter(indicator=indicator, period=period, basis="all").select_related("unit")
-    }
+    stored = {row.unit_code: row.value for row in derived.rows(indicator=indicator, period=period, basis="all")}
     from municipium.lib.numbers import format_number
 
     assert shown == {code: format_number(stored.get(code), indicator.decimals, "en") for code in shown}

@@ -10,8 +10,8 @@ from django.utils.translation import override
 
 from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
-from municipium.benchmarks.models import IndicatorValue
 from municipium.observations.models import Observation, Revision, Status, ValidationRule, Via
+from tests import derived
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -119,10 +119,7 @@ def test_submitting_stores_submitted_figures_shows_them_read_only_and_recomputes
         response = client.post(url(), filled(action="submit"))
     assert response.status_code == 302
     assert set(Observation.objects.filter(period__code="2024").values_list("status", flat=True)) == {Status.SUBMITTED}
-    assert (
-        IndicatorValue.objects.get(indicator__code="nrw", unit=water["unit"], period__code="2024", basis="all").value
-        == 30
-    )
+    assert derived.one(indicator="nrw", unit=water["unit"], period="2024", basis="all").value == 30
     page = client.get(url()).content.decode()
     assert "read-only" in page and 'name="value-water_billed."' not in page
     assert client.post(url(), filled(**{"value-water_billed.": "1"})).status_code == 302

@@ -11,11 +11,12 @@ from django.db import transaction
 from python_calamine import CalamineWorkbook
 
 from municipium.accounts.models import Role
-from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import Basis, GroupStatistic
 from municipium.catalog.models import Indicator
 from municipium.lib.numbers import format_number
 from municipium.observations.models import Period
 from municipium.places.models import Group
+from tests import derived
 from tests.world import build_world
 
 NRW = "water_non_revenue"
@@ -47,10 +48,8 @@ def _stored(code, group_code, period_code, basis=Basis.ALL):
     group = Group.objects.get(code=group_code)
     members = set(group.memberships.values_list("unit_id", flat=True))
     values = {
-        v.unit.code: v
-        for v in IndicatorValue.objects.filter(
-            indicator=indicator, period=period, breakdown="", basis=basis, value__isnull=False, unit_id__in=members
-        ).select_related("unit")
+        v.unit_code: v
+        for v in derived.rows(indicator=indicator, period=period, breakdown="", basis=basis, valued=True, unit=members)
     }
     statistic = GroupStatistic.objects.get(indicator=indicator, period=period, group=group, breakdown="", basis=basis)
     return indicator, values, statistic

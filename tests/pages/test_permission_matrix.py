@@ -21,12 +21,13 @@ from django.test import Client
 from django.utils import timezone
 
 from municipium.accounts.models import Role
-from municipium.benchmarks.models import Basis, IndicatorValue
+from municipium.benchmarks.models import Basis
 from municipium.catalog.models import Indicator
 from municipium.lib import numbers
 from municipium.observations.models import Observation, Period
 from municipium.places.models import Group, Unit
 from municipium.reports.models import Report, ReportIndicator
+from tests import derived
 from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -132,30 +133,26 @@ def _formatted(value, decimals) -> str:
 def _probe_indicator() -> Indicator:
     """An indicator whose 2024 values for the three target units are written in a way no
     published figure is, so that finding one on a page can only mean an unpublished leak."""
+    decimals = dict(Indicator.objects.values_list("pk", "decimals"))
     published = {
-        _formatted(v, d)
-        for v, d in IndicatorValue.objects.filter(basis=Basis.PUBLISHED).values_list("value", "indicator__decimals")
-        if v is not None
+        _formatted(r.value, decimals[r.indicator_id])
+        for r in derived.rows(basis=Basis.PUBLISHED, breakdown=derived.ANY)
+        if r.value is not None
     }
     published |= {
-        _formatted(v, d)
-        for v, d in IndicatorValue.objects.filter(basis=Basis.ALL, period__code="2023").values_list(
-            "value", "indicator__decimals"
-        )
-        if v is not None
+        _formatted(r.value, decimals[r.indicator_id])
+        for r in derived.rows(basis=Basis.ALL, period="2023", breakdown=derived.ANY)
+        if r.value is not None
     }
     period = Period.objects.get(code="2024")
+    targets = list(Unit.objects.filter(code__in=UNITS.values()))
     for indicator in Indicator.objects.order_by("service_area__order", "order", "code"):
-        values = dict(
-            IndicatorValue.objects.filter(
-                indicator=indicator,
-                period=period,
-                basis=Basis.ALL,
-                breakdown="",
-                unit__code__in=UNITS.values(),
-                value__isnull=False,
-            ).values_list("unit__code", "value")
-        )
+        values = {
+            r.unit_code: r.value
+            for r in derived.rows(
+                indicator=indicator, period=period, basis=Basis.ALL, breakdown="", unit=targets, valued=True
+            )
+        }
         texts = [_formatted(values[code], indicator.decimals) for code in UNITS.values() if code in values]
         if len(texts) == 3 and all(len(t) >= 5 and t not in published for t in texts) and len(set(texts)) == 3:
             return indicator
@@ -169,9 +166,7 @@ def _setting() -> dict:
     targets = {}
     for name, code in UNITS.items():
         unit = Unit.objects.get(code=code)
-        value = IndicatorValue.objects.get(
-            indicator=indicator, unit=unit, period=period, basis=Basis.ALL, breakdown=""
-        ).value
+        value = derived.one(indicator=indicator, unit=unit, period=period, basis=Basis.ALL, breakdown="").value
         observation = Observation.objects.filter(unit=unit, period=period, variable__service_area=area).first()
         report = Report.objects.create(
             unit=unit,

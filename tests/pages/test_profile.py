@@ -6,10 +6,11 @@ import re
 import pytest
 
 from municipium.benchmarks import bands, read
-from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import Basis, GroupStatistic
 from municipium.catalog.models import Indicator, IndicatorSet
 from municipium.lib.numbers import format_number
 from municipium.observations.models import Observation
+from tests import derived
 from tests.factories import person
 from tests.world import module_world
 
@@ -49,9 +50,7 @@ def text_of(html: str) -> str:
 def test_the_profile_shows_value_median_quartiles_rank_and_band_of_an_indicator(client, world):
     unit, group = world.unit(KRUSEVAC), world.group("rasina")
     indicator = Indicator.objects.get(code="water_nrw")
-    stored = IndicatorValue.objects.get(
-        indicator=indicator, unit=unit, period__code="2024", breakdown="", basis=Basis.ALL
-    )
+    stored = derived.one(indicator=indicator, unit=unit, period="2024", breakdown="", basis=Basis.ALL)
     statistic = GroupStatistic.objects.get(
         indicator=indicator, group=group, period__code="2024", breakdown="", basis=Basis.ALL
     )
@@ -86,7 +85,7 @@ def test_the_profile_groups_the_set_indicators_by_service_area_and_dimension(cli
 
 def test_the_period_selector_shows_an_earlier_period(client, world):
     indicator = Indicator.objects.get(code="water_nrw")
-    stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2022", basis=Basis.ALL)
+    stored = derived.one(indicator=indicator, unit=KRUSEVAC, period="2022", basis=Basis.ALL)
     html = client.get(f"/en/units/{KRUSEVAC}/?period=2022").content.decode()
     assert '<option value="2022" selected>' in html
     assert format_number(stored.value, indicator.decimals, "en") in text_of(row_of(html, "water_nrw"))
@@ -99,7 +98,7 @@ def test_a_unit_in_several_groups_can_be_compared_with_each_of_them(client, worl
     waste = client.get(f"/en/units/{KRUSEVAC}/?group=rasina-waste").content.decode()
     assert '<option value="rasina-waste" selected>' in waste
     indicator = Indicator.objects.get(code="water_nrw")
-    period = IndicatorValue.objects.filter(period__code="2024").first().period
+    period = derived.rows(period="2024", breakdown=derived.ANY)[0].period
     ranked = read.ranks(indicator, period, world.group("rasina-waste"), public=True)
     mine = next(r for r in ranked if r.unit.code == KRUSEVAC)
     assert rank_text(mine) in text_of(row_of(waste, "water_nrw"))
@@ -153,7 +152,7 @@ def test_the_profile_reads_its_figures_in_a_few_queries(client, world, django_as
 
 def test_a_persian_profile_writes_numbers_in_persian_digits(client, world):
     indicator = Indicator.objects.get(code="water_nrw")
-    stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    stored = derived.one(indicator=indicator, unit=KRUSEVAC, period="2024", basis=Basis.ALL)
     html = client.get(f"/fa/units/{KRUSEVAC}/").content.decode()
     persian = format_number(stored.value, indicator.decimals, "fa")
     assert re.search("[۰-۹]", persian)
@@ -175,8 +174,8 @@ def test_compare_shows_the_chosen_units_side_by_side_with_a_chart_and_table_per_
     shown = 0
     for indicator in IndicatorSet.objects.get(code="water_core").indicators.all():
         row = text_of(row_of(table, indicator.code))
-        for stored in IndicatorValue.objects.filter(
-            indicator=indicator, unit__code__in=units, period__code="2024", basis=Basis.ALL, value__isnull=False
+        for stored in derived.rows(
+            indicator=indicator, unit=[world.unit(code) for code in units], period="2024", basis=Basis.ALL, valued=True
         ):
             assert format_number(stored.value, indicator.decimals, "en") in row
             shown += 1
@@ -203,7 +202,7 @@ def test_compare_without_units_shows_the_form_and_a_hint(client, world):
 
 def test_a_persian_compare_page_writes_numbers_in_persian_digits(client, world):
     indicator = Indicator.objects.get(code="water_nrw")
-    stored = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    stored = derived.one(indicator=indicator, unit=KRUSEVAC, period="2024", basis=Basis.ALL)
     html = client.get(f"/fa/compare/?units={KRUSEVAC}&set=water_core&group=rasina").content.decode()
     assert format_number(stored.value, indicator.decimals, "fa") in html
     spec = json.loads(re.search(r'<script id="chart-water_nrw" type="application/json">(.*?)</script>', html).group(1))
@@ -216,7 +215,7 @@ def test_the_profile_shows_the_change_since_the_previous_year_with_its_number(cl
     unit = world.unit(KRUSEVAC)
     indicator = Indicator.objects.get(code="water_nrw")
     now, before = (
-        IndicatorValue.objects.get(indicator=indicator, unit=unit, period__code=year, breakdown="", basis=Basis.ALL)
+        derived.one(indicator=indicator, unit=unit, period=year, breakdown="", basis=Basis.ALL)
         for year in ("2024", "2023")
     )
     change = round(now.value - before.value, indicator.decimals)
@@ -266,10 +265,9 @@ def test_compare_opened_from_a_profile_highlights_that_unit_in_every_chart(clien
 
 def test_a_compare_tooltip_writes_the_value_as_the_page_does_with_no_negative_zero(client, world):
     # d3's format wrote a small negative value rounded to zero as "−0.0" (issue 19, item 12).
-    stored = IndicatorValue.objects.filter(
-        indicator__code="water_nrw", unit__code="RS-70670", basis=Basis.ALL, value__isnull=False
-    ).first()
-    IndicatorValue.objects.filter(pk=stored.pk).update(value=-0.0004)
+    valued = derived.rows(indicator="water_nrw", unit="RS-70670", basis=Basis.ALL, valued=True, breakdown=derived.ANY)
+    stored = valued[0]
+    derived.update(derived.at(stored), value=-0.0004)
     response = client.get("/en/compare/?units=RS-70670,RS-70343&set=water_core&group=rasina")
     spec = next(row.spec for row in response.context["rows"] if row.indicator.code == "water_nrw")
     tooltip = spec["encoding"]["tooltip"]

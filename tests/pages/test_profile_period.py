@@ -2,8 +2,8 @@
 
 import pytest
 
-from municipium.benchmarks.models import IndicatorValue
-from municipium.catalog.models import IndicatorSet
+from municipium.catalog.models import Indicator, IndicatorSet
+from tests import derived
 from tests.world import module_world
 
 pytestmark = pytest.mark.django_db
@@ -21,11 +21,16 @@ world = module_world(years=(2023, 2024), groups=("rasina",), prepare=_rasina_fol
 
 def _thin_out(world, year: str, keep: int) -> None:
     """Leave the unit only `keep` figures in `year`, as when the first few are in."""
-    rows = IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), period__code=year, value__isnull=False)
-    in_set = rows.filter(indicator__sets__code="water_core").order_by("pk").values_list("pk", flat=True)
-    kept = list(in_set)[:keep]
+    rows = derived.rows(unit=world.unit(KRUSEVAC), period=year, valued=True, breakdown=derived.ANY)
+    in_set = set(Indicator.objects.filter(sets__code="water_core").values_list("pk", flat=True))
+    kept = [r for r in rows if r.indicator_id in in_set][:keep]
     assert len(kept) == keep
-    rows.exclude(pk__in=kept).delete()
+    doomed: dict[str, list[int]] = {}  # {basis: indicator ids}: a delete a basis, not one a value
+    for r in rows:
+        if r not in kept:
+            doomed.setdefault(r.basis, []).append(r.indicator_id)
+    for basis, indicators in doomed.items():
+        derived.delete(unit=world.unit(KRUSEVAC), period=year, basis=basis, indicator=indicators, valued=True)
 
 
 def test_the_profile_opens_on_the_latest_period_with_enough_figures_and_says_so(client, world):

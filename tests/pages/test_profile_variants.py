@@ -4,12 +4,13 @@ builds the world it needs, so these cannot share the module world of test_profil
 import pytest
 
 from municipium.benchmarks import read
-from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import Basis, GroupStatistic
 from municipium.catalog.models import Indicator, IndicatorSet
 from municipium.lib import stats
 from municipium.lib.numbers import format_number
 from municipium.observations.models import Period
 from municipium.places.models import Unit
+from tests import derived
 from tests.factories import person
 from tests.pages.test_profile import row_of, text_of
 from tests.world import build_world
@@ -19,11 +20,23 @@ pytestmark = pytest.mark.django_db
 KRUSEVAC = "RS-70670"
 
 
+def on_basis(public: bool, **filters) -> list[derived.Stored]:
+    """`read.on_basis` over the stored values with a value that pass the filters (which
+    leave the basis open): a value's published twin counts whether it has a value or not."""
+    rows = derived.rows(**filters)
+    twins = {(r.indicator_id, r.unit_id, r.period_id) for r in rows if r.basis == Basis.PUBLISHED}
+    return [
+        r
+        for r in rows
+        if r.value is not None and read.seen(r.basis, (r.indicator_id, r.unit_id, r.period_id) in twins, public=public)
+    ]
+
+
 def test_anonymous_readers_do_not_see_figures_built_on_draft_data_but_insiders_do(client):
     world = build_world(years=(2022, 2023, 2024), groups=("rasina",), last_year_status="draft")
     IndicatorSet.objects.filter(code="water_core").update(group=world.group("rasina"))
     indicator = Indicator.objects.get(code="water_nrw")
-    draft = IndicatorValue.objects.get(indicator=indicator, unit__code=KRUSEVAC, period__code="2024", basis=Basis.ALL)
+    draft = derived.one(indicator=indicator, unit=KRUSEVAC, period="2024", basis=Basis.ALL)
     draft_text = format_number(draft.value, indicator.decimals, "en")
 
     anonymous = client.get(f"/en/units/{KRUSEVAC}/?period=2024").content.decode()
@@ -49,8 +62,8 @@ def test_the_bulk_reads_behind_the_pages_agree_with_the_single_reads(public):
     ids = [i.pk for i in indicators]
     many = read.series_many([unit.pk], ids, public=public)
     for indicator in indicators:
-        assert [r.pk for r in many if r.indicator_id == indicator.pk] == [
-            r.pk for r in read.series(indicator, unit, public=public)
+        assert [(r.period_id, r.value) for r in many if r.indicator_id == indicator.pk] == [
+            (r.period_id, r.value) for r in read.series(indicator, unit, public=public)
         ]
     for period in Period.objects.all():
         stats = {s.indicator_id: s.pk for s in read.statistics_many(ids, [period.pk], group, public=public)}
@@ -80,8 +93,8 @@ def test_which_indicators_a_unit_has_and_how_many_members_report_each_follow_eac
             most[indicator_id] = max(most.get(indicator_id, 0), n)
         return most
 
-    every = read.on_basis(IndicatorValue.objects.filter(unit=unit, breakdown="", value__isnull=False), public=public)
-    assert read.indicators_of(unit, public=public) == set(every.values_list("indicator_id", flat=True))
+    every = on_basis(public, unit=unit, breakdown="")
+    assert read.indicators_of(unit, public=public) == {r.indicator_id for r in every}
     assert read.reported_by(group, ids, public=public) == expected_reported()
     # The largest "all" statistics are those with published twins (the draft year): the
     # public's count must come from another period's.
@@ -97,20 +110,14 @@ def test_the_median_the_database_picks_is_the_median_of_every_published_value():
     # of them, for odd and even counts, every indicator, each slice on its published basis
     # (2024 is a draft year: its slices have "published" rows beside the "all" ones).
     build_world(years=(2023, 2024), groups=("rasina",), last_year_status="draft")
-    assert IndicatorValue.objects.filter(basis=Basis.PUBLISHED, period__code="2024").exists()
+    assert derived.exists(basis=Basis.PUBLISHED, period="2024")
     units = list(Unit.objects.filter(kind="municipality").order_by("code").values_list("pk", flat=True))
     indicator_ids = list(Indicator.objects.values_list("pk", flat=True))
     assert len(units) >= 4
     for period in Period.objects.all():
         for chosen in (units, units[:-1], units[:4], units[:3], units[:2], units[:1], []):
             everyone: dict[int, list[float]] = {}
-            rows = read.on_basis(
-                IndicatorValue.objects.filter(
-                    indicator_id__in=indicator_ids, period=period, unit_id__in=chosen, breakdown="", value__isnull=False
-                ),
-                public=True,
-            )
-            for indicator_id, number in rows.values_list("indicator_id", "value"):
-                everyone.setdefault(indicator_id, []).append(number)
+            for r in on_basis(True, indicator=indicator_ids, period=period, unit=chosen, breakdown=""):
+                everyone.setdefault(r.indicator_id, []).append(r.value)
             expected = {i: read.Reference(stats.quantile(v, 0.5), len(v)) for i, v in everyone.items()}
             assert read.medians(indicator_ids, period, chosen) == expected

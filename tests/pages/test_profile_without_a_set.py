@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 
 from municipium.benchmarks import profile_views
-from municipium.benchmarks.models import Basis, IndicatorValue
+from municipium.benchmarks.models import Basis
 from municipium.catalog.models import Indicator
+from tests import derived
 from tests.world import module_world
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +25,7 @@ def shown(html: str) -> list[str]:
 
 
 def with_values(world) -> set[str]:
-    return set(
-        IndicatorValue.objects.filter(unit=world.unit(KRUSEVAC), value__isnull=False, breakdown="").values_list(
-            "indicator__code", flat=True
-        )
-    )
+    return {r.indicator_code for r in derived.rows(unit=world.unit(KRUSEVAC), valued=True, breakdown="")}
 
 
 def test_the_profile_opens_on_the_indicators_most_members_report_in_each_service_area(client, world, monkeypatch):
@@ -39,9 +36,7 @@ def test_the_profile_opens_on_the_indicators_most_members_report_in_each_service
     # here from the values.
     members = world.group("rasina").memberships.values_list("unit_id", flat=True)
     per_period = Counter(
-        IndicatorValue.objects.filter(unit_id__in=members, basis=Basis.ALL, breakdown="", value__isnull=False)
-        .values_list("indicator__code", "period_id")
-        .order_by()
+        (r.indicator_code, r.period_id) for r in derived.rows(unit=members, basis=Basis.ALL, breakdown="", valued=True)
     )
     reported = Counter()
     for (indicator, _period), count in per_period.items():

@@ -9,12 +9,14 @@ from weasyprint.formatting_structure import boxes
 
 from municipium.audit.models import AuditEvent
 from municipium.benchmarks import charts, read
-from municipium.benchmarks.models import Basis, GroupStatistic, IndicatorValue
+from municipium.benchmarks.models import Basis, GroupStatistic
+from municipium.catalog.models import Indicator
 from municipium.lib import numbers
 from municipium.observations.models import Period
 from municipium.reports import pdf
 from municipium.reports.figures import sections
 from municipium.reports.models import Chart, Report
+from tests import derived
 from tests.factories import person
 from tests.pdf_pages import page_fill, page_texts
 from tests.world import module_world
@@ -26,17 +28,13 @@ UNIT = "RS-70670"  # Kruševac, in the Rasina group
 
 def indicators_with_values(unit, period, count=2):
     """Indicators the unit and its group have a value for, in catalogue order."""
-    rows = (
-        IndicatorValue.objects.filter(unit=unit, period=period, basis=Basis.ALL, breakdown="", value__isnull=False)
-        .select_related("indicator")
-        .order_by("indicator__service_area__order", "indicator__order")
-    )
+    valued = [r.indicator_id for r in derived.rows(unit=unit, period=period, basis=Basis.ALL, valued=True)]
     found = []
-    for row in rows:
+    for indicator in Indicator.objects.filter(pk__in=valued).order_by("service_area__order", "order"):
         if GroupStatistic.objects.filter(
-            indicator=row.indicator, period=period, group__code="rasina", median__isnull=False
+            indicator=indicator, period=period, group__code="rasina", median__isnull=False
         ).exists():
-            found.append(row.indicator)
+            found.append(indicator)
         if len(found) == count:
             return found
     raise AssertionError("the world has too few indicators with values")
@@ -85,9 +83,7 @@ def test_an_officer_makes_a_report_and_the_page_shows_the_stored_value_and_the_g
 
     page = client.get(response.url).content.decode()
     indicator = world.chosen[0]
-    stored = IndicatorValue.objects.get(
-        indicator=indicator, unit=world.kru, period=world.period, basis=Basis.ALL, breakdown=""
-    )
+    stored = derived.one(indicator=indicator, unit=world.kru, period=world.period, basis=Basis.ALL, breakdown="")
     median = GroupStatistic.objects.get(
         indicator=indicator, period=world.period, group=world.rasina, basis=Basis.ALL, breakdown=""
     ).median
@@ -225,7 +221,7 @@ def test_an_indicator_without_figures_shows_dashes_on_the_page_and_in_the_pdf(cl
     make(client, world)
     report = Report.objects.get()
     gone = world.chosen[0]
-    IndicatorValue.objects.filter(indicator=gone).delete()
+    derived.delete(indicator=gone)
     GroupStatistic.objects.filter(indicator=gone).delete()
     page = client.get(f"/en/reports/{UNIT}/{report.pk}/")
     assert page.status_code == 200 and 'data-value="">–' in page.content.decode()

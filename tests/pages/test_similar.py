@@ -8,10 +8,12 @@ import pytest
 from django.utils import timezone
 
 from municipium.benchmarks import read
-from municipium.benchmarks.models import Basis, IndicatorValue
+from municipium.benchmarks.models import Basis
+from municipium.catalog.models import Indicator
 from municipium.lib import stats
 from municipium.observations.models import Observation, Period
 from municipium.places.models import Unit
+from tests import derived
 from tests.world import module_world
 
 pytestmark = pytest.mark.django_db
@@ -61,15 +63,13 @@ def test_the_similar_median_and_the_national_figure_are_medians_of_published_val
     unit = Unit.objects.get(code=KRUSEVAC)
     similar = read.similar_units(unit)
     period = Period.objects.get(code="2023")
-    indicator_id = IndicatorValue.objects.filter(indicator__code=NRW).values_list("indicator_id", flat=True).first()
+    indicator_id = next((r.indicator_id for r in derived.rows(indicator=NRW, breakdown=derived.ANY)), None)
 
     def published(units):
         return [
-            v
-            for v in IndicatorValue.objects.filter(
-                indicator_id=indicator_id, period=period, unit__in=units, basis=Basis.ALL, breakdown=""
-            ).values_list("value", flat=True)
-            if v is not None
+            r.value
+            for r in derived.rows(indicator=indicator_id, period=period, unit=units, basis=Basis.ALL, breakdown="")
+            if r.value is not None
         ]
 
     got = read.medians([indicator_id], period, [u.pk for u, _p in similar.units])[indicator_id]
@@ -81,14 +81,8 @@ def test_the_similar_median_and_the_national_figure_are_medians_of_published_val
     assert country.code == "RS"
     assert national[indicator_id] == read.Reference(stats.quantile(everyone, 0.5), len(everyone))
     # Where the country has its own figure (the national aggregate), that is the figure.
-    IndicatorValue.objects.create(
-        indicator_id=indicator_id,
-        unit=country,
-        period=period,
-        breakdown="",
-        basis=Basis.ALL,
-        value=12.5,
-        computed_at=timezone.now(),
+    derived.put(
+        Indicator.objects.get(pk=indicator_id), country, period, basis=Basis.ALL, value=12.5, computed_at=timezone.now()
     )
     assert read.national([indicator_id], period, unit)[1][indicator_id] == read.Reference(12.5)
 
@@ -125,7 +119,7 @@ def test_the_api_gives_the_same_similar_units_and_figures(client, world):
     assert [u["code"] for u in body["units"]] == [u.code for u, _p in similar.units]
     assert body["population"] == similar.population and body["population_period"] == similar.period
     assert body["country"] == "RS" and body["rule"]
-    indicator_id = IndicatorValue.objects.filter(indicator__code=NRW).values_list("indicator_id", flat=True).first()
+    indicator_id = next((r.indicator_id for r in derived.rows(indicator=NRW, breakdown=derived.ANY)), None)
     period = Period.objects.get(code="2023")
     assert (
         body["similar_median"]

@@ -1,0 +1,209 @@
+"""How derived indicator values are stored: one row per indicator, unit and basis (a
+`ValueSeries`), holding every period's figures of that unit as arrays, not one row per value.
+
+A country's full recompute stores 50 million values; as rows that was 53 million inserts
+into a table and its indexes, 230 s at the least on PostgreSQL whatever the engine did
+(ARCHITECTURE, "What a full recompute costs"). As series it is 2.6 million rows.
+
+Element i of a series is the period of the indicator's kind whose ordinal is `first` + i.
+`missing` holds one signed byte an element: `NO_ROW` (-1) where the series has no value nor
+reason for that period (the rows' store had no row there), 0 where there is a row without a
+missing code, else the code's place in `MISSING_CODES`. Each figure (`FIGURES`) is a
+float64 array (native byte order, NaN: null), or None where every element is null. The
+engine writes nothing else into a figure that is NaN: a formula's NaN is a null value.
+
+`encode` and `decode` turn rows (one a value, as the engine computes them and readers read
+them) into series and back; they are the only code that knows the layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from municipium.observations.models import Missing
+
+FIGURES = ("value", "numerator", "denominator", "change", "change_pct", "trend")
+MISSING_CODES = ["", *(code.value for code in Missing)]  # missing byte k ≥ 0 means MISSING_CODES[k]
+NO_ROW = -1
+# Periods a series spans at most (a century of months): an API value's id is its series'
+# id × MAX_ELEMENTS + its place in the series (`read.value_page`).
+MAX_ELEMENTS = 4096
+
+# The columns of a stored series after its key (indicator, unit, basis), in the order
+# `encode` gives them and `decode` reads them.
+STORED = ("first", "count", "missing", *FIGURES)
+
+ROW_SCHEMA = {
+    "indicator_id": pl.Int64,
+    "unit_id": pl.Int64,
+    "basis": pl.String,
+    "ordinal": pl.Int64,
+    **{name: pl.Float64 for name in FIGURES},
+    "missing": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Series made from rows: parallel lists, one item a series, ordered by the key."""
+
+    indicator_ids: list[int]
+    unit_ids: list[int]
+    bases: list[str]
+    first: list[int]
+    count: list[int]
+    missing: list[bytes]
+    figures: dict[str, list[bytes | None]]
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def rows(self) -> list[tuple]:
+        """One tuple a series: indicator, unit, basis, then `STORED`."""
+        return list(
+            zip(
+                self.indicator_ids,
+                self.unit_ids,
+                self.bases,
+                self.first,
+                self.count,
+                self.missing,
+                *(self.figures[name] for name in FIGURES),
+                strict=True,
+            )
+        )
+
+
+def encode(rows: pl.DataFrame) -> Encoded:
+    """Series of `rows` (`ROW_SCHEMA`'s columns; at most one row a key and ordinal): every
+    (indicator, unit, basis) that has a row is one series spanning its first to its last
+    row's period. No Python loop over rows: one sort, then numpy scatters into one buffer a
+    column, cut into each series' bytes."""
+    if rows.is_empty():
+        return Encoded([], [], [], [], [], [], {name: [] for name in FIGURES})
+    rows = rows.sort("indicator_id", "unit_id", "basis", "ordinal")
+    new_key = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in ("indicator_id", "unit_id", "basis"))
+    starts_mask = rows.select(new_key).to_series().to_numpy()
+    starts = np.flatnonzero(starts_mask)
+    ends = np.r_[starts[1:], rows.height]
+    ordinal = rows.get_column("ordinal").to_numpy()
+    first = ordinal[starts]
+    last = ordinal[ends - 1]
+    length = last - first + 1
+    if length.max() > MAX_ELEMENTS:
+        raise ValueError(f"a series spans more than {MAX_ELEMENTS} periods")
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    series_of_row = np.cumsum(starts_mask) - 1
+    place = offset[series_of_row] + (ordinal - first[series_of_row])
+    total = int(length.sum())
+    codes = np.full(total, NO_ROW, dtype=np.int8)
+    code_of = {code: k for k, code in enumerate(MISSING_CODES)}
+    missing = rows.get_column("missing").fill_null("")
+    codes[place] = missing.replace_strict(code_of, return_dtype=pl.Int8).to_numpy()
+    bounds = list(zip((offset).tolist(), (offset + length).tolist(), strict=True))
+    figures: dict[str, list[bytes | None]] = {}
+    for name in FIGURES:
+        column = rows.get_column(name).cast(pl.Float64)
+        present = column.is_not_null().to_numpy() & ~np.isnan(column.fill_null(0.0).to_numpy())
+        numbers = np.full(total, np.nan)
+        numbers[place[present]] = column.to_numpy()[present]
+        # A series whose figure is null throughout stores none (most series of most
+        # indicators have no numerator, and the first periods no change or trend).
+        has = np.zeros(len(starts), dtype=bool)
+        has[np.unique(series_of_row[present])] = True
+        buffer = numbers.tobytes()
+        figures[name] = [buffer[a * 8 : b * 8] if h else None for (a, b), h in zip(bounds, has.tolist(), strict=True)]
+    code_buffer = codes.tobytes()
+    return Encoded(
+        indicator_ids=rows.get_column("indicator_id").to_numpy()[starts].tolist(),
+        unit_ids=rows.get_column("unit_id").to_numpy()[starts].tolist(),
+        bases=rows.get_column("basis").gather(starts).to_list(),
+        first=first.tolist(),
+        count=(ends - starts).tolist(),
+        missing=[code_buffer[a:b] for a, b in bounds],
+        figures=figures,
+    )
+
+
+def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: bool = False) -> pl.DataFrame:
+    """The rows of stored series: each item (id if `with_id`, indicator, unit, basis,
+    first, missing, then the `figures` asked for, as bytes or None), one row an element
+    that has one (`ROW_SCHEMA` with those figures, and the series' `series_id` if
+    `with_id`, and its place in the series, `element`), in the series' order and each series' periods in order. No Python loop
+    over elements: the blobs are joined and read as one array a column."""
+    skip = 1 if with_id else 0
+    columns = {
+        "indicator_id": pl.Int64,
+        "unit_id": pl.Int64,
+        "basis": pl.String,
+        "ordinal": pl.Int64,
+        **{name: pl.Float64 for name in figures},
+        "missing": pl.String,
+    }
+    if with_id:
+        columns = {"series_id": pl.Int64, "element": pl.Int64, **columns}
+    if not stored:
+        return pl.DataFrame(schema=columns)
+    blobs = [bytes(item[skip + 4]) for item in stored]
+    length = np.array([len(blob) for blob in blobs], dtype=np.int64)
+    codes = np.frombuffer(b"".join(blobs), dtype=np.int8)
+    kept = codes != NO_ROW
+    n = len(stored)
+    which = np.repeat(np.arange(n), length)
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    first = np.array([item[skip + 3] for item in stored], dtype=np.int64)
+    ordinal = first[which] + (np.arange(len(codes)) - offset[which])
+    out: dict[str, object] = {}
+    if with_id:
+        out["series_id"] = np.array([item[0] for item in stored], dtype=np.int64)[which][kept]
+        out["element"] = (np.arange(len(codes)) - offset[which])[kept]
+    out["indicator_id"] = np.array([item[skip] for item in stored], dtype=np.int64)[which][kept]
+    out["unit_id"] = np.array([item[skip + 1] for item in stored], dtype=np.int64)[which][kept]
+    bases = np.array([item[skip + 2] for item in stored], dtype=object)
+    out["basis"] = bases[which][kept]
+    out["ordinal"] = ordinal[kept]
+    nan = np.full(int(length.max()), np.nan).tobytes()
+    for k, name in enumerate(figures):
+        parts = [
+            bytes(item[skip + 5 + k]) if item[skip + 5 + k] is not None else nan[: 8 * size]
+            for item, size in zip(stored, length.tolist(), strict=True)
+        ]
+        out[name] = np.frombuffer(b"".join(parts), dtype=np.float64)[kept]
+    out["missing"] = np.array(MISSING_CODES, dtype=object)[codes[kept]]
+    frame = pl.DataFrame(out, schema=columns)
+    return frame.with_columns(pl.col(name).fill_nan(None) for name in figures)
+
+
+ORDINAL = "CAST(%s AS integer)"  # a parameter: a period's ordinal (PostgreSQL's substr takes integers)
+
+
+def element_sql(column: str, ordinal_mark: str = ORDINAL) -> str:
+    """SQL for one element of a stored column (`missing` or a figure) of each series: the
+    element of the period whose ordinal the parameter gives, as its bytes (substr works on
+    blobs in SQLite and on bytea in PostgreSQL alike; NULL for a figure stored as none). The
+    caller keeps to series that span the period (`spans_sql`)."""
+    width = 1 if column == "missing" else 8
+    return f'substr("{column}", ({ordinal_mark} - "first") * {width} + 1, {width})'
+
+
+def spans_sql(ordinal_mark: str = ORDINAL) -> str:
+    """SQL: the series spans the period whose ordinal the parameter gives (twice)."""
+    return f'"first" <= {ordinal_mark} AND "first" + length("missing") > {ordinal_mark}'
+
+
+NAN = np.full(1, np.nan).tobytes()
+
+
+def decode_elements(codes: list[bytes], figures: dict[str, list[bytes | None]]) -> tuple[np.ndarray, dict]:
+    """The elements `element_sql` read, one a series: (the series that have a row there,
+    as a boolean mask; each figure's numbers with NaN for null) and the missing texts."""
+    code = np.frombuffer(b"".join(bytes(c) for c in codes), dtype=np.int8)
+    has = code != NO_ROW
+    out: dict[str, np.ndarray] = {}
+    for name, items in figures.items():
+        out[name] = np.frombuffer(b"".join(bytes(x) if x is not None else NAN for x in items), dtype=np.float64)
+    out["missing"] = np.array(MISSING_CODES, dtype=object)[np.where(has, code, 0)]
+    return has, out
