@@ -3,7 +3,9 @@
 One code path computes everything (DESIGN principle 5): `_compute_batch` turns the
 observations of a batch of indicators into their values side by side on one wide frame
 (`_compute` is a batch of one), and `_refresh_indicator` turns those into the rows that are
-stored, writing only the rows that differ from what is stored. A save recomputes only the
+stored, writing only what differs from what is stored: the group statistics as rows, the
+values as one series per indicator, unit and basis (`_sync_values`, laid out by
+`municipium.benchmarks.series`). A save recomputes only the
 affected slices (`recompute_changed` task → `affected` → `refresh`), and of a save of a few
 units only what they can move: their values and their groups' statistics, from the
 observations of those units and the groups' members (`Scope`); a full rebuild runs the
@@ -961,8 +963,8 @@ def _with_period_ids(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
 def _write_series(ctx: Context, rows: pl.DataFrame, now) -> int:
     """Append the series of `rows` (indicator_id, unit_id, period_id, basis, the figures,
     missing: every element of each series) to the store (`series.encode`); returns how many.
-    PostgreSQL takes them by a binary COPY (no text: the figures are raw float64 bytes),
-    SQLite by executemany."""
+    PostgreSQL takes them by a binary COPY built by numpy (`Encoded.copy_binary`: no text,
+    no Python step a series), SQLite by executemany."""
     ordinals = ctx.period_frame.select("period_id", "ordinal")
     encoded = series.encode(rows.join(ordinals, on="period_id", how="inner").select(list(series.ROW_SCHEMA)))
     if not len(encoded):
@@ -970,12 +972,9 @@ def _write_series(ctx: Context, rows: pl.DataFrame, now) -> int:
     columns = ["indicator_id", "unit_id", "basis", *series.STORED, "computed_at"]
     marks = ", ".join(bulk.quote(c) for c in columns)
     if connection.vendor == "postgresql":
-        types = ["int8", "int8", "text", "int4", "int4", "bytea", *(["bytea"] * len(series.FIGURES)), "timestamptz"]
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {bulk.quote(IV_TABLE)} ({marks}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(types)
-                for row in encoded.rows():
-                    copy.write_row((*row, now))
+                copy.write(encoded.copy_binary(now))
     else:
         at = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
