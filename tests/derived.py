@@ -115,11 +115,9 @@ def _decoded(indicator=None, unit=None, basis=None) -> pl.DataFrame:
         schema={"kind": pl.String, "ordinal": pl.Int64, "period_id": pl.Int64, "period_code": pl.String},
         orient="row",
     )
-    return (
-        rows.join(times, on="series_id", how="left")
-        .join(kinds, on="indicator_id", how="left")
-        .join(periods, on=["kind", "ordinal"], how="inner")
-    )
+    codes = periods.select("period_id", "period_code", "ordinal")  # kept: rows() sorts by it
+    rows = rows.join(times, on="series_id", how="left").join(kinds, on="indicator_id", how="left")
+    return series.with_period_ids(rows, periods).join(codes, on="period_id", how="left")
 
 
 def _matching(indicator=None, unit=None, period=None, basis=None, breakdown="", valued=None) -> pl.DataFrame:

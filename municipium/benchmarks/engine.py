@@ -945,19 +945,13 @@ def _stored_values(ctx: Context, indicator_ids: list[int], unit_ids: list[int] |
 
 
 def _with_period_ids(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
-    """Decoded rows (indicator_id, ordinal, ...) with the period id of each ordinal in the
-    indicator's kind, in place of the ordinal."""
+    """Decoded rows (indicator_id, ordinal, ...) with their period ids (`series.with_period_ids`)."""
     kinds = pl.DataFrame(
         [(i, ctx.indicators[i]["period_kind"]) for i in rows.get_column("indicator_id").unique().to_list()],
         schema={"indicator_id": pl.Int64, "kind": pl.String},
         orient="row",
     )
-    periods = ctx.period_frame.select("kind", "ordinal", "period_id")
-    return (
-        rows.join(kinds, on="indicator_id", how="left")
-        .join(periods, on=["kind", "ordinal"], how="inner", maintain_order="left")
-        .drop("kind", "ordinal")
-    )
+    return series.with_period_ids(rows.join(kinds, on="indicator_id", how="left"), ctx.period_frame)
 
 
 def _write_series(ctx: Context, rows: pl.DataFrame, now) -> int:

@@ -93,14 +93,13 @@ def _where(indicator_ids=None, unit_ids=None, basis: str | None = None, prefix: 
 
 
 def _period_ids(rows: pl.DataFrame) -> pl.DataFrame:
-    """Decoded rows (kind, ordinal, ...) with the id of each ordinal's period of the kind
-    (the indicator's) in place of both (elements of no period are dropped)."""
+    """Decoded rows (kind, ordinal, ...) with their period ids (`layout.with_period_ids`)."""
     periods = pl.DataFrame(
         list(Period.objects.values_list("kind", "ordinal", "pk")) if not rows.is_empty() else [],
         schema={"kind": pl.String, "ordinal": pl.Int64, "period_id": pl.Int64},
         orient="row",
     )
-    return rows.join(periods, on=["kind", "ordinal"], how="inner", maintain_order="left").drop("kind", "ordinal")
+    return layout.with_period_ids(rows, periods)
 
 
 def _read(

@@ -253,6 +253,15 @@ def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: 
     return frame.with_columns(pl.col(name).fill_nan(None) for name in figures)
 
 
+def with_period_ids(rows: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
+    """Decoded rows that carry their indicator's period `kind` beside each element's
+    `ordinal`, with the id of that period (`periods`: kind, ordinal, period_id) in place of
+    both: the one rule that says which period an element is. Elements of no period (one
+    deleted since) are dropped."""
+    found = periods.select("kind", "ordinal", "period_id")
+    return rows.join(found, on=["kind", "ordinal"], how="inner", maintain_order="left").drop("kind", "ordinal")
+
+
 ORDINAL = "CAST(%s AS integer)"  # a parameter: a period's ordinal (PostgreSQL's substr takes integers)
 
 
