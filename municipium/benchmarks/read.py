@@ -17,7 +17,7 @@ layout. Group statistics are rows (`GroupStatistic`), read as QuerySets.
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,8 +110,6 @@ def _read(
     figures: tuple[str, ...] = layout.FIGURES,
     with_id: bool = False,
     computed_at: bool = False,
-    extra: str = "",
-    extra_params: Iterable = (),
 ) -> pl.DataFrame:
     """Every stored element of these indicators' (these units', this basis') series as one
     row each: indicator_id, unit_id, basis, period_id, the `figures` asked for, missing;
@@ -126,10 +124,10 @@ def _read(
     # that kind whose ordinal is the series' first + its place.
     sql = (
         f"SELECT {', '.join('s.' + q(c) for c in columns)}, i.period_kind FROM {SERIES_TABLE} s "
-        f"JOIN {Indicator._meta.db_table} i ON i.id = s.indicator_id WHERE {where}{extra}"
+        f"JOIN {Indicator._meta.db_table} i ON i.id = s.indicator_id WHERE {where}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *extra_params])
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     rows = layout.decode([item[: 6 + len(figures)] for item in found], figures, with_id=True)
     extras = {"series_id": [item[0] for item in found], "kind": [item[-1] for item in found]}
