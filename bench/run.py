@@ -409,7 +409,7 @@ def step_latency(args) -> dict:
     from django.db import close_old_connections
 
     from municipium.benchmarks import engine
-    from municipium.benchmarks import read as derived
+    from municipium.benchmarks import read as reading
     from municipium.catalog.models import Indicator, Variable
     from municipium.observations.models import ImportBatch, Observation, Status
     from municipium.observations.services import Row, write_observations
@@ -452,7 +452,7 @@ def step_latency(args) -> dict:
             )
             while True:
                 close_old_connections()
-                found = derived.value(indicator, observation.unit_id, observation.period, public=False)
+                found = reading.value(indicator, observation.unit_id, observation.period, public=False)
                 row = None if found is None else found.numerator
                 if row is not None and abs(row - 100 * new_value) < 1e-6 * max(1, abs(row)):
                     return time.perf_counter() - started

@@ -257,7 +257,7 @@ def update(filters: dict, **columns) -> int:
     return chosen.height
 
 
-def series_count_deleted(chosen) -> int:
+def _delete_whole(chosen) -> int:
     """Delete these series whole: how many values they held."""
     held = sum(chosen.values_list("count", flat=True))
     chosen.delete()
@@ -268,7 +268,7 @@ def delete(**filters) -> int:
     """Delete stored values (all of them without filters, every breakdown): how many."""
     filters.setdefault("breakdown", ANY)
     if filters == {"breakdown": ANY}:
-        return series_count_deleted(ValueSeries.objects.all())
+        return _delete_whole(ValueSeries.objects.all())
     chosen = _matching(**filters)
     if chosen.is_empty():
         return 0

@@ -772,6 +772,14 @@ def _reader(caller: Caller) -> read.Reader:
 def _selection(filters: IndicatorFilters) -> read.Selection:
     """The filters as ids (`read.Selection`); an unknown code is a 422 naming it."""
     start, end = _period_bounds(filters)
+    periods = None
+    if start or end:  # the periods between the bounds, read once for the whole listing
+        chosen = Period.objects.all()
+        if start:
+            chosen = chosen.filter(start__gte=start)
+        if end:
+            chosen = chosen.filter(end__lte=end)
+        periods = tuple(chosen.values_list("pk", flat=True))
 
     def ids(model, codes, column: str, label: str) -> tuple[int, ...] | None:
         return tuple(_codes(model, codes, column, label)) if codes else None
@@ -780,8 +788,7 @@ def _selection(filters: IndicatorFilters) -> read.Selection:
         indicators=ids(Indicator, filters.indicator, "indicator", _("indicator")),
         units=ids(Unit, filters.unit, "unit", _("unit")),
         groups=ids(Group, [filters.group] if filters.group else None, "group", _("group")),
-        start=start,
-        end=end,
+        periods=periods,
         changed_since=_utc(filters.changed_since) if filters.changed_since else None,
     )
 

@@ -473,8 +473,6 @@ class Selection:
     units: tuple[int, ...] | None = None
     groups: tuple[int, ...] | None = None  # members of one of them in the value's own period
     periods: tuple[int, ...] | None = None
-    start: dt.date | None = None  # periods that start on or after
-    end: dt.date | None = None  # periods that end on or before
     changed_since: dt.datetime | None = None  # computed after
 
 
@@ -510,25 +508,27 @@ def _visible_rows(rows: pl.DataFrame, reader: Reader) -> pl.DataFrame:
     return _shown_rows(rows.filter(keep).with_columns((~marked | same).alias("published")).drop("_twin", "_marked"))
 
 
-def _selected(rows: pl.DataFrame, selection: Selection) -> pl.DataFrame:
+def _group_members(selection: Selection) -> pl.DataFrame | None:
+    """(unit_id, period_id) of the members of the selection's groups in each of its periods
+    (every period without a period filter); None without a group filter. Read once for a
+    whole listing, download or export, not once an indicator."""
+    if selection.groups is None:
+        return None
+    periods = selection.periods
+    if periods is None:
+        periods = tuple(Period.objects.values_list("pk", flat=True))
+    return _member_periods(selection.groups, periods)
+
+
+def _selected(rows: pl.DataFrame, selection: Selection, members: pl.DataFrame | None) -> pl.DataFrame:
     """Of decoded rows, those in the selection (its indicators and units are applied by the
-    read)."""
-    if rows.is_empty():
-        return rows
+    read; `members`: `_group_members(selection)`)."""
     if selection.periods is not None:
         rows = rows.filter(pl.col("period_id").is_in(list(selection.periods)))
-    if selection.start is not None or selection.end is not None:
-        periods = Period.objects.all()
-        if selection.start is not None:
-            periods = periods.filter(start__gte=selection.start)
-        if selection.end is not None:
-            periods = periods.filter(end__lte=selection.end)
-        rows = rows.filter(pl.col("period_id").is_in(list(periods.values_list("pk", flat=True))))
     if selection.changed_since is not None:
         rows = rows.filter(pl.col("computed_at") > selection.changed_since)
-    if selection.groups is not None and not rows.is_empty():
+    if members is not None:
         # A member in the value's own period: a unit that joined in 2023 is no member for 2022.
-        members = _member_periods(selection.groups, rows.get_column("period_id").unique().to_list())
         rows = rows.join(members, on=["unit_id", "period_id"], how="semi", maintain_order="left")
     return rows
 
@@ -541,13 +541,15 @@ def _in_code_order(selection: Selection) -> list[int]:
     return list(chosen.values_list("pk", flat=True))
 
 
-def _indicator_rows(indicator_id: int, selection: Selection, reader: Reader, **read) -> pl.DataFrame:
+def _indicator_rows(
+    indicator_id: int, selection: Selection, reader: Reader, members: pl.DataFrame | None, **read
+) -> pl.DataFrame:
     """One indicator's values `reader` may see in `selection` (both bases read, the rule
-    applied here)."""
+    applied here; `members`: `_group_members(selection)`)."""
     rows = _read([indicator_id], selection.units, computed_at=True, **read)
     # The rule first: a published twin decides whether its "all" figure is seen, whatever
     # the selection (a twin computed before `changed_since` still hides it).
-    return _selected(_visible_rows(rows, reader), selection)
+    return _selected(_visible_rows(rows, reader), selection, members)
 
 
 # A value's id in the API: its series' id × ID_SPAN + its place in the series (a series
@@ -563,17 +565,17 @@ def value_page(selection: Selection, reader: Reader, *, after: int, limit: int) 
     out: list[dict] = []
     series_after = max(after, 0) // ID_SPAN
     step = max(20, limit // 4)
-    q = connection.ops.quote_name
+    members = _group_members(selection)
+    # The next series by id, then their units' series of both bases (for the twins).
+    where, params = _where(selection.indicators, selection.units)
+    sql = f"SELECT id, indicator_id, unit_id FROM {SERIES_TABLE} WHERE {where}"
+    if selection.changed_since is not None:
+        sql += f" AND {connection.ops.quote_name('computed_at')} > %s"
+        params.append(selection.changed_since)
+    sql += f" AND id >= %s ORDER BY id LIMIT {int(step)}"
     while len(out) < limit:
-        # The next series by id, then their units' series of both bases (for the twins).
-        where, params = _where(selection.indicators, selection.units)
-        sql = f"SELECT id, indicator_id, unit_id FROM {SERIES_TABLE} WHERE {where} AND id >= %s"
-        params.append(series_after)
-        if selection.changed_since is not None:
-            sql += f" AND {q('computed_at')} > %s"
-            params.append(selection.changed_since)
         with connection.cursor() as cursor:
-            cursor.execute(sql + f" ORDER BY id LIMIT {int(step)}", params)
+            cursor.execute(sql, [*params, series_after])
             batch = cursor.fetchall()
         if not batch:
             break
@@ -590,7 +592,7 @@ def value_page(selection: Selection, reader: Reader, *, after: int, limit: int) 
             on=["indicator_id", "unit_id"],
             how="semi",
         )
-        rows = _selected(_visible_rows(rows, reader), selection).filter(pl.col("series_id").is_in(ids))
+        rows = _selected(_visible_rows(rows, reader), selection, members).filter(pl.col("series_id").is_in(ids))
         rows = rows.with_columns((pl.col("series_id") * ID_SPAN + pl.col("element")).alias("id"))
         rows = rows.filter(pl.col("id") > after).sort("id")
         out += _listed(rows.head(limit - len(out)))
@@ -647,9 +649,9 @@ def value_count(selection: Selection, reader: Reader, *, most: int) -> int:
     """How many values `reader` may see in `selection`, counted no further than `most` + 1:
     a download's refusal does not wait for the whole selection to be read, it stops at the
     indicator that passes the limit."""
-    total = 0
+    total, members = 0, _group_members(selection)
     for indicator_id in _in_code_order(selection):
-        total += _indicator_rows(indicator_id, selection, reader, figures=("value",)).height
+        total += _indicator_rows(indicator_id, selection, reader, members, figures=("value",)).height
         if total > most:
             break
     return min(total, most + 1)
@@ -669,8 +671,9 @@ def value_frames(selection: Selection, reader: Reader, *, size: int) -> Iterator
         schema={"period_id": pl.Int64, "period": pl.String, "kind": pl.String, "ordinal": pl.Int64},
         orient="row",
     )
+    members = _group_members(selection)
     for indicator_id in _in_code_order(selection):
-        rows = _indicator_rows(indicator_id, selection, reader)
+        rows = _indicator_rows(indicator_id, selection, reader, members)
         if rows.is_empty():
             continue
         rows = (
