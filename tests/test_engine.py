@@ -49,14 +49,28 @@ def slices_from_rows():
 
 
 def stored_slices():
-    out = {}
+    """The ranks' slices as readers see them (`read._slices`): the public's own slice where
+    one is stored, else the "all" one; a stored public slice differs from the "all" one."""
+    stored = {}
     for i, p, public, first, blob in RankSlice.objects.values_list(
         "indicator_id", "period_id", "public", "first_unit", "numbers"
     ):
         numbers = np.frombuffer(blob, dtype=np.float64)
-        # The array spans the units with a value: no NaN at either end.
-        assert not np.isnan(numbers[0]) and not np.isnan(numbers[-1])
-        out[(i, p, public)] = {first + k: float(v) for k, v in enumerate(numbers) if not np.isnan(v)}
+        # The array spans the units with a value: no NaN at either end; an empty public
+        # slice (the public sees none) is the only one without numbers.
+        if len(numbers):
+            assert not np.isnan(numbers[0]) and not np.isnan(numbers[-1])
+        else:
+            assert public and first == 0
+        stored[(i, p, public)] = {first + k: float(v) for k, v in enumerate(numbers) if not np.isnan(v)}
+    out = {}
+    for (i, p, public), values in stored.items():
+        if public:
+            assert (i, p, False) not in stored or stored[(i, p, False)] != values
+        elif (i, p, True) not in stored and values:
+            out[(i, p, True)] = values
+        if values:
+            out[(i, p, public)] = values
     return out
 
 
@@ -768,19 +782,19 @@ def test_a_recompute_stored_by_its_own_threads_stores_what_one_thread_stores(wat
 def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(water, monkeypatch):
     threaded_world(water)
     monkeypatch.setattr(engine, "BATCH", 1)
-    store = engine._refresh_indicator
+    store = engine._store_computed
 
-    def failing(ctx, spec, *args, **kwargs):
-        if spec.code == "loss":
+    def failing(ctx, jobs, *args, **kwargs):
+        if any(spec.code == "loss" for spec, _digest in jobs):
             raise ValueError("the disk is full")
-        return store(ctx, spec, *args, **kwargs)
+        return store(ctx, jobs, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "_refresh_indicator", failing)
+    monkeypatch.setattr(engine, "_store_computed", failing)
     drop_derived()
     with pytest.raises(engine.StoreFailed, match="the disk is full"):
         engine.recompute_all()
     assert not derived.exists(indicator="loss", breakdown=derived.ANY)
     # Nothing was left half done: the next pass, without the fault, stores everything.
-    monkeypatch.setattr(engine, "_refresh_indicator", store)
+    monkeypatch.setattr(engine, "_store_computed", store)
     engine.recompute_all()
     assert derived.exists(indicator="loss")

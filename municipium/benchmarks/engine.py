@@ -1068,18 +1068,23 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     line with the indicator values `stored` holds for them (indicator_id, period_id, unit_id,
     basis, value): every unit's row when `units` is None, else the rows of those units only,
     whose places in the stored slices are rewritten and the others' kept (a slice that comes
-    out as it was is left alone). One reading, one DELETE and one INSERT for all the pairs;
-    the public slice takes a unit's published row where it has one, else its "all" row
-    (`read.seen`)."""
+    out as it was is left alone). One reading, one DELETE and one INSERT for all the pairs.
+
+    The "all" slice holds every unit's "all" value. The public sees a unit's published row
+    where it has one, else its "all" row (`read.seen`), which in a slice without unpublished
+    inputs is the "all" slice, bit for bit: its public slice is stored only where it
+    differs (`EMPTY` where the public sees no value at all), and readers take the "all" one
+    where there is none (`read._slices`). Every period's public slice beside the "all" one
+    was half of what a rebuild wrote for the ranks (issue 18)."""
     if touched.is_empty():
         return
     key = ["indicator_id", "period_id"]
     stored = stored.join(touched, on=key, how="semi")
     everyone = stored.filter(pl.col("basis") == Basis.ALL.value).drop("basis")
     published = stored.filter(pl.col("basis") == Basis.PUBLISHED.value).drop("basis")
-    views = {
-        False: everyone,
-        True: pl.concat([everyone.join(published, on=[*key, "unit_id"], how="anti"), published]),
+    found = {
+        False: _runs(everyone),
+        True: _runs(pl.concat([everyone.join(published, on=[*key, "unit_id"], how="anti"), published])),
     }
     pairs = touched.rows()
     by_indicator: dict[int, list[int]] = {}
@@ -1095,29 +1100,37 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
         ):
             before[(indicator_id, period_id, public)] = (first, bytes(blob))
     places = np.array(units if units is not None else [], dtype=np.int64)
+    nothing = (np.empty(0, dtype=np.int64), None)
     out = []
     replaced: dict[tuple[int, bool], list[int]] = {}  # (indicator, public) -> periods, of `before`
-    for public, frame in views.items():
-        found = _runs(frame)
-        for indicator_id, period_id in pairs:
-            ids, values = found.get((indicator_id, period_id), (np.empty(0, dtype=np.int64), None))
-            first, blob = before.get((indicator_id, period_id, public), (0, None))
-            made = _merged(first, None if blob is None else RankSlice.unpack(blob), ids, values, places)
-            if made is not None and made == (first, blob):
+    for indicator_id, period_id in pairs:
+        made = {}
+        for public in (False, True):
+            ids, values = found[public].get((indicator_id, period_id), nothing)
+            # What this reader saw: the public one, where no public slice is stored, the "all" one.
+            seen = before.get((indicator_id, period_id, public))
+            if seen is None and public:
+                seen = before.get((indicator_id, period_id, False))
+            first, blob = seen or (0, None)
+            made[public] = _merged(first, None if not blob else RankSlice.unpack(blob), ids, values, places)
+        wanted = {False: made[False], True: None if made[True] == made[False] else made[True] or RankSlice.EMPTY}
+        for public, slice_ in wanted.items():
+            old = before.get((indicator_id, period_id, public))
+            if slice_ == old:
                 # A save's slice that holds what it held: most of the periods a save touches
                 # change only in their change or trend columns, never in a rank's values
                 # (issue 18: rewriting them was a fifth of a first draft's refresh).
                 continue
-            if blob is not None:
+            if old is not None:
                 replaced.setdefault((indicator_id, public), []).append(period_id)
-            if made is not None:
+            if slice_ is not None:
                 out.append(
                     RankSlice(
                         indicator_id=indicator_id,
                         period_id=period_id,
                         public=public,
-                        first_unit=made[0],
-                        numbers=made[1],
+                        first_unit=slice_[0],
+                        numbers=slice_[1],
                         computed_at=now,
                     )
                 )
@@ -1250,43 +1263,70 @@ def _refresh_indicator(
     ordinals: list[int] | None,
     result: RefreshResult,
     *,
-    digest: str | None = None,
-    computed: Computed | None = None,
     scope: Scope | None = None,
 ) -> None:
-    """Store what `spec` computes for `ordinals` (None = all); `computed`, if given, is that
-    computation done already (a full recompute computes a batch of indicators at once).
-
-    With a `scope`, `computed` holds only what the scope's units can move (a save's
-    refresh, `_refresh_changed`), and only those rows are compared and stored."""
+    """Store what `spec` computes for `ordinals` (None = all), in a transaction of its own
+    that holds the indicator's lock (a refresh of given indicators and periods)."""
     period_ids = _period_ids(ctx, spec.kind, ordinals)
     if period_ids is not None and not period_ids:
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Two workers refreshing one indicator would each diff against what the other is
-            # about to replace; the later one must read after the earlier one committed.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, spec.id])
+        _lock([spec])
         if spec.error:
             # A formula that cannot be computed has no values; stale ones would mislead.
             result.errors[spec.code] = spec.error
-        if computed is None:
-            computed = _compute(ctx, spec, ordinals)
-        now = _store(ctx, [spec], period_ids, {spec.id: computed}, result, scope)
-        if digest is not None:
-            # A full recompute's: what this indicator was computed from, and what it stored.
-            values_stored, statistics_stored = _derived_counts(spec.id)
-            InputFingerprint.objects.update_or_create(
-                indicator_id=spec.id,
-                defaults={
-                    "digest": digest,
-                    "values_stored": values_stored,
-                    "statistics_stored": statistics_stored,
-                    "computed_at": now,
-                },
-            )
+        _store(ctx, [spec], period_ids, {spec.id: _compute(ctx, spec, ordinals)}, result, scope)
     result.indicators += 1
+
+
+def _lock(specs: list[Spec]) -> None:
+    """Take these indicators' locks for the caller's transaction, in id order: two workers
+    refreshing one indicator would each diff against what the other is about to replace, so
+    the later one must read after the earlier one committed; taken in one order by every
+    caller, two refreshes can wait for each other but never deadlock."""
+    if connection.vendor != "postgresql" or not specs:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, i) FROM unnest(%s::int[]) AS i ORDER BY i",
+            [LOCK_NAMESPACE, sorted(spec.id for spec in specs)],
+        )
+
+
+def _store_computed(
+    ctx: Context, jobs: list[tuple[Spec, str]], computed: dict[int, Computed], result: RefreshResult
+) -> None:
+    """Store a full recompute's batch of indicators (`jobs`: each spec with the digest of its
+    inputs), computed already, every period, in one transaction that holds their locks: one
+    diff, one write of series, slices and statistics for the batch, and their fingerprints
+    (what each was computed from and how many derived figures it now has). Stored one
+    indicator a transaction, a rebuild spent a fifth of its storing on what every
+    transaction, statement and COPY costs whatever its size (issue 18)."""
+    specs = [spec for spec, _ in jobs]
+    with transaction.atomic():
+        _lock(specs)
+        for spec in specs:
+            if spec.error:
+                # A formula that cannot be computed has no values; stale ones would mislead.
+                result.errors[spec.code] = spec.error
+        now = _store(ctx, specs, None, computed, result)
+        counts = _derived_counts([spec.id for spec in specs])
+        InputFingerprint.objects.bulk_create(
+            [
+                InputFingerprint(
+                    indicator_id=spec.id,
+                    digest=digest,
+                    values_stored=counts[spec.id][0],
+                    statistics_stored=counts[spec.id][1],
+                    computed_at=now,
+                )
+                for spec, digest in jobs
+            ],
+            update_conflicts=True,
+            unique_fields=["indicator"],
+            update_fields=["digest", "values_stored", "statistics_stored", "computed_at"],
+        )
+    result.indicators += len(specs)
 
 
 def _period_ids(ctx: Context, kind: str, ordinals: list[int] | None) -> list[int] | None:
@@ -1430,15 +1470,11 @@ def _refresh_changed(
     result: RefreshResult,
 ) -> None:
     """Refresh these specs (one kind) for these ordinals after a save, computed side by side
-    in one transaction that holds all their locks, so that what is computed is read after
-    any other refresh of them committed. The locks are taken in id order (a full recompute
-    holds one at a time), so two refreshes can wait for each other but never deadlock. Of a
+    in one transaction that holds all their locks (`_lock`), so that what is computed is read
+    after any other refresh of them committed. Of a
     save of a few `units`, only what they can move (`Scope`)."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                for spec in sorted(specs, key=lambda spec: spec.id):
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, spec.id])
+        _lock(specs)
         period_ids = _period_ids(ctx, specs[0].kind, ordinals)
         if not period_ids:
             return
@@ -1555,7 +1591,7 @@ class Fingerprints:
         stored = self.stored.get(spec.id)
         if stored is None or stored[0] != digest:
             return False
-        return self.totals_agree or stored[1:] == _derived_counts(spec.id)
+        return self.totals_agree or stored[1:] == _derived_counts([spec.id])[spec.id]
 
 
 # How many derived figures a table holds (a table's rows where `where` holds): a series
@@ -1563,13 +1599,21 @@ class Fingerprints:
 _COUNTED = {IV_TABLE: 'COALESCE(SUM("count"), 0)', GS_TABLE: "COUNT(*)"}
 
 
-def _derived_counts(indicator_id: int) -> tuple[int, int]:
-    counts = []
+def _derived_counts(indicator_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """How many derived figures each of these indicators has stored: values, statistics."""
+    counts: dict[int, list[int]] = {i: [0, 0] for i in indicator_ids}
+    if not indicator_ids:
+        return {}
     with connection.cursor() as cursor:
-        for table in (IV_TABLE, GS_TABLE):
-            cursor.execute(f"SELECT {_COUNTED[table]} FROM {bulk.quote(table)} WHERE indicator_id = %s", [indicator_id])
-            counts.append(int(cursor.fetchone()[0]))
-    return counts[0], counts[1]
+        for place, table in enumerate((IV_TABLE, GS_TABLE)):
+            cursor.execute(
+                f"SELECT indicator_id, {_COUNTED[table]} FROM {bulk.quote(table)} "
+                f"WHERE indicator_id IN ({', '.join(['%s'] * len(indicator_ids))}) GROUP BY indicator_id",
+                list(indicator_ids),
+            )
+            for indicator_id, count in cursor.fetchall():
+                counts[indicator_id][place] = int(count)
+    return {i: (c[0], c[1]) for i, c in counts.items()}
 
 
 # Indicators computed side by side in a full recompute: enough to share their variables'
@@ -1600,37 +1644,37 @@ class StoreFailed(RuntimeError):
 
 
 class _Storer:
-    """Stores the indicators a full recompute has computed (`_refresh_indicator`, each in
-    its own transaction, as before) on `threads` threads of their own, while the calling
+    """Stores the batches of indicators a full recompute has computed (`_store_computed`,
+    each batch in its own transaction) on `threads` threads of their own, while the calling
     thread computes the next batch: a rebuild's storing (the diff, the COPY the server
     takes, the ranks' slices) was seven tenths of its time and the computing waited for it
     (issue 18). With 0 threads `put` stores in the calling thread. What was stored is
     counted per thread (no lock on the hot path) and summed by `close`.
 
-    The queue holds at most a batch, so memory is the batch being computed, one waiting and
-    the ones being stored. Each thread uses its own database connection (Django's are per
+    The queue holds one batch, so memory is the batch being computed, one waiting and the
+    ones being stored. Each thread uses its own database connection (Django's are per
     thread), closed when it ends. The first error stops the pass: the threads drop what is
     still queued, and it is raised in the computing thread at its next `put` or at the
-    end; every indicator stored before it stays (its own transaction), the rest keep what
+    end; every batch stored before it stays (its own transaction), the rest keep what
     they had, as when a one-thread pass fails."""
 
-    def __init__(self, ctx: Context, threads: int, on_done: Callable[[], None]):
+    def __init__(self, ctx: Context, threads: int, on_done: Callable[[int], None]):
         self.ctx, self.on_done = ctx, on_done
         self.results: list[RefreshResult] = [] if threads else [RefreshResult()]
         self.error: BaseException | None = None
         self.stop = threading.Event()
-        self.queue: queue.Queue = queue.Queue(maxsize=BATCH)
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.threads = [threading.Thread(target=self._work, name=f"store-{i}", daemon=True) for i in range(threads)]
         for thread in self.threads:
             thread.start()
 
-    def put(self, spec: Spec, digest: str, computed: Computed) -> None:
+    def put(self, jobs: list[tuple[Spec, str]], computed: dict[int, Computed]) -> None:
         if not self.threads:
-            _refresh_indicator(self.ctx, spec, None, self.results[0], digest=digest, computed=computed)
-            self.on_done()
+            _store_computed(self.ctx, jobs, computed, self.results[0])
+            self.on_done(len(jobs))
             return
         self._raise()
-        self.queue.put((spec, digest, computed))
+        self.queue.put((jobs, computed))
 
     def _work(self) -> None:
         result = RefreshResult()
@@ -1639,14 +1683,14 @@ class _Storer:
             while (job := self.queue.get()) is not None:
                 if self.stop.is_set():
                     continue  # a thread failed: drop the rest, keep taking until the end
-                spec, digest, computed = job
+                jobs, computed = job
                 try:
-                    _refresh_indicator(self.ctx, spec, None, result, digest=digest, computed=computed)
+                    _store_computed(self.ctx, jobs, computed, result)
                 except BaseException as error:
                     self.error = self.error or error
                     self.stop.set()
                     continue
-                self.on_done()
+                self.on_done(len(jobs))
         finally:
             connections.close_all()
 
@@ -1676,7 +1720,7 @@ def recompute_all(
     absorb: bool = True,
 ) -> RefreshResult:
     """Recompute every indicator for every period, a batch of indicators at a time (`BATCH`)
-    so memory stays bounded by one batch's frames; stores only what differs, each indicator
+    so memory stays bounded by one batch's frames; stores only what differs, each batch
     in its own transaction. `progress(done, total)`.
 
     The recomputes waiting in the task queue when it starts are absorbed (done by this pass,
@@ -1749,22 +1793,20 @@ def _recompute_all(
         result.deleted.setdefault(table, 0)
     # Indicators to compute go in batches of one period kind, evaluated side by side
     # (`_compute_batch`): one read of their variables and a few wide Polars passes instead
-    # of a dozen small ones per indicator. Each is then stored in its own transaction.
+    # of a dozen small ones per indicator. The batch is then stored in one transaction (`_store_computed`).
     batch: list[tuple[Spec, str]] = []
     done = 0
     counting = threading.Lock()  # the storing threads report too
 
-    def one_done() -> None:
+    def one_done(count: int = 1) -> None:
         nonlocal done
         with counting:
-            done += 1
+            done += count
             if progress:
                 progress(done, len(ids))
 
     def flush() -> None:
-        computed = _compute_batch(ctx, [spec for spec, _ in batch], None)
-        for spec, digest in batch:
-            storer.put(spec, digest, computed.pop(spec.id))
+        storer.put(list(batch), _compute_batch(ctx, [spec for spec, _ in batch], None))
         batch.clear()
 
     # The indicators are stored while the next batch is computed (`_Storer`).

@@ -133,8 +133,10 @@ class RankSlice(models.Model):
     profile's ranks, `read.unit_ranks`: 55-60 ms of a 120 ms page at a country's scale,
     issue 18). `public` False holds the "all" rows (the groups that share the data), True
     the rows the public sees (`read.seen`: a unit's published row where it has one, else its
-    "all" row). Written by the engine beside the rows it stores (`engine._write_slices`),
-    from the same values, in the same transaction; never by hand."""
+    "all" row), stored only where they differ from the "all" slice (`EMPTY`: the public
+    sees no value); where there is none, the public reads the "all" slice. Written by the
+    engine beside the rows it stores (`engine._write_slices`), from the same values, in the
+    same transaction; never by hand."""
 
     indicator = models.ForeignKey(
         "catalog.Indicator", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
@@ -151,6 +153,8 @@ class RankSlice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["indicator", "period", "public"], name="rank_slice_unique")]
+
+    EMPTY = (0, b"")  # (first_unit, numbers) of a public slice where the public sees no value
 
     @staticmethod
     def pack(lo: int, numbers: np.ndarray) -> tuple[int, bytes] | None:

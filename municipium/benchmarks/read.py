@@ -960,11 +960,18 @@ class Reference:
 def _slices(indicator_ids, period, *, public: bool) -> Iterator[tuple[int, int, np.ndarray, str]]:
     """(indicator id, first unit id, values, polarity) of one period's ranks' slices of
     these indicators (`RankSlice`), as the reader sees them: values[i] is the unit
-    first + i's (NaN: no value)."""
-    rows = RankSlice.objects.filter(indicator_id__in=list(indicator_ids), period=period, public=public)
-    for indicator_id, first, blob, polarity in rows.values_list(
-        "indicator_id", "first_unit", "numbers", "indicator__polarity"
+    first + i's (NaN: no value). The public's is its own slice where one is stored, else
+    the "all" one, which is then the same (`engine._write_slices`)."""
+    rows = RankSlice.objects.filter(indicator_id__in=list(indicator_ids), period=period)
+    if not public:
+        rows = rows.filter(public=False)
+    chosen: dict[int, tuple[int, bytes, str]] = {}
+    for indicator_id, first, blob, polarity, own in rows.values_list(
+        "indicator_id", "first_unit", "numbers", "indicator__polarity", "public"
     ):
+        if own == public or indicator_id not in chosen:
+            chosen[indicator_id] = (first, blob, polarity)
+    for indicator_id, (first, blob, polarity) in chosen.items():
         yield indicator_id, first, RankSlice.unpack(blob), polarity
 
 

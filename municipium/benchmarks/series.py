@@ -100,14 +100,23 @@ class Encoded:
         series was a third of a rebuild's storing (issue 18)."""
         header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
         stamp = int((computed_at - PG_EPOCH) / dt.timedelta(microseconds=1))
-        bases = np.array(self.bases, dtype=object)
+        names, basis_index = np.unique(np.array(self.bases, dtype=str), return_inverse=True)
         pattern = np.zeros(len(self), dtype=np.int64)
         for bit, name in enumerate(FIGURES):
             pattern |= self.has[name].astype(np.int64) << bit
-        layout = np.rec.fromarrays([bases, self.length, pattern], names="basis,length,pattern")
+        # One sort by layout, each group a run of it (in the series' order within: stable);
+        # a scan of every series for each layout was quadratic in a batch's layouts.
+        layout = (basis_index.astype(np.int64) * (MAX_ELEMENTS + 1) + self.length) << len(FIGURES) | pattern
+        order = np.argsort(layout, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(layout[order]) != 0, True])
         pieces = [header]
-        for basis, length, figures_bits in sorted({(b, int(n), int(p)) for b, n, p in layout.tolist()}):
-            which = np.flatnonzero((bases == basis) & (self.length == length) & (pattern == figures_bits))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            which = order[a:b]
+            basis, length, figures_bits = (
+                str(names[basis_index[which[0]]]),
+                int(self.length[which[0]]),
+                int(pattern[which[0]]),
+            )
             name_bytes = basis.encode()
             fields = [("n", ">i2"), ("l_indicator", ">i4"), ("indicator", ">i8"), ("l_unit", ">i4"), ("unit", ">i8")]
             fields += [("l_basis", ">i4"), ("basis", f"S{len(name_bytes)}"), ("l_first", ">i4"), ("first", ">i4")]
