@@ -536,23 +536,45 @@ def _group(values: dict[int, pl.DataFrame], members: pl.DataFrame) -> dict[int, 
 
 
 def _group_together(values: dict[int, pl.DataFrame], members: pl.DataFrame) -> dict[int, pl.DataFrame]:
-    indicators = pl.DataFrame({"indicator_id": list(values)}, schema={"indicator_id": pl.Int64})
-    stacked = pl.concat(
-        [
-            frame.select(
-                pl.lit(indicator_id, dtype=pl.Int64).alias("indicator_id"),
-                "unit_id",
-                "ordinal",
-                "value",
-                "numerator",
-                "denominator",
-            )
-            for indicator_id, frame in values.items()
-        ],
-        how="vertical_relaxed",
-    )
-    joined = indicators.join(members, how="cross").join(
-        stacked, on=["indicator_id", "unit_id", "ordinal"], how="left", maintain_order="left"
+    # Each indicator's members rows (every member of every group and ordinal, in `members`'
+    # order, as a cross join of indicators and members gave them) with the member's value
+    # and parts, null where it has none: gathered by each member's cell from a dense
+    # (unit × ordinal) array of the indicator's figures, where joining the values on three
+    # keys was half of the grouping's time (issue 18).
+    member_units = members.get_column("unit_id").to_numpy()
+    ordinals = members.get_column("ordinal").to_numpy()
+    units = np.unique(member_units)
+    lo = int(ordinals.min()) if len(ordinals) else 0
+    width = int(ordinals.max()) - lo + 1 if len(ordinals) else 1
+    size = len(units) * width
+    cells = np.searchsorted(units, member_units) * width + (ordinals - lo)
+    figures = ("value", "numerator", "denominator")
+    numbers: dict[str, list[np.ndarray]] = {name: [] for name in figures}
+    known: dict[str, list[np.ndarray]] = {name: [] for name in figures}
+    for frame in values.values():
+        unit_ids = frame.get_column("unit_id").to_numpy()
+        at = np.minimum(np.searchsorted(units, unit_ids), max(len(units) - 1, 0))
+        ordinal = frame.get_column("ordinal").to_numpy() - lo
+        inside = (units[at] == unit_ids) & (ordinal >= 0) & (ordinal < width) if len(units) else np.zeros(0, bool)
+        where = (at * width + ordinal)[inside]
+        for name in figures:
+            column = frame.get_column(name).cast(pl.Float64)
+            dense, has = np.zeros(size), np.zeros(size, dtype=bool)
+            # Nulls are masked below; a NaN a formula gave stays a NaN, as the join kept it.
+            dense[where] = column.fill_null(0.0).to_numpy()[inside]
+            has[where] = column.is_not_null().to_numpy()[inside]
+            numbers[name].append(dense[cells])
+            known[name].append(has[cells])
+    joined = pl.DataFrame(
+        {
+            "indicator_id": np.repeat(np.array(list(values), dtype=np.int64), len(cells)),
+            "group_id": np.tile(members.get_column("group_id").to_numpy(), len(values)),
+            "ordinal": np.tile(ordinals, len(values)),
+        },
+        schema={"indicator_id": pl.Int64, "group_id": pl.Int64, "ordinal": pl.Int64},
+    ).with_columns(
+        pl.when(pl.Series(np.concatenate(known[name]))).then(pl.Series(np.concatenate(numbers[name]))).alias(name)
+        for name in figures
     )
     grouped = (
         joined.group_by("indicator_id", "group_id", "ordinal", maintain_order=True)
