@@ -95,8 +95,6 @@ def _decoded(indicator=None, unit=None, basis=None) -> pl.DataFrame:
         stored = stored.filter(indicator_id__in=indicators)
     if units is not None:
         stored = stored.filter(unit_id__in=units)
-    if basis is not None:
-        stored = stored.filter(basis=basis)
     found = list(
         stored.values_list("id", "indicator_id", "unit_id", "basis", "first", "missing", *series.FIGURES, "computed_at")
     )
@@ -117,7 +115,9 @@ def _decoded(indicator=None, unit=None, basis=None) -> pl.DataFrame:
     )
     codes = periods.select("period_id", "period_code", "ordinal")  # kept: rows() sorts by it
     rows = rows.join(times, on="series_id", how="left").join(kinds, on="indicator_id", how="left")
-    return series.with_period_ids(rows, periods).join(codes, on="period_id", how="left")
+    rows = series.with_period_ids(rows, periods).join(codes, on="period_id", how="left")
+    # Not asked of SQL: a hidden published row lives in its "all" twin's series (series.HIDDEN).
+    return rows if basis is None else rows.filter(pl.col("basis") == str(basis))
 
 
 def _matching(indicator=None, unit=None, period=None, basis=None, breakdown="", valued=None) -> pl.DataFrame:
@@ -185,17 +185,18 @@ def keyed(**filters) -> dict[tuple[int, int, int, str], tuple]:
 
 
 def _rewrite(keys: pl.DataFrame, rows: pl.DataFrame, computed_at: dt.datetime | None = None) -> None:
-    """Store anew the series of `keys` (indicator_id, unit_id, basis) as `rows` say (their
-    elements: indicator_id, unit_id, basis, period_id, the figures, missing, computed_at)."""
-    keys = keys.unique()
-    for indicator_id, unit_id, basis in keys.rows():
-        ValueSeries.objects.filter(indicator_id=indicator_id, unit_id=unit_id, basis=basis).delete()
+    """Store anew the series of `keys` (indicator_id, unit_id: both bases, stored together
+    as the engine stores them) as `rows` say (their elements: indicator_id, unit_id, basis,
+    period_id, the figures, missing, computed_at)."""
+    keys = keys.select("indicator_id", "unit_id").unique()
+    for indicator_id, unit_id in keys.rows():
+        ValueSeries.objects.filter(indicator_id=indicator_id, unit_id=unit_id).delete()
     ordinals = pl.DataFrame(
         list(Period.objects.values_list("pk", "ordinal")),
         schema={"period_id": pl.Int64, "ordinal": pl.Int64},
         orient="row",
     )
-    mine = rows.join(keys, on=["indicator_id", "unit_id", "basis"], how="semi")
+    mine = rows.join(keys, on=["indicator_id", "unit_id"], how="semi")
     stamps = {(r["indicator_id"], r["unit_id"], r["basis"]): r["computed_at"] for r in mine.iter_rows(named=True)}
     encoded = series.encode(mine.join(ordinals, on="period_id").select(list(series.ROW_SCHEMA)))
     ValueSeries.objects.bulk_create(
@@ -227,7 +228,11 @@ def put(
     medians after this calls `engine.rebuild_slices`."""
     unknown = set(columns) - set(COLUMNS)
     assert not unknown, f"no such column: {sorted(unknown)}"
-    stored = _decoded(indicator, unit, basis).select(_FRAME).filter(pl.col("period_id") != period.pk)
+    stored = (
+        _decoded(indicator, unit)
+        .select(_FRAME)
+        .filter((pl.col("period_id") != period.pk) | (pl.col("basis") != str(basis)))
+    )
     row = {c: None for c in _FRAME} | {"missing": ""} | columns
     row |= {"indicator_id": indicator.pk, "unit_id": unit.pk, "basis": str(basis), "period_id": period.pk}
     row["computed_at"] = computed_at or timezone.now()
@@ -242,11 +247,11 @@ def update(filters: dict, **columns) -> int:
     chosen = _matching(**filters)
     if chosen.is_empty():
         return 0
-    keys = chosen.select("indicator_id", "unit_id", "basis").unique()
-    every = _decoded().join(keys, on=["indicator_id", "unit_id", "basis"], how="semi")
+    keys = chosen.select("indicator_id", "unit_id").unique()
+    every = _decoded().join(keys, on=["indicator_id", "unit_id"], how="semi")
     hit = every.join(
-        chosen.select("series_id", "element").with_columns(pl.lit(True).alias("_hit")),
-        on=["series_id", "element"],
+        chosen.select("series_id", "element", "basis").with_columns(pl.lit(True).alias("_hit")),
+        on=["series_id", "element", "basis"],
         how="left",
     )
     changed = hit.with_columns(
@@ -272,9 +277,9 @@ def delete(**filters) -> int:
     chosen = _matching(**filters)
     if chosen.is_empty():
         return 0
-    keys = chosen.select("indicator_id", "unit_id", "basis").unique()
-    every = _decoded().join(keys, on=["indicator_id", "unit_id", "basis"], how="semi")
-    kept = every.join(chosen.select("series_id", "element"), on=["series_id", "element"], how="anti")
+    keys = chosen.select("indicator_id", "unit_id").unique()
+    every = _decoded().join(keys, on=["indicator_id", "unit_id"], how="semi")
+    kept = every.join(chosen.select("series_id", "element", "basis"), on=["series_id", "element", "basis"], how="anti")
     _rewrite(keys, kept.select(_FRAME))
     return chosen.height
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from municipium.benchmarks import engine, read
-from municipium.benchmarks.models import GroupStatistic, RankSlice
+from municipium.benchmarks.models import GroupStatistic, RankSlice, ValueSeries
 from municipium.lib import stats
 from municipium.lib.formulas import FormulaError
 from municipium.observations.models import Status
@@ -388,6 +388,13 @@ def test_published_figures_never_stand_on_unpublished_observations(water):
     assert [(r.unit.code, r.rank) for r in read.ranks(nrw, y24, group, public=True)] == [("A", 1)]
     # A period whose window is all published has no published rows: the "all" rows are public.
     assert not derived.exists(period=y22, basis="published", breakdown=derived.ANY)
+    # C's 2024 published row has neither value nor reason (the published data give C no row):
+    # it lives in C's "all" series (series.HIDDEN), not a series of its own. B's has a reason
+    # (its billed water is not reported publicly), so it is a series.
+    twins = derived.rows(period=y24, basis="published", breakdown=derived.ANY)
+    assert {(r.unit_code, r.value, r.missing) for r in twins} == {("B", None, "not_collected"), ("C", None, "")}
+    assert not ValueSeries.objects.filter(indicator=nrw, unit=c, basis="published").exists()
+    assert ValueSeries.objects.filter(indicator=nrw, unit=b, basis="published").exists()
     assert {v.unit.code for v in read.values(nrw, y22, public=True)} == {"A", "B", "C"}
     # The change into 2024 is public only where 2024 is: B's draft does not leak through it.
     assert [(v.period.code, v.change) for v in read.series(nrw, b, public=True)] == [("2022", None), ("2023", 0.0)]

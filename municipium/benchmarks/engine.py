@@ -1072,7 +1072,9 @@ def _sync_values(
     touched = pl.concat([changed.select(slice_key), gone.select(slice_key)]).unique()
     if not touched.is_empty():  # a recompute that changed nothing writes no slice
         _write_slices(now_rows.select(*slice_key, "unit_id", "basis", "value"), touched, units, now)
-    series_key = ["indicator_id", "unit_id", "basis"]
+    # A unit's series of an indicator are rewritten together, both bases: a hidden published
+    # row lives in its "all" twin's series (`series.HIDDEN`).
+    series_key = ["indicator_id", "unit_id"]
     dirty = pl.concat([changed.select(series_key), gone.select(series_key)]).unique()
     if not dirty.is_empty():
         kept = everything.filter(~inside).join(dirty, on=series_key, how="semi").select(*key, *compared)

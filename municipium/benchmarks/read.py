@@ -115,7 +115,9 @@ def _read(
     row each: indicator_id, unit_id, basis, period_id, the `figures` asked for, missing;
     `series_id` and `element` (its place in the series) with `with_id`; the series'
     `computed_at` with `computed_at`."""
-    where, params = _where(indicator_ids, unit_ids, basis, prefix="s.")
+    # A hidden published row lives in its "all" twin's series (`layout.HIDDEN`): only "all"
+    # rows can be asked of SQL; the decoded rows are kept to the basis below.
+    where, params = _where(indicator_ids, unit_ids, basis if basis == Basis.ALL else None, prefix="s.")
     q = connection.ops.quote_name
     columns = ["id", "indicator_id", "unit_id", "basis", "first", "missing", *figures]
     if computed_at:
@@ -137,6 +139,8 @@ def _read(
         schema["computed_at"] = pl.Datetime("us", "UTC")
     rows = rows.join(pl.DataFrame(extras, schema=schema), on="series_id", how="left", maintain_order="left")
     rows = _period_ids(rows)
+    if basis is not None:
+        rows = rows.filter(pl.col("basis") == str(basis))
     return rows if with_id else rows.drop("series_id", "element")
 
 
@@ -187,6 +191,19 @@ def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = Fals
     if computed_at:
         data["computed_at"] = [_aware(item[-1]) for item, h in zip(found, has.tolist(), strict=True) if h]
     frame = pl.DataFrame(data, schema=schema)
+    twins = figures["hidden"][has]
+    if twins.any():
+        # The hidden published twins (`layout.HIDDEN`): the same key, no figure, no reason.
+        frame = pl.concat(
+            [
+                frame,
+                frame.filter(pl.Series(twins)).with_columns(
+                    pl.lit(Basis.PUBLISHED.value).alias("basis"),
+                    *(pl.lit(None, dtype=pl.Float64).alias(name) for name in layout.FIGURES),
+                    pl.lit("").alias("missing"),
+                ),
+            ]
+        )
     return frame.with_columns(pl.col(name).fill_nan(None) for name in layout.FIGURES)
 
 

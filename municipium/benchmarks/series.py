@@ -12,6 +12,15 @@ missing code, else the code's place in `MISSING_CODES`. Each figure (`FIGURES`) 
 float64 array (native byte order, NaN: null), or None where every element is null. The
 engine writes nothing else into a figure that is NaN: a formula's NaN is a null value.
 
+A published row with neither value nor reason (the published data give no row where all
+data give one: the value rests on unpublished inputs, and the public must not see it) is
+not a series of its own: its "all" twin's missing byte carries `HIDDEN`, and `decode` gives
+the published row back. In a collection round, when the latest year is in draft for most
+units, those rows are one for every unit of every indicator: as series of their own they
+were half of a rebuild's series (issue 18). So a unit's series of one indicator are stored
+and rewritten together, both bases (`engine._sync_values`). `count` counts the rows a
+series gives back, its hidden twins among them.
+
 `encode` and `decode` turn rows (one a value, as the engine computes them and readers read
 them) into series and back; they are the only code that knows the layout.
 """
@@ -29,6 +38,10 @@ from municipium.observations.models import Missing
 FIGURES = ("value", "numerator", "denominator", "change", "change_pct", "trend")
 MISSING_CODES = ["", *(code.value for code in Missing)]  # missing byte k ≥ 0 means MISSING_CODES[k]
 NO_ROW = -1
+# Added to an "all" element's missing byte: its published twin is a row with neither value
+# nor reason (module doc). Far above any code's place.
+HIDDEN = 64
+ALL, PUBLISHED = "all", "published"  # the bases (models.Basis), as stored
 # Periods a series spans at most (a century of months): an API value's id is its series'
 # id × MAX_ELEMENTS + its place in the series (`read.value_page`).
 MAX_ELEMENTS = 4096
@@ -169,6 +182,7 @@ def encode(rows: pl.DataFrame) -> Encoded:
             {name: np.zeros(0) for name in FIGURES},
             {name: np.zeros(0, dtype=bool) for name in FIGURES},
         )
+    rows = _folded(rows)
     rows = rows.sort("indicator_id", "unit_id", "basis", "ordinal")
     new_key = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in ("indicator_id", "unit_id", "basis"))
     starts_mask = rows.select(new_key).to_series().to_numpy()
@@ -188,6 +202,8 @@ def encode(rows: pl.DataFrame) -> Encoded:
     code_of = {code: k for k, code in enumerate(MISSING_CODES)}
     missing = rows.get_column("missing").fill_null("")
     codes[place] = missing.replace_strict(code_of, return_dtype=pl.Int8).to_numpy()
+    flagged = rows.get_column("hidden").to_numpy()
+    codes[place[flagged]] += HIDDEN
     numbers, has = {}, {}
     for name in FIGURES:
         column = rows.get_column(name).cast(pl.Float64)
@@ -204,13 +220,30 @@ def encode(rows: pl.DataFrame) -> Encoded:
         unit_ids=rows.get_column("unit_id").to_numpy()[starts],
         bases=rows.get_column("basis").gather(starts).to_list(),
         first=first,
-        count=ends - starts,
+        count=ends - starts + np.bincount(series_of_row[flagged], minlength=len(starts)),
         length=length,
         offset=offset,
         codes=codes,
         numbers=numbers,
         has=has,
     )
+
+
+def _folded(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` without the published rows that fold into their "all" twin's `HIDDEN` mark
+    (neither a figure nor a reason, and an "all" row at the same key), with `hidden`: the
+    row is the "all" twin of one."""
+    key = ["indicator_id", "unit_id", "ordinal"]
+    nothing = pl.all_horizontal(pl.col(name).is_null() | pl.col(name).is_nan() for name in FIGURES)
+    bare = (pl.col("basis") == PUBLISHED) & nothing & (pl.col("missing").fill_null("") == "")
+    hidden = rows.filter(bare).select(key).join(rows.filter(pl.col("basis") == ALL).select(key), on=key, how="semi")
+    if hidden.is_empty():
+        return rows.with_columns(pl.lit(False).alias("hidden"))
+    marks = hidden.with_columns(pl.lit(True).alias("hidden"))
+    rows = rows.join(marks.with_columns(pl.lit(PUBLISHED).alias("basis")), on=[*key, "basis"], how="left")
+    rows = rows.filter(pl.col("hidden").is_null()).drop("hidden")
+    rows = rows.join(marks.with_columns(pl.lit(ALL).alias("basis")), on=[*key, "basis"], how="left")
+    return rows.with_columns(pl.col("hidden").fill_null(False))
 
 
 def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: bool = False) -> pl.DataFrame:
@@ -234,7 +267,7 @@ def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: 
         return pl.DataFrame(schema=columns)
     blobs = [bytes(item[skip + 4]) for item in stored]
     length = np.array([len(blob) for blob in blobs], dtype=np.int64)
-    codes = np.frombuffer(b"".join(blobs), dtype=np.int8)
+    codes, hidden = _unmarked(np.frombuffer(b"".join(blobs), dtype=np.int8))
     kept = codes != NO_ROW
     n = len(stored)
     which = np.repeat(np.arange(n), length)
@@ -259,7 +292,27 @@ def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: 
         out[name] = np.frombuffer(b"".join(parts), dtype=np.float64)[kept]
     out["missing"] = np.array(MISSING_CODES, dtype=object)[codes[kept]]
     frame = pl.DataFrame(out, schema=columns)
+    twins = hidden[kept]
+    if twins.any():
+        # The hidden published twins, after every stored row: the same key, basis published,
+        # no figure, no reason.
+        frame = pl.concat(
+            [
+                frame,
+                frame.filter(pl.Series(twins)).with_columns(
+                    pl.lit(PUBLISHED).alias("basis"),
+                    *(pl.lit(None, dtype=pl.Float64).alias(name) for name in figures),
+                    pl.lit("").alias("missing"),
+                ),
+            ]
+        )
     return frame.with_columns(pl.col(name).fill_nan(None) for name in figures)
+
+
+def _unmarked(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Missing bytes without their `HIDDEN` marks, and where they had one."""
+    hidden = codes >= HIDDEN
+    return np.where(hidden, codes - HIDDEN, codes).astype(np.int8), hidden
 
 
 def with_period_ids(rows: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
@@ -293,11 +346,13 @@ NAN = np.full(1, np.nan).tobytes()
 
 def decode_elements(codes: list[bytes], figures: dict[str, list[bytes | None]]) -> tuple[np.ndarray, dict]:
     """The elements `element_sql` read, one a series: (the series that have a row there,
-    as a boolean mask; each figure's numbers with NaN for null) and the missing texts."""
-    code = np.frombuffer(b"".join(bytes(c) for c in codes), dtype=np.int8)
+    as a boolean mask; each figure's numbers with NaN for null), the missing texts, and
+    `hidden`: the element has a hidden published twin (`HIDDEN`), which the caller adds."""
+    code, hidden = _unmarked(np.frombuffer(b"".join(bytes(c) for c in codes), dtype=np.int8))
     has = code != NO_ROW
     out: dict[str, np.ndarray] = {}
     for name, items in figures.items():
         out[name] = np.frombuffer(b"".join(bytes(x) if x is not None else NAN for x in items), dtype=np.float64)
     out["missing"] = np.array(MISSING_CODES, dtype=object)[np.where(has, code, 0)]
+    out["hidden"] = hidden
     return has, out

@@ -20,7 +20,9 @@ LATER = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 def test_a_changed_all_figure_stays_hidden_behind_its_older_published_twin():
     # The published figure (12) differs from the one on all data (10, then 11): the public
     # reads 12. When only the "all" figure changes later, a public listing of what changed
-    # since in between must not show it: its twin, computed before then, still hides it.
+    # since in between must not show it: its twin still hides it. (A unit's series of an
+    # indicator are stored together, both bases, so the twin is listed as changed with it:
+    # `changed_since` may give a value again, never one the reader must not see.)
     indicator, unit, period = f.indicator("nrw", "1"), f.unit("A"), f.period("2024")
     derived.put(indicator, unit, period, value=10.0, computed_at=EARLY)
     derived.put(indicator, unit, period, basis=Basis.PUBLISHED, value=12.0, computed_at=EARLY)
@@ -29,7 +31,7 @@ def test_a_changed_all_figure_stays_hidden_behind_its_older_published_twin():
     everything = api.get("/indicator-values").json()["items"]
     assert [(v["unit"], v["value"], v["status"]) for v in everything] == [("A", 12.0, "published")]
     since = api.get("/indicator-values", {"changed_since": "2026-03-01T00:00:00Z"}).json()["items"]
-    assert since == []
+    assert [(v["unit"], v["value"], v["status"]) for v in since] in ([], [("A", 12.0, "published")])
 
 
 def test_the_pages_give_every_visible_value_once_in_id_order():

@@ -1,0 +1,96 @@
+"""The series layout (`benchmarks.series`): rows in, series out and back, bit for bit, and the
+hidden published twins folded into their "all" series (issue 18)."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from municipium.benchmarks import series
+
+
+def frame(rows: list[dict]) -> pl.DataFrame:
+    base = {name: None for name in series.FIGURES} | {"missing": ""}
+    return pl.DataFrame([base | row for row in rows], schema=series.ROW_SCHEMA)
+
+
+def stored(encoded: series.Encoded, *, with_id: bool = False) -> list[tuple]:
+    """What a database row of each series holds, as `decode` reads it: (id,) key, first,
+    missing, figures."""
+    return [(*((k + 1,) if with_id else ()), *row[:4], *row[5:]) for k, row in enumerate(encoded.rows())]
+
+
+def as_set(rows: pl.DataFrame) -> set[tuple]:
+    columns = ["indicator_id", "unit_id", "basis", "ordinal", *series.FIGURES, "missing"]
+    return {tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows.select(columns).rows()}
+
+
+def test_rows_come_back_as_they_went_in_with_gaps_and_reasons():
+    rows = frame(
+        [
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 3, "value": 1.5, "change": None},
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 5, "value": 2.5, "change": 1.0},
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 6, "missing": "confidential"},
+            {"indicator_id": 1, "unit_id": 8, "basis": "published", "ordinal": 6, "value": -0.0},
+        ]
+    )
+    encoded = series.encode(rows)
+    assert len(encoded) == 2 and encoded.count.tolist() == [3, 1]
+    assert encoded.length.tolist() == [4, 1]  # ordinals 3..6, the gap at 4 kept as no row
+    back = series.decode(stored(encoded))
+    assert as_set(back) == as_set(rows)
+    assert math.copysign(1, back.filter(pl.col("unit_id") == 8)["value"][0]) == -1  # bits, not just values
+
+
+def test_a_hidden_published_twin_lives_in_its_all_series_and_comes_back():
+    # The latest year (ordinal 6) is in draft: the published data give unit 7 no row there
+    # (neither value nor reason), so the public must not see the "all" value. Unit 8's
+    # published figure is another value: it stays a series of its own. Unit 9's bare
+    # published row has no "all" twin to fold into: it stays a series too.
+    rows = frame(
+        [
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 5, "value": 2.0},
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 6, "value": 3.0},
+            {"indicator_id": 1, "unit_id": 7, "basis": "published", "ordinal": 6},
+            {"indicator_id": 1, "unit_id": 8, "basis": "all", "ordinal": 6, "value": 4.0},
+            {"indicator_id": 1, "unit_id": 8, "basis": "published", "ordinal": 6, "value": 5.0},
+            {"indicator_id": 1, "unit_id": 9, "basis": "published", "ordinal": 6},
+        ]
+    )
+    encoded = series.encode(rows)
+    keys = list(zip(encoded.unit_ids.tolist(), encoded.bases, strict=True))
+    assert keys == [(7, "all"), (8, "all"), (8, "published"), (9, "published")]
+    assert encoded.count.tolist() == [3, 1, 1, 1]  # the hidden twin counted in its "all" series
+    assert (encoded.codes >= series.HIDDEN).sum() == 1
+    back = series.decode(stored(encoded, with_id=True), with_id=True)
+    assert as_set(back) == as_set(rows)
+    twin = back.filter((pl.col("unit_id") == 7) & (pl.col("basis") == "published"))
+    sibling = back.filter((pl.col("unit_id") == 7) & (pl.col("ordinal") == 6) & (pl.col("basis") == "all"))
+    assert twin["series_id"].to_list() == sibling["series_id"].to_list()  # one stored row holds both
+
+
+def test_one_periods_element_reports_its_hidden_twin():
+    rows = frame(
+        [
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 6, "value": 3.0, "missing": ""},
+            {"indicator_id": 1, "unit_id": 7, "basis": "published", "ordinal": 6},
+            {"indicator_id": 1, "unit_id": 8, "basis": "all", "ordinal": 6, "missing": "not_shared"},
+        ]
+    )
+    encoded = series.encode(rows)
+    elements = [row[5] for row in encoded.rows()]
+    has, out = series.decode_elements(elements, {"value": [row[6] for row in encoded.rows()]})
+    assert has.tolist() == [True, True]
+    assert out["hidden"].tolist() == [True, False]
+    assert out["missing"].tolist() == ["", "not_shared"]
+    assert out["value"][0] == 3.0 and np.isnan(out["value"][1])
+
+
+@pytest.mark.parametrize("ordinals", [[0], [0, 4095]])
+def test_a_series_spans_at_most_max_elements(ordinals):
+    rows = frame([{"indicator_id": 1, "unit_id": 1, "basis": "all", "ordinal": o, "value": 1.0} for o in ordinals])
+    assert len(series.encode(rows)) == 1
+    too_long = frame([{"indicator_id": 1, "unit_id": 1, "basis": "all", "ordinal": o, "value": 1.0} for o in (0, 4096)])
+    with pytest.raises(ValueError, match="more than 4096"):
+        series.encode(too_long)
