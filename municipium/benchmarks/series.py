@@ -182,7 +182,7 @@ def encode(rows: pl.DataFrame) -> Encoded:
             {name: np.zeros(0) for name in FIGURES},
             {name: np.zeros(0, dtype=bool) for name in FIGURES},
         )
-    rows = _folded(rows)
+    rows, hidden = _folded(rows)
     rows = rows.sort("indicator_id", "unit_id", "basis", "ordinal")
     new_key = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in ("indicator_id", "unit_id", "basis"))
     starts_mask = rows.select(new_key).to_series().to_numpy()
@@ -202,8 +202,19 @@ def encode(rows: pl.DataFrame) -> Encoded:
     code_of = {code: k for k, code in enumerate(MISSING_CODES)}
     missing = rows.get_column("missing").fill_null("")
     codes[place] = missing.replace_strict(code_of, return_dtype=pl.Int8).to_numpy()
-    flagged = rows.get_column("hidden").to_numpy()
-    codes[place[flagged]] += HIDDEN
+    indicator_ids = rows.get_column("indicator_id").to_numpy()[starts]
+    unit_ids = rows.get_column("unit_id").to_numpy()[starts]
+    bases = rows.get_column("basis").gather(starts)
+    count = ends - starts
+    if not hidden.is_empty():
+        # Each hidden twin's mark on its "all" series' element (found by key among the
+        # series, not among the rows: a join of the few twins, not of every row).
+        alls = np.flatnonzero((bases == ALL).to_numpy())
+        owners = pl.DataFrame({"indicator_id": indicator_ids[alls], "unit_id": unit_ids[alls], "series": alls})
+        found = hidden.join(owners, on=["indicator_id", "unit_id"], how="inner")
+        which = found.get_column("series").to_numpy()
+        codes[offset[which] + found.get_column("ordinal").to_numpy() - first[which]] += HIDDEN
+        count = count + np.bincount(which, minlength=len(starts))
     numbers, has = {}, {}
     for name in FIGURES:
         column = rows.get_column(name).cast(pl.Float64)
@@ -216,11 +227,11 @@ def encode(rows: pl.DataFrame) -> Encoded:
         holds[series_of_row[present]] = True
         numbers[name], has[name] = flat, holds
     return Encoded(
-        indicator_ids=rows.get_column("indicator_id").to_numpy()[starts],
-        unit_ids=rows.get_column("unit_id").to_numpy()[starts],
-        bases=rows.get_column("basis").gather(starts).to_list(),
+        indicator_ids=indicator_ids,
+        unit_ids=unit_ids,
+        bases=bases.to_list(),
         first=first,
-        count=ends - starts + np.bincount(series_of_row[flagged], minlength=len(starts)),
+        count=count,
         length=length,
         offset=offset,
         codes=codes,
@@ -229,21 +240,22 @@ def encode(rows: pl.DataFrame) -> Encoded:
     )
 
 
-def _folded(rows: pl.DataFrame) -> pl.DataFrame:
+def _folded(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`rows` without the published rows that fold into their "all" twin's `HIDDEN` mark
-    (neither a figure nor a reason, and an "all" row at the same key), with `hidden`: the
-    row is the "all" twin of one."""
+    (neither a figure nor a reason, and an "all" row at the same key), and the keys
+    (indicator_id, unit_id, ordinal) of those. The published rows are few beside the "all"
+    ones: the joins build on them, and the "all" rows are only probed."""
     key = ["indicator_id", "unit_id", "ordinal"]
+    everyone = pl.col("basis") == ALL
     nothing = pl.all_horizontal(pl.col(name).is_null() | pl.col(name).is_nan() for name in FIGURES)
-    bare = (pl.col("basis") == PUBLISHED) & nothing & (pl.col("missing").fill_null("") == "")
-    hidden = rows.filter(bare).select(key).join(rows.filter(pl.col("basis") == ALL).select(key), on=key, how="semi")
+    others = rows.filter(~everyone)
+    candidates = others.filter(nothing & (pl.col("missing").fill_null("") == "")).select(key)
+    if candidates.is_empty():
+        return rows, candidates
+    hidden = rows.filter(everyone).select(key).join(candidates, on=key, how="semi")
     if hidden.is_empty():
-        return rows.with_columns(pl.lit(False).alias("hidden"))
-    marks = hidden.with_columns(pl.lit(True).alias("hidden"))
-    rows = rows.join(marks.with_columns(pl.lit(PUBLISHED).alias("basis")), on=[*key, "basis"], how="left")
-    rows = rows.filter(pl.col("hidden").is_null()).drop("hidden")
-    rows = rows.join(marks.with_columns(pl.lit(ALL).alias("basis")), on=[*key, "basis"], how="left")
-    return rows.with_columns(pl.col("hidden").fill_null(False))
+        return rows, hidden
+    return pl.concat([rows.filter(everyone), others.join(hidden, on=key, how="anti")]), hidden
 
 
 def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: bool = False) -> pl.DataFrame:
