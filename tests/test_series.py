@@ -23,7 +23,9 @@ def stored(encoded: series.Encoded, *, with_id: bool = False) -> list[tuple]:
 
 def as_set(rows: pl.DataFrame) -> set[tuple]:
     columns = ["indicator_id", "unit_id", "basis", "ordinal", *series.FIGURES, "missing"]
-    return {tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows.select(columns).rows()}
+    return {
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows.select(columns).rows()
+    }
 
 
 def test_rows_come_back_as_they_went_in_with_gaps_and_reasons():
