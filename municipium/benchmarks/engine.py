@@ -1192,17 +1192,24 @@ def _merged(
 
 def _runs(frame: pl.DataFrame) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
     """(indicator, period) -> (unit ids, values, a null as NaN) of `frame`'s rows
-    (indicator_id, period_id, unit_id, value): one sort and views into its arrays, where
-    splitting the frame by key made a frame a slice (a fifth of a rebuild's slices, issue 18)."""
-    frame = frame.sort("indicator_id", "period_id", "unit_id")
-    indicators = frame["indicator_id"].to_numpy()
-    periods = frame["period_id"].to_numpy()
-    units = frame["unit_id"].to_numpy()
-    values = frame["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    if not len(units):
+    (indicator_id, period_id, unit_id, value), the units in no particular order (a slice is
+    made by placing each at its id, `_merged`): one stable argsort of a single integer key
+    and views into the arrays, where sorting the frame by three columns was most of the
+    slices' client time (issue 18), and splitting it by key a frame a slice before that."""
+    if frame.is_empty():
         return {}
-    starts = np.flatnonzero(np.r_[True, (indicators[1:] != indicators[:-1]) | (periods[1:] != periods[:-1])])
+    indicators = frame.get_column("indicator_id").to_numpy()
+    periods = frame.get_column("period_id").to_numpy()
+    low = int(periods.min())
+    span = int(periods.max()) - low + 1
+    key = (indicators - int(indicators.min())) * span + (periods - low)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    units = frame.get_column("unit_id").to_numpy()[order]
+    values = frame.get_column("value").cast(pl.Float64).fill_null(np.nan).to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], len(units)]
+    indicators, periods = indicators[order], periods[order]
     return {
         (int(indicators[a]), int(periods[a])): (units[a:b], values[a:b])
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
