@@ -190,20 +190,7 @@ def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = Fals
     }
     if computed_at:
         data["computed_at"] = [_aware(item[-1]) for item, h in zip(found, has.tolist(), strict=True) if h]
-    frame = pl.DataFrame(data, schema=schema)
-    twins = figures["hidden"][has]
-    if twins.any():
-        # The hidden published twins (`layout.HIDDEN`): the same key, no figure, no reason.
-        frame = pl.concat(
-            [
-                frame,
-                frame.filter(pl.Series(twins)).with_columns(
-                    pl.lit(Basis.PUBLISHED.value).alias("basis"),
-                    *(pl.lit(None, dtype=pl.Float64).alias(name) for name in layout.FIGURES),
-                    pl.lit("").alias("missing"),
-                ),
-            ]
-        )
+    frame = layout.with_twins(pl.DataFrame(data, schema=schema), figures["hidden"][has])
     return frame.with_columns(pl.col(name).fill_nan(None) for name in layout.FIGURES)
 
 

@@ -35,13 +35,15 @@ import polars as pl
 
 from municipium.observations.models import Missing
 
+from .models import Basis
+
 FIGURES = ("value", "numerator", "denominator", "change", "change_pct", "trend")
 MISSING_CODES = ["", *(code.value for code in Missing)]  # missing byte k ≥ 0 means MISSING_CODES[k]
 NO_ROW = -1
 # Added to an "all" element's missing byte: its published twin is a row with neither value
 # nor reason (module doc). Far above any code's place.
 HIDDEN = 64
-ALL, PUBLISHED = "all", "published"  # the bases (models.Basis), as stored
+ALL, PUBLISHED = Basis.ALL.value, Basis.PUBLISHED.value
 # Periods a series spans at most (a century of months): an API value's id is its series'
 # id × MAX_ELEMENTS + its place in the series (`read.value_page`).
 MAX_ELEMENTS = 4096
@@ -303,22 +305,21 @@ def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: 
         ]
         out[name] = np.frombuffer(b"".join(parts), dtype=np.float64)[kept]
     out["missing"] = np.array(MISSING_CODES, dtype=object)[codes[kept]]
-    frame = pl.DataFrame(out, schema=columns)
-    twins = hidden[kept]
-    if twins.any():
-        # The hidden published twins, after every stored row: the same key, basis published,
-        # no figure, no reason.
-        frame = pl.concat(
-            [
-                frame,
-                frame.filter(pl.Series(twins)).with_columns(
-                    pl.lit(PUBLISHED).alias("basis"),
-                    *(pl.lit(None, dtype=pl.Float64).alias(name) for name in figures),
-                    pl.lit("").alias("missing"),
-                ),
-            ]
-        )
+    frame = with_twins(pl.DataFrame(out, schema=columns), hidden[kept], figures)
     return frame.with_columns(pl.col(name).fill_nan(None) for name in figures)
+
+
+def with_twins(rows: pl.DataFrame, hidden: np.ndarray, figures: tuple[str, ...] = FIGURES) -> pl.DataFrame:
+    """Decoded `rows` (one an element), then the hidden published twins of those `hidden`
+    marks (`HIDDEN`): the same key, basis published, no figure, no reason."""
+    if not hidden.any():
+        return rows
+    twins = rows.filter(pl.Series(hidden)).with_columns(
+        pl.lit(PUBLISHED).alias("basis"),
+        *(pl.lit(None, dtype=pl.Float64).alias(name) for name in figures),
+        pl.lit("").alias("missing"),
+    )
+    return pl.concat([rows, twins])
 
 
 def _unmarked(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
