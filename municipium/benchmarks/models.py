@@ -57,7 +57,7 @@ class ValueSeries(models.Model):
     )
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.ALL)
     first = models.IntegerField(help_text="The ordinal of the period of element 0 (of the indicator's period kind)")
-    count = models.PositiveIntegerField(help_text="How many periods have a value or a reason")
+    count = models.PositiveIntegerField(help_text="How many rows it gives back (its hidden published twins too)")
     missing = models.BinaryField(
         help_text="One signed byte a period: -1 none, 0 a value, k the k-th missing code; + 64 a hidden published twin"
     )

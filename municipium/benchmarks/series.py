@@ -18,8 +18,8 @@ not a series of its own: its "all" twin's missing byte carries `HIDDEN`, and `de
 the published row back. In a collection round, when the latest year is in draft for most
 units, those rows are one for every unit of every indicator: as series of their own they
 were half of a rebuild's series (issue 18). So a unit's series of one indicator are stored
-and rewritten together, both bases (`engine._sync_values`). `count` counts the elements
-with a value or a reason, as before: a hidden twin has neither.
+and rewritten together, both bases (`engine._sync_values`). `count` counts the rows a
+series gives back, its hidden twins among them.
 
 `encode` and `decode` turn rows (one a value, as the engine computes them and readers read
 them) into series and back; they are the only code that knows the layout.
@@ -216,6 +216,7 @@ def encode(rows: pl.DataFrame) -> Encoded:
         found = hidden.join(owners, on=["indicator_id", "unit_id"], how="inner")
         which = found.get_column("series").to_numpy()
         codes[offset[which] + found.get_column("ordinal").to_numpy() - first[which]] += HIDDEN
+        count = count + np.bincount(which, minlength=len(starts))
     numbers, has = {}, {}
     for name in FIGURES:
         column = rows.get_column(name).cast(pl.Float64)

@@ -1,5 +1,5 @@
-"""Issue 18. A series' missing byte may carry a hidden published twin (`series.HIDDEN`): a
-help text only, the stored series read the same.
+"""Issue 18. A series' missing byte may carry a hidden published twin (`series.HIDDEN`),
+which `count` counts: help texts only, the stored series read the same.
 
 On PostgreSQL the ranks' slices' numbers are stored out of line without compression: a
 slice is 20 KB of doubles, which pglz tried to compress on every write and could not
@@ -29,6 +29,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="valueseries",
+            name="count",
+            field=models.PositiveIntegerField(help_text="How many rows it gives back (its hidden published twins too)"),
+        ),
         migrations.AlterField(
             model_name="valueseries",
             name="missing",
