@@ -683,7 +683,9 @@ def step_download(args) -> dict:
 
     from municipium.benchmarks.models import ValueSeries
 
-    held = ValueSeries.objects.filter(basis="all").aggregate(n=Sum("count"))["n"] or 0
+    # Every stored value, both bases (a hidden published twin lives in its "all" series and
+    # is counted there, `benchmarks.series`).
+    held = ValueSeries.objects.aggregate(n=Sum("count"))["n"] or 0
     result = {"download_rows": held}
     last = "2024"  # the latest year is still a draft in the bench data: 2024 is published
     for name, fmt, query in (
@@ -1305,7 +1307,7 @@ def write_results(results: dict, args) -> None:
         ("  the median of 3 after it, ms", "import_page_ms", "{:.0f}"),
         ("indicator page weight with assets and map, MB", "indicator_page_mb", "{:.2f}"),
         ("the same, gzip-compressed as served in production, MB", "indicator_page_gzip_mb", "{:.2f}"),
-        ("open data: indicator values stored (the download reads the published ones)", "download_rows", "{:,}"),
+        ("open data: indicator values stored, both bases (the download reads the published ones)", "download_rows", "{:,}"),
         *[
             row
             for name, label in (
