@@ -1307,7 +1307,11 @@ def write_results(results: dict, args) -> None:
         ("  the median of 3 after it, ms", "import_page_ms", "{:.0f}"),
         ("indicator page weight with assets and map, MB", "indicator_page_mb", "{:.2f}"),
         ("the same, gzip-compressed as served in production, MB", "indicator_page_gzip_mb", "{:.2f}"),
-        ("open data: indicator values stored, both bases (the download reads the published ones)", "download_rows", "{:,}"),
+        (
+            "open data: indicator values stored, both bases (the download reads the published ones)",
+            "download_rows",
+            "{:,}",
+        ),
         *[
             row
             for name, label in (
