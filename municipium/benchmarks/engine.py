@@ -844,12 +844,17 @@ def _stored_rows(ctx: Context, spec: Spec, computed: Computed) -> dict[str, pl.D
 
 
 TABLES = {
-    # table: (key columns besides indicator, breakdown; compared columns; schema of the stored columns)
+    # table: (key columns besides the indicator, compared columns); their types: `_types`
     IV_TABLE: (["unit_id", "period_id", "basis"], [*VALUE_COLUMNS, "missing"]),
     GS_TABLE: (["group_id", "period_id", "basis"], STAT_COLUMNS),
 }
 INTEGER_COLUMNS = {"unit_id", "period_id", "group_id", "members", "n", "id"}
 STRING_COLUMNS = {"basis", "missing"}
+
+
+def _types(columns: Iterable[str]) -> dict[str, pl.DataType]:
+    """The frame types of stored columns (ids and counts, texts, else figures)."""
+    return {c: pl.Int64 if c in INTEGER_COLUMNS else pl.String if c in STRING_COLUMNS else pl.Float64 for c in columns}
 
 
 def _differs(a: pl.Expr, b: pl.Expr, text: bool = False) -> pl.Expr:
@@ -875,10 +880,7 @@ def _sync(
     longer wanted. Several indicators are one read and one write (a
     save's refresh of 20 indicators: 40 round trips fewer, issue 18)."""
     keys, compared = TABLES[table]
-    schema = {"id": pl.Int64, "indicator_id": pl.Int64} | {
-        c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String if c in STRING_COLUMNS else pl.Float64)
-        for c in [*keys, *compared]
-    }
+    schema = {"id": pl.Int64, "indicator_id": pl.Int64} | _types([*keys, *compared])
     indicator_ids = sorted(wanted_by_indicator)
     if not indicator_ids:
         return
@@ -1015,10 +1017,9 @@ def _sync_values(
     series with a changed, new or gone value is written anew (its elements outside these
     periods kept); the ranks' slices of the periods where a value changed with them.
     `result` counts values, not series."""
-    key = ["indicator_id", "unit_id", "period_id", "basis"]
-    compared = [*VALUE_COLUMNS, "missing"]
-    schema = {"indicator_id": pl.Int64, "unit_id": pl.Int64, "period_id": pl.Int64, "basis": pl.String}
-    schema |= {c: pl.Float64 for c in VALUE_COLUMNS} | {"missing": pl.String}
+    keys, compared = TABLES[IV_TABLE]
+    key = ["indicator_id", *keys]
+    schema = {"indicator_id": pl.Int64} | _types([*keys, *compared])
     indicator_ids = sorted(wanted_by_indicator)
     if not indicator_ids or (period_ids is not None and not period_ids):
         return
@@ -1303,9 +1304,7 @@ def _refresh_indicator(
         return
     with transaction.atomic():
         _lock([spec])
-        if spec.error:
-            # A formula that cannot be computed has no values; stale ones would mislead.
-            result.errors[spec.code] = spec.error
+        _note_errors([spec], result)
         _store(ctx, [spec], period_ids, {spec.id: _compute(ctx, spec, ordinals)}, result, scope)
     result.indicators += 1
 
@@ -1324,6 +1323,14 @@ def _lock(specs: list[Spec]) -> None:
         )
 
 
+def _note_errors(specs: list[Spec], result: RefreshResult) -> None:
+    """Report the specs whose formula cannot be computed: they get no values (`_compute`
+    gives none), since stale ones would mislead."""
+    for spec in specs:
+        if spec.error:
+            result.errors[spec.code] = spec.error
+
+
 def _store_computed(
     ctx: Context, jobs: list[tuple[Spec, str]], computed: dict[int, Computed], result: RefreshResult
 ) -> None:
@@ -1336,10 +1343,7 @@ def _store_computed(
     specs = [spec for spec, _ in jobs]
     with transaction.atomic():
         _lock(specs)
-        for spec in specs:
-            if spec.error:
-                # A formula that cannot be computed has no values; stale ones would mislead.
-                result.errors[spec.code] = spec.error
+        _note_errors(specs, result)
         now = _store(ctx, specs, None, computed, result)
         counts = _derived_counts([spec.id for spec in specs])
         InputFingerprint.objects.bulk_create(
@@ -1613,6 +1617,7 @@ class Fingerprints:
             sum(row[1] for row in self.stored.values()),
             sum(row[2] for row in self.stored.values()),
         ]
+        self.counted: dict[int, tuple[int, int]] | None = None  # every indicator's, read once when needed
 
     def digest(self, spec: Spec) -> str:
         parts = [self.shared, str(spec.id), *(f"{v}:{self.variables.get(v, '-')}" for v in spec.variable_ids)]
@@ -1622,7 +1627,13 @@ class Fingerprints:
         stored = self.stored.get(spec.id)
         if stored is None or stored[0] != digest:
             return False
-        return self.totals_agree or stored[1:] == _derived_counts([spec.id])[spec.id]
+        if self.totals_agree:
+            return True
+        if self.counted is None:
+            # Counted for every indicator in one query a table, at the first one that needs
+            # it: an indicator's rows change only when it is itself stored, after its check.
+            self.counted = _derived_counts(list(self.stored))
+        return stored[1:] == self.counted[spec.id]
 
 
 # How many derived figures a table holds (a table's rows where `where` holds): a series

@@ -54,8 +54,8 @@ def recompute_in_parts(parts: int, *, force: bool = False, wait: bool = True, po
     into contiguous runs so that each part keeps its neighbours' shared reads. The queue
     is absorbed once, here. With `wait`, returns when every part has finished, with the
     parts' reports summed; raises PartFailed if one failed (its indicators keep what they
-    had; run it again). Each indicator is stored in its own transaction, so parts never
-    write the same rows.
+    had; run it again). A part stores its own indicators only (a batch a transaction), so
+    parts never write the same rows.
 
     On PostgreSQL the parts run side by side; SQLite has one writer at a time, so there they
     share only the computing."""

@@ -9,18 +9,16 @@ slower (4,000 slices: 1.05 -> 0.25 s). Existing slices keep their storage until 
 from django.db import migrations, models
 
 
-def slices_uncompressed(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    table = schema_editor.quote_name(apps.get_model("benchmarks", "RankSlice")._meta.db_table)
-    schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN numbers SET STORAGE EXTERNAL")
+def slices_stored(storage: str):
+    """Set the slices' numbers' storage on PostgreSQL (SQLite has no such setting)."""
 
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = schema_editor.quote_name(apps.get_model("benchmarks", "RankSlice")._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN numbers SET STORAGE {storage}")
 
-def slices_compressible(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    table = schema_editor.quote_name(apps.get_model("benchmarks", "RankSlice")._meta.db_table)
-    schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN numbers SET STORAGE EXTENDED")
+    return run
 
 
 class Migration(migrations.Migration):
@@ -41,5 +39,5 @@ class Migration(migrations.Migration):
                 help_text="One signed byte a period: -1 none, 0 a value, k the k-th missing code; + 64 a hidden published twin"
             ),
         ),
-        migrations.RunPython(slices_uncompressed, slices_compressible),
+        migrations.RunPython(slices_stored("EXTERNAL"), slices_stored("EXTENDED")),
     ]
