@@ -14,6 +14,7 @@ larger ids, so walking the pages while others write neither repeats nor skips a 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import tempfile
@@ -895,29 +896,32 @@ class Download:
         del units
         indicators = {i.pk: i for i in Indicator.objects.only("code", "name", "unit_of_measure", "decimals")}
         published = pl.when(pl.col("published")).then(pl.lit("published")).otherwise(pl.lit("unpublished"))
-        # Read while the previous chunk is written (`frames.read_ahead`).
+        # Read while the previous chunk is written (`frames.read_ahead`); closed as soon as
+        # the client goes away (the response closes this generator), so the reading thread
+        # and its connection end then, not whenever the collector gets to them.
         chunks = read.value_frames(self.selection, self.reader, size=opendata.CHUNK_ROWS)
-        for chunk in frames.read_ahead(chunks):
-            indicator = indicators[chunk.item(0, "indicator_id")]
-            name = pick(indicator.name, language).text
-            measure = pick(indicator.unit_of_measure, language).text
-            unit_id = chunk.get_column("unit_id")
-            yield pl.DataFrame(
-                {
-                    "indicator": pl.repeat(indicator.code, chunk.height, eager=True, dtype=pl.String),
-                    "indicator_name": pl.repeat(name, chunk.height, eager=True, dtype=pl.String),
-                    "unit_of_measure": pl.repeat(measure, chunk.height, eager=True, dtype=pl.String),
-                    "unit": unit_id.replace_strict(unit_ids, unit_codes, return_dtype=pl.String),
-                    "unit_name": unit_id.replace_strict(unit_ids, unit_names, return_dtype=pl.String),
-                    "period": chunk.get_column("period"),
-                    "breakdown": chunk.get_column("breakdown"),
-                    "value": chunk.get_column("value"),
-                    "missing": chunk.get_column("missing"),
-                    "status": chunk.select(published.alias("status")).to_series(),
-                    "decimals": pl.repeat(indicator.decimals, chunk.height, eager=True, dtype=pl.Int64),
-                },
-                schema=opendata.FRAME_SCHEMA,
-            )
+        with contextlib.closing(frames.read_ahead(chunks)) as ahead:
+            for chunk in ahead:
+                indicator = indicators[chunk.item(0, "indicator_id")]
+                name = pick(indicator.name, language).text
+                measure = pick(indicator.unit_of_measure, language).text
+                unit_id = chunk.get_column("unit_id")
+                yield pl.DataFrame(
+                    {
+                        "indicator": pl.repeat(indicator.code, chunk.height, eager=True, dtype=pl.String),
+                        "indicator_name": pl.repeat(name, chunk.height, eager=True, dtype=pl.String),
+                        "unit_of_measure": pl.repeat(measure, chunk.height, eager=True, dtype=pl.String),
+                        "unit": unit_id.replace_strict(unit_ids, unit_codes, return_dtype=pl.String),
+                        "unit_name": unit_id.replace_strict(unit_ids, unit_names, return_dtype=pl.String),
+                        "period": chunk.get_column("period"),
+                        "breakdown": chunk.get_column("breakdown"),
+                        "value": chunk.get_column("value"),
+                        "missing": chunk.get_column("missing"),
+                        "status": chunk.select(published.alias("status")).to_series(),
+                        "decimals": pl.repeat(indicator.decimals, chunk.height, eager=True, dtype=pl.Int64),
+                    },
+                    schema=opendata.FRAME_SCHEMA,
+                )
 
     def rows(self, language: str | None = None) -> Iterator[dict]:
         """The same rows one by one, as mappings (the Excel download, at most
