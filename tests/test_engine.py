@@ -806,3 +806,19 @@ def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(wate
     monkeypatch.setattr(engine, "_store_computed", store)
     engine.recompute_all()
     assert derived.exists(indicator="loss")
+
+
+def test_the_grid_takes_a_variables_rows_as_partitioning_gives_them():
+    """`_by_variable` slices a frame whose variables come one after another (a full
+    recompute's read) and partitions any other (a save's two reads): the same parts, rows in
+    the same order, either way."""
+    contiguous = pl.DataFrame(
+        {"variable_id": [3, 3, 1, 1, 1, 7], "variable": ["c", "c", "a", "a", "a", "g"], "cell": [5, 2, 9, 0, 4, 1]}
+    )
+    interleaved = pl.concat([contiguous, contiguous.slice(0, 2)])
+    for frame in (contiguous, interleaved):
+        got = engine._by_variable(frame)
+        want = frame.partition_by("variable", as_dict=True)
+        assert got.keys() == want.keys()
+        for key, part in want.items():
+            assert got[key].equals(part)
