@@ -325,7 +325,9 @@ class VariableCache:
         wanted = list(variable_ids)
         missing = [v for v in wanted if v not in self.frames]
         if missing:
-            found = frames.read_sql(
+            # Committed rows: a full recompute reads outside a transaction (inside one,
+            # `read_committed` is `read_sql`).
+            found = frames.read_committed(
                 OBS_SELECT + f"WHERE variable_id IN ({', '.join(['%s'] * len(missing))})",
                 [Status.PUBLISHED.value, *missing],
                 schema=OBS_SCHEMA,
