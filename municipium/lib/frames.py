@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import polars as pl
 from django.db import connection, connections, transaction
@@ -52,7 +53,7 @@ def read_committed(sql: str, params: Sequence = (), *, schema: Schema) -> pl.Dat
     1.89 s so against 3.31 s as the DB-API cursor's Python rows (issue 18; bit for bit the
     same frame). Elsewhere, and inside a transaction, whose writes another connection would
     not see, `read_sql`."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
+    if connection.vendor != "sqlite" or connection.in_atomic_block or cast(Any, connection).is_in_memory_db():
         return read_sql(sql, params, schema=schema)
     from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 
@@ -83,7 +84,9 @@ def read_sqlite_file(path: str, sql: str, params: Sequence = (), *, schema: Sche
         table = cursor.fetch_arrow_table()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(dict(schema))
+    return frame.rename(dict(zip(frame.columns, schema, strict=True))).select(
+        pl.col(name).cast(dtype) for name, dtype in schema.items()
+    )
 
 
 def read_query(rows: QuerySet, *, schema: Schema) -> pl.DataFrame:
