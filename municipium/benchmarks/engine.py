@@ -325,9 +325,7 @@ class VariableCache:
         wanted = list(variable_ids)
         missing = [v for v in wanted if v not in self.frames]
         if missing:
-            # Committed rows: a full recompute reads outside a transaction (inside one,
-            # `read_committed` is `read_sql`).
-            found = frames.read_committed(
+            found = frames.read_sql(
                 OBS_SELECT + f"WHERE variable_id IN ({', '.join(['%s'] * len(missing))})",
                 [Status.PUBLISHED.value, *missing],
                 schema=OBS_SCHEMA,

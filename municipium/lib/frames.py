@@ -10,18 +10,18 @@ parses natively; writes COPY Polars-written CSV into a staging table. Neither ma
 object per row. Measured on the 2-core box, one indicator's 227,000 stored rank rows:
 string_agg 0.23-0.33 s, COPY TO STDOUT 0.46 s (psycopg yields one message per row),
 fetchall() 0.54-0.62 s, ADBC 0.57-0.77 s (its own connection, so it cannot see the
-caller's transaction either). ADBC is therefore not worth a second code path there. SQLite
-runs in-process; its DB-API cursor is the path, except for a large read of committed rows
-outside a transaction (`read_committed`), which ADBC makes in C. A result too large for one text value (a
+caller's transaction either). ADBC is therefore not worth a second code path here. SQLite
+runs in-process; its DB-API cursor is the path. (ADBC's SQLite driver read 500,000 rows
+in 1.89 s against the cursor's 3.31 s, but it links a second copy of SQLite into the
+process, and two copies do not see each other's file locks: a rebuild that read through it
+stopped on "disk I/O error", issue 18. Not an option while Django's sqlite3 is open.) A result too large for one text value (a
 download of a country's figures) is read in chunks instead (`read_chunks`), optionally on a
 thread of its own while the caller writes the last chunk (`read_ahead`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, cast
 
 import polars as pl
 from django.db import connection, connections, transaction
@@ -30,8 +30,6 @@ from django.db.models import QuerySet
 from municipium.lib import bulk, tabular
 
 Schema = Mapping[str, pl.DataType]
-
-log = logging.getLogger(__name__)
 
 
 def read_sql(sql: str, params: Sequence = (), *, schema: Schema) -> pl.DataFrame:
@@ -43,50 +41,6 @@ def read_sql(sql: str, params: Sequence = (), *, schema: Schema) -> pl.DataFrame
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=dict(schema), orient="row")
-
-
-def read_committed(sql: str, params: Sequence = (), *, schema: Schema) -> pl.DataFrame:
-    """`read_sql` of the committed rows, for a caller outside any transaction whose SQL is
-    plain (none of the functions Django registers on its own SQLite connections). On an
-    SQLite file the rows are read through ADBC on a connection of its own, which builds the
-    columns in C: a full recompute reads every observation once, and 500,000 of them took
-    1.89 s so against 3.31 s as the DB-API cursor's Python rows (issue 18; bit for bit the
-    same frame). Elsewhere, and inside a transaction, whose writes another connection would
-    not see, `read_sql`."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block or cast(Any, connection).is_in_memory_db():
-        return read_sql(sql, params, schema=schema)
-    from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
-
-    query = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")  # as Django's own cursor does
-    try:
-        return read_sqlite_file(str(connection.settings_dict["NAME"]), query, params, schema=schema)
-    except Exception:  # noqa: BLE001 - the driver refused (e.g. a type it inferred): the cursor's way
-        log.warning("frames.read_committed: ADBC refused the read; reading through the cursor", exc_info=True)
-        return read_sql(sql, params, schema=schema)
-
-
-# Rows of one ADBC batch: all of a read (the engine's largest, a cache's worth of variables,
-# is a few million); the driver takes at most an int's range less one.
-BATCH_ROWS = 1_000_000_000
-
-
-def read_sqlite_file(path: str, sql: str, params: Sequence = (), *, schema: Schema) -> pl.DataFrame:
-    """The rows of `sql` (qmark parameters) on the SQLite file `path`, read through ADBC as
-    Arrow columns, with exactly `schema`. In one batch: the driver infers a column's type
-    from the rows of a batch, so a first batch whose values were all null would be taken for
-    integers and a later real number refused; over all the rows it sees the real numbers
-    (and a column of nulls only is cast to its type here)."""
-    import adbc_driver_sqlite.dbapi
-
-    with adbc_driver_sqlite.dbapi.connect(path) as conn, conn.cursor() as cursor:
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-        cursor.execute(sql, list(params))
-        table = cursor.fetch_arrow_table()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.rename(dict(zip(frame.columns, schema, strict=True))).select(
-        pl.col(name).cast(dtype) for name, dtype in schema.items()
-    )
 
 
 def read_query(rows: QuerySet, *, schema: Schema) -> pl.DataFrame:
