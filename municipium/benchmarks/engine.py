@@ -412,7 +412,7 @@ def _by_variable(obs: pl.DataFrame) -> dict[tuple[str], pl.DataFrame]:
     where the variable changes, not a copy (partitioning was a quarter of the grid's time,
     issue 18). Otherwise (a save's two reads) the frame is partitioned."""
     ids = obs.get_column("variable_id").to_numpy()
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])  # [0] of no rows: partitioned below
     if len(starts) != len(np.unique(ids)):
         return obs.partition_by("variable", as_dict=True)
     ends = np.r_[starts[1:], len(ids)]
@@ -804,13 +804,18 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     an indicator at a time, the dozen small Polars passes each took were a tenth of a
     rebuild's storing, most of it what a pass costs whatever its size (issue 18)."""
 
-    def together(frames: list[tuple[int, pl.DataFrame]]) -> pl.DataFrame:
+    ids = [spec.id for spec in specs]
+
+    def together(table: str, basis: str) -> pl.DataFrame:
+        """Every indicator's computed `values` or `statistics` of `basis`, keyed by indicator."""
         return pl.concat(
-            [frame.with_columns(pl.lit(i, dtype=pl.Int64).alias("indicator_id")) for i, frame in frames],
+            [
+                getattr(computed[i], table)[basis].with_columns(pl.lit(i, dtype=pl.Int64).alias("indicator_id"))
+                for i in ids
+            ],
             how="vertical_relaxed",
         )
 
-    ids = [spec.id for spec in specs]
     # The (indicator, ordinal) slices with unpublished inputs: the only ones where a
     # published row can differ from the "all" one.
     unpublished = pl.DataFrame(
@@ -839,14 +844,10 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     # inputs do not give (the value rests on unpublished ones) has neither: readers hide it,
     # so that outsiders get no hint that such a value exists.
     kept = pl.col("value").is_not_null() | pl.col("missing").is_not_null()
-    values_all = (
-        together([(i, computed[i].values[Basis.ALL]) for i in ids])
-        .filter(kept)
-        .with_columns(pl.col("missing").fill_null(""))
-    )
+    values_all = together("values", Basis.ALL).filter(kept).with_columns(pl.col("missing").fill_null(""))
     values_pub = differing(
         flagged(values_all).drop("ordinal"),
-        flagged(together([(i, computed[i].values[Basis.PUBLISHED]) for i in ids]).filter(kept))
+        flagged(together("values", Basis.PUBLISHED).filter(kept))
         .drop("ordinal")
         .with_columns(pl.col("missing").fill_null("")),
         ["indicator_id", "unit_id", "period_id"],
@@ -858,11 +859,11 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     def flagged_by_period(frame: pl.DataFrame) -> pl.DataFrame:
         return flagged(frame.join(period_ordinal, on="period_id")).drop("ordinal")
 
-    stats_all = together([(i, computed[i].statistics[Basis.ALL]) for i in ids]).filter(pl.col("n") > 0)
+    stats_all = together("statistics", Basis.ALL).filter(pl.col("n") > 0)
     # A group's published statistics where either basis has a member with a value (n = 0
     # where only the "all" one has: the public sees that none is published).
     stats_all_flagged = flagged_by_period(stats_all)
-    stats_pub = flagged_by_period(together([(i, computed[i].statistics[Basis.PUBLISHED]) for i in ids]))
+    stats_pub = flagged_by_period(together("statistics", Basis.PUBLISHED))
     keys = ["indicator_id", "group_id", "period_id"]
     keep = stats_all_flagged.select(keys).join(
         stats_pub.filter(pl.col("n") > 0).select(keys), on=keys, how="full", coalesce=True
@@ -1116,6 +1117,11 @@ def _sync_values(
     result.deleted[IV_TABLE] = result.deleted.get(IV_TABLE, 0) + gone.height
 
 
+# A slice's columns as `_write_slices` appends them, and their PostgreSQL types.
+SLICE_COLUMNS = ("indicator_id", "period_id", "public", "first_unit", "numbers", "computed_at")
+SLICE_TYPES = ("int8", "int8", "bool", "int4", "bytea", "timestamptz")
+
+
 def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] | None, now) -> None:
     """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs in
     line with the indicator values `stored` holds for them (indicator_id, period_id, unit_id,
@@ -1188,10 +1194,6 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
         RankSlice.objects.filter(gone).delete()
     # One COPY (binary on PostgreSQL): the ORM's INSERTs sent each slice's 20 KB as hex text.
     bulk.append_rows(RankSlice._meta.db_table, SLICE_COLUMNS, out, types=SLICE_TYPES)
-
-
-SLICE_COLUMNS = ("indicator_id", "period_id", "public", "first_unit", "numbers", "computed_at")
-SLICE_TYPES = ("int8", "int8", "bool", "int4", "bytea", "timestamptz")
 
 
 def _merged(

@@ -14,9 +14,11 @@ caller's transaction either). ADBC is therefore not worth a second code path her
 runs in-process; its DB-API cursor is the path. (ADBC's SQLite driver read 500,000 rows
 in 1.89 s against the cursor's 3.31 s, but it links a second copy of SQLite into the
 process, and two copies do not see each other's file locks: a rebuild that read through it
-stopped on "disk I/O error", issue 18. Not an option while Django's sqlite3 is open.) A result too large for one text value (a
-download of a country's figures) is read in chunks instead (`read_chunks`), optionally on a
-thread of its own while the caller writes the last chunk (`read_ahead`).
+stopped on "disk I/O error", issue 18. Not an option while Django's sqlite3 is open.)
+
+A result too large for one text value (a download of a country's figures) is read in
+chunks instead (`read_chunks`), optionally on a thread of its own while the caller writes
+the last chunk (`read_ahead`).
 """
 
 from __future__ import annotations
