@@ -19,14 +19,20 @@ from municipium.socialplanning.models import Service as SocialService
 from municipium.surveys import analysis
 from municipium.surveys.models import Response, Survey
 from tests import derived
+from tests.world import rolled_back
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):  # load_demo recomputes everything itself
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo loaded once for the module's tests (a load is 12–18 s; loaded for each test
+    it was a minute and a half of each suite), in a transaction rolled back after the last;
+    each test runs in a savepoint inside it. What load_demo queues to run on commit (it
+    recomputes everything itself) never runs: that transaction never commits."""
+    with rolled_back(django_db_blocker):
         load_demo()
+        yield
 
 
 def stored(indicator_code):
