@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from municipium.lib import allocator
+
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
@@ -617,12 +619,23 @@ def _ready_database() -> None:
         _migrate()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "serve":
+def prepare_process(command: str) -> None:
+    """What the environment of this process (and of those it starts) must say before Django
+    and Polars load."""
+    if command == "serve":
         # Static files compressed, content-hashed and cached for a year, as in production:
         # read by the settings here and by the web server started below (same environment).
         os.environ.setdefault("COMPRESSED_STATIC", "1")
+    else:
+        # Bulk work (recompute, import, the task worker) reuses the memory it frees; a web
+        # worker gives it back (`lib/allocator`). `serve` starts its task worker as
+        # `municipium worker`, which comes through here.
+        allocator.keep_freed_memory()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    prepare_process(args.command)
     _setup()
     from django.core.exceptions import ObjectDoesNotExist
     from django.db.utils import OperationalError

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from municipium.cli import main
+from municipium.cli import main, prepare_process
+from municipium.lib import allocator
 from municipium.observations.models import Observation, Revision
 from tests import factories as f
 
@@ -169,3 +170,20 @@ def test_recompute_rebuilds_every_derived_figure(water, capsys):
     f.observe(units[0], produced, 2024, 200), f.observe(units[0], billed, 2024, 150)
     assert main(["recompute"]) == 0
     assert "1 indicators" in capsys.readouterr().out
+
+
+def test_bulk_commands_keep_the_memory_they_free_and_the_web_server_gives_it_back(monkeypatch):
+    """Polars' allocator is told before it loads (`lib/allocator`): every command but
+    `serve` (whose task worker is `municipium worker`, a command of its own) keeps the
+    memory it frees; an operator's own setting stays."""
+    for command in ("recompute", "import", "worker", "demo"):
+        monkeypatch.delenv(allocator.ENV, raising=False)
+        prepare_process(command)
+        assert os.environ[allocator.ENV] == allocator.KEEP_FREED == "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+    monkeypatch.delenv(allocator.ENV, raising=False)
+    monkeypatch.delenv("COMPRESSED_STATIC", raising=False)
+    prepare_process("serve")
+    assert allocator.ENV not in os.environ and os.environ["COMPRESSED_STATIC"] == "1"
+    monkeypatch.setenv(allocator.ENV, "dirty_decay_ms:5000")
+    prepare_process("recompute")
+    assert os.environ[allocator.ENV] == "dirty_decay_ms:5000"
