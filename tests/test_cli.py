@@ -176,6 +176,11 @@ def test_bulk_commands_keep_the_memory_they_free_and_the_web_server_gives_it_bac
     """Polars' allocator is told before it loads (`lib/allocator`): every command but
     `serve` (whose task worker is `municipium worker`, a command of its own) keeps the
     memory it frees; an operator's own setting stays."""
+    # Set first so that the end of the test takes both away again: delenv of a variable that
+    # is not there records nothing, and COMPRESSED_STATIC left behind would reach the
+    # processes later tests start.
+    for name in (allocator.ENV, "COMPRESSED_STATIC"):
+        monkeypatch.setenv(name, "")
     for command in ("recompute", "import", "worker", "demo"):
         monkeypatch.delenv(allocator.ENV, raising=False)
         prepare_process(command)

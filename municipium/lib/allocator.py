@@ -1,9 +1,11 @@
 """How a process that does bulk work sets up Polars' memory allocator.
 
-Polars allocates through its own jemalloc, which by default gives freed memory back to the
-system after a while (its "decay"). A full recompute frees and allocates gigabytes of frames
-batch after batch, so most of its allocations were fresh pages the kernel had to fault in
-and zero: 8.6 million page faults and 28 s of system CPU in a 85 s rebuild of a country
+Polars allocates through its own jemalloc, which it sets up (polars/__init__.py) to give
+freed memory back to the system half a second to a second after it is freed (the "decay"
+times `dirty_decay_ms:500,muzzy_decay_ms:1000`, followed by whatever `_RJEM_MALLOC_CONF`
+says, which therefore wins). A full recompute frees and allocates gigabytes of frames batch
+after batch, so most of its allocations were fresh pages the kernel had to fault in and
+zero: 8.6 million page faults and 28 s of system CPU in a 85 s rebuild of a country
 (2,500 units x 1,000 indicators x 20 years, issue 18). Kept instead of given back, freed
 memory is reused: 2.6 million faults, 14 s, the rebuild about a tenth faster, at a higher
 peak (2.9 GiB against 2.1; the target is 4). The process keeps its high-water mark until it
