@@ -619,6 +619,11 @@ def _ready_database() -> None:
         _migrate()
 
 
+# The commands that start the web server, which inherits their environment (`demo` loads
+# the small demo first, then serves it).
+WEB_COMMANDS = ("serve", "demo")
+
+
 def prepare_process(command: str) -> None:
     """What the environment of this process (and of those it starts) must say before Django
     and Polars load."""
@@ -626,7 +631,7 @@ def prepare_process(command: str) -> None:
         # Static files compressed, content-hashed and cached for a year, as in production:
         # read by the settings here and by the web server started below (same environment).
         os.environ.setdefault("COMPRESSED_STATIC", "1")
-    else:
+    if command not in WEB_COMMANDS:
         # Bulk work (recompute, import, the task worker) reuses the memory it frees; a web
         # worker gives it back (`lib/allocator`). `serve` starts its task worker as
         # `municipium worker`, which comes through here.

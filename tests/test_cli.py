@@ -173,20 +173,22 @@ def test_recompute_rebuilds_every_derived_figure(water, capsys):
 
 
 def test_bulk_commands_keep_the_memory_they_free_and_the_web_server_gives_it_back(monkeypatch):
-    """Polars' allocator is told before it loads (`lib/allocator`): every command but
-    `serve` (whose task worker is `municipium worker`, a command of its own) keeps the
-    memory it frees; an operator's own setting stays."""
+    """Polars' allocator is told before it loads (`lib/allocator`): every command but those
+    that start the web server (`serve`, whose task worker is `municipium worker`, a command
+    of its own, and `demo`) keeps the memory it frees; an operator's own setting stays."""
     # Set first so that the end of the test takes both away again: delenv of a variable that
     # is not there records nothing, and COMPRESSED_STATIC left behind would reach the
     # processes later tests start.
     for name in (allocator.ENV, "COMPRESSED_STATIC"):
         monkeypatch.setenv(name, "")
-    for command in ("recompute", "import", "worker", "demo"):
+    for command in ("recompute", "import", "worker", "export"):
         monkeypatch.delenv(allocator.ENV, raising=False)
         prepare_process(command)
         assert os.environ[allocator.ENV] == allocator.KEEP_FREED == "dirty_decay_ms:-1,muzzy_decay_ms:-1"
     monkeypatch.delenv(allocator.ENV, raising=False)
     monkeypatch.delenv("COMPRESSED_STATIC", raising=False)
+    prepare_process("demo")
+    assert allocator.ENV not in os.environ and "COMPRESSED_STATIC" not in os.environ
     prepare_process("serve")
     assert allocator.ENV not in os.environ and os.environ["COMPRESSED_STATIC"] == "1"
     monkeypatch.setenv(allocator.ENV, "dirty_decay_ms:5000")

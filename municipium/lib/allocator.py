@@ -10,8 +10,8 @@ zero: 8.6 million page faults and 28 s of system CPU in an 85 s rebuild of a cou
 back, freed memory is reused: 2.6 million faults, 14 s; through `make bench` the rebuild
 took 81 s against 102 s, at a higher peak (2.9–3.0 GiB against 1.9–2.1; the target is 4).
 The process keeps its high-water mark until it ends, which suits a command or a task
-worker, not a long-lived web worker: `municipium serve` leaves its web server without it
-(bench/RESULTS.md).
+worker, not a long-lived web worker: `municipium serve` and `demo` leave their web server
+without it (bench/RESULTS.md).
 
 jemalloc reads its settings once, when Polars is loaded, so `keep_freed_memory` must run
 before anything imports Polars; this module imports nothing that does. An operator's own
