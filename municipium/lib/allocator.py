@@ -19,12 +19,11 @@ before anything imports Polars; this module imports nothing that does. An operat
 """
 
 import os
-from collections.abc import MutableMapping
 
 ENV = "_RJEM_MALLOC_CONF"  # Polars' jemalloc is built with the "_rjem_" prefix
 KEEP_FREED = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 
 
-def keep_freed_memory(environ: MutableMapping[str, str] = os.environ) -> None:
-    """Polars' allocator keeps the memory a process frees, unless set otherwise already."""
-    environ.setdefault(ENV, KEEP_FREED)
+def keep_freed_memory() -> None:
+    """Polars' allocator keeps the memory this process frees, unless set otherwise already."""
+    os.environ.setdefault(ENV, KEEP_FREED)
