@@ -448,7 +448,6 @@ def step_latency(args) -> dict:
             write_observations(
                 [Row(observation.unit_id, variable.pk, observation.period_id, value=new_value, status="draft")],
                 batch=ImportBatch(file_name="bench form", sha256="", format="form", via="form"),
-                via="form",
             )
             while True:
                 close_old_connections()

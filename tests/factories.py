@@ -172,6 +172,12 @@ def write(rows, *, file_name: str = "test.csv"):
     return write_observations(list(rows), batch=ImportBatch(file_name=file_name, sha256="0" * 64, format="csv"))
 
 
+def write_as(actor, rows, *, file_name: str = "test.csv"):
+    """`write`, by `actor` (their name on the figures and their versions)."""
+    batch = ImportBatch(file_name=file_name, sha256="0" * 64, format="csv", created_by=actor)
+    return write_observations(list(rows), batch=batch, actor=actor)
+
+
 def random_figures(units, variables, years, *, seed: int):
     """Write a whole figure from 1 to 99 for every unit, variable and year, each a draft or
     published at random: the published figures differ from those on all data here and there
@@ -183,6 +189,23 @@ def random_figures(units, variables, years, *, seed: int):
         for v in variables
         for year in years
     )
+
+
+def versions() -> list[tuple]:
+    """Every version of every figure, the stored revisions and the first versions the rows of
+    unchanged figures stand for (`history.first_version`), in a stable order:
+    (observation_id, version, value, missing, status, source, comment, changed_by_id, via,
+    batch_id)."""
+    from municipium.observations import history
+    from municipium.observations.models import Revision
+
+    fields = ("observation_id", "version", "value", "missing", "status", "source", "comment", "changed_by_id")
+    stored = [(*(getattr(r, f) for f in fields), r.via, r.batch_id) for r in Revision.objects.all()]
+    implicit = [
+        (*(getattr(r, f) for f in fields), r.via, r.batch_id)
+        for r in map(history.first_version, Observation.objects.filter(version=1).select_related("batch"))
+    ]
+    return sorted(stored + implicit, key=lambda v: (v[0], v[1]))
 
 
 def stored_observations() -> list[tuple]:

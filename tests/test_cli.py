@@ -48,7 +48,8 @@ def test_import_commits_all_rows_and_reports_the_batch(tmp_path, water, capsys, 
         assert main(["import", str(path)]) == 0
     out = capsys.readouterr().out
     assert "2 rows: 2 new, 0 changed, 0 unchanged" in out
-    assert Revision.objects.count() == 2
+    assert not Revision.objects.exists()  # two new figures, each its own first version
+    assert {(v[1], v[8]) for v in f.versions()} == {(1, "import")}
     assert main(["export", "indicators", "--group", "pl-exchange", "-o", str(tmp_path / "out.csv")]) == 0
     exported = (tmp_path / "out.csv").read_text(encoding="utf-8")
     assert "water_nrw" in exported and "PL-1002011" in exported and ",20" in exported

@@ -292,7 +292,9 @@ def test_concurrent_writes_of_different_rows_through_two_servers_are_all_stored(
         for row in r["rows"]
     }
     assert stored == expected
-    assert Revision.objects.exclude(observation__unit=world.shared).count() == len(expected)
+    # Each a new figure: its row is its first version, nothing else stored.
+    assert not Revision.objects.exclude(observation__unit=world.shared).exists()
+    assert len([v for v in f.versions() if v[0] != world.target.pk]) == len(expected)
 
     batch_ids = [r["body"]["batch"] for r in results]
     assert len(set(batch_ids)) == len(results)
@@ -380,3 +382,43 @@ def test_a_key_another_writer_stores_after_it_was_counted_new_becomes_an_update_
     assert stored.version == 2
     assert (result.created, result.updated) == (0, 1)
     assert Revision.objects.filter(observation=stored, value=222).count() == 1
+
+
+def test_two_writers_changing_the_same_first_version_at_once_store_it_once_and_keep_both_changes():
+    """A new figure's first version is its row until a write changes it; the write stores it
+    first (services._keep_first_versions). Here another writer has stored it and changed the
+    row, not yet committed, when this write reads the row as version 1: this write waits on
+    the other's revision, stores the first version no second time, and makes version 3."""
+    import psycopg
+
+    variable = f.variable("water_billed", area=f.service_area("water"))
+    unit = f.unit("RACE1")
+    f.write([f.row(unit, variable, "2024", 100, status="draft")])
+    stored = Observation.objects.get(unit=unit, variable=variable)
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"] or None,
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+    )
+    columns = "observation_id, version, value, missing, status, source, comment, changed_at, via"
+    snapshot = (
+        "SELECT id, version, value, missing, status, source, comment, updated_at, 'form' "
+        "FROM observations_observation WHERE id = %s"
+    )
+    other.execute(f"INSERT INTO observations_revision ({columns}) {snapshot}", [stored.pk])
+    other.execute("UPDATE observations_observation SET value = 150, version = 2 WHERE id = %s", [stored.pk])
+    other.execute(f"INSERT INTO observations_revision ({columns}) {snapshot}", [stored.pk])
+    timer = threading.Timer(1.0, other.commit)
+    timer.start()
+    try:
+        result = f.write([f.row(unit, variable, "2024", 222, status="draft")])
+    finally:
+        timer.join()
+        other.close()
+    assert (result.created, result.updated) == (0, 1)
+    stored.refresh_from_db()
+    assert (stored.value, stored.version) == (222, 3)
+    versions = Revision.objects.filter(observation=stored).order_by("version").values_list("version", "value")
+    assert list(versions) == [(1, 100), (2, 150), (3, 222)]

@@ -13,7 +13,7 @@ from django.db import IntegrityError
 from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
 from municipium.lib.tabular import read_ahead
-from municipium.observations import services
+from municipium.observations import history, services
 from municipium.observations.imports import commit
 from municipium.observations.models import ImportBatch, Observation, Revision, Status
 from tests import factories as f
@@ -69,7 +69,7 @@ def write(tmp_path, rows, name="figures.csv"):
     return path
 
 
-def test_a_first_load_is_written_piece_by_piece_as_one_batch_with_a_revision_per_figure(
+def test_a_first_load_is_written_piece_by_piece_as_one_batch_each_row_its_first_revision(
     catalogue, tmp_path, small_batches, pieces
 ):
     report = commit(write(tmp_path, lines()))
@@ -80,19 +80,12 @@ def test_a_first_load_is_written_piece_by_piece_as_one_batch_with_a_revision_per
     assert (batch.rows, batch.created, batch.updated, batch.unchanged) == (30, 30, 0, 0)
     assert Observation.objects.filter(batch=batch, version=1).count() == 30
     stored = {o.pk: o for o in Observation.objects.all()}
-    revisions = list(Revision.objects.all())
-    assert sorted(r.observation_id for r in revisions) == sorted(stored)
-    for revision in revisions:
-        observation = stored[revision.observation_id]
-        assert (revision.version, revision.value, revision.missing, revision.status, revision.via) == (
-            1,
-            observation.value,
-            observation.missing,
-            observation.status,
-            "import",
-        )
-        assert revision.batch_id == batch.pk and revision.changed_at == observation.updated_at
-    assert len({o.updated_at for o in stored.values()}) == 1  # one operation, one time stamp
+    # No revision stored: each row is its figure's first version (models.Revision), found
+    # by the batch's time stamp, through the batch's channel.
+    assert not Revision.objects.exists()
+    assert {o.updated_at for o in stored.values()} == {batch.written_at}  # one operation, one time stamp
+    assert {(v[1], v[8], v[9]) for v in f.versions()} == {(1, "import", batch.pk)}
+    assert len(history.written_by(batch, 100)) == 30
     assert AuditEvent.objects.filter(action="import", batch=batch).count() == 1
     assert Observation.objects.get(unit__code="U2", variable__code="water_produced", period__code="2021").value == 10.5
 
@@ -117,7 +110,8 @@ def test_a_later_piece_that_meets_stored_figures_sends_the_file_through_the_stag
     after = Observation.objects.get(pk=before.pk)
     assert (after.version, after.value) == (2, 102.5)
     assert list(Revision.objects.filter(observation=after).values_list("version", flat=True)) == [1, 2]
-    assert Revision.objects.count() == 6 + 4 + 4
+    assert Revision.objects.count() == 4 + 4  # the changed figures' two versions each
+    assert len(f.versions()) == 6 + 4 + 4  # and the six new figures, their own first versions
     assert AuditEvent.objects.filter(action="import").count() == 2
 
 
@@ -171,8 +165,8 @@ def test_a_row_another_writer_stored_meanwhile_sends_the_file_through_the_stage(
     # The collision rolled back to before the first piece (the other writer's row with it,
     # in this single-connection test) and the stage wrote the whole file.
     assert report.committed and report.created == 30 and len(calls) == 3
-    assert Observation.objects.count() == 30 and Revision.objects.count() == 30
-    assert ImportBatch.objects.count() == 1
+    assert Observation.objects.count() == 30 and not Revision.objects.exists()
+    assert ImportBatch.objects.count() == 1 and len(f.versions()) == 30
 
 
 def test_new_figures_for_a_unit_the_officer_may_not_enter_are_refused_whole(catalogue, tmp_path, small_batches):
@@ -190,7 +184,7 @@ def test_new_figures_for_a_unit_the_officer_may_not_enter_are_refused_whole(cata
 
     assert report.committed and report.created == 6
     assert set(Observation.objects.values_list("status", flat=True)) == {Status.DRAFT}
-    assert set(Revision.objects.values_list("changed_by", flat=True)) == {officer.pk}
+    assert {v[7] for v in f.versions()} == {officer.pk}
 
 
 def test_read_ahead_hands_over_every_piece_in_order_and_an_error_where_it_happened():

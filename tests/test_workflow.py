@@ -57,12 +57,13 @@ def workflow_events():
 
 
 def test_an_officer_submits_the_draft_with_a_revision_per_figure_and_one_audit_event(world):
-    revisions = Revision.objects.count()
+    before = f.versions()
     result = workflow.submit(world["officer"], world["a"], "2024")
     assert result.updated == 2
     assert statuses(world["a"]) == [Status.SUBMITTED] * 2
     assert statuses(world["b"]) == [Status.DRAFT]  # another unit is untouched
-    assert Revision.objects.count() == revisions + 2
+    assert len(f.versions()) == len(before) + 2
+    assert set(before) <= set(f.versions())  # the drafts' first versions, stored as they were
     assert set(Revision.objects.filter(via=Via.WORKFLOW).values_list("status", "changed_by")) == {
         (Status.SUBMITTED, world["officer"].pk)
     }

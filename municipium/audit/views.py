@@ -18,7 +18,7 @@ from municipium.accounts import access
 from municipium.accounts.models import Role
 from municipium.lib.numbers import format_number, localise_digits, separator
 from municipium.lib.texts import pick
-from municipium.observations import workflow
+from municipium.observations import history, workflow
 from municipium.observations.models import BatchUnit, ImportBatch, Observation, Revision, Via
 
 from .models import AuditEvent
@@ -103,33 +103,23 @@ def _figures(batch_ids: set[int]) -> dict[int, list[str]]:
     figure has no old value; the parts kept apart by numbers.separator, the Persian comma in
     Persian), FIGURES_SHOWN of them and a count of the rest.
 
-    A batch's figures are read FIGURES_SHOWN at a time (the first in the revisions' batch
-    index) and the rest counted from the batch's own record of what it created and changed:
+    A batch's figures are read FIGURES_SHOWN at a time (`history.written_by`) and the rest
+    counted from the batch's own record of what it created and changed:
     a country's import writes millions, and reading and sorting all of them made the trail
     take 338 s with two imports of a million rows (issue 18)."""
     if not batch_ids:
         return {}
-    written = {
-        pk: created + updated
-        for pk, created, updated in ImportBatch.objects.filter(pk__in=batch_ids).values_list("pk", "created", "updated")
-    }
     found: dict[int, list] = {}
     extra: dict[int, int] = {}
-    for batch_id in sorted(batch_ids):
-        # The ids first, then their rows: with the joins in the same query PostgreSQL
-        # merged the revisions with the whole observation table (1.3 s a batch), and
-        # ordered by the key it walked the primary key past every other batch's rows. The
-        # batch index gives its first ones as they lie; the ten are sorted below.
-        ids = list(Revision.objects.filter(batch_id=batch_id).order_by().values_list("pk", flat=True)[:FIGURES_SHOWN])
-        shown = list(
-            Revision.objects.filter(pk__in=ids).select_related(
-                "observation__unit", "observation__variable", "observation__period"
-            )
-        )
+    for batch in ImportBatch.objects.filter(pk__in=batch_ids).order_by("pk"):
+        shown = history.written_by(batch, FIGURES_SHOWN)
         if not shown:
             continue
-        found[batch_id] = sorted(shown, key=lambda r: (r.observation.unit.code, r.observation.variable.code, r.pk))
-        extra[batch_id] = max(0, written.get(batch_id, 0) - len(shown))
+        found[batch.pk] = sorted(
+            shown,
+            key=lambda r: (r.observation.unit.code, r.observation.variable.code, r.observation.period.code, r.version),
+        )
+        extra[batch.pk] = max(0, batch.created + batch.updated - len(shown))
     wanted = {(r.observation_id, r.version - 1) for shown in found.values() for r in shown if r.version > 1}
     before = {}
     if wanted:
@@ -236,7 +226,7 @@ def _changes(before: Revision | None, after: Revision) -> list[str]:
 @login_required
 def observation_history(request, pk):
     observation = _observation(request, pk)
-    revisions = list(observation.revisions.select_related("changed_by", "batch").order_by("-version"))
+    revisions = history.versions(observation)
     for revision, before in zip(revisions, [*revisions[1:], None], strict=True):
         revision.decimals = _decimals(revision.value)
         revision.changes = _changes(before, revision)

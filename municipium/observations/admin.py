@@ -12,6 +12,9 @@ class PeriodAdmin(admin.ModelAdmin):
 
 
 class RevisionInline(admin.TabularInline):
+    """The stored revisions: a figure nobody changed since it was written has none, its row
+    being its first version (models.Revision); the history page shows every version."""
+
     model = Revision
     extra = 0
     can_delete = False
@@ -70,6 +73,11 @@ class ImportBatchAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # A batch is the provenance of the figures it wrote: who, when, through what
+        # (the channel of their first versions, models.Revision).
         return False
 
 

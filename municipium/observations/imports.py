@@ -1333,7 +1333,7 @@ def _run(
             if write and not new_only:
                 try:
                     with transaction.atomic():
-                        writer = services.NewRows(batch=new_batch(), actor=actor, via=via)
+                        writer = services.NewRows(batch=new_batch(), actor=actor)
                         done = _pass(src, checker, report, write=write, actor=actor, writer=writer)
                 except _Restart:
                     done = None
@@ -1389,7 +1389,6 @@ def _run(
                     done.staged,
                     batch=new_batch(),
                     actor=actor,
-                    via=via,
                     new_only=[(u, v, period_ids[p], b) for u, v, p, b in new_only if p in period_ids],
                     keep_blank=True,
                     references=done.references,

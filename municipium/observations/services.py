@@ -1,8 +1,10 @@
 """Writing observations: the one path every form, import and API call goes through.
 
-In one transaction it writes the new and changed observations, snapshots each of them as a
-Revision, records one audit event for the operation, and, once committed, asks the engine to
-recompute the indicator slices that depend on what changed.
+In one transaction it writes the new and changed observations, keeps each changed one's
+versions as Revisions (a new figure's first version is its row until it changes,
+models.Revision), records one audit event for the operation, and, once committed, asks the
+engine to recompute the indicator slices that depend on what changed. The channel of every
+write (form, import, API, workflow, restore) is its batch's, `ImportBatch.via`.
 
 The work is set-based so that a country's yearly file (a million rows) goes through at the
 speed of the database rather than of a Python loop: rows are staged in a temporary table,
@@ -24,6 +26,7 @@ from .models import BatchUnit, ImportBatch, Observation, Revision, Status
 
 OBS = Observation._meta.db_table
 REV = Revision._meta.db_table
+BATCH = ImportBatch._meta.db_table
 STAGE = "observation_stage"
 KEY = ("unit_id", "variable_id", "period_id", "breakdown")
 CONTENT = ("value", "missing", "status", "source", "comment")
@@ -153,7 +156,6 @@ def write_observations(
     *,
     batch: ImportBatch,
     actor=None,
-    via: str | None = None,
     note: str = "",
     new_only: Iterable[tuple] = (),
     keep_blank: bool = False,
@@ -181,9 +183,7 @@ def write_observations(
         open_stage()
         staged = bulk.append_rows(STAGE, COLUMNS, latest.values())
         del latest
-        return write_staged(
-            staged, batch=batch, actor=actor, via=via, note=note, new_only=new_only, keep_blank=keep_blank
-        )
+        return write_staged(staged, batch=batch, actor=actor, note=note, new_only=new_only, keep_blank=keep_blank)
 
 
 def open_stage(extra: tuple[tuple[str, str], ...] = ()) -> None:
@@ -197,7 +197,6 @@ def write_staged(
     *,
     batch: ImportBatch,
     actor=None,
-    via: str | None = None,
     note: str = "",
     new_only: Iterable[tuple] = (),
     keep_blank: bool = False,
@@ -208,7 +207,6 @@ def write_staged(
     batch by batch, so a file of any size is written in bounded memory. Must run inside the
     caller's transaction. `references` ("unit_id", "variable_id", "period_id" -> ids), when
     the caller has collected them, spare reading them back from the stage."""
-    via = via or batch.via
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)  # the same text on every path under SQLite
     user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
@@ -216,8 +214,7 @@ def write_staged(
     result = WriteResult(batch=batch)
     new_only = set(new_only)
     with transaction.atomic():
-        if batch.pk is None:
-            batch.save()
+        _stamp(batch, now)
         result.rows = staged
         with connection.cursor() as cursor:
             _check_references(cursor, references or {})
@@ -265,6 +262,7 @@ def write_staged(
                 if new_only and existing:
                     _refuse_stored(cursor, new_only, batch.pk, stamp)
                 if result.updated:
+                    _keep_first_versions(cursor)
                     sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
                     cursor.execute(
                         f"UPDATE {q(OBS)} SET {sets}, version = {q(OBS)}.version + 1, updated_at = %s, "
@@ -279,6 +277,7 @@ def write_staged(
                         # Another writer stored some of these keys after they were counted
                         # (PostgreSQL runs writers side by side under READ COMMITTED; SQLite
                         # serialises them): those rows are updates now, not lost writes.
+                        _keep_first_versions(cursor, own=(batch.pk, stamp))
                         sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
                         cursor.execute(
                             f"UPDATE {q(OBS)} SET {sets}, version = {q(OBS)}.version + 1, updated_at = %s, "
@@ -292,20 +291,58 @@ def write_staged(
                         written = cursor.fetchone()[0]
                         result.created, result.updated = inserted, written - inserted
                 # Every observation this operation wrote carries its batch and time stamp,
-                # so one statement snapshots them all as revisions.
-                cursor.execute(
-                    f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
-                    f"changed_at, changed_by_id, via, batch_id) "
-                    f"SELECT id, version, value, missing, status, source, comment, %s, %s, %s, batch_id "
-                    f"FROM {q(OBS)} WHERE updated_at = %s AND batch_id = %s",
-                    [stamp, user_id, via, stamp, batch.pk],
-                )
+                # so one statement snapshots the changed ones as revisions; the new ones
+                # (version 1) are their own first revision.
+                if result.updated:
+                    cursor.execute(
+                        f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
+                        f"changed_at, changed_by_id, via, batch_id) "
+                        f"SELECT id, version, value, missing, status, source, comment, %s, %s, %s, batch_id "
+                        f"FROM {q(OBS)} WHERE updated_at = %s AND batch_id = %s AND version > 1",
+                        [stamp, user_id, batch.via, stamp, batch.pk],
+                    )
         bulk.drop_stage(STAGE)
-        _finish(result, actor=actor, via=via, note=note)
+        _finish(result, actor=actor, note=note)
     return result
 
 
-def _finish(result: WriteResult, *, actor, via: str, note: str) -> None:
+def _stamp(batch: ImportBatch, now) -> None:
+    """Give the batch its write's time stamp (`ImportBatch.written_at`, by which the figures
+    it created are found while they are their own first revision) and save it if new. A
+    batch records one write: a second would hide the first one's figures."""
+    if batch.written_at is not None:
+        raise ValueError(f"batch {batch.pk} has written its figures already; a write takes a batch of its own")
+    batch.written_at = now
+    if batch.pk is None:
+        batch.save()
+
+
+def _keep_first_versions(cursor, own: tuple | None = None) -> None:
+    """Store the first version of each staged figure that is still its own row (version 1)
+    as a revision, before the write changes the row (models.Revision). `own` (batch id,
+    time stamp): leave out the rows this write has just inserted.
+
+    Two writers may change the same first version at once (PostgreSQL runs them side by
+    side; the row lock is taken by the UPDATE after this): both read version 1 and store it,
+    the second waits on the first's unique (observation, version) entry and then stores
+    nothing, as the first stored the same version. Its UPDATE then waits for the row and
+    makes version 3."""
+    q = bulk.quote
+    mine, params = "", []
+    if own is not None:
+        mine, params = "AND NOT (o.batch_id = %s AND o.updated_at = %s)", list(own)
+    cursor.execute(
+        f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
+        f"changed_at, changed_by_id, via, batch_id) "
+        f"SELECT o.id, 1, o.value, o.missing, o.status, o.source, o.comment, o.updated_at, o.updated_by_id, "
+        f"COALESCE(b.via, ''), o.batch_id FROM {q(OBS)} o JOIN {q(STAGE)} s ON {_match('o', 's')} "
+        f"LEFT JOIN {q(BATCH)} b ON b.id = o.batch_id WHERE o.version = 1 {mine} "
+        f"ON CONFLICT (observation_id, version) DO NOTHING",
+        params,
+    )
+
+
+def _finish(result: WriteResult, *, actor, note: str) -> None:
     """The end of every write: the batch's counts, its one audit event and, once the
     transaction commits, the recompute of what changed."""
     batch = result.batch
@@ -315,11 +352,9 @@ def _finish(result: WriteResult, *, actor, via: str, note: str) -> None:
         result.updated,
         result.unchanged,
     )
-    batch.save(update_fields=["rows", "created", "updated", "unchanged"])
-    # ignore_conflicts: a caller may write twice under one batch.
-    BatchUnit.objects.bulk_create(
-        [BatchUnit(batch=batch, unit_id=unit_id) for unit_id in sorted(result.units_written)], ignore_conflicts=True
-    )
+    batch.save(update_fields=["rows", "created", "updated", "unchanged", "written_at"])
+    BatchUnit.objects.bulk_create([BatchUnit(batch=batch, unit_id=unit_id) for unit_id in sorted(result.units_written)])
+    via = batch.via
     record(
         "import" if via == "import" else "write",
         batch,
@@ -347,10 +382,8 @@ class NewRows:
     """A write of figures whose keys are not stored, piece by piece as a caller checks them
     (an import into (variable, period) slices that held no figure before it: a first load).
 
-    Each piece is staged (`NEW`) and goes into the observation table with its first
-    revisions at once: on PostgreSQL one statement inserts both (the revisions from the
-    inserted rows it returns), on SQLite the revisions come from the rowid range the insert
-    filled. `write_staged`'s comparison with stored rows and its snapshot of the written rows
+    Each piece is staged (`NEW`) and goes into the observation table with one statement;
+    each row is its figure's first revision (models.Revision). `write_staged`'s comparison with stored rows and its snapshot of the written rows
     by their time stamp are not needed: nothing can be unchanged, updated or locked, and the
     database writes one piece while the caller reads the next (`tabular.read_ahead`). The
     caller knows no key repeats and checks with `fits` that every slice was empty before the
@@ -359,14 +392,16 @@ class NewRows:
     `write_staged` instead. Runs inside the caller's transaction; `finish` ends it as
     `write_staged` does (the batch's counts, one audit event, the recompute on commit)."""
 
-    def __init__(self, *, batch: ImportBatch, actor=None, via: str | None = None):
-        self.actor, self.via = actor, via or batch.via
+    def __init__(self, *, batch: ImportBatch, actor=None):
+        self.actor = actor
         self.result = WriteResult(batch=batch)
-        self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.now = timezone.now()
+        self.stamp = connection.ops.adapt_datetimefield_value(self.now)
         self.user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
         self.checked: dict[str, set[int]] = {column: set() for column, _model in REFERENCES}
         self.slices: dict[tuple[int, int], bool] = {}  # (variable, period) -> empty before the write
         self.staging = False
+        self.stamped = False
 
     def fits(self, frame) -> bool:
         """Whether every (variable, period) slice of `frame` held no figure before this write
@@ -387,13 +422,14 @@ class NewRows:
         return all(self.slices[pair] for pair in wanted)
 
     def append(self, frame) -> int:
-        """Write the rows of `frame` (a Polars frame of `COLUMNS`, no key stored or repeated)
-        and their first revisions; return how many."""
+        """Write the rows of `frame` (a Polars frame of `COLUMNS`, no key stored or repeated);
+        return how many."""
         if frame.height == 0:
             return 0
         batch = self.result.batch
-        if batch.pk is None:
-            batch.save()
+        if not self.stamped:
+            _stamp(batch, self.now)
+            self.stamped = True
         q = bulk.quote
         cols = ", ".join(COLUMNS)
         with connection.cursor() as cursor:
@@ -410,29 +446,11 @@ class NewRows:
             else:
                 cursor.execute(f"DELETE FROM {q(NEW)}")
             bulk.append_frame(NEW, frame.select(COLUMNS))
-            insert = (
+            cursor.execute(
                 f"INSERT INTO {q(OBS)} ({cols}, version, updated_at, updated_by_id, batch_id) "
-                f"SELECT {cols}, 1, %s, %s, %s FROM {q(NEW)}"
+                f"SELECT {cols}, 1, %s, %s, %s FROM {q(NEW)}",
+                [self.stamp, self.user_id, batch.pk],
             )
-            revision = (
-                f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
-                f"changed_at, changed_by_id, via, batch_id) "
-                f"SELECT id, version, value, missing, status, source, comment, updated_at, updated_by_id, %s, batch_id "
-            )
-            params = [self.stamp, self.user_id, batch.pk]
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"WITH written AS ({insert} RETURNING id, version, value, missing, status, source, comment, "
-                    f"updated_at, updated_by_id, batch_id) {revision} FROM written",
-                    [*params, self.via],
-                )
-            else:
-                # SQLite serialises writers and this transaction holds the write lock (the
-                # batch is saved): every id above the highest stored one is this piece's.
-                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {q(OBS)}")
-                highest = cursor.fetchone()[0]
-                cursor.execute(insert, params)
-                cursor.execute(f"{revision} FROM {q(OBS)} WHERE id > %s", [self.via, highest])
         result = self.result
         result.rows += frame.height
         result.created += frame.height
@@ -444,10 +462,11 @@ class NewRows:
 
     def finish(self, note: str = "") -> WriteResult:
         """End the write: the batch's counts, its audit event, the recompute on commit."""
-        if self.result.batch.pk is None:
-            self.result.batch.save()
+        if not self.stamped:
+            _stamp(self.result.batch, self.now)
+            self.stamped = True
         bulk.drop_stage(NEW)
-        _finish(self.result, actor=self.actor, via=self.via, note=note)
+        _finish(self.result, actor=self.actor, note=note)
         return self.result
 
 

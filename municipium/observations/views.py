@@ -124,7 +124,7 @@ def entry(request, unit, period, area):
                     via=Via.FORM,
                     created_by=request.user,
                 )
-                result = write_observations(rows, batch=batch, actor=request.user, via=Via.FORM, note=note)
+                result = write_observations(rows, batch=batch, actor=request.user, note=note)
     if conflict:
         messages.error(request, _("Nothing was saved: some figures were changed by someone else meanwhile."))
         return _entry_page(request, sheet, status=409)

@@ -73,9 +73,7 @@ def _move(
             via=Via.WORKFLOW,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        return write_observations(
-            rows, batch=batch, actor=actor, via=Via.WORKFLOW, note=f"{action}: {note}" if note else action
-        )
+        return write_observations(rows, batch=batch, actor=actor, note=f"{action}: {note}" if note else action)
 
 
 def submit(actor, unit: Unit, period, area=None) -> WriteResult:
@@ -266,7 +264,6 @@ def restore(actor, observation: Observation, revision, *, expected_version: int 
             [row],
             batch=batch,
             actor=actor,
-            via=Via.RESTORE,
             note=f"restore: observation {current.pk} to version {revision.version}",
         )
 
@@ -321,21 +318,30 @@ class Submission(NamedTuple):
 def last_submissions(units, period) -> dict[int, Submission]:
     """Each member's last submission of the period's figures: {unit id: Submission}.
 
-    Read as the distinct (unit, time, user) of the submitted revisions (a submission writes
+    Read as the distinct (unit, time, user) of the submitted versions (a submission writes
     one time for all its figures), not as the revisions: a group's 500 members submitting 100
     figures each are 50,000 revisions, which the board built as objects with their
     observations to keep 500 of them. The revisions' partial index of submitted ones
     (`revision_submitted`) keeps the read to those: without it PostgreSQL scanned every
-    revision of the history for them (0.15 s behind a country's 5 million, issue 18)."""
+    revision of the history for them (0.15 s behind a country's 5 million, issue 18). Figures
+    written as submitted and unchanged since are their own submitted version
+    (`history`), read through the observations' partial index of them."""
     if period is None or not units:
         return {}
     latest: dict[int, tuple] = {}
-    for unit_id, at, user_id in (
+    stored = (
         Revision.objects.filter(status=Status.SUBMITTED, observation__unit__in=units, observation__period=period)
         .order_by()
         .values_list("observation__unit_id", "changed_at", "changed_by_id")
         .distinct()
-    ):
+    )
+    implicit = (
+        Observation.objects.filter(status=Status.SUBMITTED, version=1, unit__in=units, period=period)
+        .order_by()
+        .values_list("unit_id", "updated_at", "updated_by_id")
+        .distinct()
+    )
+    for unit_id, at, user_id in [*stored, *implicit]:
         if unit_id not in latest or at > latest[unit_id][0]:
             latest[unit_id] = (at, user_id)
     users = get_user_model().objects.in_bulk({user_id for _at, user_id in latest.values() if user_id is not None})

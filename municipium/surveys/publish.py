@@ -203,7 +203,7 @@ def publish(survey: Survey, *, actor=None) -> dict:
             via=Via.FORM,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        written = write_observations(rows, batch=batch, actor=actor, via=Via.FORM, note=f"survey {survey.pk} published")
+        written = write_observations(rows, batch=batch, actor=actor, note=f"survey {survey.pk} published")
         # The groups that already follow an indicator set see the survey's figures in their
         # members' profiles beside the others.
         for indicator_set in IndicatorSet.objects.filter(group__memberships__unit=survey.unit).distinct():

@@ -734,7 +734,7 @@ def adopt(actor, scenario: Scenario) -> dict:
             f"tariff study {study.code}: {scenario.name}"[:200],
             "",
         )
-        written = write_observations([row], batch=batch, actor=actor, via=Via.FORM, note=f"tariff {study.pk} adopted")
+        written = write_observations([row], batch=batch, actor=actor, note=f"tariff {study.pk} adopted")
         before = {
             "status": study.status,
             "adopted": list(study.scenarios.filter(adopted=True).values_list("pk", flat=True)),

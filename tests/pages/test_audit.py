@@ -276,6 +276,7 @@ def test_the_history_and_restore_are_not_found_for_outsiders(client, world, edit
 
 
 def test_a_revision_of_another_observation_cannot_be_restored(client, world, edited):
+    f.write([f.row(world["c"], world["produced"], "2024", 8, status=Status.DRAFT)])  # a figure with two versions
     other = Revision.objects.exclude(observation=edited).first()
     client.force_login(world["admin"])
     assert client.post(history(edited, "audit-restore"), {"revision": other.pk, "version": 2}).status_code == 404
@@ -338,3 +339,30 @@ def test_a_large_import_shows_ten_of_its_figures_and_counts_the_rest_in_queries_
     # One more event on the page: its ids, its ten, and their previous versions when any of
     # the ten is a change.
     assert large == small + 2 + (page.count(": 5 → 7") > 0)
+
+
+def test_a_figure_nobody_changed_shows_its_first_version_from_its_own_row(client, world):
+    """A new figure stores no revision: its row is its first version (models.Revision).
+    The history shows it as any other, with who wrote it and through what."""
+    unchanged = Observation.objects.get(unit=world["a"], variable__code="water_billed")
+    assert unchanged.version == 1 and not unchanged.revisions.exists()
+    client.force_login(world["officer"])
+    page = client.get(history(unchanged)).content.decode()
+    assert page.count('<th scope="row">') == 1 and "No revisions recorded" not in page
+    assert "800" in page and "Import" in page and "first version" in page
+    assert "Restore" not in page  # the current version has nothing to restore
+
+
+def test_the_board_names_a_submission_written_as_submitted_and_unchanged_since(client, world):
+    """Figures an officer's file brings in as submitted are their own submitted version:
+    the board finds them through the observations' partial index, not the revisions."""
+    officer = world["officer"]
+    written = f.write_as(officer, [f.row(world["b"], world["produced"], "2024", 5, status=Status.SUBMITTED)])
+    period = Observation.objects.get(unit=world["b"]).period
+    found = workflow.last_submissions([world["a"], world["b"]], period)
+    assert list(found) == [world["b"].pk]
+    assert found[world["b"].pk] == workflow.Submission(officer, written.batch.written_at)
+    # Approved later: the submitted first version is stored before it changes, and still counts.
+    workflow.approve(world["admin"], world["b"], "2024")
+    assert Revision.objects.filter(observation__unit=world["b"], version=1, status=Status.SUBMITTED).exists()
+    assert workflow.last_submissions([world["b"]], period) == found

@@ -10,7 +10,8 @@ from django.utils.translation import override
 
 from municipium.accounts.models import Role
 from municipium.audit.models import AuditEvent
-from municipium.observations.models import Observation, Revision, Status, ValidationRule, Via
+from municipium.observations import history
+from municipium.observations.models import Observation, Status, ValidationRule, Via
 from tests import derived
 from tests import factories as f
 
@@ -106,8 +107,8 @@ def test_saving_a_draft_writes_through_the_write_path_with_a_form_batch(client, 
     assert stored["water_billed."].source == "billing system"
     assert stored["water_billed."].updated_by == officer
     assert stored["pop_by_sex.M"].value == 12
-    revision = Revision.objects.get(observation=stored["water_billed."])
-    assert revision.via == Via.FORM and revision.batch.via == Via.FORM
+    (revision,) = history.versions(stored["water_billed."])
+    assert revision.via == Via.FORM and revision.batch.via == Via.FORM and revision.changed_by == officer
     assert AuditEvent.objects.filter(batch=revision.batch).exists()
 
 
