@@ -3,12 +3,11 @@ versions name (stored revisions and the first versions its new rows stand for): 
 units from it, without reading the batch's revisions (issue 18)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from municipium.observations.imports import commit
 from municipium.observations.models import BatchUnit, ImportBatch, Observation
 from tests import factories as f
+from tests import migrating
 from tests.test_import_first_load import VARIABLES, lines, write
 
 pytestmark = pytest.mark.django_db
@@ -58,25 +57,11 @@ def test_a_form_save_records_its_unit_and_a_write_that_fails_records_nothing(uni
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_records_the_units_of_every_earlier_batch_from_its_revisions():
-    def migrate(target):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate([target])
-        others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "observations"]
-        return executor.loader.project_state([*others, target]).apps
-
-    apps = migrate(("observations", "0007_observation_batch_not_indexed"))
+    apps = migrating.migrate(("observations", "0007_observation_batch_not_indexed"))
     try:
-        Unit, Variable = apps.get_model("places", "Unit"), apps.get_model("catalog", "Variable")
-        Period, Batch = apps.get_model("observations", "Period"), apps.get_model("observations", "ImportBatch")
-        Observation, Revision = (
-            apps.get_model("observations", "Observation"),
-            apps.get_model("observations", "Revision"),
-        )
-        a, b = (Unit.objects.create(code=c, name={"en": c}, kind="municipality") for c in ("MA", "MB"))
-        area = apps.get_model("catalog", "ServiceArea").objects.create(code="mig_area")
-        variable = Variable.objects.create(code="mig_v", name={"en": "v"}, service_area=area)
-        period = Period.objects.create(code="2031", kind="year", ordinal=2031, start="2031-01-01", end="2031-12-31")
+        w = migrating.world(apps)
+        Batch, Observation, Revision = w.Batch, w.Observation, w.Revision
+        a, b, variable, period = w.a, w.b, w.variable, w.period
         first, second = (Batch.objects.create(file_name=n, sha256="0" * 64, format="csv") for n in ("1", "2"))
         for unit, batches in ((a, [first]), (b, [first, second])):
             observation = Observation.objects.create(
@@ -99,7 +84,7 @@ def test_the_migration_records_the_units_of_every_earlier_batch_from_its_revisio
                     via="import",
                     batch=batch,
                 )
-        apps = migrate(("observations", "0008_batch_units"))
+        apps = migrating.migrate(("observations", "0008_batch_units"))
         Written = apps.get_model("observations", "BatchUnit")
         assert set(Written.objects.values_list("batch__file_name", "unit__code")) == {
             ("1", "MA"),
@@ -107,8 +92,4 @@ def test_the_migration_records_the_units_of_every_earlier_batch_from_its_revisio
             ("2", "MB"),
         }
     finally:
-        # Every app's latest state: going back took the apps whose migrations depend on
-        # observations' later ones back too (benchmarks' value series, among others).
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrating.latest()

@@ -341,23 +341,28 @@ def test_concurrent_writes_of_the_same_observation_through_two_servers_lose_no_u
     assert AuditEvent.objects.filter(batch__via="api").count() == len(results)
 
 
-def test_a_key_another_writer_stores_after_it_was_counted_new_becomes_an_update_not_a_lost_write():
-    """The race the HTTP tests above rarely hit, made certain: after this write has counted
-    its key as new and just before it inserts it, another connection commits the same key."""
+def _other_connection(**options):
+    """A second connection to the test database: another writer, outside Django."""
     import psycopg
 
-    area = f.service_area("water")
-    variable = f.variable("water_billed", area=area)
-    unit = f.unit("RACE")
-    period = f.period("2024")
     settings_dict = connection.settings_dict
-    other = psycopg.connect(
+    return psycopg.connect(
         dbname=settings_dict["NAME"],
         user=settings_dict["USER"] or None,
         host=settings_dict["HOST"] or None,
         port=settings_dict["PORT"] or None,
-        autocommit=True,
+        **options,
     )
+
+
+def test_a_key_another_writer_stores_after_it_was_counted_new_becomes_an_update_not_a_lost_write():
+    """The race the HTTP tests above rarely hit, made certain: after this write has counted
+    its key as new and just before it inserts it, another connection commits the same key."""
+    area = f.service_area("water")
+    variable = f.variable("water_billed", area=area)
+    unit = f.unit("RACE")
+    period = f.period("2024")
+    other = _other_connection(autocommit=True)
     raced = []
 
     def race(execute, sql, params, many, context):
@@ -389,19 +394,12 @@ def test_two_writers_changing_the_same_first_version_at_once_store_it_once_and_k
     first (services._keep_first_versions). Here another writer has stored it and changed the
     row, not yet committed, when this write reads the row as version 1: this write waits on
     the other's revision, stores the first version no second time, and makes version 3."""
-    import psycopg
 
     variable = f.variable("water_billed", area=f.service_area("water"))
     unit = f.unit("RACE1")
     f.write([f.row(unit, variable, "2024", 100, status="draft")])
     stored = Observation.objects.get(unit=unit, variable=variable)
-    settings_dict = connection.settings_dict
-    other = psycopg.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"] or None,
-        host=settings_dict["HOST"] or None,
-        port=settings_dict["PORT"] or None,
-    )
+    other = _other_connection()
     columns = "observation_id, version, value, missing, status, source, comment, changed_at, via"
     snapshot = (
         "SELECT id, version, value, missing, status, source, comment, updated_at, 'form' "

@@ -3,17 +3,8 @@
 write's time stamp, and going back stores them again from the rows."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-
-def migrate(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "observations"]
-    return executor.loader.project_state([*others, target]).apps
-
+from tests.migrating import latest, migrate, world
 
 BEFORE = ("observations", "0009_revision_submitted")
 AFTER = ("observations", "0010_first_revision_implicit")
@@ -24,16 +15,9 @@ FIRST, SECOND = "2031-01-01T00:00:00Z", "2031-02-01T00:00:00Z"
 def test_the_migration_keeps_only_the_first_versions_of_changed_figures_and_going_back_restores_them():
     apps = migrate(BEFORE)
     try:
-        Unit, Variable = apps.get_model("places", "Unit"), apps.get_model("catalog", "Variable")
-        Period, Batch = apps.get_model("observations", "Period"), apps.get_model("observations", "ImportBatch")
-        Observation, Revision = (
-            apps.get_model("observations", "Observation"),
-            apps.get_model("observations", "Revision"),
-        )
-        a, b = (Unit.objects.create(code=c, name={"en": c}, kind="municipality") for c in ("MA", "MB"))
-        area = apps.get_model("catalog", "ServiceArea").objects.create(code="mig_area")
-        variable = Variable.objects.create(code="mig_v", name={"en": "v"}, service_area=area)
-        period = Period.objects.create(code="2031", kind="year", ordinal=2031, start="2031-01-01", end="2031-12-31")
+        w = world(apps)
+        Batch, Observation, Revision = w.Batch, w.Observation, w.Revision
+        a, b, variable, period = w.a, w.b, w.variable, w.period
         first = Batch.objects.create(file_name="1", sha256="0" * 64, format="csv", via="import")
         second = Batch.objects.create(file_name="2", sha256="0" * 64, format="form", via="form")
         Batch.objects.create(file_name="3", sha256="0" * 64, format="csv")  # wrote nothing
@@ -80,8 +64,4 @@ def test_the_migration_keeps_only_the_first_versions_of_changed_figures_and_goin
         ) == (stored)
         assert Revision.objects.get(observation__unit__code="MA").changed_at.isoformat() == "2031-01-01T00:00:00+00:00"
     finally:
-        # Every app's latest state: going back took the apps whose migrations depend on
-        # observations' later ones back too.
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        latest()
