@@ -183,9 +183,10 @@ class Observation(models.Model):
         db_constraint=False,
         db_index=False,
     )
-    # Not indexed: the one query by batch, the revision snapshot after a write, selects this
-    # write's rows by their time stamp (the updated_at index) and then the batch; a fifth
-    # index cost every insert of an import 20 % (issue 18). Deleting a batch (admin only)
+    # Not indexed: the queries by batch (the revision snapshot after a write, a write's
+    # figures in the audit trail) select the write's rows by their time stamp (the
+    # updated_at index, `ImportBatch.written_at`) and then the batch; a fifth index cost
+    # every insert of an import 20 % (issue 18). Deleting a batch (admin only)
     # sets the column to NULL with one scan.
     batch = models.ForeignKey(
         ImportBatch,
@@ -211,8 +212,8 @@ class Observation(models.Model):
             # (benchmarks.engine.Fingerprints: count, last id, last change) reads this index
             # alone, not the table.
             models.Index(fields=["variable", "period", "updated_at"], name="observation_variable_period_at"),
-            # The API's "changed since" and the write path's revision snapshot (this write's
-            # time stamp).
+            # The API's "changed since", the write path's revision snapshot (this write's
+            # time stamp) and a write's figures in the audit trail (`history.written_by`).
             models.Index(fields=["updated_at"], name="observation_updated_at"),
             # The status board's "last submitted" of figures written as submitted and not
             # changed since, whose submission is the row itself (`Revision`); a draft or

@@ -24,7 +24,8 @@ from municipium.accounts import access
 from municipium.accounts.models import Role
 from municipium.places.models import Group, Unit
 
-from .models import ImportBatch, Observation, Period, Publication, Revision, Status, Via
+from . import history
+from .models import ImportBatch, Observation, Period, Publication, Status, Via
 from .services import Row, WriteResult, write_observations
 
 log = logging.getLogger(__name__)
@@ -325,23 +326,11 @@ def last_submissions(units, period) -> dict[int, Submission]:
     (`revision_submitted`) keeps the read to those: without it PostgreSQL scanned every
     revision of the history for them (0.15 s behind a country's 5 million, issue 18). Figures
     written as submitted and unchanged since are their own submitted version
-    (`history`), read through the observations' partial index of them."""
+    (`history.submissions` reads both)."""
     if period is None or not units:
         return {}
     latest: dict[int, tuple] = {}
-    stored = (
-        Revision.objects.filter(status=Status.SUBMITTED, observation__unit__in=units, observation__period=period)
-        .order_by()
-        .values_list("observation__unit_id", "changed_at", "changed_by_id")
-        .distinct()
-    )
-    implicit = (
-        Observation.objects.filter(status=Status.SUBMITTED, version=1, unit__in=units, period=period)
-        .order_by()
-        .values_list("unit_id", "updated_at", "updated_by_id")
-        .distinct()
-    )
-    for unit_id, at, user_id in [*stored, *implicit]:
+    for unit_id, at, user_id in history.submissions(units, period):
         if unit_id not in latest or at > latest[unit_id][0]:
             latest[unit_id] = (at, user_id)
     users = get_user_model().objects.in_bulk({user_id for _at, user_id in latest.values() if user_id is not None})
