@@ -59,7 +59,7 @@ from municipium.places.models import Succession, Unit
 
 from . import services
 from .models import ImportBatch, Missing, Period, PeriodCodeError, Status, Via, parse_period
-from .services import locked_changes, stored_observations
+from .services import locked_changes, stored_states
 from .table import COLUMNS, ImportReport, Table, clean, fmt
 
 # The canonical columns of a long-format file, in the order problems are sorted by.
@@ -1217,7 +1217,12 @@ def _locked_problems(resolved: pl.DataFrame, actor, file: str, *, lock: bool) ->
     """A problem for each row of `resolved` (one batch) that would change a figure the
     workflow has locked for `actor`; `lock` holds the stored rows until the transaction ends."""
     rows = list(resolved.iter_rows())
-    stored = stored_observations((row[:4] for row in rows), lock=lock)
+    stored = stored_states((row[:4] for row in rows), lock=lock)
+    refused = [figure for _position, figure in locked_changes(rows, actor, stored, keep_blank=True)]
+    if not refused:
+        return []
+    units = dict(Unit.objects.filter(pk__in={f.unit_id for f in refused}).values_list("pk", "code"))
+    variables = dict(Variable.objects.filter(pk__in={f.variable_id for f in refused}).values_list("pk", "code"))
     return [
         Problem(
             file,
@@ -1226,14 +1231,14 @@ def _locked_problems(resolved: pl.DataFrame, actor, file: str, *, lock: bool) ->
             None,
             _("%(unit)s, %(variable)s, %(period)s is already %(status)s and can no longer be changed by an import")
             % {
-                "unit": observation.unit.code,
-                "variable": observation.variable.code,
-                "period": observation.period.code,
-                "status": str(Status(observation.status).label).lower(),
+                "unit": units[figure.unit_id],
+                "variable": variables[figure.variable_id],
+                "period": figure.period_code,
+                "status": str(Status(figure.status).label).lower(),
             },
             _("leave this figure out, or ask the coordinator to reopen it"),
         )
-        for _position, observation in locked_changes(rows, actor, stored, keep_blank=True)
+        for figure in refused
     ]
 
 

@@ -146,7 +146,7 @@ def test_figures_already_submitted_are_not_changed_by_an_import(client, officer)
     f.write([f.row(unit, Variable.objects.get(code="water_billed"), "2024", 100, status=Status.SUBMITTED)])
     client.force_login(officer)
     response = upload(client, GOOD)
-    assert "already submitted" in response.content.decode()
+    assert f"{unit.code}, water_billed, 2024 is already submitted" in response.content.decode()
     assert Observation.objects.get().value == 100
     response = upload(client, "unit;variable;period;value;status\nRS-1;water_produced;2024;5;published\n")
     assert "cannot be imported as published" in response.content.decode()
