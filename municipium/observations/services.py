@@ -11,7 +11,7 @@ speed of the database rather than of a Python loop: rows are staged in a tempora
 classified (new, changed, unchanged) and upserted with a handful of SQL statements.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -144,7 +144,7 @@ def stored_states(keys: Iterable[tuple], *, lock: bool = False) -> dict[tuple, S
 
 
 def locked_changes(
-    rows: Iterable[tuple], user, stored: dict[tuple, Observation | Stored] | None = None, *, keep_blank: bool = False
+    rows: Iterable[tuple], user, stored: Mapping[tuple, Observation | Stored] | None = None, *, keep_blank: bool = False
 ) -> list[tuple]:
     """(position, stored observation) of the rows that would change a figure locked for
     `user`. Rows are (unit_id, variable_id, period_code, breakdown, value, missing, status,
