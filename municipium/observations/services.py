@@ -97,13 +97,8 @@ def stored_observations(keys: Iterable[tuple], *, lock: bool = False) -> dict[tu
     keys = set(keys)
     if not keys:
         return {}
-    query = Observation.objects.filter(
-        unit_id__in={k[0] for k in keys}, variable_id__in={k[1] for k in keys}, period__code__in={k[2] for k in keys}
-    ).select_related("period", "unit", "variable")
-    if lock:
-        query = query.select_for_update(of=("self",))
     found = {}
-    for observation in query:
+    for observation in _covering(keys, lock).select_related("period", "unit", "variable"):
         key = (observation.unit_id, observation.variable_id, observation.period.code, observation.breakdown)
         if key in keys:
             found[key] = observation
@@ -133,14 +128,19 @@ def stored_states(keys: Iterable[tuple], *, lock: bool = False) -> dict[tuple, S
     keys = set(keys)
     if not keys:
         return {}
-    query = Observation.objects.filter(
-        unit_id__in={k[0] for k in keys}, variable_id__in={k[1] for k in keys}, period__code__in={k[2] for k in keys}
-    ).values_list(
+    query = _covering(keys, lock).values_list(
         "unit_id", "variable_id", "period__code", "breakdown", "value", "missing", "status", "source", "comment"
     )
-    if lock:
-        query = query.select_for_update(of=("self",))
     return {row[:4]: Stored(*row) for row in query if row[:4] in keys}
+
+
+def _covering(keys: set[tuple], lock: bool):
+    """The stored observations of the keys' units, variables and periods (every key among
+    them; the caller keeps its own), locked with `lock` until the transaction ends."""
+    query = Observation.objects.filter(
+        unit_id__in={k[0] for k in keys}, variable_id__in={k[1] for k in keys}, period__code__in={k[2] for k in keys}
+    )
+    return query.select_for_update(of=("self",)) if lock else query
 
 
 def locked_changes(
