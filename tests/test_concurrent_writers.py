@@ -391,7 +391,7 @@ def test_a_key_another_writer_stores_after_it_was_counted_new_becomes_an_update_
 
 def test_two_writers_changing_the_same_first_version_at_once_store_it_once_and_keep_both_changes():
     """A new figure's first version is its row until a write changes it; the write stores it
-    first (services._keep_first_versions). Here another writer has stored it and changed the
+    first (services._update_changed). Here another writer has stored it and changed the
     row, not yet committed, when this write reads the row as version 1: this write waits on
     the other's revision, stores the first version no second time, and makes version 3."""
 

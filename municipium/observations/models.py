@@ -186,8 +186,8 @@ class Observation(models.Model):
     # Not indexed: the queries by batch (the revision snapshot after a write, a write's
     # figures in the audit trail) select the write's rows by their time stamp (the
     # updated_at index, `ImportBatch.written_at`) and then the batch; a fifth index cost
-    # every insert of an import 20 % (issue 18). Deleting a batch (admin only)
-    # sets the column to NULL with one scan.
+    # every insert of an import 20 % (issue 18). Batches are not deleted (the admin
+    # refuses): a figure's batch gives the channel of its first version.
     batch = models.ForeignKey(
         ImportBatch,
         null=True,

@@ -295,13 +295,7 @@ def write_staged(
                 if new_only and existing:
                     _refuse_stored(cursor, new_only, batch.pk, stamp)
                 if result.updated:
-                    _keep_first_versions(cursor)
-                    sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
-                    cursor.execute(
-                        f"UPDATE {q(OBS)} SET {sets}, version = {q(OBS)}.version + 1, updated_at = %s, "
-                        f"updated_by_id = %s, batch_id = %s FROM {q(STAGE)} s WHERE {_match(q(OBS), 's')}",
-                        [stamp, user_id, batch.pk],
-                    )
+                    _update_changed(cursor, stamp, user_id, batch.pk)
                 if result.created:
                     inserted = _insert_new(cursor, cols, [stamp, user_id, batch.pk], all_new=not existing)
                     if inserted < result.created:
@@ -310,14 +304,7 @@ def write_staged(
                         # Another writer stored some of these keys after they were counted
                         # (PostgreSQL runs writers side by side under READ COMMITTED; SQLite
                         # serialises them): those rows are updates now, not lost writes.
-                        _keep_first_versions(cursor, own=(batch.pk, stamp))
-                        sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
-                        cursor.execute(
-                            f"UPDATE {q(OBS)} SET {sets}, version = {q(OBS)}.version + 1, updated_at = %s, "
-                            f"updated_by_id = %s, batch_id = %s FROM {q(STAGE)} s WHERE {_match(q(OBS), 's')} "
-                            f"AND NOT ({q(OBS)}.batch_id = %s AND {q(OBS)}.updated_at = %s)",
-                            [stamp, user_id, batch.pk, batch.pk, stamp],
-                        )
+                        _update_changed(cursor, stamp, user_id, batch.pk, skip_own=True)
                         cursor.execute(
                             f"SELECT COUNT(*) FROM {q(OBS)} WHERE updated_at = %s AND batch_id = %s", [stamp, batch.pk]
                         )
@@ -328,8 +315,7 @@ def write_staged(
                 # (version 1) are their own first revision.
                 if result.updated:
                     cursor.execute(
-                        f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
-                        f"changed_at, changed_by_id, via, batch_id) "
+                        f"{_INTO_REVISIONS} "
                         f"SELECT id, version, value, missing, status, source, comment, %s, %s, %s, batch_id "
                         f"FROM {q(OBS)} WHERE updated_at = %s AND batch_id = %s AND version > 1",
                         [stamp, user_id, batch.via, stamp, batch.pk],
@@ -350,28 +336,40 @@ def _stamp(batch: ImportBatch, now) -> None:
         batch.save()
 
 
-def _keep_first_versions(cursor, own: tuple | None = None) -> None:
-    """Store the first version of each staged figure that is still its own row (version 1)
-    as a revision, before the write changes the row (models.Revision). `own` (batch id,
-    time stamp): leave out the rows this write has just inserted.
+_INTO_REVISIONS = (
+    f"INSERT INTO {bulk.quote(REV)} (observation_id, version, value, missing, status, source, comment, "
+    f"changed_at, changed_by_id, via, batch_id)"
+)
+
+
+def _update_changed(cursor, stamp, user_id, batch_id: int, *, skip_own: bool = False) -> None:
+    """Write the staged rows over their stored figures, each a version up, first storing the
+    first version of those still at it (version 1: until now the row itself was that
+    version, models.Revision). `skip_own`: leave out the rows this write has just inserted
+    (its batch and time stamp).
 
     Two writers may change the same first version at once (PostgreSQL runs them side by
-    side; the row lock is taken by the UPDATE after this): both read version 1 and store it,
-    the second waits on the first's unique (observation, version) entry and then stores
-    nothing, as the first stored the same version. Its UPDATE then waits for the row and
-    makes version 3."""
+    side; the row lock is taken by the UPDATE, after the copy): both read version 1 and
+    store it, the second waits on the first's unique (observation, version) entry and then
+    stores nothing, as the first stored the same version. Its UPDATE then waits for the row
+    and makes version 3."""
     q = bulk.quote
-    mine, params = "", []
-    if own is not None:
-        mine, params = "AND NOT (o.batch_id = %s AND o.updated_at = %s)", list(own)
+    own, params = "", []
+    if skip_own:
+        own, params = "AND NOT (o.batch_id = %s AND o.updated_at = %s)", [batch_id, stamp]
     cursor.execute(
-        f"INSERT INTO {q(REV)} (observation_id, version, value, missing, status, source, comment, "
-        f"changed_at, changed_by_id, via, batch_id) "
+        f"{_INTO_REVISIONS} "
         f"SELECT o.id, 1, o.value, o.missing, o.status, o.source, o.comment, o.updated_at, o.updated_by_id, "
         f"COALESCE(b.via, ''), o.batch_id FROM {q(OBS)} o JOIN {q(STAGE)} s ON {_match('o', 's')} "
-        f"LEFT JOIN {q(BATCH)} b ON b.id = o.batch_id WHERE o.version = 1 {mine} "
+        f"LEFT JOIN {q(BATCH)} b ON b.id = o.batch_id WHERE o.version = 1 {own} "
         f"ON CONFLICT (observation_id, version) DO NOTHING",
         params,
+    )
+    sets = ", ".join(f"{c} = s.{c}" for c in CONTENT)
+    cursor.execute(
+        f"UPDATE {q(OBS)} AS o SET {sets}, version = o.version + 1, updated_at = %s, updated_by_id = %s, "
+        f"batch_id = %s FROM {q(STAGE)} s WHERE {_match('o', 's')} {own}",
+        [stamp, user_id, batch_id, *params],
     )
 
 
@@ -416,8 +414,8 @@ class NewRows:
     (an import into (variable, period) slices that held no figure before it: a first load).
 
     Each piece is staged (`NEW`) and goes into the observation table with one statement;
-    each row is its figure's first revision (models.Revision). `write_staged`'s comparison with stored rows and its snapshot of the written rows
-    by their time stamp are not needed: nothing can be unchanged, updated or locked, and the
+    each row is its figure's first revision (models.Revision). `write_staged`'s comparison
+    with stored rows and its snapshot of the written rows by their time stamp are not needed: nothing can be unchanged, updated or locked, and the
     database writes one piece while the caller reads the next (`tabular.read_ahead`). The
     caller knows no key repeats and checks with `fits` that every slice was empty before the
     write; the unique index is the last guard: a row another writer stored meanwhile raises
@@ -434,6 +432,8 @@ class NewRows:
         self.checked: dict[str, set[int]] = {column: set() for column, _model in REFERENCES}
         self.slices: dict[tuple[int, int], bool] = {}  # (variable, period) -> empty before the write
         self.staging = False
+        # Stamped (and saved) with the first piece: a caller may find that the file does
+        # not fit and write it through `write_staged` under a batch of its own instead.
         self.stamped = False
 
     def fits(self, frame) -> bool:
