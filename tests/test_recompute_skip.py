@@ -8,6 +8,7 @@ from django.test import TestCase
 from municipium.benchmarks import engine
 from municipium.benchmarks.models import InputFingerprint, ValueSeries
 from municipium.lib import bulk
+from municipium.observations.models import Status
 from tests import derived
 from tests import factories as f
 from tests.test_engine import drop_derived, snapshot
@@ -119,6 +120,25 @@ def test_what_every_indicator_reads_recomputes_them_all_or_the_affected(world, c
 
 def _indexes() -> set[str]:
     return bulk._existing_indexes(ValueSeries._meta.db_table)
+
+
+def test_the_fingerprints_count_the_derived_figures_stored(world):
+    """A full recompute stores every period and unit of an indicator, so it counts what
+    each has stored from the rows it gave (not read back): the same counts as reading them,
+    a draft's published rows and hidden twins among them, after a rebuild and after a
+    recompute that changed some."""
+    ids = [world["nrw"].pk, world["per_head"].pk]
+
+    def fingerprints():
+        return {fp.indicator_id: (fp.values_stored, fp.statistics_stored) for fp in InputFingerprint.objects.all()}
+
+    f.write([f.row(world["units"][1], world["billed"], 2024, 77, status=Status.DRAFT)])
+    engine.recompute_all()
+    assert fingerprints() == engine._derived_counts(ids)
+    assert all(values and statistics for values, statistics in fingerprints().values())
+    f.write([f.row(world["units"][3], world["pop"], 2025, 12)])  # a new period: more figures
+    engine.recompute_all()
+    assert fingerprints() == engine._derived_counts(ids)
 
 
 def test_a_rebuild_into_an_empty_table_ends_with_every_index_and_the_same_figures(world):

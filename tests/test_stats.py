@@ -87,6 +87,49 @@ def test_polars_group_summary_matches_the_definition(groups):
 
 
 @settings(max_examples=200, deadline=None)
+@given(
+    groups=st.lists(st.lists(st.tuples(maybe, maybe, maybe), min_size=1, max_size=40), min_size=1, max_size=5),
+    indicators=st.integers(min_value=1, max_value=3),
+)
+def test_numpy_group_summary_matches_the_definition(groups, indicators):
+    """What the engine runs (`summary_arrays`: groups side by side, several indicators as
+    rows, NaN for None): the definition's quantiles to the bit, since they take the same
+    arithmetic on the same order statistics; the sums to rounding."""
+    import numpy as np
+
+    members = [member for group in groups for member in group]
+    starts = np.cumsum([0] + [len(group) for group in groups[:-1]])
+
+    def matrix(k, shift):
+        column = [np.nan if member[k] is None else member[k] for member in members]
+        return np.array([[x + shift * row if not np.isnan(x) else x for x in column] for row in range(indicators)])
+
+    got = stats.summary_arrays(matrix(0, 1.5), matrix(1, 2.0), matrix(2, 0.5), starts)
+    for row in range(indicators):
+        for g, group in enumerate(groups):
+            shifted = [
+                tuple(None if x is None else x + step * row for x, step in zip(m, (1.5, 2.0, 0.5))) for m in group
+            ]
+            expected = stats.summary(*zip(*shifted, strict=True))
+            for name in stats.SUMMARY_COLUMNS:
+                value = got[name][row, g]
+                value = None if name != "n" and np.isnan(value) else value
+                if name in ("min", "max", *stats.QUANTILES):
+                    assert value == expected[name], (name, group)
+                else:
+                    assert close(value, expected[name]), (name, group)
+
+
+def test_numpy_group_summary_of_groups_without_values():
+    import numpy as np
+
+    nothing = np.full((1, 3), np.nan)
+    got = stats.summary_arrays(nothing, nothing, nothing, [0, 2])
+    assert got["n"].tolist() == [[0, 0]]
+    assert all(np.isnan(got[name]).all() for name in stats.SUMMARY_COLUMNS[1:])
+
+
+@settings(max_examples=200, deadline=None)
 @given(values=st.lists(tied, min_size=1, max_size=15), polarity=st.sampled_from(POLARITIES))
 def test_polars_ranks_and_percentiles_match_the_definition(values, polarity):
     frame = pl.DataFrame({"g": [1] * len(values), "value": values}, schema={"g": pl.Int64, "value": pl.Float64})

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from municipium.lib import arrays
 from municipium.observations.models import Missing
 
 from .models import Basis
@@ -185,12 +186,23 @@ def encode(rows: pl.DataFrame) -> Encoded:
             {name: np.zeros(0, dtype=bool) for name in FIGURES},
         )
     rows, hidden = _folded(rows)
-    rows = rows.sort("indicator_id", "unit_id", "basis", "ordinal")
-    new_key = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in ("indicator_id", "unit_id", "basis"))
-    starts_mask = rows.select(new_key).to_series().to_numpy()
-    starts = np.flatnonzero(starts_mask)
-    ends = np.r_[starts[1:], rows.height]
+    # The rows' order by (indicator, unit, basis, ordinal) as one integer key of their dense
+    # places, sorted by numpy, and every column taken in that order as an array: sorting the
+    # frame by four columns, one of them text, was half of a rebuild's encoding (issue 18).
+    # Rows come mostly in order already (an indicator's units and periods), which the
+    # stable sort's runs take quickly.
+    indicators, indicator_place = arrays.places(rows.get_column("indicator_id").to_numpy())
+    units, unit_place = arrays.places(rows.get_column("unit_id").to_numpy())
+    names = sorted(set(rows.get_column("basis").unique().to_list()))
+    basis_place = rows.get_column("basis").replace_strict(names, list(range(len(names))), return_dtype=pl.Int64)
     ordinal = rows.get_column("ordinal").to_numpy()
+    low = int(ordinal.min())
+    series_key = (indicator_place * len(units) + unit_place) * len(names) + basis_place.to_numpy()
+    order = np.argsort(series_key * (int(ordinal.max()) - low + 1) + (ordinal - low), kind="stable")
+    series_key, ordinal = series_key[order], ordinal[order]
+    starts_mask = np.r_[True, series_key[1:] != series_key[:-1]]
+    starts = np.flatnonzero(starts_mask)
+    ends = np.r_[starts[1:], len(order)]
     first = ordinal[starts]
     last = ordinal[ends - 1]
     length = last - first + 1
@@ -202,16 +214,16 @@ def encode(rows: pl.DataFrame) -> Encoded:
     total = int(length.sum())
     codes = np.full(total, NO_ROW, dtype=np.int8)
     code_of = {code: k for k, code in enumerate(MISSING_CODES)}
-    missing = rows.get_column("missing").fill_null("")
-    codes[place] = missing.replace_strict(code_of, return_dtype=pl.Int8).to_numpy()
-    indicator_ids = rows.get_column("indicator_id").to_numpy()[starts]
-    unit_ids = rows.get_column("unit_id").to_numpy()[starts]
-    bases = rows.get_column("basis").gather(starts)
+    missing = rows.get_column("missing").fill_null("").replace_strict(code_of, return_dtype=pl.Int8).to_numpy()
+    codes[place] = missing[order]
+    indicator_ids = indicators[indicator_place[order[starts]]]
+    unit_ids = units[unit_place[order[starts]]]
+    bases = np.array(names, dtype=object)[basis_place.to_numpy()[order[starts]]]
     count = ends - starts
     if not hidden.is_empty():
         # Each hidden twin's mark on its "all" series' element (found by key among the
         # series, not among the rows: a join of the few twins, not of every row).
-        alls = np.flatnonzero((bases == ALL).to_numpy())
+        alls = np.flatnonzero(bases == ALL)
         owners = pl.DataFrame({"indicator_id": indicator_ids[alls], "unit_id": unit_ids[alls], "series": alls})
         found = hidden.join(owners, on=["indicator_id", "unit_id"], how="inner")
         which = found.get_column("series").to_numpy()
@@ -219,10 +231,10 @@ def encode(rows: pl.DataFrame) -> Encoded:
         count = count + np.bincount(which, minlength=len(starts))
     numbers, has = {}, {}
     for name in FIGURES:
-        column = rows.get_column(name).cast(pl.Float64)
-        present = column.is_not_null().to_numpy() & ~np.isnan(column.fill_null(0.0).to_numpy())
+        column = rows.get_column(name).cast(pl.Float64).to_numpy()[order]  # a null is NaN here
+        present = ~np.isnan(column)
         flat = np.full(total, np.nan)
-        flat[place[present]] = column.to_numpy()[present]
+        flat[place[present]] = column[present]
         # A series whose figure is null throughout stores none (most series of most
         # indicators have no numerator, and the first periods no change or trend).
         holds = np.zeros(len(starts), dtype=bool)
@@ -231,7 +243,7 @@ def encode(rows: pl.DataFrame) -> Encoded:
     return Encoded(
         indicator_ids=indicator_ids,
         unit_ids=unit_ids,
-        bases=bases.to_list(),
+        bases=bases.tolist(),
         first=first,
         count=count,
         length=length,
