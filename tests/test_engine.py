@@ -90,6 +90,15 @@ def snapshot():
     }
 
 
+def _close(row, other) -> bool:
+    """Two snapshot rows equal up to the last bits of sums taken in another order."""
+    return row is not None and all(
+        (x is None and y is None)
+        or (x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9))
+        for x, y in zip(row, other, strict=True)
+    )
+
+
 def same(a, b):
     """Snapshots equal up to the last bits of sums taken in another order."""
     assert a.keys() == b.keys()
@@ -458,13 +467,16 @@ def test_a_one_observation_change_rewrites_only_the_rows_it_changes(water):
     obs = f.observe(units[3], billed, 2016, 500)
     result = engine.recompute_changed([billed.pk], [obs.period_id])
     after = snapshot()
-    changed = {t: {k for k in after[t] if before[t].get(k) != after[t][k]} for t in after}
+    changed = {t: {k for k in after[t] if not _close(before[t].get(k), after[t][k])} for t in after}
     # 2016's value, the change into 2016 and 2017 and the trends through 2020, except 2018's:
-    # 2016 is the middle of its window, which leaves a least-squares slope unchanged.
+    # 2016 is the middle of its window, which leaves a least-squares slope unchanged (to
+    # rounding: the trend is derived from the values on reading, `series.derive`).
     years = (2016, 2017, 2019, 2020)
     assert {(k[1], k[2]) for k in changed["values"]} == {(units[3].pk, f.period(y).pk) for y in years}
     assert {k[2] for k in changed["statistics"]} == {f.period(2016).pk}
-    assert result.written[engine.IV_TABLE] == 4 and result.written[engine.GS_TABLE] == 1
+    # Written: 2016's value and its group's statistic. The changes and trends after it are
+    # derived from the values on reading (`series.derive`), and read anew above.
+    assert result.written[engine.IV_TABLE] == 1 and result.written[engine.GS_TABLE] == 1
     assert sum(result.deleted.values()) == 0
     assert engine.affected_periods(nrw, [obs.period_id]) == [f.period(y).pk for y in range(2016, 2021)]
     assert group.pk == next(iter(changed["statistics"]))[1]
@@ -549,17 +561,19 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
     def published_statistics():
         return set(GroupStatistic.objects.filter(basis="published").values_list("group__code", "period__code"))
 
-    assert published() == {(ids[6], str(year)) for year in (2020, 2021, 2022)}
+    # The draft year's: the years after it differ on the published basis only in their
+    # change and trend, which readers derive from the published values (`series.derive`).
+    assert published() == {(ids[6], "2020")}
     assert published_statistics() == set()
     # A draft of a group's member: its rows and its group's statistics.
     assert save(1, 2020, 70, DRAFT) == [[ids[1]], [ids[0], ids[2]]]
-    assert published() == {(unit, str(year)) for unit in (ids[1], ids[6]) for year in (2020, 2021, 2022)}
+    assert published() == {(ids[1], "2020"), (ids[6], "2020")}
     assert ("g1", "2020") in published_statistics()
     assert save(4, 2021, 80) == [[ids[4]], [ids[3], ids[5]]]  # unit 4's figures rest on published data only
     assert published_statistics() <= {("g1", str(year)) for year in (2020, 2021, 2022)}
     # Published again: each unit's published rows go with its last draft, its groups' too.
     assert save(6, 2020, 60) == [ids[6:7]]
-    assert published() == {(ids[1], str(year)) for year in (2020, 2021, 2022)}
+    assert published() == {(ids[1], "2020")}
     assert save(1, 2020, 70) == [[ids[1]], [ids[0], ids[2]]]
     assert not derived.exists(basis="published", breakdown=derived.ANY)
     assert not GroupStatistic.objects.filter(basis="published").exists()
@@ -694,7 +708,7 @@ def test_indicators_computed_side_by_side_get_what_each_gets_alone(monkeypatch):
     specs = [ctx.spec(i.pk) for i in indicators]
     together = engine._compute_batch(ctx, specs, None)
     for spec in specs:
-        alone = engine._compute(ctx, spec, None)
+        alone = engine._compute_batch(ctx, [spec], None)[spec.id]
         # Published figures over every period, as compute_indicator asks for them.
         everywhere = engine._compute_batch(ctx, [spec], None, published_everywhere=True)[spec.id]
         assert together[spec.id].unpublished == alone.unpublished == everywhere.unpublished, spec.code

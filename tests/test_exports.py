@@ -143,9 +143,13 @@ def indicators(data):
     nrw = f.indicator("water_nrw", "100 * nrw_share", unit_of_measure={"en": "%"}, polarity="lower_is_better")
     period = f.period("2024")
     now = timezone.now()
-    derived.put(nrw, a, period, value=12.5, change=-1.5, computed_at=now)
+    # A's change (-1.5) is derived from its figure of the year before, which is not exported.
+    derived.put(nrw, a, f.period("2023"), value=14.0, computed_at=now)
+    derived.put(nrw, a, period, value=12.5, computed_at=now)
     derived.put(nrw, b, period, value=30.0, computed_at=now)
-    # The published data give A the same figure without a change and B none (a hidden row).
+    # The published data give A the same figure without a change (none the year before: a
+    # hidden row) and B none (a hidden row).
+    derived.put(nrw, a, f.period("2023"), basis="published", computed_at=now)
     derived.put(nrw, a, period, basis="published", value=12.5, computed_at=now)
     derived.put(nrw, b, period, basis="published", computed_at=now)
     GroupStatistic.objects.create(
@@ -177,7 +181,7 @@ def test_indicator_values_export_with_the_groups_statistics_and_ranks(indicators
 
 
 def test_indicator_values_without_a_group_carry_no_statistics_and_respect_the_basis(indicators):
-    assert indicator_values_frame().height == 2
+    assert indicator_values_frame().height == 3  # A's 2023 and 2024, B's 2024
     published = indicator_values_frame(basis="published")
     assert published.select("unit", "value", "unit_of_measure").rows() == [("PL1438011", 12.5, "%")]
     assert "median" not in published.columns
@@ -185,10 +189,11 @@ def test_indicator_values_without_a_group_carry_no_statistics_and_respect_the_ba
 
 def test_indicator_values_export_as_csv_and_xlsx(indicators):
     csv_text = export_indicator_values(group="mazovia", delimiter=";", decimal=",").decode()
-    assert csv_text.splitlines()[1].startswith("water_nrw;water_nrw;%;PL1438011;Żyrardów;2024;;12,5;-1,5;")
+    assert csv_text.splitlines()[1].startswith("water_nrw;water_nrw;%;PL1438011;Żyrardów;2023;;14,0;;")
+    assert csv_text.splitlines()[2].startswith("water_nrw;water_nrw;%;PL1438011;Żyrardów;2024;;12,5;-1,5;")
     book = CalamineWorkbook.from_filelike(io.BytesIO(export_indicator_values("xlsx", group="mazovia")))
     rows = book.get_sheet_by_name("Indicators").to_python()
-    assert rows[0][:4] == ["indicator", "indicator_name", "unit_of_measure", "unit"] and len(rows) == 3
+    assert rows[0][:4] == ["indicator", "indicator_name", "unit_of_measure", "unit"] and len(rows) == 4
 
 
 def test_indicator_values_are_read_and_written_a_chunk_of_indicators_at_a_time(indicators, monkeypatch):
@@ -208,7 +213,7 @@ def test_indicator_values_are_read_and_written_a_chunk_of_indicators_at_a_time(i
     assert [line.split(",")[0] for line in whole.decode().splitlines()] == [
         "indicator",
         *["water_cover"] * 2,
-        *["water_nrw"] * 2,
+        *["water_nrw"] * 3,
     ]
     assert [line.split(",")[3] for line in whole.decode().splitlines()[1:3]] == ["PL1438011", "PL1465011"]
     # Nothing selected: the header alone, as before.

@@ -11,7 +11,7 @@ from municipium.benchmarks import series
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:
-    base = {name: None for name in series.FIGURES} | {"missing": ""}
+    base = {name: None for name in series.STORED_FIGURES} | {"missing": ""}
     return pl.DataFrame([base | row for row in rows], schema=series.ROW_SCHEMA)
 
 
@@ -22,7 +22,7 @@ def stored(encoded: series.Encoded, *, with_id: bool = False) -> list[tuple]:
 
 
 def as_set(rows: pl.DataFrame) -> set[tuple]:
-    columns = ["indicator_id", "unit_id", "basis", "ordinal", *series.FIGURES, "missing"]
+    columns = ["indicator_id", "unit_id", "basis", "ordinal", *series.STORED_FIGURES, "missing"]
     return {
         tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows.select(columns).rows()
     }
@@ -31,8 +31,8 @@ def as_set(rows: pl.DataFrame) -> set[tuple]:
 def test_rows_come_back_as_they_went_in_with_gaps_and_reasons():
     rows = frame(
         [
-            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 3, "value": 1.5, "change": None},
-            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 5, "value": 2.5, "change": 1.0},
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 3, "value": 1.5},
+            {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 5, "value": 2.5},
             {"indicator_id": 1, "unit_id": 7, "basis": "all", "ordinal": 6, "missing": "confidential"},
             {"indicator_id": 1, "unit_id": 8, "basis": "published", "ordinal": 6, "value": -0.0},
         ]
@@ -96,3 +96,51 @@ def test_a_series_spans_at_most_max_elements(ordinals):
     too_long = frame([{"indicator_id": 1, "unit_id": 1, "basis": "all", "ordinal": o, "value": 1.0} for o in (0, 4096)])
     with pytest.raises(ValueError, match="more than 4096"):
         series.encode(too_long)
+
+
+def test_the_change_and_trend_are_derived_from_the_values_each_reader_sees():
+    """What the engine computes (`stats.change_exprs`, `stats.trend_array` on its grid of a
+    unit's periods), from the stored values: on all data the "all" rows'; for the public
+    each published row, a hidden one among them (no value), else the "all" row."""
+    from municipium.lib import stats
+
+    values = [10.0, 12.0, None, 15.0, 14.0, 18.0, 0.0, 3.0]  # ordinals 1..8, 3 without a value
+    rows = [
+        {
+            "indicator_id": 1,
+            "unit_id": 7,
+            "basis": "all",
+            "ordinal": k + 1,
+            "value": v,
+            "missing": "" if v is not None else "confidential",
+        }
+        for k, v in enumerate(values)
+    ]
+    # The public: ordinal 7 is another value, ordinal 8 a hidden row (drafts).
+    rows += [
+        {"indicator_id": 1, "unit_id": 7, "basis": "published", "ordinal": 7, "value": 6.0},
+        {"indicator_id": 1, "unit_id": 7, "basis": "published", "ordinal": 8},
+    ]
+    encoded = series.encode(frame(rows))
+    back = series.decode(stored(encoded)).sort("basis", "ordinal")
+
+    def expected(seen):
+        grid = np.array([np.nan if v is None else v for v in [None, None, None, None, *seen]])
+        trend = stats.trend_array(grid, np.zeros(len(grid), dtype=np.int64))[4:]
+        previous = np.r_[np.nan, grid[4:-1]]
+        change = grid[4:] - previous
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(previous != 0, 100.0 * change / np.abs(previous), np.nan)
+        return change, pct, trend
+
+    everyone = back.filter(pl.col("basis") == "all")
+    for name, want in zip(series.DERIVED, expected(values), strict=True):
+        got = everyone[name].fill_null(np.nan).to_numpy()
+        assert np.array_equal(got, want, equal_nan=True), name
+    assert everyone["change"].to_list()[:2] == [None, 2.0] and everyone["change_pct"][7] is None  # from 0
+    public = back.filter(pl.col("basis") == "published")
+    seen = [*values[:6], 6.0, None]
+    for name, want in zip(series.DERIVED, expected(seen), strict=True):
+        got = public[name].fill_null(np.nan).to_numpy()
+        assert np.array_equal(got, want[6:], equal_nan=True), name
+    assert public["change"].to_list() == [-12.0, None]  # 6 - 18; the hidden row has none

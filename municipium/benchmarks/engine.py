@@ -440,6 +440,8 @@ def _evaluate(
     columns: dict[Ref, str],
     passes: list[list[pl.Expr]],
     periods: pl.DataFrame,
+    *,
+    derived: bool = True,
 ) -> dict[int, pl.DataFrame]:
     """Values of each spec (`VALUE_SCHEMA`) on the dense (unit × ordinal lo..hi) grid of
     the units in `obs`, in the `periods` asked for (ordinal, period_id; the others are the
@@ -461,6 +463,8 @@ def _evaluate(
     units = grid["unit_id"].to_numpy()
     grid = grid.with_columns(
         pl.Series(f"o{spec.id}_trend", stats.trend_array(grid[f"o{spec.id}_value"].to_numpy(), units), nan_to_null=True)
+        if derived
+        else pl.lit(None, dtype=pl.Float64).alias(f"o{spec.id}_trend")
         for spec in specs
     )
     # Each grid row's period where it is one asked for, else -1: one column for every spec,
@@ -489,7 +493,7 @@ def _evaluate(
     return out
 
 
-def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
+def _passes(specs: list[Spec], columns: dict[Ref, str], *, derived: bool = True) -> list[list[pl.Expr]]:
     """The expressions `_evaluate` adds to the grid, in three passes (each reads the
     columns of the one before). They depend only on the specs and the grid's column names,
     so a batch builds them once for both bases: building them is a good part of a save's
@@ -540,13 +544,14 @@ def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
             .then(MISSING_RANK[Missing.NOT_COLLECTED])
             .otherwise(MISSING_RANK[Missing.NOT_APPLICABLE])
         )
+        nothing = pl.lit(None, dtype=pl.Float64)
         third += [
             # The parts belong to a value; without one they would pool into group figures.
             pl.when(has_value).then(pl.col(o + "num")).alias(o + "numerator"),
             pl.when(has_value).then(pl.col(o + "den")).alias(o + "denominator"),
             # A change or trend belongs to a value; a missing one has neither.
-            pl.when(has_value).then(change).alias(o + "change"),
-            pl.when(has_value).then(change_pct).alias(o + "change_pct"),
+            (pl.when(has_value).then(change) if derived else nothing).alias(o + "change"),
+            (pl.when(has_value).then(change_pct) if derived else nothing).alias(o + "change_pct"),
             pl.when(~has_value)
             .then(reason.cast(pl.Int64).replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
             .alias(o + "missing"),
@@ -658,7 +663,7 @@ def _unpublished(spec: Spec, ordinals: Iterable[int], raw: set[int]) -> set[int]
 
 
 def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
-    return _compute_batch(ctx, [spec], ordinals)[spec.id]
+    return _compute_batch(ctx, [spec], ordinals, derived=False)[spec.id]
 
 
 @dataclass(frozen=True)
@@ -708,6 +713,7 @@ def _compute_batch(
     scope: Scope | None = None,
     *,
     published_everywhere: bool = False,
+    derived: bool = True,
 ) -> dict[int, Computed]:
     """Each spec (all of one period kind) over the same periods (None = all): one read of
     their variables and one wide evaluation (`_evaluate`) per basis shared by all of them.
@@ -722,7 +728,10 @@ def _compute_batch(
 
     With a `scope`, the values of its `read` units and the statistics of its groups only
     (the other units and groups are left out, not given other figures); `unpublished` then
-    says which periods' windows hold unpublished observations of those units."""
+    says which periods' windows hold unpublished observations of those units.
+
+    `derived`: also each value's change and trend, which are not stored (readers derive
+    them, `series.derive`): a store computes none (null), `compute_indicator` gives them."""
     kinds = {spec.kind for spec in specs}
     assert len(kinds) <= 1, "one period kind a batch"
     results: dict[int, Computed] = {spec.id: Computed({}, {}, set()) for spec in specs}
@@ -772,7 +781,7 @@ def _compute_batch(
         .drop("period_id")
     )
     columns = _column_name({ref for spec in live for ref in spec.formula.refs})
-    passes = _passes(live, columns)
+    passes = _passes(live, columns, derived=derived)
     for spec in live:
         raw = set().union(*(raw_by_variable.get(v, set()) for v in spec.variable_ids))
         results[spec.id].unpublished = _unpublished(spec, ordinals, raw)
@@ -794,7 +803,7 @@ def _compute_batch(
             source = obs.filter((pl.col("published") == 1) & (pl.col("ordinal") >= first))
             basis_out = out.filter(pl.col("ordinal").is_in(wanted))
             basis_members = members.filter(pl.col("ordinal").is_in(wanted))
-        values = _evaluate(live, source, first, hi, columns, passes, basis_out)
+        values = _evaluate(live, source, first, hi, columns, passes, basis_out, derived=derived)
         statistics = _group(values, basis_members, basis_out)
         for spec in live:
             results[spec.id].values[basis] = values[spec.id]
@@ -885,10 +894,14 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     # inputs do not give (the value rests on unpublished ones) has neither: readers hide it,
     # so that outsiders get no hint that such a value exists.
     kept = pl.col("value").is_not_null() | pl.col("missing").is_not_null()
-    values_all = together("values", Basis.ALL).filter(kept).with_columns(pl.col("missing").fill_null(""))
+    # The change and the trend are not stored (`series.derive` gives them on reading), nor
+    # compared: a published row is stored where its own figures differ.
+    values_all = (
+        together("values", Basis.ALL).drop(*series.DERIVED).filter(kept).with_columns(pl.col("missing").fill_null(""))
+    )
     values_pub = differing(
         flagged(values_all).drop("ordinal"),
-        flagged(together("values", Basis.PUBLISHED).filter(kept))
+        flagged(together("values", Basis.PUBLISHED).drop(*series.DERIVED).filter(kept))
         .drop("ordinal")
         .with_columns(pl.col("missing").fill_null("")),
         ["indicator_id", "unit_id", "period_id"],
@@ -927,7 +940,8 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
 
 TABLES = {
     # table: (key columns besides the indicator, compared columns); their types: `_types`
-    IV_TABLE: (["unit_id", "period_id", "basis"], [*VALUE_COLUMNS, "missing"]),
+    # The values' stored figures: the change and the trend are derived on reading (`series.derive`).
+    IV_TABLE: (["unit_id", "period_id", "basis"], [*series.STORED_FIGURES, "missing"]),
     GS_TABLE: (["group_id", "period_id", "basis"], STAT_COLUMNS),
 }
 INTEGER_COLUMNS = {"unit_id", "period_id", "group_id", "members", "n", "id"}
@@ -1023,7 +1037,7 @@ def _sync(
     result.deleted[table] = result.deleted.get(table, 0) + len(gone)
 
 
-SERIES_READ = ("id", "indicator_id", "unit_id", "basis", "first", "missing", *series.FIGURES)
+SERIES_READ = ("id", "indicator_id", "unit_id", "basis", "first", "missing", *series.STORED_FIGURES)
 
 
 def _stored_values(ctx: Context, indicator_ids: list[int], unit_ids: list[int] | None) -> pl.DataFrame:
@@ -1041,7 +1055,7 @@ def _stored_values(ctx: Context, indicator_ids: list[int], unit_ids: list[int] |
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    return _with_period_ids(ctx, series.decode(found, with_id=True))
+    return _with_period_ids(ctx, series.decode(found, series.STORED_FIGURES, with_id=True))
 
 
 def _with_period_ids(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
@@ -1594,7 +1608,7 @@ def _refresh_changed(
         if units is not None:
             lag = max(spec.lag for spec in specs)
             scope = _scope(ctx, specs[0].kind, ordinals, units, changed, lag)
-        computed = _compute_batch(ctx, specs, ordinals, scope)
+        computed = _compute_batch(ctx, specs, ordinals, scope, derived=False)
         _store(ctx, specs, period_ids, computed, result, scope)
         result.indicators += len(specs)
 
@@ -1930,7 +1944,7 @@ def _recompute_all(
                 progress(done, len(ids))
 
     def flush() -> None:
-        storer.put(list(batch), _compute_batch(ctx, [spec for spec, _ in batch], None))
+        storer.put(list(batch), _compute_batch(ctx, [spec for spec, _ in batch], None, derived=False))
         batch.clear()
 
     # The indicators are stored while the next batch is computed (`_Storer`).

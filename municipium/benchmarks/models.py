@@ -44,9 +44,10 @@ class ValueSeries(models.Model):
     Read through `municipium.benchmarks.read` only (pages, the API, exports) and written by
     the engine only. Each element is one derived value: a value, or a null one with the
     reason it is missing; for ratio indicators the parts (so that group values can be pooled:
-    Σ num / Σ den); the change against the previous period (in the indicator's unit and in
-    %); the least-squares slope over the last periods. `computed_at` is when any of them
-    last changed."""
+    Σ num / Σ den). A value's change against the previous period (in the indicator's unit
+    and in %) and its trend are not stored: readers derive them from the values
+    (`series.derive`; stored, they were two thirds of a rebuild's bytes, issue 18).
+    `computed_at` is when any of them last changed."""
 
     indicator = models.ForeignKey(
         "catalog.Indicator", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
@@ -64,9 +65,6 @@ class ValueSeries(models.Model):
     value = models.BinaryField(null=True)
     numerator = models.BinaryField(null=True)
     denominator = models.BinaryField(null=True)
-    change = models.BinaryField(null=True)
-    change_pct = models.BinaryField(null=True)
-    trend = models.BinaryField(null=True)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -119,7 +119,7 @@ def _read(
     # rows can be asked of SQL; the decoded rows are kept to the basis below.
     where, params = _where(indicator_ids, unit_ids, basis if basis == Basis.ALL else None, prefix="s.")
     q = connection.ops.quote_name
-    columns = ["id", "indicator_id", "unit_id", "basis", "first", "missing", *figures]
+    columns = ["id", "indicator_id", "unit_id", "basis", "first", "missing", *layout.read_columns(figures)]
     if computed_at:
         columns.append("computed_at")
     # The indicator's period kind comes with each series: an element's period is the one of
@@ -131,7 +131,7 @@ def _read(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    rows = layout.decode([item[: 6 + len(figures)] for item in found], figures, with_id=True)
+    rows = layout.decode([item[: 6 + len(layout.read_columns(figures))] for item in found], figures, with_id=True)
     extras = {"series_id": [item[0] for item in found], "kind": [item[-1] for item in found]}
     schema = {"series_id": pl.Int64, "kind": pl.String}
     if computed_at:
@@ -154,22 +154,24 @@ def _aware(moment):
 def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = False) -> pl.DataFrame:
     """The elements of one period of these indicators' series (of these units), both bases:
     each series' element read in SQL (`layout.element_sql`), not the whole series — an
-    indicator page reads one period of every unit."""
+    indicator page reads one period of every unit — and the few values before it that its
+    derived figures read (`layout.window_sql`, `layout.derive`)."""
     ordinal = period.ordinal
     where, params = _where(indicator_ids, unit_ids)
     q = connection.ops.quote_name
-    columns = [q("id"), q("indicator_id"), q("unit_id"), q("basis"), layout.element_sql("missing")]
-    columns += [layout.element_sql(name) for name in layout.FIGURES]
+    mark = f"CAST({int(ordinal)} AS integer)"
+    columns = [q("id"), q("indicator_id"), q("unit_id"), q("basis"), layout.element_sql("missing", mark)]
+    columns += [layout.element_sql(name, mark) for name in layout.STORED_FIGURES]
+    columns += list(layout.window_sql(ordinal))
     if computed_at:
         columns.append(q("computed_at"))
     sql = (
         f"SELECT {', '.join(columns)} FROM {SERIES_TABLE} "
-        f"WHERE {where} AND {layout.spans_sql()} AND {q('indicator_id')} IN "
+        f"WHERE {where} AND {layout.spans_sql(mark)} AND {q('indicator_id')} IN "
         f"(SELECT id FROM {Indicator._meta.db_table} WHERE period_kind = %s)"
     )
-    marks = [ordinal] * (1 + len(layout.FIGURES))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*marks, *params, ordinal, ordinal, period.kind])
+        cursor.execute(sql, [*params, period.kind])
         found = cursor.fetchall()
     schema = {"indicator_id": pl.Int64, "unit_id": pl.Int64, "basis": pl.String, "period_id": pl.Int64}
     schema |= {name: pl.Float64 for name in layout.FIGURES} | {"missing": pl.String}
@@ -177,21 +179,39 @@ def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = Fals
         schema["computed_at"] = pl.Datetime("us", "UTC")
     if not found:
         return pl.DataFrame(schema=schema)
+    stored = layout.STORED_FIGURES
     has, figures = layout.decode_elements(
-        [item[4] for item in found], {name: [item[5 + k] for item in found] for k, name in enumerate(layout.FIGURES)}
+        [item[4] for item in found], {name: [item[5 + k] for item in found] for k, name in enumerate(stored)}
     )
+    window = 5 + len(stored)
     data = {
         "indicator_id": np.array([item[1] for item in found], dtype=np.int64)[has],
         "unit_id": np.array([item[2] for item in found], dtype=np.int64)[has],
         "basis": np.array([item[3] for item in found], dtype=object)[has],
         "period_id": np.full(int(has.sum()), period.pk, dtype=np.int64),
-        **{name: figures[name][has] for name in layout.FIGURES},
+        **{name: figures[name][has] for name in stored},
         "missing": figures["missing"][has],
     }
     if computed_at:
         data["computed_at"] = [_aware(item[-1]) for item, h in zip(found, has.tolist(), strict=True) if h]
-    frame = layout.with_twins(pl.DataFrame(data, schema=schema), figures["hidden"][has])
-    return frame.with_columns(pl.col(name).fill_nan(None) for name in layout.FIGURES)
+    frame = layout.with_twins(
+        pl.DataFrame(data, schema={k: v for k, v in schema.items() if k not in layout.DERIVED}),
+        figures["hidden"][has],
+        stored,
+    )
+    frame = frame.with_columns(pl.col(name).fill_nan(None) for name in stored)
+    # The derived figures, from each series' values up to the period, both bases together.
+    derived = layout.decode(
+        [(item[1], item[2], item[3], item[window], item[window + 1], item[window + 2]) for item in found],
+        ("value", *layout.DERIVED),
+    ).filter(pl.col("ordinal") == ordinal)
+    frame = frame.join(
+        derived.select("indicator_id", "unit_id", "basis", *layout.DERIVED),
+        on=["indicator_id", "unit_id", "basis"],
+        how="left",
+        maintain_order="left",
+    )
+    return frame.select(list(schema))
 
 
 def _as_seen(rows: pl.DataFrame, *, public: bool) -> pl.DataFrame:

@@ -8,9 +8,15 @@ into a table and its indexes, 230 s at the least on PostgreSQL whatever the engi
 Element i of a series is the period of the indicator's kind whose ordinal is `first` + i.
 `missing` holds one signed byte an element: `NO_ROW` (-1) where the series has no value nor
 reason for that period (the rows' store had no row there), 0 where there is a row without a
-missing code, else the code's place in `MISSING_CODES`. Each figure (`FIGURES`) is a
-float64 array (native byte order, NaN: null), or None where every element is null. The
-engine writes nothing else into a figure that is NaN: a formula's NaN is a null value.
+missing code, else the code's place in `MISSING_CODES`. Each stored figure
+(`STORED_FIGURES`: the value and a ratio's parts) is a float64 array (native byte order,
+NaN: null), or None where every element is null. The engine writes nothing else into a
+figure that is NaN: a formula's NaN is a null value.
+
+A value's change against the previous period (in its unit and in %) and its trend are not
+stored: `decode` derives them (`derive`) from the values the reader sees, as the engine
+computes them, to the bit. Stored, they were two thirds of a rebuild's bytes and of the
+server's work for them (issue 18); derived, they can never disagree with the values.
 
 A published row with neither value nor reason (the published data give no row where all
 data give one: the value rests on unpublished inputs, and the public must not see it) is
@@ -22,7 +28,8 @@ and rewritten together, both bases (`engine._sync_values`). `count` counts the r
 series gives back, its hidden twins among them.
 
 `encode` and `decode` turn rows (one a value, as the engine computes them and readers read
-them) into series and back; they are the only code that knows the layout.
+them) into series and back; they, `derive` and the SQL of one period's elements
+(`element_sql`, `window_sql`) are the only code that knows the layout.
 """
 
 from __future__ import annotations
@@ -34,11 +41,17 @@ import numpy as np
 import polars as pl
 
 from municipium.lib import arrays
+from municipium.lib.stats import TREND_PERIODS
 from municipium.observations.models import Missing
 
 from .models import Basis
 
-FIGURES = ("value", "numerator", "denominator", "change", "change_pct", "trend")
+# The figures stored, and those a reader gets besides, derived from the values on reading
+# (`derive`): the change against the previous period, in the indicator's unit and in %, and
+# the trend. Stored, those were two thirds of a rebuild's bytes (issue 18).
+STORED_FIGURES = ("value", "numerator", "denominator")
+DERIVED = ("change", "change_pct", "trend")
+FIGURES = (*STORED_FIGURES, *DERIVED)
 MISSING_CODES = ["", *(code.value for code in Missing)]  # missing byte k ≥ 0 means MISSING_CODES[k]
 NO_ROW = -1
 # Added to an "all" element's missing byte: its published twin is a row with neither value
@@ -51,14 +64,14 @@ MAX_ELEMENTS = 4096
 
 # The columns of a stored series after its key (indicator, unit, basis), in the order
 # `encode` gives them and `decode` reads them.
-STORED = ("first", "count", "missing", *FIGURES)
+STORED = ("first", "count", "missing", *STORED_FIGURES)
 
 ROW_SCHEMA = {
     "indicator_id": pl.Int64,
     "unit_id": pl.Int64,
     "basis": pl.String,
     "ordinal": pl.Int64,
-    **{name: pl.Float64 for name in FIGURES},
+    **{name: pl.Float64 for name in STORED_FIGURES},
     "missing": pl.String,
 }
 
@@ -90,7 +103,7 @@ class Encoded:
         bounds = list(zip(self.offset.tolist(), (self.offset + self.length).tolist(), strict=True))
         code_buffer = self.codes.tobytes()
         figures = []
-        for name in FIGURES:
+        for name in STORED_FIGURES:
             buffer, has = self.numbers[name].tobytes(), self.has[name].tolist()
             figures.append([buffer[a * 8 : b * 8] if h else None for (a, b), h in zip(bounds, has, strict=True)])
         return list(
@@ -118,11 +131,11 @@ class Encoded:
         stamp = int((computed_at - PG_EPOCH) / dt.timedelta(microseconds=1))
         names, basis_index = np.unique(np.array(self.bases, dtype=str), return_inverse=True)
         pattern = np.zeros(len(self), dtype=np.int64)
-        for bit, name in enumerate(FIGURES):
+        for bit, name in enumerate(STORED_FIGURES):
             pattern |= self.has[name].astype(np.int64) << bit
         # One sort by layout, each group a run of it (in the series' order within: stable);
         # a scan of every series for each layout was quadratic in a batch's layouts.
-        layout = (basis_index.astype(np.int64) * (MAX_ELEMENTS + 1) + self.length) << len(FIGURES) | pattern
+        layout = (basis_index.astype(np.int64) * (MAX_ELEMENTS + 1) + self.length) << len(STORED_FIGURES) | pattern
         order = np.argsort(layout, kind="stable")
         bounds = np.flatnonzero(np.r_[True, np.diff(layout[order]) != 0, True])
         pieces = [header]
@@ -137,14 +150,14 @@ class Encoded:
             fields = [("n", ">i2"), ("l_indicator", ">i4"), ("indicator", ">i8"), ("l_unit", ">i4"), ("unit", ">i8")]
             fields += [("l_basis", ">i4"), ("basis", f"S{len(name_bytes)}"), ("l_first", ">i4"), ("first", ">i4")]
             fields += [("l_count", ">i4"), ("count", ">i4"), ("l_missing", ">i4"), ("missing", "i1", (length,))]
-            present = [name for bit, name in enumerate(FIGURES) if figures_bits >> bit & 1]
-            for name in FIGURES:
+            present = [name for bit, name in enumerate(STORED_FIGURES) if figures_bits >> bit & 1]
+            for name in STORED_FIGURES:
                 fields.append((f"l_{name}", ">i4"))
                 if name in present:
                     fields.append((name, "<f8", (length,)))
             fields += [("l_at", ">i4"), ("at", ">i8")]
             out = np.zeros(len(which), dtype=np.dtype(fields))
-            out["n"] = 7 + len(FIGURES)  # indicator, unit, basis, first, count, missing, figures, time
+            out["n"] = 7 + len(STORED_FIGURES)  # indicator, unit, basis, first, count, missing, figures, time
             out["l_indicator"], out["indicator"] = 8, self.indicator_ids[which]
             out["l_unit"], out["unit"] = 8, self.unit_ids[which]
             out["l_basis"], out["basis"] = len(name_bytes), name_bytes
@@ -152,7 +165,7 @@ class Encoded:
             out["l_count"], out["count"] = 4, self.count[which]
             elements = self.offset[which][:, None] + np.arange(length)
             out["l_missing"], out["missing"] = length, self.codes[elements]
-            for name in FIGURES:
+            for name in STORED_FIGURES:
                 if name in present:
                     out[f"l_{name}"], out[name] = 8 * length, self.numbers[name][elements]
                 else:
@@ -182,8 +195,8 @@ def encode(rows: pl.DataFrame) -> Encoded:
             empty,
             empty,
             np.zeros(0, dtype=np.int8),
-            {name: np.zeros(0) for name in FIGURES},
-            {name: np.zeros(0, dtype=bool) for name in FIGURES},
+            {name: np.zeros(0) for name in STORED_FIGURES},
+            {name: np.zeros(0, dtype=bool) for name in STORED_FIGURES},
         )
     rows, hidden = _folded(rows)
     # The rows' order by (indicator, unit, basis, ordinal) as one integer key of their dense
@@ -230,7 +243,7 @@ def encode(rows: pl.DataFrame) -> Encoded:
         codes[offset[which] + found.get_column("ordinal").to_numpy() - first[which]] += HIDDEN
         count = count + np.bincount(which, minlength=len(starts))
     numbers, has = {}, {}
-    for name in FIGURES:
+    for name in STORED_FIGURES:
         column = rows.get_column(name).cast(pl.Float64).to_numpy()[order]  # a null is NaN here
         present = ~np.isnan(column)
         flat = np.full(total, np.nan)
@@ -261,7 +274,7 @@ def _folded(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ones: the joins build on them, and the "all" rows are only probed."""
     key = ["indicator_id", "unit_id", "ordinal"]
     everyone = pl.col("basis") == ALL
-    nothing = pl.all_horizontal(pl.col(name).is_null() | pl.col(name).is_nan() for name in FIGURES)
+    nothing = pl.all_horizontal(pl.col(name).is_null() | pl.col(name).is_nan() for name in STORED_FIGURES)
     others = rows.filter(~everyone)
     candidates = others.filter(nothing & (pl.col("missing").fill_null("") == "")).select(key)
     if candidates.is_empty():
@@ -272,53 +285,139 @@ def _folded(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.concat([rows.filter(everyone), others.join(hidden, on=key, how="anti")]), hidden
 
 
+def read_columns(figures: tuple[str, ...] = FIGURES) -> tuple[str, ...]:
+    """The stored figures a reader selects for these `figures`, in `decode`'s order: those
+    asked for, and the value for a derived one."""
+    wanted = set(figures) | ({"value"} if set(figures) & set(DERIVED) else set())
+    return tuple(name for name in STORED_FIGURES if name in wanted)
+
+
 def decode(stored: list[tuple], figures: tuple[str, ...] = FIGURES, *, with_id: bool = False) -> pl.DataFrame:
     """The rows of stored series: each item (id if `with_id`, indicator, unit, basis,
-    first, missing, then the `figures` asked for, as bytes or None), one row an element
-    that has one (`ROW_SCHEMA` with those figures, and the series' `series_id` if
-    `with_id`, and its place in the series, `element`), in the series' order and each series' periods in order. No Python loop
-    over elements: the blobs are joined and read as one array a column."""
+    first, missing, then `read_columns(figures)`, as bytes or None), one row an element
+    that has one (`ROW_SCHEMA`'s keys with the `figures` asked for, the derived ones
+    computed by `derive` over the series read, and the series' `series_id` if `with_id`,
+    and its place in the series, `element`), in the series' order and each series' periods
+    in order. No Python loop over elements: the blobs are joined and read as one array a
+    column."""
     skip = 1 if with_id else 0
+    read = read_columns(figures)
     columns = {
         "indicator_id": pl.Int64,
         "unit_id": pl.Int64,
         "basis": pl.String,
         "ordinal": pl.Int64,
-        **{name: pl.Float64 for name in figures},
+        **{name: pl.Float64 for name in read},
         "missing": pl.String,
     }
     if with_id:
         columns = {"series_id": pl.Int64, "element": pl.Int64, **columns}
     if not stored:
-        return pl.DataFrame(schema=columns)
-    blobs = [bytes(item[skip + 4]) for item in stored]
-    length = np.array([len(blob) for blob in blobs], dtype=np.int64)
-    codes, hidden = _unmarked(np.frombuffer(b"".join(blobs), dtype=np.int8))
-    kept = codes != NO_ROW
-    n = len(stored)
-    which = np.repeat(np.arange(n), length)
-    offset = np.r_[0, np.cumsum(length)[:-1]]
-    first = np.array([item[skip + 3] for item in stored], dtype=np.int64)
-    ordinal = first[which] + (np.arange(len(codes)) - offset[which])
-    out: dict[str, object] = {}
-    if with_id:
-        out["series_id"] = np.array([item[0] for item in stored], dtype=np.int64)[which][kept]
-        out["element"] = (np.arange(len(codes)) - offset[which])[kept]
-    out["indicator_id"] = np.array([item[skip] for item in stored], dtype=np.int64)[which][kept]
-    out["unit_id"] = np.array([item[skip + 1] for item in stored], dtype=np.int64)[which][kept]
-    bases = np.array([item[skip + 2] for item in stored], dtype=object)
-    out["basis"] = bases[which][kept]
-    out["ordinal"] = ordinal[kept]
-    nan = np.full(int(length.max()), np.nan).tobytes()
-    for k, name in enumerate(figures):
-        parts = [
-            bytes(item[skip + 5 + k]) if item[skip + 5 + k] is not None else nan[: 8 * size]
-            for item, size in zip(stored, length.tolist(), strict=True)
-        ]
-        out[name] = np.frombuffer(b"".join(parts), dtype=np.float64)[kept]
-    out["missing"] = np.array(MISSING_CODES, dtype=object)[codes[kept]]
-    frame = with_twins(pl.DataFrame(out, schema=columns), hidden[kept], figures)
-    return frame.with_columns(pl.col(name).fill_nan(None) for name in figures)
+        frame = pl.DataFrame(schema=columns)
+    else:
+        blobs = [bytes(item[skip + 4]) for item in stored]
+        length = np.array([len(blob) for blob in blobs], dtype=np.int64)
+        codes, hidden = _unmarked(np.frombuffer(b"".join(blobs), dtype=np.int8))
+        kept = codes != NO_ROW
+        n = len(stored)
+        which = np.repeat(np.arange(n), length)
+        offset = np.r_[0, np.cumsum(length)[:-1]]
+        first = np.array([item[skip + 3] for item in stored], dtype=np.int64)
+        ordinal = first[which] + (np.arange(len(codes)) - offset[which])
+        out: dict[str, object] = {}
+        if with_id:
+            out["series_id"] = np.array([item[0] for item in stored], dtype=np.int64)[which][kept]
+            out["element"] = (np.arange(len(codes)) - offset[which])[kept]
+        out["indicator_id"] = np.array([item[skip] for item in stored], dtype=np.int64)[which][kept]
+        out["unit_id"] = np.array([item[skip + 1] for item in stored], dtype=np.int64)[which][kept]
+        bases = np.array([item[skip + 2] for item in stored], dtype=object)
+        out["basis"] = bases[which][kept]
+        out["ordinal"] = ordinal[kept]
+        nan = np.full(int(length.max()), np.nan).tobytes()
+        for k, name in enumerate(read):
+            parts = [
+                bytes(item[skip + 5 + k]) if item[skip + 5 + k] is not None else nan[: 8 * size]
+                for item, size in zip(stored, length.tolist(), strict=True)
+            ]
+            out[name] = np.frombuffer(b"".join(parts), dtype=np.float64)[kept]
+        out["missing"] = np.array(MISSING_CODES, dtype=object)[codes[kept]]
+        frame = with_twins(pl.DataFrame(out, schema=columns), hidden[kept], read)
+        frame = frame.with_columns(pl.col(name).fill_nan(None) for name in read)
+    derived = tuple(name for name in DERIVED if name in figures)
+    if derived:
+        frame = derive(frame, derived)
+    keys = [c for c in columns if c not in read and c != "missing"]
+    return frame.select(*keys, *(name for name in FIGURES if name in figures), "missing")
+
+
+def derive(rows: pl.DataFrame, names: tuple[str, ...] = DERIVED) -> pl.DataFrame:
+    """Decoded `rows` (indicator_id, unit_id, basis, ordinal, value ...: every row of the
+    series read, of one basis or both) with the derived figures `names` of each row: what
+    the engine computes (`stats.change_exprs`, `stats.trend_array`), over the values its
+    reader sees along the unit's periods. On all data those are the "all" rows. The public
+    sees a published row where there is one (a hidden one among them: no value), else the
+    "all" row (`read._as_seen`): where no published row is stored, the published figure is
+    the "all" one, so these are the published basis' own values (issue 18).
+
+    Element by element as the engine's grid: each (indicator, unit)'s periods laid side by
+    side from its first row's to its last's, no value where it has no row; the previous
+    period's value is the element before, so the figures are the engine's to the bit."""
+    if rows.is_empty():
+        return rows.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in names)
+    indicators = arrays.places(rows.get_column("indicator_id").to_numpy())[1]
+    units = arrays.places(rows.get_column("unit_id").to_numpy())[1]
+    ordinal = rows.get_column("ordinal").to_numpy()
+    value = rows.get_column("value").cast(pl.Float64).to_numpy()  # a null is NaN here
+    pair = indicators * (int(units.max()) + 1) + units
+    everyone = (rows.get_column("basis") == ALL).to_numpy()
+    out = {name: np.full(rows.height, np.nan) for name in names}
+    alls = np.flatnonzero(everyone)
+    published = np.flatnonzero(~everyone)
+    # The public's values: each published row, and each "all" row without one at its key.
+    key = pair * (int(ordinal.max()) - int(ordinal.min()) + 1) + (ordinal - int(ordinal.min()))
+    shown = alls[~np.isin(key[alls], key[published])] if len(published) else alls
+    for rows_of, taken in ((alls, alls), (np.r_[shown, published], published)):
+        if not len(taken):
+            continue
+        figures = _along_periods(pair[rows_of], ordinal[rows_of], value[rows_of], names)
+        for name in names:
+            out[name][taken] = figures[name][len(rows_of) - len(taken) :]
+    return rows.with_columns(pl.Series(name, out[name], nan_to_null=True) for name in names)
+
+
+def _along_periods(pair: np.ndarray, ordinal: np.ndarray, value: np.ndarray, names) -> dict[str, np.ndarray]:
+    """The derived figures of rows (their (indicator, unit) `pair`, ordinal and value, NaN
+    for none; one row a pair and ordinal), in the rows' order: each pair's elements from its
+    first to its last ordinal side by side, as the engine's grid lays a unit's periods."""
+    from municipium.lib import stats
+
+    order = np.lexsort((ordinal, pair))
+    pair, ordinal = pair[order], ordinal[order]
+    starts_mask = np.r_[True, pair[1:] != pair[:-1]]
+    starts = np.flatnonzero(starts_mask)
+    ends = np.r_[starts[1:], len(pair)]
+    low = ordinal[starts]
+    span = ordinal[ends - 1] - low + 1
+    offset = np.r_[0, np.cumsum(span)[:-1]]
+    segment = np.cumsum(starts_mask) - 1
+    place = offset[segment] + (ordinal - low[segment])
+    flat = np.full(int(span.sum()), np.nan)
+    flat[place] = value[order]
+    previous = np.r_[np.nan, flat[:-1]]
+    previous[offset] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = flat - previous
+        computed = {
+            "change": change,
+            "change_pct": np.where(previous != 0, 100.0 * change / np.abs(previous), np.nan),
+            "trend": stats.trend_array(flat, np.repeat(np.arange(len(starts)), span)) if "trend" in names else None,
+        }
+    result = {}
+    for name in names:
+        back = np.empty(len(order))
+        back[order] = computed[name][place]
+        result[name] = back
+    return result
 
 
 def with_twins(rows: pl.DataFrame, hidden: np.ndarray, figures: tuple[str, ...] = FIGURES) -> pl.DataFrame:
@@ -359,6 +458,24 @@ def element_sql(column: str, ordinal_mark: str = ORDINAL) -> str:
     caller keeps to series that span the period (`spans_sql`)."""
     width = 1 if column == "missing" else 8
     return f'substr("{column}", ({ordinal_mark} - "first") * {width} + 1, {width})'
+
+
+# Periods back a derived figure reads (the trend's K − 1; the change reads one).
+LOOK_BACK = TREND_PERIODS - 1
+
+
+def window_sql(ordinal: int) -> tuple[str, str, str]:
+    """SQL for the elements a reader needs to derive the figures of period `ordinal` (an
+    integer, written into the SQL): the ordinal of the first element read, then the
+    `missing` bytes and the `value` floats from there to the period (LOOK_BACK periods back,
+    or from the series' first). `decode` reads them as series that start there."""
+    at = int(ordinal)
+    start = f'CASE WHEN "first" <= {at - LOOK_BACK} THEN {at - LOOK_BACK} ELSE "first" END'
+    return (
+        start,
+        f'substr("missing", {start} - "first" + 1, {at} - ({start}) + 1)',
+        f'substr("value", ({start} - "first") * 8 + 1, ({at} - ({start}) + 1) * 8)',
+    )
 
 
 def spans_sql(ordinal_mark: str = ORDINAL) -> str:
