@@ -17,7 +17,7 @@ from municipium.benchmarks import engine, read
 from municipium.benchmarks.models import GroupStatistic, RankSlice, ValueSeries
 from municipium.lib import stats
 from municipium.lib.formulas import FormulaError
-from municipium.observations.models import Status
+from municipium.observations.models import Period, Status
 from tests import derived
 from tests import factories as f
 
@@ -453,6 +453,33 @@ def test_saving_observations_updates_indicator_values_at_once(water, django_capt
     assert stored_values(nrw) == {}
 
 
+def test_the_publics_change_and_trend_after_a_draft_year_rest_on_published_values_only(water):
+    """A value's change and trend are derived on reading (`series.derive`): the public's
+    must be the published basis' own, never the "all" ones where a year in their window is
+    still a draft, on every reader's path (a unit's series, one period's figures)."""
+    produced, billed, nrw = water
+    a = f.unit("A")
+    f.group("g", [a])
+    for year in range(2018, 2025):
+        f.observe(a, produced, year, 100)
+        f.observe(a, billed, year, 60 + 3 * (year % 4) + (year == 2021), status=DRAFT if year == 2022 else PUBLISHED)
+    engine.recompute_all()
+    published = engine.compute_indicator(nrw, basis="published")
+    everyone = engine.compute_indicator(nrw)
+    code = {p.pk: p.code for p in Period.objects.all()}
+    want = {code[r["period_id"]]: (r["value"], r["change"], r["trend"]) for r in published.iter_rows(named=True)}
+    got = {v.period.code: (v.value, v.change, v.trend) for v in read.series(nrw, a, public=True)}
+    assert got == {p: figures for p, figures in want.items() if figures[0] is not None}
+    assert got["2023"][1] is None and got["2024"][2] is not None  # no change from 2022's draft
+    inside = {v.period.code: v.change for v in read.series(nrw, a, public=False)}
+    change = everyone.filter(pl.col("period_id") == f.period(2023).pk)["change"].item()
+    assert change is not None and inside["2023"] == change  # on all data, 2022's value is there
+    for year in ("2023", "2024", "2025"):
+        if year in got:
+            seen = read.value(nrw, a, f.period(year), public=True)
+            assert (seen.value, seen.change, seen.trend) == got[year], year
+
+
 def test_a_one_observation_change_rewrites_only_the_rows_it_changes(water):
     produced, billed, nrw = water
     units = [f.unit(f"U{i:02}") for i in range(20)]
@@ -561,19 +588,17 @@ def test_a_save_of_one_unit_reads_its_groups_members_only_and_stores_what_a_full
     def published_statistics():
         return set(GroupStatistic.objects.filter(basis="published").values_list("group__code", "period__code"))
 
-    # The draft year's: the years after it differ on the published basis only in their
-    # change and trend, which readers derive from the published values (`series.derive`).
-    assert published() == {(ids[6], "2020")}
+    assert published() == {(ids[6], str(year)) for year in (2020, 2021, 2022)}
     assert published_statistics() == set()
     # A draft of a group's member: its rows and its group's statistics.
     assert save(1, 2020, 70, DRAFT) == [[ids[1]], [ids[0], ids[2]]]
-    assert published() == {(ids[1], "2020"), (ids[6], "2020")}
+    assert published() == {(unit, str(year)) for unit in (ids[1], ids[6]) for year in (2020, 2021, 2022)}
     assert ("g1", "2020") in published_statistics()
     assert save(4, 2021, 80) == [[ids[4]], [ids[3], ids[5]]]  # unit 4's figures rest on published data only
     assert published_statistics() <= {("g1", str(year)) for year in (2020, 2021, 2022)}
     # Published again: each unit's published rows go with its last draft, its groups' too.
     assert save(6, 2020, 60) == [ids[6:7]]
-    assert published() == {(ids[1], "2020")}
+    assert published() == {(ids[1], str(year)) for year in (2020, 2021, 2022)}
     assert save(1, 2020, 70) == [[ids[1]], [ids[0], ids[2]]]
     assert not derived.exists(basis="published", breakdown=derived.ANY)
     assert not GroupStatistic.objects.filter(basis="published").exists()

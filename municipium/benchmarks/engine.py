@@ -440,8 +440,6 @@ def _evaluate(
     columns: dict[Ref, str],
     passes: list[list[pl.Expr]],
     periods: pl.DataFrame,
-    *,
-    derived: bool = True,
 ) -> dict[int, pl.DataFrame]:
     """Values of each spec (`VALUE_SCHEMA`) on the dense (unit × ordinal lo..hi) grid of
     the units in `obs`, in the `periods` asked for (ordinal, period_id; the others are the
@@ -463,8 +461,6 @@ def _evaluate(
     units = grid["unit_id"].to_numpy()
     grid = grid.with_columns(
         pl.Series(f"o{spec.id}_trend", stats.trend_array(grid[f"o{spec.id}_value"].to_numpy(), units), nan_to_null=True)
-        if derived
-        else pl.lit(None, dtype=pl.Float64).alias(f"o{spec.id}_trend")
         for spec in specs
     )
     # Each grid row's period where it is one asked for, else -1: one column for every spec,
@@ -493,7 +489,7 @@ def _evaluate(
     return out
 
 
-def _passes(specs: list[Spec], columns: dict[Ref, str], *, derived: bool = True) -> list[list[pl.Expr]]:
+def _passes(specs: list[Spec], columns: dict[Ref, str]) -> list[list[pl.Expr]]:
     """The expressions `_evaluate` adds to the grid, in three passes (each reads the
     columns of the one before). They depend only on the specs and the grid's column names,
     so a batch builds them once for both bases: building them is a good part of a save's
@@ -544,14 +540,13 @@ def _passes(specs: list[Spec], columns: dict[Ref, str], *, derived: bool = True)
             .then(MISSING_RANK[Missing.NOT_COLLECTED])
             .otherwise(MISSING_RANK[Missing.NOT_APPLICABLE])
         )
-        nothing = pl.lit(None, dtype=pl.Float64)
         third += [
             # The parts belong to a value; without one they would pool into group figures.
             pl.when(has_value).then(pl.col(o + "num")).alias(o + "numerator"),
             pl.when(has_value).then(pl.col(o + "den")).alias(o + "denominator"),
             # A change or trend belongs to a value; a missing one has neither.
-            (pl.when(has_value).then(change) if derived else nothing).alias(o + "change"),
-            (pl.when(has_value).then(change_pct) if derived else nothing).alias(o + "change_pct"),
+            pl.when(has_value).then(change).alias(o + "change"),
+            pl.when(has_value).then(change_pct).alias(o + "change_pct"),
             pl.when(~has_value)
             .then(reason.cast(pl.Int64).replace_strict({r: c for c, r in MISSING_RANK.items()}, return_dtype=pl.String))
             .alias(o + "missing"),
@@ -663,7 +658,7 @@ def _unpublished(spec: Spec, ordinals: Iterable[int], raw: set[int]) -> set[int]
 
 
 def _compute(ctx: Context, spec: Spec, ordinals: list[int] | None) -> Computed:
-    return _compute_batch(ctx, [spec], ordinals, derived=False)[spec.id]
+    return _compute_batch(ctx, [spec], ordinals)[spec.id]
 
 
 @dataclass(frozen=True)
@@ -713,7 +708,6 @@ def _compute_batch(
     scope: Scope | None = None,
     *,
     published_everywhere: bool = False,
-    derived: bool = True,
 ) -> dict[int, Computed]:
     """Each spec (all of one period kind) over the same periods (None = all): one read of
     their variables and one wide evaluation (`_evaluate`) per basis shared by all of them.
@@ -728,10 +722,7 @@ def _compute_batch(
 
     With a `scope`, the values of its `read` units and the statistics of its groups only
     (the other units and groups are left out, not given other figures); `unpublished` then
-    says which periods' windows hold unpublished observations of those units.
-
-    `derived`: also each value's change and trend, which are not stored (readers derive
-    them, `series.derive`): a store computes none (null), `compute_indicator` gives them."""
+    says which periods' windows hold unpublished observations of those units."""
     kinds = {spec.kind for spec in specs}
     assert len(kinds) <= 1, "one period kind a batch"
     results: dict[int, Computed] = {spec.id: Computed({}, {}, set()) for spec in specs}
@@ -781,7 +772,7 @@ def _compute_batch(
         .drop("period_id")
     )
     columns = _column_name({ref for spec in live for ref in spec.formula.refs})
-    passes = _passes(live, columns, derived=derived)
+    passes = _passes(live, columns)
     for spec in live:
         raw = set().union(*(raw_by_variable.get(v, set()) for v in spec.variable_ids))
         results[spec.id].unpublished = _unpublished(spec, ordinals, raw)
@@ -803,7 +794,7 @@ def _compute_batch(
             source = obs.filter((pl.col("published") == 1) & (pl.col("ordinal") >= first))
             basis_out = out.filter(pl.col("ordinal").is_in(wanted))
             basis_members = members.filter(pl.col("ordinal").is_in(wanted))
-        values = _evaluate(live, source, first, hi, columns, passes, basis_out, derived=derived)
+        values = _evaluate(live, source, first, hi, columns, passes, basis_out)
         statistics = _group(values, basis_members, basis_out)
         for spec in live:
             results[spec.id].values[basis] = values[spec.id]
@@ -894,19 +885,23 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     # inputs do not give (the value rests on unpublished ones) has neither: readers hide it,
     # so that outsiders get no hint that such a value exists.
     kept = pl.col("value").is_not_null() | pl.col("missing").is_not_null()
-    # The change and the trend are not stored (`series.derive` gives them on reading), nor
-    # compared: a published row is stored where its own figures differ.
-    values_all = (
-        together("values", Basis.ALL).drop(*series.DERIVED).filter(kept).with_columns(pl.col("missing").fill_null(""))
+    # The change and the trend are not stored (`series.derive` gives them on reading), but a
+    # published row is stored where they differ too: the public then reads the published
+    # values they come from. Where no published row is, the public reads the "all" row and
+    # its change and trend, derived from the "all" values: they must be the published ones.
+    values_all = together("values", Basis.ALL).filter(kept).with_columns(pl.col("missing").fill_null(""))
+    values_pub = (
+        differing(
+            flagged(values_all).drop("ordinal"),
+            flagged(together("values", Basis.PUBLISHED).filter(kept))
+            .drop("ordinal")
+            .with_columns(pl.col("missing").fill_null("")),
+            ["indicator_id", "unit_id", "period_id"],
+        )
+        .with_columns(pl.col("missing").fill_null(""))
+        .drop(*series.DERIVED)
     )
-    values_pub = differing(
-        flagged(values_all).drop("ordinal"),
-        flagged(together("values", Basis.PUBLISHED).drop(*series.DERIVED).filter(kept))
-        .drop("ordinal")
-        .with_columns(pl.col("missing").fill_null("")),
-        ["indicator_id", "unit_id", "period_id"],
-    ).with_columns(pl.col("missing").fill_null(""))
-    values_all = values_all.drop("ordinal")
+    values_all = values_all.drop("ordinal", *series.DERIVED)
 
     period_ordinal = ctx.period_frame.select("period_id", "ordinal")  # period ids are unique across kinds
 
@@ -1608,7 +1603,7 @@ def _refresh_changed(
         if units is not None:
             lag = max(spec.lag for spec in specs)
             scope = _scope(ctx, specs[0].kind, ordinals, units, changed, lag)
-        computed = _compute_batch(ctx, specs, ordinals, scope, derived=False)
+        computed = _compute_batch(ctx, specs, ordinals, scope)
         _store(ctx, specs, period_ids, computed, result, scope)
         result.indicators += len(specs)
 
@@ -1944,7 +1939,7 @@ def _recompute_all(
                 progress(done, len(ids))
 
     def flush() -> None:
-        storer.put(list(batch), _compute_batch(ctx, [spec for spec, _ in batch], None, derived=False))
+        storer.put(list(batch), _compute_batch(ctx, [spec for spec, _ in batch], None))
         batch.clear()
 
     # The indicators are stored while the next batch is computed (`_Storer`).
