@@ -163,3 +163,21 @@ def test_polars_trend_and_change_match_the_definition(series):
         else:
             assert ch == values[t] - previous
             assert close(pct, None if previous == 0 else 100 * (values[t] - previous) / abs(previous))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    series=st.lists(st.lists(maybe, min_size=1, max_size=9), min_size=1, max_size=3),
+    picked=st.lists(st.integers(0, 26), max_size=8),
+)
+def test_the_trend_at_some_rows_is_the_whole_columns_there(series, picked):
+    """`trend_array(at=...)`: the same numbers, bit for bit, at the rows asked for."""
+    import numpy as np
+
+    values = np.array([np.nan if v is None else v for values in series for v in values])
+    units = np.array([u for u, values in enumerate(series) for _ in values])
+    rows = np.array(sorted({r for r in picked if r < len(values)}), dtype=np.int64)
+    whole = stats.trend_array(values, units)
+    some = stats.trend_array(values, units, at=rows)
+    assert np.array_equal(some[rows], whole[rows], equal_nan=True)
+    assert np.isnan(np.delete(some, rows)).all()

@@ -60,7 +60,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -440,11 +440,12 @@ def _evaluate(
     columns: dict[Ref, str],
     passes: list[list[pl.Expr]],
     periods: pl.DataFrame,
+    trends_at: dict[int, Collection[int]] | None = None,
 ) -> dict[int, pl.DataFrame]:
     """Values of each spec (`VALUE_SCHEMA`) on the dense (unit × ordinal lo..hi) grid of
     the units in `obs`, in the `periods` asked for (ordinal, period_id; the others are the
     lags and trends they read), only the rows where the unit reported one of the spec's
-    variables.
+    variables. A spec's trends only in its ordinals of `trends_at`, where given (null elsewhere).
 
     The specs are computed side by side on one wide frame: one column per input (ref) they
     read, shared by all that read it, and one per output column of each spec, all in a few
@@ -458,9 +459,17 @@ def _evaluate(
         grid = grid.with_columns(exprs)
     # The trends in numpy, on the grid sorted by unit and ordinal (`stats.trend_array`): a
     # value's trend, like its change, belongs to it, so it is NaN (null) where it has none.
-    units = grid["unit_id"].to_numpy()
+    units, ordinals = grid["unit_id"].to_numpy(), grid["ordinal"].to_numpy()
+
+    def rows(spec: Spec):
+        return None if trends_at is None else np.flatnonzero(np.isin(ordinals, list(trends_at[spec.id])))
+
     grid = grid.with_columns(
-        pl.Series(f"o{spec.id}_trend", stats.trend_array(grid[f"o{spec.id}_value"].to_numpy(), units), nan_to_null=True)
+        pl.Series(
+            f"o{spec.id}_trend",
+            stats.trend_array(grid[f"o{spec.id}_value"].to_numpy(), units, at=rows(spec)),
+            nan_to_null=True,
+        )
         for spec in specs
     )
     # Each grid row's period where it is one asked for, else -1: one column for every spec,
@@ -722,7 +731,11 @@ def _compute_batch(
 
     With a `scope`, the values of its `read` units and the statistics of its groups only
     (the other units and groups are left out, not given other figures); `unpublished` then
-    says which periods' windows hold unpublished observations of those units."""
+    says which periods' windows hold unpublished observations of those units.
+
+    The "all" values' trends are computed only in each spec's periods with unpublished
+    inputs (they are not stored: a store compares them there with the published ones),
+    unless `published_everywhere`."""
     kinds = {spec.kind for spec in specs}
     assert len(kinds) <= 1, "one period kind a batch"
     results: dict[int, Computed] = {spec.id: Computed({}, {}, set()) for spec in specs}
@@ -794,7 +807,12 @@ def _compute_batch(
             source = obs.filter((pl.col("published") == 1) & (pl.col("ordinal") >= first))
             basis_out = out.filter(pl.col("ordinal").is_in(wanted))
             basis_members = members.filter(pl.col("ordinal").is_in(wanted))
-        values = _evaluate(live, source, first, hi, columns, passes, basis_out)
+        # A value's trend is not stored (readers derive it, `series.derive`): a store needs
+        # the "all" ones only where a published row may be stored, to compare them.
+        trends_at = None
+        if basis == Basis.ALL and not published_everywhere:
+            trends_at = {spec.id: results[spec.id].unpublished for spec in live}
+        values = _evaluate(live, source, first, hi, columns, passes, basis_out, trends_at)
         statistics = _group(values, basis_members, basis_out)
         for spec in live:
             results[spec.id].values[basis] = values[spec.id]

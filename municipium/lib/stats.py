@@ -222,7 +222,7 @@ def percentile_expr(rank: str, n: str) -> pl.Expr:
     )
 
 
-def trend_array(values, units, k: int = TREND_PERIODS, min_points: int = TREND_MIN_POINTS):
+def trend_array(values, units, k: int = TREND_PERIODS, min_points: int = TREND_MIN_POINTS, *, at=None):
     """Least-squares slope per period over the current and k − 1 earlier rows of a unit, for
     whole columns at once (numpy arrays; NaN where a value is missing, and in the result
     where there is no slope).
@@ -235,12 +235,27 @@ def trend_array(values, units, k: int = TREND_PERIODS, min_points: int = TREND_M
     numpy rather than a Polars expression: as an expression (k shifted copies, each masked
     to its unit, five horizontal sums) one indicator's trend took 6-7 ms on a save's grid of
     4,500 rows, where the rest of its evaluation took under 1 ms (issue 18); these are the
-    same operations in the same order, so the slopes are the same to the bit."""
+    same operations in the same order, so the slopes are the same to the bit.
+
+    `at`: only at these rows (positions, increasing), NaN elsewhere; each the same number as
+    the whole column's (a full recompute compares trends only where a published row may be
+    stored, a few periods of twenty)."""
     import numpy as np
 
     v = np.asarray(values, dtype=np.float64)
     u = np.asarray(units)
     size = len(v)
+    if at is not None:
+        rows = np.asarray(at, dtype=np.int64)
+        if not len(rows):
+            return np.full(size, np.nan)
+        out = np.full(size, np.nan)
+        ys = []
+        for j in range(k):
+            source = np.maximum(rows - j, 0)
+            ys.append(np.where((rows >= j) & (u[source] == u[rows]), v[source], np.nan))
+        out[rows] = _slopes(ys, v[rows], min_points)
+        return out
     ys = []
     for j in range(k):
         y = np.full(size, np.nan)
@@ -248,6 +263,14 @@ def trend_array(values, units, k: int = TREND_PERIODS, min_points: int = TREND_M
             y[j:] = v[: size - j]
             y[j:][u[j:] != u[: size - j]] = np.nan
         ys.append(y)
+    return _slopes(ys, v, min_points)
+
+
+def _slopes(ys: list, v, min_points: int):
+    """`trend_array`'s slopes from each row's value and the k values ending at it (`ys[j]`:
+    j periods back, NaN for none)."""
+    import numpy as np
+
     known = [(~np.isnan(y)).astype(np.float64) for y in ys]
     filled = [np.where(np.isnan(y), 0.0, y) for y in ys]
     n = _pairwise_sum(known)
