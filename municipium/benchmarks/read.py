@@ -151,18 +151,21 @@ def _aware(moment):
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = False) -> pl.DataFrame:
+def _at_period(
+    indicator_ids, period, unit_ids=None, *, computed_at: bool = False, derived: bool = True
+) -> pl.DataFrame:
     """The elements of one period of these indicators' series (of these units), both bases:
     each series' element read in SQL (`layout.element_sql`), not the whole series — an
     indicator page reads one period of every unit — and the few values before it that its
-    derived figures read (`layout.window_sql`, `layout.derive`)."""
+    derived figures read (`layout.window_sql`, `layout.derive`; without `derived`, those
+    are null: for a caller that reads none of them)."""
     ordinal = period.ordinal
     where, params = _where(indicator_ids, unit_ids)
     q = connection.ops.quote_name
     mark = f"CAST({int(ordinal)} AS integer)"
     columns = [q("id"), q("indicator_id"), q("unit_id"), q("basis"), layout.element_sql("missing", mark)]
     columns += [layout.element_sql(name, mark) for name in layout.STORED_FIGURES]
-    columns += list(layout.window_sql(ordinal))
+    columns += list(layout.window_sql(ordinal)) if derived else ["NULL", "NULL", "NULL"]
     if computed_at:
         columns.append(q("computed_at"))
     sql = (
@@ -200,13 +203,17 @@ def _at_period(indicator_ids, period, unit_ids=None, *, computed_at: bool = Fals
         stored,
     )
     frame = frame.with_columns(pl.col(name).fill_nan(None) for name in stored)
+    if not derived:
+        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in layout.DERIVED).select(
+            list(schema)
+        )
     # The derived figures, from each series' values up to the period, both bases together.
-    derived = layout.decode(
+    derived_rows = layout.decode(
         [(item[1], item[2], item[3], item[window], item[window + 1], item[window + 2]) for item in found],
         ("value", *layout.DERIVED),
     ).filter(pl.col("ordinal") == ordinal)
     frame = frame.join(
-        derived.select("indicator_id", "unit_id", "basis", *layout.DERIVED),
+        derived_rows.select("indicator_id", "unit_id", "basis", *layout.DERIVED),
         on=["indicator_id", "unit_id", "basis"],
         how="left",
         maintain_order="left",
@@ -259,7 +266,7 @@ def any_published(indicator_ids, period) -> bool:
     indicator_ids = list(indicator_ids)
     if GroupStatistic.objects.filter(indicator_id__in=indicator_ids, period=period, basis=Basis.PUBLISHED).exists():
         return True
-    found = _at_period(indicator_ids, period)
+    found = _at_period(indicator_ids, period, derived=False)
     return not found.filter(pl.col("basis") == Basis.PUBLISHED.value).is_empty()
 
 
@@ -317,7 +324,7 @@ def missing(indicator, period, group=None, *, public: bool) -> dict[int, str]:
     A published figure without a reason (its value rests on unpublished data) is left out,
     so outsiders get no hint of it."""
     units = None if group is None else _member_ids(group, period)
-    rows = _as_seen(_at_period([indicator], period, units), public=public)
+    rows = _as_seen(_at_period([indicator], period, units, derived=False), public=public)
     rows = rows.filter(pl.col("value").is_null() & (pl.col("missing") != ""))
     return dict(rows.select("unit_id", "missing").rows())
 
@@ -1034,6 +1041,6 @@ def national(
         return None, {}
     indicator_ids = list(indicator_ids)
     out = medians(indicator_ids, period, family.unit_ids)
-    own = _valued(_as_seen(_at_period(indicator_ids, period, [family.country]), public=True))
+    own = _valued(_as_seen(_at_period(indicator_ids, period, [family.country], derived=False), public=True))
     out.update({indicator_id: Reference(number) for indicator_id, number in own.select("indicator_id", "value").rows()})
     return family.country, out
