@@ -40,8 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from municipium.lib import arrays
-from municipium.lib.stats import TREND_PERIODS
+from municipium.lib import arrays, stats
 from municipium.observations.models import Missing
 
 from .models import Basis
@@ -389,8 +388,6 @@ def _along_periods(pair: np.ndarray, ordinal: np.ndarray, value: np.ndarray, nam
     """The derived figures of rows (their (indicator, unit) `pair`, ordinal and value, NaN
     for none; one row a pair and ordinal), in the rows' order: each pair's elements from its
     first to its last ordinal side by side, as the engine's grid lays a unit's periods."""
-    from municipium.lib import stats
-
     order = np.lexsort((ordinal, pair))
     pair, ordinal = pair[order], ordinal[order]
     starts_mask = np.r_[True, pair[1:] != pair[:-1]]
@@ -461,7 +458,7 @@ def element_sql(column: str, ordinal_mark: str = ORDINAL) -> str:
 
 
 # Periods back a derived figure reads (the trend's K − 1; the change reads one).
-LOOK_BACK = TREND_PERIODS - 1
+LOOK_BACK = stats.TREND_PERIODS - 1
 
 
 def window_sql(ordinal: int) -> tuple[str, str, str]:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def _dense(high: int, count: int) -> bool:
+    """Whether ids up to `high`, `count` of them, are dense enough for a table indexed by id."""
+    return high <= 4 * count + 1_000_000
+
+
 def places(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct `ids` (integers) in increasing order, and each id's place among them.
 
@@ -17,7 +22,7 @@ def places(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     low, high = int(ids.min()), int(ids.max())
-    if low < 0 or high > 4 * len(ids) + 1_000_000:
+    if low < 0 or not _dense(high, len(ids)):
         distinct, place = np.unique(ids, return_inverse=True)
         return distinct.astype(np.int64), place.astype(np.int64).reshape(-1)
     seen = np.zeros(high + 1, dtype=bool)
@@ -33,7 +38,7 @@ class Index:
     def __init__(self, distinct: np.ndarray):
         self.distinct = np.asarray(distinct, dtype=np.int64)
         self.table = None
-        if len(self.distinct) and self.distinct[0] >= 0 and self.distinct[-1] <= 4 * len(self.distinct) + 1_000_000:
+        if len(self.distinct) and self.distinct[0] >= 0 and _dense(int(self.distinct[-1]), len(self.distinct)):
             self.table = np.full(int(self.distinct[-1]) + 1, -1, dtype=np.int64)
             self.table[self.distinct] = np.arange(len(self.distinct))
 
