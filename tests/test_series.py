@@ -2,10 +2,13 @@
 hidden published twins folded into their "all" series (issue 18)."""
 
 import math
+from unittest.mock import patch
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from municipium.benchmarks import series
 
@@ -144,3 +147,53 @@ def test_the_change_and_trend_are_derived_from_the_values_each_reader_sees():
         got = public[name].fill_null(np.nan).to_numpy()
         assert np.array_equal(got, want[6:], equal_nan=True), name
     assert public["change"].to_list() == [-12.0, None]  # 6 - 18; the hidden row has none
+
+
+def _inserted(encoded: series.Encoded) -> list[tuple]:
+    """The rows SQLite stores from `Encoded.sqlite_inserts` (a real SQLite table of the
+    stored columns), in the series' key order."""
+    import sqlite3
+
+    columns = ["indicator_id", "unit_id", "basis", *series.STORED, "computed_at"]
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE TABLE s (id INTEGER PRIMARY KEY, {', '.join(f'"{c}"' for c in columns)})")
+    for sql, params in encoded.sqlite_inserts('"s"', "2026-12-08 01:00:00"):
+        db.execute(sql.replace("%s", "?"), params)
+    found = db.execute(f"SELECT {', '.join(f'"{c}"' for c in columns)} FROM s ORDER BY 1, 2, 3").fetchall()
+    db.close()
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 3),  # indicator
+            st.integers(1, 40),  # unit
+            st.sampled_from(["all", "published"]),
+            st.integers(0, 9),  # ordinal
+            st.one_of(st.none(), st.floats(allow_nan=False, width=64)),  # value
+            st.one_of(st.none(), st.floats(-1e6, 1e6)),  # numerator
+            st.sampled_from(["", "confidential", "not_collected"]),
+        ),
+        max_size=120,
+        unique_by=lambda r: r[:4],
+    ),
+    st.integers(1, 5),
+)
+def test_sqlite_stores_each_series_as_rows_describes_it(rows, run):
+    """Series of mixed layouts (starts, lengths, gaps, figures present or not, both bases,
+    hidden twins) split into runs of at most `run` series: each stored row holds exactly
+    the key and bytes `Encoded.rows` gives for its series."""
+    encoded = series.encode(
+        frame(
+            [
+                {"indicator_id": i, "unit_id": u, "basis": b, "ordinal": o, "value": v, "numerator": n, "missing": m}
+                for i, u, b, o, v, n, m in rows
+            ]
+        )
+    )
+    with patch.object(series, "SQLITE_RUN", run):
+        found = _inserted(encoded)
+    expected = sorted((*row, "2026-12-08 01:00:00") for row in encoded.rows())
+    assert found == expected

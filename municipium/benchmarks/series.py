@@ -35,6 +35,7 @@ them) into series and back; they, `derive` and the SQL of one period's elements
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,9 @@ ALL, PUBLISHED = Basis.ALL.value, Basis.PUBLISHED.value
 # Periods a series spans at most (a century of months): an API value's id is its series'
 # id × MAX_ELEMENTS + its place in the series (`read.value_page`).
 MAX_ELEMENTS = 4096
+# Series one SQLite statement inserts at most (`Encoded.sqlite_inserts`): its blobs stay a
+# few megabytes.
+SQLITE_RUN = 10_000
 
 # The columns of a stored series after its key (indicator, unit, basis), in the order
 # `encode` gives them and `decode` reads them.
@@ -118,6 +122,64 @@ class Encoded:
             )
         )
 
+    def _layout_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each series' basis as a small integer, and which figures it has as bits (bit k:
+        `STORED_FIGURES[k]`): with its length, what fixes the layout of its stored row."""
+        _, basis_index = np.unique(np.array(self.bases, dtype=str), return_inverse=True)
+        pattern = np.zeros(len(self), dtype=np.int64)
+        for bit, name in enumerate(STORED_FIGURES):
+            pattern |= self.has[name].astype(np.int64) << bit
+        return basis_index.astype(np.int64), pattern
+
+    def _groups(self, *keys: np.ndarray) -> list[np.ndarray]:
+        """The series' indices in runs of equal `keys` (one array a series each), in the
+        series' order within a run: one stable sort, where a scan of every series for each
+        distinct key was quadratic in a batch's layouts."""
+        if not len(self):
+            return []
+        order = np.lexsort(keys[::-1])  # the first key sorts first; stable
+        ordered = np.stack([key[order] for key in keys])
+        bounds = np.flatnonzero(np.r_[True, (ordered[:, 1:] != ordered[:, :-1]).any(axis=0), True])
+        return [order[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+
+    def sqlite_inserts(self, table: str, computed_at: str) -> list[tuple[str, list]]:
+        """The series as SQLite `INSERT ... SELECT` statements with their parameters (Django's "%s" marks), for the
+        columns (indicator_id, unit_id, basis, `STORED`, computed_at) of `table` (quoted):
+        one for each run of series that share their indicator, basis, `first`, `count`,
+        length and figures (at most `SQLITE_RUN` series). The run's units come as one JSON
+        array, which `json_each` turns into rows (`key` is a unit's place in it), and each
+        stored array is cut from one blob of the run's arrays laid end to end (`substr`
+        counts a blob's bytes). SQLite then makes and inserts the rows in one step that does
+        not hold the interpreter's lock; `executemany` made and bound a Python tuple a
+        series while holding it, the largest part of a rebuild's storing on SQLite, which
+        the computing thread waited for (issue 18)."""
+        basis_index, pattern = self._layout_keys()
+        names = ["indicator_id", "unit_id", "basis", *STORED, "computed_at"]
+        columns = ", ".join(f'"{name}"' for name in names)
+        statements = []
+        groups = self._groups(self.indicator_ids, basis_index, self.first, self.count, self.length, pattern)
+        for group in groups:
+            for start in range(0, len(group), SQLITE_RUN):
+                which = group[start : start + SQLITE_RUN]
+                one = which[0]
+                length, bits = int(self.length[one]), int(pattern[one])
+                elements = self.offset[which][:, None] + np.arange(length)
+                selected = ["%s", "u.value", "%s", "%s", "%s", f"substr(%s, u.key * {length} + 1, {length})"]
+                params: list = [int(self.indicator_ids[one]), self.bases[one], int(self.first[one])]
+                params += [int(self.count[one]), self.codes[elements].tobytes()]
+                for bit, name in enumerate(STORED_FIGURES):
+                    if bits >> bit & 1:
+                        selected.append(f"substr(%s, u.key * {8 * length} + 1, {8 * length})")
+                        params.append(self.numbers[name][elements].tobytes())
+                    else:
+                        selected.append("NULL")
+                selected.append("%s")
+                params += [computed_at, json.dumps(self.unit_ids[which].tolist())]
+                statements.append(
+                    (f"INSERT INTO {table} ({columns}) SELECT {', '.join(selected)} FROM json_each(%s) AS u", params)
+                )
+        return statements
+
     def copy_binary(self, computed_at: dt.datetime) -> bytes:
         """The series as PostgreSQL's binary COPY data for the columns (indicator_id,
         unit_id, basis, `STORED`, computed_at), built by numpy without a Python step per
@@ -128,23 +190,10 @@ class Encoded:
         series was a third of a rebuild's storing (issue 18)."""
         header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
         stamp = int((computed_at - PG_EPOCH) / dt.timedelta(microseconds=1))
-        names, basis_index = np.unique(np.array(self.bases, dtype=str), return_inverse=True)
-        pattern = np.zeros(len(self), dtype=np.int64)
-        for bit, name in enumerate(STORED_FIGURES):
-            pattern |= self.has[name].astype(np.int64) << bit
-        # One sort by layout, each group a run of it (in the series' order within: stable);
-        # a scan of every series for each layout was quadratic in a batch's layouts.
-        layout = (basis_index.astype(np.int64) * (MAX_ELEMENTS + 1) + self.length) << len(STORED_FIGURES) | pattern
-        order = np.argsort(layout, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(layout[order]) != 0, True])
+        basis_index, pattern = self._layout_keys()
         pieces = [header]
-        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            which = order[a:b]
-            basis, length, figures_bits = (
-                str(names[basis_index[which[0]]]),
-                int(self.length[which[0]]),
-                int(pattern[which[0]]),
-            )
+        for which in self._groups(basis_index, self.length, pattern):
+            basis, length, figures_bits = self.bases[which[0]], int(self.length[which[0]]), int(pattern[which[0]])
             name_bytes = basis.encode()
             fields = [("n", ">i2"), ("l_indicator", ">i4"), ("indicator", ">i8"), ("l_unit", ">i4"), ("unit", ">i8")]
             fields += [("l_basis", ">i4"), ("basis", f"S{len(name_bytes)}"), ("l_first", ">i4"), ("first", ">i4")]

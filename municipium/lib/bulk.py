@@ -51,6 +51,36 @@ def bulk_cache() -> Iterator[None]:
             cursor.execute(f"PRAGMA temp.cache_size = {int(temp)}")
 
 
+@contextmanager
+def checkpoints_elsewhere() -> Iterator[None]:
+    """SQLite in WAL mode: this connection's commits do not copy the WAL into the database
+    (its automatic checkpoint, `PRAGMA wal_autocheckpoint`), for the duration; another
+    thread does it meanwhile (`checkpoint`). The copy is a write of every page again and a
+    wait for the disk: a tenth of a country's rebuild in the thread that stored it, which
+    the computing thread waited for (issue 18). Given back afterwards; PostgreSQL: nothing."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        pages = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+
+
+def checkpoint() -> None:
+    """SQLite: copy what the WAL holds into the database as far as readers allow, without
+    waiting for writers (a PASSIVE checkpoint; SQLite releases the interpreter's lock while
+    it runs). PostgreSQL: nothing."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def _secondary_indexes(model) -> dict[str, str]:
     """The model's indexes that enforce nothing (a field's db_index, Meta.indexes; not the
     primary key nor a unique constraint): name -> the CREATE INDEX statement its migration
