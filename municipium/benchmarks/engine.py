@@ -1011,6 +1011,14 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     # values they come from. Where no published row is, the public reads the "all" row and
     # its change and trend, derived from the "all" values: they must be the published ones.
     values_all = together("values", Basis.ALL).filter(kept).with_columns(pl.col("missing").fill_null(""))
+    stats_all = together("statistics", Basis.ALL).filter(pl.col("n") > 0)
+    if unpublished.is_empty():
+        # Every input of the batch published (most of a rebuild's batches): no published row.
+        values_all = values_all.drop("ordinal", *series.DERIVED)
+        return {
+            IV_TABLE: _with_basis(values_all, values_all.clear()),
+            GS_TABLE: _with_basis(stats_all, stats_all.clear()),
+        }
     values_pub = (
         differing(
             flagged(values_all).drop("ordinal"),
@@ -1029,7 +1037,6 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     def flagged_by_period(frame: pl.DataFrame) -> pl.DataFrame:
         return flagged(frame.join(period_ordinal, on="period_id")).drop("ordinal")
 
-    stats_all = together("statistics", Basis.ALL).filter(pl.col("n") > 0)
     # A group's published statistics where either basis has a member with a value (n = 0
     # where only the "all" one has: the public sees that none is published).
     stats_all_flagged = flagged_by_period(stats_all)
@@ -1040,18 +1047,20 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     )
     stats_pub = differing(stats_all_flagged, keep.join(stats_pub, on=keys, how="left"), keys)
 
-    def both(all_rows: pl.DataFrame, pub_rows: pl.DataFrame) -> pl.DataFrame:
-        return pl.concat(
-            [
-                all_rows.with_columns(pl.lit(Basis.ALL.value).alias("basis")),
-                pub_rows.select(all_rows.columns).with_columns(pl.lit(Basis.PUBLISHED.value).alias("basis")),
-            ]
-        )
-
     return {
-        IV_TABLE: both(values_all, values_pub),
-        GS_TABLE: both(stats_all, stats_pub),
+        IV_TABLE: _with_basis(values_all, values_pub),
+        GS_TABLE: _with_basis(stats_all, stats_pub),
     }
+
+
+def _with_basis(all_rows: pl.DataFrame, pub_rows: pl.DataFrame) -> pl.DataFrame:
+    """Both bases' rows in one frame, with their `basis`."""
+    return pl.concat(
+        [
+            all_rows.with_columns(pl.lit(Basis.ALL.value).alias("basis")),
+            pub_rows.select(all_rows.columns).with_columns(pl.lit(Basis.PUBLISHED.value).alias("basis")),
+        ]
+    )
 
 
 TABLES = {
@@ -1250,7 +1259,7 @@ def _sync_values(
         # can meet a stored one, since the caller holds the indicators' locks.
         _write_slices(
             wanted.select("indicator_id", "period_id", "unit_id", "basis", "value"),
-            wanted.select("indicator_id", "period_id").unique(),
+            None,  # every pair of them
             units,
             now,
         )
@@ -1298,10 +1307,10 @@ SLICE_COLUMNS = ("indicator_id", "period_id", "public", "first_unit", "numbers",
 SLICE_TYPES = ("int8", "int8", "bool", "int4", "bytea", "timestamptz")
 
 
-def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] | None, now) -> None:
-    """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs in
-    line with the indicator values `stored` holds for them (indicator_id, period_id, unit_id,
-    basis, value): every unit's row when `units` is None, else the rows of those units only,
+def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame | None, units: list[int] | None, now) -> None:
+    """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs (None:
+    every pair `stored` has) in line with the indicator values `stored` holds for them
+    (indicator_id, period_id, unit_id, basis, value): every unit's row when `units` is None, else the rows of those units only,
     whose places in the stored slices are rewritten and the others' kept (a slice that comes
     out as it was is left alone). One reading, one DELETE and one INSERT for all the pairs.
 
@@ -1311,10 +1320,13 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame, units: list[int] 
     differs (`EMPTY` where the public sees no value at all), and readers take the "all" one
     where there is none (`read._slices`). Every period's public slice beside the "all" one
     was half of what a rebuild wrote for the ranks (issue 18)."""
+    key = ["indicator_id", "period_id"]
+    if touched is None:
+        touched = stored.select(key).unique()
+    else:
+        stored = stored.join(touched, on=key, how="semi")
     if touched.is_empty():
         return
-    key = ["indicator_id", "period_id"]
-    stored = stored.join(touched, on=key, how="semi")
     everyone = stored.filter(pl.col("basis") == Basis.ALL.value).drop("basis")
     published = stored.filter(pl.col("basis") == Basis.PUBLISHED.value).drop("basis")
     found = {False: _runs(everyone)}
@@ -1444,7 +1456,7 @@ def rebuild_slices(indicator_ids: Iterable[int] | None = None) -> int:
                 continue
             _write_slices(
                 stored.select("indicator_id", "period_id", "unit_id", "basis", "value"),
-                stored.select("indicator_id", "period_id").unique(),
+                None,  # every pair of them
                 None,
                 timezone.now(),
             )
@@ -1963,9 +1975,13 @@ class _Storer:
             while True:
                 self.stored.wait()
                 self.stored.clear()
-                bulk.checkpoint()
                 if self.ended:
+                    # The last one also empties the WAL, which grew meanwhile: SQLite starts
+                    # it over only when a writer begins after a checkpoint copied all of it,
+                    # never while batches follow one another.
+                    bulk.checkpoint(truncate=True)
                     break
+                bulk.checkpoint()
         except BaseException as error:
             self.error = self.error or error
             self.stop.set()

@@ -72,13 +72,15 @@ def checkpoints_elsewhere() -> Iterator[None]:
             cursor.execute(f"PRAGMA wal_autocheckpoint = {pages}")
 
 
-def checkpoint() -> None:
+def checkpoint(*, truncate: bool = False) -> None:
     """SQLite: copy what the WAL holds into the database as far as readers allow, without
     waiting for writers (a PASSIVE checkpoint; SQLite releases the interpreter's lock while
-    it runs). PostgreSQL: nothing."""
+    it runs); `truncate`: all of it, then empty the WAL file, waiting for readers and
+    writers as long as the connection's busy timeout (then it leaves the rest for later, as
+    SQLite's own checkpoints do). PostgreSQL: nothing."""
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if truncate else 'PASSIVE'})")
 
 
 def _secondary_indexes(model) -> dict[str, str]:
