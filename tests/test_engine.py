@@ -866,3 +866,48 @@ def test_the_grid_takes_a_variables_rows_as_partitioning_gives_them():
         assert got.keys() == want.keys()
         for key, part in want.items():
             assert got[key].equals(part)
+
+
+# -- a rebuild's observations read in one pass (SQLite) ---------------------------------------
+
+
+def test_a_rebuild_reads_its_variables_in_one_pass_as_a_variable_at_a_time_would():
+    """`VariableCache.preload` (SQLite: one pass over the table, the common rows packed into
+    one integer, the others as stored) gives each variable exactly the rows a read of that
+    variable gives: totals and categories, missing codes, drafts, a null value, and a row
+    whose unit id lies beyond every unit (no database constraint holds it), which the
+    packing cannot hold and the second pass must."""
+    ages = f.breakdown("age", ["young", "old"])
+    pop, waste, idle = f.variable("pop", breakdown=ages), f.variable("waste"), f.variable("idle")
+    units = f.units(4)
+    f.random_figures(units, [pop, waste], range(2019, 2024), seed=3)
+    f.observe(units[0], pop, 2020, 7.25, breakdown="old")
+    f.observe(units[1], waste, 2021, None, missing="confidential")
+    f.observe(units[2], waste, 2022, 1e300, status=Status.DRAFT)
+    stray = f.observe(units[3], waste, 2019, 5.0)
+    Observation = type(stray)
+    Observation.objects.filter(pk=stray.pk).update(unit_id=units[-1].pk + 10**6)
+    ctx = engine.Context()
+    counts = engine.Fingerprints().rows
+    cache = engine.VariableCache(ctx)
+    read_ahead = cache.preload([pop.pk, waste.pk, idle.pk], counts)
+    assert read_ahead == (connection.vendor == "sqlite")  # PostgreSQL's server reads: as before
+    one_at_a_time = engine.VariableCache(ctx)
+    order = ["unit_id", "period_id", "breakdown"]
+    for variable in (pop, waste, idle):
+        got, want = cache.get([variable.pk]).sort(order), one_at_a_time.get([variable.pk]).sort(order)
+        assert got.equals(want), variable.code
+        assert got.schema == want.schema
+    assert cache.get([waste.pk]).filter(pl.col("unit_id") == units[-1].pk + 10**6).height == 1
+    assert cache.get([pop.pk]).filter(pl.col("breakdown") == "old").height >= 1
+    assert cache.get([idle.pk]).is_empty()
+
+
+def test_a_one_pass_read_is_left_to_the_reads_a_variable_at_a_time_when_it_would_not_pay():
+    """Too few of the table's rows, or more than the cache holds: no pass over the table."""
+    waste, other = f.variable("waste"), f.variable("other")
+    units = f.units(3)
+    f.random_figures(units, [waste, other], range(2019, 2024), seed=4)
+    ctx, counts = engine.Context(), engine.Fingerprints().rows
+    assert not engine.VariableCache(ctx, max_rows=5).preload([waste.pk], counts)
+    assert not engine.VariableCache(ctx).preload([waste.pk], {waste.pk: 1, other.pk: 10**6})

@@ -415,11 +415,11 @@ class VariableCache:
         self.ctx, self.max_rows = ctx, max_rows
         self.frames: dict[int, pl.DataFrame] = {}
 
-    def preload(self, variable_ids: Collection[int], counts: dict[int, int]) -> None:
+    def preload(self, variable_ids: Collection[int], counts: dict[int, int]) -> bool:
         """On SQLite, read these variables' observations ahead, all in one pass over the
         table (`_scan_observations`), when they fit the cache and are at least `SCAN_SHARE`
         of its rows (`counts`: the rows of each variable); otherwise `get` reads them as
-        they are needed. SQLite reads a variable's rows through its index, a B-tree descent
+        they are needed. Whether it read them. SQLite reads a variable's rows through its index, a B-tree descent
         into the table a row scattered over the whole file, and makes a Python object of
         each column of each row while holding the interpreter's lock the storing thread
         needs: a country's 5 million observations took 29 s read a variable set at a time
@@ -434,10 +434,11 @@ class VariableCache:
             or rows > self.max_rows
             or rows < SCAN_SHARE * sum(counts.values())
         ):
-            return
+            return False
         parts = _prepared(self.ctx, _scan_observations(wanted)).partition_by("variable_id", as_dict=True)
         for v in wanted:
             self.frames[v] = parts.get((v,), _prepared(self.ctx, pl.DataFrame(schema=OBS_SCHEMA)))
+        return True
 
     def get(self, variable_ids) -> pl.DataFrame:
         wanted = list(variable_ids)
@@ -1930,9 +1931,19 @@ class _Storer:
     thread), closed when it ends. The first error stops the pass: the threads drop what is
     still queued, and it is raised in the computing thread at its next `put` or at the
     end; every batch stored before it stays (its own transaction), the rest keep what
-    they had, as when a one-thread pass fails."""
+    they had, as when a one-thread pass fails.
 
-    def __init__(self, ctx: Context, threads: int, on_done: Callable[[int], None]):
+    On SQLite a thread of its own copies the WAL into the database after each batch (a
+    PASSIVE checkpoint, `_checkpoints`): in the storing thread's commits that copy and its
+    wait for the disk were a tenth of a country's rebuild, and the computing thread waited
+    for it (issue 18). The WAL then never starts over while batches follow one another
+    (SQLite starts it over only when a writer begins after a checkpoint copied all of it)
+    and grows by what the rebuild writes, about 2 GB for a country, which slows the reads
+    of whoever reads meanwhile: a rebuild itself reads its observations before it stores
+    anything (`VariableCache.preload`; an earlier try, when the reads came batch by batch,
+    was dropped for that), and its last checkpoint empties the WAL."""
+
+    def __init__(self, ctx: Context, threads: int, on_done: Callable[[int], None], *, checkpoints: bool = False):
         self.ctx, self.on_done = ctx, on_done
         self.results: list[RefreshResult] = [] if threads else [RefreshResult()]
         self.error: BaseException | None = None
@@ -1944,7 +1955,7 @@ class _Storer:
         self.stored = threading.Event()
         self.ended = False
         self.checkpointer = None
-        if threads and connection.vendor == "sqlite":
+        if threads and checkpoints and connection.vendor == "sqlite":
             self.checkpointer = threading.Thread(target=self._checkpoints, name="checkpoint", daemon=True)
             self.checkpointer.start()
         for thread in self.threads:
@@ -1962,8 +1973,7 @@ class _Storer:
         result = RefreshResult()
         self.results.append(result)
         try:
-            # This thread's own connection (`recompute_all` sizes the caller's).
-            with bulk.bulk_cache(), bulk.checkpoints_elsewhere() if self.checkpointer else nullcontext():
+            with bulk.checkpoints_elsewhere() if self.checkpointer else nullcontext():
                 self._take(result)
         finally:
             connections.close_all()
@@ -2121,23 +2131,24 @@ def _recompute_all(
         storer.put(list(batch), _compute_batch(ctx, [spec for spec, _ in batch], None))
         batch.clear()
 
-    # The indicators are stored while the next batch is computed (`_Storer`).
-    storer = _Storer(ctx, writers(), one_done)
+    todo = []
+    for indicator_id in ids:
+        spec = ctx.spec(indicator_id)
+        digest = fingerprints.digest(spec)
+        if not force and fingerprints.unchanged(spec, digest):
+            result.skipped += 1
+            result.indicators += 1
+            if spec.error:
+                result.errors[spec.code] = spec.error
+            one_done()
+            continue
+        todo.append((spec, digest))
+    read_ahead = ctx.cache.preload({v for spec, _ in todo for v in spec.variable_ids}, fingerprints.rows)
+    # The indicators are stored while the next batch is computed (`_Storer`); on SQLite with
+    # the WAL copied by a thread of its own once nothing is read batch by batch any more.
+    storer = _Storer(ctx, writers(), one_done, checkpoints=read_ahead)
     failing = True
     try:
-        todo = []
-        for indicator_id in ids:
-            spec = ctx.spec(indicator_id)
-            digest = fingerprints.digest(spec)
-            if not force and fingerprints.unchanged(spec, digest):
-                result.skipped += 1
-                result.indicators += 1
-                if spec.error:
-                    result.errors[spec.code] = spec.error
-                one_done()
-                continue
-            todo.append((spec, digest))
-        ctx.cache.preload({v for spec, _ in todo for v in spec.variable_ids}, fingerprints.rows)
         for spec, digest in todo:
             if batch and (batch[0][0].kind != spec.kind or len(batch) >= BATCH):
                 flush()
