@@ -499,7 +499,7 @@ def _grid(obs: pl.DataFrame, lo: int, hi: int, columns: dict[Ref, str], variable
     for ref, name in columns.items():
         rows = by_variable.get((ref.name,), nothing)
         if ref.summed is None:
-            scatter(rows.filter(pl.col("breakdown") == (ref.category or "")), name)
+            scatter(_where(rows, pl.col("breakdown") == (ref.category or "")), name)
         else:
             wanted = pl.col("breakdown").is_in(list(ref.summed)) if ref.summed else pl.col("breakdown") != ""
             scatter(
@@ -1011,8 +1011,8 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     # published row is stored where they differ too: the public then reads the published
     # values they come from. Where no published row is, the public reads the "all" row and
     # its change and trend, derived from the "all" values: they must be the published ones.
-    values_all = together("values", Basis.ALL).filter(kept).with_columns(pl.col("missing").fill_null(""))
-    stats_all = together("statistics", Basis.ALL).filter(pl.col("n") > 0)
+    values_all = _where(together("values", Basis.ALL), kept).with_columns(pl.col("missing").fill_null(""))
+    stats_all = _where(together("statistics", Basis.ALL), pl.col("n") > 0)
     if unpublished.is_empty():
         # Every input of the batch published (most of a rebuild's batches): no published row.
         values_all = values_all.drop("ordinal", *series.DERIVED)
@@ -1052,6 +1052,13 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
         IV_TABLE: _with_basis(values_all, values_pub),
         GS_TABLE: _with_basis(stats_all, stats_pub),
     }
+
+
+def _where(frame: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
+    """`frame.filter(condition)`, but the frame itself where every row holds (most of a
+    batch's values): a filter copies every column, a tenth of a rebuild's storing."""
+    mask = frame.select(condition.fill_null(False)).to_series()
+    return frame if mask.all() else frame.filter(mask)
 
 
 def _with_basis(all_rows: pl.DataFrame, pub_rows: pl.DataFrame) -> pl.DataFrame:
@@ -1322,23 +1329,23 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame | None, units: lis
     where there is none (`read._slices`). Every period's public slice beside the "all" one
     was half of what a rebuild wrote for the ranks (issue 18)."""
     key = ["indicator_id", "period_id"]
-    if touched is None:
-        touched = stored.select(key).unique()
-    else:
+    if touched is not None:
         stored = stored.join(touched, on=key, how="semi")
-    if touched.is_empty():
-        return
     everyone = stored.filter(pl.col("basis") == Basis.ALL.value).drop("basis")
     published = stored.filter(pl.col("basis") == Basis.PUBLISHED.value).drop("basis")
     found = {False: _runs(everyone)}
-    # Without published rows (every input published, as in most of a rebuild's batches) the
-    # public sees the "all" values: the same runs, not made twice.
+    # Without published rows (every input published) the public sees the "all" values: the
+    # same runs, not made twice.
     found[True] = (
         found[False]
         if published.is_empty()
         else _runs(pl.concat([everyone.join(published, on=[*key, "unit_id"], how="anti"), published]))
     )
-    pairs = touched.rows()
+    # Every pair the rows have, from their runs (a `unique` of the rows was a tenth of a
+    # rebuild's slices), else the pairs asked for, which may have no row left.
+    pairs = sorted(found[False].keys() | found[True].keys()) if touched is None else touched.rows()
+    if not pairs:
+        return
     by_indicator: dict[int, list[int]] = {}
     for indicator_id, period_id in pairs:
         by_indicator.setdefault(indicator_id, []).append(period_id)
