@@ -809,12 +809,14 @@ def threaded_world(water):
     f.random_figures(units, (produced, billed), range(2018, 2025), seed=7)
 
 
-@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("batch,prepare_ahead", [(1, False), (2, False), (1, True)])
 @threaded
-def test_a_recompute_stored_by_its_own_threads_stores_what_one_thread_stores(water, monkeypatch, batch):
+def test_a_recompute_stored_by_its_own_threads_stores_what_one_thread_stores(water, monkeypatch, batch, prepare_ahead):
     threaded_world(water)
     drop_derived()  # the saves' own refreshes stored them: a rebuild from empty tables
     monkeypatch.setattr(engine, "BATCH", batch)  # batches queue up behind the storing threads
+    # A thread of its own preparing each batch ahead of the storing threads (SQLite's way).
+    monkeypatch.setattr(engine, "PREPARE_AHEAD", {connection.vendor: prepare_ahead})
     assert engine.writers() == engine.WRITERS[connection.vendor] >= 1
     seen = []
     result = engine.recompute_all(progress=lambda done, total: seen.append((done, total)))
@@ -845,9 +847,24 @@ def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(wate
     drop_derived()
     with pytest.raises(engine.StoreFailed, match="the disk is full"):
         engine.recompute_all()
+    # The same with a thread preparing ahead of the storing one, and failing itself.
+    monkeypatch.setattr(engine, "PREPARE_AHEAD", {connection.vendor: True})
+    with pytest.raises(engine.StoreFailed, match="the disk is full"):
+        engine.recompute_all()
+    prepare = engine._prepare
+
+    def failing_to_prepare(ctx, specs, computed):
+        if any(spec.code == "loss" for spec in specs):
+            raise ValueError("out of memory")
+        return prepare(ctx, specs, computed)
+
+    monkeypatch.setattr(engine, "_prepare", failing_to_prepare)
+    with pytest.raises(engine.StoreFailed, match="out of memory"):
+        engine.recompute_all()
     assert not derived.exists(indicator="loss", breakdown=derived.ANY)
-    # Nothing was left half done: the next pass, without the fault, stores everything.
+    # Nothing was left half done: the next pass, without the faults, stores everything.
     monkeypatch.setattr(engine, "_store_computed", store)
+    monkeypatch.setattr(engine, "_prepare", prepare)
     engine.recompute_all()
     assert derived.exists(indicator="loss")
 

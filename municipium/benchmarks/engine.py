@@ -1201,20 +1201,26 @@ def _with_period_ids(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
     return series.with_period_ids(rows.join(kinds, on="indicator_id", how="left"), ctx.period_frame)
 
 
-def _write_series(ctx: Context, rows: pl.DataFrame, now) -> int:
-    """Append the series of `rows` (indicator_id, unit_id, period_id, basis, the figures,
-    missing: every element of each series) to the store (`series.encode`); returns how many.
-    PostgreSQL takes them by a binary COPY built by numpy (`Encoded.copy_binary`: no text,
-    no Python step a series), SQLite by an INSERT ... SELECT a run of like series
-    (`Encoded.sqlite_inserts`)."""
+def _encoded(ctx: Context, rows: pl.DataFrame) -> series.Encoded:
+    """The series of `rows` (indicator_id, unit_id, period_id, basis, the figures, missing:
+    every element of each series), as `series.encode` lays them out."""
     # Each row's ordinal by lookup, not a join with the periods (a join was a quarter of the
     # encoding); a period deleted since has none, and its rows go.
     ordinal = pl.col("period_id").replace_strict(ctx.period_ordinal, default=None, return_dtype=pl.Int64)
-    encoded = series.encode(
+    return series.encode(
         rows.with_columns(ordinal.alias("ordinal"))
         .filter(pl.col("ordinal").is_not_null())
         .select(list(series.ROW_SCHEMA))
     )
+
+
+def _write_series(ctx: Context, rows: pl.DataFrame, now, encoded: series.Encoded | None = None) -> int:
+    """Append the series of `rows` (`_encoded`; or `encoded`, made from them already) to
+    the store; returns how many. PostgreSQL takes them by a binary COPY built by numpy
+    (`Encoded.copy_binary`: no text, no Python step a series), SQLite by an INSERT ...
+    SELECT a run of like series (`Encoded.sqlite_inserts`)."""
+    if encoded is None:
+        encoded = _encoded(ctx, rows)
     if not len(encoded):
         return 0
     columns = ["indicator_id", "unit_id", "basis", *series.STORED, "computed_at"]
@@ -1239,19 +1245,20 @@ def _sync_values(
     now,
     result: RefreshResult,
     scope: Scope | None = None,
+    prepared: _Prepared | None = None,
 ) -> None:
     """`_sync` for the indicator values, which are stored as series (`ValueSeries`): the
     stored series of these indicators (of the scope's units) are read and decoded into
     rows, compared with what is wanted in these periods (None = all) as rows are, and each
     series with a changed, new or gone value is written anew (its elements outside these
     periods kept); the ranks' slices of the periods where a value changed with them.
-    `result` counts values, not series."""
+    `result` counts values, not series. `prepared`: what a full recompute's batch made of
+    `wanted` (every unit and period) before its transaction, for when nothing is stored."""
     keys, compared = TABLES[IV_TABLE]
     key = ["indicator_id", *keys]
-    schema = {"indicator_id": pl.Int64} | _types([*keys, *compared])
     if not indicator_ids or (period_ids is not None and not period_ids):
         return
-    wanted = wanted.select([pl.col(c).cast(t) for c, t in schema.items()])
+    wanted = _as_compared(wanted)
     units = None
     if scope is not None:
         # Only the values the scope can move are compared, written or deleted.
@@ -1265,13 +1272,15 @@ def _sync_values(
     if everything.is_empty():
         # Nothing stored (a rebuild, a new indicator): every wanted value is new, and no key
         # can meet a stored one, since the caller holds the indicators' locks.
+        ready = prepared if prepared is not None and scope is None and period_ids is None else None
         _write_slices(
             wanted.select("indicator_id", "period_id", "unit_id", "basis", "value"),
             None,  # every pair of them
             units,
             now,
+            found=None if ready is None else ready.runs,
         )
-        _write_series(ctx, wanted, now)
+        _write_series(ctx, wanted, now, None if ready is None else ready.encoded)
         result.written[IV_TABLE] = result.written.get(IV_TABLE, 0) + wanted.height
         result.deleted.setdefault(IV_TABLE, 0)
         return
@@ -1315,7 +1324,13 @@ SLICE_COLUMNS = ("indicator_id", "period_id", "public", "first_unit", "numbers",
 SLICE_TYPES = ("int8", "int8", "bool", "int4", "bytea", "timestamptz")
 
 
-def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame | None, units: list[int] | None, now) -> None:
+def _write_slices(
+    stored: pl.DataFrame,
+    touched: pl.DataFrame | None,
+    units: list[int] | None,
+    now,
+    found: dict[bool, dict] | None = None,
+) -> None:
     """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs (None:
     every pair `stored` has) in line with the indicator values `stored` holds for them
     (indicator_id, period_id, unit_id, basis, value): every unit's row when `units` is None, else the rows of those units only,
@@ -1328,19 +1343,10 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame | None, units: lis
     differs (`EMPTY` where the public sees no value at all), and readers take the "all" one
     where there is none (`read._slices`). Every period's public slice beside the "all" one
     was half of what a rebuild wrote for the ranks (issue 18)."""
-    key = ["indicator_id", "period_id"]
     if touched is not None:
-        stored = stored.join(touched, on=key, how="semi")
-    everyone = stored.filter(pl.col("basis") == Basis.ALL.value).drop("basis")
-    published = stored.filter(pl.col("basis") == Basis.PUBLISHED.value).drop("basis")
-    found = {False: _runs(everyone)}
-    # Without published rows (every input published) the public sees the "all" values: the
-    # same runs, not made twice.
-    found[True] = (
-        found[False]
-        if published.is_empty()
-        else _runs(pl.concat([everyone.join(published, on=[*key, "unit_id"], how="anti"), published]))
-    )
+        stored = stored.join(touched, on=["indicator_id", "period_id"], how="semi")
+    if found is None:
+        found = _slice_runs(stored)
     # Every pair the rows have, from their runs (a `unique` of the rows was a tenth of a
     # rebuild's slices), else the pairs asked for, which may have no row left.
     pairs = sorted(found[False].keys() | found[True].keys()) if touched is None else touched.rows()
@@ -1397,6 +1403,24 @@ def _write_slices(stored: pl.DataFrame, touched: pl.DataFrame | None, units: lis
         RankSlice.objects.filter(gone).delete()
     # One COPY (binary on PostgreSQL): the ORM's INSERTs sent each slice's 20 KB as hex text.
     bulk.append_rows(RankSlice._meta.db_table, SLICE_COLUMNS, out, types=SLICE_TYPES)
+
+
+def _slice_runs(stored: pl.DataFrame) -> dict[bool, dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
+    """The values of `stored` (indicator_id, period_id, unit_id, basis, value) each reader
+    sees, as `_runs` by (indicator, period): False, on all data, the "all" rows; True, the
+    public, a unit's published row where it has one, else its "all" row."""
+    everyone = stored.filter(pl.col("basis") == Basis.ALL.value).drop("basis")
+    published = stored.filter(pl.col("basis") == Basis.PUBLISHED.value).drop("basis")
+    found = {False: _runs(everyone)}
+    # Without published rows (every input published) the public sees the "all" values: the
+    # same runs, not made twice.
+    key = ["indicator_id", "period_id", "unit_id"]
+    found[True] = (
+        found[False]
+        if published.is_empty()
+        else _runs(pl.concat([everyone.join(published, on=key, how="anti"), published]))
+    )
+    return found
 
 
 def _merged(
@@ -1561,8 +1585,43 @@ def _note_errors(specs: list[Spec], result: RefreshResult) -> None:
             result.errors[spec.code] = spec.error
 
 
+@dataclass
+class _Prepared:
+    """What storing a full recompute's batch makes of the batch alone, before its
+    transaction (`_prepare`): the rows to store (`_stored_rows`), and for the values, were
+    none of the batch's indicators stored yet (a rebuild), their series (`_encoded`) and
+    the slices' runs (`_slice_runs`). Made on a thread of its own ahead of SQLite's one
+    storing thread (`_Storer`)."""
+
+    rows: dict[str, pl.DataFrame]
+    encoded: series.Encoded
+    runs: dict[bool, dict]
+
+
+def _as_compared(values: pl.DataFrame) -> pl.DataFrame:
+    """Indicator values as `_sync_values` compares and writes them: the key and the stored
+    figures, typed."""
+    keys, compared = TABLES[IV_TABLE]
+    schema = {"indicator_id": pl.Int64} | _types([*keys, *compared])
+    return values.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def _prepare(ctx: Context, specs: list[Spec], computed: dict[int, Computed]) -> _Prepared:
+    rows = _stored_rows(ctx, specs, computed)
+    values = _as_compared(rows[IV_TABLE])
+    return _Prepared(
+        rows=rows,
+        encoded=_encoded(ctx, values),
+        runs=_slice_runs(values.select("indicator_id", "period_id", "unit_id", "basis", "value")),
+    )
+
+
 def _store_computed(
-    ctx: Context, jobs: list[tuple[Spec, str]], computed: dict[int, Computed], result: RefreshResult
+    ctx: Context,
+    jobs: list[tuple[Spec, str]],
+    computed: dict[int, Computed],
+    result: RefreshResult,
+    prepared: _Prepared | None = None,
 ) -> None:
     """Store a full recompute's batch of indicators (`jobs`: each spec with the digest of its
     inputs), computed already, every period, in one transaction that holds their locks: one
@@ -1577,7 +1636,7 @@ def _store_computed(
         # Every period and unit stored: each indicator now has exactly the rows it was
         # given, so they are counted here, not read back (reading back a batch's 60,000
         # series took the server 0.1 s a batch, issue 18).
-        now, counts = _store(ctx, specs, None, computed, result)
+        now, counts = _store(ctx, specs, None, computed, result, prepared=prepared)
         InputFingerprint.objects.bulk_create(
             [
                 InputFingerprint(
@@ -1609,20 +1668,23 @@ def _store(
     computed: dict[int, Computed],
     result: RefreshResult,
     scope: Scope | None = None,
+    prepared: _Prepared | None = None,
 ):
     """Store what `computed` holds for these specs in these periods (None = all), inside the
     caller's transaction, which holds their locks; one `_sync` a table for all of them.
     Returns the time stamped on the rows written, and how many rows of each table each
-    indicator was given (after a store of every period and unit, what it has stored)."""
+    indicator was given (after a store of every period and unit, what it has stored).
+    `prepared`: what `_prepare` made of `computed` already."""
     now = timezone.now()
     indicator_ids = sorted(spec.id for spec in specs)
     given: dict[int, list[int]] = {i: [0, 0] for i in indicator_ids}
-    for table, wanted in _stored_rows(ctx, specs, computed).items():
+    rows = prepared.rows if prepared is not None else _stored_rows(ctx, specs, computed)
+    for table, wanted in rows.items():
         for indicator_id, count in wanted.group_by("indicator_id").len().iter_rows():
             given[indicator_id][0 if table == IV_TABLE else 1] = count
         ids = period_ids
         if table == IV_TABLE:
-            _sync_values(ctx, indicator_ids, wanted, ids, now, result, scope)
+            _sync_values(ctx, indicator_ids, wanted, ids, now, result, scope, prepared)
             continue
         if scope is not None:
             ids = _period_ids(ctx, specs[0].kind, list(scope.statistics))  # those it computed
@@ -1907,6 +1969,10 @@ BATCH = 25
 # transaction, SQLite's own work (it lets go of that lock while it steps) overlaps the
 # computing: 142.1 -> 128.8 s at the full scale.
 WRITERS = {"postgresql": 2, "sqlite": 1}
+# Where a thread of its own prepares each batch for the storing threads (`_Storer`): SQLite
+# takes one writer, so one storing thread, whose preparing then runs beside its writing
+# (a country's rebuild 63.7 → 59.4 s); PostgreSQL's two storing threads overlap them already.
+PREPARE_AHEAD = {"sqlite": True}
 
 
 def writers() -> int:
@@ -1950,13 +2016,30 @@ class _Storer:
     anything (`VariableCache.preload`; an earlier try, when the reads came batch by batch,
     was dropped for that), and its last checkpoint empties the WAL."""
 
-    def __init__(self, ctx: Context, threads: int, on_done: Callable[[int], None], *, checkpoints: bool = False):
+    def __init__(
+        self,
+        ctx: Context,
+        threads: int,
+        on_done: Callable[[int], None],
+        *,
+        checkpoints: bool = False,
+        prepare_ahead: bool = False,
+    ):
         self.ctx, self.on_done = ctx, on_done
         self.results: list[RefreshResult] = [] if threads else [RefreshResult()]
         self.error: BaseException | None = None
         self.stop = threading.Event()
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.threads = [threading.Thread(target=self._work, name=f"store-{i}", daemon=True) for i in range(threads)]
+        # A thread of its own that makes what a batch's storing makes of the batch alone
+        # (`_prepare`) while the storing thread writes the one before: the storing threads
+        # then take their batches from `ready`.
+        self.preparer = None
+        self.ready = self.queue
+        if threads and prepare_ahead:
+            self.ready = queue.Queue(maxsize=1)
+            self.preparer = threading.Thread(target=self._prepare_ahead, name="prepare", daemon=True)
+            self.preparer.start()
         # SQLite: the storing threads' commits leave the WAL's copy into the database to a
         # thread of its own (`bulk.checkpoints_elsewhere`), woken after each stored batch.
         self.stored = threading.Event()
@@ -1974,7 +2057,22 @@ class _Storer:
             self.on_done(len(jobs))
             return
         self._raise()
-        self.queue.put((jobs, computed))
+        self.queue.put((jobs, computed, None))
+
+    def _prepare_ahead(self) -> None:
+        while (job := self.queue.get()) is not None:
+            if self.stop.is_set():
+                continue  # a thread failed: drop the rest, keep taking until the end
+            jobs, computed, _ = job
+            try:
+                prepared = _prepare(self.ctx, [spec for spec, _ in jobs], computed)
+            except BaseException as error:
+                self.error = self.error or error
+                self.stop.set()
+                continue
+            self.ready.put((jobs, computed, prepared))
+        for _thread in self.threads:
+            self.ready.put(None)
 
     def _work(self) -> None:
         result = RefreshResult()
@@ -2006,12 +2104,12 @@ class _Storer:
             connections.close_all()
 
     def _take(self, result: RefreshResult) -> None:
-        while (job := self.queue.get()) is not None:
+        while (job := self.ready.get()) is not None:
             if self.stop.is_set():
                 continue  # a thread failed: drop the rest, keep taking until the end
-            jobs, computed = job
+            jobs, computed, prepared = job
             try:
-                _store_computed(self.ctx, jobs, computed, result)
+                _store_computed(self.ctx, jobs, computed, result, prepared)
             except BaseException as error:
                 self.error = self.error or error
                 self.stop.set()
@@ -2028,8 +2126,12 @@ class _Storer:
         raise a thread's error; return their results."""
         if failing:
             self.stop.set()
-        for _thread in self.threads:
-            self.queue.put(None)
+        if self.preparer is not None:
+            self.queue.put(None)  # the preparing thread hands one on to each storing thread
+            self.preparer.join()
+        else:
+            for _thread in self.threads:
+                self.queue.put(None)
         for thread in self.threads:
             thread.join()
         if self.checkpointer is not None:
@@ -2153,7 +2255,9 @@ def _recompute_all(
     read_ahead = ctx.cache.preload({v for spec, _ in todo for v in spec.variable_ids}, fingerprints.rows)
     # The indicators are stored while the next batch is computed (`_Storer`); on SQLite with
     # the WAL copied by a thread of its own once nothing is read batch by batch any more.
-    storer = _Storer(ctx, writers(), one_done, checkpoints=read_ahead)
+    storer = _Storer(
+        ctx, writers(), one_done, checkpoints=read_ahead, prepare_ahead=PREPARE_AHEAD.get(connection.vendor, False)
+    )
     failing = True
     try:
         for spec, digest in todo:
