@@ -1331,11 +1331,12 @@ def _write_slices(
     now,
     found: dict[bool, dict] | None = None,
 ) -> None:
-    """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs (None:
-    every pair `stored` has) in line with the indicator values `stored` holds for them
-    (indicator_id, period_id, unit_id, basis, value): every unit's row when `units` is None, else the rows of those units only,
-    whose places in the stored slices are rewritten and the others' kept (a slice that comes
-    out as it was is left alone). One reading, one DELETE and one INSERT for all the pairs.
+    """Bring the ranks' slices (`RankSlice`) of the `touched` (indicator, period) pairs
+    (None: every pair `stored` has) in line with the indicator values `stored` holds for
+    them (indicator_id, period_id, unit_id, basis, value): every unit's row when `units` is
+    None, else the rows of those units only, whose places in the stored slices are rewritten
+    and the others' kept (a slice that comes out as it was is left alone). One reading, one
+    DELETE and one INSERT for all the pairs. `found`: `_slice_runs(stored)`, made already.
 
     The "all" slice holds every unit's "all" value. The public sees a unit's published row
     where it has one, else its "all" row (`read.seen`), which in a slice without unpublished

@@ -143,8 +143,9 @@ class Encoded:
         return [order[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
 
     def sqlite_inserts(self, table: str, computed_at: str) -> list[tuple[str, list]]:
-        """The series as SQLite `INSERT ... SELECT` statements with their parameters (Django's "%s" marks), for the
-        columns (indicator_id, unit_id, basis, `STORED`, computed_at) of `table` (quoted):
+        """The series as SQLite `INSERT ... SELECT` statements with their parameters
+        (Django's "%s" marks), for the columns (indicator_id, unit_id, basis, `STORED`,
+        computed_at) of `table` (quoted):
         one for each run of series that share their indicator, basis, `first`, `count`,
         length and figures (at most `SQLITE_RUN` series). The run's units come as one JSON
         array, which `json_each` turns into rows (`key` is a unit's place in it), and each
