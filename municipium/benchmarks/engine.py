@@ -1014,7 +1014,7 @@ def _stored_rows(ctx: Context, specs: list[Spec], computed: dict[int, Computed])
     values_all = _where(together("values", Basis.ALL), kept).with_columns(pl.col("missing").fill_null(""))
     stats_all = _where(together("statistics", Basis.ALL), pl.col("n") > 0)
     if unpublished.is_empty():
-        # Every input of the batch published (most of a rebuild's batches): no published row.
+        # Every input of the batch published: no published row differs from its "all" one.
         values_all = values_all.drop("ordinal", *series.DERIVED)
         return {
             IV_TABLE: _with_basis(values_all, values_all.clear()),
