@@ -928,3 +928,19 @@ def test_a_one_pass_read_is_left_to_the_reads_a_variable_at_a_time_when_it_would
     ctx, counts = engine.Context(), engine.Fingerprints().rows
     assert not engine.VariableCache(ctx, max_rows=5).preload([waste.pk], counts)
     assert not engine.VariableCache(ctx).preload([waste.pk], {waste.pk: 1, other.pk: 10**6})
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the one-pass read is SQLite's")
+def test_the_one_pass_read_takes_every_row_unpacked_when_the_ids_cannot_be_packed():
+    """A unit id so large that no integer below 2**63 holds unit, variable and period: the
+    first pass gets nothing and the second every row, as stored."""
+    waste = f.variable("waste")
+    units = [f.unit(), f.unit(id=2**62)]
+    f.random_figures(units, [waste], range(2019, 2022), seed=5)
+    f.observe(units[0], waste, 2022, None, missing="confidential")
+    got = engine._scan_observations([waste.pk])
+    want = engine.frames.read_sql(
+        engine.OBS_SELECT + "WHERE variable_id = %s", [Status.PUBLISHED.value, waste.pk], schema=engine.OBS_SCHEMA
+    )
+    order = ["unit_id", "period_id", "breakdown"]
+    assert got.height == 7 and got.sort(order).equals(want.sort(order))
