@@ -853,10 +853,10 @@ def test_a_storing_threads_error_stops_the_recompute_and_reaches_its_caller(wate
         engine.recompute_all()
     prepare = engine._prepare
 
-    def failing_to_prepare(ctx, specs, computed):
+    def failing_to_prepare(ctx, specs, computed, **kwargs):
         if any(spec.code == "loss" for spec in specs):
             raise ValueError("out of memory")
-        return prepare(ctx, specs, computed)
+        return prepare(ctx, specs, computed, **kwargs)
 
     monkeypatch.setattr(engine, "_prepare", failing_to_prepare)
     with pytest.raises(engine.StoreFailed, match="out of memory"):

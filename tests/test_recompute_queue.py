@@ -108,7 +108,7 @@ def test_a_running_recompute_is_left_to_finish(water):
 def test_a_full_recompute_that_fails_queues_the_absorbed_ones_again(water, monkeypatch):
     queued = tasks.recompute_everything.enqueue()
 
-    def broken(progress, force=False, only=None):
+    def broken(progress, force=False, only=None, **kwargs):
         assert DBTaskResult.objects.get(pk=queued.id).status == "SUCCESSFUL"  # absorbed while it runs
         raise RuntimeError("disk full")
 

@@ -154,7 +154,7 @@ def _inserted(encoded: series.Encoded) -> list[tuple]:
     stored columns), in the series' key order."""
     import sqlite3
 
-    columns = ["indicator_id", "unit_id", "basis", *series.STORED, "computed_at"]
+    columns = series.COLUMNS
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE TABLE s (id INTEGER PRIMARY KEY, {', '.join(f'"{c}"' for c in columns)})")
     for sql, params in encoded.sqlite_inserts('"s"', "2026-12-08 01:00:00"):

@@ -319,7 +319,7 @@ def _scan_observations(variable_ids: list[int]) -> pl.DataFrame:
     the time: the common rows (no breakdown, no missing code) come as two columns, their
     unit, variable, period and whether published as one integer (`_packed`) and the value,
     and numpy takes the integer apart; the others (and any whose ids would not fit the
-    integer) come as they are stored, in a second pass. 5 million observations: 12.5 s as
+    integer) come as they are stored, in a second pass (`frames.read_chunks`). 5 million observations: 12.5 s as
     seven columns, 10.1 s so (issue 18)."""
     q = bulk.quote
     among = f"variable_id IN ({', '.join(['%s'] * len(variable_ids))})"
@@ -343,20 +343,12 @@ def _scan_observations(variable_ids: list[int]) -> pl.DataFrame:
                 )
                 .select([pl.col(name).cast(dtype) for name, dtype in OBS_SCHEMA.items()])
             )
-        cursor.execute(
-            f"SELECT {OBS_COLUMNS} FROM {q(OBS_TABLE)} NOT INDEXED WHERE {among} AND NOT ({common})",
-            [published, *variable_ids],
-        )
-        while rows := cursor.fetchmany(SCAN_CHUNK):
-            columns = zip(*rows, strict=True)
-            chunks.append(
-                pl.DataFrame(
-                    [
-                        pl.Series(name, column, dtype)
-                        for (name, dtype), column in zip(OBS_SCHEMA.items(), columns, strict=True)
-                    ]
-                )
-            )
+    chunks += frames.read_chunks(
+        f"SELECT {OBS_COLUMNS} FROM {q(OBS_TABLE)} NOT INDEXED WHERE {among} AND NOT ({common})",
+        [published, *variable_ids],
+        schema=OBS_SCHEMA,
+        size=SCAN_CHUNK,
+    )
     return pl.concat(chunks) if chunks else pl.DataFrame(schema=OBS_SCHEMA)
 
 
@@ -439,10 +431,16 @@ class VariableCache:
             or rows < SCAN_SHARE * sum(counts.values())
         ):
             return False
-        parts = _prepared(self.ctx, _scan_observations(wanted)).partition_by("variable_id", as_dict=True)
-        for v in wanted:
-            self.frames[v] = parts.get((v,), _prepared(self.ctx, pl.DataFrame(schema=OBS_SCHEMA)))
+        self._keep(_scan_observations(wanted), wanted)
         return True
+
+    def _keep(self, found: pl.DataFrame, variable_ids: list[int]) -> None:
+        """Keep the observations `found` of these variables, prepared once a variable, not
+        once a batch (each is read by some thirty batches); a variable without any gets an
+        empty frame."""
+        parts = _prepared(self.ctx, found).partition_by("variable_id", as_dict=True)
+        for v in variable_ids:
+            self.frames[v] = parts.get((v,), _prepared(self.ctx, pl.DataFrame(schema=OBS_SCHEMA)))
 
     def get(self, variable_ids) -> pl.DataFrame:
         wanted = list(variable_ids)
@@ -453,10 +451,7 @@ class VariableCache:
                 [Status.PUBLISHED.value, *missing],
                 schema=OBS_SCHEMA,
             )
-            # Prepared once a variable, not once a batch: each is read by some thirty batches.
-            parts = _prepared(self.ctx, found).partition_by("variable_id", as_dict=True)
-            for v in missing:
-                self.frames[v] = parts.get((v,), _prepared(self.ctx, pl.DataFrame(schema=OBS_SCHEMA)))
+            self._keep(found, missing)
         for v in wanted:  # most recently used last
             self.frames[v] = self.frames.pop(v)
         result = pl.concat([self.frames[v] for v in wanted])
@@ -1227,8 +1222,7 @@ def _write_series(ctx: Context, rows: pl.DataFrame, now, encoded: series.Encoded
         encoded = _encoded(ctx, rows)
     if not len(encoded):
         return 0
-    columns = ["indicator_id", "unit_id", "basis", *series.STORED, "computed_at"]
-    marks = ", ".join(bulk.quote(c) for c in columns)
+    marks = ", ".join(bulk.quote(c) for c in series.COLUMNS)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {bulk.quote(IV_TABLE)} ({marks}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -1276,7 +1270,8 @@ def _sync_values(
     if everything.is_empty():
         # Nothing stored (a rebuild, a new indicator): every wanted value is new, and no key
         # can meet a stored one, since the caller holds the indicators' locks.
-        ready = prepared if prepared is not None and scope is None and period_ids is None else None
+        ready = prepared if prepared is not None and prepared.encoded is not None else None
+        ready = ready if scope is None and period_ids is None else None
         _write_slices(
             wanted.select("indicator_id", "period_id", "unit_id", "basis", "value"),
             None,  # every pair of them
@@ -1593,14 +1588,15 @@ def _note_errors(specs: list[Spec], result: RefreshResult) -> None:
 @dataclass
 class _Prepared:
     """What storing a full recompute's batch makes of the batch alone, before its
-    transaction (`_prepare`): the rows to store (`_stored_rows`), and for the values, were
-    none of the batch's indicators stored yet (a rebuild), their series (`_encoded`) and
-    the slices' runs (`_slice_runs`). Made on a thread of its own ahead of SQLite's one
-    storing thread (`_Storer`)."""
+    transaction (`_prepare`): the rows to store (`_stored_rows`), and, in a rebuild into
+    empty tables, the values' series (`_encoded`) and the slices' runs (`_slice_runs`),
+    which a store writes as they are when none of the batch's indicators is stored (else
+    None: a store that finds values stored diffs them, and makes what it writes itself).
+    Made on a thread of its own ahead of SQLite's one storing thread (`_Storer`)."""
 
     rows: dict[str, pl.DataFrame]
-    encoded: series.Encoded
-    runs: dict[bool, dict]
+    encoded: series.Encoded | None = None
+    runs: dict[bool, dict] | None = None
 
 
 def _as_compared(values: pl.DataFrame) -> pl.DataFrame:
@@ -1611,8 +1607,10 @@ def _as_compared(values: pl.DataFrame) -> pl.DataFrame:
     return values.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def _prepare(ctx: Context, specs: list[Spec], computed: dict[int, Computed]) -> _Prepared:
+def _prepare(ctx: Context, specs: list[Spec], computed: dict[int, Computed], *, whole: bool) -> _Prepared:
     rows = _stored_rows(ctx, specs, computed)
+    if not whole:
+        return _Prepared(rows)
     values = _as_compared(rows[IV_TABLE])
     return _Prepared(
         rows=rows,
@@ -2029,16 +2027,18 @@ class _Storer:
         *,
         checkpoints: bool = False,
         prepare_ahead: bool = False,
+        whole: bool = False,
     ):
-        self.ctx, self.on_done = ctx, on_done
+        self.ctx, self.on_done, self.whole = ctx, on_done, whole
         self.results: list[RefreshResult] = [] if threads else [RefreshResult()]
         self.error: BaseException | None = None
         self.stop = threading.Event()
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.threads = [threading.Thread(target=self._work, name=f"store-{i}", daemon=True) for i in range(threads)]
         # A thread of its own that makes what a batch's storing makes of the batch alone
-        # (`_prepare`) while the storing thread writes the one before: the storing threads
-        # then take their batches from `ready`.
+        # (`_prepare`; `whole`: the tables were empty, so its series and slices too) while
+        # the storing thread writes the one before: the storing threads then take their
+        # batches from `ready`.
         self.preparer = None
         self.ready = self.queue
         if threads and prepare_ahead:
@@ -2070,10 +2070,9 @@ class _Storer:
                 continue  # a thread failed: drop the rest, keep taking until the end
             jobs, computed, _ = job
             try:
-                prepared = _prepare(self.ctx, [spec for spec, _ in jobs], computed)
+                prepared = _prepare(self.ctx, [spec for spec, _ in jobs], computed, whole=self.whole)
             except BaseException as error:
-                self.error = self.error or error
-                self.stop.set()
+                self._fail(error)
                 continue
             self.ready.put((jobs, computed, prepared))
         for _thread in self.threads:
@@ -2103,8 +2102,7 @@ class _Storer:
                     break
                 bulk.checkpoint()
         except BaseException as error:
-            self.error = self.error or error
-            self.stop.set()
+            self._fail(error)
         finally:
             connections.close_all()
 
@@ -2116,11 +2114,15 @@ class _Storer:
             try:
                 _store_computed(self.ctx, jobs, computed, result, prepared)
             except BaseException as error:
-                self.error = self.error or error
-                self.stop.set()
+                self._fail(error)
                 continue
             self.stored.set()
             self.on_done(len(jobs))
+
+    def _fail(self, error: BaseException) -> None:
+        """A thread's error: the first one is kept (raised by `_raise`), and the pass stops."""
+        self.error = self.error or error
+        self.stop.set()
 
     def _raise(self) -> None:
         if self.error is not None:
@@ -2179,7 +2181,7 @@ def recompute_all(
             # Not for a part of a shared recompute: the other parts write beside it.
             rebuild = only is None and begin_rebuild()
             with bulk.indexes_after(ValueSeries) if rebuild else nullcontext():
-                result = _recompute_all(progress, force=force, only=None if only is None else set(only))
+                result = _recompute_all(progress, force=force, only=None if only is None else set(only), empty=rebuild)
     except BaseException:
         tasks.unabsorb(absorbed)
         raise
@@ -2213,7 +2215,11 @@ def full_order(ctx: Context | None = None) -> list[int]:
 
 
 def _recompute_all(
-    progress: Callable[[int, int], None] | None, *, force: bool = False, only: set[int] | None = None
+    progress: Callable[[int, int], None] | None,
+    *,
+    force: bool = False,
+    only: set[int] | None = None,
+    empty: bool = False,
 ) -> RefreshResult:
     started = time.perf_counter()
     fingerprints = Fingerprints()  # before anything is read: see "what a full recompute can skip"
@@ -2261,7 +2267,12 @@ def _recompute_all(
     # The indicators are stored while the next batch is computed (`_Storer`); on SQLite with
     # the WAL copied by a thread of its own once nothing is read batch by batch any more.
     storer = _Storer(
-        ctx, writers(), one_done, checkpoints=read_ahead, prepare_ahead=PREPARE_AHEAD.get(connection.vendor, False)
+        ctx,
+        writers(),
+        one_done,
+        checkpoints=read_ahead,
+        prepare_ahead=PREPARE_AHEAD.get(connection.vendor, False),
+        whole=empty,
     )
     failing = True
     try:

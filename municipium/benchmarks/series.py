@@ -68,6 +68,8 @@ SQLITE_RUN = 10_000
 # The columns of a stored series after its key (indicator, unit, basis), in the order
 # `encode` gives them and `decode` reads them.
 STORED = ("first", "count", "missing", *STORED_FIGURES)
+# A stored series' columns as the writers give them (`Encoded.copy_binary`, `sqlite_inserts`).
+COLUMNS = ("indicator_id", "unit_id", "basis", *STORED, "computed_at")
 
 ROW_SCHEMA = {
     "indicator_id": pl.Int64,
@@ -155,8 +157,7 @@ class Encoded:
         series while holding it, the largest part of a rebuild's storing on SQLite, which
         the computing thread waited for (issue 18)."""
         basis_index, pattern = self._layout_keys()
-        names = ["indicator_id", "unit_id", "basis", *STORED, "computed_at"]
-        columns = ", ".join(f'"{name}"' for name in names)
+        columns = ", ".join(f'"{name}"' for name in COLUMNS)
         statements = []
         groups = self._groups(self.indicator_ids, basis_index, self.first, self.count, self.length, pattern)
         for group in groups:
